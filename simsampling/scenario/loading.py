@@ -1,0 +1,163 @@
+"""Read a scenario file into a validated :class:`Scenario`, or say exactly what is wrong.
+
+YAML is parsed once into a node tree, which gives both the data and the line of
+every field, so validation problems can name ``file:line: field.path``. YAML is
+loaded with the safe loader only: no tag in a scenario is ever turned into code.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Union
+
+import yaml
+from pydantic import ValidationError
+
+from .errors import Problem, ScenarioError
+from .schema import CrossFieldProblems, Scenario
+
+MAX_FILE_BYTES = 20_000_000
+
+
+def load_scenario(path: Union[str, Path]) -> Scenario:
+    """Load and validate a scenario file; raise :class:`ScenarioError` on any problem."""
+    path = Path(path)
+    data, lines = read_yaml(path)
+    return validate_scenario(data, file=str(path), lines=lines)
+
+
+def read_yaml(path: Path) -> tuple[Any, dict[tuple, int]]:
+    """The file's data and a map from field path to line number (1-based)."""
+    name = str(path)
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise ScenarioError([Problem(name, None, "", "no such file")]) from None
+    except IsADirectoryError:
+        raise ScenarioError([Problem(name, None, "", "is a folder, not a scenario file")]) from None
+    except OSError as exc:
+        raise ScenarioError([Problem(name, None, "", f"cannot be read ({exc.strerror})")]) from None
+    if len(raw) > MAX_FILE_BYTES:
+        raise ScenarioError([Problem(name, None, "", f"is larger than {MAX_FILE_BYTES:,} bytes")])
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise ScenarioError([Problem(name, line, "", "is not UTF-8 text")]) from None
+    loader = yaml.SafeLoader(text)
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            raise ScenarioError([Problem(name, None, "", "is empty")])
+        lines: dict[tuple, int] = {}
+        duplicates = _map_lines(node, (), lines)
+        if duplicates:
+            raise ScenarioError([Problem(name, line, _dotted(p), "is given twice") for p, line in duplicates])
+        data = loader.construct_document(node)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark is not None else None
+        message = " ".join(str(part) for part in (exc.context, exc.problem) if part)
+        raise ScenarioError([Problem(name, line, "", f"YAML syntax error: {message}")]) from None
+    except yaml.YAMLError as exc:
+        raise ScenarioError([Problem(name, None, "", f"YAML error: {exc}")]) from None
+    except RecursionError:
+        raise ScenarioError([Problem(name, None, "", "is nested too deeply")]) from None
+    finally:
+        loader.dispose()
+    return data, lines
+
+
+def _map_lines(node: yaml.Node, path: tuple, lines: dict[tuple, int]) -> list[tuple[tuple, int]]:
+    """Record the line of every field under ``node``; return keys given twice."""
+    lines[path] = node.start_mark.line + 1
+    duplicates = []
+    if isinstance(node, yaml.MappingNode):
+        seen = set()
+        for key_node, value_node in node.value:
+            key = key_node.value if isinstance(key_node, yaml.ScalarNode) else repr(key_node.value)
+            if key in seen:
+                duplicates.append((path + (key,), key_node.start_mark.line + 1))
+            seen.add(key)
+            duplicates += _map_lines(value_node, path + (key,), lines)
+            lines[path + (key,)] = key_node.start_mark.line + 1
+    elif isinstance(node, yaml.SequenceNode):
+        for index, item in enumerate(node.value):
+            duplicates += _map_lines(item, path + (index,), lines)
+    return duplicates
+
+
+def validate_scenario(data: Any, file: str = "<scenario>", lines: dict[tuple, int] | None = None) -> Scenario:
+    """Validate already-parsed scenario data, naming ``file`` and lines in problems."""
+    lines = lines or {}
+    if not isinstance(data, dict):
+        raise ScenarioError([Problem(file, lines.get(()), "", "must be a mapping of fields (name, points, arrivals...)")])
+    try:
+        return Scenario.model_validate(data)
+    except ValidationError as exc:
+        raise ScenarioError(_problems(exc, data, file, lines)) from None
+
+
+def _problems(exc: ValidationError, data: Any, file: str, lines: dict[tuple, int]) -> list[Problem]:
+    merged: dict[tuple, list[str]] = {}
+    for error in exc.errors(include_url=False):
+        cause = (error.get("ctx") or {}).get("error")
+        if isinstance(cause, CrossFieldProblems):
+            for path, message in cause.problems:
+                merged.setdefault(_data_path(path, data), []).append(message)
+            continue
+        message = error["msg"].removeprefix("Value error, ")
+        if error["type"] == "extra_forbidden":
+            message = "is not a known field (see docs/scenario-format.md)"
+        elif error["type"] == "missing":
+            message = "is required"
+        merged.setdefault(_data_path(error["loc"], data), []).append(message)
+    problems = []
+    for path, messages in merged.items():
+        known = path
+        while known and known not in lines:
+            known = known[:-1]
+        problems.append(Problem(file, lines.get(known), _dotted(path), _join(messages)))
+    problems.sort(key=lambda p: (p.line or 0, p.field))
+    return problems
+
+
+def _join(messages: list[str]) -> str:
+    """One message from the alternatives a union tried: "should be 'a' or >= 1"."""
+    unique = list(dict.fromkeys(messages))
+    prefix = "Input should be "
+    if len(unique) > 1 and all(m.startswith(prefix) for m in unique):
+        return prefix + " or ".join(m.removeprefix(prefix) for m in unique)
+    return "; or ".join(unique)
+
+
+def _data_path(loc: tuple, data: Any) -> tuple:
+    """Drop pydantic's union tags from an error location, keeping real field names.
+
+    A location element is kept when it exists in the data at that depth; the
+    last element is always kept (a missing field is named though absent).
+    """
+    path: list = []
+    node = data
+    for position, key in enumerate(loc):
+        last = position == len(loc) - 1
+        if isinstance(node, dict) and key in node:
+            path.append(key)
+            node = node[key]
+        elif isinstance(node, list) and isinstance(key, int) and 0 <= key < len(node):
+            path.append(key)
+            node = node[key]
+        elif last and isinstance(key, (str, int)) and not _is_tag(key):
+            path.append(key)
+    return tuple(path)
+
+
+def _is_tag(key: Any) -> bool:
+    return isinstance(key, str) and ("[" in key or "-" in key or key in {"int", "str", "float", "bool"})
+
+
+def _dotted(path: tuple) -> str:
+    text = ""
+    for key in path:
+        text += f"[{key}]" if isinstance(key, int) else (f".{key}" if text else str(key))
+    return text

@@ -1,0 +1,269 @@
+"""The scenario: what a planner writes, validated and immutable.
+
+Field names and meanings are a contract with scenario files (see
+docs/scenario-format.md). Defaults that stand for the real world are sourced in
+docs/defaults.md. Checks that span several sections (slots inside opening hours,
+unique point ids) live in ``Scenario._cross_checks`` and report the exact field
+path through :class:`CrossFieldProblems`.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Literal, Optional, Union
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    model_validator,
+)
+
+from .distributions import Duration, Lognormal, Normal, Offset, Triangular
+
+_HHMM = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$|^24:00$")
+
+MAX_POPULATION = 50_000_000
+MAX_SERVERS = 10_000
+MAX_REPLICATIONS = 10_000
+
+
+def clock_seconds(hhmm: str) -> float:
+    """Seconds since midnight of a validated "HH:MM" time of day."""
+    hours, minutes = hhmm.split(":")
+    return float(int(hours) * 3600 + int(minutes) * 60)
+
+
+def _check_hhmm(value: str) -> str:
+    if not _HHMM.match(value):
+        raise ValueError(f'"{value}" is not a time of day "HH:MM" between 00:00 and 24:00')
+    return value
+
+
+ClockTime = Annotated[str, AfterValidator(_check_hhmm)]
+"""A time of day written "HH:MM"; kept as text so a saved scenario reads the same."""
+
+Servers = Annotated[int, Field(ge=1, le=MAX_SERVERS)]
+Share = Annotated[float, Field(ge=0.0, le=1.0, allow_inf_nan=False)]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Clock(_Model):
+    """Opening hours of every point: no new entries after ``close``."""
+
+    open: ClockTime = "07:00"
+    close: ClockTime = "23:00"
+
+    @model_validator(mode="after")
+    def _open_before_close(self) -> "Clock":
+        if clock_seconds(self.close) <= clock_seconds(self.open):
+            raise ValueError(f"close ({self.close}) must be after open ({self.open})")
+        return self
+
+    @property
+    def open_s(self) -> float:
+        return clock_seconds(self.open)
+
+    @property
+    def close_s(self) -> float:
+        return clock_seconds(self.close)
+
+
+class TemperatureStage(_Model):
+    """Entrance: temperature and health-code check, one shared line."""
+
+    servers: Servers = 1
+    service_s: Duration = Triangular(dist="triangular", low=2, mode=3, high=5)
+
+
+class RegistrationTimes(_Model):
+    qr: Duration = Lognormal(dist="lognormal", mean=8, sd=3)
+    manual: Duration = Lognormal(dist="lognormal", mean=60, sd=20)
+
+
+class RegistrationStage(_Model):
+    """Scan of the resident's QR code and the tube barcode, or manual entry.
+
+    ``servers: per_tent`` pairs a registrar with each swab station: the resident
+    keeps the registrar until that station's sampler is free. An integer is a
+    pool of separate desks feeding all stations.
+    """
+
+    servers: Union[Literal["per_tent"], Servers] = "per_tent"
+    qr_share: Share = 0.8
+    service_s: RegistrationTimes = RegistrationTimes()
+
+
+class SwabStage(_Model):
+    """The throat swab at a station. ``per_tent``: one sampling station per tent."""
+
+    servers: Union[Literal["per_tent"], Servers] = "per_tent"
+    service_s: Duration = Lognormal(dist="lognormal", mean=25, sd=8)
+
+
+class Stages(_Model):
+    """The stages a resident walks, in this order. A stage left out does not exist."""
+
+    temperature: Optional[TemperatureStage] = None
+    registration: Optional[RegistrationStage] = None
+    swab: SwabStage
+
+    @classmethod
+    def standard(cls) -> "Stages":
+        return cls(
+            temperature=TemperatureStage(),
+            registration=RegistrationStage(),
+            swab=SwabStage(),
+        )
+
+
+class Slot(_Model):
+    start: ClockTime
+    end: ClockTime
+    share: Annotated[float, Field(gt=0.0, le=1.0, allow_inf_nan=False)]
+
+    @model_validator(mode="after")
+    def _start_before_end(self) -> "Slot":
+        if clock_seconds(self.end) <= clock_seconds(self.start):
+            raise ValueError(f"end ({self.end}) must be after start ({self.start})")
+        return self
+
+
+class SlotArrivals(_Model):
+    """Residents called by time slot (from building rosters).
+
+    Each resident shows up with probability ``show_up``, is called in a slot
+    drawn by its share, and arrives at a uniform time within it plus lateness.
+    """
+
+    kind: Literal["slots"]
+    show_up: Share = 0.95
+    lateness_min: Offset = Normal(dist="normal", mean=0, sd=10)
+    slots: Annotated[list[Slot], Field(min_length=1, max_length=1000)]
+
+    @model_validator(mode="after")
+    def _shares_sum_to_one(self) -> "SlotArrivals":
+        total = sum(slot.share for slot in self.slots)
+        if abs(total - 1.0) > 1e-6:
+            raise ValueError(f"slot shares sum to {total:.6g}, they must sum to 1")
+        return self
+
+
+class PoissonArrivals(_Model):
+    """Walk-ins at a constant rate from ``start`` to ``end`` (default: opening hours).
+
+    Arrivals stop early if the point's whole population has come.
+    """
+
+    kind: Literal["poisson"]
+    rate_per_hour: Annotated[float, Field(gt=0, le=1_000_000, allow_inf_nan=False)]
+    start: Optional[ClockTime] = None
+    end: Optional[ClockTime] = None
+
+
+Arrivals = Annotated[Union[SlotArrivals, PoissonArrivals], Field(discriminator="kind")]
+
+
+class Point(_Model):
+    """A sampling point (采样点): tents with stations, a waiting line, its residents."""
+
+    id: Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")]
+    name: Annotated[str, Field(max_length=200)] = ""
+    population: Annotated[int, Field(ge=0, le=MAX_POPULATION)]
+    tents: Servers
+    queue: Literal["shared", "per_tent"] = "shared"
+    stages: Stages = Field(default_factory=Stages.standard)
+    arrivals: Optional[Arrivals] = None
+
+    @property
+    def stations(self) -> int:
+        """Sampling stations: one per tent unless ``swab.servers`` gives a count."""
+        servers = self.stages.swab.servers
+        return self.tents if servers == "per_tent" else servers
+
+    @property
+    def paired_registration(self) -> bool:
+        reg = self.stages.registration
+        return reg is not None and reg.servers == "per_tent"
+
+    def servers(self, stage: str) -> int:
+        """Servers of a stage present at this point."""
+        if stage == "swab":
+            return self.stations
+        config = getattr(self.stages, stage)
+        if config is None:
+            raise KeyError(f"point {self.id} has no {stage} stage")
+        return self.stations if config.servers == "per_tent" else config.servers
+
+
+class CrossFieldProblems(ValueError):
+    """Problems found across sections, each with the path of the field at fault."""
+
+    def __init__(self, problems: list[tuple[tuple, str]]):
+        self.problems = problems
+        super().__init__("; ".join(f"{'.'.join(map(str, p))}: {m}" for p, m in problems))
+
+
+class Scenario(_Model):
+    name: Annotated[str, Field(min_length=1, max_length=120)]
+    description: str = ""
+    seed: Annotated[int, Field(ge=0, lt=2**63)] = 0
+    replications: Annotated[int, Field(ge=1, le=MAX_REPLICATIONS)] = 10
+    clock: Clock = Clock()
+    points: Annotated[list[Point], Field(min_length=1)]
+    arrivals: Arrivals
+
+    def arrivals_for(self, point: Point) -> Union[SlotArrivals, PoissonArrivals]:
+        return point.arrivals if point.arrivals is not None else self.arrivals
+
+    @model_validator(mode="after")
+    def _cross_checks(self) -> "Scenario":
+        problems: list[tuple[tuple, str]] = []
+        seen: dict[str, int] = {}
+        for index, point in enumerate(self.points):
+            if point.id in seen:
+                problems.append(
+                    (("points", index, "id"), f'"{point.id}" is already used by points[{seen[point.id]}]')
+                )
+            seen.setdefault(point.id, index)
+        problems += _arrival_window_problems(self.arrivals, self.clock, ("arrivals",))
+        for index, point in enumerate(self.points):
+            if point.arrivals is not None:
+                problems += _arrival_window_problems(
+                    point.arrivals, self.clock, ("points", index, "arrivals")
+                )
+        if problems:
+            raise CrossFieldProblems(problems)
+        return self
+
+
+def _arrival_window_problems(arrivals, clock: Clock, path: tuple) -> list[tuple[tuple, str]]:
+    """Calling slots and walk-in windows must lie within opening hours."""
+    hours = f"opening hours {clock.open}-{clock.close}"
+    problems = []
+    if isinstance(arrivals, SlotArrivals):
+        for index, slot in enumerate(arrivals.slots):
+            if clock_seconds(slot.start) < clock.open_s or clock_seconds(slot.end) > clock.close_s:
+                problems.append(
+                    (path + ("slots", index), f"slot {slot.start}-{slot.end} is outside the {hours}")
+                )
+    else:
+        for key in ("start", "end"):
+            value = getattr(arrivals, key)
+            if value is not None and not clock.open_s <= clock_seconds(value) <= clock.close_s:
+                problems.append((path + (key,), f"{value} is outside the {hours}"))
+        start, end = poisson_window(arrivals, clock)
+        if end <= start:
+            problems.append((path + ("end",), "the walk-in window must end after it starts"))
+    return problems
+
+
+def poisson_window(arrivals: PoissonArrivals, clock: Clock) -> tuple[float, float]:
+    """Seconds since midnight between which walk-ins arrive."""
+    start = clock_seconds(arrivals.start) if arrivals.start else clock.open_s
+    end = clock_seconds(arrivals.end) if arrivals.end else clock.close_s
+    return start, end
