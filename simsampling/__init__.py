@@ -1,0 +1,18 @@
+"""simsampling: a discrete-event simulator of mass nucleic-acid sampling campaigns.
+
+The data path: scenario file -> validated Scenario -> SimPy model -> event log
+-> metrics -> charts and report. The Python API mirrors the command line::
+
+    import simsampling
+    scenario = simsampling.load_scenario("scenarios/one-point-demo.yaml")
+    result = simsampling.run_scenario(scenario, jobs=2)
+    result.summary()["kpis"]["wait_min"]["swab"]["p90"]
+    simsampling.write_results(result, "results/demo")
+"""
+
+__version__ = "0.1.0"
+
+from .experiment import RunResult, run_scenario  # noqa: E402
+from .scenario import Scenario, ScenarioError, load_scenario  # noqa: E402
+
+__all__ = ["RunResult", "Scenario", "ScenarioError", "__version__", "load_scenario", "run_scenario"]
