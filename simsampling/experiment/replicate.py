@@ -11,6 +11,7 @@ import multiprocessing
 import time
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any, Callable, Iterator, Optional
 
 import numpy as np
@@ -65,8 +66,9 @@ class RunResult:
     def stations(self) -> int:
         return sum(point.stations for point in self.scenario.points)
 
+    @cached_property
     def summary(self) -> dict[str, Any]:
-        """The content of summary.json (schema in docs/outputs.md)."""
+        """The content of summary.json (schema in docs/outputs.md), once the run is over."""
         scenario = self.scenario
         return {
             "schema_version": 1,

@@ -7,6 +7,7 @@ loaded with the safe loader only: no tag in a scenario is ever turned into code.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any, Union
 
@@ -17,6 +18,22 @@ from .errors import Problem, ScenarioError
 from .schema import CrossFieldProblems, Scenario
 
 MAX_FILE_BYTES = 20_000_000
+
+
+class _ScenarioLoader(yaml.SafeLoader):
+    """The safe loader, minus YAML 1.1 base-60 numbers: ``close: 22:00`` stays the
+    text "22:00" instead of becoming the integer 1320."""
+
+
+_ScenarioLoader.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if not (tag.endswith((":int", ":float")) and regexp.match("22:00"))]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+_ScenarioLoader.add_implicit_resolver(
+    "tag:yaml.org,2002:int",
+    re.compile(r"^(?:[-+]?0b[0-1_]+|[-+]?0[0-7_]+|[-+]?(?:0|[1-9][0-9_]*)|[-+]?0x[0-9a-fA-F_]+)$"),
+    list("-+0123456789"),
+)
 
 
 def load_scenario(path: Union[str, Path]) -> Scenario:
@@ -44,7 +61,7 @@ def read_yaml(path: Path) -> tuple[Any, dict[tuple, int]]:
     except UnicodeDecodeError as exc:
         line = raw[: exc.start].count(b"\n") + 1
         raise ScenarioError([Problem(name, line, "", "is not UTF-8 text")]) from None
-    loader = yaml.SafeLoader(text)
+    loader = _ScenarioLoader(text)
     try:
         node = loader.get_single_node()
         if node is None:

@@ -1,0 +1,8 @@
+"""``python -m simsampling`` is the ``simsampling`` command."""
+
+import sys
+
+from .cli import main
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,161 @@
+"""The command line: a thin shell over the Python API.
+
+Exit status: 0 done; 2 bad input (scenario, arguments, results folder taken);
+130 interrupted (nothing written). Bad input never shows a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Optional, Sequence
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+from rich.table import Table
+
+from . import __version__
+from .experiment import RunResult, run_scenario
+from .scenario import Problem, Scenario, ScenarioError, load_scenario, validate_scenario
+from .scenario.schema import MAX_REPLICATIONS
+
+BAD_INPUT = 2
+INTERRUPTED = 130
+
+
+def _bounded_int(low: int, high: int):
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"{value} is outside {low}..{high}")
+        return value
+
+    return parse
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="simsampling",
+        description="Simulate mass nucleic-acid sampling: stations, staff and queues at sampling points.",
+    )
+    parser.add_argument("--version", action="version", version=f"simsampling {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    run = commands.add_parser("run", help="run a scenario and write a results folder")
+    run.add_argument("scenario", type=Path, help="scenario file (YAML)")
+    run.add_argument("--replications", "-r", type=_bounded_int(1, MAX_REPLICATIONS), help="replications (default: the scenario's)")
+    run.add_argument("--seed", type=_bounded_int(0, 2**63 - 1), help="random seed (default: the scenario's)")
+    run.add_argument("--out", "-o", type=Path, help="results folder (default: results/<name>-<timestamp>)")
+    run.add_argument("--jobs", "-j", type=_bounded_int(1, 1024), default=1, help="worker processes (default 1)")
+    run.add_argument("--force", action="store_true", help="replace an existing non-empty results folder")
+    run.add_argument("--quiet", "-q", action="store_true", help="no progress bar or summary table")
+
+    validate = commands.add_parser("validate", help="check a scenario file without running it")
+    validate.add_argument("scenario", type=Path, help="scenario file (YAML)")
+    return parser
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    args = build_parser().parse_args(argv)
+    out = Console(stderr=False, highlight=False)
+    err = Console(stderr=True, highlight=False)
+    try:
+        if args.command == "validate":
+            return _validate(args, out)
+        return _run(args, out, err)
+    except ScenarioError as exc:
+        for problem in exc.problems:
+            err.print(str(problem), markup=False, soft_wrap=True)
+        return BAD_INPUT
+    except KeyboardInterrupt:
+        err.print("interrupted: no results were written", markup=False)
+        return INTERRUPTED
+
+
+def _validate(args, out: Console) -> int:
+    scenario = load_scenario(args.scenario)
+    population = sum(p.population for p in scenario.points)
+    stations = sum(p.stations for p in scenario.points)
+    out.print(
+        f"{args.scenario}: OK: {scenario.name}, {len(scenario.points)} point(s), "
+        f"{population:,} residents, {stations} stations, {scenario.replications} replications",
+        markup=False,
+        soft_wrap=True,
+    )
+    return 0
+
+
+def _with_overrides(scenario: Scenario, args, file: str) -> Scenario:
+    """Apply --seed and --replications through validation, like any other input."""
+    data = scenario.model_dump(mode="json", exclude_none=True)
+    if args.seed is not None:
+        data["seed"] = args.seed
+    if args.replications is not None:
+        data["replications"] = args.replications
+    return validate_scenario(data, file=file)
+
+
+def _run(args, out: Console, err: Console) -> int:
+    from .report import ResultsExistError, check_target, default_folder, write_results
+
+    scenario = _with_overrides(load_scenario(args.scenario), args, str(args.scenario))
+    target = args.out if args.out is not None else default_folder(scenario.name)
+    try:
+        check_target(target, args.force)
+    except ResultsExistError as exc:
+        raise ScenarioError([Problem(str(target), None, "--out", str(exc).removeprefix(f"{target} "))]) from None
+
+    show = not args.quiet and err.is_terminal
+    with Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+        console=err,
+        disable=not show,
+        transient=False,
+    ) as progress:
+        task = progress.add_task(f"{scenario.name}: simulating", total=scenario.replications * len(scenario.points))
+        result = run_scenario(scenario, jobs=args.jobs, progress=lambda done, total: progress.update(task, completed=done))
+        progress.update(task, description=f"{scenario.name}: writing results")
+        try:
+            write_results(result, target, force=args.force)
+        except ResultsExistError as exc:
+            raise ScenarioError([Problem(str(target), None, "--out", str(exc).removeprefix(f"{target} "))]) from None
+    if not args.quiet:
+        out.print(_summary_table(result))
+    out.print(f"results written to {target}", markup=False, soft_wrap=True)
+    return 0
+
+
+def _summary_table(result: RunResult) -> Table:
+    kpis = result.summary["kpis"]
+    table = Table(title=f"{result.scenario.name}: {result.replications} replications, seed {result.scenario.seed}", title_justify="left")
+    table.add_column("KPI")
+    table.add_column("mean", justify="right")
+    table.add_column("95% CI", justify="right")
+
+    def row(label: str, leaf: dict, fmt: str = "{:,.1f}") -> None:
+        mean = "n/a" if leaf["mean"] is None else fmt.format(leaf["mean"])
+        ci = "" if not leaf["ci95"] else f"{fmt.format(leaf['ci95'][0])} - {fmt.format(leaf['ci95'][1])}"
+        table.add_row(label, mean, ci)
+
+    row("residents sampled", kpis["sampled"], "{:,.0f}")
+    row("unserved (arrived after closing)", kpis["unserved"], "{:,.0f}")
+    row("completion (min from opening)", kpis["completion_min"])
+    row("overtime (min after closing)", kpis["overtime_min"])
+    row("throughput per station-hour", kpis["throughput_per_station_hour"])
+    row("time in system p90 (min)", kpis["time_in_system_min"]["p90"])
+    for stage, waits in kpis["wait_min"].items():
+        row(f"{stage}: wait p90 (min)", waits["p90"])
+        row(f"{stage}: utilisation", kpis["utilization"][stage], "{:.0%}")
+    return table
+
+
+if __name__ == "__main__":
+    sys.exit(main())

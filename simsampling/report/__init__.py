@@ -1,0 +1,27 @@
+"""From a finished run to a results folder: summary, tables, charts, resolved scenario."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Union
+
+from ..experiment import RunResult
+from .charts import write_charts
+from .files import write_kpis, write_persons, write_scenario, write_summary, write_throughput, write_timeseries
+from .folder import ResultsExistError, check_target, default_folder, results_folder
+
+__all__ = ["ResultsExistError", "check_target", "default_folder", "write_results"]
+
+
+def write_results(result: RunResult, target: Union[str, Path], force: bool = False) -> Path:
+    """Write every output of ``result`` into ``target``, whole or not at all."""
+    target = Path(target)
+    with results_folder(target, force=force) as staging:
+        summary = write_summary(result, staging)
+        write_kpis(summary, staging)
+        write_persons(result, staging)
+        write_timeseries(result, staging)
+        write_throughput(result, staging)
+        write_scenario(result.scenario, staging)
+        write_charts(result, staging / "charts")
+    return target
