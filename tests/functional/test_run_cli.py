@@ -1,0 +1,142 @@
+"""Whole runs through the command line: the results folder and its contents."""
+
+from __future__ import annotations
+
+import csv
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from simsampling.cli import main
+from simsampling.scenario import load_scenario
+
+ROOT = Path(__file__).resolve().parents[2]
+DEMO = ROOT / "scenarios" / "one-point-demo.yaml"
+FILES = ["summary.json", "kpis.csv", "persons.csv", "timeseries.csv", "throughput.csv", "scenario.yaml"]
+CHARTS = ["cumulative.png", "throughput.png", "queues.png", "waits.png", "utilization.png"]
+
+
+def run_cli(*args: str) -> int:
+    return main(["run", *map(str, args), "--quiet"])
+
+
+def summary_of(folder: Path) -> dict:
+    data = json.loads((folder / "summary.json").read_text())
+    data.pop("elapsed_s")
+    data.pop("jobs")
+    return data
+
+
+@pytest.fixture(scope="module")
+def demo_run(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("demo") / "run"
+    assert run_cli(DEMO, "--replications", 3, "--out", out) == 0
+    return out
+
+
+def test_demo_writes_every_output(demo_run: Path):
+    for name in FILES:
+        assert (demo_run / name).stat().st_size > 0, name
+    for name in CHARTS:
+        assert (demo_run / "charts" / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", name
+    assert not [p for p in demo_run.parent.iterdir() if p.name.startswith(".")], "temporary folders left behind"
+
+
+def test_summary_has_the_documented_shape(demo_run: Path):
+    summary = json.loads((demo_run / "summary.json").read_text())
+    for key in ("scenario", "seed", "replications", "simsampling_version", "kpis", "points"):
+        assert key in summary
+    assert summary["scenario"] == "one-point-demo" and summary["seed"] == 20220319 and summary["replications"] == 3
+    kpis = summary["kpis"]
+    for key in ("arrived", "sampled", "unserved", "completion_min", "overtime_min", "throughput_per_hour"):
+        assert set(kpis[key]) == {"mean", "ci95", "n"}
+        assert kpis[key]["n"] == 3
+    for stat in ("mean", "p50", "p90", "p95", "max"):
+        assert kpis["time_in_system_min"][stat]["mean"] >= 0
+    for stage in ("temperature", "registration", "swab"):
+        leaf = kpis["wait_min"][stage]["p90"]
+        assert leaf["ci95"][0] <= leaf["mean"] <= leaf["ci95"][1]
+        assert kpis["queue_max"][stage]["mean"] >= 0
+        assert 0 <= kpis["utilization"][stage]["mean"] <= 1
+    assert kpis["arrived"]["mean"] == kpis["sampled"]["mean"] + kpis["unserved"]["mean"]
+    (point,) = summary["points"]
+    assert point["id"] == "tjx-01" and point["kpis"]["sampled"] == kpis["sampled"]
+
+
+def test_persons_csv_holds_the_first_replication(demo_run: Path):
+    with (demo_run / "persons.csv").open() as handle:
+        rows = list(csv.DictReader(handle))
+    from simsampling.experiment import simulate_task
+
+    first = simulate_task(load_scenario(demo_run / "scenario.yaml"), 0, 0).log
+    assert len(rows) == first.arrived
+    assert {row["status"] for row in rows} <= {"sampled", "unserved"}
+    row = rows[0]
+    assert float(row["arrival_s"]) <= float(row["temperature_start_s"]) <= float(row["swab_end_s"])
+
+
+def test_kpis_and_series_tables_are_consistent(demo_run: Path):
+    summary = json.loads((demo_run / "summary.json").read_text())
+    with (demo_run / "kpis.csv").open() as handle:
+        rows = {(r["scope"], r["kpi"]): r for r in csv.DictReader(handle)}
+    assert float(rows[("run", "wait_min.swab.p90")]["mean"]) == pytest.approx(summary["kpis"]["wait_min"]["swab"]["p90"]["mean"], rel=1e-5)
+    with (demo_run / "throughput.csv").open() as handle:
+        hours = list(csv.DictReader(handle))
+    total = sum(float(h["sampled_mean"]) for h in hours)
+    assert total == pytest.approx(summary["kpis"]["sampled"]["mean"], rel=1e-6)
+    with (demo_run / "timeseries.csv").open() as handle:
+        series = list(csv.DictReader(handle))
+    assert {r["stage"] for r in series} == {"temperature", "registration", "swab"}
+    assert all(float(r["busy_max"]) <= int(r["servers"]) + 1e-9 for r in series)
+
+
+def test_resolved_scenario_reruns_identically(demo_run: Path, tmp_path: Path):
+    again = tmp_path / "again"
+    assert run_cli(demo_run / "scenario.yaml", "--out", again) == 0
+    assert summary_of(again) == summary_of(demo_run)
+
+
+def test_same_seed_same_summary_on_any_number_of_jobs(tmp_path: Path):
+    one, two = tmp_path / "one", tmp_path / "two"
+    assert run_cli(DEMO, "-r", 2, "--out", one, "--jobs", 1) == 0
+    assert run_cli(DEMO, "-r", 2, "--out", two, "--jobs", 2) == 0
+    assert summary_of(one) == summary_of(two)
+    assert (one / "persons.csv").read_bytes() == (two / "persons.csv").read_bytes()
+    assert (one / "timeseries.csv").read_bytes() == (two / "timeseries.csv").read_bytes()
+
+
+def test_another_seed_gives_other_results(tmp_path: Path, demo_run: Path):
+    other = tmp_path / "other"
+    assert run_cli(DEMO, "-r", 3, "--seed", 7, "--out", other) == 0
+    assert summary_of(other)["kpis"] != summary_of(demo_run)["kpis"]
+    assert yaml.safe_load((other / "scenario.yaml").read_text())["seed"] == 7
+
+
+def test_existing_results_are_never_overwritten_without_force(tmp_path: Path, capsys):
+    out = tmp_path / "taken"
+    out.mkdir()
+    (out / "mine.txt").write_text("keep me")
+    assert run_cli(DEMO, "-r", 1, "--out", out) == 2
+    assert "--force" in capsys.readouterr().err
+    assert (out / "mine.txt").read_text() == "keep me"
+    assert run_cli(DEMO, "-r", 1, "--out", out, "--force") == 0
+    assert not (out / "mine.txt").exists() and (out / "summary.json").exists()
+
+
+def test_default_folder_is_new_under_results(tmp_path: Path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert run_cli(DEMO, "-r", 1) == 0
+    assert run_cli(DEMO, "-r", 1) == 0
+    folders = sorted((tmp_path / "results").iterdir())
+    assert len(folders) == 2 and all(f.name.startswith("one-point-demo-") for f in folders)
+
+
+def test_console_script_and_module_entry_point(tmp_path: Path):
+    for command in (["simsampling"], [sys.executable, "-m", "simsampling"]):
+        done = subprocess.run([*command, "validate", str(DEMO)], capture_output=True, text=True)
+        assert done.returncode == 0, done.stderr
+        assert "OK" in done.stdout
