@@ -15,4 +15,13 @@ __version__ = "0.1.0"
 from .experiment import RunResult, run_scenario  # noqa: E402
 from .scenario import Scenario, ScenarioError, load_scenario  # noqa: E402
 
-__all__ = ["RunResult", "Scenario", "ScenarioError", "__version__", "load_scenario", "run_scenario"]
+__all__ = ["RunResult", "Scenario", "ScenarioError", "__version__", "load_scenario", "run_scenario", "write_results"]
+
+
+def __getattr__(name: str):
+    # The report layer imports matplotlib; load it only when asked for.
+    if name == "write_results":
+        from .report import write_results
+
+        return write_results
+    raise AttributeError(f"module 'simsampling' has no attribute {name!r}")

@@ -140,3 +140,18 @@ def test_console_script_and_module_entry_point(tmp_path: Path):
         done = subprocess.run([*command, "validate", str(DEMO)], capture_output=True, text=True)
         assert done.returncode == 0, done.stderr
         assert "OK" in done.stdout
+
+
+def test_littles_law_between_timeseries_and_persons(tmp_path: Path):
+    """The integral of the line length (timeseries.csv) equals the residents' total wait (persons.csv)."""
+    out = tmp_path / "one"
+    assert run_cli(DEMO, "-r", 1, "--out", out) == 0
+    with (out / "timeseries.csv").open() as handle:
+        series = list(csv.DictReader(handle))
+    with (out / "persons.csv").open() as handle:
+        persons = [r for r in csv.DictReader(handle) if r["status"] == "sampled"]
+    enter = {"temperature": "arrival_s", "registration": "temperature_end_s", "swab": "registration_end_s"}
+    for stage, previous in enter.items():
+        area = sum(float(r["queue_mean"]) for r in series if r["stage"] == stage) * 60.0
+        waited = sum(float(p[f"{stage}_start_s"]) - float(p[previous]) for p in persons)
+        assert area == pytest.approx(waited, rel=1e-4, abs=1.0), stage
