@@ -78,11 +78,12 @@ def simulate_point(point: Point, clock: Clock, draws: ResidentDraws, replication
         resources.extend(samplers)
         if paired:
             resources.extend(registrars)
+    timeout = env.timeout
     line = [0] * stations  # residents assigned to each station and not yet swabbed
 
     def opening():
         held = [(res, [res.request() for _ in range(res.capacity)]) for res in resources]
-        yield env.timeout(max(0.0, clock.open_s - env.now))
+        yield timeout(max(0.0, clock.open_s - env.now))
         for res, requests in held:
             for request in requests:
                 res.release(request)
@@ -100,7 +101,7 @@ def simulate_point(point: Point, clock: Clock, draws: ResidentDraws, replication
             request = temp_res.request()
             yield request
             t_start[i] = env.now
-            yield env.timeout(temp_s[i])
+            yield timeout(temp_s[i])
             t_end[i] = env.now
             temp_res.release(request)
         if paired:
@@ -113,7 +114,7 @@ def simulate_point(point: Point, clock: Clock, draws: ResidentDraws, replication
                 held = registrar.request()
                 yield held
             r_start[i] = env.now
-            yield env.timeout(reg_s[i])
+            yield timeout(reg_s[i])
             r_end[i] = env.now
             sampler = samplers[k]
             request = sampler.request()
@@ -128,7 +129,7 @@ def simulate_point(point: Point, clock: Clock, draws: ResidentDraws, replication
                 desk = desks.request()
                 yield desk
                 r_start[i] = env.now
-                yield env.timeout(reg_s[i])
+                yield timeout(reg_s[i])
                 r_end[i] = env.now
                 desks.release(desk)
             if shared:
@@ -141,7 +142,7 @@ def simulate_point(point: Point, clock: Clock, draws: ResidentDraws, replication
                 yield request
         s_start[i] = env.now
         station_of[i] = k
-        yield env.timeout(swab_s[i])
+        yield timeout(swab_s[i])
         s_end[i] = env.now
         line[k] -= 1
         if sampler is None:
@@ -153,7 +154,7 @@ def simulate_point(point: Point, clock: Clock, draws: ResidentDraws, replication
         for i in range(admitted):
             delay = arrival[i] - env.now
             if delay > 0:
-                yield env.timeout(delay)
+                yield timeout(delay)
             env.process(resident(i))
 
     env.process(opening())
