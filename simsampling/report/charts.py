@@ -147,15 +147,18 @@ def wait_chart(result: RunResult, path: Path) -> None:
         counts = result.wait_counts[stage].astype(float)
         total = counts.sum()
         shares = counts / total if total else counts
-        cumulative = np.cumsum(shares)
-        top = int(np.searchsorted(cumulative, 0.995)) + 2
-        edges = WAIT_BINS[: top + 1]
-        ax.bar(edges[:-1], shares[:top], width=np.diff(edges), align="edge", color=STAGE_COLOURS[stage], alpha=0.85)
+        top = min(int(np.searchsorted(np.cumsum(shares), 0.995)) + 2, shares.size - 1)
+        # Merge the fixed bins so the visible range shows about 40 bars.
+        merge = max(1, -(-top // 40))
+        top = -(-top // merge) * merge
+        merged = np.add.reduceat(shares[:top], np.arange(0, top, merge))
+        edges = WAIT_BINS[: top + 1 : merge]
+        ax.bar(edges[:-1], merged[: edges.size - 1], width=np.diff(edges), align="edge", color=STAGE_COLOURS[stage], alpha=0.85)
         for key, style in (("p50", "--"), ("p90", ":")):
             value = waits[stage][key]["mean"]
             if value is not None:
                 ax.axvline(value, color="#333333", linestyle=style, linewidth=1.2, label=f"{key} {value:.1f} min")
-        ax.yaxis.set_major_formatter(PercentFormatter(1.0, decimals=0))
+        ax.yaxis.set_major_formatter(PercentFormatter(1.0, decimals=None))
         _style(ax, STAGE_LABELS[stage], "wait (minutes)", "share of residents")
         ax.legend(fontsize=8, frameon=False)
     fig.suptitle(f"{result.scenario.name}: waiting time per stage", x=0.01, ha="left", fontsize=12, fontweight="bold")
