@@ -15,7 +15,8 @@ from .scenario.schema import Clock, PoissonArrivals, SlotArrivals, clock_seconds
 
 def slot_counts(population: int, shares: list[float]) -> np.ndarray:
     """Residents called in each slot: shares of the roster, rounded by largest remainder."""
-    exact = np.asarray(shares, dtype=float) * population
+    weights = np.asarray(shares, dtype=float)
+    exact = weights / weights.sum() * population  # shares sum to 1 within 1e-6: make it exact
     counts = np.floor(exact).astype(np.int64)
     short = population - int(counts.sum())
     if short > 0:

@@ -9,8 +9,8 @@ when another point is added, and any worker process can rebuild any stream.
 
 from __future__ import annotations
 
+import hashlib
 import math
-import zlib
 
 import numpy as np
 
@@ -39,9 +39,14 @@ STREAMS = {
 }
 
 
+def point_key(point_id: str) -> int:
+    """A stable 64-bit number for a point id (the same in every process and run)."""
+    return int.from_bytes(hashlib.blake2b(point_id.encode("utf-8"), digest_size=8).digest(), "little")
+
+
 def stream(seed: int, replication: int, point_id: str, name: str) -> np.random.Generator:
     """The generator of one named stream of one point in one replication."""
-    key = (replication, zlib.crc32(point_id.encode("utf-8")), STREAMS[name])
+    key = (replication, point_key(point_id), STREAMS[name])
     return np.random.Generator(np.random.PCG64(np.random.SeedSequence(entropy=seed, spawn_key=key)))
 
 

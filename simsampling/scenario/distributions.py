@@ -21,7 +21,7 @@ NonNegative = Annotated[float, Field(ge=0, le=_LIMIT, **_FINITE)]
 
 
 class _Dist(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
 
     @property
     def mean_value(self) -> float:

@@ -158,6 +158,8 @@ def _data_path(loc: tuple, data: Any) -> tuple:
     node = data
     for position, key in enumerate(loc):
         last = position == len(loc) - 1
+        if isinstance(node, dict) and key in (node.get("kind"), node.get("dist")):
+            continue  # the tag of a tagged union (arrivals kind, distribution), not a field
         if isinstance(node, dict) and key in node:
             path.append(key)
             node = node[key]

@@ -49,7 +49,8 @@ Share = Annotated[float, Field(ge=0.0, le=1.0, allow_inf_nan=False)]
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # strict: a scenario says what it means (no "5" for 5, no true for 1).
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
 
 
 class Clock(_Model):
@@ -102,7 +103,7 @@ class SwabStage(_Model):
     """The throat swab at a station. ``per_tent``: one sampling station per tent."""
 
     servers: Union[Literal["per_tent"], Servers] = "per_tent"
-    service_s: Duration = Lognormal(dist="lognormal", mean=25, sd=8)
+    service_s: Duration = Lognormal(dist="lognormal", mean=30, sd=10)
 
 
 class Stages(_Model):
@@ -111,6 +112,16 @@ class Stages(_Model):
     temperature: Optional[TemperatureStage] = None
     registration: Optional[RegistrationStage] = None
     swab: SwabStage
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_empty_stage(cls, data):
+        """``temperature:`` with nothing after it is YAML null: say so rather than drop the stage."""
+        if isinstance(data, dict):
+            for stage in ("temperature", "registration", "swab"):
+                if stage in data and data[stage] is None:
+                    raise ValueError(f"stage '{stage}' is empty: write `{stage}: {{}}` for its defaults, or leave it out")
+        return data
 
     @classmethod
     def standard(cls) -> "Stages":
