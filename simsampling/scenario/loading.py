@@ -121,14 +121,17 @@ def _problems(exc: ValidationError, data: Any, file: str, lines: dict[tuple, int
         cause = (error.get("ctx") or {}).get("error")
         if isinstance(cause, CrossFieldProblems):
             for path, message in cause.problems:
-                merged.setdefault(_data_path(path, data), []).append(message)
+                merged.setdefault(tuple(path), []).append(message)
             continue
         message = error["msg"].removeprefix("Value error, ")
         if error["type"] == "extra_forbidden":
             message = "is not a known field (see docs/scenario-format.md)"
         elif error["type"] == "missing":
             message = "is required"
-        merged.setdefault(_data_path(error["loc"], data), []).append(message)
+        path = _data_path(error["loc"], data)
+        if error["type"] == "union_tag_invalid":
+            path += (str(error["ctx"]["discriminator"]).strip("'"),)  # name the tag field itself
+        merged.setdefault(path, []).append(message)
     problems = []
     for path, messages in merged.items():
         known = path
@@ -156,10 +159,12 @@ def _data_path(loc: tuple, data: Any) -> tuple:
     """
     path: list = []
     node = data
+    tag_skipped = None
     for position, key in enumerate(loc):
         last = position == len(loc) - 1
-        if isinstance(node, dict) and key in (node.get("kind"), node.get("dist")):
-            continue  # the tag of a tagged union (arrivals kind, distribution), not a field
+        if isinstance(node, dict) and tag_skipped is not node and key in (node.get("kind"), node.get("dist")):
+            tag_skipped = node  # the tag of a tagged union (arrivals kind, distribution), not a field
+            continue
         if isinstance(node, dict) and key in node:
             path.append(key)
             node = node[key]

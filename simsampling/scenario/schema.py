@@ -17,6 +17,7 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    field_validator,
     model_validator,
 )
 
@@ -156,12 +157,13 @@ class SlotArrivals(_Model):
     lateness_min: Offset = Normal(dist="normal", mean=0, sd=10)
     slots: Annotated[list[Slot], Field(min_length=1, max_length=1000)]
 
-    @model_validator(mode="after")
-    def _shares_sum_to_one(self) -> "SlotArrivals":
-        total = sum(slot.share for slot in self.slots)
+    @field_validator("slots")
+    @classmethod
+    def _shares_sum_to_one(cls, slots: list[Slot]) -> list[Slot]:
+        total = sum(slot.share for slot in slots)
         if abs(total - 1.0) > 1e-6:
             raise ValueError(f"slot shares sum to {total:.6g}, they must sum to 1")
-        return self
+        return slots
 
 
 class PoissonArrivals(_Model):
