@@ -30,6 +30,20 @@ from ..log import EventLog
 from ..scenario.schema import Clock, Point
 
 
+def delay_until(now: float, target: float) -> float:
+    """The smallest delay that brings SimPy's clock to ``target`` or just past it.
+
+    SimPy computes ``now + delay``; in floating point ``now + (target - now)``
+    can fall one rounding step short of ``target`` (and landing exactly is not
+    always possible), which would serve a resident a hair before arriving or
+    open a station a hair early. The clock lands at most one ulp late instead.
+    """
+    delay = target - now
+    while now + delay < target:
+        delay = math.nextafter(delay, math.inf)
+    return delay
+
+
 def simulate_point(point: Point, clock: Clock, draws: ResidentDraws, replication: int = 0) -> EventLog:
     """Run one point for one replication and return its event log."""
     n = draws.count
@@ -56,6 +70,7 @@ def simulate_point(point: Point, clock: Clock, draws: ResidentDraws, replication
     s_start = [nan] * n
     s_end = [nan] * n
     station_of = [-1] * n
+    arrived_at = arrival[:]
 
     resources: list[simpy.Resource] = []  # closed until opening
     stores: list[tuple[simpy.Store, int]] = []
@@ -83,7 +98,8 @@ def simulate_point(point: Point, clock: Clock, draws: ResidentDraws, replication
 
     def opening():
         held = [(res, [res.request() for _ in range(res.capacity)]) for res in resources]
-        yield timeout(max(0.0, clock.open_s - env.now))
+        if clock.open_s > env.now:
+            yield timeout(delay_until(env.now, clock.open_s))
         for res, requests in held:
             for request in requests:
                 res.release(request)
@@ -97,6 +113,7 @@ def simulate_point(point: Point, clock: Clock, draws: ResidentDraws, replication
         return k
 
     def resident(i):
+        arrived_at[i] = env.now  # the model's own clock: exact waits of zero
         if temp:
             request = temp_res.request()
             yield request
@@ -152,9 +169,8 @@ def simulate_point(point: Point, clock: Clock, draws: ResidentDraws, replication
 
     def source():
         for i in range(admitted):
-            delay = arrival[i] - env.now
-            if delay > 0:
-                yield timeout(delay)
+            if arrival[i] > env.now:
+                yield timeout(delay_until(env.now, arrival[i]))
             env.process(resident(i))
 
     env.process(opening())
@@ -172,7 +188,7 @@ def simulate_point(point: Point, clock: Clock, draws: ResidentDraws, replication
         no_show=draws.no_show,
         servers={s: point.servers(s) for s in ("temperature", "registration", "swab") if getattr(stages, s) is not None},
         resident=draws.resident,
-        arrival_s=draws.arrival_s,
+        arrival_s=np.asarray(arrived_at),
         qr=draws.qr,
         served=served,
         station=np.asarray(station_of, dtype=np.int32),

@@ -1,0 +1,127 @@
+"""simsampling.log: the event log and what is derived from it directly."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from simsampling.log import STAGE_ORDER, EventLog, concatenate
+
+NAN = np.nan
+
+
+def make_log(stages=("temperature", "registration", "swab"), **overrides) -> EventLog:
+    """Four residents; the last arrived after closing (unserved)."""
+    arrival = np.array([100.0, 110.0, 130.0, 1000.0])
+    served = np.array([True, True, True, False])
+    times = {
+        "temperature": ([100.0, 112.0, 130.0, NAN], [105.0, 116.0, 133.0, NAN]),
+        "registration": ([105.0, 120.0, 140.0, NAN], [115.0, 125.0, 150.0, NAN]),
+        "swab": ([118.0, 125.0, 160.0, NAN], [140.0, 150.0, 185.0, NAN]),
+    }
+    log = EventLog(
+        point_id="p",
+        replication=0,
+        open_s=100.0,
+        close_s=900.0,
+        population=5,
+        no_show=1,
+        servers={s: 1 for s in stages},
+        resident=np.array([3, 0, 4, 1]),
+        arrival_s=arrival,
+        qr=np.array([True, False, True, False]),
+        served=served,
+        station=np.array([0, 0, 0, -1], dtype=np.int32),
+    )
+    for stage in stages:
+        log.start[stage], log.end[stage] = (np.array(v) for v in times[stage])
+    for key, value in overrides.items():
+        setattr(log, key, value)
+    return log
+
+
+def test_stages_in_walking_order_whatever_the_insertion_order():
+    log = make_log(stages=("swab", "temperature"))
+    assert log.stages == ("temperature", "swab")
+    assert make_log().stages == STAGE_ORDER
+
+
+def test_enter_first_stage_is_arrival():
+    log = make_log()
+    np.testing.assert_array_equal(log.enter("temperature"), log.arrival_s)
+
+
+def test_enter_later_stage_is_end_of_previous_present_stage():
+    log = make_log()
+    np.testing.assert_array_equal(log.enter("registration"), log.end["temperature"])
+    np.testing.assert_array_equal(log.enter("swab"), log.end["registration"])
+    no_reg = make_log(stages=("temperature", "swab"))
+    np.testing.assert_array_equal(no_reg.enter("swab"), no_reg.end["temperature"])
+    swab_only = make_log(stages=("swab",))
+    np.testing.assert_array_equal(swab_only.enter("swab"), swab_only.arrival_s)
+    reg_first = make_log(stages=("registration", "swab"))
+    np.testing.assert_array_equal(reg_first.enter("registration"), reg_first.arrival_s)
+
+
+def test_wait_is_start_minus_enter_for_served_residents_only():
+    log = make_log()
+    np.testing.assert_array_equal(log.wait("temperature"), [0.0, 2.0, 0.0])
+    np.testing.assert_array_equal(log.wait("registration"), [0.0, 4.0, 7.0])
+    # Blocking counts as waiting: resident 0 finished registering at 115, swab at 118.
+    np.testing.assert_array_equal(log.wait("swab"), [3.0, 0.0, 10.0])
+    swab_only = make_log(stages=("swab",))
+    np.testing.assert_array_equal(swab_only.wait("swab"), [18.0, 15.0, 30.0])
+    assert not np.isnan(log.wait("swab")).any()
+
+
+def test_service_and_finish():
+    log = make_log()
+    np.testing.assert_array_equal(log.service("swab"), [22.0, 25.0, 25.0])
+    np.testing.assert_array_equal(log.service("temperature"), [5.0, 4.0, 3.0])
+    np.testing.assert_array_equal(log.finish_s[:3], [140.0, 150.0, 185.0])
+    assert np.isnan(log.finish_s[3])
+    assert log.last_swab_s == 185.0
+
+
+def test_counts():
+    log = make_log()
+    assert log.arrived == 4
+    assert log.sampled == 3
+
+
+def test_last_swab_is_opening_when_nobody_was_sampled():
+    log = make_log(served=np.zeros(4, dtype=bool))
+    assert log.last_swab_s == log.open_s
+    assert log.wait("swab").size == 0
+
+
+def test_unknown_stage_is_refused():
+    log = make_log(stages=("swab",))
+    with pytest.raises((KeyError, ValueError)):
+        log.wait("temperature")
+
+
+def test_table_has_every_stage_column_with_nan_where_absent():
+    log = make_log(stages=("swab",))
+    table = log.table()
+    assert list(table) == [
+        "point", "resident", "status", "qr", "station", "arrival_s",
+        "temperature_start_s", "temperature_end_s",
+        "registration_start_s", "registration_end_s",
+        "swab_start_s", "swab_end_s",
+    ]  # fmt: skip
+    assert all(column.shape == (4,) for column in table.values())
+    assert np.isnan(table["temperature_start_s"]).all()
+    assert table["status"].tolist() == ["sampled", "sampled", "sampled", "unserved"]
+    assert table["point"].tolist() == ["p"] * 4
+    np.testing.assert_array_equal(table["swab_end_s"][:3], [140.0, 150.0, 185.0])
+
+
+def test_concatenate_stacks_logs_in_order():
+    a = make_log()
+    b = make_log(point_id="q", stages=("swab",))
+    columns = concatenate([a, b])
+    assert columns["point"].tolist() == ["p"] * 4 + ["q"] * 4
+    np.testing.assert_array_equal(columns["resident"], [3, 0, 4, 1, 3, 0, 4, 1])
+    assert np.isnan(columns["temperature_start_s"][4:]).all()
+    assert not np.isnan(columns["temperature_start_s"][:3]).any()

@@ -1,0 +1,280 @@
+"""simsampling.metrics: KPIs, series and confidence intervals from event logs."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from scipy import stats
+
+from simsampling.draws import ResidentDraws
+from simsampling.experiment import simulate_task
+from simsampling.log import EventLog
+from simsampling.metrics import (
+    TIME_STATS,
+    add_series,
+    band,
+    estimate,
+    flatten,
+    occupancy,
+    point_series,
+    queue_max,
+    replication_kpis,
+    summarise,
+    time_stats,
+    wait_histograms,
+)
+from simsampling.model import simulate_point
+from simsampling.scenario import validate_scenario
+
+
+def swab_log(arrival, start, end, served=None, servers=1, open_s=0.0, close_s=100.0) -> EventLog:
+    arrival = np.asarray(arrival, dtype=float)
+    n = arrival.size
+    served = np.ones(n, dtype=bool) if served is None else np.asarray(served)
+    log = EventLog(
+        point_id="p",
+        replication=0,
+        open_s=open_s,
+        close_s=close_s,
+        population=n,
+        no_show=0,
+        servers={"swab": servers},
+        resident=np.arange(n),
+        arrival_s=arrival,
+        qr=np.zeros(n, dtype=bool),
+        served=served,
+        station=np.where(served, 0, -1).astype(np.int32),
+    )
+    log.start["swab"] = np.asarray(start, dtype=float)
+    log.end["swab"] = np.asarray(end, dtype=float)
+    return log
+
+
+# ------------------------------------------------------------------ time_stats
+
+
+def test_time_stats_in_minutes():
+    seconds = np.array([60.0, 120.0, 180.0, 240.0, 600.0])
+    result = time_stats(seconds)
+    assert tuple(result) == TIME_STATS
+    minutes = seconds / 60
+    assert result["mean"] == pytest.approx(minutes.mean())
+    assert result["p50"] == pytest.approx(3.0)
+    assert result["p90"] == pytest.approx(np.percentile(minutes, 90))
+    assert result["p95"] == pytest.approx(np.percentile(minutes, 95))
+    assert result["max"] == 10.0
+    assert all(isinstance(v, float) for v in result.values())
+
+
+def test_time_stats_of_nothing_is_nan():
+    result = time_stats(np.empty(0))
+    assert tuple(result) == TIME_STATS
+    assert all(math.isnan(v) for v in result.values())
+
+
+# ------------------------------------------------------------------ queue_max
+
+
+def test_queue_max_on_a_hand_made_log():
+    # A starts at once; B, C, D queue (3 in line at t=3); at t=5 B leaves the
+    # line as F joins (still 3: leave before counting the newcomer); E never waits;
+    # G arrived after closing and is not counted.
+    arrival = [0.0, 1.0, 2.0, 3.0, 10.0, 5.0, 200.0]
+    start = [0.0, 5.0, 6.0, 7.0, 10.0, 8.0, np.nan]
+    end = [5.0, 6.0, 7.0, 8.0, 11.0, 9.0, np.nan]
+    served = [True] * 6 + [False]
+    assert queue_max(swab_log(arrival, start, end, served), "swab") == 3
+
+
+def test_queue_max_no_waiting_and_empty():
+    assert queue_max(swab_log([0.0, 5.0], [0.0, 5.0], [4.0, 9.0]), "swab") == 0
+    assert queue_max(swab_log([], [], []), "swab") == 0
+
+
+def test_queue_max_counts_simultaneous_arrivals():
+    log = swab_log([0.0, 0.0, 0.0, 0.0], [0.0, 1.0, 2.0, 3.0], [1.0, 2.0, 3.0, 4.0])
+    assert queue_max(log, "swab") == 3
+
+
+# ------------------------------------------------------------------ occupancy
+
+
+def brute_force(begin, end, edges):
+    """Average count per second of intervals [b, e) open, bin by bin (integer times)."""
+    out = []
+    for lo, hi in zip(edges[:-1], edges[1:]):
+        seconds = np.arange(lo, hi)
+        counts = [np.count_nonzero((begin <= s) & (s < end)) for s in seconds]
+        out.append(np.mean(counts))
+    return np.array(out)
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_occupancy_matches_a_per_second_count(seed):
+    rng = np.random.default_rng(seed)
+    n = 40
+    begin = rng.integers(0, 500, n).astype(float)
+    end = begin + rng.integers(0, 120, n)  # zero-length intervals included
+    edges = np.unique(np.concatenate([[0, 700], rng.integers(1, 700, 12)])).astype(float)
+    np.testing.assert_allclose(occupancy(begin, end, edges), brute_force(begin, end, edges), rtol=0, atol=1e-9)
+
+
+def test_occupancy_exact_for_fractional_times():
+    result = occupancy(np.array([0.5]), np.array([2.25]), np.array([0.0, 1.0, 2.0, 3.0]))
+    np.testing.assert_allclose(result, [0.5, 1.0, 0.25])
+    # Intervals outside the edges count nothing; unsorted input is fine.
+    result = occupancy(np.array([5.0, -10.0, 1.0]), np.array([6.0, -5.0, 3.0]), np.array([0.0, 2.0, 4.0]))
+    np.testing.assert_allclose(result, [0.5, 0.5])
+
+
+# ------------------------------------------------------------------ KPIs and series
+
+
+def three_residents() -> EventLog:
+    # Served: waits 0, 3, 0; swabs 5, 3, 4 s; one unserved arrival after closing.
+    return swab_log(
+        arrival=[10.0, 12.0, 30.0, 150.0],
+        start=[10.0, 15.0, 30.0, np.nan],
+        end=[15.0, 18.0, 34.0, np.nan],
+        served=[True, True, True, False],
+        servers=2,
+        open_s=0.0,
+        close_s=100.0,
+    )
+
+
+def test_replication_kpis_on_a_hand_made_log():
+    k = replication_kpis([three_residents()])
+    assert k["arrived"] == 4 and k["sampled"] == 3 and k["unserved"] == 1
+    assert k["population"] == 4 and k["no_show"] == 0
+    assert k["completion_min"] == pytest.approx(34 / 60)
+    assert k["overtime_min"] == 0.0
+    assert k["wait_min"]["swab"]["mean"] == pytest.approx(1 / 60)
+    assert k["wait_min"]["swab"]["max"] == pytest.approx(3 / 60)
+    assert k["queue_max"]["swab"] == 1.0
+    # 12 busy seconds over 2 stations x 100 s on duty.
+    assert k["utilization"]["swab"] == pytest.approx(12 / 200)
+    assert k["throughput_per_hour"] == pytest.approx(3 / (34 / 3600))
+    assert k["throughput_per_station_hour"] == pytest.approx(k["throughput_per_hour"] / 2)
+    assert k["peak_hour_sampled"] == 3.0
+    assert k["time_in_system_min"]["mean"] == pytest.approx((5 + 6 + 4) / 3 / 60)
+
+
+def test_point_series_integrates_to_total_wait_and_busy_time():
+    log = three_residents()
+    series = point_series(log)
+    assert series.minutes == 24 * 60
+    assert series.queue["swab"].sum() * 60 == pytest.approx(log.wait("swab").sum())
+    assert series.busy["swab"].sum() * 60 == pytest.approx(log.service("swab").sum())
+    assert series.arrived[-1] == 4 and series.sampled[-1] == 3
+    assert np.all(np.diff(series.arrived) >= 0) and np.all(np.diff(series.sampled) >= 0)
+
+
+def test_point_series_of_a_simulated_day_integrates_to_its_waits():
+    run = simulate_task(small_walk_in(seed=1), 0, 0)
+    log, series = run.log, run.series
+    for stage in log.stages:
+        assert series.queue[stage].sum() * 60 == pytest.approx(log.wait(stage).sum(), rel=1e-9)
+        assert series.busy[stage].sum() * 60 == pytest.approx(log.service(stage).sum(), rel=1e-9)
+        assert series.busy[stage].max() <= log.servers[stage] + 1e-9
+
+
+def test_add_series_and_band():
+    a, b = point_series(three_residents()), point_series(swab_log([5.0], [5.0], [65.0]))
+    total = add_series([a, b])
+    np.testing.assert_allclose(total.busy["swab"], a.busy["swab"] + b.busy["swab"])
+    assert total.sampled[-1] == 4
+    mean, low, high = band([np.array([1.0, 2.0]), np.array([3.0])])
+    np.testing.assert_array_equal(mean, [2.0, 2.5])
+    np.testing.assert_array_equal(low, [1.0, 2.0])
+    np.testing.assert_array_equal(high, [3.0, 3.0])
+
+
+def test_wait_histograms_count_every_served_wait_once():
+    counts = wait_histograms([three_residents(), three_residents()])
+    assert counts["swab"].sum() == 6
+    assert counts["swab"][0] == 6  # all waits under a quarter of a minute
+
+
+def small_walk_in(seed: int, stations: int = 200):
+    return validate_scenario(
+        {
+            "name": "m",
+            "seed": seed,
+            "clock": {"open": "00:00", "close": "24:00"},
+            "points": [{"id": "p", "population": 200, "tents": stations, "stages": {"swab": {"service_s": {"dist": "exponential", "mean": 600}}}}],
+            "arrivals": {"kind": "poisson", "rate_per_hour": 10},
+        }
+    )
+
+
+def test_wait_histograms_of_a_simulated_point_count_every_sampled_resident():
+    scenario = validate_scenario(
+        {
+            "name": "m",
+            "clock": {"open": "07:00", "close": "22:00"},
+            "points": [{"id": "p", "population": 2, "tents": 1, "stages": {"swab": {}}}],
+            "arrivals": {"kind": "poisson", "rate_per_hour": 1},
+        }
+    )
+    draws = ResidentDraws(
+        resident=np.arange(2, dtype=np.int64),
+        arrival_s=np.array([27901.313, 62587.782]),  # 07:45:01 and 17:23:07
+        qr=np.zeros(2, dtype=bool),
+        temperature_s=np.empty(0),
+        registration_s=np.empty(0),
+        swab_s=np.array([20.0, 20.0]),
+        no_show=0,
+    )
+    log = simulate_point(scenario.points[0], scenario.clock, draws)
+    assert log.sampled == 2
+    assert wait_histograms([log])["swab"].sum() == log.sampled
+
+
+# ------------------------------------------------------------------ across replications
+
+
+@given(st.lists(st.floats(-1e6, 1e6), min_size=2, max_size=50).filter(lambda v: np.ptp(v) > 1e-3))
+@settings(max_examples=100, deadline=None)
+def test_estimate_ci_is_scipys_t_interval(values):
+    result = estimate(values)
+    arr = np.asarray(values)
+    assert result["n"] == arr.size
+    assert result["mean"] == pytest.approx(arr.mean(), abs=1e-6)
+    low, high = stats.t.interval(0.95, arr.size - 1, loc=arr.mean(), scale=stats.sem(arr))
+    assert result["ci95"] == pytest.approx([low, high], rel=1e-9, abs=1e-6)
+
+
+def test_estimate_small_samples_and_missing_values():
+    assert estimate([]) == {"mean": None, "ci95": None, "n": 0}
+    assert estimate([float("nan"), None]) == {"mean": None, "ci95": None, "n": 0}
+    assert estimate([4.0]) == {"mean": 4.0, "ci95": None, "n": 1}
+    assert estimate([4.0, float("nan"), float("inf"), None]) == {"mean": 4.0, "ci95": None, "n": 1}
+    two = estimate([1.0, 3.0, float("nan")])
+    assert two["n"] == 2 and two["mean"] == 2.0
+    assert two["ci95"] == pytest.approx(list(stats.t.interval(0.95, 1, loc=2.0, scale=1.0)))
+    assert estimate([5.0, 5.0, 5.0])["ci95"] == [5.0, 5.0]
+
+
+def test_summarise_mirrors_the_kpi_tree_with_estimate_leaves():
+    reps = [replication_kpis([three_residents()]), replication_kpis([swab_log([5.0, 6.0], [5.0, 9.0], [9.0, 12.0])])]
+    summary = summarise(reps)
+
+    def same_shape(tree, kpis):
+        assert set(tree) == set(kpis)
+        for key, value in kpis.items():
+            if isinstance(value, dict):
+                same_shape(tree[key], value)
+            else:
+                assert set(tree[key]) == {"mean", "ci95", "n"}
+
+    same_shape(summary, reps[0])
+    assert summary["sampled"]["mean"] == 2.5 and summary["sampled"]["n"] == 2
+    assert summary["wait_min"]["swab"]["max"]["n"] == 2
+    flat = flatten(summary)
+    assert "wait_min.swab.p90" in flat and flat["sampled"] == summary["sampled"]
+    assert all(set(leaf) == {"mean", "ci95", "n"} for leaf in flat.values())

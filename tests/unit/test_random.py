@@ -1,0 +1,212 @@
+"""simsampling.random: named streams and batched draws of scenario distributions.
+
+Statistical checks use a fixed seed and a 99.9% interval, so they are
+deterministic and would fail for a correct sampler with an arbitrary seed only
+once in a thousand checks.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from pydantic import TypeAdapter
+from scipy import stats
+
+from simsampling.random import STREAMS, sample, stream
+from simsampling.scenario.distributions import Distribution, Fixed, Normal
+
+SEED = 12345
+N = 40_000
+Z = stats.norm.ppf(0.9995)  # two-sided 99.9%
+
+dist = TypeAdapter(Distribution).validate_python
+
+
+def draws(spec: dict, n: int = N, signed: bool = False, name: str = "swab") -> np.ndarray:
+    return sample(dist(spec), stream(SEED, 0, "p1", name), n, signed=signed)
+
+
+def assert_mean_in_ci(values: np.ndarray, expected: float) -> None:
+    half = Z * values.std(ddof=1) / math.sqrt(values.size)
+    assert abs(values.mean() - expected) <= half, f"mean {values.mean():.4f} vs {expected:.4f} (+-{half:.4f})"
+
+
+@pytest.mark.parametrize(
+    "spec, mean",
+    [
+        ({"dist": "exponential", "mean": 25.0}, 25.0),
+        ({"dist": "lognormal", "mean": 25.0, "sd": 8.0}, 25.0),
+        ({"dist": "lognormal", "mean": 60.0, "sd": 90.0}, 60.0),
+        ({"dist": "triangular", "low": 2.0, "mode": 3.0, "high": 6.0}, 11.0 / 3.0),
+        ({"dist": "uniform", "low": -5.0, "high": 15.0}, 5.0),
+        ({"dist": "empirical", "values": [1.0, 2.0, 2.0, 10.0]}, 3.75),
+        ({"dist": "normal", "mean": 0.0, "sd": 10.0}, 0.0),
+    ],
+)
+def test_sample_mean_lies_in_a_ci_of_the_distribution_mean(spec, mean):
+    d = dist(spec)
+    assert d.mean_value == pytest.approx(mean)
+    values = sample(d, stream(SEED, 0, "p1", "swab"), N, signed=True)
+    assert values.shape == (N,) and values.dtype == np.float64
+    assert_mean_in_ci(values, mean)
+
+
+def test_fixed_is_constant_float():
+    values = draws({"dist": "fixed", "value": 7}, 10)
+    assert values.dtype == np.float64
+    np.testing.assert_array_equal(values, np.full(10, 7.0))
+
+
+def test_uniform_with_equal_bounds_is_constant():
+    np.testing.assert_array_equal(draws({"dist": "uniform", "low": 3.0, "high": 3.0}, 5), np.full(5, 3.0))
+
+
+def test_support_of_bounded_distributions():
+    tri = draws({"dist": "triangular", "low": 2.0, "mode": 3.0, "high": 6.0})
+    assert tri.min() >= 2.0 and tri.max() <= 6.0
+    uni = draws({"dist": "uniform", "low": 1.0, "high": 4.0})
+    assert uni.min() >= 1.0 and uni.max() <= 4.0
+    emp = draws({"dist": "empirical", "values": [1.0, 2.0, 10.0]})
+    assert set(np.unique(emp)) == {1.0, 2.0, 10.0}
+    assert draws({"dist": "exponential", "mean": 3.0}).min() >= 0.0
+
+
+def test_empirical_draws_each_value_uniformly():
+    values = draws({"dist": "empirical", "values": [5.0, 6.0, 7.0, 8.0]})
+    counts = np.array([(values == v).sum() for v in (5.0, 6.0, 7.0, 8.0)])
+    assert stats.chisquare(counts).pvalue > 0.001
+
+
+def test_size_zero_gives_an_empty_array():
+    for spec in ({"dist": "fixed", "value": 1.0}, {"dist": "lognormal", "mean": 5.0, "sd": 1.0}, {"dist": "normal", "mean": 1.0, "sd": 1.0}):
+        assert draws(spec, 0).shape == (0,)
+
+
+# ------------------------------------------------------------------ lognormal
+
+
+@pytest.mark.parametrize("mean, sd", [(25.0, 8.0), (8.0, 3.0), (60.0, 20.0), (10.0, 30.0)])
+def test_lognormal_is_parameterised_by_mean_and_sd_of_the_values(mean, sd):
+    values = draws({"dist": "lognormal", "mean": mean, "sd": sd}, 200_000)
+    # The logs are normal with sigma^2 = ln(1 + (sd/mean)^2), mu = ln(mean) - sigma^2/2.
+    sigma2 = math.log1p((sd / mean) ** 2)
+    logs = np.log(values)
+    assert_mean_in_ci(logs, math.log(mean) - sigma2 / 2)
+    # Sample variance of normal logs: (n-1) s^2 / sigma^2 ~ chi2(n-1).
+    n = logs.size
+    chi = (n - 1) * logs.var(ddof=1) / sigma2
+    assert stats.chi2.ppf(0.0005, n - 1) <= chi <= stats.chi2.ppf(0.9995, n - 1)
+    assert_mean_in_ci(values, mean)
+    if sd <= mean:  # the sample sd of a heavier-tailed lognormal is too noisy to compare
+        assert values.std() == pytest.approx(sd, rel=0.05)
+    assert stats.kstest(values, stats.lognorm(s=math.sqrt(sigma2), scale=mean / math.sqrt(1 + (sd / mean) ** 2)).cdf).pvalue > 0.001
+
+
+def test_lognormal_with_zero_sd_is_the_mean():
+    np.testing.assert_array_equal(draws({"dist": "lognormal", "mean": 8.0, "sd": 0.0}, 7), np.full(7, 8.0))
+
+
+# ------------------------------------------------------------------ normal
+
+
+def test_normal_duration_is_truncated_at_zero_by_redrawing():
+    spec = {"dist": "normal", "mean": 2.0, "sd": 10.0}  # ~42% of raw draws are negative
+    values = draws(spec, 100_000, signed=False)
+    assert values.min() >= 0.0
+    truncated = stats.truncnorm(a=(0 - 2.0) / 10.0, b=np.inf, loc=2.0, scale=10.0)
+    # Resampled (not clipped): no atom at zero, and the truncated normal's law.
+    assert np.count_nonzero(values == 0.0) == 0
+    assert stats.kstest(values, truncated.cdf).pvalue > 0.001
+    assert_mean_in_ci(values, truncated.mean())
+
+
+def test_normal_offset_keeps_negative_values():
+    values = draws({"dist": "normal", "mean": 2.0, "sd": 10.0}, 100_000, signed=True)
+    negative = np.mean(values < 0)
+    p = stats.norm.cdf(-0.2)
+    assert abs(negative - p) <= Z * math.sqrt(p * (1 - p) / values.size)
+    assert stats.kstest(values, stats.norm(2.0, 10.0).cdf).pvalue > 0.001
+
+
+def test_schema_refuses_normal_durations_that_cannot_be_truncated():
+    from simsampling.scenario.schema import SwabStage
+
+    with pytest.raises(ValueError):
+        SwabStage(service_s={"dist": "normal", "mean": 0.0, "sd": 1.0})
+    with pytest.raises(ValueError):
+        SwabStage(service_s={"dist": "fixed", "value": -1.0})
+
+
+def test_unknown_distribution_is_refused():
+    with pytest.raises(TypeError):
+        sample(object(), stream(SEED, 0, "p", "swab"), 3)
+
+
+# ------------------------------------------------------------------ streams
+
+
+def first(seed=SEED, rep=0, point="p1", name="swab", n=16) -> np.ndarray:
+    return stream(seed, rep, point, name).random(n)
+
+
+def test_streams_are_reproducible():
+    np.testing.assert_array_equal(first(), first())
+    a = sample(Fixed(dist="fixed", value=1.0), stream(SEED, 0, "p1", "swab"), 3)
+    np.testing.assert_array_equal(a, np.ones(3))
+    np.testing.assert_array_equal(
+        draws({"dist": "lognormal", "mean": 25, "sd": 8}, 100), draws({"dist": "lognormal", "mean": 25, "sd": 8}, 100)
+    )
+
+
+def test_stream_numbers_are_distinct():
+    assert len(set(STREAMS.values())) == len(STREAMS)
+
+
+@pytest.mark.parametrize(
+    "other",
+    [
+        {"seed": SEED + 1},
+        {"rep": 1},
+        {"point": "p2"},
+        {"name": "temperature"},
+    ],
+)
+def test_streams_differ_by_seed_replication_point_and_name(other):
+    a, b = first(n=1000), first(n=1000, **other)
+    assert not np.array_equal(a, b)
+    # And look independent: no correlation beyond chance (99.9%).
+    r = np.corrcoef(a, b)[0, 1]
+    assert abs(r) < Z / math.sqrt(a.size)
+
+
+def test_all_named_streams_of_a_point_are_pairwise_distinct():
+    seqs = {name: first(name=name, n=8) for name in STREAMS}
+    values = [tuple(v) for v in seqs.values()]
+    assert len(set(values)) == len(values)
+
+
+def test_unknown_stream_name_is_refused():
+    with pytest.raises(KeyError):
+        stream(SEED, 0, "p1", "no-such-stream")
+
+
+def test_points_with_colliding_crc32_ids_still_get_distinct_streams():
+    # Regression: points were once keyed by CRC32, and these two valid ids collide.
+    import zlib
+
+    assert zlib.crc32(b"plumless") == zlib.crc32(b"buckeroo")
+    assert not np.array_equal(first(point="plumless"), first(point="buckeroo"))
+
+
+def test_many_point_ids_get_distinct_streams():
+    ids = [f"pt-{i:04d}" for i in range(2000)] + ["a", "A", "a.", "a-", "a_", "tjx-01"]
+    firsts = {float(stream(SEED, 0, point, "swab").random()) for point in ids}
+    assert len(firsts) == len(ids)
+
+
+def test_normal_offset_accepts_a_negative_mean():
+    # A normal duration needs mean > 0 (schema); as an offset (lateness) any mean is fine.
+    values = sample(Normal(dist="normal", mean=-5.0, sd=1.0), stream(SEED, 0, "p", "lateness"), 1000, signed=True)
+    assert values.mean() < 0
