@@ -18,6 +18,14 @@ class Problem:
         return f"{where}: {self.field}: {self.message}" if self.field else f"{where}: {self.message}"
 
 
+def dotted(path: tuple) -> str:
+    """A field path as written in messages: ``points[0].stages.swab.servers``."""
+    text = ""
+    for key in path:
+        text += f"[{key}]" if isinstance(key, int) else (f".{key}" if text else str(key))
+    return text
+
+
 class ScenarioError(Exception):
     """A scenario that cannot be run; carries every problem found, one per line."""
 

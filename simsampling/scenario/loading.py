@@ -14,7 +14,8 @@ from typing import Any, Union
 import yaml
 from pydantic import ValidationError
 
-from .errors import Problem, ScenarioError
+from .errors import Problem, ScenarioError, dotted
+from .points_table import Source, expand_points
 from .schema import CrossFieldProblems, Scenario
 
 MAX_FILE_BYTES = 20_000_000
@@ -40,7 +41,7 @@ def load_scenario(path: Union[str, Path]) -> Scenario:
     """Load and validate a scenario file; raise :class:`ScenarioError` on any problem."""
     path = Path(path)
     data, lines = read_yaml(path)
-    return validate_scenario(data, file=str(path), lines=lines)
+    return validate_scenario(data, file=str(path), lines=lines, base_dir=path.parent)
 
 
 def read_yaml(path: Path) -> tuple[Any, dict[tuple, int]]:
@@ -69,7 +70,7 @@ def read_yaml(path: Path) -> tuple[Any, dict[tuple, int]]:
         lines: dict[tuple, int] = {}
         duplicates = _map_lines(node, (), lines)
         if duplicates:
-            raise ScenarioError([Problem(name, line, _dotted(p), "is given twice") for p, line in duplicates])
+            raise ScenarioError([Problem(name, line, dotted(p), "is given twice") for p, line in duplicates])
         data = loader.construct_document(node)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
@@ -104,18 +105,24 @@ def _map_lines(node: yaml.Node, path: tuple, lines: dict[tuple, int]) -> list[tu
     return duplicates
 
 
-def validate_scenario(data: Any, file: str = "<scenario>", lines: dict[tuple, int] | None = None) -> Scenario:
-    """Validate already-parsed scenario data, naming ``file`` and lines in problems."""
+def validate_scenario(
+    data: Any, file: str = "<scenario>", lines: dict[tuple, int] | None = None, base_dir: Path = Path(".")
+) -> Scenario:
+    """Validate already-parsed scenario data, naming ``file`` and lines in problems.
+
+    ``points_file`` is read relative to ``base_dir``; ``defaults`` are merged into every point.
+    """
     lines = lines or {}
     if not isinstance(data, dict):
         raise ScenarioError([Problem(file, lines.get(()), "", "must be a mapping of fields (name, points, arrivals...)")])
+    data, sources = expand_points(data, file, lines, base_dir)
     try:
         return Scenario.model_validate(data)
     except ValidationError as exc:
-        raise ScenarioError(_problems(exc, data, file, lines)) from None
+        raise ScenarioError(_problems(exc, data, sources, file)) from None
 
 
-def _problems(exc: ValidationError, data: Any, file: str, lines: dict[tuple, int]) -> list[Problem]:
+def _problems(exc: ValidationError, data: Any, sources: dict[tuple, Source], file: str) -> list[Problem]:
     merged: dict[tuple, list[str]] = {}
     for error in exc.errors(include_url=False):
         cause = (error.get("ctx") or {}).get("error")
@@ -132,14 +139,18 @@ def _problems(exc: ValidationError, data: Any, file: str, lines: dict[tuple, int
         if error["type"] == "union_tag_invalid":
             path += (str(error["ctx"]["discriminator"]).strip("'"),)  # name the tag field itself
         merged.setdefault(path, []).append(message)
-    problems = []
+    problems = {}
     for path, messages in merged.items():
         known = path
-        while known and known not in lines:
+        while known and known not in sources:
             known = known[:-1]
-        problems.append(Problem(file, lines.get(known), _dotted(path), _join(messages)))
-    problems.sort(key=lambda p: (p.line or 0, p.field))
-    return problems
+        source = sources.get(known, Source(file, None, ""))
+        suffix = dotted(path[len(known):]) if len(path) > len(known) else ""
+        if suffix and not suffix.startswith("["):
+            suffix = "." + suffix if source.field else suffix
+        problem = Problem(source.file, source.line, source.field + suffix, _join(messages))
+        problems[str(problem)] = problem  # a mistake in the defaults is reported once, not per point
+    return sorted(problems.values(), key=lambda p: (p.file, p.line or 0, p.field))
 
 
 def _join(messages: list[str]) -> str:
@@ -178,10 +189,3 @@ def _data_path(loc: tuple, data: Any) -> tuple:
 
 def _is_tag(key: Any) -> bool:
     return isinstance(key, str) and ("[" in key or "-" in key or key in {"int", "str", "float", "bool"})
-
-
-def _dotted(path: tuple) -> str:
-    text = ""
-    for key in path:
-        text += f"[{key}]" if isinstance(key, int) else (f".{key}" if text else str(key))
-    return text

@@ -26,6 +26,8 @@ from .distributions import Duration, Lognormal, Normal, Offset, Triangular
 _HHMM = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$|^24:00$")
 
 MAX_POPULATION = 50_000_000
+MAX_DAYS = 14
+DAY_S = 86_400.0
 MAX_SERVERS = 10_000
 MAX_REPLICATIONS = 10_000
 
@@ -73,6 +75,17 @@ class Clock(_Model):
     @property
     def close_s(self) -> float:
         return clock_seconds(self.close)
+
+    def hours(self, days: int) -> list[tuple[float, float]]:
+        """(open, close) of each day of the round, in seconds since midnight of day 0."""
+        return [(day * DAY_S + self.open_s, day * DAY_S + self.close_s) for day in range(days)]
+
+
+class Round(_Model):
+    """The campaign: how many days the points open, and by when everyone must be sampled."""
+
+    days: Annotated[int, Field(ge=1, le=MAX_DAYS)] = 1
+    deadline_h: Optional[Annotated[float, Field(gt=0, le=MAX_DAYS * 24 + 24, allow_inf_nan=False)]] = None
 
 
 class TemperatureStage(_Model):
@@ -133,10 +146,14 @@ class Stages(_Model):
         )
 
 
+Day = Annotated[int, Field(ge=0, lt=MAX_DAYS)]
+
+
 class Slot(_Model):
     start: ClockTime
     end: ClockTime
     share: Annotated[float, Field(gt=0.0, le=1.0, allow_inf_nan=False)]
+    day: Day = 0
 
     @model_validator(mode="after")
     def _start_before_end(self) -> "Slot":
@@ -145,7 +162,30 @@ class Slot(_Model):
         return self
 
 
-class SlotArrivals(_Model):
+class MopUp(_Model):
+    """A later window for residents who missed their turn: a ``share`` of them come."""
+
+    day: Day = 0
+    start: ClockTime
+    end: ClockTime
+    share: Share = 0.5
+
+    @model_validator(mode="after")
+    def _start_before_end(self) -> "MopUp":
+        if clock_seconds(self.end) <= clock_seconds(self.start):
+            raise ValueError(f"end ({self.end}) must be after start ({self.start})")
+        return self
+
+
+class _Called(_Model):
+    """What every calling plan shares: who comes, how late, and a mop-up for the rest."""
+
+    show_up: Share = 0.95
+    lateness_min: Offset = Normal(dist="normal", mean=0, sd=10)
+    mop_up: Optional[MopUp] = None
+
+
+class SlotArrivals(_Called):
     """Residents called by time slot (from building rosters).
 
     Each resident shows up with probability ``show_up``, is called in a slot
@@ -153,8 +193,6 @@ class SlotArrivals(_Model):
     """
 
     kind: Literal["slots"]
-    show_up: Share = 0.95
-    lateness_min: Offset = Normal(dist="normal", mean=0, sd=10)
     slots: Annotated[list[Slot], Field(min_length=1, max_length=1000)]
 
     @field_validator("slots")
@@ -178,7 +216,42 @@ class PoissonArrivals(_Model):
     end: Optional[ClockTime] = None
 
 
-Arrivals = Annotated[Union[SlotArrivals, PoissonArrivals], Field(discriminator="kind")]
+class CallingArrivals(_Called):
+    """Households called by building in turns: a batch every ``gap_min`` while open.
+
+    The roster is split into households (size 1 + Poisson(household_size - 1)),
+    households into batches of ``batch_households``; batch k is called at
+    ``start`` + k x ``gap_min``, moving to the next opening when a day closes.
+    A household arrives together, after its lateness. Households not called
+    before the round's last closing are counted as ``not_called``.
+    """
+
+    kind: Literal["calling"]
+    batch_households: Annotated[int, Field(ge=1, le=100_000)] = 20
+    gap_min: Annotated[float, Field(gt=0, le=24 * 60, allow_inf_nan=False)] = 15.0
+    household_size: Annotated[float, Field(ge=1, le=50, allow_inf_nan=False)] = 2.6
+    start: Optional[ClockTime] = None
+    day: Day = 0
+
+
+Arrivals = Annotated[Union[SlotArrivals, PoissonArrivals, CallingArrivals], Field(discriminator="kind")]
+
+
+class HomeSampling(_Model):
+    """Door-to-door teams for residents who cannot come (elderly, disabled).
+
+    A ``share`` of the roster is sampled at home, by household. A team walks or
+    drives to each household, samples its members one by one, then changes
+    its protective gear before the next; teams work during opening hours.
+    """
+
+    share: Share
+    teams: Annotated[int, Field(ge=1, le=10_000)] = 1
+    team_size: Annotated[int, Field(ge=1, le=20)] = 2
+    household_size: Annotated[float, Field(ge=1, le=50, allow_inf_nan=False)] = 1.5
+    travel_min: Duration = Triangular(dist="triangular", low=3, mode=8, high=15)
+    service_min: Duration = Lognormal(dist="lognormal", mean=2, sd=0.5)
+    ppe_change_min: Duration = Triangular(dist="triangular", low=15, mode=17.5, high=20)
 
 
 class Point(_Model):
@@ -191,6 +264,8 @@ class Point(_Model):
     queue: Literal["shared", "per_tent"] = "shared"
     stages: Stages = Field(default_factory=Stages.standard)
     arrivals: Optional[Arrivals] = None
+    setup_min: Optional[Duration] = None
+    home: Optional[HomeSampling] = None
 
     @property
     def stations(self) -> int:
@@ -227,11 +302,24 @@ class Scenario(_Model):
     seed: Annotated[int, Field(ge=0, lt=2**63)] = 0
     replications: Annotated[int, Field(ge=1, le=MAX_REPLICATIONS)] = 10
     clock: Clock = Clock()
-    points: Annotated[list[Point], Field(min_length=1)]
+    round: Round = Round()
+    points: Annotated[list[Point], Field(min_length=1, max_length=100_000)]
     arrivals: Arrivals
 
-    def arrivals_for(self, point: Point) -> Union[SlotArrivals, PoissonArrivals]:
+    def arrivals_for(self, point: Point) -> Union[SlotArrivals, PoissonArrivals, CallingArrivals]:
         return point.arrivals if point.arrivals is not None else self.arrivals
+
+    @property
+    def hours(self) -> list[tuple[float, float]]:
+        """(open, close) of each day of the round, seconds since midnight of day 0."""
+        return self.clock.hours(self.round.days)
+
+    @property
+    def deadline_s(self) -> float:
+        """The deadline in seconds since midnight of day 0 (default: the last closing)."""
+        if self.round.deadline_h is None:
+            return self.hours[-1][1]
+        return self.clock.open_s + self.round.deadline_h * 3600.0
 
     @model_validator(mode="after")
     def _cross_checks(self) -> "Scenario":
@@ -243,27 +331,43 @@ class Scenario(_Model):
                     (("points", index, "id"), f'"{point.id}" is already used by points[{seen[point.id]}]')
                 )
             seen.setdefault(point.id, index)
-        problems += _arrival_window_problems(self.arrivals, self.clock, ("arrivals",))
+        days = self.round.days
+        problems += _arrival_window_problems(self.arrivals, self.clock, days, ("arrivals",))
         for index, point in enumerate(self.points):
             if point.arrivals is not None:
                 problems += _arrival_window_problems(
-                    point.arrivals, self.clock, ("points", index, "arrivals")
+                    point.arrivals, self.clock, days, ("points", index, "arrivals")
                 )
         if problems:
             raise CrossFieldProblems(problems)
         return self
 
 
-def _arrival_window_problems(arrivals, clock: Clock, path: tuple) -> list[tuple[tuple, str]]:
-    """Calling slots and walk-in windows must lie within opening hours."""
+def _arrival_window_problems(arrivals, clock: Clock, days: int, path: tuple) -> list[tuple[tuple, str]]:
+    """Calling slots, call starts, mop-ups and walk-in windows must lie within opening hours."""
     hours = f"opening hours {clock.open}-{clock.close}"
+    round_days = f"the round's {days} day(s) (days count from 0)"
     problems = []
+
+    def window(start: str, end: str, where: tuple, what: str) -> None:
+        if clock_seconds(start) < clock.open_s or clock_seconds(end) > clock.close_s:
+            problems.append((where, f"{what} {start}-{end} is outside the {hours}"))
+
+    def day(value: int, where: tuple) -> None:
+        if value >= days:
+            problems.append((where, f"day {value} is outside {round_days}"))
+
+    if isinstance(arrivals, (SlotArrivals, CallingArrivals)) and arrivals.mop_up is not None:
+        window(arrivals.mop_up.start, arrivals.mop_up.end, path + ("mop_up",), "mop-up window")
+        day(arrivals.mop_up.day, path + ("mop_up", "day"))
     if isinstance(arrivals, SlotArrivals):
         for index, slot in enumerate(arrivals.slots):
-            if clock_seconds(slot.start) < clock.open_s or clock_seconds(slot.end) > clock.close_s:
-                problems.append(
-                    (path + ("slots", index), f"slot {slot.start}-{slot.end} is outside the {hours}")
-                )
+            window(slot.start, slot.end, path + ("slots", index), "slot")
+            day(slot.day, path + ("slots", index, "day"))
+    elif isinstance(arrivals, CallingArrivals):
+        if arrivals.start is not None:
+            window(arrivals.start, arrivals.start, path + ("start",), "first call")
+        day(arrivals.day, path + ("day",))
     else:
         for key in ("start", "end"):
             value = getattr(arrivals, key)

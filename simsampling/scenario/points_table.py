@@ -1,0 +1,181 @@
+"""Many points: a ``defaults:`` section merged into every point, and points read from a CSV table.
+
+Both happen on the raw data, before validation, so a point is validated whole.
+Each merged field remembers where it was written (a YAML line, a CSV row and
+column, or the defaults section), so a problem is reported once, at its source.
+"""
+
+from __future__ import annotations
+
+import copy
+import csv
+import io
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Optional
+
+from .errors import Problem, ScenarioError, dotted
+
+MAX_ROWS = 100_000
+TEXT_COLUMNS = {"id", "name"}
+REQUIRED_COLUMNS = ("id", "population", "tents")
+_INT = re.compile(r"^[-+]?\d+$")
+_FLOAT = re.compile(r"^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$")
+
+
+@dataclass(frozen=True)
+class Source:
+    """Where a field was written: the file, its line, and how to name the field there."""
+
+    file: str
+    line: Optional[int]
+    field: str
+
+
+def expand_points(data: dict, file: str, lines: dict[tuple, int], base_dir: Path) -> tuple[dict, dict[tuple, Source]]:
+    """Return scenario data with ``points_file`` read and ``defaults`` merged into each point.
+
+    ``sources`` maps field paths of the returned data to where they were written.
+    """
+    sources = {path: Source(file, line, dotted(path)) for path, line in lines.items()}
+    if "defaults" not in data and "points_file" not in data:
+        return data, sources
+    data = dict(data)
+    defaults = data.pop("defaults", None)
+    table = data.pop("points_file", None)
+    points = data.get("points", [])
+    if not isinstance(points, list):
+        return data, sources  # validation names the problem
+    points = list(points)
+    if table is not None:
+        if not isinstance(table, str) or not table:
+            raise ScenarioError([Problem(file, lines.get(("points_file",)), "points_file", "must be the path of a CSV file")])
+        csv_path = base_dir / table
+        rows = read_points_csv(csv_path, Source(file, lines.get(("points_file",)), "points_file"))
+        for row_line, point, columns in rows:
+            index = len(points)
+            points.append(point)
+            sources[("points", index)] = Source(str(csv_path), row_line, f"row {row_line - 1}")
+            for column, path in columns.items():
+                sources[("points", index) + path] = Source(str(csv_path), row_line, f"column '{column}'")
+    if defaults is not None:
+        if not isinstance(defaults, dict):
+            raise ScenarioError([Problem(file, lines.get(("defaults",)), "defaults", "must be a mapping of point fields")])
+        written = {path: source for path, source in sources.items() if path[:1] == ("defaults",)}
+        for index, point in enumerate(points):
+            if isinstance(point, dict):
+                points[index] = _merge(defaults, point, ("defaults",), ("points", index), written, sources)
+    data["points"] = points
+    return data, sources
+
+
+def _tag(value: dict) -> Any:
+    return value.get("dist", value.get("kind"))
+
+
+def _merge(base: Any, override: Any, base_path: tuple, path: tuple, written: dict[tuple, Source], sources: dict[tuple, Source]) -> Any:
+    """Deep-merge ``override`` onto ``base``; a null in ``override`` drops the inherited key.
+
+    Mappings merge key by key, except a distribution or arrival plan of another
+    kind (``dist`` / ``kind``), which replaces the inherited one whole.
+    """
+    if not (isinstance(base, dict) and isinstance(override, dict)):
+        return override
+    if "dist" in override or "kind" in override:
+        if _tag(override) != _tag(base):
+            return override
+    merged = {}
+    for key, value in base.items():
+        if key not in override:
+            merged[key] = copy.deepcopy(value)
+            _inherit(base_path + (key,), path + (key,), written, sources)
+    for key, value in override.items():
+        if value is None and key in base:
+            continue
+        merged[key] = _merge(base[key], value, base_path + (key,), path + (key,), written, sources) if key in base else value
+    return merged
+
+
+def _inherit(from_path: tuple, to_path: tuple, written: dict[tuple, Source], sources: dict[tuple, Source]) -> None:
+    """The fields under ``to_path`` were written under ``from_path`` in the defaults."""
+    size = len(from_path)
+    for path, source in written.items():
+        if path[:size] == from_path:
+            sources[to_path + path[size:]] = source
+
+
+def read_points_csv(path: Path, named_by: Source) -> list[tuple[int, dict, dict[str, tuple]]]:
+    """Rows of a points table as (line, point data, {column: field path})."""
+    name = str(path)
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        reason = "no such file" if isinstance(exc, FileNotFoundError) else f"cannot be read ({exc.strerror})"
+        raise ScenarioError([Problem(named_by.file, named_by.line, named_by.field, f"{name}: {reason}")]) from None
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise ScenarioError([Problem(name, raw[: exc.start].count(b"\n") + 1, "", "is not UTF-8 text")]) from None
+    reader = csv.reader(io.StringIO(text, newline=""))
+    try:
+        header = [cell.strip() for cell in next(reader)]
+    except StopIteration:
+        raise ScenarioError([Problem(name, 1, "", "is empty: it needs a header row (id,name,population,tents,...)")]) from None
+    except csv.Error as exc:
+        raise ScenarioError([Problem(name, 1, "", f"is not valid CSV ({exc})")]) from None
+    problems = [Problem(name, 1, f"column '{c}'", "is required") for c in REQUIRED_COLUMNS if c not in header]
+    seen: set[str] = set()
+    for column in header:
+        if not column or not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*", column):
+            problems.append(Problem(name, 1, f"column '{column}'", "is not a field name (use dotted paths such as stages.swab.servers)"))
+        if column in seen:
+            problems.append(Problem(name, 1, f"column '{column}'", "is given twice"))
+        seen.add(column)
+    if problems:
+        raise ScenarioError(problems)
+    paths = {column: tuple(column.split(".")) for column in header}
+    rows = []
+    try:
+        for cells in reader:
+            line = reader.line_num
+            if not any(cell.strip() for cell in cells):
+                continue
+            if len(rows) >= MAX_ROWS:
+                raise ScenarioError([Problem(name, line, "", f"has more than {MAX_ROWS:,} points")])
+            if len(cells) != len(header):
+                problems.append(Problem(name, line, f"row {line - 1}", f"has {len(cells)} cells, the header has {len(header)}"))
+                continue
+            point: dict = {}
+            given = {}
+            for column, cell in zip(header, cells):
+                cell = cell.strip()
+                if cell == "":
+                    continue
+                _put(point, paths[column], cell if column in TEXT_COLUMNS else _value(cell))
+                given[column] = paths[column]
+            rows.append((line, point, given))
+    except csv.Error as exc:
+        problems.append(Problem(name, reader.line_num, "", f"is not valid CSV ({exc})"))
+    if problems:
+        raise ScenarioError(problems)
+    return rows
+
+
+def _value(cell: str) -> Any:
+    """A cell as the YAML value it stands for: whole number, number, true/false, or text."""
+    if _INT.match(cell):
+        return int(cell)
+    if _FLOAT.match(cell):
+        return float(cell)
+    if cell.lower() in ("true", "false"):
+        return cell.lower() == "true"
+    return cell
+
+
+def _put(target: dict, path: tuple, value: Any) -> None:
+    for key in path[:-1]:
+        target = target.setdefault(key, {})
+        if not isinstance(target, dict):
+            return
+    target[path[-1]] = value
