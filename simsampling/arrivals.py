@@ -1,16 +1,44 @@
-"""When residents arrive at a point: calling slots with lateness and no-shows, or walk-ins.
+"""When residents arrive at a point: calling slots, building-by-building calls, or walk-ins.
 
-Arrival times are drawn for every member of the point's population, so a
-resident keeps the same identity (and the same service draws) whatever the
-layout under comparison.
+Arrivals are drawn for every resident who is to come to the point (the roster
+less those sampled at home), indexed by their place in the roster, so a
+resident keeps the same identity whatever the layout under comparison. Each
+arrival carries the day it belongs to: a resident arriving after that day's
+closing is turned away; one arriving before its opening waits in line.
 """
 
 from __future__ import annotations
 
+import math
+from dataclasses import dataclass
+from typing import Callable, Union
+
 import numpy as np
 
-from .random import sample, stream
-from .scenario.schema import Clock, PoissonArrivals, SlotArrivals, clock_seconds, poisson_window
+from .random import sample
+from .scenario.schema import DAY_S, CallingArrivals, MopUp, PoissonArrivals, SlotArrivals, clock_seconds
+
+Streams = Callable[[str], np.random.Generator]
+Hours = list[tuple[float, float]]
+
+
+@dataclass(frozen=True)
+class ArrivalDraw:
+    """Per resident: arrival time (NaN: did not come), the day it counts for, whether called."""
+
+    arrival_s: np.ndarray
+    day: np.ndarray
+    called: np.ndarray
+
+    @property
+    def no_show(self) -> int:
+        """Residents called who never came."""
+        return int(np.count_nonzero(self.called & np.isnan(self.arrival_s)))
+
+    @property
+    def not_called(self) -> int:
+        """Residents the calling plan never reached before the round ended."""
+        return int(np.count_nonzero(~self.called))
 
 
 def slot_counts(population: int, shares: list[float]) -> np.ndarray:
@@ -25,35 +53,114 @@ def slot_counts(population: int, shares: list[float]) -> np.ndarray:
     return counts
 
 
-def slot_arrivals(config: SlotArrivals, population: int, seed: int, replication: int, point_id: str) -> np.ndarray:
-    """Arrival time (seconds since midnight) of each resident; NaN for a no-show.
+def slot_arrivals(config: SlotArrivals, residents: int, streams: Streams) -> ArrivalDraw:
+    """Each slot calls its share of the roster exactly (as a roster does); who is in
+    which slot is a random permutation; within its slot a resident is called at a
+    uniform time and arrives after its own lateness, if it shows up at all."""
+    counts = slot_counts(residents, [slot.share for slot in config.slots])
+    slot_of = streams("slot").permutation(np.repeat(np.arange(len(config.slots)), counts))
+    starts = np.array([slot.day * DAY_S + clock_seconds(slot.start) for slot in config.slots])
+    lengths = np.array([clock_seconds(slot.end) - clock_seconds(slot.start) for slot in config.slots])
+    days = np.array([slot.day for slot in config.slots], dtype=np.int16)
+    called_at = starts[slot_of] + streams("slot_time").random(residents) * lengths[slot_of]
+    arrival = called_at + 60.0 * sample(config.lateness_min, streams("lateness"), residents, signed=True)
+    shows = streams("show_up").random(residents) < config.show_up
+    return ArrivalDraw(np.where(shows, arrival, np.nan), days[slot_of], np.ones(residents, dtype=bool))
 
-    Each slot calls its share of the roster (exactly, as a roster does); who is
-    in which slot is a random permutation; within its slot a resident is called
-    at a uniform time and arrives after its lateness.
+
+def household_of(residents: int, mean_size: float, rng: np.random.Generator) -> np.ndarray:
+    """Household number of each resident in roster order: sizes 1 + Poisson(mean - 1)."""
+    if residents == 0:
+        return np.zeros(0, dtype=np.int64)
+    sizes = 1 + rng.poisson(mean_size - 1.0, residents)  # at least one member each: enough households
+    ends = np.cumsum(sizes)
+    return np.searchsorted(ends, np.arange(residents), side="right")
+
+
+def call_times(first_s: float, gap_s: float, hours: Hours, count: int) -> np.ndarray:
+    """Times of ``count`` calls every ``gap_s`` from ``first_s``, only while a point is open.
+
+    A call that would fall at or after a day's closing moves to the next
+    opening; calls that find no opening left in the round are NaN.
     """
-    rng = lambda name: stream(seed, replication, point_id, name)  # noqa: E731
-    counts = slot_counts(population, [slot.share for slot in config.slots])
-    slot_of = rng("slot").permutation(np.repeat(np.arange(len(config.slots)), counts))
-    starts = np.array([clock_seconds(s.start) for s in config.slots])
-    lengths = np.array([clock_seconds(s.end) for s in config.slots]) - starts
-    called = starts[slot_of] + rng("slot_time").random(population) * lengths[slot_of]
-    arrival = called + 60.0 * sample(config.lateness_min, rng("lateness"), population, signed=True)
-    shows = rng("show_up").random(population) < config.show_up
-    return np.where(shows, arrival, np.nan)
+    times = np.full(count, np.nan)
+    done = 0
+    for open_s, close_s in hours:
+        if done == count or close_s <= first_s:
+            continue
+        start = max(open_s, first_s)
+        fit = min(count - done, max(0, math.ceil((close_s - start) / gap_s)))
+        times[done : done + fit] = start + gap_s * np.arange(fit)
+        done += fit
+    return times
 
 
-def poisson_arrivals(config: PoissonArrivals, clock: Clock, population: int, seed: int, replication: int, point_id: str) -> np.ndarray:
-    """Walk-in times of a homogeneous Poisson process over the window, at most ``population``."""
-    rng = stream(seed, replication, point_id, "walk_in")
-    start, end = poisson_window(config, clock)
-    count = rng.poisson(config.rate_per_hour * (end - start) / 3600.0)
-    times = np.sort(rng.uniform(start, end, count))
-    return times[:population]
+def calling_arrivals(config: CallingArrivals, residents: int, hours: Hours, streams: Streams) -> ArrivalDraw:
+    """Households called in batches, building by building, in roster order.
+
+    A household arrives together after one lateness draw; each member shows up
+    on its own. Residents of batches that find no opening left are not called.
+    """
+    household = household_of(residents, config.household_size, streams("household"))
+    households = int(household[-1]) + 1 if residents else 0
+    batch = np.arange(households) // config.batch_households
+    batches = int(batch[-1]) + 1 if households else 0
+    open_s = hours[config.day][0]
+    first = config.day * DAY_S + clock_seconds(config.start) if config.start else open_s
+    called_at = call_times(first, config.gap_min * 60.0, hours, batches)[batch]
+    lateness = 60.0 * sample(config.lateness_min, streams("lateness"), households, signed=True)
+    day = np.floor((called_at - hours[0][0]) / DAY_S)
+    called = ~np.isnan(called_at[household])
+    shows = streams("show_up").random(residents) < config.show_up
+    arrival = np.where(shows & called, (called_at + lateness)[household], np.nan)
+    return ArrivalDraw(arrival, np.where(called, day[household], 0).astype(np.int16), called)
 
 
-def draw_arrivals(config, clock: Clock, population: int, seed: int, replication: int, point_id: str) -> np.ndarray:
-    """Arrival time per resident identity (NaN: did not come)."""
+def poisson_arrivals(config: PoissonArrivals, residents: int, hours: Hours, streams: Streams) -> ArrivalDraw:
+    """Walk-ins at a constant rate over each day's window, at most ``residents`` in all.
+
+    The k-th walk-in of the round is resident k; residents who never come are
+    not counted as no-shows (they were never called).
+    """
+    rng = streams("walk_in")
+    times, days = [], []
+    for day, (open_s, close_s) in enumerate(hours):
+        start = day * DAY_S + clock_seconds(config.start) if config.start else open_s
+        end = day * DAY_S + clock_seconds(config.end) if config.end else close_s
+        count = rng.poisson(config.rate_per_hour * (end - start) / 3600.0)
+        times.append(np.sort(rng.uniform(start, end, count)))
+        days.append(np.full(count, day, dtype=np.int16))
+    came = np.concatenate(times)[:residents]
+    arrival = np.full(residents, np.nan)
+    arrival[: came.size] = came
+    day = np.zeros(residents, dtype=np.int16)
+    day[: came.size] = np.concatenate(days)[: came.size]
+    return ArrivalDraw(arrival, day, ~np.isnan(arrival))
+
+
+def mop_up(draw: ArrivalDraw, config: MopUp, streams: Streams) -> ArrivalDraw:
+    """A ``share`` of those who missed their turn come, at a uniform time in the window."""
+    rng = streams("mop_up")
+    missed = draw.called & np.isnan(draw.arrival_s)
+    comes = missed & (rng.random(missed.size) < config.share)
+    start = config.day * DAY_S + clock_seconds(config.start)
+    length = clock_seconds(config.end) - clock_seconds(config.start)
+    when = start + rng.random(missed.size) * length
+    return ArrivalDraw(
+        np.where(comes, when, draw.arrival_s),
+        np.where(comes, config.day, draw.day).astype(np.int16),
+        draw.called,
+    )
+
+
+def draw_arrivals(
+    config: Union[SlotArrivals, PoissonArrivals, CallingArrivals], residents: int, hours: Hours, streams: Streams
+) -> ArrivalDraw:
+    """Arrivals of ``residents`` roster members under a calling plan, with its mop-up."""
     if isinstance(config, SlotArrivals):
-        return slot_arrivals(config, population, seed, replication, point_id)
-    return poisson_arrivals(config, clock, population, seed, replication, point_id)
+        draw = slot_arrivals(config, residents, streams)
+    elif isinstance(config, CallingArrivals):
+        draw = calling_arrivals(config, residents, hours, streams)
+    else:
+        return poisson_arrivals(config, residents, hours, streams)
+    return mop_up(draw, config.mop_up, streams) if config.mop_up is not None else draw

@@ -7,12 +7,28 @@ same draws can drive any engine that simulates the point.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Optional
 
 import numpy as np
 
-from .arrivals import draw_arrivals
+from .arrivals import draw_arrivals, household_of
 from .random import sample, stream
 from .scenario.schema import Point, Scenario
+
+
+@dataclass(frozen=True)
+class HomeDraws:
+    """Residents sampled at home, in visiting order, by household (seconds)."""
+
+    resident: np.ndarray
+    household: np.ndarray
+    service_s: np.ndarray
+    travel_s: np.ndarray
+    ppe_s: np.ndarray
+
+    @property
+    def households(self) -> int:
+        return int(self.travel_s.size)
 
 
 @dataclass(frozen=True)
@@ -20,8 +36,10 @@ class ResidentDraws:
     """Residents who came, in order of arrival, with their service times (seconds).
 
     ``resident`` is the identity in the point's roster (0..population-1);
-    ``no_show`` counts roster members who never came. Service arrays of stages
-    absent at the point are empty.
+    ``day`` the day each arrival counts for (after that day's closing it is
+    turned away). ``no_show`` counts residents called who never came,
+    ``not_called`` those the calling plan never reached. Service arrays of
+    stages absent at the point are empty. ``setup_s`` delays the first opening.
     """
 
     resident: np.ndarray
@@ -31,41 +49,70 @@ class ResidentDraws:
     registration_s: np.ndarray
     swab_s: np.ndarray
     no_show: int
+    day: Optional[np.ndarray] = None
+    not_called: int = 0
+    setup_s: float = 0.0
+    home: Optional[HomeDraws] = None
 
     @property
     def count(self) -> int:
         return int(self.arrival_s.size)
 
+    @property
+    def days(self) -> np.ndarray:
+        return self.day if self.day is not None else np.zeros(self.count, dtype=np.int16)
+
+
+def draw_home(point: Point, residents: np.ndarray, streams) -> HomeDraws:
+    config = point.home
+    household = household_of(residents.size, config.household_size, streams("home_household"))
+    households = int(household[-1]) + 1 if residents.size else 0
+    return HomeDraws(
+        resident=residents,
+        household=household,
+        service_s=60.0 * sample(config.service_min, streams("home_service"), point.population)[residents],
+        travel_s=60.0 * sample(config.travel_min, streams("home_travel"), households),
+        ppe_s=60.0 * sample(config.ppe_change_min, streams("home_ppe"), households),
+    )
+
 
 def draw_residents(scenario: Scenario, point: Point, replication: int) -> ResidentDraws:
-    seed = scenario.seed
-    config = scenario.arrivals_for(point)
-    arrival = draw_arrivals(config, scenario.clock, point.population, seed, replication, point.id)
-    came = np.flatnonzero(~np.isnan(arrival))
-    order = came[np.argsort(arrival[came], kind="stable")]
+    streams = lambda name: stream(scenario.seed, replication, point.id, name)  # noqa: E731
+    roster = point.population
+    at_home = np.zeros(roster, dtype=bool)
+    if point.home is not None:
+        at_home = streams("home").random(roster) < point.home.share
+    members = np.flatnonzero(~at_home)
+    draw = draw_arrivals(scenario.arrivals_for(point), members.size, scenario.hours, streams)
+    came = np.flatnonzero(~np.isnan(draw.arrival_s))
+    came = came[np.argsort(draw.arrival_s[came], kind="stable")]
+    order = members[came]
     # Service draws are made for the whole roster (indexed by identity) so a
     # resident's service time does not depend on who else showed up.
-    roster = max(int(arrival.size), point.population)
-    rng = lambda name: stream(seed, replication, point.id, name)  # noqa: E731
     stages = point.stages
     empty = np.empty(0)
     qr = np.zeros(order.size, dtype=bool)
     temperature = registration = empty
     if stages.temperature is not None:
-        temperature = sample(stages.temperature.service_s, rng("temperature"), roster)[order]
+        temperature = sample(stages.temperature.service_s, streams("temperature"), roster)[order]
     if stages.registration is not None:
         reg = stages.registration
-        qr = (rng("qr").random(roster) < reg.qr_share)[order]
-        by_qr = sample(reg.service_s.qr, rng("registration_qr"), roster)[order]
-        by_hand = sample(reg.service_s.manual, rng("registration_manual"), roster)[order]
+        qr = (streams("qr").random(roster) < reg.qr_share)[order]
+        by_qr = sample(reg.service_s.qr, streams("registration_qr"), roster)[order]
+        by_hand = sample(reg.service_s.manual, streams("registration_manual"), roster)[order]
         registration = np.where(qr, by_qr, by_hand)
-    swab = sample(stages.swab.service_s, rng("swab"), roster)[order]
+    swab = sample(stages.swab.service_s, streams("swab"), roster)[order]
+    setup = 60.0 * float(sample(point.setup_min, streams("setup"), 1)[0]) if point.setup_min is not None else 0.0
     return ResidentDraws(
         resident=order.astype(np.int64),
-        arrival_s=arrival[order],
+        arrival_s=draw.arrival_s[came],
         qr=qr,
         temperature_s=temperature,
         registration_s=registration,
         swab_s=swab,
-        no_show=int(arrival.size - came.size),
+        no_show=draw.no_show,
+        day=draw.day[came],
+        not_called=draw.not_called,
+        setup_s=setup,
+        home=draw_home(point, np.flatnonzero(at_home), streams) if point.home is not None else None,
     )

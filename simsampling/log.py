@@ -7,10 +7,37 @@ are all computed from it. Times are seconds since midnight of the day.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Optional
 
 import numpy as np
 
 STAGE_ORDER = ("temperature", "registration", "swab")
+
+
+@dataclass
+class HomeLog:
+    """Residents sampled at home by door-to-door teams (NaN times: never visited)."""
+
+    resident: np.ndarray
+    household: np.ndarray
+    team: np.ndarray
+    start_s: np.ndarray
+    end_s: np.ndarray
+    teams: int
+    team_size: int
+
+    @property
+    def served(self) -> np.ndarray:
+        return ~np.isnan(self.end_s)
+
+    @property
+    def sampled(self) -> int:
+        return int(np.count_nonzero(self.served))
+
+    @property
+    def visits(self) -> int:
+        """Households visited."""
+        return int(np.unique(self.household[self.served]).size)
 
 
 @dataclass
@@ -36,6 +63,17 @@ class EventLog:
     station: np.ndarray
     start: dict[str, np.ndarray] = field(default_factory=dict)
     end: dict[str, np.ndarray] = field(default_factory=dict)
+    day: Optional[np.ndarray] = None
+    hours: Optional[list[tuple[float, float]]] = None
+    setup_s: float = 0.0
+    not_called: int = 0
+    home: Optional[HomeLog] = None
+
+    def __post_init__(self) -> None:
+        if self.day is None:
+            self.day = np.zeros(self.arrival_s.size, dtype=np.int16)
+        if self.hours is None:
+            self.hours = [(self.open_s, self.close_s)]
 
     @property
     def stages(self) -> tuple[str, ...]:
@@ -68,17 +106,41 @@ class EventLog:
 
     @property
     def last_swab_s(self) -> float:
-        """End of the last swab, or opening time when nobody was sampled."""
+        """End of the last swab at the point, or opening time when nobody was sampled."""
         done = self.finish_s[self.served]
         return float(done.max()) if done.size else self.open_s
 
+    @property
+    def home_sampled(self) -> int:
+        return self.home.sampled if self.home is not None else 0
+
+    @property
+    def last_sample_s(self) -> float:
+        """End of the last sampling of the point's residents, at the point or at home."""
+        last = self.last_swab_s
+        if self.home is not None and self.home.sampled:
+            last = max(last, float(np.nanmax(self.home.end_s)))
+        return last
+
+    def sampled_times(self) -> np.ndarray:
+        """When each resident sampled at the point or at home was done, unsorted."""
+        times = self.finish_s[self.served]
+        if self.home is not None:
+            times = np.concatenate([times, self.home.end_s[self.home.served]])
+        return times
+
     def table(self) -> dict[str, np.ndarray]:
-        """The log as named columns (all stages, NaN where absent), for CSV or pandas."""
+        """The log as named columns (all stages, NaN where absent), for CSV or pandas.
+
+        Residents sampled at home follow those who came, with status
+        ``home_sampled`` (or ``home_unserved``) and their visit in the swab columns.
+        """
         nan = np.full(self.arrived, np.nan)
         columns = {
             "point": np.full(self.arrived, self.point_id, dtype=object),
             "resident": self.resident,
             "status": np.where(self.served, "sampled", "unserved").astype(object),
+            "day": self.day,
             "qr": self.qr,
             "station": self.station,
             "arrival_s": self.arrival_s,
@@ -86,7 +148,24 @@ class EventLog:
         for stage in STAGE_ORDER:
             columns[f"{stage}_start_s"] = self.start.get(stage, nan)
             columns[f"{stage}_end_s"] = self.end.get(stage, nan)
-        return columns
+        if self.home is None or self.home.resident.size == 0:
+            return columns
+        home = self.home
+        count = home.resident.size
+        blank = np.full(count, np.nan)
+        extra = {
+            "point": np.full(count, self.point_id, dtype=object),
+            "resident": home.resident,
+            "status": np.where(home.served, "home_sampled", "home_unserved").astype(object),
+            "day": np.zeros(count, dtype=self.day.dtype),
+            "qr": np.zeros(count, dtype=bool),
+            "station": np.full(count, -1, dtype=self.station.dtype),
+            "arrival_s": blank,
+        }
+        for stage in STAGE_ORDER:
+            extra[f"{stage}_start_s"] = home.start_s if stage == "swab" else blank
+            extra[f"{stage}_end_s"] = home.end_s if stage == "swab" else blank
+        return {name: np.concatenate([columns[name], extra[name]]) for name in columns}
 
 
 def concatenate(logs: list[EventLog]) -> dict[str, np.ndarray]:

@@ -36,6 +36,14 @@ STREAMS = {
     "registration_qr": 7,
     "registration_manual": 8,
     "swab": 9,
+    "household": 10,
+    "mop_up": 11,
+    "setup": 12,
+    "home": 13,
+    "home_household": 14,
+    "home_travel": 15,
+    "home_service": 16,
+    "home_ppe": 17,
 }
 
 

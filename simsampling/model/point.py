@@ -10,8 +10,11 @@ Each resident is a SimPy process; stations and staff are resources. Layouts:
 * queue ``per_tent``: a line per station; a resident joins the shortest one
   (residents of that station not yet swabbed; ties go to the lower number).
 
-Every server is closed until opening (early arrivals queue in order); nobody
-enters after closing, and everyone already inside is served.
+Opening hours: a resident arriving before its day's opening (the first one
+delayed by the site's set-up) waits in line and is let in, in arrival order,
+when the point opens; one arriving after its day's closing is turned away;
+everyone admitted is served, however late. Door-to-door teams, if any, visit
+households during opening hours.
 
 Hot-path rules: all random numbers come pre-drawn (``ResidentDraws``), and
 timestamps go into plain lists; anything that can be derived from the log
@@ -21,12 +24,13 @@ afterwards (queue lengths, utilisation) is not tracked during the run.
 from __future__ import annotations
 
 import math
+from typing import Union
 
 import numpy as np
 import simpy
 
-from ..draws import ResidentDraws
-from ..log import EventLog
+from ..draws import HomeDraws, ResidentDraws
+from ..log import EventLog, HomeLog
 from ..scenario.schema import Clock, Point
 
 
@@ -44,13 +48,33 @@ def delay_until(now: float, target: float) -> float:
     return delay
 
 
-def simulate_point(point: Point, clock: Clock, draws: ResidentDraws, replication: int = 0) -> EventLog:
-    """Run one point for one replication and return its event log."""
+def opening_hours(hours: list[tuple[float, float]], setup_s: float) -> list[tuple[float, float]]:
+    """Each day's (open, close) at the point: the first opening waits for the set-up."""
+    first_open, first_close = hours[0]
+    return [(first_open + setup_s, first_close)] + list(hours[1:])
+
+
+def simulate_point(
+    point: Point, hours: Union[list[tuple[float, float]], Clock], draws: ResidentDraws, replication: int = 0
+) -> EventLog:
+    """Run one point for one replication and return its event log.
+
+    ``hours`` is each day's (open, close) in seconds since midnight of day 0
+    (a :class:`Clock` stands for a one-day round).
+    """
+    if isinstance(hours, Clock):
+        hours = hours.hours(1)
+    open_hours = opening_hours(hours, draws.setup_s)
     n = draws.count
     arrival = draws.arrival_s.tolist()
-    admitted = int(np.searchsorted(draws.arrival_s, clock.close_s, side="right"))
+    day_of = draws.days.tolist()
+    closes = np.array([close for _, close in open_hours])
+    admitted = draws.arrival_s <= closes[draws.days] if n else np.zeros(0, dtype=bool)
     start_time = min(0.0, arrival[0]) if n else 0.0
     env = simpy.Environment(initial_time=start_time)
+    # One event per opening, scheduled now: residents waiting for it resume in arrival order.
+    openings = [env.timeout(delay_until(start_time, max(start_time, open_s))) for open_s, _ in open_hours]
+    opens_at = [open_s for open_s, _ in open_hours]
     stations = point.stations
     stages = point.stages
     nan = math.nan
@@ -72,40 +96,19 @@ def simulate_point(point: Point, clock: Clock, draws: ResidentDraws, replication
     station_of = [-1] * n
     arrived_at = arrival[:]
 
-    resources: list[simpy.Resource] = []  # closed until opening
-    stores: list[tuple[simpy.Store, int]] = []
     if temp:
         temp_res = simpy.Resource(env, stages.temperature.servers)
-        resources.append(temp_res)
     if reg and not paired:
         desks = simpy.Resource(env, stages.registration.servers)
-        resources.append(desks)
     samplers = [simpy.Resource(env, 1) for _ in range(stations)]
     if paired:
         registrars = [simpy.Resource(env, 1) for _ in range(stations)]
     if shared:
         # One line for all stations; a Store of station numbers tells which one.
         free_stations = simpy.Store(env)
-        stores.append((free_stations, stations))
-        if not paired:
-            resources.extend(samplers)
-    else:
-        resources.extend(samplers)
-        if paired:
-            resources.extend(registrars)
+        free_stations.items.extend(range(stations))
     timeout = env.timeout
     line = [0] * stations  # residents assigned to each station and not yet swabbed
-
-    def opening():
-        held = [(res, [res.request() for _ in range(res.capacity)]) for res in resources]
-        if clock.open_s > env.now:
-            yield timeout(delay_until(env.now, clock.open_s))
-        for res, requests in held:
-            for request in requests:
-                res.release(request)
-        for store, count in stores:
-            for item in range(count):
-                store.put(item)
 
     def choose_station() -> int:
         k = min(range(stations), key=line.__getitem__)
@@ -114,6 +117,9 @@ def simulate_point(point: Point, clock: Clock, draws: ResidentDraws, replication
 
     def resident(i):
         arrived_at[i] = env.now  # the model's own clock: exact waits of zero
+        day = day_of[i]
+        if env.now < opens_at[day]:
+            yield openings[day]
         if temp:
             request = temp_res.request()
             yield request
@@ -168,30 +174,33 @@ def simulate_point(point: Point, clock: Clock, draws: ResidentDraws, replication
             sampler.release(request)
 
     def source():
-        for i in range(admitted):
+        for i in np.flatnonzero(admitted).tolist():
             if arrival[i] > env.now:
                 yield timeout(delay_until(env.now, arrival[i]))
             env.process(resident(i))
 
-    env.process(opening())
     env.process(source())
+    home = _start_home_teams(env, point, draws.home, open_hours, openings) if draws.home is not None else None
     env.run()
 
-    served = np.zeros(n, dtype=bool)
-    served[:admitted] = True
     log = EventLog(
         point_id=point.id,
         replication=replication,
-        open_s=clock.open_s,
-        close_s=clock.close_s,
+        open_s=hours[0][0],
+        close_s=hours[-1][1],
         population=point.population,
         no_show=draws.no_show,
         servers={s: point.servers(s) for s in ("temperature", "registration", "swab") if getattr(stages, s) is not None},
         resident=draws.resident,
         arrival_s=np.asarray(arrived_at),
         qr=draws.qr,
-        served=served,
+        served=admitted,
         station=np.asarray(station_of, dtype=np.int32),
+        day=draws.days,
+        hours=list(hours),
+        setup_s=draws.setup_s,
+        not_called=draws.not_called,
+        home=home() if home is not None else None,
     )
     if temp:
         log.start["temperature"], log.end["temperature"] = np.asarray(t_start), np.asarray(t_end)
@@ -199,3 +208,56 @@ def simulate_point(point: Point, clock: Clock, draws: ResidentDraws, replication
         log.start["registration"], log.end["registration"] = np.asarray(r_start), np.asarray(r_end)
     log.start["swab"], log.end["swab"] = np.asarray(s_start), np.asarray(s_end)
     return log
+
+
+def _start_home_teams(env: simpy.Environment, point: Point, draws: HomeDraws, open_hours, openings):
+    """Door-to-door teams take the next household in roster order while the point is open.
+
+    A team starts a visit only during opening hours (it finishes it even if
+    that runs late) and waits for the next opening otherwise. Returns a function
+    that builds the :class:`HomeLog` once the run is over.
+    """
+    members = np.split(np.arange(draws.resident.size), np.flatnonzero(np.diff(draws.household)) + 1) if draws.resident.size else []
+    service = draws.service_s.tolist()
+    travel = draws.travel_s.tolist()
+    ppe = draws.ppe_s.tolist()
+    start = [math.nan] * draws.resident.size
+    end = [math.nan] * draws.resident.size
+    team_of = [-1] * draws.resident.size
+    queue = list(range(len(members)))[::-1]  # pop() takes the next household
+    timeout = env.timeout
+
+    def team(number: int):
+        day = 0
+        while queue:
+            while day < len(open_hours) and env.now >= open_hours[day][1]:
+                day += 1
+            if day == len(open_hours):
+                return  # the round is over: the households left are not visited
+            if env.now < open_hours[day][0]:
+                yield openings[day]
+                continue
+            household = queue.pop()
+            yield timeout(travel[household])
+            for index in members[household].tolist():
+                start[index] = env.now
+                yield timeout(service[index])
+                end[index] = env.now
+                team_of[index] = number
+            yield timeout(ppe[household])
+
+    for number in range(point.home.teams):
+        env.process(team(number))
+
+    def build() -> HomeLog:
+        return HomeLog(
+            resident=draws.resident,
+            household=draws.household,
+            team=np.asarray(team_of, dtype=np.int32),
+            start_s=np.asarray(start),
+            end_s=np.asarray(end),
+            teams=point.home.teams,
+            team_size=point.home.team_size,
+        )
+
+    return build
