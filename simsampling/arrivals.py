@@ -89,7 +89,10 @@ def call_times(first_s: float, gap_s: float, hours: Hours, count: int) -> np.nda
         if done == count or close_s <= first_s:
             continue
         start = max(open_s, first_s)
-        fit = min(count - done, max(0, math.ceil((close_s - start) / gap_s)))
+        fit = max(0, math.ceil((close_s - start) / gap_s))
+        while fit and start + gap_s * (fit - 1) >= close_s:  # rounding must not call at closing
+            fit -= 1
+        fit = min(count - done, fit)
         times[done : done + fit] = start + gap_s * np.arange(fit)
         done += fit
     return times

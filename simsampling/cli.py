@@ -145,15 +145,24 @@ def _summary_table(result: RunResult) -> Table:
         ci = "" if not leaf["ci95"] else f"{fmt.format(leaf['ci95'][0])} - {fmt.format(leaf['ci95'][1])}"
         table.add_row(label, mean, ci)
 
-    row("residents sampled", kpis["sampled"], "{:,.0f}")
-    row("unserved (arrived after closing)", kpis["unserved"], "{:,.0f}")
-    row("completion (min from opening)", kpis["completion_min"])
-    row("overtime (min after closing)", kpis["overtime_min"])
+    deadline = result.summary["round"]["deadline_h"]
+    row("residents sampled (points and home)", kpis["sampled_total"], "{:,.0f}")
+    if kpis["home_residents"]["mean"]:
+        row("  of whom sampled at home", kpis["home_sampled"], "{:,.0f}")
+    row("unserved (after closing, or never visited)", {**kpis["unserved"], "mean": kpis["unserved"]["mean"] + kpis["home_unserved"]["mean"], "ci95": None}, "{:,.0f}")
+    if kpis["not_called"]["mean"]:
+        row("never called (calling plan too long)", kpis["not_called"], "{:,.0f}")
+    row(f"last sample (h from opening; deadline {deadline:g} h)", kpis["finish_h"], "{:,.2f}")
+    row("sampled by the deadline", kpis["sampled_by_deadline_share"], "{:.1%}")
+    if len(result.scenario.points) > 1:
+        row("points finished by the deadline", kpis["points_finished_by_deadline_share"], "{:.1%}")
+    row("overtime (min after the last closing)", kpis["overtime_min"])
     row("throughput per station-hour", kpis["throughput_per_station_hour"])
+    row("staff-hours", kpis["staff_hours"], "{:,.0f}")
     row("time in system p90 (min)", kpis["time_in_system_min"]["p90"])
-    for stage, waits in kpis["wait_min"].items():
-        row(f"{stage}: wait p90 (min)", waits["p90"])
-        row(f"{stage}: utilisation", kpis["utilization"][stage], "{:.0%}")
+    for stage, utilization in kpis["utilization"].items():
+        row(f"{stage}: wait p90 (min)", kpis["wait_min"][stage]["p90"])
+        row(f"{stage}: utilisation", utilization, "{:.0%}")
     return table
 
 

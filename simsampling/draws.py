@@ -11,9 +11,9 @@ from typing import Optional
 
 import numpy as np
 
-from .arrivals import draw_arrivals, household_of
+from .arrivals import ArrivalDraw, draw_arrivals, household_of
 from .random import sample, stream
-from .scenario.schema import Point, Scenario
+from .scenario.schema import PoissonArrivals, Point, Scenario
 
 
 @dataclass(frozen=True)
@@ -83,7 +83,14 @@ def draw_residents(scenario: Scenario, point: Point, replication: int) -> Reside
     if point.home is not None:
         at_home = streams("home").random(roster) < point.home.share
     members = np.flatnonzero(~at_home)
-    draw = draw_arrivals(scenario.arrivals_for(point), members.size, scenario.hours, streams)
+    config = scenario.arrivals_for(point)
+    if isinstance(config, PoissonArrivals):
+        draw = draw_arrivals(config, members.size, scenario.hours, streams)  # walk-ins: whoever comes
+    else:
+        # Called residents: the whole roster is called (a household with a member sampled
+        # at home is still called), so each resident keeps its call with or without home sampling.
+        whole = draw_arrivals(config, roster, scenario.hours, streams)
+        draw = ArrivalDraw(whole.arrival_s[members], whole.day[members], whole.called[members])
     came = np.flatnonzero(~np.isnan(draw.arrival_s))
     came = came[np.argsort(draw.arrival_s[came], kind="stable")]
     order = members[came]

@@ -129,6 +129,12 @@ class EventLog:
             times = np.concatenate([times, self.home.end_s[self.home.served]])
         return times
 
+    def home_days(self) -> np.ndarray:
+        """The day of each home visit (0 for residents never visited)."""
+        start = self.home.start_s
+        days = np.floor((np.nan_to_num(start, nan=self.open_s) - self.open_s) / 86_400.0)
+        return np.maximum(days, 0).astype(self.day.dtype)
+
     def table(self) -> dict[str, np.ndarray]:
         """The log as named columns (all stages, NaN where absent), for CSV or pandas.
 
@@ -157,7 +163,7 @@ class EventLog:
             "point": np.full(count, self.point_id, dtype=object),
             "resident": home.resident,
             "status": np.where(home.served, "home_sampled", "home_unserved").astype(object),
-            "day": np.zeros(count, dtype=self.day.dtype),
+            "day": self.home_days(),
             "qr": np.zeros(count, dtype=bool),
             "station": np.full(count, -1, dtype=self.station.dtype),
             "arrival_s": blank,
@@ -172,3 +178,39 @@ def concatenate(logs: list[EventLog]) -> dict[str, np.ndarray]:
     """Columns of several logs stacked, in the order given."""
     tables = [log.table() for log in logs]
     return {name: np.concatenate([t[name] for t in tables]) for name in tables[0]}
+
+
+PERSONS_HEADER = [
+    "point", "resident", "status", "day", "qr", "station", "arrival_s", "arrival_clock",
+    *(f"{stage}_{edge}_s" for stage in STAGE_ORDER for edge in ("start", "end")),
+]
+
+
+def clock_text(seconds: float) -> str:
+    """"HH:MM:SS" of seconds since midnight of day 0 (hours go past 24 on later days)."""
+    if not np.isfinite(seconds):
+        return ""
+    whole = int(round(seconds))
+    sign = "-" if whole < 0 else ""
+    whole = abs(whole)
+    return f"{sign}{whole // 3600:02d}:{whole % 3600 // 60:02d}:{whole % 60:02d}"
+
+
+def write_persons_rows(writer, log: EventLog) -> int:
+    """Append the log's residents to a persons.csv ``csv.writer``; return the row count."""
+    table = log.table()
+    columns = [table[name].tolist() for name in PERSONS_HEADER if name != "arrival_clock"]
+    clock = [clock_text(t) for t in table["arrival_s"].tolist()]
+    split = PERSONS_HEADER.index("arrival_clock")
+    for index, when in enumerate(clock):
+        row = [_cell(column[index]) for column in columns]
+        writer.writerow(row[:split] + [when] + row[split:])
+    return len(clock)
+
+
+def _cell(value) -> str:
+    if isinstance(value, float):
+        return "" if value != value else f"{value:.3f}"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)

@@ -2,15 +2,19 @@
 
 Nothing here is tracked while the model runs: queue lengths and busy servers
 are integrals over the residents' intervals, evaluated with sorted arrays and
-cumulative sums (exact time averages, no sampling error). A function taking a
-list of logs treats them as one scope: a point (one log) or a whole run.
+cumulative sums (exact time averages, no sampling error).
+
+A point's log is reduced to a :class:`Tally`, small and additive: tallies of
+many points combine into the tally of a district without keeping any resident
+in memory. Percentiles of one point are exact; over several points they are
+read from 1-second bins (the first four hours; 1-minute bins beyond).
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
-from typing import Any, Iterable
+from dataclasses import dataclass, field
+from typing import Any, Iterable, Optional
 
 import numpy as np
 from scipy import stats
@@ -21,12 +25,13 @@ MINUTE = 60.0
 HOUR = 3600.0
 DAY = 86400.0
 TIME_STATS = ("mean", "p50", "p90", "p95", "max")
-# Fixed bins (minutes) so wait distributions add up across replications and points.
+DURATION_EDGES = np.concatenate([np.arange(0.0, 4 * HOUR, 1.0), np.arange(4 * HOUR, 15 * DAY + MINUTE, MINUTE)])
+# Fixed bins (minutes) of the wait distribution charts, additive across points and replications.
 WAIT_BIN_MIN = 0.25
 WAIT_BINS = np.append(np.arange(0.0, 240.0 + WAIT_BIN_MIN, WAIT_BIN_MIN), np.inf)
 
 
-# ---------------------------------------------------------------- per replication
+# ---------------------------------------------------------------- durations
 
 
 def time_stats(seconds: np.ndarray) -> dict[str, float]:
@@ -38,65 +43,246 @@ def time_stats(seconds: np.ndarray) -> dict[str, float]:
     return {"mean": float(minutes.mean()), "p50": float(p50), "p90": float(p90), "p95": float(p95), "max": float(minutes.max())}
 
 
-def stages_of(logs: list[EventLog]) -> tuple[str, ...]:
+@dataclass
+class Durations:
+    """Durations of one kind (seconds): exact statistics, and bins to pool with others."""
+
+    count: int
+    total: float
+    largest: float
+    bins: np.ndarray
+    counts: np.ndarray
+    exact: Optional[dict[str, float]] = None
+
+    @classmethod
+    def of(cls, seconds: np.ndarray) -> "Durations":
+        index = np.clip(np.searchsorted(DURATION_EDGES, seconds, side="right") - 1, 0, DURATION_EDGES.size - 1)
+        bins, counts = np.unique(index, return_counts=True)
+        largest = float(seconds.max()) if seconds.size else math.nan
+        return cls(int(seconds.size), float(seconds.sum()), largest, bins, counts, time_stats(seconds))
+
+    @classmethod
+    def pooled(cls, parts: list["Durations"]) -> "Durations":
+        dense = np.zeros(DURATION_EDGES.size, dtype=np.int64)
+        for part in parts:
+            np.add.at(dense, part.bins, part.counts)
+        bins = np.flatnonzero(dense)
+        count = sum(p.count for p in parts)
+        largest = max((p.largest for p in parts if p.count), default=math.nan)
+        return cls(count, sum(p.total for p in parts), largest, bins, dense[bins])
+
+    def stats(self) -> dict[str, float]:
+        """Statistics in minutes; percentiles interpolated within bins when pooled."""
+        if self.exact is not None:
+            return self.exact
+        if self.count == 0:
+            return {key: math.nan for key in TIME_STATS}
+        cumulative = np.cumsum(self.counts)
+        lows = DURATION_EDGES[self.bins]
+        widths = np.append(np.diff(DURATION_EDGES), MINUTE)[self.bins]
+
+        def percentile(q: float) -> float:
+            rank = q / 100.0 * (self.count - 1)
+            k = int(np.searchsorted(cumulative, rank, side="right"))
+            before = cumulative[k - 1] if k else 0
+            inside = (rank - before + 0.5) / self.counts[k]
+            return min(float(lows[k] + widths[k] * inside), self.largest) / MINUTE
+
+        return {
+            "mean": self.total / self.count / MINUTE,
+            "p50": percentile(50),
+            "p90": percentile(90),
+            "p95": percentile(95),
+            "max": self.largest / MINUTE,
+        }
+
+
+# ---------------------------------------------------------------- one point
+
+
+def stages_of(logs: Iterable[EventLog]) -> tuple[str, ...]:
     """Stages present at any of the points, in walking order."""
     present = {stage for log in logs for stage in log.stages}
     return tuple(stage for stage in STAGE_ORDER if stage in present)
 
 
-def queue_max(log: EventLog, stage: str) -> int:
-    """The longest line ever seen at a stage: the peak of joins minus starts."""
-    served = log.served
-    joins = log.enter(stage)[served]
-    starts = log.start[stage][served]
-    times = np.concatenate([starts, joins])
-    steps = np.concatenate([np.full(starts.size, -1), np.full(joins.size, 1)])
-    # At equal times, leave the line before counting the next one in.
+def _peak(joins: np.ndarray, leaves: np.ndarray) -> int:
+    """The most intervals [join, leave) open at once; at equal times, leaving counts first."""
+    times = np.concatenate([leaves, joins])
+    steps = np.concatenate([np.full(leaves.size, -1), np.full(joins.size, 1)])
     order = np.lexsort((steps, times))
     return int(np.cumsum(steps[order]).max(initial=0))
 
 
+def queue_max(log: EventLog, stage: str) -> int:
+    """The longest line ever seen at a stage: the peak of joins minus starts."""
+    served = log.served
+    return _peak(log.enter(stage)[served], log.start[stage][served])
+
+
+def total_queue_max(log: EventLog) -> int:
+    """The most people waiting at the point at once, whatever the stage."""
+    served = log.served
+    joins = np.concatenate([log.enter(stage)[served] for stage in log.stages])
+    leaves = np.concatenate([log.start[stage][served] for stage in log.stages])
+    return _peak(joins, leaves)
+
+
 def staffed_span_s(log: EventLog) -> float:
-    """Seconds the point's servers are on duty: opening to closing or the last swab."""
-    return max(log.close_s, log.last_swab_s) - log.open_s
+    """Seconds the point is staffed: each day from opening (set-up included) to
+    the later of closing and the last swab of that day's residents."""
+    finish = log.finish_s
+    span = 0.0
+    for day, (open_s, close_s) in enumerate(log.hours):
+        of_day = finish[log.served & (log.day == day)]
+        span += max(close_s, float(of_day.max(initial=close_s))) - open_s
+    return span
 
 
-def replication_kpis(logs: list[EventLog]) -> dict[str, Any]:
-    """KPIs of one replication over the given points, as a nested dict of floats."""
-    stages = stages_of(logs)
-    arrived = sum(log.arrived for log in logs)
-    sampled = sum(log.sampled for log in logs)
-    completion_s = max(log.last_swab_s - log.open_s for log in logs)
-    overtime_s = max(max(0.0, log.last_swab_s - log.close_s) for log in logs)
-    stations = sum(log.servers["swab"] for log in logs)
-    finish = np.concatenate([log.finish_s[log.served] for log in logs])
-    hourly = np.histogram(finish, bins=np.arange(0.0, max(DAY, finish.max(initial=0)) + HOUR, HOUR))[0]
-    throughput = sampled / (completion_s / HOUR) if completion_s > 0 else math.nan
-    in_system = np.concatenate([(log.finish_s - log.arrival_s)[log.served] for log in logs])
-    kpis: dict[str, Any] = {
-        "population": float(sum(log.population for log in logs)),
-        "no_show": float(sum(log.no_show for log in logs)),
-        "arrived": float(arrived),
-        "sampled": float(sampled),
-        "unserved": float(arrived - sampled),
+def _hourly(times: np.ndarray) -> np.ndarray:
+    """Counts per clock hour since midnight of day 0."""
+    hours = np.floor(times / HOUR).astype(np.int64) if times.size else np.zeros(0, dtype=np.int64)
+    return np.bincount(hours[hours >= 0], minlength=24)
+
+
+@dataclass
+class Tally:
+    """One replication of a point, or of many points added up: everything a KPI needs."""
+
+    counts: dict[str, float]
+    open_s: float
+    close_s: float
+    last_swab_s: float
+    last_sample_s: float
+    overtime_s: float
+    stations: int
+    staff_s: float
+    hourly: np.ndarray
+    durations: dict[str, Durations]
+    queue_max: dict[str, float]
+    busy_s: dict[str, float]
+    capacity_s: dict[str, float]
+    points: int = 1
+    points_finished: int = 0
+
+
+COUNT_KEYS = (
+    "population", "no_show", "not_called", "arrived", "sampled", "unserved",
+    "home_residents", "home_sampled", "home_unserved", "home_visits", "sampled_by_deadline",
+)
+
+
+def tally(log: EventLog, deadline_s: float) -> Tally:
+    """Reduce one point's log to what its KPIs, and the district's, need."""
+    served = log.served
+    done = log.sampled_times()
+    home = log.home
+    home_residents = home.resident.size if home is not None else 0
+    counts = dict(zip(COUNT_KEYS, map(float, (
+        log.population, log.no_show, log.not_called, log.arrived, log.sampled, log.arrived - log.sampled,
+        home_residents, log.home_sampled, home_residents - log.home_sampled, home.visits if home is not None else 0,
+        np.count_nonzero(done <= deadline_s),
+    ))))
+    durations = {"time_in_system": Durations.of((log.finish_s - log.arrival_s)[served])}
+    total_wait = np.zeros(int(np.count_nonzero(served)))
+    queue, busy, capacity = {}, {}, {}
+    span = staffed_span_s(log)
+    for stage in log.stages:
+        wait = log.wait(stage)
+        total_wait += wait
+        durations[f"wait.{stage}"] = Durations.of(wait)
+        queue[stage] = float(queue_max(log, stage))
+        busy[stage] = float(log.service(stage).sum())
+        capacity[stage] = log.servers[stage] * span
+    durations["wait.total"] = Durations.of(total_wait)
+    queue["total"] = float(total_queue_max(log))
+    staff = sum(log.servers.values()) * span
+    if home is not None:
+        staff += home.teams * home.team_size * span
+    last_sample = log.last_sample_s
+    return Tally(
+        counts=counts,
+        open_s=log.open_s,
+        close_s=log.close_s,
+        last_swab_s=log.last_swab_s,
+        last_sample_s=last_sample,
+        overtime_s=max(0.0, log.last_swab_s - log.close_s),
+        stations=log.servers["swab"],
+        staff_s=staff,
+        hourly=_hourly(done),
+        durations=durations,
+        queue_max=queue,
+        busy_s=busy,
+        capacity_s=capacity,
+        points=1,
+        points_finished=int(last_sample <= deadline_s),
+    )
+
+
+def combine(parts: list[Tally]) -> Tally:
+    """The tally of several points together (one replication)."""
+    if len(parts) == 1:
+        return parts[0]
+
+    def add(dicts: list[dict[str, float]], how=sum) -> dict[str, float]:
+        keys = [key for key in dict.fromkeys(k for d in dicts for k in d)]
+        return {key: how(d[key] for d in dicts if key in d) for key in keys}
+
+    hourly_length = max(p.hourly.size for p in parts)
+    return Tally(
+        counts=add([p.counts for p in parts]),
+        open_s=min(p.open_s for p in parts),
+        close_s=max(p.close_s for p in parts),
+        last_swab_s=max(p.last_swab_s for p in parts),
+        last_sample_s=max(p.last_sample_s for p in parts),
+        overtime_s=max(p.overtime_s for p in parts),
+        stations=sum(p.stations for p in parts),
+        staff_s=sum(p.staff_s for p in parts),
+        hourly=np.sum([np.pad(p.hourly, (0, hourly_length - p.hourly.size)) for p in parts], axis=0),
+        durations={key: Durations.pooled([p.durations[key] for p in parts if key in p.durations])
+                   for key in dict.fromkeys(k for p in parts for k in p.durations)},
+        queue_max=add([p.queue_max for p in parts], max),
+        busy_s=add([p.busy_s for p in parts]),
+        capacity_s=add([p.capacity_s for p in parts]),
+        points=sum(p.points for p in parts),
+        points_finished=sum(p.points_finished for p in parts),
+    )
+
+
+def kpis_of(t: Tally) -> dict[str, Any]:
+    """The KPI tree of one replication (schema in docs/outputs.md)."""
+    counts = t.counts
+    completion_s = t.last_swab_s - t.open_s
+    throughput = counts["sampled"] / (completion_s / HOUR) if completion_s > 0 else math.nan
+    population = counts["population"]
+    stages = [s for s in STAGE_ORDER if s in t.busy_s]
+    return {
+        **{key: counts[key] for key in COUNT_KEYS if key != "sampled_by_deadline"},
+        "sampled_total": counts["sampled"] + counts["home_sampled"],
         "completion_min": completion_s / MINUTE,
-        "overtime_min": overtime_s / MINUTE,
+        "finish_h": (t.last_sample_s - t.open_s) / HOUR,
+        "overtime_min": t.overtime_s / MINUTE,
         "throughput_per_hour": throughput,
-        "throughput_per_station_hour": throughput / stations,
-        "peak_hour_sampled": float(hourly.max(initial=0)),
-        "time_in_system_min": time_stats(in_system),
-        "wait_min": {},
-        "queue_max": {},
-        "utilization": {},
+        "throughput_per_station_hour": throughput / t.stations,
+        "peak_hour_sampled": float(t.hourly.max(initial=0)),
+        "staff_hours": t.staff_s / HOUR,
+        "sampled_by_deadline": counts["sampled_by_deadline"],
+        "sampled_by_deadline_share": counts["sampled_by_deadline"] / population if population else math.nan,
+        "points_finished_by_deadline_share": t.points_finished / t.points,
+        "time_in_system_min": t.durations["time_in_system"].stats(),
+        "wait_min": {**{s: t.durations[f"wait.{s}"].stats() for s in stages}, "total": t.durations["wait.total"].stats()},
+        "queue_max": {**{s: t.queue_max[s] for s in stages}, "total": t.queue_max["total"]},
+        "utilization": {s: t.busy_s[s] / t.capacity_s[s] if t.capacity_s[s] > 0 else math.nan for s in stages},
     }
-    for stage in stages:
-        having = [log for log in logs if stage in log.stages]
-        kpis["wait_min"][stage] = time_stats(np.concatenate([log.wait(stage) for log in having]))
-        kpis["queue_max"][stage] = float(max(queue_max(log, stage) for log in having))
-        busy = sum(float(log.service(stage).sum()) for log in having)
-        capacity = sum(log.servers[stage] * staffed_span_s(log) for log in having)
-        kpis["utilization"][stage] = busy / capacity if capacity > 0 else math.nan
-    return kpis
+
+
+def replication_kpis(logs: list[EventLog], deadline_s: Optional[float] = None) -> dict[str, Any]:
+    """KPIs of one replication over the given points (deadline default: the last closing)."""
+    deadline = deadline_s if deadline_s is not None else max(log.close_s for log in logs)
+    return kpis_of(combine([tally(log, deadline) for log in logs]))
+
+
+# ---------------------------------------------------------------- series
 
 
 def occupancy(begin: np.ndarray, end: np.ndarray, edges: np.ndarray) -> np.ndarray:
@@ -118,31 +304,42 @@ def occupancy(begin: np.ndarray, end: np.ndarray, edges: np.ndarray) -> np.ndarr
 
 @dataclass
 class Series:
-    """Per-minute series of one point in one replication, from midnight.
+    """Series of one point (or several added up) in one replication, from midnight of day 0.
 
-    ``queue[stage]`` and ``busy[stage]`` are time averages over each minute;
-    ``arrived`` and ``sampled`` are cumulative counts at the end of each minute.
+    ``queue[stage]`` and ``busy[stage]`` are time averages over each step;
+    ``arrived`` and ``sampled`` (at the point or at home) are cumulative
+    counts at the end of each step. ``step_s`` is the step in seconds.
     """
 
     queue: dict[str, np.ndarray]
     busy: dict[str, np.ndarray]
     arrived: np.ndarray
     sampled: np.ndarray
+    step_s: float = MINUTE
+
+    @property
+    def steps(self) -> int:
+        return int(self.arrived.size)
 
     @property
     def minutes(self) -> int:
-        return int(self.arrived.size)
+        """Steps, for one-minute series (kept for callers that count minutes)."""
+        return self.steps
+
+    @property
+    def queue_total(self) -> np.ndarray:
+        return np.sum(list(self.queue.values()), axis=0) if self.queue else np.zeros(self.steps)
 
 
-def minute_edges(log: EventLog) -> np.ndarray:
-    """Minute edges from midnight to the later of 24:00 and the last event, in whole hours."""
-    last = max(DAY, float(np.nanmax(log.finish_s, initial=0.0)), float(log.arrival_s.max(initial=0.0)))
-    hours = math.ceil(last / HOUR)
-    return np.arange(0.0, hours * HOUR + MINUTE / 2, MINUTE)
+def series_edges(log: EventLog, step_s: float = MINUTE) -> np.ndarray:
+    """Step edges from midnight of day 0 to the later of the round's last midnight and the last event."""
+    last = max(len(log.hours) * DAY, log.last_sample_s, float(log.arrival_s.max(initial=0.0)))
+    steps = math.ceil(last / step_s)
+    return np.arange(steps + 1) * step_s
 
 
-def point_series(log: EventLog) -> Series:
-    edges = minute_edges(log)
+def point_series(log: EventLog, step_s: float = MINUTE) -> Series:
+    edges = series_edges(log, step_s)
     served = log.served
     queue, busy = {}, {}
     for stage in log.stages:
@@ -151,8 +348,96 @@ def point_series(log: EventLog) -> Series:
         busy[stage] = occupancy(start, log.end[stage][served], edges)
     ends = edges[1:]
     arrived = np.searchsorted(np.sort(log.arrival_s), ends, side="right").astype(float)
-    sampled = np.searchsorted(np.sort(log.finish_s[served]), ends, side="right").astype(float)
-    return Series(queue=queue, busy=busy, arrived=arrived, sampled=sampled)
+    sampled = np.searchsorted(np.sort(log.sampled_times()), ends, side="right").astype(float)
+    return Series(queue=queue, busy=busy, arrived=arrived, sampled=sampled, step_s=step_s)
+
+
+def _pad(array: np.ndarray, length: int) -> np.ndarray:
+    """Extend with the last value: a count stays where it ended, a line or busy count at zero."""
+    if array.size == length:
+        return array
+    return np.pad(array, (0, length - array.size), mode="edge") if array.size else np.zeros(length)
+
+
+def add_series(parts: list[Series]) -> Series:
+    """The series of several points together (lines and counts add up)."""
+
+    def total(arrays: list[np.ndarray]) -> np.ndarray:
+        length = max(a.size for a in arrays)
+        return np.sum([_pad(a, length) for a in arrays], axis=0)
+
+    stages = [s for s in STAGE_ORDER if any(s in part.queue for part in parts)]
+    return Series(
+        queue={s: total([p.queue[s] for p in parts if s in p.queue]) for s in stages},
+        busy={s: total([p.busy[s] for p in parts if s in p.busy]) for s in stages},
+        arrived=total([p.arrived for p in parts]),
+        sampled=total([p.sampled for p in parts]),
+        step_s=parts[0].step_s,
+    )
+
+
+@dataclass
+class Band:
+    """Mean, min and max across replications of a series, accumulated one replication at a time."""
+
+    n: int = 0
+    total: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    low: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    high: np.ndarray = field(default_factory=lambda: np.zeros(0))
+
+    def add(self, values: np.ndarray) -> None:
+        length = max(values.size, self.total.size)
+        values = _pad(values, length)
+        if self.n == 0:
+            self.total, self.low, self.high = values.astype(float).copy(), values.copy(), values.copy()
+        else:
+            self.total, self.low, self.high = (_pad(a, length) for a in (self.total, self.low, self.high))
+            # An earlier replication that ended sooner stays at its last value.
+            self.total = self.total + values
+            self.low = np.minimum(self.low, values)
+            self.high = np.maximum(self.high, values)
+        self.n += 1
+
+    @property
+    def mean(self) -> np.ndarray:
+        return self.total / max(self.n, 1)
+
+
+def band(arrays: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Mean, min and max across replications of series of unequal length."""
+    accumulated = Band()
+    for array in arrays:
+        accumulated.add(array)
+    return accumulated.mean, accumulated.low, accumulated.high
+
+
+@dataclass
+class SeriesBands:
+    """Bands of every series of a scope (a point, or the whole run) across replications."""
+
+    step_s: float = MINUTE
+    queue: dict[str, Band] = field(default_factory=dict)
+    busy: dict[str, Band] = field(default_factory=dict)
+    queue_total: Band = field(default_factory=Band)
+    arrived: Band = field(default_factory=Band)
+    sampled: Band = field(default_factory=Band)
+    hourly_sampled: list[np.ndarray] = field(default_factory=list)
+
+    def add(self, series: Series) -> None:
+        self.step_s = series.step_s
+        for stage, values in series.queue.items():
+            self.queue.setdefault(stage, Band()).add(values)
+            self.busy.setdefault(stage, Band()).add(series.busy[stage])
+        self.queue_total.add(series.queue_total)
+        self.arrived.add(series.arrived)
+        self.sampled.add(series.sampled)
+        per_hour = int(round(HOUR / series.step_s))
+        cumulative = series.sampled[per_hour - 1 :: per_hour] if per_hour >= 1 else series.sampled
+        self.hourly_sampled.append(np.diff(np.concatenate([[0.0], cumulative])))
+
+    @property
+    def steps(self) -> int:
+        return int(self.sampled.total.size)
 
 
 def wait_histograms(logs: Iterable[EventLog]) -> dict[str, np.ndarray]:
@@ -209,30 +494,3 @@ def flatten(tree: dict[str, Any], prefix: str = "") -> dict[str, Any]:
         else:
             flat[path] = value
     return flat
-
-
-def band(arrays: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Mean, min and max across replications of series of unequal length.
-
-    Shorter series are extended with their last value: a count stays where
-    it ended, and a queue or busy series ends at zero.
-    """
-    length = max(a.size for a in arrays)
-    stacked = np.vstack([np.pad(a, (0, length - a.size), mode="edge") if a.size else np.zeros(length) for a in arrays])
-    return stacked.mean(axis=0), stacked.min(axis=0), stacked.max(axis=0)
-
-
-def add_series(parts: list[Series]) -> Series:
-    """The series of several points together (lines and counts add up)."""
-
-    def total(arrays: list[np.ndarray]) -> np.ndarray:
-        length = max(a.size for a in arrays)
-        return np.sum([np.pad(a, (0, length - a.size), mode="edge") for a in arrays], axis=0)
-
-    stages = [s for s in STAGE_ORDER if any(s in part.queue for part in parts)]
-    return Series(
-        queue={s: total([p.queue[s] for p in parts if s in p.queue]) for s in stages},
-        busy={s: total([p.busy[s] for p in parts if s in p.busy]) for s in stages},
-        arrived=total([p.arrived for p in parts]),
-        sampled=total([p.sampled for p in parts]),
-    )

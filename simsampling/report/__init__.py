@@ -7,7 +7,16 @@ from typing import Union
 
 from ..experiment import RunResult
 from .charts import write_charts
-from .files import write_kpis, write_persons, write_scenario, write_summary, write_throughput, write_timeseries
+from .files import (
+    write_kpis,
+    write_persons,
+    write_points,
+    write_queue_by_point,
+    write_scenario,
+    write_summary,
+    write_throughput,
+    write_timeseries,
+)
 from .folder import ResultsExistError, check_target, default_folder, results_folder
 
 __all__ = ["ResultsExistError", "check_target", "default_folder", "write_results"]
@@ -19,8 +28,11 @@ def write_results(result: RunResult, target: Union[str, Path], force: bool = Fal
     with results_folder(target, force=force) as staging:
         summary = write_summary(result, staging)
         write_kpis(summary, staging)
+        write_points(summary, staging)
         write_persons(result, staging)
         write_timeseries(result, staging)
+        if len(result.scenario.points) > 1:
+            write_queue_by_point(result, staging)
         write_throughput(result, staging)
         write_scenario(result.scenario, staging)
         write_charts(result, staging / "charts")

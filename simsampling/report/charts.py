@@ -16,8 +16,8 @@ import numpy as np  # noqa: E402
 from matplotlib.ticker import FuncFormatter, MultipleLocator, PercentFormatter  # noqa: E402
 
 from ..experiment import RunResult  # noqa: E402
-from ..metrics import WAIT_BINS, band, estimate  # noqa: E402
-from .files import MINUTES_PER_HOUR, active_window, hourly_sampled  # noqa: E402
+from ..metrics import HOUR, WAIT_BINS, estimate  # noqa: E402
+from .files import active_window  # noqa: E402
 
 STAGE_COLOURS = {"temperature": "#e07b39", "registration": "#3a7ebf", "swab": "#2a9d8f"}
 STAGE_LABELS = {"temperature": "Temperature check", "registration": "Registration", "swab": "Swab"}
@@ -39,52 +39,65 @@ def _clock_axis(ax, start_h: float, end_h: float) -> None:
     ax.set_xlim(start_h, end_h)
     span = end_h - start_h
     ax.xaxis.set_major_locator(MultipleLocator(1 if span <= 12 else 2 if span <= 26 else 6))
-    ax.xaxis.set_major_formatter(FuncFormatter(lambda h, _: f"{int(h) % 24:02d}:00" if h >= 0 else ""))
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda h, _: hour_label(h) if h >= 0 else ""))
 
 
-def _open_close(ax, result: RunResult) -> None:
-    clock = result.scenario.clock
-    for seconds, label in ((clock.open_s, "open"), (clock.close_s, "close")):
+def hour_label(hours: float) -> str:
+    """"HH:00" on the first day, "d2 HH:00" on later ones."""
+    day, hour = divmod(int(round(hours)), 24)
+    return f"{hour:02d}:00" if day == 0 else f"d{day + 1} {hour:02d}:00"
+
+
+def _open_close(ax, result: RunResult, deadline: bool = False) -> None:
+    marks = [(when, label) for open_s, close_s in result.scenario.hours for when, label in ((open_s, "open"), (close_s, "close"))]
+    for seconds, label in marks:
         ax.axvline(seconds / 3600, color="#888888", linestyle=":", linewidth=1)
         ax.annotate(label, (seconds / 3600, 0.0), xycoords=("data", "axes fraction"), xytext=(3, 4),
                     textcoords="offset points", fontsize=8, color="#666666")
+    if deadline:
+        when = result.scenario.deadline_s / 3600
+        ax.axvline(when, color="#c1121f", linestyle="--", linewidth=1.4)
+        ax.annotate("deadline", (when, 0.5), xycoords=("data", "axes fraction"), xytext=(-4, 0), rotation=90,
+                    textcoords="offset points", fontsize=8, color="#c1121f", ha="right", va="center")
 
 
 def _window_hours(result: RunResult) -> tuple[float, float]:
-    series = result.run_series
-    start, end = active_window(series, max(s.minutes for s in series))
-    clock = result.scenario.clock
-    start_h = min(start / MINUTES_PER_HOUR, clock.open_s / 3600)
-    end_h = max(end / MINUTES_PER_HOUR, clock.close_s / 3600)
+    start, end = active_window(result.run_bands)
+    hours = result.scenario.hours
+    start_h = min(start * result.step_s / HOUR, hours[0][0] / HOUR)
+    end_h = max(end * result.step_s / HOUR, hours[-1][1] / HOUR, result.scenario.deadline_s / HOUR)
     return np.floor(start_h), np.ceil(end_h)
 
 
-def _minutes_axis(length: int) -> np.ndarray:
-    """Hour of day at the end of each minute of a series."""
-    return np.arange(1, length + 1) / MINUTES_PER_HOUR
+def _steps_axis(result: RunResult, length: int) -> np.ndarray:
+    """Hours since midnight of day 0 at the end of each step of a series."""
+    return np.arange(1, length + 1) * result.step_s / HOUR
 
 
 def cumulative_chart(result: RunResult, path: Path) -> None:
     """The main chart: residents sampled over the day against the population."""
-    series = result.run_series
-    sampled, low, high = band([s.sampled for s in series])
-    arrived = band([s.arrived for s in series])[0]
-    hours = _minutes_axis(sampled.size)
+    bands = result.run_bands
+    sampled, low, high = bands.sampled.mean, bands.sampled.low, bands.sampled.high
+    arrived = bands.arrived.mean
+    hours = _steps_axis(result, sampled.size)
     population = sum(p.population for p in result.scenario.points)
     fig, ax = plt.subplots(figsize=(9, 5))
     ax.fill_between(hours, low, high, color=MAIN, alpha=0.2, linewidth=0, label="range across replications")
     ax.plot(hours, arrived, color="#999999", linestyle="--", linewidth=1.2, label="arrived (mean)")
-    ax.plot(hours, sampled, color=MAIN, linewidth=2.2, label="sampled (mean)")
+    ax.plot(hours, sampled, color=MAIN, linewidth=2.2, label="sampled, at points and at home (mean)")
     ax.axhline(population, color="#c1121f", linewidth=1.2, label=f"population {population:,}")
-    _open_close(ax, result)
+    _open_close(ax, result, deadline=True)
     start_h, end_h = _window_hours(result)
     _clock_axis(ax, start_h, end_h)
     ax.set_ylim(0, population * 1.08 if population else None)
     ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:,.0f}"))
     done = result.summary["kpis"]
-    share = done["sampled"]["mean"] / population if population else float("nan")
-    completion = result.scenario.clock.open_s / 3600 + done["completion_min"]["mean"] / 60
-    ax.annotate(f"{done['sampled']['mean']:,.0f} sampled ({share:.0%} of population)\nlast swab at {int(completion) % 24:02d}:{int(round(completion % 1 * 60)) % 60:02d} on average",
+    total = done["sampled_total"]["mean"]
+    share = total / population if population else float("nan")
+    finish = result.scenario.hours[0][0] / 3600 + done["finish_h"]["mean"]
+    by_deadline = done["sampled_by_deadline_share"]["mean"]
+    ax.annotate(f"{total:,.0f} sampled ({share:.0%} of population), {by_deadline:.0%} by the deadline\n"
+                f"last sample at {hour_label(np.floor(finish))[:-2]}{int(finish % 1 * 60):02d} on average",
                 xy=(0.02, 0.97), xycoords="axes fraction", va="top", fontsize=9,
                 bbox={"boxstyle": "round", "facecolor": "white", "edgecolor": "#cccccc"})
     _style(ax, f"{result.scenario.name}: residents sampled over the day ({result.replications} replications)",
@@ -95,7 +108,7 @@ def cumulative_chart(result: RunResult, path: Path) -> None:
 
 def throughput_chart(result: RunResult, path: Path) -> None:
     """Residents sampled per clock hour, with the stations' nominal swab capacity."""
-    hours = hourly_sampled(result.run_series)
+    hours = result.run_bands.hourly_sampled
     length = max(h.size for h in hours)
     padded = [np.pad(h, (0, length - h.size)) for h in hours]
     leaves = [estimate([float(p[i]) for p in padded]) for i in range(length)]
@@ -118,12 +131,13 @@ def throughput_chart(result: RunResult, path: Path) -> None:
 
 def queue_chart(result: RunResult, path: Path) -> None:
     """Line length at each stage over the day: mean and range across replications."""
-    stages = list(result.run_series[0].queue)
+    stages = list(result.run_bands.queue)
     fig, axes = plt.subplots(len(stages), 1, figsize=(9, 2.6 * len(stages) + 0.6), sharex=True, squeeze=False)
     start_h, end_h = _window_hours(result)
     for ax, stage in zip(axes[:, 0], stages):
-        mean, low, high = band([s.queue[stage] for s in result.run_series])
-        hours = _minutes_axis(mean.size)
+        queue = result.run_bands.queue[stage]
+        mean, low, high = queue.mean, queue.low, queue.high
+        hours = _steps_axis(result, mean.size)
         colour = STAGE_COLOURS[stage]
         ax.fill_between(hours, low, high, color=colour, alpha=0.25, linewidth=0, label="range across replications")
         ax.plot(hours, mean, color=colour, linewidth=1.6, label="mean")

@@ -8,6 +8,7 @@ from __future__ import annotations
 import csv
 import json
 import math
+import shutil
 from pathlib import Path
 from typing import Any, Iterable
 
@@ -15,20 +16,12 @@ import numpy as np
 import yaml
 
 from ..experiment import RunResult
-from ..metrics import band, estimate, flatten
+from ..log import PERSONS_HEADER, clock_text, write_persons_rows
+from ..metrics import HOUR, SeriesBands, estimate, flatten
 from ..scenario.schema import Scenario
 
-MINUTES_PER_HOUR = 60
-
-
-def clock_text(seconds: float) -> str:
-    """"HH:MM:SS" of seconds since midnight (hours go past 24 for overtime)."""
-    if not math.isfinite(seconds):
-        return ""
-    whole = int(round(seconds))
-    sign = "-" if whole < 0 else ""
-    whole = abs(whole)
-    return f"{sign}{whole // 3600:02d}:{whole % 3600 // 60:02d}:{whole % 60:02d}"
+FINE_TABLES_UP_TO = 100
+"""Points up to which timeseries.csv lists every point; beyond, queue_by_point.csv does."""
 
 
 def _number(value: Any) -> str:
@@ -43,7 +36,7 @@ def _number(value: Any) -> str:
     return str(value)
 
 
-def _write_csv(path: Path, header: list[str], rows: Iterable[Iterable[Any]]) -> None:
+def write_csv(path: Path, header: list[str], rows: Iterable[Iterable[Any]]) -> None:
     with path.open("w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle)
         writer.writerow(header)
@@ -68,105 +61,147 @@ def write_kpis(summary: dict[str, Any], folder: Path) -> None:
                 low, high = leaf["ci95"] if leaf["ci95"] else (None, None)
                 yield scope, point, name, leaf["mean"], low, high, leaf["n"]
 
-    _write_csv(folder / "kpis.csv", ["scope", "point", "kpi", "mean", "ci95_low", "ci95_high", "n"], rows())
+    write_csv(folder / "kpis.csv", ["scope", "point", "kpi", "mean", "ci95_low", "ci95_high", "n"], rows())
 
 
-def write_persons(result: RunResult, folder: Path) -> None:
-    """persons.csv: every resident of the first replication with every timestamp."""
-    table = result.persons()
-    names = list(table)
-    columns = [table[name].tolist() for name in names]
-    arrival = table["arrival_s"].tolist()
-    clock = [clock_text(t) for t in arrival]
-    with (folder / "persons.csv").open("w", newline="", encoding="utf-8") as handle:
+POINT_COLUMNS = [
+    ("finish_h", "finish_h"),
+    ("sampled", "sampled"),
+    ("home_sampled", "home_sampled"),
+    ("unserved", "unserved"),
+    ("sampled_by_deadline_share", "sampled_by_deadline_share"),
+    ("finished_by_deadline", "points_finished_by_deadline_share"),
+    ("wait_p90_min", "wait_min.total.p90"),
+    ("time_in_system_p90_min", "time_in_system_min.p90"),
+    ("queue_peak", "queue_max.total"),
+    ("swab_utilization", "utilization.swab"),
+    ("staff_hours", "staff_hours"),
+]
+
+
+def write_points(summary: dict[str, Any], folder: Path) -> None:
+    """points.csv: one row per point, slowest first (means, with the CI of the finish time)."""
+
+    def value(kpis: dict, path: str):
+        leaf = flatten(kpis).get(path)
+        return leaf["mean"] if leaf else None
+
+    points = sorted(summary["points"], key=lambda p: -(p["kpis"]["finish_h"]["mean"] or 0.0))
+    header = ["rank", "point", "name", "population", "tents", "stations", "finish_h_ci95_low", "finish_h_ci95_high"]
+    header += [name for name, _ in POINT_COLUMNS]
+
+    def rows():
+        for rank, point in enumerate(points, start=1):
+            finish = point["kpis"]["finish_h"]["ci95"] or (None, None)
+            yield (rank, point["id"], point["name"], point["population"], point["tents"], point["stations"], *finish,
+                   *(value(point["kpis"], path) for _, path in POINT_COLUMNS))
+
+    write_csv(folder / "points.csv", header, rows())
+
+
+def write_persons(result: RunResult, folder: Path) -> bool:
+    """persons.csv: every resident of the first replication, if the run kept or wrote them."""
+    target = folder / "persons.csv"
+    if result.persons_file is not None:
+        shutil.move(str(result.persons_file), target)
+        return True
+    if not result.first_logs:
+        return False
+    with target.open("w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle)
-        writer.writerow(names[:6] + ["arrival_clock"] + names[6:])
-        for index in range(len(arrival)):
-            row = [_seconds(column[index]) for column in columns]
-            writer.writerow(row[:6] + [clock[index]] + row[6:])
+        writer.writerow(PERSONS_HEADER)
+        for log in result.first_logs:
+            write_persons_rows(writer, log)
+    return True
 
 
-def _seconds(value: Any) -> str:
-    if isinstance(value, float):
-        return "" if math.isnan(value) else f"{value:.3f}"
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return str(value)
-
-
-def active_window(series_list, minutes: int) -> tuple[int, int]:
-    """First and last minute worth tabulating: whole hours around all activity."""
-    first, last = minutes, 0
-    for series in series_list:
-        arrived = np.flatnonzero(np.diff(np.concatenate([[0.0], series.arrived])) > 0)
-        if arrived.size:
-            first = min(first, int(arrived[0]))
-        done = np.flatnonzero(series.sampled < series.sampled[-1]) if series.sampled.size else np.empty(0)
-        last = max(last, int(done[-1]) + 1 if done.size else 0)
-    if first > last:
+def active_window(bands: SeriesBands) -> tuple[int, int]:
+    """First and last step worth tabulating: whole hours around all arrivals and samplings."""
+    per_hour = max(1, int(round(HOUR / bands.step_s)))
+    arrived = np.flatnonzero(np.diff(np.concatenate([[0.0], bands.arrived.high])) > 0)
+    sampled = bands.sampled.high
+    unfinished = np.flatnonzero(sampled < sampled[-1]) if sampled.size else np.empty(0, dtype=int)
+    if not arrived.size:
         return 0, 0
-    start = first // MINUTES_PER_HOUR * MINUTES_PER_HOUR
-    end = min(minutes, -(-(last + 1) // MINUTES_PER_HOUR) * MINUTES_PER_HOUR)
+    first = int(arrived[0])
+    last = int(unfinished[-1]) + 1 if unfinished.size else first
+    start = first // per_hour * per_hour
+    end = min(bands.steps, -(-(last + 1) // per_hour) * per_hour)
     return start, end
 
 
 def write_timeseries(result: RunResult, folder: Path) -> None:
-    """timeseries.csv: per point, stage and minute, the line length and busy servers."""
+    """timeseries.csv: per point (or for the run), stage and step, the line and busy servers."""
     header = ["point", "stage", "minute", "clock", "queue_mean", "queue_min", "queue_max", "busy_mean", "busy_min", "busy_max", "servers"]
+    scopes = [(p.id, result.point_bands[p.id], {s: p.servers(s) for s in result.point_bands[p.id].queue})
+              for p in result.scenario.points] if len(result.scenario.points) <= FINE_TABLES_UP_TO else []
+    if len(result.scenario.points) > 1:
+        servers = {}
+        for point in result.scenario.points:
+            for stage in result.point_bands[point.id].queue:
+                servers[stage] = servers.get(stage, 0) + point.servers(stage)
+        scopes.insert(0, ("", result.run_bands, servers))
+    step_min = result.step_s / 60.0
+
+    def rows():
+        for point_id, bands, servers in scopes:
+            start, end = active_window(bands)
+            for stage, queue in bands.queue.items():
+                busy = bands.busy[stage]
+                for step in range(start, min(end, queue.total.size)):
+                    minute = step * step_min
+                    yield (point_id, stage, int(minute), clock_text(minute * 60.0)[:5],
+                           queue.mean[step], queue.low[step], queue.high[step],
+                           busy.mean[step], busy.low[step], busy.high[step], servers[stage])
+
+    write_csv(folder / "timeseries.csv", header, rows())
+
+
+def write_queue_by_point(result: RunResult, folder: Path) -> None:
+    """queue_by_point.csv: people waiting at each point (all stages) per step, mean over replications."""
+    start, end = active_window(result.run_bands)
+    step_min = result.step_s / 60.0
+    header = ["point"] + [clock_text(step * step_min * 60.0)[:5] for step in range(start, end)]
 
     def rows():
         for point in result.scenario.points:
-            series_list = result.point_series[point.id]
-            minutes = max(s.minutes for s in series_list)
-            start, end = active_window(series_list, minutes)
-            for stage in series_list[0].queue:
-                queue = band([s.queue[stage] for s in series_list])
-                busy = band([s.busy[stage] for s in series_list])
-                servers = point.servers(stage)
-                for minute in range(start, end):
-                    yield (point.id, stage, minute, clock_text(minute * 60.0)[:5],
-                           *(q[minute] for q in queue), *(b[minute] for b in busy), servers)
+            mean = result.point_bands[point.id].queue_total.mean
+            padded = np.pad(mean, (0, max(0, end - mean.size)), mode="edge") if mean.size else np.zeros(end)
+            yield (point.id, *padded[start:end])
 
-    _write_csv(folder / "timeseries.csv", header, rows())
-
-
-def hourly_sampled(series_list) -> list[np.ndarray]:
-    """Residents sampled in each clock hour, per replication."""
-    out = []
-    for series in series_list:
-        cumulative = series.sampled[MINUTES_PER_HOUR - 1 :: MINUTES_PER_HOUR]
-        out.append(np.diff(np.concatenate([[0.0], cumulative])))
-    return out
+    write_csv(folder / "queue_by_point.csv", header, rows())
 
 
 def write_throughput(result: RunResult, folder: Path) -> None:
     """throughput.csv: residents sampled per clock hour, whole run and per point."""
     header = ["point", "hour", "clock", "sampled_mean", "sampled_ci95_low", "sampled_ci95_high", "cumulative_sampled_mean", "cumulative_arrived_mean"]
-    scopes = [("", result.run_series)] + [(p.id, result.point_series[p.id]) for p in result.scenario.points]
-    if len(result.scenario.points) == 1:
-        scopes = scopes[1:]
+    points = result.scenario.points
+    scopes = [("", result.run_bands)] if len(points) > 1 else []
+    if len(points) <= FINE_TABLES_UP_TO:
+        scopes += [(p.id, result.point_bands[p.id]) for p in points]
+    per_hour = max(1, int(round(HOUR / result.step_s)))
 
     def rows():
-        for point_id, series_list in scopes:
-            hours = hourly_sampled(series_list)
-            length = max(h.size for h in hours)
-            padded = [np.pad(h, (0, length - h.size)) for h in hours]
-            cumulative = band([s.sampled[MINUTES_PER_HOUR - 1 :: MINUTES_PER_HOUR] for s in series_list])[0]
-            arrived = band([s.arrived[MINUTES_PER_HOUR - 1 :: MINUTES_PER_HOUR] for s in series_list])[0]
-            start, end = active_window(series_list, max(s.minutes for s in series_list))
-            for hour in range(start // MINUTES_PER_HOUR, -(-end // MINUTES_PER_HOUR)):
+        for point_id, bands in scopes:
+            length = max(h.size for h in bands.hourly_sampled)
+            padded = [np.pad(h, (0, length - h.size)) for h in bands.hourly_sampled]
+            cumulative = bands.sampled.mean[per_hour - 1 :: per_hour]
+            arrived = bands.arrived.mean[per_hour - 1 :: per_hour]
+            start, end = active_window(bands)
+            for hour in range(start // per_hour, min(length, -(-end // per_hour))):
                 leaf = estimate([float(p[hour]) for p in padded])
                 low, high = leaf["ci95"] or (None, None)
                 yield point_id, hour, f"{hour:02d}:00", leaf["mean"], low, high, cumulative[hour], arrived[hour]
 
-    _write_csv(folder / "throughput.csv", header, rows())
+    write_csv(folder / "throughput.csv", header, rows())
 
 
 def scenario_text(scenario: Scenario) -> str:
     """The resolved scenario (every default spelled out) as YAML that loads back."""
     data = scenario.model_dump(mode="json", exclude_none=True)
-    return "# Resolved by simsampling: every default written out; rerun with `simsampling run` on this file.\n" + yaml.safe_dump(
-        data, sort_keys=False, allow_unicode=True
+    dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+    return "# Resolved by simsampling: every default written out; rerun with `simsampling run` on this file.\n" + yaml.dump(
+        data, Dumper=dumper, sort_keys=False, allow_unicode=True
     )
 
 

@@ -132,9 +132,13 @@ def read_points_csv(path: Path, named_by: Source) -> list[tuple[int, dict, dict[
         if column in seen:
             problems.append(Problem(name, 1, f"column '{column}'", "is given twice"))
         seen.add(column)
+    paths = {column: tuple(column.split(".")) for column in header}
+    for column, path in paths.items():
+        for other, other_path in paths.items():
+            if len(other_path) < len(path) and path[: len(other_path)] == other_path:
+                problems.append(Problem(name, 1, f"column '{column}'", f"is inside column '{other}': give one or the other"))
     if problems:
         raise ScenarioError(problems)
-    paths = {column: tuple(column.split(".")) for column in header}
     rows = []
     try:
         for cells in reader:

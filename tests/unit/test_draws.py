@@ -7,8 +7,11 @@ import dataclasses
 import numpy as np
 import pytest
 
+from simsampling.arrivals import draw_arrivals, household_of
 from simsampling.draws import draw_residents
+from simsampling.random import sample, stream
 from simsampling.scenario import validate_scenario
+from simsampling.scenario.schema import DAY_S
 
 FIELDS = ("resident", "arrival_s", "qr", "temperature_s", "registration_s", "swab_s")
 
@@ -157,3 +160,161 @@ def test_resident_draws_are_frozen():
     d = draw_residents(s, s.points[0], 0)
     with pytest.raises(dataclasses.FrozenInstanceError):
         d.no_show = 0
+
+
+# ------------------------------------------------------------------ multi-day rounds, home sampling, set-up
+
+
+def round_scenario(population=3000, home=None, setup=None, arrivals=None, days=2, seed=5):
+    point = {"id": "p", "population": population, "tents": 2}
+    if home is not None:
+        point["home"] = home
+    if setup is not None:
+        point["setup_min"] = setup
+    return validate_scenario(
+        {
+            "name": "round",
+            "seed": seed,
+            "clock": {"open": "08:00", "close": "12:00"},
+            "round": {"days": days},
+            "points": [point],
+            "arrivals": arrivals
+            or {
+                # 8 calls a day of 10 households of ~2: about 320 of the roster are reached over two days.
+                "kind": "calling",
+                "batch_households": 10,
+                "gap_min": 30,
+                "household_size": 2.0,
+                "show_up": 0.8,
+            },
+        }
+    )
+
+
+def test_draws_carry_the_day_of_each_arrival_and_who_was_not_called():
+    s = round_scenario()
+    d = draw_residents(s, s.points[0], 0)
+    assert d.day.shape == (d.count,) and d.days is d.day
+    assert set(np.unique(d.day).tolist()) == {0, 1}
+    assert np.all(np.diff(d.arrival_s) >= 0)
+    np.testing.assert_array_equal(d.day, np.floor(d.arrival_s / DAY_S))  # lateness 0 +- 10 min stays within the day
+    assert d.not_called > 0 and d.no_show > 0
+    assert d.count + d.no_show + d.not_called == 3000
+    assert d.home is None and d.setup_s == 0.0
+
+
+def test_days_default_to_day_zero_on_hand_made_draws():
+    s = scenario()
+    d = draw_residents(s, s.points[0], 0)
+    made = dataclasses.replace(d, day=None)
+    assert made.days.shape == (made.count,) and not made.days.any()
+
+
+HOME = {
+    "share": 0.2,
+    "teams": 2,
+    "household_size": 1.5,
+    "travel_min": {"dist": "fixed", "value": 5},
+    "service_min": {"dist": "fixed", "value": 2},
+    "ppe_change_min": {"dist": "fixed", "value": 15},
+}
+
+
+def roster_partition(s, replication=0):
+    """Identities of the roster arrived / no-show / not called / at home, rebuilt from the point's streams."""
+    point = s.points[0]
+    streams = lambda name: stream(s.seed, replication, point.id, name)  # noqa: E731
+    at_home = streams("home").random(point.population) < point.home.share
+    # Called plans call the whole roster; residents sampled at home are then left out.
+    draw = draw_arrivals(s.arrivals_for(point), point.population, s.hours, streams)
+    came = ~np.isnan(draw.arrival_s)
+    away = ~at_home
+    return {
+        "arrived": set(np.flatnonzero(came & away).tolist()),
+        "no_show": set(np.flatnonzero(draw.called & ~came & away).tolist()),
+        "not_called": set(np.flatnonzero(~draw.called & away).tolist()),
+        "home": set(np.flatnonzero(at_home).tolist()),
+    }
+
+
+def test_home_residents_are_kept_out_of_the_arrivals_and_each_resident_is_in_one_group():
+    s = round_scenario(home=HOME)
+    d = draw_residents(s, s.points[0], 0)
+    home = d.home
+    assert home is not None
+    population = s.points[0].population
+    # Counts: every roster member is exactly one of arrived, no-show, not called, at home.
+    assert d.count + d.no_show + d.not_called + home.resident.size == population
+    assert d.count > 0 and d.no_show > 0 and d.not_called > 0 and home.resident.size > 0
+    assert not set(d.resident.tolist()) & set(home.resident.tolist())
+    # Identities: the groups are disjoint and cover the roster, and match the draws.
+    groups = roster_partition(s)
+    assert sum(len(g) for g in groups.values()) == population
+    assert set().union(*groups.values()) == set(range(population))
+    assert groups["arrived"] == set(d.resident.tolist())
+    assert groups["home"] == set(home.resident.tolist())
+    assert len(groups["no_show"]) == d.no_show and len(groups["not_called"]) == d.not_called
+    # The home share is drawn per resident.
+    share = home.resident.size / population
+    assert abs(share - 0.2) <= 3.3 * (0.2 * 0.8 / population) ** 0.5
+
+
+def test_home_draws_by_household_in_roster_order_in_seconds():
+    s = round_scenario(home=HOME)
+    d = draw_residents(s, s.points[0], 1)
+    home = d.home
+    assert np.all(np.diff(home.resident) > 0)  # visiting order is roster order
+    streams = lambda name: stream(s.seed, 1, "p", name)  # noqa: E731
+    np.testing.assert_array_equal(home.household, household_of(home.resident.size, 1.5, streams("home_household")))
+    assert home.households == int(home.household[-1]) + 1
+    np.testing.assert_array_equal(home.service_s, np.full(home.resident.size, 120.0))
+    np.testing.assert_array_equal(home.travel_s, np.full(home.households, 300.0))
+    np.testing.assert_array_equal(home.ppe_s, np.full(home.households, 900.0))
+
+
+def test_home_service_times_are_per_identity_and_in_seconds():
+    home = {**HOME, "service_min": {"dist": "lognormal", "mean": 2, "sd": 0.5}, "travel_min": {"dist": "uniform", "low": 3, "high": 9}}
+    s = round_scenario(home=home)
+    d = draw_residents(s, s.points[0], 0)
+    streams = lambda name: stream(s.seed, 0, "p", name)  # noqa: E731
+    per_identity = 60.0 * sample(s.points[0].home.service_min, streams("home_service"), s.points[0].population)
+    np.testing.assert_array_equal(d.home.service_s, per_identity[d.home.resident])
+    assert np.all((d.home.travel_s >= 180.0) & (d.home.travel_s <= 540.0))
+    assert abs(d.home.service_s.mean() - 120.0) < 10.0
+
+
+def test_no_home_share_means_everyone_is_called_to_the_point():
+    s = round_scenario(home={**HOME, "share": 0.0})
+    d = draw_residents(s, s.points[0], 0)
+    assert d.home.resident.size == 0 and d.home.households == 0
+    assert d.count + d.no_show + d.not_called == s.points[0].population
+    everyone = round_scenario(home={**HOME, "share": 1.0})
+    d = draw_residents(everyone, everyone.points[0], 0)
+    assert d.count == 0 and d.no_show == 0 and d.not_called == 0
+    np.testing.assert_array_equal(d.home.resident, np.arange(everyone.points[0].population))
+
+
+def test_home_with_walk_ins():
+    s = round_scenario(home=HOME, arrivals={"kind": "poisson", "rate_per_hour": 100})
+    d = draw_residents(s, s.points[0], 0)
+    assert d.no_show == 0
+    assert d.count + d.not_called + d.home.resident.size == 3000
+    assert not set(d.resident.tolist()) & set(d.home.resident.tolist())
+
+
+@pytest.mark.parametrize("setup, seconds", [({"dist": "fixed", "value": 12.5}, 750.0), ({"dist": "fixed", "value": 0}, 0.0)])
+def test_setup_delay_is_drawn_in_minutes_and_kept_in_seconds(setup, seconds):
+    s = round_scenario(setup=setup)
+    assert draw_residents(s, s.points[0], 0).setup_s == seconds
+
+
+def test_random_setup_delay_comes_from_its_own_stream():
+    s = round_scenario(setup={"dist": "uniform", "low": 20, "high": 40})
+    values = [draw_residents(s, s.points[0], rep).setup_s for rep in range(5)]
+    for rep, value in enumerate(values):
+        assert value == 60.0 * sample(s.points[0].setup_min, stream(s.seed, rep, "p", "setup"), 1)[0]
+        assert 1200.0 <= value <= 2400.0
+    assert len(set(values)) == 5
+    # The set-up does not change anyone's arrival or service.
+    plain = round_scenario()
+    assert_same_draws(draw_residents(s, s.points[0], 0), draw_residents(plain, plain.points[0], 0))

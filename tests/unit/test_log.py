@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from simsampling.log import STAGE_ORDER, EventLog, concatenate
+from simsampling.log import STAGE_ORDER, EventLog, HomeLog, concatenate
 
 NAN = np.nan
 
@@ -105,7 +105,7 @@ def test_table_has_every_stage_column_with_nan_where_absent():
     log = make_log(stages=("swab",))
     table = log.table()
     assert list(table) == [
-        "point", "resident", "status", "qr", "station", "arrival_s",
+        "point", "resident", "status", "day", "qr", "station", "arrival_s",
         "temperature_start_s", "temperature_end_s",
         "registration_start_s", "registration_end_s",
         "swab_start_s", "swab_end_s",
@@ -115,6 +115,7 @@ def test_table_has_every_stage_column_with_nan_where_absent():
     assert table["status"].tolist() == ["sampled", "sampled", "sampled", "unserved"]
     assert table["point"].tolist() == ["p"] * 4
     np.testing.assert_array_equal(table["swab_end_s"][:3], [140.0, 150.0, 185.0])
+    np.testing.assert_array_equal(table["day"], [0, 0, 0, 0])  # a one-day log: every arrival counts for day 0
 
 
 def test_concatenate_stacks_logs_in_order():
@@ -125,3 +126,105 @@ def test_concatenate_stacks_logs_in_order():
     np.testing.assert_array_equal(columns["resident"], [3, 0, 4, 1, 3, 0, 4, 1])
     assert np.isnan(columns["temperature_start_s"][4:]).all()
     assert not np.isnan(columns["temperature_start_s"][:3]).any()
+
+
+# ------------------------------------------------------------------ days and opening hours
+
+
+def test_one_day_defaults_for_day_and_hours():
+    log = make_log()
+    assert log.day.shape == (4,) and not log.day.any()
+    assert log.hours == [(100.0, 900.0)]
+    assert log.setup_s == 0.0 and log.not_called == 0 and log.home is None
+
+
+def test_day_column_carries_the_day_of_each_arrival():
+    day = np.array([0, 0, 1, 1], dtype=np.int16)
+    log = make_log(day=day, hours=[(100.0, 900.0), (86_500.0, 87_300.0)])
+    table = log.table()
+    np.testing.assert_array_equal(table["day"], day)
+    assert log.hours[1] == (86_500.0, 87_300.0)
+    assert table["day"].shape == (4,)
+
+
+# ------------------------------------------------------------------ residents sampled at home
+
+
+def home_log() -> HomeLog:
+    """Five residents at home in three households; the last household was never visited."""
+    return HomeLog(
+        resident=np.array([2, 6, 7, 8, 9]),
+        household=np.array([0, 0, 1, 2, 2]),
+        team=np.array([0, 0, 1, -1, -1], dtype=np.int32),
+        start_s=np.array([400.0, 520.0, 450.0, NAN, NAN]),
+        end_s=np.array([520.0, 640.0, 570.0, NAN, NAN]),
+        teams=2,
+        team_size=2,
+    )
+
+
+def test_home_log_counts_residents_and_households_visited():
+    home = home_log()
+    np.testing.assert_array_equal(home.served, [True, True, True, False, False])
+    assert home.sampled == 3
+    assert home.visits == 2
+
+
+def test_home_visits_count_in_sampled_times_and_last_sample():
+    log = make_log(home=home_log())
+    assert log.home_sampled == 3
+    assert log.sampled == 3  # sampled at the point only
+    assert log.last_swab_s == 185.0
+    assert log.last_sample_s == 640.0
+    np.testing.assert_array_equal(np.sort(log.sampled_times()), [140.0, 150.0, 185.0, 520.0, 570.0, 640.0])
+    without = make_log()
+    assert without.home_sampled == 0 and without.last_sample_s == without.last_swab_s
+    np.testing.assert_array_equal(np.sort(without.sampled_times()), [140.0, 150.0, 185.0])
+
+
+def test_last_sample_with_nobody_visited_is_the_last_swab():
+    home = home_log()
+    home.start_s[:] = NAN
+    home.end_s[:] = NAN
+    log = make_log(home=home)
+    assert log.home_sampled == 0 and log.last_sample_s == log.last_swab_s
+
+
+def test_table_appends_home_rows_after_those_who_came():
+    log = make_log(home=home_log())
+    table = log.table()
+    assert all(column.shape == (9,) for column in table.values())
+    assert table["status"].tolist() == ["sampled"] * 3 + ["unserved"] + ["home_sampled"] * 3 + ["home_unserved"] * 2
+    np.testing.assert_array_equal(table["resident"], [3, 0, 4, 1, 2, 6, 7, 8, 9])
+    assert table["point"].tolist() == ["p"] * 9
+    home = slice(4, 9)
+    # A home visit is in the swab columns; the point's other columns are empty for it.
+    np.testing.assert_array_equal(table["swab_start_s"][home], [400.0, 520.0, 450.0, NAN, NAN])
+    np.testing.assert_array_equal(table["swab_end_s"][home], [520.0, 640.0, 570.0, NAN, NAN])
+    for column in ("arrival_s", "temperature_start_s", "temperature_end_s", "registration_start_s", "registration_end_s"):
+        assert np.isnan(table[column][home]).all(), column
+    assert table["station"][home].tolist() == [-1] * 5
+    assert not table["qr"][home].any()
+    assert table["day"].shape == (9,)
+    # The rows of those who came are unchanged.
+    plain = make_log().table()
+    for name, column in plain.items():
+        np.testing.assert_array_equal(table[name][:4], column, err_msg=name)
+
+
+def test_table_without_anyone_at_home_has_no_home_rows():
+    empty = HomeLog(
+        resident=np.zeros(0, dtype=np.int64), household=np.zeros(0, dtype=np.int64), team=np.zeros(0, dtype=np.int32),
+        start_s=np.zeros(0), end_s=np.zeros(0), teams=1, team_size=2,
+    )
+    table = make_log(home=empty).table()
+    assert all(column.shape == (4,) for column in table.values())
+
+
+def test_concatenate_keeps_home_rows_with_their_point():
+    a = make_log(home=home_log())
+    b = make_log(point_id="q", stages=("swab",))
+    columns = concatenate([a, b])
+    assert columns["point"].tolist() == ["p"] * 9 + ["q"] * 4
+    assert columns["status"].tolist()[4:9] == ["home_sampled"] * 3 + ["home_unserved"] * 2
+    assert list(columns) == list(a.table())

@@ -1,0 +1,172 @@
+"""Write xian-2021-points.csv: a point table at the scale of Xi'an's round of 25-26 Dec 2021.
+
+Run from anywhere:
+
+    python scenarios/generate_xian_points.py            # rewrites scenarios/xian-2021-points.csv
+    python scenarios/generate_xian_points.py --check    # only checks that the CSV is up to date
+
+The totals are those of the real round (domain notes, grade H): 11,580,000 residents sampled
+(reported as 11.58 million; we take the rounded figure as exact), 4,485 points and 11,808
+stations. Every point gets one station per tent, so tents sum to 11,808.
+
+What is real and what is not:
+
+* The totals are real (H). Nothing below them is: the points are synthetic. Xi'an's real
+  point list was never published in a form we have.
+* Residents are spread over the districts and counties by approximate shares of the 2020
+  census (figures rounded to about 10,000 and recalled from the census bulletins, not copied
+  from a table: treat them as approximate, G). "Xixian" is the Xixian New Area as far as Xi'an
+  administers it, taken as the remainder of Xi'an's 2020 census total of about 12.95 million.
+  The round sampled 11.58 M, fewer than the census count, so every district is scaled by the
+  same factor (about 0.894): G.
+* Points are spread over districts by the same shares, with outer districts and counties
+  weighted 1.15 (G: scattered villages need more, smaller points). Within a district a point's
+  weight is 0.6 + 0.8 x (the mean of two uniform draws), i.e. residents per point vary by
+  roughly +-40 % around the district mean (G), giving about 1,400-3,700 residents per point
+  (guide: one point per 2,000-3,000, M-H; Xi'an's average was 2,582).
+* Tents are shared out over all points in proportion to residents (largest remainders), at
+  least two per point (G: one station alone stops the point whenever its sampler restocks or
+  changes gear), about 981 residents per station on average, as Xi'an's totals imply (the
+  national guide of 2022 asks for one station per 600-800: Xi'an was above it).
+* ``arrivals.batch_households`` = 8 households per station per 15-minute call (G): about
+  8 x 2.6 x 4 = 83 residents per station-hour called, the observed Xi'an citywide peak of
+  about 85 per station-hour (M, derived). A point with 2-3 stations gets 16-24 households,
+  matching the usual batch of about 20 (M).
+
+All splits use largest remainders, so the totals are exact whatever the draws. Random numbers
+come from numpy's PCG64 with a fixed seed and only ``Generator.random`` (uniform doubles), so
+the table is the same on every run and machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import io
+import sys
+from pathlib import Path
+
+import numpy as np
+
+SEED = 20211225
+RESIDENTS = 11_580_000  # sampled in the round, 11.58 M (H)
+POINTS = 4_485  # (H)
+STATIONS = 11_808  # (H); one station per tent
+MIN_TENTS = 2  # a point has at least two stations (G)
+OUTER_WEIGHT = 1.15  # more, smaller points outside the city core (G)
+HOUSEHOLDS_PER_STATION = 8  # called per station per batch (G, paced to ~85 per station-hour, M)
+OUT = Path(__file__).resolve().parent / "xian-2021-points.csv"
+
+# id prefix, name (pinyin), 2020 census residents in thousands (approximate, G), outer?
+DISTRICTS = [
+    ("xc", "Xincheng qu", 800, False),
+    ("bl", "Beilin qu", 760, False),
+    ("lh", "Lianhu qu", 1_020, False),
+    ("yt", "Yanta qu", 2_030, False),
+    ("wy", "Weiyang qu", 1_890, False),
+    ("bq", "Baqiao qu", 1_100, False),
+    ("ca", "Chang'an qu", 1_360, False),
+    ("lt", "Lintong qu", 710, True),
+    ("yl", "Yanliang qu", 280, True),
+    ("gl", "Gaoling qu", 420, True),
+    ("hy", "Huyi qu", 560, True),
+    ("ltn", "Lantian xian", 510, True),
+    ("zz", "Zhouzhi xian", 560, True),
+    ("xx", "Xixian xinqu", 950, False),
+]
+
+
+def largest_remainder(total: int, weights: np.ndarray) -> np.ndarray:
+    """Whole numbers proportional to ``weights`` that sum to ``total`` exactly.
+
+    Ties in the remainders go to the earlier item, so the result is deterministic.
+    """
+    quotas = total * weights / weights.sum()
+    counts = np.floor(quotas).astype(np.int64)
+    short = total - int(counts.sum())
+    order = np.argsort(-(quotas - counts), kind="stable")
+    counts[order[:short]] += 1
+    return counts
+
+
+def share_tents(populations: np.ndarray, total: int) -> np.ndarray:
+    """Tents in proportion to residents, at least ``MIN_TENTS`` per point, summing to ``total``."""
+    quotas = total * populations / populations.sum()
+    tents = np.maximum(np.floor(quotas).astype(np.int64), MIN_TENTS)
+    while tents.sum() < total:  # the largest shortfall against the quota first
+        tents[int(np.argmax(quotas - tents))] += 1
+    while tents.sum() > total:  # only if the minimum pushed us over
+        spare = np.where(tents > MIN_TENTS, tents - quotas, -np.inf)
+        tents[int(np.argmax(spare))] -= 1
+    return tents
+
+
+def build_rows() -> tuple[list[list], list[tuple]]:
+    rng = np.random.default_rng(SEED)
+    census = np.array([d[2] for d in DISTRICTS], dtype=float)
+    outer = np.array([OUTER_WEIGHT if d[3] else 1.0 for d in DISTRICTS])
+    residents = largest_remainder(RESIDENTS, census)
+    points = largest_remainder(POINTS, census * outer)
+
+    ids, names, pops = [], [], []
+    for (prefix, name, _, _), people, count in zip(DISTRICTS, residents, points):
+        weights = 0.6 + 0.8 * rng.random((count, 2)).mean(axis=1)
+        pops.append(largest_remainder(int(people), weights))
+        for k in range(count):
+            ids.append(f"{prefix}-{k + 1:04d}")
+            names.append(f"{name} caiyangdian {k + 1:04d}")
+    populations = np.concatenate(pops)
+    tents = share_tents(populations, STATIONS)
+
+    rows = [
+        [pid, name, int(pop), int(t), HOUSEHOLDS_PER_STATION * int(t)]
+        for pid, name, pop, t in zip(ids, names, populations, tents)
+    ]
+    summary = []
+    start = 0
+    for (prefix, name, _, _), count in zip(DISTRICTS, points):
+        part = rows[start : start + count]
+        start += count
+        summary.append((prefix, name, count, sum(r[2] for r in part), sum(r[3] for r in part)))
+    assert len(rows) == POINTS
+    assert sum(r[2] for r in rows) == RESIDENTS
+    assert sum(r[3] for r in rows) == STATIONS
+    assert min(r[3] for r in rows) >= MIN_TENTS
+    return rows, summary
+
+
+def render(rows: list[list]) -> str:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(["id", "name", "population", "tents", "arrivals.batch_households"])
+    writer.writerows(rows)
+    return buffer.getvalue()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--check", action="store_true", help="do not write; exit 1 if the CSV differs")
+    args = parser.parse_args(argv)
+    rows, summary = build_rows()
+    text = render(rows)
+
+    print(f"{'district':16} {'points':>6} {'residents':>10} {'stations':>8} {'per point':>9} {'per station':>11}")
+    for _, name, count, people, tents in summary:
+        print(f"{name:16} {count:6,} {people:10,} {tents:8,} {people / count:9,.0f} {people / tents:11,.0f}")
+    print(f"{'total':16} {len(rows):6,} {RESIDENTS:10,} {STATIONS:8,} {RESIDENTS / len(rows):9,.0f} {RESIDENTS / STATIONS:11,.0f}")
+    ratio = [r[2] / r[3] for r in rows]
+    print(f"residents per point {min(r[2] for r in rows):,}-{max(r[2] for r in rows):,}; "
+          f"tents per point {min(r[3] for r in rows)}-{max(r[3] for r in rows)}; "
+          f"residents per station {min(ratio):,.0f}-{max(ratio):,.0f}")
+
+    if args.check:
+        same = OUT.exists() and OUT.read_text(encoding="utf-8") == text
+        print(f"{OUT}: {'up to date' if same else 'DIFFERS: run without --check to rewrite it'}")
+        return 0 if same else 1
+    OUT.write_text(text, encoding="utf-8")
+    print(f"wrote {OUT}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
