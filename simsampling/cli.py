@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import tempfile
 from pathlib import Path
 from typing import Optional, Sequence
 
@@ -17,6 +18,7 @@ from rich.table import Table
 
 from . import __version__
 from .experiment import RunResult, run_scenario
+from .experiment.replicate import KEEP_LOGS_UP_TO
 from .scenario import Problem, Scenario, ScenarioError, load_scenario, validate_scenario
 from .scenario.schema import MAX_REPLICATIONS
 
@@ -53,6 +55,13 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--jobs", "-j", type=_bounded_int(1, 1024), default=1, help="worker processes (default 1)")
     run.add_argument("--force", action="store_true", help="replace an existing non-empty results folder")
     run.add_argument("--quiet", "-q", action="store_true", help="no progress bar or summary table")
+    run.add_argument(
+        "--persons",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="write persons.csv, every resident of the first replication (default: for rounds of up to "
+        f"{KEEP_LOGS_UP_TO:,} residents; --persons streams it to disk for any size)",
+    )
 
     validate = commands.add_parser("validate", help="check a scenario file without running it")
     validate.add_argument("scenario", type=Path, help="scenario file (YAML)")
@@ -110,7 +119,8 @@ def _run(args, out: Console, err: Console) -> int:
         raise ScenarioError([Problem(str(target), None, "--out", str(exc).removeprefix(f"{target} "))]) from None
 
     show = not args.quiet and err.is_terminal
-    with Progress(
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix=f".{target.name}.persons-", dir=target.parent) as scratch, Progress(
         TextColumn("[bold]{task.description}"),
         BarColumn(),
         MofNCompleteColumn(),
@@ -121,7 +131,13 @@ def _run(args, out: Console, err: Console) -> int:
         transient=False,
     ) as progress:
         task = progress.add_task(f"{scenario.name}: simulating", total=scenario.replications * len(scenario.points))
-        result = run_scenario(scenario, jobs=args.jobs, progress=lambda done, total: progress.update(task, completed=done))
+        result = run_scenario(
+            scenario,
+            jobs=args.jobs,
+            progress=lambda done, total: progress.update(task, completed=done),
+            keep_logs=None if args.persons is None else False,
+            persons_file=Path(scratch) / "persons.csv" if args.persons else None,
+        )
         progress.update(task, description=f"{scenario.name}: writing results")
         try:
             write_results(result, target, force=args.force)

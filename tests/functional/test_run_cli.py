@@ -155,3 +155,12 @@ def test_littles_law_between_timeseries_and_persons(tmp_path: Path):
         area = sum(float(r["queue_mean"]) for r in series if r["stage"] == stage) * 60.0
         waited = sum(float(p[f"{stage}_start_s"]) - float(p[previous]) for p in persons)
         assert area == pytest.approx(waited, rel=1e-4, abs=1.0), stage
+
+
+def test_persons_can_be_streamed_or_left_out(tmp_path: Path, demo_run: Path):
+    streamed, without = tmp_path / "streamed", tmp_path / "without"
+    assert run_cli(DEMO, "-r", 3, "--out", streamed, "--persons") == 0
+    assert (streamed / "persons.csv").read_bytes() == (demo_run / "persons.csv").read_bytes()
+    assert run_cli(DEMO, "-r", 1, "--out", without, "--no-persons") == 0
+    assert not (without / "persons.csv").exists() and (without / "summary.json").exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["streamed", "without"]  # no scratch left behind
