@@ -1,0 +1,133 @@
+"""Wall time and peak memory of a city-scale round, against the one-point textbook baseline.
+
+    pip install -e ".[bench]"
+    python benchmarks/city_round.py                       # the Xi'an round, --jobs 2
+    python benchmarks/city_round.py --points 500          # a slice, for a quick look
+
+In one run it measures:
+
+* the baseline: residents per second of the textbook SimPy model of
+  benchmarks/point_speed.py on the demo point scaled to 100,000 residents;
+* the round: ``simsampling run scenarios/xian-2021-round.yaml --jobs J`` end to
+  end in a subprocess (loading, simulation, metrics, every output and chart),
+  its wall time, residents per second, and the peak memory of the whole
+  process tree (main process and workers together, sampled every 0.2 s with
+  psutil).
+
+Targets (docs: benchmarks/README.md): the whole round in under 5 minutes on 2
+cores, peak memory under 4 GB.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import psutil
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from point_speed import scaled_scenario, textbook_run  # noqa: E402
+
+from simsampling import load_scenario  # noqa: E402
+from simsampling.draws import draw_residents  # noqa: E402
+from simsampling.report.files import scenario_text  # noqa: E402
+
+REPO = Path(__file__).resolve().parent.parent
+CITY = REPO / "scenarios" / "xian-2021-round.yaml"
+
+
+def baseline_rate(residents: int = 100_000) -> float:
+    """Residents per second of the textbook model on the scaled demo point."""
+    scenario = scaled_scenario(residents)
+    point = scenario.points[0]
+    draws = draw_residents(scenario, point, 0)
+    stages = point.stages
+    dists = {
+        "temperature": stages.temperature.service_s,
+        "qr": stages.registration.service_s.qr,
+        "manual": stages.registration.service_s.manual,
+        "swab": stages.swab.service_s,
+        "qr_share": stages.registration.qr_share,
+    }
+    arrivals = draws.arrival_s.tolist()
+    started = time.perf_counter()
+    textbook_run(arrivals, scenario.clock.open_s, stages.temperature.servers, point.stations, dists, 1)
+    return len(arrivals) / (time.perf_counter() - started)
+
+
+def tree_rss(process: psutil.Process) -> int:
+    total = 0
+    for proc in [process, *process.children(recursive=True)]:
+        try:
+            total += proc.memory_info().rss
+        except psutil.Error:
+            pass
+    return total
+
+
+def run_round(scenario_path: Path, jobs: int, out: Path) -> tuple[float, int]:
+    """Wall seconds and peak resident memory (bytes) of the whole process tree."""
+    command = [sys.executable, "-m", "simsampling", "run", str(scenario_path), "--jobs", str(jobs), "--out", str(out), "--quiet"]
+    started = time.perf_counter()
+    child = subprocess.Popen(command)
+    process = psutil.Process(child.pid)
+    peak = 0
+    done = threading.Event()
+
+    def sample() -> None:
+        nonlocal peak
+        while not done.is_set():
+            try:
+                peak = max(peak, tree_rss(process))
+            except psutil.Error:
+                pass
+            done.wait(0.2)
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    code = child.wait()
+    elapsed = time.perf_counter() - started
+    done.set()
+    sampler.join()
+    if code != 0:
+        raise SystemExit(f"the run failed with exit status {code}")
+    return elapsed, peak
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--jobs", type=int, default=2)
+    parser.add_argument("--points", type=int, default=0, help="run only the first N points (0: all)")
+    args = parser.parse_args(argv)
+
+    scenario = load_scenario(CITY)
+    with tempfile.TemporaryDirectory() as scratch:
+        path = CITY
+        if args.points:
+            scenario = scenario.model_copy(update={"points": scenario.points[: args.points]})
+            path = Path(scratch) / "slice.yaml"
+            path.write_text(scenario_text(scenario))
+        residents = sum(p.population for p in scenario.points)
+        stations = sum(p.stations for p in scenario.points)
+        print(f"Python {sys.version.split()[0]}, {os.cpu_count()} CPUs; psutil {psutil.__version__}")
+        print(f"round: {scenario.name}: {len(scenario.points):,} points, {residents:,} residents, {stations:,} stations, "
+              f"{scenario.replications} replication(s), --jobs {args.jobs}")
+        rate = baseline_rate()
+        print(f"baseline (textbook SimPy, one point, 100,000 residents, one core): {rate:,.0f} residents/s")
+        elapsed, peak = run_round(path, args.jobs, Path(scratch) / "out")
+        per_second = residents * scenario.replications / elapsed
+        print(f"round end to end (charts included): {elapsed:,.1f} s wall, peak memory {peak / 2**30:.2f} GiB")
+        print(f"  {per_second:,.0f} residents/s, {per_second / rate:.2f} x the one-core baseline")
+        print(f"targets: under 300 s ({'met' if elapsed < 300 else 'MISSED'}), under 4 GiB ({'met' if peak < 4 * 2**30 else 'MISSED'})")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
