@@ -215,7 +215,8 @@ def tally(log: EventLog, deadline_s: float) -> Tally:
         busy_s=busy,
         capacity_s=capacity,
         points=1,
-        points_finished=int(last_sample <= deadline_s),
+        # Finished: everyone it was to sample is sampled (or came too late) by the deadline.
+        points_finished=int(last_sample <= deadline_s and counts["not_called"] == 0 and counts["home_unserved"] == 0),
     )
 
 

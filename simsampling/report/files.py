@@ -119,7 +119,7 @@ def active_window(bands: SeriesBands) -> tuple[int, int]:
     """First and last step worth tabulating: whole hours around all arrivals and samplings."""
     per_hour = max(1, int(round(HOUR / bands.step_s)))
     arrived = np.flatnonzero(np.diff(np.concatenate([[0.0], bands.arrived.high])) > 0)
-    sampled = bands.sampled.high
+    sampled = bands.sampled.mean  # reaches its last value only when every replication is done
     unfinished = np.flatnonzero(sampled < sampled[-1]) if sampled.size else np.empty(0, dtype=int)
     if not arrived.size:
         return 0, 0
@@ -150,7 +150,7 @@ def write_timeseries(result: RunResult, folder: Path) -> None:
                 busy = bands.busy[stage]
                 for step in range(start, min(end, queue.total.size)):
                     minute = step * step_min
-                    yield (point_id, stage, int(minute), clock_text(minute * 60.0)[:5],
+                    yield (point_id, stage, int(minute), clock_text(minute * 60.0)[:-3],
                            queue.mean[step], queue.low[step], queue.high[step],
                            busy.mean[step], busy.low[step], busy.high[step], servers[stage])
 
@@ -161,7 +161,7 @@ def write_queue_by_point(result: RunResult, folder: Path) -> None:
     """queue_by_point.csv: people waiting at each point (all stages) per step, mean over replications."""
     start, end = active_window(result.run_bands)
     step_min = result.step_s / 60.0
-    header = ["point"] + [clock_text(step * step_min * 60.0)[:5] for step in range(start, end)]
+    header = ["point"] + [clock_text(step * step_min * 60.0)[:-3] for step in range(start, end)]
 
     def rows():
         for point in result.scenario.points:

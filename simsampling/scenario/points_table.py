@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any, Optional
 
 from .errors import Problem, ScenarioError, dotted
+from .schema import Point
 
 MAX_ROWS = 100_000
 TEXT_COLUMNS = {"id", "name"}
@@ -133,6 +134,10 @@ def read_points_csv(path: Path, named_by: Source) -> list[tuple[int, dict, dict[
             problems.append(Problem(name, 1, f"column '{column}'", "is given twice"))
         seen.add(column)
     paths = {column: tuple(column.split(".")) for column in header}
+    known = set(Point.model_fields)
+    for column, path in paths.items():
+        if path[0] not in known:
+            problems.append(Problem(name, 1, f"column '{column}'", f"'{path[0]}' is not a point field (see docs/scenario-format.md)"))
     for column, path in paths.items():
         for other, other_path in paths.items():
             if len(other_path) < len(path) and path[: len(other_path)] == other_path:

@@ -351,7 +351,8 @@ def _arrival_window_problems(arrivals, clock: Clock, days: int, path: tuple) -> 
 
     def window(start: str, end: str, where: tuple, what: str) -> None:
         if clock_seconds(start) < clock.open_s or clock_seconds(end) > clock.close_s:
-            problems.append((where, f"{what} {start}-{end} is outside the {hours}"))
+            span = start if start == end else f"{start}-{end}"
+            problems.append((where, f"{what} {span} is outside the {hours}"))
 
     def day(value: int, where: tuple) -> None:
         if value >= days:

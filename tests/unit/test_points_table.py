@@ -309,9 +309,14 @@ def test_text_where_a_number_is_needed(tmp_path: Path):
     assert found[1].startswith(f"{csv}:3: column 'population': ") and "integer" in found[1]
 
 
-def test_an_unknown_column_is_named_where_a_row_fills_it(tmp_path: Path):
-    csv, found = csv_problems(tmp_path, "id,population,tents,tent\na,10,1,2\nb,10,1,\n")
-    assert found == [f"{csv}:2: column 'tent': is not a known field (see docs/scenario-format.md)"]
+def test_an_unknown_column_is_named_in_the_header_even_when_empty(tmp_path: Path):
+    csv, found = csv_problems(tmp_path, "id,population,tents,tent\na,10,1,\nb,10,1,\n")
+    assert found == [f"{csv}:1: column 'tent': 'tent' is not a point field (see docs/scenario-format.md)"]
+
+
+def test_an_unknown_nested_column_is_named_where_a_row_fills_it(tmp_path: Path):
+    csv, found = csv_problems(tmp_path, "id,population,tents,stages.swab.colour\na,10,1,red\nb,10,1,\n")
+    assert found == [f"{csv}:2: column 'stages.swab.colour': is not a known field (see docs/scenario-format.md)"]
 
 
 def test_missing_required_columns(tmp_path: Path):
