@@ -13,7 +13,7 @@ import numpy as np
 
 from .arrivals import ArrivalDraw, draw_arrivals, household_of
 from .random import sample, stream
-from .scenario.schema import PoissonArrivals, Point, Scenario
+from .scenario.schema import PoissonArrivals, Point, Pooling, Scenario
 
 
 @dataclass(frozen=True)
@@ -53,6 +53,10 @@ class ResidentDraws:
     not_called: int = 0
     setup_s: float = 0.0
     home: Optional[HomeDraws] = None
+    pooling: Optional[Pooling] = None
+    tube_handling_s: Optional[np.ndarray] = None
+    infected: Optional[np.ndarray] = None
+    recall_s: Optional[np.ndarray] = None
 
     @property
     def count(self) -> int:
@@ -110,6 +114,8 @@ def draw_residents(scenario: Scenario, point: Point, replication: int) -> Reside
         registration = np.where(qr, by_qr, by_hand)
     swab = sample(stages.swab.service_s, streams("swab"), roster)[order]
     setup = 60.0 * float(sample(point.setup_min, streams("setup"), 1)[0]) if point.setup_min is not None else 0.0
+    pooling = scenario.pooling_for(point)
+    chain = scenario.chain
     return ResidentDraws(
         resident=order.astype(np.int64),
         arrival_s=draw.arrival_s[came],
@@ -122,4 +128,8 @@ def draw_residents(scenario: Scenario, point: Point, replication: int) -> Reside
         not_called=draw.not_called,
         setup_s=setup,
         home=draw_home(point, np.flatnonzero(at_home), streams) if point.home is not None else None,
+        pooling=pooling,
+        tube_handling_s=sample(pooling.tube_handling_s, streams("tube_handling"), roster)[order] if pooling else None,
+        infected=(streams("infection").random(roster) < chain.prevalence)[order] if chain else None,
+        recall_s=60.0 * sample(chain.recall.delay_min, streams("recall"), roster)[order] if chain else None,
     )

@@ -41,6 +41,20 @@ class HomeLog:
 
 
 @dataclass
+class TubeLog:
+    """Pooled tubes of a point: station, when opened (first swab) and sealed, residents in each."""
+
+    station: np.ndarray
+    opened_s: np.ndarray
+    sealed_s: np.ndarray
+    members: np.ndarray
+
+    @property
+    def count(self) -> int:
+        return int(self.opened_s.size)
+
+
+@dataclass
 class EventLog:
     """Timestamps of one point in one replication.
 
@@ -68,6 +82,11 @@ class EventLog:
     setup_s: float = 0.0
     not_called: int = 0
     home: Optional[HomeLog] = None
+    tube: Optional[np.ndarray] = None
+    tubes: Optional[TubeLog] = None
+    infected: Optional[np.ndarray] = None
+    recall_s: Optional[np.ndarray] = None
+    pool_ratio: int = 0
 
     def __post_init__(self) -> None:
         if self.day is None:

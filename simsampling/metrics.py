@@ -169,6 +169,7 @@ class Tally:
 COUNT_KEYS = (
     "population", "no_show", "not_called", "arrived", "sampled", "unserved",
     "home_residents", "home_sampled", "home_unserved", "home_visits", "sampled_by_deadline",
+    "tubes", "part_filled_tubes",
 )
 
 
@@ -178,10 +179,13 @@ def tally(log: EventLog, deadline_s: float) -> Tally:
     done = log.sampled_times()
     home = log.home
     home_residents = home.resident.size if home is not None else 0
+    tubes = log.tubes
     counts = dict(zip(COUNT_KEYS, map(float, (
         log.population, log.no_show, log.not_called, log.arrived, log.sampled, log.arrived - log.sampled,
         home_residents, log.home_sampled, home_residents - log.home_sampled, home.visits if home is not None else 0,
         np.count_nonzero(done <= deadline_s),
+        tubes.count if tubes is not None else 0,
+        np.count_nonzero(tubes.members < log.pool_ratio) if tubes is not None else 0,
     ))))
     durations = {"time_in_system": Durations.of((log.finish_s - log.arrival_s)[served])}
     total_wait = np.zeros(int(np.count_nonzero(served)))

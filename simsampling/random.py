@@ -44,6 +44,10 @@ STREAMS = {
     "home_travel": 15,
     "home_service": 16,
     "home_ppe": 17,
+    "tube_handling": 18,
+    "infection": 19,
+    "recall": 20,
+    "courier": 21,
 }
 
 

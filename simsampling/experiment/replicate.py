@@ -27,6 +27,7 @@ from ..draws import draw_residents
 from ..log import PERSONS_HEADER, EventLog, concatenate, write_persons_rows
 from ..metrics import (
     MINUTE,
+    Band,
     Series,
     SeriesBands,
     Tally,
@@ -38,7 +39,9 @@ from ..metrics import (
     tally,
     wait_histograms,
 )
+from ..chain_metrics import chain_kpis, chain_series
 from ..model import simulate_point
+from ..model.chain import ChainLog, PointTubes, simulate_chain
 from ..scenario.schema import Scenario
 
 Progress = Callable[[int, int], None]
@@ -65,6 +68,7 @@ class PointRun:
     series: Series
     wait_counts: dict[str, np.ndarray]
     log: Optional[EventLog] = None
+    tubes: Optional[PointTubes] = None
 
 
 def simulate_task(scenario: Scenario, replication: int, point_index: int, step_s: float = MINUTE, keep_log: bool = True) -> PointRun:
@@ -81,6 +85,7 @@ def simulate_task(scenario: Scenario, replication: int, point_index: int, step_s
         series=point_series(log, step_s),
         wait_counts=wait_histograms([log]),
         log=log if keep_log else None,
+        tubes=PointTubes.of(log, point_index) if scenario.chain is not None else None,
     )
 
 
@@ -98,6 +103,8 @@ class RunResult:
     run_bands: SeriesBands = field(default_factory=SeriesBands)
     wait_counts: dict[str, np.ndarray] = field(default_factory=dict)
     first_logs: list[EventLog] = field(default_factory=list)
+    chain_bands: dict[str, Band] = field(default_factory=dict)
+    first_chain: Optional[ChainLog] = None
     persons_file: Optional[Path] = None
     persons_rows: int = 0
 
@@ -182,6 +189,7 @@ def run_scenario(
         writer.writerow(PERSONS_HEADER)
     running: Optional[Tally] = None
     run_series: Optional[Series] = None
+    chain_parts: list[PointTubes] = []
     try:
         for done, run in enumerate(_execute(scenario, tasks, jobs, step_s, want_logs), start=1):
             result.point_kpis[run.point_id].append(run.kpis)
@@ -195,10 +203,15 @@ def run_scenario(
                     result.persons_rows += write_persons_rows(writer, run.log)
                 if keep_logs:
                     result.first_logs.append(run.log)
+            if run.tubes is not None:
+                chain_parts.append(run.tubes)
             if done % points == 0:  # the last point of a replication
-                result.run_kpis.append(run.kpis if points == 1 else kpis_of(running))
+                kpis = dict(run.kpis) if points == 1 else kpis_of(running)
+                if scenario.chain is not None:
+                    kpis["chain"] = _run_chain(scenario, run.replication, chain_parts, run_series.step_s, result)
+                result.run_kpis.append(kpis)
                 result.run_bands.add(run_series)
-                running, run_series = None, None
+                running, run_series, chain_parts = None, None, []
             if progress is not None:
                 progress(done, len(tasks))
     finally:
@@ -206,6 +219,19 @@ def run_scenario(
             handle.close()
     result.elapsed_s = time.perf_counter() - started
     return result
+
+
+def _run_chain(scenario: Scenario, replication: int, parts: list[PointTubes], step_s: float, result: RunResult) -> dict[str, Any]:
+    """Simulate the replication's sample chain; fold its series into the result; return its KPIs."""
+    log = simulate_chain(scenario, replication, parts)
+    last = np.nanmax(np.concatenate([[scenario.hours[-1][1]], log.released_s, log.recall_released_s]))
+    edges = np.arange(int(np.ceil(last / step_s)) + 1) * step_s
+    for name, values in chain_series(log, edges).items():
+        result.chain_bands.setdefault(name, Band()).add(values)
+    if result.first_chain is None:
+        result.first_chain = log
+    start = scenario.hours[0][0]
+    return chain_kpis(log, start, scenario.deadline_s, scenario.chain.freshness_limit_h)
 
 
 def _execute(scenario: Scenario, tasks: list[tuple[int, int]], jobs: int, step_s: float, want_logs: bool) -> Iterator[PointRun]:

@@ -30,7 +30,7 @@ import numpy as np
 import simpy
 
 from ..draws import HomeDraws, ResidentDraws
-from ..log import EventLog, HomeLog
+from ..log import EventLog, HomeLog, TubeLog
 from ..scenario.schema import Clock, Point
 
 
@@ -110,6 +110,19 @@ def simulate_point(
     timeout = env.timeout
     line = [0] * stations  # residents assigned to each station and not yet swabbed
 
+    # Pooled tubes: each station fills one tube at a time.
+    pooling = draws.pooling
+    pooled = pooling is not None
+    ratio = pooling.ratio if pooled else 0
+    seal_after = pooling.seal_after_min * 60.0 if pooled else 0.0
+    handling = draws.tube_handling_s.tolist() if pooled else []
+    tube_of = [-1] * n
+    fill = [0] * stations  # swabs in the station's open tube
+    open_tube = [-1] * stations
+    tube_station: list[int] = []
+    tube_opened: list[float] = []
+    tube_sealed: list[float] = []
+
     def choose_station() -> int:
         k = min(range(stations), key=line.__getitem__)
         line[k] += 1
@@ -165,8 +178,24 @@ def simulate_point(
                 yield request
         s_start[i] = env.now
         station_of[i] = k
+        if pooled:
+            if fill[k] and env.now - tube_opened[open_tube[k]] > seal_after:
+                # Open too long: it was sealed while the station stood idle.
+                tube_sealed[open_tube[k]] = tube_opened[open_tube[k]] + seal_after
+                fill[k] = 0
+            if not fill[k]:
+                open_tube[k] = len(tube_opened)
+                tube_station.append(k)
+                tube_opened.append(env.now)
+                tube_sealed.append(nan)
+            tube_of[i] = open_tube[k]
+            fill[k] += 1
         yield timeout(swab_s[i])
         s_end[i] = env.now
+        if pooled and fill[k] == ratio:
+            yield timeout(handling[i])  # barcode and sealing: the sampler's work
+            tube_sealed[open_tube[k]] = env.now
+            fill[k] = 0
         line[k] -= 1
         if sampler is None:
             free_stations.put(k)
@@ -201,6 +230,11 @@ def simulate_point(
         setup_s=draws.setup_s,
         not_called=draws.not_called,
         home=home() if home is not None else None,
+        pool_ratio=ratio,
+        tube=np.asarray(tube_of, dtype=np.int32) if pooled else None,
+        tubes=_seal_open_tubes(tube_station, tube_opened, tube_sealed, tube_of, s_end, day_of, open_hours, seal_after) if pooled else None,
+        infected=draws.infected,
+        recall_s=draws.recall_s,
     )
     if temp:
         log.start["temperature"], log.end["temperature"] = np.asarray(t_start), np.asarray(t_end)
@@ -208,6 +242,28 @@ def simulate_point(
         log.start["registration"], log.end["registration"] = np.asarray(r_start), np.asarray(r_end)
     log.start["swab"], log.end["swab"] = np.asarray(s_start), np.asarray(s_end)
     return log
+
+
+def _seal_open_tubes(station, opened, sealed, tube_of, swab_end, day_of, open_hours, seal_after) -> TubeLog:
+    """The tubes of the point; those still open at the end are sealed at the day's end.
+
+    A part-filled tube is sealed after ``seal_after`` or at the end of the day
+    it was opened (its closing, or its last swab if later), whichever is first.
+    """
+    sealed = np.asarray(sealed, dtype=float)
+    opened = np.asarray(opened, dtype=float)
+    tube_of = np.asarray(tube_of, dtype=np.int64)
+    used = tube_of >= 0
+    members = np.bincount(tube_of[used], minlength=opened.size)
+    last_swab = np.full(opened.size, -np.inf)
+    np.maximum.at(last_swab, tube_of[used], np.asarray(swab_end)[used])
+    first_day = np.full(opened.size, 0, dtype=np.int64)
+    np.maximum.at(first_day, tube_of[used], np.asarray(day_of, dtype=np.int64)[used])
+    closes = np.array([close for _, close in open_hours])[first_day] if opened.size else np.zeros(0)
+    still_open = np.isnan(sealed)
+    end_of_day = np.maximum(closes, last_swab)
+    sealed[still_open] = np.minimum(opened + seal_after, end_of_day)[still_open]
+    return TubeLog(station=np.asarray(station, dtype=np.int32), opened_s=opened, sealed_s=sealed, members=members)
 
 
 def _start_home_teams(env: simpy.Environment, point: Point, draws: HomeDraws, open_hours, openings):

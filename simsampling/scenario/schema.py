@@ -254,6 +254,20 @@ class HomeSampling(_Model):
     ppe_change_min: Duration = Triangular(dist="triangular", low=15, mode=17.5, high=20)
 
 
+class Pooling(_Model):
+    """Pooled tubes at the swab stations: ``ratio`` residents' swabs in one tube.
+
+    A tube is opened at its first swab and sealed when full (the sampler then
+    spends ``tube_handling_s`` on barcode and sealing before the next resident),
+    or when it has been open ``seal_after_min`` (sealed during the station's idle
+    time), or at the end of the day.
+    """
+
+    ratio: Literal[1, 5, 10, 20] = 10
+    seal_after_min: Annotated[float, Field(gt=0, le=24 * 60, allow_inf_nan=False)] = 30.0
+    tube_handling_s: Duration = Triangular(dist="triangular", low=5, mode=10, high=20)
+
+
 class Point(_Model):
     """A sampling point (采样点): tents with stations, a waiting line, its residents."""
 
@@ -266,6 +280,9 @@ class Point(_Model):
     arrivals: Optional[Arrivals] = None
     setup_min: Optional[Duration] = None
     home: Optional[HomeSampling] = None
+    pooling: Optional[Pooling] = None
+    lab: Optional[Annotated[str, Field(min_length=1, max_length=64)]] = None
+    courier_travel_min: Optional[Duration] = None
 
     @property
     def stations(self) -> int:
@@ -288,6 +305,65 @@ class Point(_Model):
         return self.stations if config.servers == "per_tent" else config.servers
 
 
+class Shift(_Model):
+    start: ClockTime
+    end: ClockTime
+
+    @model_validator(mode="after")
+    def _start_before_end(self) -> "Shift":
+        if clock_seconds(self.end) <= clock_seconds(self.start):
+            raise ValueError(f"end ({self.end}) must be after start ({self.start})")
+        return self
+
+
+class Lab(_Model):
+    """A testing laboratory: instruments running batches of tubes, during staffed shifts.
+
+    An instrument starts a run when ``tubes_per_run`` tubes wait, or when the
+    oldest waiting tube has waited ``max_wait_min`` (a part-filled run); runs
+    start only during a shift (none given: around the clock). Results of a run
+    are released when it ends.
+    """
+
+    id: Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")]
+    name: Annotated[str, Field(max_length=200)] = ""
+    instruments: Annotated[int, Field(ge=1, le=10_000)] = 1
+    tubes_per_run: Annotated[int, Field(ge=1, le=100_000)] = 96
+    run_min: Annotated[float, Field(gt=0, le=24 * 60, allow_inf_nan=False)] = 240.0
+    max_wait_min: Annotated[float, Field(ge=0, le=24 * 60, allow_inf_nan=False)] = 60.0
+    shifts: Annotated[list[Shift], Field(max_length=24)] = []
+
+
+class Couriers(_Model):
+    """Couriers who take sealed tubes from points to their laboratory.
+
+    ``per_points: k`` gives one courier to each group of k points (in scenario
+    order); a courier visits each of its points every ``pickup_interval_min``
+    and when a point has ``box_tubes`` sealed tubes waiting (a full box).
+    """
+
+    per_points: Annotated[int, Field(ge=1, le=100_000)] = 1
+    pickup_interval_min: Annotated[float, Field(gt=0, le=24 * 60, allow_inf_nan=False)] = 60.0
+    box_tubes: Annotated[int, Field(ge=1, le=100_000)] = 50
+    travel_min: Duration = Triangular(dist="triangular", low=15, mode=30, high=60)
+
+
+class Recall(_Model):
+    """Members of a positive pool are recalled and swabbed again, one tube each."""
+
+    delay_min: Duration = Triangular(dist="triangular", low=30, mode=60, high=120)
+
+
+class Chain(_Model):
+    """From sealed tube to released result: couriers, laboratories, positive pools."""
+
+    labs: Annotated[list[Lab], Field(min_length=1, max_length=1000)]
+    couriers: Couriers = Couriers()
+    freshness_limit_h: Annotated[float, Field(gt=0, le=72, allow_inf_nan=False)] = 4.0
+    prevalence: Share = 0.0
+    recall: Recall = Recall()
+
+
 class CrossFieldProblems(ValueError):
     """Problems found across sections, each with the path of the field at fault."""
 
@@ -305,9 +381,22 @@ class Scenario(_Model):
     round: Round = Round()
     points: Annotated[list[Point], Field(min_length=1, max_length=100_000)]
     arrivals: Arrivals
+    chain: Optional[Chain] = None
 
     def arrivals_for(self, point: Point) -> Union[SlotArrivals, PoissonArrivals, CallingArrivals]:
         return point.arrivals if point.arrivals is not None else self.arrivals
+
+    def pooling_for(self, point: Point) -> Optional[Pooling]:
+        """A point's pooling; with a sample chain, points that say nothing pool by the default ratio."""
+        if point.pooling is not None:
+            return point.pooling
+        return Pooling() if self.chain is not None else None
+
+    def lab_for(self, point: Point) -> Optional[Lab]:
+        if self.chain is None:
+            return None
+        wanted = point.lab or self.chain.labs[0].id
+        return next(lab for lab in self.chain.labs if lab.id == wanted)
 
     @property
     def hours(self) -> list[tuple[float, float]]:
@@ -338,6 +427,14 @@ class Scenario(_Model):
                 problems += _arrival_window_problems(
                     point.arrivals, self.clock, days, ("points", index, "arrivals")
                 )
+        if self.chain is not None:
+            labs = [lab.id for lab in self.chain.labs]
+            for index, lab in enumerate(labs):
+                if lab in labs[:index]:
+                    problems.append((("chain", "labs", index, "id"), f'"{lab}" is already used by another lab'))
+            for index, point in enumerate(self.points):
+                if point.lab is not None and point.lab not in labs:
+                    problems.append((("points", index, "lab"), f'"{point.lab}" is not a lab of chain.labs ({", ".join(labs)})'))
         if problems:
             raise CrossFieldProblems(problems)
         return self
