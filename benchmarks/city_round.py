@@ -33,7 +33,7 @@ import psutil
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from point_speed import scaled_scenario, textbook_run  # noqa: E402
+from point_speed import scaled_scenario, textbook_dists, textbook_run  # noqa: E402
 
 from simsampling import load_scenario  # noqa: E402
 from simsampling.draws import draw_residents  # noqa: E402
@@ -48,17 +48,9 @@ def baseline_rate(residents: int = 100_000) -> float:
     scenario = scaled_scenario(residents)
     point = scenario.points[0]
     draws = draw_residents(scenario, point, 0)
-    stages = point.stages
-    dists = {
-        "temperature": stages.temperature.service_s,
-        "qr": stages.registration.service_s.qr,
-        "manual": stages.registration.service_s.manual,
-        "swab": stages.swab.service_s,
-        "qr_share": stages.registration.qr_share,
-    }
     arrivals = draws.arrival_s.tolist()
     started = time.perf_counter()
-    textbook_run(arrivals, scenario.clock.open_s, stages.temperature.servers, point.stations, dists, 1)
+    textbook_run(arrivals, scenario.clock.open_s, point.servers("temperature"), point.stations, textbook_dists(point), 1)
     return len(arrivals) / (time.perf_counter() - started)
 
 

@@ -82,6 +82,18 @@ def scaled_scenario(residents: int):
     return scenario.model_copy(update={"points": [point]})
 
 
+def textbook_dists(point) -> dict:
+    """The point's service-time distributions, as the textbook model takes them."""
+    stages = point.stages
+    return {
+        "temperature": stages.temperature.service_s,
+        "qr": stages.registration.service_s.qr,
+        "manual": stages.registration.service_s.manual,
+        "qr_share": stages.registration.qr_share,
+        "swab": stages.swab.service_s,
+    }
+
+
 def python_sampler(dist, rnd: random.Random):
     """A zero-argument callable drawing ``dist`` with Python's ``random`` (one call per event)."""
     if isinstance(dist, Lognormal):
@@ -182,18 +194,11 @@ def main(argv=None) -> int:
     scenario = scaled_scenario(args.residents)
     point = scenario.points[0]
     clock = scenario.clock
-    stages = point.stages
     temp_servers = point.servers("temperature")
     stations = point.stations
-    dists = {
-        "temperature": stages.temperature.service_s,
-        "qr": stages.registration.service_s.qr,
-        "manual": stages.registration.service_s.manual,
-        "qr_share": stages.registration.qr_share,
-        "swab": stages.swab.service_s,
-    }
+    dists = textbook_dists(point)
     print(f"point: population {point.population}, {point.tents} tents ({stations} stations), "
-          f"temperature servers {temp_servers}, registration {stages.registration.servers}, queue {point.queue}")
+          f"temperature servers {temp_servers}, registration {point.stages.registration.servers}, queue {point.queue}")
 
     draws = draw_residents(scenario, point, 0)
     admitted = int(np.searchsorted(draws.arrival_s, clock.close_s, side="right"))

@@ -149,32 +149,29 @@ class Stages(_Model):
 Day = Annotated[int, Field(ge=0, lt=MAX_DAYS)]
 
 
-class Slot(_Model):
+class _Window(_Model):
+    """A stretch of a day, from ``start`` to ``end`` ("HH:MM")."""
+
     start: ClockTime
     end: ClockTime
+
+    @model_validator(mode="after")
+    def _start_before_end(self):
+        if clock_seconds(self.end) <= clock_seconds(self.start):
+            raise ValueError(f"end ({self.end}) must be after start ({self.start})")
+        return self
+
+
+class Slot(_Window):
     share: Annotated[float, Field(gt=0.0, le=1.0, allow_inf_nan=False)]
     day: Day = 0
 
-    @model_validator(mode="after")
-    def _start_before_end(self) -> "Slot":
-        if clock_seconds(self.end) <= clock_seconds(self.start):
-            raise ValueError(f"end ({self.end}) must be after start ({self.start})")
-        return self
 
-
-class MopUp(_Model):
+class MopUp(_Window):
     """A later window for residents who missed their turn: a ``share`` of them come."""
 
     day: Day = 0
-    start: ClockTime
-    end: ClockTime
     share: Share = 0.5
-
-    @model_validator(mode="after")
-    def _start_before_end(self) -> "MopUp":
-        if clock_seconds(self.end) <= clock_seconds(self.start):
-            raise ValueError(f"end ({self.end}) must be after start ({self.start})")
-        return self
 
 
 class _Called(_Model):
@@ -305,15 +302,8 @@ class Point(_Model):
         return self.stations if config.servers == "per_tent" else config.servers
 
 
-class Shift(_Model):
-    start: ClockTime
-    end: ClockTime
-
-    @model_validator(mode="after")
-    def _start_before_end(self) -> "Shift":
-        if clock_seconds(self.end) <= clock_seconds(self.start):
-            raise ValueError(f"end ({self.end}) must be after start ({self.start})")
-        return self
+class Shift(_Window):
+    """A staffed shift of a laboratory, every day."""
 
 
 class Lab(_Model):
