@@ -47,7 +47,13 @@ class TubeLog:
     station: np.ndarray
     opened_s: np.ndarray
     sealed_s: np.ndarray
+    last_swab_s: np.ndarray
     members: np.ndarray
+
+    def handling_s(self, ratio: int) -> float:
+        """Sampler time spent sealing full tubes (a part-filled one is sealed while idle)."""
+        full = self.members == ratio
+        return float((self.sealed_s - self.last_swab_s)[full].sum())
 
     @property
     def count(self) -> int:

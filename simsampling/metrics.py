@@ -197,6 +197,8 @@ def tally(log: EventLog, deadline_s: float) -> Tally:
         durations[f"wait.{stage}"] = Durations.of(wait)
         queue[stage] = float(queue_max(log, stage))
         busy[stage] = float(log.service(stage).sum())
+        if stage == "swab" and log.tubes is not None:
+            busy[stage] += log.tubes.handling_s(log.pool_ratio)
         capacity[stage] = log.servers[stage] * span
     durations["wait.total"] = Durations.of(total_wait)
     queue["total"] = float(total_queue_max(log))

@@ -137,6 +137,7 @@ def simulate_chain(scenario: Scenario, replication: int, parts: list[PointTubes]
     released = np.full(tubes, np.nan)
     tube_lab = np.zeros(tubes, dtype=np.int32)
     positive = np.concatenate([p.positive for p in parts]) if parts else np.zeros(0, dtype=bool)
+    members = np.concatenate([p.members for p in parts]) if parts else np.zeros(0, dtype=np.int64)
     recalls: list[list[float]] = []  # [positive tube, swab, arrived, released, infected, first swab]
     trips: list[tuple[int, float, float, int]] = []
     runs: list[tuple[int, float, float, int]] = []
@@ -168,7 +169,7 @@ def simulate_chain(scenario: Scenario, replication: int, parts: list[PointTubes]
         for number in batch:
             if number >= 0:
                 released[number] = env.now
-                if positive[number]:
+                if positive[number] and members[number] > 1:  # a pool of one identifies by itself
                     start_recalls(lab, number)
             else:
                 recalls[-number - 1][3] = env.now
@@ -206,6 +207,9 @@ def simulate_chain(scenario: Scenario, replication: int, parts: list[PointTubes]
                 continue
             request = instruments[lab].request()
             yield request
+            if next_window_start(lab) > env.now:  # the shift ended while waiting for an instrument
+                instruments[lab].release(request)
+                continue
             batch = []
             for q in (urgent[lab], queues[lab]):
                 while q and len(batch) < per_run:
@@ -286,7 +290,7 @@ def simulate_chain(scenario: Scenario, replication: int, parts: list[PointTubes]
         tube_lab=tube_lab,
         opened_s=np.concatenate([p.opened_s for p in parts]) if parts else np.zeros(0),
         sealed_s=np.concatenate([p.sealed_s for p in parts]) if parts else np.zeros(0),
-        members=np.concatenate([p.members for p in parts]) if parts else np.zeros(0, dtype=np.int64),
+        members=members,
         picked_s=picked,
         arrived_s=arrived,
         run_start_s=run_start,

@@ -122,6 +122,13 @@ def simulate_point(
     tube_station: list[int] = []
     tube_opened: list[float] = []
     tube_sealed: list[float] = []
+    tube_day: list[int] = []
+    tube_last: list[float] = []  # end of the tube's last swab so far
+    day_close = [close for _, close in open_hours]
+
+    def idle_seal(tube: int) -> float:
+        """When a tube left open is sealed: at its time limit or its day's closing, not mid-swab."""
+        return max(min(tube_opened[tube] + seal_after, day_close[tube_day[tube]]), tube_last[tube])
 
     def choose_station() -> int:
         k = min(range(stations), key=line.__getitem__)
@@ -179,19 +186,24 @@ def simulate_point(
         s_start[i] = env.now
         station_of[i] = k
         if pooled:
-            if fill[k] and env.now - tube_opened[open_tube[k]] > seal_after:
-                # Open too long: it was sealed while the station stood idle.
-                tube_sealed[open_tube[k]] = tube_opened[open_tube[k]] + seal_after
+            tube = open_tube[k]
+            if fill[k] and (env.now - tube_opened[tube] > seal_after or tube_day[tube] < day):
+                # Open too long, or from an earlier day: sealed while the station stood idle.
+                tube_sealed[tube] = idle_seal(tube)
                 fill[k] = 0
             if not fill[k]:
                 open_tube[k] = len(tube_opened)
                 tube_station.append(k)
                 tube_opened.append(env.now)
                 tube_sealed.append(nan)
+                tube_day.append(day)
+                tube_last.append(env.now)
             tube_of[i] = open_tube[k]
             fill[k] += 1
         yield timeout(swab_s[i])
         s_end[i] = env.now
+        if pooled:
+            tube_last[open_tube[k]] = env.now
         if pooled and fill[k] == ratio:
             yield timeout(handling[i])  # barcode and sealing: the sampler's work
             tube_sealed[open_tube[k]] = env.now
@@ -232,7 +244,9 @@ def simulate_point(
         home=home() if home is not None else None,
         pool_ratio=ratio,
         tube=np.asarray(tube_of, dtype=np.int32) if pooled else None,
-        tubes=_seal_open_tubes(tube_station, tube_opened, tube_sealed, tube_of, s_end, day_of, open_hours, seal_after) if pooled else None,
+        tubes=_tube_log(tube_station, tube_opened, [s if s == s else idle_seal(t) for t, s in enumerate(tube_sealed)], tube_last, tube_of)
+        if pooled
+        else None,
         infected=draws.infected,
         recall_s=draws.recall_s,
     )
@@ -244,26 +258,16 @@ def simulate_point(
     return log
 
 
-def _seal_open_tubes(station, opened, sealed, tube_of, swab_end, day_of, open_hours, seal_after) -> TubeLog:
-    """The tubes of the point; those still open at the end are sealed at the day's end.
-
-    A part-filled tube is sealed after ``seal_after`` or at the end of the day
-    it was opened (its closing, or its last swab if later), whichever is first.
-    """
-    sealed = np.asarray(sealed, dtype=float)
-    opened = np.asarray(opened, dtype=float)
+def _tube_log(station, opened, sealed, last_swab, tube_of) -> TubeLog:
     tube_of = np.asarray(tube_of, dtype=np.int64)
     used = tube_of >= 0
-    members = np.bincount(tube_of[used], minlength=opened.size)
-    last_swab = np.full(opened.size, -np.inf)
-    np.maximum.at(last_swab, tube_of[used], np.asarray(swab_end)[used])
-    first_day = np.full(opened.size, 0, dtype=np.int64)
-    np.maximum.at(first_day, tube_of[used], np.asarray(day_of, dtype=np.int64)[used])
-    closes = np.array([close for _, close in open_hours])[first_day] if opened.size else np.zeros(0)
-    still_open = np.isnan(sealed)
-    end_of_day = np.maximum(closes, last_swab)
-    sealed[still_open] = np.minimum(opened + seal_after, end_of_day)[still_open]
-    return TubeLog(station=np.asarray(station, dtype=np.int32), opened_s=opened, sealed_s=sealed, members=members)
+    return TubeLog(
+        station=np.asarray(station, dtype=np.int32),
+        opened_s=np.asarray(opened, dtype=float),
+        sealed_s=np.asarray(sealed, dtype=float),
+        last_swab_s=np.asarray(last_swab, dtype=float),
+        members=np.bincount(tube_of[used], minlength=len(opened)),
+    )
 
 
 def _start_home_teams(env: simpy.Environment, point: Point, draws: HomeDraws, open_hours, openings):

@@ -8,7 +8,9 @@ from typing import Union
 from ..experiment import RunResult
 from .charts import write_charts
 from .files import (
+    write_chain,
     write_kpis,
+    write_labs,
     write_persons,
     write_points,
     write_queue_by_point,
@@ -34,6 +36,9 @@ def write_results(result: RunResult, target: Union[str, Path], force: bool = Fal
         if len(result.scenario.points) > 1:
             write_queue_by_point(result, staging)
         write_throughput(result, staging)
+        if result.scenario.chain is not None:
+            write_chain(result, staging)
+            write_labs(result, staging)
         write_scenario(result.scenario, staging)
         write_charts(result, staging / "charts")
     return target

@@ -17,7 +17,8 @@ import yaml
 
 from ..experiment import RunResult
 from ..log import PERSONS_HEADER, clock_text, write_persons_rows
-from ..metrics import HOUR, SeriesBands, estimate, flatten
+from ..metrics import HOUR, Band, SeriesBands, estimate, flatten
+from ..model.chain import ChainLog
 from ..scenario.schema import Scenario
 
 FINE_TABLES_UP_TO = 100
@@ -194,6 +195,127 @@ def write_throughput(result: RunResult, folder: Path) -> None:
                 yield point_id, hour, f"{hour:02d}:00", leaf["mean"], low, high, cumulative[hour], arrived[hour]
 
     write_csv(folder / "throughput.csv", header, rows())
+
+
+# ---------------------------------------------------------------- sample chain
+
+NOISE = 1e-6
+"""Time averages below this are rounding left by differences of cumulative sums: no tube waiting."""
+
+
+def step_clock(seconds: float) -> str:
+    """"HH:MM" of seconds since midnight of day 0, hours past 24 on later days (and past 99: "100:00")."""
+    return clock_text(seconds).rsplit(":", 1)[0]
+
+
+def _extended(band: Band, length: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Mean, min and max of a chain band over ``length`` steps; past its end each stays at its last value."""
+    def pad(values: np.ndarray) -> np.ndarray:
+        if values.size >= length:
+            return values[:length]
+        return np.pad(values, (0, length - values.size), mode="edge") if values.size else np.zeros(length)
+
+    return pad(band.mean), pad(band.low), pad(band.high)
+
+
+def chain_window(result: RunResult) -> tuple[int, int]:
+    """Steps of the chain's active window: whole hours from the first tube reaching a laboratory
+    (in any replication) to the last result released, results of recalled residents included.
+
+    (0, 0) when no tube reached a laboratory.
+    """
+    bands = result.chain_bands
+    if "lab_backlog" not in bands or "results" not in bands:
+        return 0, 0
+    step = result.step_s
+    per_hour = max(1, int(round(HOUR / step)))
+    backlog, results = bands["lab_backlog"], bands["results"]
+    firsts, lasts = [], []
+    waiting = np.flatnonzero(backlog.high > NOISE)
+    released = np.flatnonzero(np.diff(np.concatenate([[0.0], results.mean])) > 0)
+    if waiting.size:
+        firsts.append(int(waiting[0]))
+        lasts.append(int(waiting[-1]) + 1)
+    if released.size:
+        lasts.append(int(released[-1]) + 1)
+    chain = result.first_chain
+    if chain is not None and chain.arrived_s.size and np.isfinite(chain.arrived_s).any():
+        firsts.append(int(np.nanmin(chain.arrived_s) // step))
+    # Each replication's last result, recall results included (the results band counts pooled tubes only).
+    opens = result.scenario.hours[0][0]
+    for kpis in result.run_kpis:
+        last_h = kpis.get("chain", {}).get("last_result_h", math.nan)
+        if math.isfinite(last_h):
+            lasts.append(int(np.ceil((opens + last_h * HOUR) / step)))
+    if not firsts:
+        return 0, 0
+    start = min(firsts) // per_hour * per_hour
+    end = -(-max(max(lasts, default=start + 1), start + 1) // per_hour) * per_hour
+    return start, end
+
+
+def write_chain(result: RunResult, folder: Path) -> None:
+    """chain.csv: tubes waiting at the laboratories and residents with a result, per step of the chain's window."""
+    header = ["minute", "clock", "lab_backlog_mean", "lab_backlog_min", "lab_backlog_max",
+              "results_mean", "results_min", "results_max"]
+    start, end = chain_window(result)
+    step_min = result.step_s / 60.0
+
+    def rows():
+        if end <= start:
+            return
+        backlog = [np.where(np.abs(b) < NOISE, 0.0, b) for b in _extended(result.chain_bands["lab_backlog"], end)]
+        results = _extended(result.chain_bands["results"], end)
+        for step in range(start, end):
+            minute = step * step_min
+            yield (int(minute), step_clock(minute * 60.0), *(b[step] for b in backlog), *(r[step] for r in results))
+
+    write_csv(folder / "chain.csv", header, rows())
+
+
+LABS_HEADER = [
+    "lab", "name", "instruments", "runs", "tubes_run", "busy_instrument_h", "utilization",
+    "first_run_start_s", "first_run_start_clock", "last_release_s", "last_release_clock",
+    "tubes_delivered", "recall_tubes", "tubes_without_result",
+]
+
+
+def lab_rows(chain: ChainLog) -> list[list[Any]]:
+    """One row per laboratory of a replication's chain, in scenario order (columns: LABS_HEADER).
+
+    Tubes delivered count pooled tubes that reached the laboratory and the single tubes of
+    recalled residents (``recall_tubes`` of them); every delivered tube was either run or is
+    without result. Utilisation: busy instrument time / (instruments x the span from the first
+    tube's arrival to the last release at the laboratory), as the run KPI ``lab_utilization``.
+    """
+    recall_lab = chain.tube_lab[chain.recall_positive_tube] if chain.recall_positive_tube.size else np.zeros(0, dtype=np.int32)
+    recall_arrived = ~np.isnan(chain.recall_arrived_s)
+    rows = []
+    for index, lab in enumerate(chain.labs):
+        runs = [(start, end, size) for number, start, end, size in chain.runs if number == index]
+        tubes = chain.tube_lab == index
+        arrived = tubes & ~np.isnan(chain.arrived_s)
+        recalls = (recall_lab == index) & recall_arrived
+        busy_s = sum(end - start for start, end, _ in runs)
+        first_start = min((start for start, _, _ in runs), default=math.nan)
+        last_release = max((end for _, end, _ in runs), default=math.nan)
+        arrivals = np.concatenate([chain.arrived_s[arrived], chain.recall_arrived_s[recalls]])
+        first_arrival = float(arrivals.min()) if arrivals.size else math.nan
+        span = last_release - first_arrival
+        utilization = busy_s / (lab.instruments * span) if math.isfinite(span) and span > 0 else math.nan
+        unreleased = int(np.count_nonzero(arrived & np.isnan(chain.released_s)))
+        unreleased += int(np.count_nonzero(recalls & np.isnan(chain.recall_released_s)))
+        rows.append([
+            lab.id, lab.name or lab.id, lab.instruments, len(runs), sum(size for _, _, size in runs),
+            busy_s / HOUR, utilization, first_start, clock_text(first_start), last_release, clock_text(last_release),
+            int(np.count_nonzero(arrived)) + int(np.count_nonzero(recalls)), int(np.count_nonzero(recalls)), unreleased,
+        ])
+    return rows
+
+
+def write_labs(result: RunResult, folder: Path) -> None:
+    """labs.csv: per laboratory, its runs, load and timing in the first replication."""
+    write_csv(folder / "labs.csv", LABS_HEADER, lab_rows(result.first_chain) if result.first_chain is not None else [])
 
 
 def scenario_text(scenario: Scenario) -> str:

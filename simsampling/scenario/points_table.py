@@ -19,7 +19,7 @@ from .errors import Problem, ScenarioError, dotted
 from .schema import Point
 
 MAX_ROWS = 100_000
-TEXT_COLUMNS = {"id", "name"}
+TEXT_COLUMNS = {"id", "name", "lab"}
 REQUIRED_COLUMNS = ("id", "population", "tents")
 _INT = re.compile(r"^[-+]?\d+$")
 _FLOAT = re.compile(r"^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$")
