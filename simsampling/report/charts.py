@@ -807,7 +807,7 @@ def specimen_age_chart(result: RunResult, path: Path) -> None:
         lines.append(f"all {result.replications} replications: {mean_over / mean_tubes:.1%} on average")
     ax.set_xlim(0, edges[-1])
     ax.set_ylim(0, top)
-    ax.yaxis.set_major_formatter(PercentFormatter(1.0, decimals=0))
+    ax.yaxis.set_major_formatter(PercentFormatter(1.0, decimals=None))
     _style(ax, f"{plain(result.scenario.name)}: specimen age on arrival at the laboratory (replication 1)",
            "hours from the first swab in the tube to the tube's arrival at the laboratory", "share of tubes")
     _place_clear(fig, ax, {"handles": keys, "title": "\n".join(lines), "x": np.concatenate(xs), "y": np.concatenate(ys)})
