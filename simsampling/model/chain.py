@@ -13,7 +13,8 @@ released, plus the recalls of positive pools.
   tube sealed by the time it gets there.
 * A laboratory runs batches of tubes on its instruments: a run starts when an
   instrument is free, during a shift, and either ``tubes_per_run`` tubes wait
-  or the oldest has waited ``max_wait_min``. Re-sampled single tubes go first.
+  or the oldest has waited ``max_wait_min``. Re-sampled single tubes go first
+  in the next run (they do not start a run of their own).
 * A pool is positive if any member is infected. Its members are recalled when
   the result is released, swabbed again alone after their recall delay, and
   the single tube goes straight to the laboratory (one travel time). With
@@ -195,7 +196,7 @@ def simulate_chain(scenario: Scenario, replication: int, parts: list[PointTubes]
                 continue
             oldest = min(waiting_since[q[0]] for q in (urgent[lab], queues[lab]) if q)
             due = oldest + config.max_wait_min * 60.0
-            if waiting < per_run and not urgent[lab] and env.now < due:
+            if waiting < per_run and env.now < due:
                 wakeups[lab] = env.event()
                 yield wakeups[lab] | env.timeout(due - env.now)
                 continue
