@@ -244,7 +244,7 @@ def simulate_chain(scenario: Scenario, replication: int, parts: list[PointTubes]
         recalls[row][2] = env.now
         deliver(lab, [-row - 1], urgent_tubes=True)
 
-    couriers_per = chain.couriers.per_points
+    couriers_per = scenario.points_per_courier
     couriers = [simpy.Resource(env, 1) for _ in range(-(-len(scenario.points) // couriers_per))]
     interval = chain.couriers.pickup_interval_min * 60.0
     box = chain.couriers.box_tubes

@@ -328,11 +328,13 @@ class Couriers(_Model):
     """Couriers who take sealed tubes from points to their laboratory.
 
     ``per_points: k`` gives one courier to each group of k points (in scenario
-    order); a courier visits each of its points every ``pickup_interval_min``
+    order); ``count: n`` instead shares n couriers out over the points in equal
+    groups. A courier visits each of its points every ``pickup_interval_min``
     and when a point has ``box_tubes`` sealed tubes waiting (a full box).
     """
 
     per_points: Annotated[int, Field(ge=1, le=100_000)] = 1
+    count: Optional[Annotated[int, Field(ge=1, le=100_000)]] = None
     pickup_interval_min: Annotated[float, Field(gt=0, le=24 * 60, allow_inf_nan=False)] = 60.0
     box_tubes: Annotated[int, Field(ge=1, le=100_000)] = 50
     travel_min: Duration = Triangular(dist="triangular", low=15, mode=30, high=60)
@@ -381,6 +383,13 @@ class Scenario(_Model):
         if point.pooling is not None:
             return point.pooling
         return Pooling() if self.chain is not None else None
+
+    @property
+    def points_per_courier(self) -> int:
+        couriers = self.chain.couriers
+        if couriers.count is None:
+            return couriers.per_points
+        return -(-len(self.points) // min(couriers.count, len(self.points)))
 
     def lab_for(self, point: Point) -> Optional[Lab]:
         if self.chain is None:
