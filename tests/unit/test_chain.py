@@ -521,3 +521,16 @@ def assert_chain_consistent(log: ChainLog, scenario) -> None:
 
 def positive_lab_run_min(log: ChainLog, labs) -> np.ndarray:
     return np.array([labs[k].run_min * 60.0 for k in log.tube_lab[log.recall_positive_tube]])
+
+
+@pytest.mark.parametrize(("points", "count", "per_courier"), [(5, 2, 3), (4, 4, 1), (3, 10, 1), (7, 1, 7)])
+def test_a_courier_count_is_shared_out_in_equal_groups(points, count, per_courier):
+    from simsampling.scenario import validate_scenario
+
+    scenario = validate_scenario({
+        "name": "c", "points": [{"id": f"p{i}", "population": 1, "tents": 1} for i in range(points)],
+        "arrivals": {"kind": "calling"},
+        "chain": {"labs": [{"id": "lab"}], "couriers": {"count": count}},
+    })
+    assert scenario.points_per_courier == per_courier
+    assert -(-points // per_courier) <= count
