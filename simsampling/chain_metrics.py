@@ -64,10 +64,13 @@ def identification_s(log: ChainLog) -> np.ndarray:
 
 
 def chain_series(log: ChainLog, edges: np.ndarray) -> dict[str, np.ndarray]:
-    """Per step: tubes waiting at the laboratories (time average) and residents with a result (cumulative)."""
-    reached = ~np.isnan(log.arrived_s)
-    started = np.where(np.isnan(log.run_start_s), edges[-1], log.run_start_s)
-    backlog = occupancy(log.arrived_s[reached], started[reached], edges)
+    """Per step: tubes waiting at the laboratories, recall tubes included (time average),
+    and residents with the result of their pool (cumulative)."""
+    arrived = np.concatenate([log.arrived_s, log.recall_arrived_s])
+    started = np.concatenate([log.run_start_s, log.recall_run_start_s])
+    reached = ~np.isnan(arrived)
+    started = np.where(np.isnan(started), edges[-1], started)
+    backlog = occupancy(arrived[reached], started[reached], edges)
     result_of_member = np.sort(log.released_s[log.member_tube])
     results = np.searchsorted(result_of_member, edges[1:], side="right").astype(float)
     return {"lab_backlog": backlog, "results": results}

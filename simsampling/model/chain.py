@@ -100,6 +100,7 @@ class ChainLog:
     recall_released_s: np.ndarray
     recall_infected: np.ndarray
     recall_first_swab_s: np.ndarray
+    recall_run_start_s: np.ndarray
     trips: list[tuple[int, float, float, int]] = field(default_factory=list)
     runs: list[tuple[int, float, float, int]] = field(default_factory=list)
     labs: list[Lab] = field(default_factory=list)
@@ -139,7 +140,7 @@ def simulate_chain(scenario: Scenario, replication: int, parts: list[PointTubes]
     tube_lab = np.zeros(tubes, dtype=np.int32)
     positive = np.concatenate([p.positive for p in parts]) if parts else np.zeros(0, dtype=bool)
     members = np.concatenate([p.members for p in parts]) if parts else np.zeros(0, dtype=np.int64)
-    recalls: list[list[float]] = []  # [positive tube, swab, arrived, released, infected, first swab]
+    recalls: list[list[float]] = []  # [positive tube, swab, arrived, released, infected, first swab, run start]
     trips: list[tuple[int, float, float, int]] = []
     runs: list[tuple[int, float, float, int]] = []
 
@@ -180,6 +181,8 @@ def simulate_chain(scenario: Scenario, replication: int, parts: list[PointTubes]
         for number in batch:
             if number >= 0:
                 run_start[number] = started
+            else:
+                recalls[-number - 1][6] = started
         yield env.timeout(labs[lab].run_min * 60.0)
         instruments[lab].release(request)
         runs.append((lab, started, env.now, len(batch)))
@@ -234,7 +237,7 @@ def simulate_chain(scenario: Scenario, replication: int, parts: list[PointTubes]
         part = parts[part_index]
         local = number - offsets[part_index]
         for member in np.flatnonzero(part.member_tube == local).tolist():
-            recalls.append([number, math.nan, math.nan, math.nan, bool(part.member_infected[member]), float(part.member_swab_s[member])])
+            recalls.append([number, math.nan, math.nan, math.nan, bool(part.member_infected[member]), float(part.member_swab_s[member]), math.nan])
             env.process(resample(lab, part, len(recalls) - 1, float(part.member_recall_s[member])))
 
     def resample(lab: int, part: PointTubes, row: int, delay: float):
@@ -285,7 +288,7 @@ def simulate_chain(scenario: Scenario, replication: int, parts: list[PointTubes]
         env.process(pickups(part, int(offsets[index])))
     env.run()
 
-    rows = np.asarray(recalls, dtype=float).reshape(-1, 6)
+    rows = np.asarray(recalls, dtype=float).reshape(-1, 7)
     return ChainLog(
         tube_point=np.repeat([p.point_index for p in parts], [p.sealed_s.size for p in parts]).astype(np.int32),
         tube_lab=tube_lab,
@@ -306,6 +309,7 @@ def simulate_chain(scenario: Scenario, replication: int, parts: list[PointTubes]
         recall_released_s=rows[:, 3],
         recall_infected=rows[:, 4].astype(bool),
         recall_first_swab_s=rows[:, 5],
+        recall_run_start_s=rows[:, 6],
         trips=trips,
         runs=runs,
         labs=list(labs),

@@ -72,7 +72,7 @@ def _style(ax, title: str, xlabel: str, ylabel: str) -> None:
 def _clock_axis(ax, start_h: float, end_h: float) -> None:
     ax.set_xlim(start_h, end_h)
     span = end_h - start_h
-    # Up to a day: every hour to three; longer rounds: at most about 9 labels ("d2 06:00" is wide).
+    # Up to a day: every hour to three; longer rounds: at most about 9 labels ("+1d 06:00" is wide).
     step = 1 if span <= 12 else 2 if span <= 20 else 3 if span <= 27 else next((s for s in (6, 12, 24, 48) if span / s <= 9), 72)
     ax.xaxis.set_major_locator(MultipleLocator(step))
     ax.xaxis.set_major_formatter(FuncFormatter(lambda h, _: hour_label(h) if h >= 0 else ""))
@@ -744,7 +744,7 @@ def lab_backlog_chart(result: RunResult, path: Path) -> None:
         lines.append(f"laboratory utilisation {utilisation:.0%}")
         lines.append("   (all instruments, first arrival to last result)")
     _style(ax, f"{plain(result.scenario.name)}: tubes waiting at the laboratories ({_replications(result)})",
-           "" if gantt else f"time of day ({_step_text(result)})", "pooled tubes waiting for a run")
+           "" if gantt else f"time of day ({_step_text(result)})", "tubes waiting for a run (recall tubes included)")
     drawn = [mean, _padded(band.high, length)]
     handles, _ = ax.get_legend_handles_labels()
     _place_clear(fig, ax, {"handles": handles, "title": "\n".join(lines), "x": np.concatenate([hours] * len(drawn)),

@@ -33,7 +33,7 @@ def _number(value: Any) -> str:
     if isinstance(value, (int, np.integer)):
         return str(int(value))
     if isinstance(value, (float, np.floating)):
-        return "" if not math.isfinite(value) else f"{value:.6g}" if abs(value) < 1e5 else f"{value:.3f}"
+        return "" if not math.isfinite(value) else f"{value:.10g}"
     return str(value)
 
 
@@ -286,7 +286,8 @@ def lab_rows(chain: ChainLog) -> list[list[Any]]:
     Tubes delivered count pooled tubes that reached the laboratory and the single tubes of
     recalled residents (``recall_tubes`` of them); every delivered tube was either run or is
     without result. Utilisation: busy instrument time / (instruments x the span from the first
-    tube's arrival to the last release at the laboratory), as the run KPI ``lab_utilization``.
+    tube's arrival to the last release at this laboratory, recall tubes included): the same measure
+    as the run KPI ``lab_utilization``, but over this laboratory's own span.
     """
     recall_lab = chain.tube_lab[chain.recall_positive_tube] if chain.recall_positive_tube.size else np.zeros(0, dtype=np.int32)
     recall_arrived = ~np.isnan(chain.recall_arrived_s)
