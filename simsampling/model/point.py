@@ -126,6 +126,56 @@ def simulate_point(
     tube_last: list[float] = []  # end of the tube's last swab so far
     day_close = [close for _, close in open_hours]
 
+    # Group entry: residents go to a station by groups of the pool size, one tube per group.
+    grouped = pooled and pooling.group_entry
+    open_group: list[dict] = []
+    swabbed = {}
+
+    def join_group(i: int, day: int):
+        if not open_group:
+            group = {"members": [], "closed": False}
+            open_group.append(group)
+            env.process(group_timer(group, day))
+        group = open_group[0]
+        group["members"].append(i)
+        swabbed[i] = env.event()
+        if len(group["members"]) == ratio:
+            close_group(group)
+        yield swabbed[i]
+
+    def close_group(group: dict) -> None:
+        if not group["closed"]:
+            group["closed"] = True
+            open_group.clear()
+            env.process(swab_group(group))
+
+    def group_timer(group: dict, day: int):
+        """A group that does not fill goes in after ``seal_after_min``, or at the closing."""
+        until = min(env.now + seal_after, day_close[day])
+        yield timeout(max(0.0, until - env.now))
+        close_group(group)
+
+    def swab_group(group: dict):
+        k = yield free_stations.get()
+        members = group["members"]
+        tube = len(tube_opened)
+        tube_station.append(k)
+        tube_opened.append(env.now)
+        tube_sealed.append(nan)
+        tube_day.append(day_of[members[0]])
+        tube_last.append(env.now)
+        for i in members:
+            s_start[i] = env.now
+            station_of[i] = k
+            tube_of[i] = tube
+            yield timeout(swab_s[i])
+            s_end[i] = env.now
+            swabbed.pop(i).succeed()
+        tube_last[tube] = env.now
+        yield timeout(handling[members[-1]])  # barcode and sealing: the sampler's work
+        tube_sealed[tube] = env.now
+        free_stations.put(k)
+
     def idle_seal(tube: int) -> float:
         """When a tube left open is sealed: at its time limit or its day's closing, not mid-swab."""
         return max(min(tube_opened[tube] + seal_after, day_close[tube_day[tube]]), tube_last[tube])
@@ -175,6 +225,9 @@ def simulate_point(
                 yield timeout(reg_s[i])
                 r_end[i] = env.now
                 desks.release(desk)
+            if grouped:
+                yield from join_group(i, day)
+                return
             if shared:
                 k = yield free_stations.get()
                 sampler = None

@@ -258,11 +258,17 @@ class Pooling(_Model):
     spends ``tube_handling_s`` on barcode and sealing before the next resident),
     or when it has been open ``seal_after_min`` (sealed during the station's idle
     time), or at the end of the day.
+
+    ``group_entry``: residents are let in to the stations by groups of ``ratio``
+    (one tube per group, as in Qingdao 2020); a group that does not fill goes in
+    after ``seal_after_min`` or at the closing. Needs one shared line and no
+    registrar paired with the station.
     """
 
     ratio: Literal[1, 5, 10, 20] = 10
     seal_after_min: Annotated[float, Field(gt=0, le=24 * 60, allow_inf_nan=False)] = 30.0
     tube_handling_s: Duration = Triangular(dist="triangular", low=5, mode=10, high=20)
+    group_entry: bool = False
 
 
 class Point(_Model):
@@ -426,6 +432,11 @@ class Scenario(_Model):
                 problems += _arrival_window_problems(
                     point.arrivals, self.clock, days, ("points", index, "arrivals")
                 )
+        for index, point in enumerate(self.points):
+            pooling = self.pooling_for(point)
+            if pooling is not None and pooling.group_entry and (point.queue != "shared" or point.paired_registration):
+                problems.append((("points", index, "pooling", "group_entry"),
+                                 "needs `queue: shared` and registration desks (not `servers: per_tent`)"))
         if self.chain is not None:
             labs = [lab.id for lab in self.chain.labs]
             for index, lab in enumerate(labs):

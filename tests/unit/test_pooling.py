@@ -369,3 +369,44 @@ def test_fixed_seeds_fill_and_count_tubes(seed):
     check_tubes(log, draws.tube_handling_s, 10, 60.0)
     part = log.tubes.members < 10
     assert np.count_nonzero(part) > 1  # the limit did seal part-filled tubes here
+
+
+# ------------------------------------------------------------------ group entry
+
+
+def test_group_entry_swabs_a_group_together_one_tube_each():
+    """Ratio 5, group entry, swab 20 s, handling 10 s, one station; residents every 60 s from 07:00.
+
+    * Residents 0-4 arrive 25,200..25,440: the group is full at 25,440 and goes in then:
+      swabs 25,440-25,540 back to back, handling to 25,550 (tube 0 sealed), station free.
+    * Residents 5-6 arrive 25,500 and 25,560: the group does not fill; it goes in
+      seal_after_min (30 min) after its first member joined: 25,500 + 1,800 = 27,300;
+      swabs 27,300-27,340, handling to 27,350 (tube 1 sealed).
+    """
+    arrival = [25200.0 + 60.0 * i for i in range(7)]
+    log = pooled_point(arrival, [20.0] * 7, [10.0] * 7, {"ratio": 5, "seal_after_min": 30, "group_entry": True})
+    assert log.tube.tolist() == [0, 0, 0, 0, 0, 1, 1]
+    assert log.start["swab"].tolist() == [25440, 25460, 25480, 25500, 25520, 27300, 27320]
+    assert log.tubes.members.tolist() == [5, 2]
+    assert log.tubes.opened_s.tolist() == [25440, 27300]
+    assert log.tubes.sealed_s.tolist() == [25550, 27350]
+    assert log.wait("swab").tolist()[0] == 240.0  # the first member waited for the group to fill
+
+
+def test_a_partial_group_goes_in_at_the_closing():
+    """Two residents at 22:50 and 22:55 (closing 23:00): their group goes in at 23:00."""
+    log = pooled_point([82200.0, 82500.0], [20.0, 20.0], [10.0, 10.0], {"ratio": 10, "seal_after_min": 30, "group_entry": True})
+    assert log.start["swab"].tolist() == [82800.0, 82820.0]
+    assert log.tubes.sealed_s.tolist() == [82850.0]
+
+
+def test_group_entry_needs_a_shared_line_and_desks():
+    from simsampling.scenario import ScenarioError
+
+    base = {"name": "g", "points": [{"id": "p", "population": 10, "tents": 2, "queue": "per_tent",
+                                     "stages": {"swab": {}}, "pooling": {"group_entry": True}}],
+            "arrivals": {"kind": "calling"}}
+    with pytest.raises(ScenarioError, match="group_entry: needs `queue: shared`"):
+        validate_scenario(base)
+    base["points"][0]["queue"] = "shared"
+    assert validate_scenario(base).points[0].pooling.group_entry
