@@ -100,12 +100,6 @@ class Durations:
 # ---------------------------------------------------------------- one point
 
 
-def stages_of(logs: Iterable[EventLog]) -> tuple[str, ...]:
-    """Stages present at any of the points, in walking order."""
-    present = {stage for log in logs for stage in log.stages}
-    return tuple(stage for stage in STAGE_ORDER if stage in present)
-
-
 def _peak(joins: np.ndarray, leaves: np.ndarray) -> int:
     """The most intervals [join, leave) open at once; at equal times, leaving counts first."""
     times = np.concatenate([leaves, joins])
@@ -327,11 +321,6 @@ class Series:
     @property
     def steps(self) -> int:
         return int(self.arrived.size)
-
-    @property
-    def minutes(self) -> int:
-        """Steps, for one-minute series (kept for callers that count minutes)."""
-        return self.steps
 
     @property
     def queue_total(self) -> np.ndarray:

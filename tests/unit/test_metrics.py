@@ -167,7 +167,7 @@ def test_replication_kpis_on_a_hand_made_log():
 def test_point_series_integrates_to_total_wait_and_busy_time():
     log = three_residents()
     series = point_series(log)
-    assert series.minutes == 24 * 60
+    assert series.steps == 24 * 60
     assert series.queue["swab"].sum() * 60 == pytest.approx(log.wait("swab").sum())
     assert series.busy["swab"].sum() * 60 == pytest.approx(log.service("swab").sum())
     assert series.arrived[-1] == 4 and series.sampled[-1] == 3
