@@ -1,6 +1,7 @@
 """Print the figures behind docs/validation.md (the same cases the tests check).
 
-    python tests/validation/print_figures.py
+    python tests/validation/print_figures.py          # all tables
+    python tests/validation/print_figures.py ciw      # only the Ciw comparison (~40 s)
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # test_ciw_peer imports relatively
 
 from test_erlang_c import (  # noqa: E402
     CONFIDENCE,
@@ -19,9 +21,36 @@ from test_erlang_c import (  # noqa: E402
     swab_only,
     t_interval,
 )
+from validation.test_ciw_peer import (  # noqa: E402
+    CASES,
+    REPLICATIONS,
+    STAGES,
+    ciw_waits,
+    jackson_wait,
+    simsampling_waits,
+    welch,
+)
+
+
+def ciw_peer() -> None:
+    print(f"| case | stage | servers | utilisation | simsampling (s) | Ciw (s) | difference, {CONFIDENCE:.0%} CI (s) | half-width / mean | Welch p | Jackson Wq (s) |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
+    for case in CASES:
+        ours, theirs = simsampling_waits(case), ciw_waits(case)
+        for k, stage in enumerate(STAGES):
+            diff, half, p = welch(ours[:, k], theirs[:, k])
+            mean = (ours[:, k].mean() + theirs[:, k].mean()) / 2
+            theory = f"{jackson_wait(case, k):.2f}" if case.exponential else "-"
+            print(f"| {case.label} ({case.rate_per_hour:.0f}/h) | {stage} | {case.servers[k]} | {case.utilisation(k):.3f} | "
+                  f"{ours[:, k].mean():.2f} | {theirs[:, k].mean():.2f} | {diff:+.2f} [{diff - half:.2f}, {diff + half:.2f}] | "
+                  f"{half / mean:.0%} | {p:.3f} | {theory} |")
+    print(f"\n{REPLICATIONS} replications of each simulator per case.")
 
 
 def main() -> None:
+    if sys.argv[1:] == ["ciw"]:
+        ciw_peer()
+        return
     print(f"| case | replications | theory Wq (s) | simulated Wq (s), {CONFIDENCE:.0%} CI | theory P(wait) | simulated P(wait), CI |")
     print("|---|---|---|---|---|---|")
     for stations, mean_service, rho, reps in ((4, 60.0, 0.8, 50), (1, 60.0, 0.5, 30), (10, 120.0, 0.7, 30)):
@@ -39,6 +68,8 @@ def main() -> None:
         plow, phigh = t_interval(waited)
         print(f"| {label}, rho 0.7, mean 60 s | 30 | {pk_mean_wait(lam, 60.0, second):.2f} | {means.mean():.2f} [{low:.2f}, {high:.2f}] | "
               f"0.7000 | {waited.mean():.4f} [{plow:.4f}, {phigh:.4f}] |")
+    print()
+    ciw_peer()
 
 
 if __name__ == "__main__":
