@@ -19,6 +19,7 @@ from .points_table import Source, expand_points
 from .schema import CrossFieldProblems, Scenario
 
 MAX_FILE_BYTES = 20_000_000
+MAX_VALUES = 2_000_000
 
 
 class _ScenarioLoader(yaml.SafeLoader):
@@ -62,15 +63,19 @@ def read_yaml(path: Path) -> tuple[Any, dict[tuple, int]]:
     except UnicodeDecodeError as exc:
         line = raw[: exc.start].count(b"\n") + 1
         raise ScenarioError([Problem(name, line, "", "is not UTF-8 text")]) from None
-    loader = _ScenarioLoader(text)
+    loader = None
     try:
+        loader = _ScenarioLoader(text)
         node = loader.get_single_node()
         if node is None:
             raise ScenarioError([Problem(name, None, "", "is empty")])
+        if _expanded_size(node, {}) > MAX_VALUES:
+            raise ScenarioError([Problem(name, None, "", f"expands to more than {MAX_VALUES:,} values (YAML aliases)")])
         lines: dict[tuple, int] = {}
-        duplicates = _map_lines(node, (), lines)
-        if duplicates:
-            raise ScenarioError([Problem(name, line, dotted(p), "is given twice") for p, line in duplicates])
+        problems: list[Problem] = []
+        _map_lines(node, (), lines, problems, name)
+        if problems:
+            raise ScenarioError(problems)
         data = loader.construct_document(node)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
@@ -82,27 +87,42 @@ def read_yaml(path: Path) -> tuple[Any, dict[tuple, int]]:
     except RecursionError:
         raise ScenarioError([Problem(name, None, "", "is nested too deeply")]) from None
     finally:
-        loader.dispose()
+        if loader is not None:
+            loader.dispose()
     return data, lines
 
 
-def _map_lines(node: yaml.Node, path: tuple, lines: dict[tuple, int]) -> list[tuple[tuple, int]]:
-    """Record the line of every field under ``node``; return keys given twice."""
+def _expanded_size(node: yaml.Node, sizes: dict[int, int]) -> int:
+    """How many values the document holds once aliases are expanded (memoised per node)."""
+    if id(node) not in sizes:
+        sizes[id(node)] = 1  # a node met again while being counted is a cycle: count it once
+        if isinstance(node, yaml.MappingNode):
+            sizes[id(node)] = 1 + sum(_expanded_size(k, sizes) + _expanded_size(v, sizes) for k, v in node.value)
+        elif isinstance(node, yaml.SequenceNode):
+            sizes[id(node)] = 1 + sum(_expanded_size(item, sizes) for item in node.value)
+    return min(sizes[id(node)], MAX_VALUES + 1)
+
+
+def _map_lines(node: yaml.Node, path: tuple, lines: dict[tuple, int], problems: list[Problem], name: str) -> None:
+    """Record the line of every field under ``node``; report keys given twice or not text."""
     lines[path] = node.start_mark.line + 1
-    duplicates = []
     if isinstance(node, yaml.MappingNode):
         seen = set()
         for key_node, value_node in node.value:
             key = key_node.value if isinstance(key_node, yaml.ScalarNode) else repr(key_node.value)
+            line = key_node.start_mark.line + 1
             if key in seen:
-                duplicates.append((path + (key,), key_node.start_mark.line + 1))
+                problems.append(Problem(name, line, dotted(path + (key,)), "is given twice"))
+            elif isinstance(key_node, yaml.ScalarNode) and key_node.tag != "tag:yaml.org,2002:str" and key_node.tag.startswith("tag:yaml.org"):
+                kind = key_node.tag.rsplit(":", 1)[-1]
+                problems.append(Problem(name, line, dotted(path + (key,)),
+                                        f"YAML reads this key as a {kind}, not a field name: put it in quotes, or check its spelling"))
             seen.add(key)
-            duplicates += _map_lines(value_node, path + (key,), lines)
-            lines[path + (key,)] = key_node.start_mark.line + 1
+            _map_lines(value_node, path + (key,), lines, problems, name)
+            lines[path + (key,)] = line
     elif isinstance(node, yaml.SequenceNode):
         for index, item in enumerate(node.value):
-            duplicates += _map_lines(item, path + (index,), lines)
-    return duplicates
+            _map_lines(item, path + (index,), lines, problems, name)
 
 
 def validate_scenario(

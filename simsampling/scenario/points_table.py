@@ -111,8 +111,8 @@ def read_points_csv(path: Path, named_by: Source) -> list[tuple[int, dict, dict[
     name = str(path)
     try:
         raw = path.read_bytes()
-    except OSError as exc:
-        reason = "no such file" if isinstance(exc, FileNotFoundError) else f"cannot be read ({exc.strerror})"
+    except (OSError, ValueError) as exc:  # ValueError: a path with a NUL character
+        reason = "no such file" if isinstance(exc, FileNotFoundError) else f"cannot be read ({getattr(exc, 'strerror', None) or exc})"
         raise ScenarioError([Problem(named_by.file, named_by.line, named_by.field, f"{name}: {reason}")]) from None
     try:
         text = raw.decode("utf-8-sig")
