@@ -11,6 +11,8 @@ from typing import Optional
 
 import numpy as np
 
+from .scenario.schema import DAY_S
+
 STAGE_ORDER = ("temperature", "registration", "swab")
 
 
@@ -157,7 +159,7 @@ class EventLog:
     def home_days(self) -> np.ndarray:
         """The day of each home visit (0 for residents never visited)."""
         start = self.home.start_s
-        days = np.floor((np.nan_to_num(start, nan=self.open_s) - self.open_s) / 86_400.0)
+        days = np.floor((np.nan_to_num(start, nan=self.open_s) - self.open_s) / DAY_S)
         return np.maximum(days, 0).astype(self.day.dtype)
 
     def table(self) -> dict[str, np.ndarray]:
