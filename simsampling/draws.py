@@ -57,6 +57,12 @@ class ResidentDraws:
     tube_handling_s: Optional[np.ndarray] = None
     infected: Optional[np.ndarray] = None
     recall_s: Optional[np.ndarray] = None
+    priority: Optional[np.ndarray] = None
+    disinfection_s: Optional[np.ndarray] = None
+    balk_threshold: Optional[np.ndarray] = None
+    balk_returns: Optional[np.ndarray] = None
+    balk_return_s: Optional[np.ndarray] = None
+    patience_s: Optional[np.ndarray] = None
 
     @property
     def count(self) -> int:
@@ -113,6 +119,14 @@ def draw_residents(scenario: Scenario, point: Point, replication: int) -> Reside
         by_hand = sample(reg.service_s.manual, streams("registration_manual"), roster)[order]
         registration = np.where(qr, by_qr, by_hand)
     swab = sample(stages.swab.service_s, streams("swab"), roster)[order]
+    priority = None
+    if point.green_channel is not None:
+        # Assisted residents take longer at every stage.
+        priority = (streams("priority").random(roster) < point.green_channel.share)[order]
+        factor = np.where(priority, point.green_channel.service_factor, 1.0)
+        temperature, registration, swab = (times * factor if times.size else times for times in (temperature, registration, swab))
+    roster_draw = lambda dist, name, scale=1.0: scale * sample(dist, streams(name), roster)[order]  # noqa: E731
+    balking, reneging = point.balking, point.reneging
     setup = 60.0 * float(sample(point.setup_min, streams("setup"), 1)[0]) if point.setup_min is not None else 0.0
     pooling = scenario.pooling_for(point)
     chain = scenario.chain
@@ -132,4 +146,10 @@ def draw_residents(scenario: Scenario, point: Point, replication: int) -> Reside
         tube_handling_s=sample(pooling.tube_handling_s, streams("tube_handling"), roster)[order] if pooling else None,
         infected=(streams("infection").random(roster) < chain.prevalence)[order] if chain else None,
         recall_s=60.0 * sample(chain.recall.delay_min, streams("recall"), roster)[order] if chain else None,
+        priority=priority,
+        disinfection_s=roster_draw(stages.swab.disinfection_s, "disinfection") if stages.swab.disinfection_s else None,
+        balk_threshold=roster_draw(balking.threshold, "balk_threshold") if balking else None,
+        balk_returns=(streams("balk_return").random(roster) < balking.return_share)[order] if balking else None,
+        balk_return_s=roster_draw(balking.return_after_min, "balk_return_delay", 60.0) if balking else None,
+        patience_s=roster_draw(reneging.patience_min, "patience", 60.0) if reneging else None,
     )

@@ -12,6 +12,7 @@ from typing import Optional
 import numpy as np
 
 from .scenario.schema import DAY_S
+from .staffing import StaffPlan
 
 STAGE_ORDER = ("temperature", "registration", "swab")
 
@@ -63,6 +64,56 @@ class TubeLog:
 
 
 @dataclass
+class ClosureLog:
+    """When staff absence actually closed a slot (a station, desk or entrance server).
+
+    ``scheduled_s`` is when the rota said so, ``start_s`` when the slot
+    stopped serving (its resident, or at a shift's end its line, done);
+    ``end_s`` when it took residents again (infinite: closed to the end).
+    """
+
+    role: np.ndarray
+    slot: np.ndarray
+    scheduled_s: np.ndarray
+    start_s: np.ndarray
+    end_s: np.ndarray
+    reason: np.ndarray
+
+    @classmethod
+    def of(cls, rows: list[tuple[str, int, float, float, float, str]]) -> "ClosureLog":
+        role, slot, scheduled, start, end, reason = zip(*rows) if rows else ((), (), (), (), (), ())
+        return cls(
+            role=np.asarray(role, dtype=object),
+            slot=np.asarray(slot, dtype=np.int32),
+            scheduled_s=np.asarray(scheduled, dtype=float),
+            start_s=np.asarray(start, dtype=float),
+            end_s=np.asarray(end, dtype=float),
+            reason=np.asarray(reason, dtype=object),
+        )
+
+    def late_leaving_s(self) -> dict[str, float]:
+        """Per role, staff-seconds worked past a shift's end to serve a line out."""
+        late = (self.reason == "off_duty") & (self.start_s > self.scheduled_s)
+        return {role: float((self.start_s - self.scheduled_s)[late & (self.role == role)].sum()) for role in set(self.role[late])}
+
+    def closed_s(self, role: str, spans: list[tuple[float, float]]) -> float:
+        """Slot-seconds of ``role`` closed within the given (start, end) spans."""
+        mine = self.role == role
+        total = 0.0
+        for open_s, close_s in spans:
+            overlap = np.minimum(self.end_s[mine], close_s) - np.maximum(self.start_s[mine], open_s)
+            total += float(np.clip(overlap, 0.0, None).sum())
+        return total
+
+
+STATUSES = ("sampled", "unserved", "balked", "reneged")
+"""What became of a resident who came: sampled; arrived after closing; left on
+seeing the line (and did not come back, or balked again); left the line."""
+STAYED, BALKED, RENEGED = 0, 1, 2
+"""Codes of ``EventLog.left``."""
+
+
+@dataclass
 class EventLog:
     """Timestamps of one point in one replication.
 
@@ -95,13 +146,56 @@ class EventLog:
     infected: Optional[np.ndarray] = None
     recall_s: Optional[np.ndarray] = None
     pool_ratio: int = 0
+    left: Optional[np.ndarray] = None
+    left_s: Optional[np.ndarray] = None
+    left_stage: Optional[np.ndarray] = None
+    balks: Optional[np.ndarray] = None
+    priority: Optional[np.ndarray] = None
+    overhead_s: Optional[np.ndarray] = None
+    closures: Optional[ClosureLog] = None
+    plan: Optional[StaffPlan] = None
+    waiting_capacity: Optional[int] = None
 
     def __post_init__(self) -> None:
+        count = self.arrival_s.size
         if self.day is None:
-            self.day = np.zeros(self.arrival_s.size, dtype=np.int16)
+            self.day = np.zeros(count, dtype=np.int16)
         if self.hours is None:
             self.hours = [(self.open_s, self.close_s)]
+        if self.left is None:
+            self.left = np.zeros(count, dtype=np.int8)
+        if self.left_s is None:
+            self.left_s = np.full(count, np.nan)
+        if self.left_stage is None:
+            self.left_stage = np.full(count, -1, dtype=np.int8)
+        if self.balks is None:
+            self.balks = np.zeros(count, dtype=np.int8)
 
+    @property
+    def balked(self) -> np.ndarray:
+        """Residents who left on seeing the line (and did not come back, or balked again)."""
+        return self.left == BALKED
+
+    @property
+    def reneged(self) -> np.ndarray:
+        """Residents who joined a line and left it before their swab."""
+        return self.left == RENEGED
+
+    def status(self) -> np.ndarray:
+        """One of ``STATUSES`` per resident who came."""
+        return np.asarray(STATUSES, dtype=object)[np.where(self.served, 0, np.where(self.left > 0, self.left + 1, 1))]
+
+    def line(self, stage: str) -> tuple[np.ndarray, np.ndarray]:
+        """(joined, left) of everyone who stood in the line of ``stage``: to their start, or to leaving."""
+        enter, start = self.enter(stage), self.start[stage]
+        stood = self.served | (self.reneged & (self.left_stage == STAGE_ORDER.index(stage)))
+        leave = np.where(self.served, start, self.left_s)
+        return enter[stood], leave[stood]
+
+    def station_free_s(self) -> np.ndarray:
+        """When each resident's station was free again (swab end plus hand disinfection; NaN: not served)."""
+        end = self.end["swab"]
+        return end + self.overhead_s if self.overhead_s is not None else end
     @property
     def stages(self) -> tuple[str, ...]:
         return tuple(s for s in STAGE_ORDER if s in self.start)
@@ -172,7 +266,7 @@ class EventLog:
         columns = {
             "point": np.full(self.arrived, self.point_id, dtype=object),
             "resident": self.resident,
-            "status": np.where(self.served, "sampled", "unserved").astype(object),
+            "status": self.status(),
             "day": self.day,
             "qr": self.qr,
             "station": self.station,

@@ -19,7 +19,7 @@ from typing import Any, Iterable, Optional
 import numpy as np
 from scipy import stats
 
-from .log import STAGE_ORDER, EventLog
+from .log import STAGE_ORDER, STAYED, EventLog
 
 MINUTE = 60.0
 HOUR = 3600.0
@@ -109,28 +109,74 @@ def _peak(joins: np.ndarray, leaves: np.ndarray) -> int:
 
 
 def queue_max(log: EventLog, stage: str) -> int:
-    """The longest line ever seen at a stage: the peak of joins minus starts."""
-    served = log.served
-    return _peak(log.enter(stage)[served], log.start[stage][served])
+    """The longest line ever seen at a stage: the peak of joins minus starts (or leaving)."""
+    return _peak(*log.line(stage))
+
+
+def waiting_intervals(log: EventLog) -> tuple[np.ndarray, np.ndarray]:
+    """(joined, left) of every stretch anyone spent in any line of the point."""
+    lines = [log.line(stage) for stage in log.stages]
+    return np.concatenate([joins for joins, _ in lines]), np.concatenate([leaves for _, leaves in lines])
 
 
 def total_queue_max(log: EventLog) -> int:
     """The most people waiting at the point at once, whatever the stage."""
-    served = log.served
-    joins = np.concatenate([log.enter(stage)[served] for stage in log.stages])
-    leaves = np.concatenate([log.start[stage][served] for stage in log.stages])
-    return _peak(joins, leaves)
+    return _peak(*waiting_intervals(log))
+
+
+def over_capacity(joins: np.ndarray, leaves: np.ndarray, capacity: int) -> tuple[float, int]:
+    """Person-seconds spent waiting beyond ``capacity`` people, and the peak overflow.
+
+    The number waiting is a step function of the sorted joins and leaves
+    (leaving first at equal times); its excess over the capacity is integrated exactly.
+    """
+    times = np.concatenate([leaves, joins])
+    steps = np.concatenate([np.full(leaves.size, -1), np.full(joins.size, 1)])
+    order = np.lexsort((steps, times))
+    times, level = times[order], np.cumsum(steps[order])
+    excess = np.clip(level - capacity, 0, None)
+    person_s = float((excess[:-1] * np.diff(times)).sum()) if times.size else 0.0
+    return person_s, int(excess.max(initial=0))
+
+
+def overtime_by_day_s(log: EventLog) -> list[float]:
+    """Seconds each day's last station (swab and disinfection) was busy after that day's closing."""
+    finish = log.station_free_s()
+    return [max(0.0, float(finish[log.served & (log.day == day)].max(initial=close_s)) - close_s)
+            for day, (_, close_s) in enumerate(log.hours)]
 
 
 def staffed_span_s(log: EventLog) -> float:
     """Seconds the point is staffed: each day from opening (set-up included) to
     the later of closing and the last swab of that day's residents."""
-    finish = log.finish_s
-    span = 0.0
-    for day, (open_s, close_s) in enumerate(log.hours):
-        of_day = finish[log.served & (log.day == day)]
-        span += max(close_s, float(of_day.max(initial=close_s))) - open_s
-    return span
+    return sum(close_s - open_s for open_s, close_s in log.hours) + sum(overtime_by_day_s(log))
+
+
+def staff_seconds(log: EventLog) -> dict[str, float]:
+    """Staff-seconds per role: the rota, plus overtime of those on duty at each closing.
+
+    In the paired layout a registrar works with each staffed station. Door-to-door
+    teams count as ``home``. Logs without a staff plan count every server all day.
+    """
+    overtime = overtime_by_day_s(log)
+    if log.plan is None:
+        span = staffed_span_s(log)
+        roles = {SERVING_ROLE[stage]: count * span for stage, count in log.servers.items()}
+    else:
+        roles = log.plan.scheduled_s()
+        for role, duty in log.plan.duty.items():
+            roles[role] += sum(duty.count_until(close_s) * extra for (_, close_s), extra in zip(log.hours, overtime))
+        if log.closures is not None:
+            for role, late in log.closures.late_leaving_s().items():
+                roles[role] += late
+        if "registration" in log.servers and "registrar" not in roles:
+            roles["registrar"] = roles["sampler"]
+    if log.home is not None:
+        roles["home"] = log.home.teams * log.home.team_size * staffed_span_s(log)
+    return roles
+
+
+SERVING_ROLE = {"temperature": "temperature", "registration": "registrar", "swab": "sampler"}
 
 
 def _hourly(times: np.ndarray) -> np.ndarray:
@@ -158,12 +204,16 @@ class Tally:
     capacity_s: dict[str, float]
     points: int = 1
     points_finished: int = 0
+    staff_by_role_s: dict[str, float] = field(default_factory=dict)
+    closed_s: float = 0.0
+    over_capacity_s: float = 0.0
+    peak_overflow: float = 0.0
 
 
 COUNT_KEYS = (
     "population", "no_show", "not_called", "arrived", "sampled", "unserved",
     "home_residents", "home_sampled", "home_unserved", "home_visits", "sampled_by_deadline",
-    "tubes", "part_filled_tubes",
+    "tubes", "part_filled_tubes", "balked", "reneged", "returned_after_balking", "turned_away", "priority",
 )
 
 
@@ -180,11 +230,18 @@ def tally(log: EventLog, deadline_s: float) -> Tally:
         np.count_nonzero(done <= deadline_s),
         tubes.count if tubes is not None else 0,
         np.count_nonzero(tubes.members < log.pool_ratio) if tubes is not None else 0,
+        np.count_nonzero(log.balked), np.count_nonzero(log.reneged), np.count_nonzero((log.balks > 0) & ~log.balked),
+        np.count_nonzero(~served & (log.left == STAYED)),
+        np.count_nonzero(log.priority) if log.priority is not None else 0,
     ))))
     durations = {"time_in_system": Durations.of((log.finish_s - log.arrival_s)[served])}
     total_wait = np.zeros(int(np.count_nonzero(served)))
     queue, busy, capacity = {}, {}, {}
     span = staffed_span_s(log)
+    closures = log.closures
+    # Slots closed for lack of staff while the point was open or serving its line out.
+    spans = [(open_s, close_s + extra) for (open_s, close_s), extra in zip(log.hours, overtime_by_day_s(log))]
+    closed = {stage: closures.closed_s(SERVING_ROLE[stage], spans) if closures is not None else 0.0 for stage in log.stages}
     for stage in log.stages:
         wait = log.wait(stage)
         total_wait += wait
@@ -193,12 +250,13 @@ def tally(log: EventLog, deadline_s: float) -> Tally:
         busy[stage] = float(log.service(stage).sum())
         if stage == "swab" and log.tubes is not None:
             busy[stage] += log.tubes.handling_s(log.pool_ratio)
-        capacity[stage] = log.servers[stage] * span
+        if stage == "swab" and log.overhead_s is not None:
+            busy[stage] += float(log.overhead_s.sum())
+        capacity[stage] = log.servers[stage] * span - closed[stage]
     durations["wait.total"] = Durations.of(total_wait)
     queue["total"] = float(total_queue_max(log))
-    staff = sum(log.servers.values()) * span
-    if home is not None:
-        staff += home.teams * home.team_size * span
+    staff = staff_seconds(log)
+    overflow_s, peak_overflow = over_capacity(*waiting_intervals(log), log.waiting_capacity) if log.waiting_capacity is not None else (0.0, 0)
     last_sample = log.last_sample_s
     return Tally(
         counts=counts,
@@ -208,7 +266,7 @@ def tally(log: EventLog, deadline_s: float) -> Tally:
         last_sample_s=last_sample,
         overtime_s=max(0.0, log.last_swab_s - log.close_s),
         stations=log.servers["swab"],
-        staff_s=staff,
+        staff_s=sum(staff.values()),
         hourly=_hourly(done),
         durations=durations,
         queue_max=queue,
@@ -217,6 +275,10 @@ def tally(log: EventLog, deadline_s: float) -> Tally:
         points=1,
         # Finished: everyone it was to sample is sampled (or came too late) by the deadline.
         points_finished=int(last_sample <= deadline_s and counts["not_called"] == 0 and counts["home_unserved"] == 0),
+        staff_by_role_s=staff,
+        closed_s=closed.get("swab", 0.0),
+        over_capacity_s=overflow_s,
+        peak_overflow=float(peak_overflow),
     )
 
 
@@ -247,6 +309,10 @@ def combine(parts: list[Tally]) -> Tally:
         capacity_s=add([p.capacity_s for p in parts]),
         points=sum(p.points for p in parts),
         points_finished=sum(p.points_finished for p in parts),
+        staff_by_role_s=add([p.staff_by_role_s for p in parts]),
+        closed_s=sum(p.closed_s for p in parts),
+        over_capacity_s=sum(p.over_capacity_s for p in parts),
+        peak_overflow=max(p.peak_overflow for p in parts),
     )
 
 
@@ -257,6 +323,7 @@ def kpis_of(t: Tally) -> dict[str, Any]:
     throughput = counts["sampled"] / (completion_s / HOUR) if completion_s > 0 else math.nan
     population = counts["population"]
     stages = [s for s in STAGE_ORDER if s in t.busy_s]
+    sampler_s = t.staff_by_role_s.get("sampler", 0.0) + t.staff_by_role_s.get("relief", 0.0)
     return {
         **{key: counts[key] for key in COUNT_KEYS if key != "sampled_by_deadline"},
         "sampled_total": counts["sampled"] + counts["home_sampled"],
@@ -274,7 +341,23 @@ def kpis_of(t: Tally) -> dict[str, Any]:
         "wait_min": {**{s: t.durations[f"wait.{s}"].stats() for s in stages}, "total": t.durations["wait.total"].stats()},
         "queue_max": {**{s: t.queue_max[s] for s in stages}, "total": t.queue_max["total"]},
         "utilization": {s: t.busy_s[s] / t.capacity_s[s] if t.capacity_s[s] > 0 else math.nan for s in stages},
+        "staff_hours_by_role": {role: t.staff_by_role_s.get(role, 0.0) / HOUR for role in STAFF_ROLES},
+        "idle_share": {SERVING_ROLE[s]: _idle_share(t, s) for s in stages},
+        "residents_per_sampler_hour": counts["sampled"] / (sampler_s / HOUR) if sampler_s > 0 else math.nan,
+        "stations_closed_min": t.closed_s / MINUTE,
+        "waiting_over_capacity_person_min": t.over_capacity_s / MINUTE,
+        "waiting_peak_overflow": t.peak_overflow,
     }
+
+
+STAFF_ROLES = ("sampler", "relief", "registrar", "temperature", "marshal", "home")
+
+
+def _idle_share(t: Tally, stage: str) -> float:
+    """Share of a serving role's paid time not spent serving (waiting for residents, breaks, closed)."""
+    role = SERVING_ROLE[stage]
+    paid = t.staff_by_role_s.get(role, 0.0) + (t.staff_by_role_s.get("relief", 0.0) if role == "sampler" else 0.0)
+    return 1.0 - t.busy_s[stage] / paid if paid > 0 else math.nan
 
 
 def replication_kpis(logs: list[EventLog], deadline_s: Optional[float] = None) -> dict[str, Any]:
@@ -339,9 +422,9 @@ def point_series(log: EventLog, step_s: float = MINUTE) -> Series:
     served = log.served
     queue, busy = {}, {}
     for stage in log.stages:
-        start = log.start[stage][served]
-        queue[stage] = occupancy(log.enter(stage)[served], start, edges)
-        busy[stage] = occupancy(start, log.end[stage][served], edges)
+        queue[stage] = occupancy(*log.line(stage), edges)
+        end = log.station_free_s()[served] if stage == "swab" else log.end[stage][served]
+        busy[stage] = occupancy(log.start[stage][served], end, edges)
     ends = edges[1:]
     arrived = np.searchsorted(np.sort(log.arrival_s), ends, side="right").astype(float)
     sampled = np.searchsorted(np.sort(log.sampled_times()), ends, side="right").astype(float)

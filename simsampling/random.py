@@ -48,6 +48,12 @@ STREAMS = {
     "infection": 19,
     "recall": 20,
     "courier": 21,
+    "priority": 22,
+    "balk_threshold": 23,
+    "balk_return": 24,
+    "balk_return_delay": 25,
+    "patience": 26,
+    "disinfection": 27,
 }
 
 

@@ -28,10 +28,13 @@ from typing import Union
 
 import numpy as np
 import simpy
+from simpy.resources.resource import SortedQueue
+from simpy.resources.store import StoreGet
 
 from ..draws import HomeDraws, ResidentDraws
-from ..log import EventLog, HomeLog, TubeLog
+from ..log import BALKED, RENEGED, STAGE_ORDER, STAYED, ClosureLog, EventLog, HomeLog, TubeLog
 from ..scenario.schema import Clock, Point
+from ..staffing import staff_plan
 
 
 def delay_until(now: float, target: float) -> float:
@@ -54,6 +57,51 @@ def opening_hours(hours: list[tuple[float, float]], setup_s: float) -> list[tupl
     return [(first_open + setup_s, first_close)] + list(hours[1:])
 
 
+class StationPool(simpy.Store):
+    """Free stations of one shared line, handed to the head of the line.
+
+    The station free longest goes first. A station being closed is parked
+    when it comes back (its resident done) instead of being handed out, and
+    with ``prioritised`` the line's priority residents are served first.
+    """
+
+    def __init__(self, env: simpy.Environment, stations, prioritised: bool = False):
+        super().__init__(env)
+        self.items.extend(stations)
+        if prioritised:
+            self.get_queue = SortedQueue()
+        self.closing: dict[int, simpy.Event] = {}
+
+    def get(self, priority: int = 0) -> "PoolGet":  # type: ignore[override]
+        return PoolGet(self, priority)
+
+    def close(self, station: int) -> simpy.Event:
+        """An event that fires once ``station`` is out of circulation (now, if it is free)."""
+        parked = self._env.event()
+        if station in self.items:
+            self.items.remove(station)
+            parked.succeed()
+        else:
+            self.closing[station] = parked
+        return parked
+
+    def _do_put(self, event):
+        parked = self.closing.pop(event.item, None)
+        if parked is None:
+            return super()._do_put(event)
+        parked.succeed()
+        event.succeed()
+        return None
+
+
+class PoolGet(StoreGet):
+    """A request for a station, ordered by (priority, time asked) in a prioritised line."""
+
+    def __init__(self, pool: StationPool, priority: int):
+        self.key = (priority, pool._env.now)
+        super().__init__(pool)
+
+
 def simulate_point(
     point: Point, hours: Union[list[tuple[float, float]], Clock], draws: ResidentDraws, replication: int = 0
 ) -> EventLog:
@@ -65,6 +113,7 @@ def simulate_point(
     if isinstance(hours, Clock):
         hours = hours.hours(1)
     open_hours = opening_hours(hours, draws.setup_s)
+    plan = staff_plan(point, hours)
     n = draws.count
     arrival = draws.arrival_s.tolist()
     day_of = draws.days.tolist()
@@ -75,6 +124,7 @@ def simulate_point(
     # One event per opening, scheduled now: residents waiting for it resume in arrival order.
     openings = [env.timeout(delay_until(start_time, max(start_time, open_s))) for open_s, _ in open_hours]
     opens_at = [open_s for open_s, _ in open_hours]
+    day_close = [close for _, close in open_hours]
     stations = point.stations
     stages = point.stages
     nan = math.nan
@@ -83,6 +133,8 @@ def simulate_point(
     reg = stages.registration is not None
     paired = point.paired_registration
     shared = point.queue == "shared"
+    first_stage = STAGE_ORDER.index(stages_present(point)[0])
+    REG, SWAB = STAGE_ORDER.index("registration"), STAGE_ORDER.index("swab")
 
     temp_s = draws.temperature_s.tolist()
     reg_s = draws.registration_s.tolist()
@@ -95,20 +147,45 @@ def simulate_point(
     s_end = [nan] * n
     station_of = [-1] * n
     arrived_at = arrival[:]
+    left = [STAYED] * n
+    left_s = [nan] * n
+    left_stage = [-1] * n
+    balks = [0] * n
+
+    # Resident behaviour and priority, all pre-drawn; None when the point does not model it.
+    green = point.green_channel
+    prioritised = green is not None or bool(plan.closures)
+    Server = simpy.PriorityResource if prioritised else simpy.Resource
+    if green is not None:
+        vip = draws.priority.tolist()
+        asks = [{"priority": 0} if v else {"priority": 1} for v in vip]
+    else:
+        vip = [False] * n
+        asks = [{}] * n
+    threshold = draws.balk_threshold.tolist() if draws.balk_threshold is not None else None
+    returns = draws.balk_returns.tolist() if threshold is not None else None
+    return_s = draws.balk_return_s.tolist() if threshold is not None else None
+    patience = draws.patience_s.tolist() if draws.patience_s is not None else None
+    disinfect = draws.disinfection_s.tolist() if draws.disinfection_s is not None else None
+    waiting = [0]  # residents in a line at the point (not in service): what an arrival sees
 
     if temp:
-        temp_res = simpy.Resource(env, stages.temperature.servers)
+        temp_res = Server(env, stages.temperature.servers)
     if reg and not paired:
-        desks = simpy.Resource(env, stages.registration.servers)
-    samplers = [simpy.Resource(env, 1) for _ in range(stations)]
+        desks = Server(env, stages.registration.servers)
+    samplers = [Server(env, 1) for _ in range(stations)]
     if paired:
-        registrars = [simpy.Resource(env, 1) for _ in range(stations)]
+        registrars = [Server(env, 1) for _ in range(stations)]
+    # Stations of the green channel serve only priority residents.
+    dedicated = list(range(green.stations)) if green is not None and green.channel == "dedicated" else []
+    groups = [dedicated, list(range(len(dedicated), stations))] if dedicated else [list(range(stations))] * 2
     if shared:
-        # One line for all stations; a Store of station numbers tells which one.
-        free_stations = simpy.Store(env)
-        free_stations.items.extend(range(stations))
+        pools = [StationPool(env, group, prioritised) for group in groups] if dedicated else [StationPool(env, groups[0], prioritised)] * 2
+        pool_of_station = {k: pools[0] if k < len(dedicated) else pools[1] for k in range(stations)}
     timeout = env.timeout
     line = [0] * stations  # residents assigned to each station and not yet swabbed
+    closed = [False] * stations
+    drained: dict[int, simpy.Event] = {}
 
     # Pooled tubes: each station fills one tube at a time.
     pooling = draws.pooling
@@ -124,7 +201,6 @@ def simulate_point(
     tube_sealed: list[float] = []
     tube_day: list[int] = []
     tube_last: list[float] = []  # end of the tube's last swab so far
-    day_close = [close for _, close in open_hours]
 
     # Group entry: residents go to a station by groups of the pool size, one tube per group.
     grouped = pooled and pooling.group_entry
@@ -156,7 +232,7 @@ def simulate_point(
         close_group(group)
 
     def swab_group(group: dict):
-        k = yield free_stations.get()
+        k = yield pools[1].get()
         members = group["members"]
         tube = len(tube_opened)
         tube_station.append(k)
@@ -165,77 +241,153 @@ def simulate_point(
         tube_day.append(day_of[members[0]])
         tube_last.append(env.now)
         for i in members:
+            waiting[0] -= 1
             s_start[i] = env.now
             station_of[i] = k
             tube_of[i] = tube
             yield timeout(swab_s[i])
             s_end[i] = env.now
             swabbed.pop(i).succeed()
+            if disinfect is not None:
+                yield timeout(disinfect[i])
         tube_last[tube] = env.now
         yield timeout(handling[members[-1]])  # barcode and sealing: the sampler's work
         tube_sealed[tube] = env.now
-        free_stations.put(k)
+        pools[1].put(k)
 
     def idle_seal(tube: int) -> float:
         """When a tube left open is sealed: at its time limit or its day's closing, not mid-swab."""
         return max(min(tube_opened[tube] + seal_after, day_close[tube_day[tube]]), tube_last[tube])
 
-    def choose_station() -> int:
-        k = min(range(stations), key=line.__getitem__)
+    def choose_station(i: int) -> int:
+        """The shortest line among open stations of the resident's group (all closed: any)."""
+        group = groups[0] if vip[i] else groups[1]
+        k = min(group, key=lambda k: (closed[k], line[k])) if prioritised else min(group, key=line.__getitem__)
         line[k] += 1
         return k
 
+    def off_line(k: int) -> None:
+        line[k] -= 1
+        if not line[k] and k in drained:
+            drained.pop(k).succeed()
+
+    def leave(i: int, stage: int) -> None:
+        left[i] = RENEGED
+        left_s[i] = env.now
+        left_stage[i] = stage
+        waiting[0] -= 1
+
     def resident(i):
-        arrived_at[i] = env.now  # the model's own clock: exact waits of zero
         day = day_of[i]
+        ask = asks[i]
+        if threshold is not None:
+            while waiting[0] > threshold[i]:
+                balks[i] += 1
+                arrived_at[i] = env.now
+                if balks[i] > 1 or not returns[i] or env.now + return_s[i] > day_close[day]:
+                    left[i] = BALKED  # gone for good
+                    left_s[i] = env.now
+                    left_stage[i] = first_stage
+                    return
+                yield timeout(return_s[i])
+        arrived_at[i] = env.now  # the model's own clock: exact waits of zero
+        waiting[0] += 1
+        give_up = timeout(patience[i]) if patience is not None else None
         if env.now < opens_at[day]:
-            yield openings[day]
+            yield openings[day] if give_up is None else openings[day] | give_up
+            if env.now < opens_at[day]:
+                leave(i, first_stage)
+                return
         if temp:
-            request = temp_res.request()
-            yield request
+            request = temp_res.request(**ask)
+            yield request if give_up is None else request | give_up
+            if not request.triggered:
+                request.cancel()
+                leave(i, 0)
+                return
+            waiting[0] -= 1
             t_start[i] = env.now
             yield timeout(temp_s[i])
             t_end[i] = env.now
             temp_res.release(request)
+            waiting[0] += 1
         if paired:
             if shared:
-                k = yield free_stations.get()
+                pool = pools[0] if vip[i] else pools[1]
+                taken = pool.get(**ask)
+                yield taken if give_up is None else taken | give_up
+                if not taken.triggered:
+                    taken.cancel()
+                    leave(i, REG)
+                    return
+                k = taken.value
                 registrar = None
             else:
-                k = choose_station()
+                k = choose_station(i)
                 registrar = registrars[k]
-                held = registrar.request()
-                yield held
+                held = registrar.request(**ask)
+                yield held if give_up is None else held | give_up
+                if not held.triggered:
+                    held.cancel()
+                    off_line(k)
+                    leave(i, REG)
+                    return
+            waiting[0] -= 1
             r_start[i] = env.now
             yield timeout(reg_s[i])
             r_end[i] = env.now
+            waiting[0] += 1
             sampler = samplers[k]
-            request = sampler.request()
-            yield request
-            # The registrar is free once the resident moves to the swab chair.
+            request = sampler.request(**ask)
+            yield request if give_up is None else request | give_up
+            # The registrar is free once the resident moves to the swab chair (or leaves).
             if registrar is None:
-                free_stations.put(k)
+                pool.put(k)
             else:
                 registrar.release(held)
+            if not request.triggered:
+                request.cancel()
+                off_line(k)
+                leave(i, SWAB)
+                return
         else:
             if reg:
-                desk = desks.request()
-                yield desk
+                desk = desks.request(**ask)
+                yield desk if give_up is None else desk | give_up
+                if not desk.triggered:
+                    desk.cancel()
+                    leave(i, REG)
+                    return
+                waiting[0] -= 1
                 r_start[i] = env.now
                 yield timeout(reg_s[i])
                 r_end[i] = env.now
                 desks.release(desk)
+                waiting[0] += 1
             if grouped:
                 yield from join_group(i, day)
                 return
             if shared:
-                k = yield free_stations.get()
+                pool = pools[0] if vip[i] else pools[1]
+                taken = pool.get(**ask)
+                yield taken if give_up is None else taken | give_up
+                if not taken.triggered:
+                    taken.cancel()
+                    leave(i, SWAB)
+                    return
+                k = taken.value
                 sampler = None
             else:
-                k = choose_station()
+                k = choose_station(i)
                 sampler = samplers[k]
-                request = sampler.request()
-                yield request
+                request = sampler.request(**ask)
+                yield request if give_up is None else request | give_up
+                if not request.triggered:
+                    request.cancel()
+                    off_line(k)
+                    leave(i, SWAB)
+                    return
+        waiting[0] -= 1
         s_start[i] = env.now
         station_of[i] = k
         if pooled:
@@ -261,11 +413,48 @@ def simulate_point(
             yield timeout(handling[i])  # barcode and sealing: the sampler's work
             tube_sealed[open_tube[k]] = env.now
             fill[k] = 0
-        line[k] -= 1
+        if disinfect is not None:
+            yield timeout(disinfect[i])  # hands or gloves, before the next resident
+        off_line(k)
         if sampler is None:
-            free_stations.put(k)
+            pool.put(k)
         else:
             sampler.release(request)
+
+    # Staff closures: a slot stops taking residents, finishes the one it has, then stays closed.
+    closure_rows: list[tuple[str, int, float, float, float, str]] = []
+
+    def closure(c):
+        yield timeout(delay_until(env.now, c.start_s))
+        k = c.slot
+        if c.role == "sampler":
+            closed[k] = True
+            if shared:
+                yield pool_of_station[k].close(k)
+            elif c.reason == "off_duty" and line[k]:
+                drained[k] = env.event()  # the sampler leaving at the end of a shift serves its line out
+                yield drained[k]
+            resource = samplers[k] if (paired or not shared) else None
+        else:
+            resource = temp_res if c.role == "temperature" else desks
+        if resource is not None:
+            hold = resource.request(priority=-1)
+            yield hold
+        began = env.now
+        if c.reason == "break":
+            yield timeout(c.length_s)
+        elif math.isinf(c.end_s):
+            closure_rows.append((c.role, k, c.start_s, began, c.end_s, c.reason))
+            return  # closed for the rest of the round
+        elif c.end_s > env.now:
+            yield timeout(delay_until(env.now, c.end_s))
+        closure_rows.append((c.role, k, c.start_s, began, env.now, c.reason))
+        if resource is not None:
+            resource.release(hold)
+        if c.role == "sampler":
+            closed[k] = False
+            if shared:
+                pool_of_station[k].put(k)
 
     def source():
         for i in np.flatnonzero(admitted).tolist():
@@ -273,10 +462,14 @@ def simulate_point(
                 yield timeout(delay_until(env.now, arrival[i]))
             env.process(resident(i))
 
+    for c in plan.closures:
+        env.process(closure(c))
     env.process(source())
     home = _start_home_teams(env, point, draws.home, open_hours, openings) if draws.home is not None else None
     env.run()
 
+    finish = np.asarray(s_end)
+    served = ~np.isnan(finish) if n else np.zeros(0, dtype=bool)
     log = EventLog(
         point_id=point.id,
         replication=replication,
@@ -288,7 +481,7 @@ def simulate_point(
         resident=draws.resident,
         arrival_s=np.asarray(arrived_at),
         qr=draws.qr,
-        served=admitted,
+        served=served,
         station=np.asarray(station_of, dtype=np.int32),
         day=draws.days,
         hours=list(hours),
@@ -302,13 +495,26 @@ def simulate_point(
         else None,
         infected=draws.infected,
         recall_s=draws.recall_s,
+        left=np.asarray(left, dtype=np.int8),
+        left_s=np.asarray(left_s),
+        left_stage=np.asarray(left_stage, dtype=np.int8),
+        balks=np.asarray(balks, dtype=np.int8),
+        priority=draws.priority,
+        overhead_s=np.where(served, draws.disinfection_s, 0.0) if disinfect is not None else None,
+        closures=ClosureLog.of(closure_rows),
+        plan=plan,
+        waiting_capacity=point.waiting_area.capacity if point.waiting_area is not None else None,
     )
     if temp:
         log.start["temperature"], log.end["temperature"] = np.asarray(t_start), np.asarray(t_end)
     if reg:
         log.start["registration"], log.end["registration"] = np.asarray(r_start), np.asarray(r_end)
-    log.start["swab"], log.end["swab"] = np.asarray(s_start), np.asarray(s_end)
+    log.start["swab"], log.end["swab"] = np.asarray(s_start), finish
     return log
+
+
+def stages_present(point: Point) -> list[str]:
+    return [s for s in STAGE_ORDER if getattr(point.stages, s) is not None]
 
 
 def _tube_log(station, opened, sealed, last_swab, tube_of) -> TubeLog:

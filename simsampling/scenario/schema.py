@@ -118,6 +118,9 @@ class SwabStage(_Model):
 
     servers: Union[Literal["per_tent"], Servers] = "per_tent"
     service_s: Duration = Lognormal(dist="lognormal", mean=30, sd=10)
+    disinfection_s: Optional[Duration] = None
+    """Hand disinfection or glove change after each resident, station still busy
+    (none by default: the default ``service_s`` already includes it)."""
 
 
 class Stages(_Model):
@@ -271,6 +274,101 @@ class Pooling(_Model):
     group_entry: bool = False
 
 
+Role = Literal["sampler", "relief", "registrar", "temperature", "marshal"]
+
+
+class Breaks(_Model):
+    """Samplers' breaks and PPE changes: ``length_min`` off after every ``every_min`` on duty.
+
+    Station k's breaks come ``k x stagger_min`` later than station 0's, so one
+    relief sampler can walk from station to station (default stagger: one break
+    length). A station whose sampler is off takes no new resident (the one in
+    the chair is finished first) unless a relief sampler is free to take over.
+    """
+
+    every_min: Annotated[float, Field(gt=0, le=24 * 60, allow_inf_nan=False)]
+    length_min: Annotated[float, Field(gt=0, le=24 * 60, allow_inf_nan=False)]
+    stagger_min: Optional[Annotated[float, Field(ge=0, le=24 * 60, allow_inf_nan=False)]] = None
+
+    @property
+    def stagger(self) -> float:
+        return self.length_min if self.stagger_min is None else self.stagger_min
+
+
+class StaffShift(_Window):
+    """``count`` staff of one ``role`` on duty from ``start`` to ``end`` (every day, or on ``day``)."""
+
+    role: Role
+    count: Annotated[int, Field(ge=0, le=MAX_SERVERS)]
+    day: Optional[Day] = None
+
+
+class Staff(_Model):
+    """Who works at a point: counts on duty through opening hours, or an explicit rota.
+
+    Counts: ``samplers`` staff the stations in order (fewer than stations: the
+    rest stay closed; default one per station); ``relief`` samplers cover
+    breaks; ``registrars`` staff registration desks and ``temperature`` the
+    entrance (default one per desk or server); ``marshals`` keep the line in
+    order (staff-hours only). In the paired layout a registrar belongs to each
+    staffed station. ``rota`` lists shifts; a role that appears in it is on duty
+    only in its shifts, whatever its count says.
+    """
+
+    samplers: Optional[Annotated[int, Field(ge=0, le=MAX_SERVERS)]] = None
+    relief: Annotated[int, Field(ge=0, le=MAX_SERVERS)] = 0
+    registrars: Optional[Annotated[int, Field(ge=0, le=MAX_SERVERS)]] = None
+    temperature: Optional[Annotated[int, Field(ge=0, le=MAX_SERVERS)]] = None
+    marshals: Annotated[int, Field(ge=0, le=MAX_SERVERS)] = 0
+    breaks: Optional[Breaks] = None
+    rota: Annotated[list[StaffShift], Field(max_length=1000)] = []
+
+
+class Balking(_Model):
+    """A resident who finds more than ``threshold`` people waiting at the point leaves.
+
+    The threshold is drawn per resident (people). A ``return_share`` of those
+    who leave come back once, ``return_after_min`` later, and look again.
+    """
+
+    threshold: Duration
+    return_share: Share
+    return_after_min: Duration = Triangular(dist="triangular", low=30, mode=60, high=120)
+
+
+class Reneging(_Model):
+    """A resident not at the swab station ``patience_min`` after arriving leaves the line."""
+
+    patience_min: Duration
+
+
+class GreenChannel(_Model):
+    """Priority residents (elderly, disabled, pregnant, children): a ``share`` of the roster.
+
+    ``channel: priority`` puts them ahead of others in every line;
+    ``channel: dedicated`` also gives them ``stations`` of their own, which
+    serve nobody else. Their service at every stage takes ``service_factor``
+    times as long (assisted residents).
+    """
+
+    share: Share
+    channel: Literal["priority", "dedicated"] = "priority"
+    stations: Annotated[int, Field(ge=1, le=MAX_SERVERS)] = 1
+    service_factor: Annotated[float, Field(ge=1, le=20, allow_inf_nan=False)] = 1.0
+
+
+class WaitingArea(_Model):
+    """The marked waiting area: ``length_m`` of queue line at ``spacing_m`` per person."""
+
+    length_m: Annotated[float, Field(gt=0, le=100_000, allow_inf_nan=False)]
+    spacing_m: Annotated[float, Field(gt=0, le=10, allow_inf_nan=False)] = 1.0
+
+    @property
+    def capacity(self) -> int:
+        """People who fit in the marked area."""
+        return int(self.length_m / self.spacing_m + 1e-9)
+
+
 class Point(_Model):
     """A sampling point (采样点): tents with stations, a waiting line, its residents."""
 
@@ -286,6 +384,11 @@ class Point(_Model):
     pooling: Optional[Pooling] = None
     lab: Optional[Annotated[str, Field(min_length=1, max_length=64)]] = None
     courier_travel_min: Optional[Duration] = None
+    staff: Optional[Staff] = None
+    balking: Optional[Balking] = None
+    reneging: Optional[Reneging] = None
+    green_channel: Optional[GreenChannel] = None
+    waiting_area: Optional[WaitingArea] = None
 
     @property
     def stations(self) -> int:
@@ -437,6 +540,8 @@ class Scenario(_Model):
             if pooling is not None and pooling.group_entry and (point.queue != "shared" or point.paired_registration):
                 problems.append((("points", index, "pooling", "group_entry"),
                                  "needs `queue: shared` and registration desks (not `servers: per_tent`)"))
+        for index, point in enumerate(self.points):
+            problems += _point_problems(point, self.pooling_for(point), days, ("points", index))
         if self.chain is not None:
             labs = [lab.id for lab in self.chain.labs]
             for index, lab in enumerate(labs):
@@ -448,6 +553,36 @@ class Scenario(_Model):
         if problems:
             raise CrossFieldProblems(problems)
         return self
+
+
+def _point_problems(point: Point, pooling: Optional[Pooling], days: int, path: tuple) -> list[tuple[tuple, str]]:
+    """Staff and green channels must fit the point's layout."""
+    problems = []
+    green = point.green_channel
+    if green is not None and green.channel == "dedicated":
+        if green.stations >= point.stations:
+            problems.append((path + ("green_channel", "stations"),
+                             f"{green.stations} dedicated station(s) leave none of the point's {point.stations} for other residents"))
+        if pooling is not None and pooling.group_entry:
+            problems.append((path + ("green_channel", "channel"), "dedicated stations do not work with `pooling.group_entry`"))
+    staff = point.staff
+    if staff is None:
+        return problems
+    stages = point.stages
+    if point.paired_registration or stages.registration is None:
+        why = "registrars are paired with the stations (they follow `samplers`)" if stages.registration else "the point has no registration stage"
+        if staff.registrars is not None:
+            problems.append((path + ("staff", "registrars"), why))
+        problems += [(path + ("staff", "rota", k, "role"), why) for k, shift in enumerate(staff.rota) if shift.role == "registrar"]
+    if stages.temperature is None:
+        why = "the point has no temperature stage"
+        if staff.temperature is not None:
+            problems.append((path + ("staff", "temperature"), why))
+        problems += [(path + ("staff", "rota", k, "role"), why) for k, shift in enumerate(staff.rota) if shift.role == "temperature"]
+    for k, shift in enumerate(staff.rota):
+        if shift.day is not None and shift.day >= days:
+            problems.append((path + ("staff", "rota", k, "day"), f"day {shift.day} is outside the round's {days} day(s) (days count from 0)"))
+    return problems
 
 
 def _arrival_window_problems(arrivals, clock: Clock, days: int, path: tuple) -> list[tuple[tuple, str]]:
