@@ -275,6 +275,9 @@ class EventLog:
         for stage in STAGE_ORDER:
             columns[f"{stage}_start_s"] = self.start.get(stage, nan)
             columns[f"{stage}_end_s"] = self.end.get(stage, nan)
+        columns["priority"] = self.priority if self.priority is not None else np.zeros(self.arrived, dtype=bool)
+        columns["balks"] = self.balks
+        columns["left_s"] = self.left_s
         if self.home is None or self.home.resident.size == 0:
             return columns
         home = self.home
@@ -292,6 +295,9 @@ class EventLog:
         for stage in STAGE_ORDER:
             extra[f"{stage}_start_s"] = home.start_s if stage == "swab" else blank
             extra[f"{stage}_end_s"] = home.end_s if stage == "swab" else blank
+        extra["priority"] = np.zeros(count, dtype=bool)
+        extra["balks"] = np.zeros(count, dtype=self.balks.dtype)
+        extra["left_s"] = blank
         return {name: np.concatenate([columns[name], extra[name]]) for name in columns}
 
 
@@ -304,6 +310,7 @@ def concatenate(logs: list[EventLog]) -> dict[str, np.ndarray]:
 PERSONS_HEADER = [
     "point", "resident", "status", "day", "qr", "station", "arrival_s", "arrival_clock",
     *(f"{stage}_{edge}_s" for stage in STAGE_ORDER for edge in ("start", "end")),
+    "priority", "balks", "left_s",
 ]
 
 
