@@ -19,7 +19,7 @@ from typing import Any, Iterable, Optional
 import numpy as np
 from scipy import stats
 
-from .log import STAGE_ORDER, STAYED, EventLog
+from .log import STAGE_ORDER, STAYED, ClosureLog, EventLog
 
 MINUTE = 60.0
 HOUR = 3600.0
@@ -412,7 +412,8 @@ class Series:
 
 def series_edges(log: EventLog, step_s: float = MINUTE) -> np.ndarray:
     """Step edges from midnight of day 0 to the later of the round's last midnight and the last event."""
-    last = max(len(log.hours) * DAY, log.last_sample_s, float(log.arrival_s.max(initial=0.0)))
+    left = log.left_s[~np.isnan(log.left_s)]
+    last = max(len(log.hours) * DAY, log.last_sample_s, float(log.arrival_s.max(initial=0.0)), float(left.max(initial=0.0)))
     steps = math.ceil(last / step_s)
     return np.arange(steps + 1) * step_s
 
@@ -573,3 +574,120 @@ def flatten(tree: dict[str, Any], prefix: str = "") -> dict[str, Any]:
         else:
             flat[path] = value
     return flat
+
+
+# ---------------------------------------------------------------- station timelines
+
+
+@dataclass
+class StationTimeline:
+    """What each sampling station of a point did, step by step: for the rota chart.
+
+    Kept for every point of the first replication, so it is small whatever the
+    point's size: ``busy`` is stations x steps (float32), over the steps from the
+    first opening to the last closing or the last station activity, and the
+    samplers' closures are the few rows of the log's :class:`ClosureLog`.
+
+    ``busy[k, j]`` is the share of step j (from ``start_s + j * step_s``) that
+    station k spent serving: swabs, hand disinfection and the sealing of full
+    pooled tubes, as in the utilisation KPI. ``staffed`` are the point's
+    staffed spans (each day's opening to its closing or last station free), and
+    ``closures`` the spells a station was closed for lack of staff (breaks not
+    covered by relief, samplers off duty; ``end_s`` infinite: to the end).
+    """
+
+    point_id: str
+    step_s: float
+    start_s: float
+    busy: np.ndarray
+    staffed: list[tuple[float, float]]
+    closures: ClosureLog
+    sampled: int
+
+    @property
+    def stations(self) -> int:
+        return int(self.busy.shape[0])
+
+    @property
+    def steps(self) -> int:
+        return int(self.busy.shape[1])
+
+    @property
+    def edges(self) -> np.ndarray:
+        """Step edges, seconds since midnight of day 0."""
+        return self.start_s + np.arange(self.steps + 1) * self.step_s
+
+    @property
+    def busy_s(self) -> float:
+        """Station-seconds spent serving."""
+        return float(self.busy.sum(dtype=float) * self.step_s)
+
+    def closed_s(self, reason: Optional[str] = None) -> float:
+        """Station-seconds closed within the staffed spans (all closures, or those of ``reason``)."""
+        closures = self.closures
+        if reason is None:
+            return closures.closed_s("sampler", self.staffed)
+        mine = closures.reason == reason
+        return ClosureLog(*(getattr(closures, name)[mine] for name in CLOSURE_FIELDS)).closed_s("sampler", self.staffed)
+
+    @property
+    def nbytes(self) -> int:
+        """Memory held by the arrays (what a district keeps per point)."""
+        return int(self.busy.nbytes + sum(getattr(self.closures, name).nbytes for name in CLOSURE_FIELDS))
+
+
+CLOSURE_FIELDS = ("role", "slot", "scheduled_s", "start_s", "end_s", "reason")
+
+
+def station_intervals(log: EventLog) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(station, begin, end) of every stretch a sampling station was busy, not overlapping.
+
+    A served resident holds the station for the swab, then for hand disinfection;
+    a full pooled tube is sealed by the sampler between the swab that filled it
+    and that disinfection (in group entry, after the group's last disinfection).
+    """
+    served = log.served
+    station = log.station[served]
+    start, end = log.start["swab"][served], log.end["swab"][served]
+    overhead = log.overhead_s[served] if log.overhead_s is not None else np.zeros(end.size)
+    after = end
+    parts = [(station, start, end)]
+    tubes = log.tubes
+    if tubes is not None and log.tube is not None and tubes.count:
+        full = tubes.members == log.pool_ratio
+        tube = log.tube[served]
+        mine = np.clip(tube, 0, None)
+        # The swab that filled a tube is followed by its sealing, then by the disinfection.
+        sealed_by = (tube >= 0) & full[mine] & (tubes.last_swab_s[mine] == end)
+        after = np.where(sealed_by, tubes.sealed_s[mine], end)
+        parts.append((tubes.station[full], tubes.last_swab_s[full], tubes.sealed_s[full]))
+    parts.append((station, after, after + overhead))
+    return tuple(np.concatenate(column) for column in zip(*parts))
+
+
+def station_timeline(log: EventLog, step_s: float = MINUTE) -> StationTimeline:
+    """Busy share per station and step, the staffed spans and the samplers' closures of one point."""
+    station, begin, end = station_intervals(log)
+    stations = log.servers["swab"]
+    overtime = overtime_by_day_s(log)
+    staffed = [(open_s, close_s + extra) for (open_s, close_s), extra in zip(log.hours, overtime)]
+    last = float(end.max(initial=log.open_s))
+    first_step = math.floor(min(log.open_s, float(begin.min(initial=log.open_s))) / step_s)
+    last_step = math.ceil(max(staffed[-1][1], last) / step_s)
+    edges = np.arange(first_step, max(last_step, first_step + 1) + 1) * step_s
+    busy = np.zeros((stations, edges.size - 1), dtype=np.float32)
+    for k in range(stations):
+        here = station == k
+        if here.any():
+            busy[k] = np.clip(occupancy(begin[here], end[here], edges), 0.0, 1.0)
+    closures = log.closures if log.closures is not None else ClosureLog.of([])
+    samplers = closures.role == "sampler"
+    return StationTimeline(
+        point_id=log.point_id,
+        step_s=float(step_s),
+        start_s=float(edges[0]),
+        busy=busy,
+        staffed=staffed,
+        closures=ClosureLog(*(getattr(closures, name)[samplers] for name in CLOSURE_FIELDS)),
+        sampled=log.sampled,
+    )

@@ -334,7 +334,7 @@ def slot_arrivals(draw, open_h, close_h):
 
 
 @st.composite
-def small_scenarios(draw):
+def small_scenario_data(draw):
     open_h = draw(st.integers(6, 9))
     close_h = open_h + draw(st.integers(1, 6))
     stages = {"swab": {"servers": draw(st.one_of(st.just("per_tent"), st.integers(1, 6))), "service_s": draw(durations(5, 90))}}
@@ -351,7 +351,7 @@ def small_scenarios(draw):
         arrivals = draw(slot_arrivals(open_h, close_h))
     else:
         arrivals = {"kind": "poisson", "rate_per_hour": draw(st.floats(10, 600))}
-    return validate_scenario(
+    return (
         {
             "name": "random",
             "seed": draw(st.integers(0, 2**32)),
@@ -370,7 +370,133 @@ def small_scenarios(draw):
     )
 
 
+small_scenarios = small_scenario_data().map(validate_scenario)
+
+
 @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(scenario=small_scenarios(), replication=st.integers(0, 5))
+@given(scenario=small_scenarios, replication=st.integers(0, 5))
 def test_invariants_on_random_small_scenarios(scenario, replication):
     check_invariants(scenario, replication)
+
+
+# ------------------------------------------------------------------ staff plans and resident behaviour
+
+
+@st.composite
+def people_scenarios(draw):
+    """Random small scenarios with rotas, breaks, relief, balking, reneging, green channels, disinfection."""
+    data = draw(small_scenario_data())
+    point = data["points"][0]
+    open_h, close_h = (int(data["clock"][key][:2]) for key in ("open", "close"))
+    stations = point["stages"]["swab"]["servers"]
+    stations = point["tents"] if stations == "per_tent" else stations
+    staff = {"relief": draw(st.integers(0, 2)), "marshals": draw(st.integers(0, 3))}
+    if draw(st.booleans()):
+        staff["breaks"] = {"every_min": draw(st.floats(20, 120)), "length_min": draw(st.floats(1, 30)), "stagger_min": draw(st.floats(0, 20))}
+    if draw(st.booleans()):
+        hours = list(range(open_h, close_h + 1))
+        staff["rota"] = []
+        for _ in range(draw(st.integers(1, 3))):
+            start = draw(st.sampled_from(hours[:-1]))
+            end = draw(st.sampled_from([h for h in hours if h > start]))
+            staff["rota"].append({"role": "sampler", "count": draw(st.integers(0, stations + 1)), "start": f"{start:02d}:00", "end": f"{end:02d}:00"})
+    else:
+        staff["samplers"] = draw(st.integers(1, stations + 1))
+    stages = point["stages"]
+    if "registration" in stages and stages["registration"]["servers"] != "per_tent" and draw(st.booleans()):
+        staff["registrars"] = draw(st.integers(0, stages["registration"]["servers"]))
+    if "temperature" in stages and draw(st.booleans()):
+        staff["temperature"] = draw(st.integers(0, stages["temperature"]["servers"]))
+    point["staff"] = staff
+    if draw(st.booleans()):
+        point["balking"] = {"threshold": draw(durations(1, 20)), "return_share": draw(st.floats(0, 1)),
+                            "return_after_min": draw(durations(1, 60))}
+    if draw(st.booleans()):
+        point["reneging"] = {"patience_min": draw(durations(1, 60))}
+    if draw(st.booleans()):
+        channel = "dedicated" if stations > 1 and draw(st.booleans()) else "priority"
+        point["green_channel"] = {"share": draw(st.floats(0, 1)), "channel": channel, "service_factor": draw(st.floats(1, 3))}
+    if draw(st.booleans()):
+        stages["swab"]["disinfection_s"] = draw(durations(1, 15))
+    if draw(st.booleans()):
+        point["waiting_area"] = {"length_m": draw(st.floats(1, 100)), "spacing_m": draw(st.sampled_from([1.0, 2.0]))}
+    return validate_scenario(data)
+
+
+def check_people_invariants(scenario, replication: int) -> None:
+    point, clock = scenario.points[0], scenario.clock
+    draws = draw_residents(scenario, point, replication)
+    log = simulate_point(point, clock, draws, replication)
+    served, stages = log.served, log.stages
+    admitted = draws.arrival_s <= clock.close_s
+
+    # Every resident who came is sampled, balked, reneged or turned away, exactly once. Turned
+    # away: arrived after closing, or still in line when the last staff left for good.
+    turned_away = ~served & ~log.balked & ~log.reneged
+    assert not np.any(served & ~admitted) and not np.any(log.balked & log.reneged)
+    stranded = turned_away & admitted
+    if stranded.any():
+        assert np.isinf(log.closures.end_s).any(), "residents left waiting although staff came back"
+    kpis = replication_kpis([log])
+    assert kpis["sampled"] + kpis["balked"] + kpis["reneged"] + kpis["turned_away"] == log.arrived
+    # Balkers never started anything; renegers left from a line, after arriving, before their swab.
+    for stage in stages:
+        assert np.isnan(log.start[stage][log.balked]).all()
+    assert np.all(log.left_s[log.reneged] >= log.arrival_s[log.reneged])
+    assert np.isnan(log.start["swab"][log.reneged]).all()
+    left_at = log.left_stage[log.reneged]
+    for index, stage in enumerate(("temperature", "registration", "swab")):
+        if stage in stages:
+            later = log.reneged & (log.left_stage <= index)
+            assert np.isnan(log.start[stage][later & (log.left_stage < index)]).all()
+    assert set(left_at.tolist()) <= {("temperature", "registration", "swab").index(s) for s in stages}
+
+    # Served residents: timestamps in order, the drawn service times (priority factor included).
+    previous = log.arrival_s[served]
+    for stage in stages:
+        start, end = log.start[stage][served], log.end[stage][served]
+        assert np.all(start >= previous) and np.all(end >= start)
+        previous = end
+    np.testing.assert_allclose(log.service("swab"), draws.swab_s[served], rtol=1e-12, atol=1e-9)
+
+    # A station swabs one resident at a time, never while closed for lack of staff; its
+    # disinfection keeps it busy too.
+    closures = log.closures
+    free = log.station_free_s()[served]
+    station, s_start = log.station[served], log.start["swab"][served]
+    for k in range(point.stations):
+        begin, end = s_start[station == k], free[station == k]
+        order = np.lexsort((end, begin))  # zero-length swabs first on ties
+        begin, end = begin[order], end[order]
+        assert np.all(begin[1:] >= end[:-1] - 1e-9), f"station {k} swabs two at once"
+        shut = (closures.role == "sampler") & (closures.slot == k)
+        for a, b in zip(closures.start_s[shut], closures.end_s[shut]):
+            assert not np.any((begin < b - 1e-9) & (end > a + 1e-9)), f"station {k} served while closed {a}-{b}"
+    if point.green_channel is not None and point.green_channel.channel == "dedicated":
+        dedicated = log.station[served] < point.green_channel.stations
+        np.testing.assert_array_equal(dedicated, log.priority[served])
+    # Pooled stages: busy servers plus closed ones never exceed the servers.
+    for stage, role in (("temperature", "temperature"), ("registration", "registrar")):
+        if stage not in stages or (stage == "registration" and point.paired_registration):
+            continue
+        shut = closures.role == role
+        begin = np.concatenate([log.start[stage][served], closures.start_s[shut]])
+        end = np.concatenate([log.end[stage][served], closures.end_s[shut]])
+        assert max_concurrent(begin, end) <= point.servers(stage)
+
+    # KPIs finite where defined, shares within [0, 1]; the line series integrate to the time in line.
+    for stage, value in kpis["utilization"].items():
+        assert 0.0 <= value <= 1.0 + 1e-9 or (np.isnan(value) and log.sampled == 0)
+    for value in kpis["idle_share"].values():
+        assert np.isnan(value) or -1e-9 <= value <= 1.0
+    assert kpis["waiting_over_capacity_person_min"] >= 0 and kpis["stations_closed_min"] >= 0
+    series = point_series(log)
+    for stage in stages:
+        joined, left = log.line(stage)
+        assert series.queue[stage].sum() * 60 == pytest.approx((left - joined).sum(), rel=1e-9, abs=1e-6)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(scenario=people_scenarios(), replication=st.integers(0, 3))
+def test_staff_and_behaviour_invariants_on_random_small_scenarios(scenario, replication):
+    check_people_invariants(scenario, replication)
