@@ -109,6 +109,7 @@ def test_table_has_every_stage_column_with_nan_where_absent():
         "temperature_start_s", "temperature_end_s",
         "registration_start_s", "registration_end_s",
         "swab_start_s", "swab_end_s",
+        "priority", "balks", "left_s",
     ]  # fmt: skip
     assert all(column.shape == (4,) for column in table.values())
     assert np.isnan(table["temperature_start_s"]).all()
