@@ -167,7 +167,7 @@ def simulate_point(
     return_s = draws.balk_return_s.tolist() if threshold is not None else None
     patience = draws.patience_s.tolist() if draws.patience_s is not None else None
     disinfect = draws.disinfection_s.tolist() if draws.disinfection_s is not None else None
-    waiting = [0]  # residents in a line at the point (not in service): what an arrival sees
+    waiting = [0]  # residents at the point not yet at a swab station: the line an arrival sees
 
     if temp:
         temp_res = Server(env, stages.temperature.servers)
@@ -301,22 +301,20 @@ def simulate_point(
         if temp:
             request = temp_res.request(**ask)
             yield request if give_up is None else request | give_up
-            if not request.triggered:
+            if give_up is not None and not request.triggered:
                 request.cancel()
                 leave(i, 0)
                 return
-            waiting[0] -= 1
             t_start[i] = env.now
             yield timeout(temp_s[i])
             t_end[i] = env.now
             temp_res.release(request)
-            waiting[0] += 1
         if paired:
             if shared:
                 pool = pools[0] if vip[i] else pools[1]
                 taken = pool.get(**ask)
                 yield taken if give_up is None else taken | give_up
-                if not taken.triggered:
+                if give_up is not None and not taken.triggered:
                     taken.cancel()
                     leave(i, REG)
                     return
@@ -327,16 +325,14 @@ def simulate_point(
                 registrar = registrars[k]
                 held = registrar.request(**ask)
                 yield held if give_up is None else held | give_up
-                if not held.triggered:
+                if give_up is not None and not held.triggered:
                     held.cancel()
                     off_line(k)
                     leave(i, REG)
                     return
-            waiting[0] -= 1
             r_start[i] = env.now
             yield timeout(reg_s[i])
             r_end[i] = env.now
-            waiting[0] += 1
             sampler = samplers[k]
             request = sampler.request(**ask)
             yield request if give_up is None else request | give_up
@@ -345,7 +341,7 @@ def simulate_point(
                 pool.put(k)
             else:
                 registrar.release(held)
-            if not request.triggered:
+            if give_up is not None and not request.triggered:
                 request.cancel()
                 off_line(k)
                 leave(i, SWAB)
@@ -354,16 +350,14 @@ def simulate_point(
             if reg:
                 desk = desks.request(**ask)
                 yield desk if give_up is None else desk | give_up
-                if not desk.triggered:
+                if give_up is not None and not desk.triggered:
                     desk.cancel()
                     leave(i, REG)
                     return
-                waiting[0] -= 1
                 r_start[i] = env.now
                 yield timeout(reg_s[i])
                 r_end[i] = env.now
                 desks.release(desk)
-                waiting[0] += 1
             if grouped:
                 yield from join_group(i, day)
                 return
@@ -371,7 +365,7 @@ def simulate_point(
                 pool = pools[0] if vip[i] else pools[1]
                 taken = pool.get(**ask)
                 yield taken if give_up is None else taken | give_up
-                if not taken.triggered:
+                if give_up is not None and not taken.triggered:
                     taken.cancel()
                     leave(i, SWAB)
                     return
@@ -382,7 +376,7 @@ def simulate_point(
                 sampler = samplers[k]
                 request = sampler.request(**ask)
                 yield request if give_up is None else request | give_up
-                if not request.triggered:
+                if give_up is not None and not request.triggered:
                     request.cancel()
                     off_line(k)
                     leave(i, SWAB)

@@ -325,9 +325,10 @@ class Staff(_Model):
 
 
 class Balking(_Model):
-    """A resident who finds more than ``threshold`` people waiting at the point leaves.
+    """A resident who finds more than ``threshold`` people ahead at the point leaves.
 
-    The threshold is drawn per resident (people). A ``return_share`` of those
+    Ahead: everyone at the point not yet at a swab station (in any line, or at
+    the entrance check or registration). The threshold is drawn per resident (people). A ``return_share`` of those
     who leave come back once, ``return_after_min`` later, and look again.
     """
 
