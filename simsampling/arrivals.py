@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Callable, Union
+from typing import Callable, Optional, Union
 
 import numpy as np
 
@@ -29,6 +29,7 @@ class ArrivalDraw:
     arrival_s: np.ndarray
     day: np.ndarray
     called: np.ndarray
+    household: Optional[np.ndarray] = None
 
     @property
     def no_show(self) -> int:
@@ -116,7 +117,7 @@ def calling_arrivals(config: CallingArrivals, residents: int, hours: Hours, stre
     called = ~np.isnan(called_at[household])
     shows = streams("show_up").random(residents) < config.show_up
     arrival = np.where(shows & called, (called_at + lateness)[household], np.nan)
-    return ArrivalDraw(arrival, np.where(called, day[household], 0).astype(np.int16), called)
+    return ArrivalDraw(arrival, np.where(called, day[household], 0).astype(np.int16), called, household)
 
 
 def poisson_arrivals(config: PoissonArrivals, residents: int, hours: Hours, streams: Streams) -> ArrivalDraw:
@@ -153,6 +154,7 @@ def mop_up(draw: ArrivalDraw, config: MopUp, streams: Streams) -> ArrivalDraw:
         np.where(comes, when, draw.arrival_s),
         np.where(comes, config.day, draw.day).astype(np.int16),
         draw.called,
+        draw.household,
     )
 
 

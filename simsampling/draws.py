@@ -63,6 +63,7 @@ class ResidentDraws:
     balk_returns: Optional[np.ndarray] = None
     balk_return_s: Optional[np.ndarray] = None
     patience_s: Optional[np.ndarray] = None
+    household: Optional[np.ndarray] = None
 
     @property
     def count(self) -> int:
@@ -100,7 +101,8 @@ def draw_residents(scenario: Scenario, point: Point, replication: int) -> Reside
         # Called residents: the whole roster is called (a household with a member sampled
         # at home is still called), so each resident keeps its call with or without home sampling.
         whole = draw_arrivals(config, roster, scenario.hours, streams)
-        draw = ArrivalDraw(whole.arrival_s[members], whole.day[members], whole.called[members])
+        household = whole.household[members] if whole.household is not None else None
+        draw = ArrivalDraw(whole.arrival_s[members], whole.day[members], whole.called[members], household)
     came = np.flatnonzero(~np.isnan(draw.arrival_s))
     came = came[np.argsort(draw.arrival_s[came], kind="stable")]
     order = members[came]
@@ -152,4 +154,5 @@ def draw_residents(scenario: Scenario, point: Point, replication: int) -> Reside
         balk_returns=(streams("balk_return").random(roster) < balking.return_share)[order] if balking else None,
         balk_return_s=roster_draw(balking.return_after_min, "balk_return_delay", 60.0) if balking else None,
         patience_s=roster_draw(reneging.patience_min, "patience", 60.0) if reneging else None,
+        household=draw.household[came] if draw.household is not None else None,
     )

@@ -202,27 +202,44 @@ def simulate_point(
     tube_day: list[int] = []
     tube_last: list[float] = []  # end of the tube's last swab so far
 
-    # Group entry: residents go to a station by groups of the pool size, one tube per group.
-    grouped = pooled and pooling.group_entry
-    open_group: list[dict] = []
+    # Group entry: residents go to a station by groups of the pool size, one tube per group;
+    # by household (sealed compounds), each household's members make groups of their own.
+    grouped = pooled and (pooling.group_entry or pooling.by_household)
+    household = draws.household.tolist() if pooled and pooling.by_household else None
+    to_join: dict[int, int] = {}  # per household: admitted members not yet in a group or gone
+    if household is not None:
+        for i in np.flatnonzero(admitted).tolist():
+            to_join[household[i]] = to_join.get(household[i], 0) + 1
+    open_groups: dict[int, dict] = {}
     swabbed = {}
 
     def join_group(i: int, day: int):
-        if not open_group:
-            group = {"members": [], "closed": False}
-            open_group.append(group)
+        key = household[i] if household is not None else 0
+        group = open_groups.get(key)
+        if group is None:
+            group = open_groups[key] = {"key": key, "members": [], "closed": False}
             env.process(group_timer(group, day))
-        group = open_group[0]
         group["members"].append(i)
         swabbed[i] = env.event()
-        if len(group["members"]) == ratio:
+        if household is not None:
+            to_join[key] -= 1
+        if len(group["members"]) == ratio or (household is not None and not to_join[key]):
             close_group(group)
         yield swabbed[i]
+
+    def gone_before_group(i: int) -> None:
+        """A household member who left: the rest of the household need not wait for it."""
+        if household is not None:
+            key = household[i]
+            to_join[key] -= 1
+            group = open_groups.get(key)
+            if group is not None and not to_join[key]:
+                close_group(group)
 
     def close_group(group: dict) -> None:
         if not group["closed"]:
             group["closed"] = True
-            open_group.clear()
+            del open_groups[group["key"]]
             env.process(swab_group(group))
 
     def group_timer(group: dict, day: int):
@@ -276,6 +293,8 @@ def simulate_point(
         left_s[i] = env.now
         left_stage[i] = stage
         waiting[0] -= 1
+        if grouped:
+            gone_before_group(i)
 
     def resident(i):
         day = day_of[i]
@@ -288,6 +307,8 @@ def simulate_point(
                     left[i] = BALKED  # gone for good
                     left_s[i] = env.now
                     left_stage[i] = first_stage
+                    if grouped:
+                        gone_before_group(i)
                     return
                 yield timeout(return_s[i])
         arrived_at[i] = env.now  # the model's own clock: exact waits of zero

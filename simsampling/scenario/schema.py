@@ -266,12 +266,19 @@ class Pooling(_Model):
     (one tube per group, as in Qingdao 2020); a group that does not fill goes in
     after ``seal_after_min`` or at the closing. Needs one shared line and no
     registrar paired with the station.
+
+    ``by_household``: sealed compounds, one tube per household. A household's
+    members enter a station together once all of them (those who came and did
+    not leave) are through registration; households larger than ``ratio`` fill
+    several tubes. Needs households, so a calling plan, and the same layout as
+    group entry.
     """
 
     ratio: Literal[1, 5, 10, 20] = 10
     seal_after_min: Annotated[float, Field(gt=0, le=24 * 60, allow_inf_nan=False)] = 30.0
     tube_handling_s: Duration = Triangular(dist="triangular", low=5, mode=10, high=20)
     group_entry: bool = False
+    by_household: bool = False
 
 
 Role = Literal["sampler", "relief", "registrar", "temperature", "marshal"]
@@ -538,9 +545,12 @@ class Scenario(_Model):
                 )
         for index, point in enumerate(self.points):
             pooling = self.pooling_for(point)
-            if pooling is not None and pooling.group_entry and (point.queue != "shared" or point.paired_registration):
-                problems.append((("points", index, "pooling", "group_entry"),
-                                 "needs `queue: shared` and registration desks (not `servers: per_tent`)"))
+            for flag in ("group_entry", "by_household"):
+                if pooling is not None and getattr(pooling, flag) and (point.queue != "shared" or point.paired_registration):
+                    problems.append((("points", index, "pooling", flag),
+                                     "needs `queue: shared` and registration desks (not `servers: per_tent`)"))
+            if pooling is not None and pooling.by_household and not isinstance(self.arrivals_for(point), CallingArrivals):
+                problems.append((("points", index, "pooling", "by_household"), "needs households: a calling plan (`kind: calling`)"))
         for index, point in enumerate(self.points):
             problems += _point_problems(point, self.pooling_for(point), days, ("points", index))
         if self.chain is not None:
@@ -564,8 +574,8 @@ def _point_problems(point: Point, pooling: Optional[Pooling], days: int, path: t
         if green.stations >= point.stations:
             problems.append((path + ("green_channel", "stations"),
                              f"{green.stations} dedicated station(s) leave none of the point's {point.stations} for other residents"))
-        if pooling is not None and pooling.group_entry:
-            problems.append((path + ("green_channel", "channel"), "dedicated stations do not work with `pooling.group_entry`"))
+        if pooling is not None and (pooling.group_entry or pooling.by_household):
+            problems.append((path + ("green_channel", "channel"), "dedicated stations do not work with group entry to the stations"))
     staff = point.staff
     if staff is None:
         return problems

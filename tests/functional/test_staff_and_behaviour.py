@@ -189,3 +189,46 @@ def test_people_beyond_the_waiting_area_are_counted():
     # 99 wait at first, one fewer every 30 s; 10 fit: 89 over, then 88...: 30 s x (1 + ... + 89).
     assert kpis["waiting_peak_overflow"] == 89
     assert kpis["waiting_over_capacity_person_min"] == pytest.approx(30 * 89 * 90 / 2 / 60)
+
+
+# ------------------------------------------------------------------ households in sealed compounds
+
+def test_sealed_compound_households_fill_one_tube_each():
+    from simsampling.draws import draw_residents
+
+    scenario = validate_scenario({
+        "name": "compound",
+        "seed": 3,
+        "clock": {"open": "08:00", "close": "12:00"},
+        "arrivals": {"kind": "calling", "batch_households": 10, "gap_min": 10, "household_size": 3.0},
+        "points": [{
+            "id": "p", "population": 600, "tents": 3,
+            "stages": {"temperature": {}, "registration": {"servers": 2}, "swab": {}},
+            "pooling": {"ratio": 5, "by_household": True, "seal_after_min": 120},
+        }],
+    })
+    point = scenario.points[0]
+    draws = draw_residents(scenario, point, 0)
+    log = simulate_point(point, scenario.hours, draws)
+    served = log.served
+    tube, household = log.tube[served], draws.household[served]
+    # No tube mixes households; a household of up to 5 fills exactly one, a larger one ceil(size / 5).
+    assert all(np.unique(household[tube == t]).size == 1 for t in np.unique(tube))
+    sizes = np.bincount(household)[np.unique(household)]
+    tubes = np.array([np.unique(tube[household == h]).size for h in np.unique(household)])
+    np.testing.assert_array_equal(tubes, -(-sizes // 5))
+    assert sizes.max() > 5 and log.tubes.count == tubes.sum()
+    # Members of a household are swabbed one after another at one station.
+    members = np.bincount(household)
+    for h in np.unique(household):
+        assert np.unique(log.station[served][household == h]).size == 1 or members[h] > 5
+
+
+def test_one_tube_per_household_needs_households_and_a_shared_line():
+    from simsampling.scenario import ScenarioError
+
+    base = {"name": "x", "points": [{"id": "p", "population": 10, "tents": 1, "pooling": {"by_household": True}}]}
+    with pytest.raises(ScenarioError, match="pooling.by_household: .*needs households: a calling plan"):
+        validate_scenario({**base, "arrivals": {"kind": "poisson", "rate_per_hour": 1}})
+    with pytest.raises(ScenarioError, match="by_household: needs `queue: shared` and registration desks"):
+        validate_scenario({**base, "arrivals": {"kind": "calling"}})
