@@ -165,7 +165,10 @@ def _summary_table(result: RunResult) -> Table:
     row("residents sampled (points and home)", kpis["sampled_total"], "{:,.0f}")
     if kpis["home_residents"]["mean"]:
         row("  of whom sampled at home", kpis["home_sampled"], "{:,.0f}")
-    row("unserved (after closing, or never visited)", {**kpis["unserved"], "mean": kpis["unserved"]["mean"] + kpis["home_unserved"]["mean"], "ci95": None}, "{:,.0f}")
+    row("unserved (turned away, left, or never visited)", {**kpis["unserved"], "mean": kpis["unserved"]["mean"] + kpis["home_unserved"]["mean"], "ci95": None}, "{:,.0f}")
+    for key, label in (("balked", "  left on seeing the line"), ("reneged", "  left the line, out of patience")):
+        if kpis[key]["mean"]:
+            row(label, kpis[key], "{:,.0f}")
     if kpis["not_called"]["mean"]:
         row("never called (calling plan too long)", kpis["not_called"], "{:,.0f}")
     row(f"last sample (h from opening; deadline {deadline:g} h)", kpis["finish_h"], "{:,.2f}")
@@ -175,6 +178,11 @@ def _summary_table(result: RunResult) -> Table:
     row("overtime (min after the last closing)", kpis["overtime_min"])
     row("throughput per station-hour", kpis["throughput_per_station_hour"])
     row("staff-hours", kpis["staff_hours"], "{:,.0f}")
+    row("residents per sampler-hour", kpis["residents_per_sampler_hour"])
+    if kpis["stations_closed_min"]["mean"]:
+        row("station-minutes closed for lack of staff", kpis["stations_closed_min"], "{:,.0f}")
+    if any(point.waiting_area is not None for point in result.scenario.points):
+        row("person-minutes waiting outside the marked area", kpis["waiting_over_capacity_person_min"], "{:,.0f}")
     row("time in system p90 (min)", kpis["time_in_system_min"]["p90"])
     for stage, utilization in kpis["utilization"].items():
         row(f"{stage}: wait p90 (min)", kpis["wait_min"][stage]["p90"])

@@ -590,6 +590,12 @@ def _point_problems(point: Point, pooling: Optional[Pooling], days: int, path: t
         if staff.temperature is not None:
             problems.append((path + ("staff", "temperature"), why))
         problems += [(path + ("staff", "rota", k, "role"), why) for k, shift in enumerate(staff.rota) if shift.role == "temperature"]
+    counts = {"sampler": staff.samplers, "relief": staff.relief or None, "registrar": staff.registrars,
+              "temperature": staff.temperature, "marshal": staff.marshals or None}
+    fields = {"sampler": "samplers", "relief": "relief", "registrar": "registrars", "temperature": "temperature", "marshal": "marshals"}
+    for role in dict.fromkeys(shift.role for shift in staff.rota):
+        if counts[role] is not None:
+            problems.append((path + ("staff", fields[role]), f"role {role} is also in the rota: give a role either as a count or in the rota"))
     for k, shift in enumerate(staff.rota):
         if shift.day is not None and shift.day >= days:
             problems.append((path + ("staff", "rota", k, "day"), f"day {shift.day} is outside the round's {days} day(s) (days count from 0)"))

@@ -89,3 +89,13 @@ def test_staff_that_do_not_fit_the_layout_are_refused():
         point(staff={"registrars": 2}, stages={"registration": {}, "swab": {}})
     with pytest.raises(ScenarioError, match="no temperature stage"):
         point(staff={"rota": [{"role": "temperature", "count": 1, "start": "08:00", "end": "09:00"}]})
+
+
+def test_a_role_given_both_as_a_count_and_in_the_rota_is_refused():
+    import pytest
+
+    from simsampling.scenario import ScenarioError
+
+    rota = [{"role": "sampler", "count": 1, "start": "08:00", "end": "09:00"}]
+    with pytest.raises(ScenarioError, match="staff.samplers: role sampler is also in the rota"):
+        point(staff={"samplers": 2, "rota": rota})
