@@ -121,6 +121,8 @@ def simulate_point(
     admitted = draws.arrival_s <= closes[draws.days] if n else np.zeros(0, dtype=bool)
     start_time = min(0.0, arrival[0]) if n else 0.0
     env = simpy.Environment(initial_time=start_time)
+    # Staff closures are scheduled first: a station closed at an opening takes nobody then.
+    closing_times = [env.timeout(delay_until(start_time, max(start_time, c.start_s))) for c in plan.closures]
     # One event per opening, scheduled now: residents waiting for it resume in arrival order.
     openings = [env.timeout(delay_until(start_time, max(start_time, open_s))) for open_s, _ in open_hours]
     opens_at = [open_s for open_s, _ in open_hours]
@@ -439,8 +441,8 @@ def simulate_point(
     # Staff closures: a slot stops taking residents, finishes the one it has, then stays closed.
     closure_rows: list[tuple[str, int, float, float, float, str]] = []
 
-    def closure(c):
-        yield timeout(delay_until(env.now, c.start_s))
+    def closure(c, due):
+        yield due
         k = c.slot
         if c.role == "sampler":
             closed[k] = True
@@ -477,8 +479,8 @@ def simulate_point(
                 yield timeout(delay_until(env.now, arrival[i]))
             env.process(resident(i))
 
-    for c in plan.closures:
-        env.process(closure(c))
+    for c, due in zip(plan.closures, closing_times):
+        env.process(closure(c, due))
     env.process(source())
     home = _start_home_teams(env, point, draws.home, open_hours, openings) if draws.home is not None else None
     env.run()

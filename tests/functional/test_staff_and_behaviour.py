@@ -105,6 +105,13 @@ def test_a_sampler_leaving_at_a_shift_end_serves_the_line_out_and_is_paid_for_it
     assert kpis["staff_hours_by_role"]["sampler"] == pytest.approx(3.0 + 40 / 60)
 
 
+def test_a_station_closed_at_opening_takes_nobody_from_the_line_waiting_for_it():
+    for queue in ("shared", "per_tent"):
+        log, _ = run(make_point(tents=3, queue=queue, staff={"samplers": 2}), make_draws([OPEN - 600] * 30))
+        assert set(log.station.tolist()) == {0, 1}, queue
+        assert log.closures.start_s[0] == OPEN
+
+
 def test_fewer_samplers_than_stations_leave_stations_closed():
     log, kpis = run(make_point(tents=3, staff={"samplers": 2}), make_draws([OPEN] * 300))
     assert set(log.station.tolist()) == {0, 1}
