@@ -18,12 +18,14 @@ from rich.table import Table
 
 from . import __version__
 from .experiment import RunResult, run_scenario
+from .experiment import estimate as run_estimate
 from .experiment.replicate import KEEP_LOGS_UP_TO
 from .scenario import Problem, Scenario, ScenarioError, load_scenario, validate_scenario
 from .scenario.schema import MAX_REPLICATIONS
 
 BAD_INPUT = 2
 INTERRUPTED = 130
+SAY_ESTIMATE_FROM_S = 30.0
 
 
 def _bounded_int(low: int, high: int):
@@ -61,6 +63,13 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="write persons.csv, every resident of the first replication (default: for rounds of up to "
         f"{KEEP_LOGS_UP_TO:,} residents; --persons streams it to disk for any size)",
+    )
+    run.add_argument(
+        "--memory-check",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="refuse a run whose estimated memory exceeds what is available (default); "
+        "--no-memory-check runs it anyway (the estimate errs high)",
     )
 
     validate = commands.add_parser("validate", help="check a scenario file without running it")
@@ -117,6 +126,11 @@ def _run(args, out: Console, err: Console) -> int:
         check_target(target, args.force)
     except ResultsExistError as exc:
         raise ScenarioError([Problem(str(target), None, "--out", str(exc).removeprefix(f"{target} "))]) from None
+    estimate = run_estimate.estimate_run(scenario, args.jobs, keep_logs=None if args.persons is None else False, persons=bool(args.persons))
+    if args.memory_check:
+        _check_memory(estimate, str(args.scenario))
+    if estimate.wall_s > SAY_ESTIMATE_FROM_S and not args.quiet:
+        err.print(estimate.describe(), markup=False)
 
     show = not args.quiet and err.is_terminal
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -143,10 +157,34 @@ def _run(args, out: Console, err: Console) -> int:
             write_results(result, target, force=args.force)
         except ResultsExistError as exc:
             raise ScenarioError([Problem(str(target), None, "--out", str(exc).removeprefix(f"{target} "))]) from None
+    if not result.littles_law.passed:
+        err.print(
+            f"warning: self-check failed: the time series and the residents' waits disagree (Little's law, "
+            f"{result.littles_law.worst}); the queue series and charts may be wrong, see checks in summary.json",
+            markup=False,
+            soft_wrap=True,
+        )
     if not args.quiet:
         out.print(_summary_table(result))
     out.print(f"results written to {target}", markup=False, soft_wrap=True)
     return 0
+
+
+def _check_memory(estimate: run_estimate.Estimate, file: str) -> None:
+    """Refuse, as bad input, a run that would not fit in memory: better now than after an hour.
+
+    The problem names the lever that holds the most memory.
+    """
+    available = run_estimate.available_memory()
+    if available is None or estimate.memory_bytes <= available:
+        return
+    lever = max(estimate.memory_parts, key=estimate.memory_parts.get)
+    message = (
+        f"{estimate.describe()}, but only {available / 2**30:.1f} GiB of memory is available; "
+        "use --no-persons, fewer replications or fewer --jobs, "
+        "split the round into smaller scenarios, or run anyway with --no-memory-check"
+    )
+    raise ScenarioError([Problem(file, None, lever, message)])
 
 
 def _summary_table(result: RunResult) -> Table:

@@ -12,6 +12,7 @@ import pytest
 import yaml
 
 from simsampling.cli import main
+from simsampling.experiment import estimate
 from simsampling.scenario import load_scenario
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -65,6 +66,8 @@ def test_summary_has_the_documented_shape(demo_run: Path):
     assert kpis["arrived"]["mean"] == kpis["sampled"]["mean"] + kpis["unserved"]["mean"]
     (point,) = summary["points"]
     assert point["id"] == "tjx-01" and point["kpis"]["sampled"] == kpis["sampled"]
+    little = summary["checks"]["littles_law"]
+    assert little["passed"] and little["stages_checked"] == 3 * 3 and 0 <= little["max_relative_gap"] <= little["tolerance"]
 
 
 def test_persons_csv_holds_the_first_replication(demo_run: Path):
@@ -164,3 +167,34 @@ def test_persons_can_be_streamed_or_left_out(tmp_path: Path, demo_run: Path):
     assert run_cli(DEMO, "-r", 1, "--out", without, "--no-persons") == 0
     assert not (without / "persons.csv").exists() and (without / "summary.json").exists()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["streamed", "without"]  # no scratch left behind
+
+
+def test_a_run_that_will_not_fit_in_memory_is_refused(tmp_path: Path, capsys, monkeypatch):
+    monkeypatch.setattr(estimate, "available_memory", lambda: 100 * 2**20)
+    monkeypatch.chdir(tmp_path)
+    assert run_cli(DEMO, "-r", 2, "--jobs", 2) == 2
+    err = capsys.readouterr().err
+    (line,) = err.strip().splitlines()
+    assert line.startswith(f"{DEMO}: --jobs: estimated ") and "GiB on 2 processes, but only 0.1 GiB of memory is available" in line
+    assert "--no-persons" in line and "--no-memory-check" in line and "Traceback" not in err
+    assert list(tmp_path.iterdir()) == []  # not even results/
+    assert run_cli(DEMO, "-r", 1, "--out", tmp_path / "anyway", "--no-memory-check") == 0
+    assert (tmp_path / "anyway" / "summary.json").exists()
+
+
+def test_a_long_run_says_so_before_starting(tmp_path: Path, capsys, monkeypatch):
+    monkeypatch.setattr(estimate, "RESIDENT_S", 0.05)  # as if the demo took over two minutes
+    assert main(["run", str(DEMO), "-r", "1", "--out", str(tmp_path / "out")]) == 0
+    assert capsys.readouterr().err.startswith("estimated 2 min ")
+
+
+def test_a_city_round_with_10000_replications_is_refused_in_a_real_process(tmp_path: Path):
+    """About 220 GB of KPIs kept: refused at once, naming `replications`, before anything is written."""
+    if (estimate.available_memory() or 0) > 200 * 2**30:
+        pytest.skip("this machine has room for it")
+    done = subprocess.run([sys.executable, "-m", "simsampling", "run", str(ROOT / "scenarios" / "xian-2021-round.yaml"),
+                           "--replications", "10000", "--jobs", "2"], capture_output=True, text=True, cwd=tmp_path, timeout=120)
+    assert done.returncode == 2 and done.stdout == "" and "Traceback" not in done.stderr
+    assert done.stderr.startswith(f"{ROOT / 'scenarios' / 'xian-2021-round.yaml'}: replications: estimated ")
+    assert "--no-memory-check" in done.stderr
+    assert list(tmp_path.iterdir()) == []
