@@ -23,6 +23,7 @@ from typing import Any, Callable, Iterator, Optional
 import numpy as np
 
 from .. import __version__
+from ..checks import LittleCheck, LittleSummary, littles_law
 from ..draws import draw_residents
 from ..log import PERSONS_HEADER, EventLog, concatenate, write_persons_rows
 from ..metrics import (
@@ -30,11 +31,13 @@ from ..metrics import (
     Band,
     Series,
     SeriesBands,
+    StationTimeline,
     Tally,
     add_series,
     combine,
     kpis_of,
     point_series,
+    station_timeline,
     summarise,
     tally,
     wait_histograms,
@@ -69,6 +72,9 @@ class PointRun:
     wait_counts: dict[str, np.ndarray]
     log: Optional[EventLog] = None
     tubes: Optional[PointTubes] = None
+    littles_law: list[LittleCheck] = field(default_factory=list)
+    timeline: Optional[StationTimeline] = None
+    """Busy share per station and step, and closures, for the rota chart (first replication only)."""
 
 
 def simulate_task(scenario: Scenario, replication: int, point_index: int, step_s: float = MINUTE, keep_log: bool = True) -> PointRun:
@@ -77,15 +83,18 @@ def simulate_task(scenario: Scenario, replication: int, point_index: int, step_s
     draws = draw_residents(scenario, point, replication)
     log = simulate_point(point, scenario.hours, draws, replication)
     point_tally = tally(log, scenario.deadline_s)
+    series = point_series(log, step_s)
     return PointRun(
         point_id=point.id,
         replication=replication,
         tally=point_tally,
         kpis=kpis_of(point_tally),
-        series=point_series(log, step_s),
+        series=series,
         wait_counts=wait_histograms([log]),
         log=log if keep_log else None,
         tubes=PointTubes.of(log, point_index) if scenario.chain is not None else None,
+        littles_law=littles_law(log, series),
+        timeline=station_timeline(log, step_s) if replication == 0 else None,
     )
 
 
@@ -107,6 +116,9 @@ class RunResult:
     first_chain: Optional[ChainLog] = None
     persons_file: Optional[Path] = None
     persons_rows: int = 0
+    littles_law: LittleSummary = field(default_factory=LittleSummary)
+    timelines: dict[str, StationTimeline] = field(default_factory=dict)
+    """Per point id, its stations' timeline in the first replication (a few kB per point)."""
 
     @property
     def replications(self) -> int:
@@ -147,6 +159,7 @@ class RunResult:
                 }
                 for point in scenario.points
             ],
+            "checks": {"littles_law": self.littles_law.as_dict()},
         }
 
     def persons(self) -> dict[str, np.ndarray]:
@@ -194,6 +207,9 @@ def run_scenario(
         for done, run in enumerate(_execute(scenario, tasks, jobs, step_s, want_logs), start=1):
             result.point_kpis[run.point_id].append(run.kpis)
             result.point_bands[run.point_id].add(run.series)
+            if run.timeline is not None:
+                result.timelines[run.point_id] = run.timeline
+            result.littles_law.add(run.littles_law)
             for stage, counts in run.wait_counts.items():
                 result.wait_counts[stage] = result.wait_counts.get(stage, 0) + counts
             running = run.tally if running is None else combine([running, run.tally])

@@ -5,21 +5,23 @@ across replications (band) or the 95% confidence interval (error bars).
 
 Runs with several points get three more charts (points_finish, queue_heatmap,
 slowest_points) that compare the points; runs with a sample chain three more
-(results, lab_backlog, specimen_age) that follow the tubes to their results. Scenario and point names are user
-text: they go through :func:`plain` so that matplotlib prints them literally.
+(results, lab_backlog, specimen_age) that follow the tubes to their results. rota.png follows one
+point's stations through the first replication: busy, idle, or closed for lack of staff. Scenario and point
+names are user text: they go through :func:`plain` so that matplotlib prints them literally.
 """
 
 from __future__ import annotations
 
 import math
 from pathlib import Path
+from typing import Optional
 
 import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
-from matplotlib.colors import PowerNorm  # noqa: E402
+from matplotlib.colors import LinearSegmentedColormap, PowerNorm  # noqa: E402
 from matplotlib.lines import Line2D  # noqa: E402
 from matplotlib.patches import Patch  # noqa: E402
 from matplotlib.ticker import FuncFormatter, MaxNLocator, MultipleLocator, PercentFormatter  # noqa: E402
@@ -196,21 +198,30 @@ def queue_chart(result: RunResult, path: Path) -> None:
     """Line length at each stage over the day: mean and range across replications.
 
     With several points the lines are those of all points added up; the peak in
-    the title is the longest line at any one point.
+    the title is the longest line at any one point. When the points' waiting
+    areas are known, their capacity is drawn against everyone waiting (all
+    stages): on the only panel, or on a panel of all lines together.
     """
     stages = list(result.run_bands.queue)
     several = len(result.scenario.points) > 1
-    fig, axes = plt.subplots(len(stages), 1, figsize=(9, 2.6 * len(stages) + 0.6), sharex=True, squeeze=False)
+    capacity = _waiting_capacity(result)
+    panels = stages + (["total"] if capacity is not None and len(stages) > 1 else [])
+    fig, axes = plt.subplots(len(panels), 1, figsize=(9, 2.6 * len(panels) + 0.6), sharex=True, squeeze=False)
     start_h, end_h = _window_hours(result)
-    for ax, stage in zip(axes[:, 0], stages):
-        queue = result.run_bands.queue[stage]
+    for ax, stage in zip(axes[:, 0], panels):
+        queue = result.run_bands.queue[stage] if stage != "total" else result.run_bands.queue_total
         mean, low, high = queue.mean, queue.low, queue.high
         hours = _steps_axis(result, mean.size)
-        colour = STAGE_COLOURS[stage]
+        colour = STAGE_COLOURS.get(stage, MAIN)
         ax.fill_between(hours, low, high, color=colour, alpha=0.25, linewidth=0, label="range across replications")
         ax.plot(hours, mean, color=colour, linewidth=1.6, label="mean")
         peak = result.summary["kpis"]["queue_max"][stage]["mean"]
-        if several:
+        if stage == "total" and several:
+            _style(ax, f"All lines of all points together (most waiting at one point: {peak:,.0f} on average)",
+                   "", "people waiting, all points")
+        elif stage == "total":
+            _style(ax, f"All lines together: people waiting at the point (peak {peak:,.0f} on average)", "", "people waiting")
+        elif several:
             _style(ax, f"{STAGE_LABELS[stage]}: all points together (longest line at one point: {peak:,.0f} on average)",
                    "", "people in line, all points")
         else:
@@ -218,11 +229,43 @@ def queue_chart(result: RunResult, path: Path) -> None:
         _open_close(ax, result)
         _clock_axis(ax, start_h, end_h)
         ax.set_ylim(bottom=0)
+        if capacity is not None and stage == panels[-1]:
+            _capacity_line(ax, *capacity, float(np.max(high, initial=0)))
         _thousands(ax)
         ax.legend(loc="upper right", fontsize=8, frameon=False)
     axes[-1, 0].set_xlabel(f"time of day ({_step_text(result)})")
     fig.suptitle(f"{plain(result.scenario.name)}: queue length per stage", x=0.01, ha="left", fontsize=12, fontweight="bold")
     _save(fig, path)
+
+
+def _waiting_capacity(result: RunResult):
+    """(people, label) of the marked waiting area: the point's, or the sum when every point has one; else None."""
+    points = result.scenario.points
+    areas = [point.waiting_area for point in points]
+    if any(area is None for area in areas):
+        return None
+    if len(points) == 1:
+        area = areas[0]
+        people = area.capacity
+        label = f"waiting area holds {people:,} ({area.length_m:g} m at {area.spacing_m:g} m per person)"
+    else:
+        people = sum(area.capacity for area in areas)
+        label = f"waiting areas of all {len(points):,} points hold {people:,} together (one may overflow before the sum)"
+    over = result.summary["kpis"]["waiting_over_capacity_person_min"]["mean"]
+    if over is not None:
+        beyond = "it" if len(points) == 1 else "each point's own"
+        label += f"\nwaiting beyond {beyond}: {over:,.0f} person-min (mean)"
+    return people, label
+
+
+def _capacity_line(ax, people: int, label: str, highest: float) -> None:
+    """The waiting area's capacity as a line; left off the scale (said in the legend) when far above the curves."""
+    style = {"color": DEADLINE, "linestyle": "--", "linewidth": 1.3}
+    if highest > 0 and people > 4 * highest:
+        ax.plot([], [], label=f"{label}\n(far above the chart: line not drawn)", **style)
+        return
+    ax.axhline(people, label=label, **style)
+    ax.set_ylim(0, max(highest, people) * 1.25 if max(highest, people) > 0 else 1)
 
 
 def wait_chart(result: RunResult, path: Path) -> None:
@@ -543,6 +586,136 @@ def slowest_points_chart(result: RunResult, path: Path) -> None:
     _save(fig, path, bottom=0.35 / height)
 
 
+# ---------------------------------------------------------------- staff
+
+BUSY_COLOURS = LinearSegmentedColormap.from_list("busy", ["#cfeae6", "#2a9d8f", "#12403a"])
+BREAK_COLOUR, BREAK_EDGE = "#f4a261", "#a8561b"
+OFF_DUTY_COLOUR, OFF_DUTY_EDGE = "#b8bec6", "#5c6470"
+POINT_CLOSED = "#ececec"
+BUSY_FLOOR = 0.005
+"""Busy shares at or below this are drawn as idle (a blank cell, not a faint one)."""
+ROTA_LABELLED = 30
+"""Up to this many stations, rota.png names every row."""
+
+
+def rota_point(result: RunResult):
+    """The point rota.png shows, and why; None when there is nothing to show.
+
+    The only point of a one-point run; in a district, the point whose stations
+    were closed longest in replication 1 (ties: the first point, in the
+    scenario's order, that has anything to show).
+    """
+    timelines = result.timelines
+    points = [point for point in result.scenario.points if point.id in timelines]
+    if not points:
+        return None
+    closed = [result.point_kpis[point.id][0]["stations_closed_min"] if result.point_kpis.get(point.id) else 0.0
+              for point in points]
+    shown = [_has_activity(timelines[point.id]) for point in points]
+    best = max(range(len(points)), key=lambda i: (closed[i], shown[i], -i))
+    if not shown[best]:
+        return None
+    if len(result.scenario.points) == 1:
+        why = ""
+    elif closed[best] > 0:
+        why = (f"its stations were closed longest of the {len(result.scenario.points):,} points in replication 1 "
+               f"({closed[best]:,.0f} station-min)")
+    else:
+        why = "no station of any point was closed for lack of staff in replication 1: the first point"
+    return points[best], why
+
+
+def _has_activity(timeline) -> bool:
+    return timeline.sampled > 0 or timeline.closures.start_s.size > 0
+
+
+def _row_edges(rows: int) -> np.ndarray:
+    """y edges of ``rows`` bars of height 0.8 centred on 0, 1, ...: bar, gap, bar, ..."""
+    return np.column_stack([np.arange(rows) - 0.4, np.arange(rows) + 0.4]).ravel()
+
+
+def rota_chart(result: RunResult, path: Path) -> None:
+    """One point's sampling stations over the round (replication 1): busy, idle, or closed for lack of staff.
+
+    A row per station; per time step the shade is the share of the step spent
+    serving. Closures are drawn at their exact times, hatched: a sampler's break
+    (no relief free) or the station unstaffed by the rota (off duty).
+    """
+    point, why = rota_point(result)
+    timeline = result.timelines[point.id]
+    stations = timeline.stations
+    start_h, end_h = _window_hours(result)
+    height = min(14.0, max(3.8, 2.4 + 0.34 * stations))
+    fig, ax = plt.subplots(figsize=(10.5, height))
+    ax.set_facecolor(POINT_CLOSED)
+    for begin, end in timeline.staffed:
+        ax.axvspan(begin / HOUR, end / HOUR, color="white", linewidth=0, zorder=0)
+    # Station 1 at the top: row y = stations - 1 - k. Gap rows between bars stay masked.
+    shares = np.full((2 * stations - 1, timeline.steps), np.nan)
+    shares[::2] = timeline.busy[::-1]
+    cells = np.ma.masked_where(~(shares > BUSY_FLOOR), shares)
+    mesh = ax.pcolormesh(timeline.edges / HOUR, _row_edges(stations), cells, cmap=BUSY_COLOURS, vmin=0.0, vmax=1.0,
+                         shading="flat", zorder=1, rasterized=True)
+    closures = timeline.closures
+    kinds = {"break": (BREAK_COLOUR, BREAK_EDGE, "////"), "off_duty": (OFF_DUTY_COLOUR, OFF_DUTY_EDGE, "xxx")}
+    for slot, begin, end, reason in zip(closures.slot.tolist(), closures.start_s.tolist(), closures.end_s.tolist(),
+                                        closures.reason.tolist()):
+        # Drawn within the staffed spans only: at night the whole point is closed, whoever is on duty.
+        spans = [(max(begin, a, start_h * HOUR) / HOUR, min(end, b, end_h * HOUR) / HOUR) for a, b in timeline.staffed]
+        spans = [(lo, hi - lo) for lo, hi in spans if hi > lo]
+        if not spans or slot >= stations:
+            continue
+        face, edge, hatch = kinds.get(reason, kinds["off_duty"])
+        ax.broken_barh(spans, (stations - 1 - slot - 0.4, 0.8), facecolor=face, edgecolor=edge, hatch=hatch,
+                       linewidth=0, zorder=2)
+    _open_close(ax, result)
+    _clock_axis(ax, start_h, end_h)
+    # Room below the last row for the open and close labels: about 16 points, in rows.
+    ax.set_ylim(-0.4 - min(0.8, 16 / 72 * stations / max(height - 2.2, 1.0)), stations - 0.4)
+    green = point.green_channel
+    dedicated = green.stations if green is not None and green.channel == "dedicated" else 0
+    if stations <= ROTA_LABELLED:
+        labels = [f"station {k + 1}" + (" (green channel)" if k < dedicated else "") for k in range(stations)]
+        ax.set_yticks(np.arange(stations)[::-1], labels, fontsize=8 if stations > 12 else 9)
+    else:
+        ranks = sorted({1, stations, *(int(v) for v in MaxNLocator(nbins=8, integer=True).tick_values(1, stations)
+                                         if 1 <= v <= stations)})
+        ax.set_yticks([stations - r for r in ranks], [f"station {r}" for r in ranks], fontsize=8)
+    ax.tick_params(axis="y", length=0)
+    step = "minute" if timeline.step_s == 60 else f"{timeline.step_s / 60:g}-minute step"
+    staffed_s = stations * sum(end - begin for begin, end in timeline.staffed)
+    on_break, off_duty = timeline.closed_s("break") / 60, timeline.closed_s("off_duty") / 60
+    open_s = staffed_s - timeline.closed_s()
+    facts = [f"{timeline.sampled:,} residents swabbed"]
+    if open_s > 0:
+        facts.append(f"stations busy {timeline.busy_s / open_s:.0%} of the time they were open")
+    facts.append(f"closed {on_break:,.0f} station-min for breaks, {off_duty:,.0f} off duty"
+                 if on_break or off_duty else "no station closed for lack of staff")
+    lines = ([why[:1].upper() + why[1:] + "."] if why else []) + ["; ".join(facts)]
+    _style(ax, "", f"time of day (shade: share of each {step} serving)", "")
+    ax.set_title("\n".join(lines), loc="left", fontsize=9, color="#333333")
+    ax.grid(False, axis="y")
+    where = "" if len(result.scenario.points) == 1 else f" at {_point_label(point, 60)}"
+    fig.suptitle(f"{plain(result.scenario.name)}: sampling stations{where}, replication 1",
+                 x=0.01, ha="left", fontsize=12, fontweight="bold")
+    bar = fig.colorbar(mesh, ax=ax, pad=0.012, fraction=0.035, aspect=25)
+    bar.set_label("busy: share of the step serving", fontsize=8.5)
+    bar.ax.yaxis.set_major_formatter(PercentFormatter(1.0))
+    keys = [Patch(facecolor=BUSY_COLOURS(0.55), label="busy (swab, disinfection, sealing tubes)"),
+            Patch(facecolor="white", edgecolor="#999999", linewidth=0.6, label="idle: staffed, no resident")]
+    present = set(closures.reason.tolist())
+    if "break" in present:
+        keys.append(Patch(facecolor=BREAK_COLOUR, edgecolor=BREAK_EDGE, hatch="////", linewidth=0,
+                          label="closed: sampler on a break, no relief"))
+    if present - {"break"}:
+        keys.append(Patch(facecolor=OFF_DUTY_COLOUR, edgecolor=OFF_DUTY_EDGE, hatch="xxx", linewidth=0,
+                          label="closed: no sampler on duty"))
+    keys.append(Patch(facecolor=POINT_CLOSED, label="point closed"))
+    fig.legend(handles=keys, loc="lower left", bbox_to_anchor=(0.01, 0.0), ncol=len(keys), fontsize=8, frameon=False,
+               columnspacing=1.4, handlelength=1.8)
+    _save(fig, path, bottom=0.3 / height)
+
+
 # ---------------------------------------------------------------- sample chain
 
 RESULTS = "#2a9d8f"
@@ -835,6 +1008,7 @@ POINT_CHARTS = {
     "slowest_points.png": slowest_points_chart,
 }
 """Written only when the scenario has more than one point."""
+# rota.png (rota_chart) is written whenever rota_point finds a point with anything to show.
 
 
 def write_charts(result: RunResult, folder: Path) -> list[Path]:
@@ -842,6 +1016,8 @@ def write_charts(result: RunResult, folder: Path) -> list[Path]:
     charts = dict(CHARTS)
     if len(result.scenario.points) > 1:
         charts.update(POINT_CHARTS)
+    if rota_point(result) is not None:
+        charts["rota.png"] = rota_chart
     if result.scenario.chain is not None and result.first_chain is not None:
         charts.update(CHAIN_CHARTS)
     written = []

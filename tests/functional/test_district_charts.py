@@ -79,7 +79,7 @@ def test_large_district_layouts(district: RunResult, tmp_path: Path, monkeypatch
     monkeypatch.setattr(charts, "SLOWEST_BARS", 2)
     monkeypatch.setattr(charts, "HEATMAP_ROWS", 2)
     written = charts.write_charts(district, tmp_path)
-    assert [p.name for p in written] == BASE_CHARTS + POINT_CHARTS
+    assert [p.name for p in written] == BASE_CHARTS + POINT_CHARTS + ["rota.png"]
     for path in written:
         assert_sensible_png(path)
 
