@@ -168,4 +168,8 @@ def draw_arrivals(
         draw = calling_arrivals(config, residents, hours, streams)
     else:
         return poisson_arrivals(config, residents, hours, streams)
-    return mop_up(draw, config.mop_up, streams) if config.mop_up is not None else draw
+    if config.mop_up is not None:
+        draw = mop_up(draw, config.mop_up, streams)
+    # The round starts at midnight of day 0: nobody queues before it (a point opening at
+    # 00:00 with early arrivals), so the series from midnight hold every wait.
+    return ArrivalDraw(np.maximum(draw.arrival_s, 0.0), draw.day, draw.called, draw.household)

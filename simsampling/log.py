@@ -186,10 +186,16 @@ class EventLog:
         return np.asarray(STATUSES, dtype=object)[np.where(self.served, 0, np.where(self.left > 0, self.left + 1, 1))]
 
     def line(self, stage: str) -> tuple[np.ndarray, np.ndarray]:
-        """(joined, left) of everyone who stood in the line of ``stage``: to their start, or to leaving."""
+        """(joined, left) of everyone who stood in the line of ``stage``.
+
+        A resident stands in it from ``enter(stage)`` to its start there, or to
+        leaving it (reneging). Those who got through it and left a later line
+        count here too; a served resident with a NaN time stays in (and shows).
+        """
         enter, start = self.enter(stage), self.start[stage]
-        stood = self.served | (self.reneged & (self.left_stage == STAGE_ORDER.index(stage)))
-        leave = np.where(self.served, start, self.left_s)
+        left_here = self.reneged & (self.left_stage == STAGE_ORDER.index(stage))
+        stood = self.served | np.isfinite(start) | left_here
+        leave = np.where(left_here, self.left_s, start)
         return enter[stood], leave[stood]
 
     def station_free_s(self) -> np.ndarray:
