@@ -1,9 +1,9 @@
-"""From a finished run to a results folder: summary, tables, charts, resolved scenario."""
+"""From a finished run to a results folder: summary, tables, charts, resolved scenario, report.html."""
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Union
+from typing import Any, Optional, Union
 
 from ..experiment import RunResult
 from .charts import write_charts
@@ -20,12 +20,17 @@ from .files import (
     write_timeseries,
 )
 from .folder import ResultsExistError, check_target, default_folder, results_folder
+from .html import write_report_html
 
-__all__ = ["ResultsExistError", "check_target", "default_folder", "write_results"]
+__all__ = ["ResultsExistError", "check_target", "default_folder", "write_report_html", "write_results"]
 
 
-def write_results(result: RunResult, target: Union[str, Path], force: bool = False) -> Path:
-    """Write every output of ``result`` into ``target``, whole or not at all."""
+def write_results(result: RunResult, target: Union[str, Path], force: bool = False,
+                  provenance: Optional[dict[str, Any]] = None) -> Path:
+    """Write every output of ``result`` into ``target``, whole or not at all.
+
+    ``provenance`` adds rows to report.html's provenance table (e.g. ``{"executor": "dask"}``).
+    """
     target = Path(target)
     with results_folder(target, force=force) as staging:
         summary = write_summary(result, staging)
@@ -40,5 +45,6 @@ def write_results(result: RunResult, target: Union[str, Path], force: bool = Fal
             write_chain(result, staging)
             write_labs(result, staging)
         write_scenario(result.scenario, staging)
-        write_charts(result, staging / "charts")
+        charts = write_charts(result, staging / "charts")
+        write_report_html(result, staging, charts=charts, provenance=provenance)  # reads the charts just written
     return target
