@@ -13,9 +13,11 @@ The data path: scenario file -> validated Scenario -> SimPy model -> event log
 __version__ = "0.1.0"
 
 from .experiment import RunResult, run_scenario  # noqa: E402
+from .experiment import Comparison, SweepResult, compare_scenarios, sweep  # noqa: E402
 from .scenario import Scenario, ScenarioError, load_scenario  # noqa: E402
 
-__all__ = ["RunResult", "Scenario", "ScenarioError", "__version__", "load_scenario", "run_scenario", "write_results"]
+__all__ = ["Comparison", "RunResult", "Scenario", "ScenarioError", "SweepResult", "__version__", "compare_scenarios",
+           "load_scenario", "run_scenario", "sweep", "write_comparison", "write_results"]
 
 
 def __getattr__(name: str):
@@ -24,4 +26,8 @@ def __getattr__(name: str):
         from .report import write_results
 
         return write_results
+    if name == "write_comparison":
+        from .report.compare import write_comparison
+
+        return write_comparison
     raise AttributeError(f"module 'simsampling' has no attribute {name!r}")

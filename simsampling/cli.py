@@ -7,6 +7,7 @@ Exit status: 0 done; 2 bad input (scenario, arguments, results folder taken);
 from __future__ import annotations
 
 import argparse
+import shutil
 import sys
 import tempfile
 from pathlib import Path
@@ -19,7 +20,10 @@ from rich.table import Table
 from . import __version__
 from .experiment import RunResult, run_scenario
 from .experiment import estimate as run_estimate
-from .experiment.replicate import KEEP_LOGS_UP_TO
+from .experiment.executors import DEFAULT_EXECUTOR, EXECUTORS, ExecutorUnavailable, check_executor
+from .experiment.replicate import DEFAULT_ENGINE, ENGINES, KEEP_LOGS_UP_TO, EngineScopeError, plan_engines
+from .cli_experiments import add_parsers as add_experiment_parsers
+from .cli_experiments import run_compare, run_sweep
 from .scenario import Problem, Scenario, ScenarioError, load_scenario, validate_scenario
 from .scenario.schema import MAX_REPLICATIONS
 
@@ -51,10 +55,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     run = commands.add_parser("run", help="run a scenario and write a results folder")
     run.add_argument("scenario", type=Path, help="scenario file (YAML)")
-    run.add_argument("--replications", "-r", type=_bounded_int(1, MAX_REPLICATIONS), help="replications (default: the scenario's)")
+    run.add_argument("--replications", "-r", type=_replications, help="replications, or auto: as many as --precision needs (default: the scenario's)")
+    add_sequential_arguments(run)
     run.add_argument("--seed", type=_bounded_int(0, 2**63 - 1), help="random seed (default: the scenario's)")
     run.add_argument("--out", "-o", type=Path, help="results folder (default: results/<name>-<timestamp>)")
     run.add_argument("--jobs", "-j", type=_bounded_int(1, 1024), default=1, help="worker processes (default 1)")
+    add_engine_arguments(run)
     run.add_argument("--force", action="store_true", help="replace an existing non-empty results folder")
     run.add_argument("--quiet", "-q", action="store_true", help="no progress bar or summary table")
     run.add_argument(
@@ -72,9 +78,61 @@ def build_parser() -> argparse.ArgumentParser:
         "--no-memory-check runs it anyway (the estimate errs high)",
     )
 
+    add_optimise_parser(commands)
+
+    add_experiment_parsers(commands, _bounded_int, add_engine_arguments)
+
     validate = commands.add_parser("validate", help="check a scenario file without running it")
     validate.add_argument("scenario", type=Path, help="scenario file (YAML)")
     return parser
+
+
+def add_engine_arguments(parser: argparse.ArgumentParser) -> None:
+    """``--executor``, ``--scheduler`` and ``--engine``, for every command that runs scenarios
+    (pass them on with ``run_options``)."""
+    parser.add_argument(
+        "--executor",
+        choices=EXECUTORS,
+        default=DEFAULT_EXECUTOR,
+        help="where tasks run: serial (this process), processes (--jobs local processes, the default) "
+        "or dask (a Dask cluster: --scheduler, or a local one of --jobs processes); results are identical",
+    )
+    parser.add_argument(
+        "--scheduler", metavar="ADDRESS", help="Dask scheduler address, e.g. tcp://10.0.0.5:8786 (with --executor dask)"
+    )
+    parser.add_argument(
+        "--engine",
+        choices=ENGINES,
+        default=DEFAULT_ENGINE,
+        help=f"simulation engine: fast (points in its scope only), simpy, or auto: fast where it can, "
+        f"simpy elsewhere (default {DEFAULT_ENGINE}); results are identical",
+    )
+
+
+def run_options(args, scenario: Scenario, file: str) -> dict:
+    """The keyword arguments of ``run_scenario`` for ``--jobs``, ``--executor``, ``--scheduler``, ``--engine``.
+
+    Refuses, as bad input and before anything runs, an executor that cannot run
+    here and ``--engine fast`` on a point out of the fast engine's scope.
+    """
+    try:
+        check_executor(args.executor, args.scheduler)
+    except ExecutorUnavailable as exc:
+        raise ScenarioError([Problem(file, None, "--executor", str(exc))]) from None
+    except ValueError as exc:
+        raise ScenarioError([Problem(file, None, "--scheduler", str(exc))]) from None
+    try:
+        plan_engines(scenario, args.engine)
+    except EngineScopeError as exc:
+        shown = 10
+        problems = [
+            Problem(file, None, "--engine", f"point {point}: the fast engine cannot simulate {reason}; use --engine auto or simpy")
+            for point, reason in exc.points[:shown]
+        ]
+        if len(exc.points) > shown:
+            problems.append(Problem(file, None, "--engine", f"and {len(exc.points) - shown} more points out of the fast engine's scope"))
+        raise ScenarioError(problems) from None
+    return {"jobs": args.jobs, "executor": args.executor, "scheduler": args.scheduler, "engine": args.engine}
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
@@ -84,6 +142,12 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     try:
         if args.command == "validate":
             return _validate(args, out)
+        if args.command == "optimise":
+            return _optimise(args, out, err)
+        if args.command == "compare":
+            return run_compare(args, out, err)
+        if args.command == "sweep":
+            return run_sweep(args, out, err)
         return _run(args, out, err)
     except ScenarioError as exc:
         for problem in exc.problems:
@@ -112,7 +176,7 @@ def _with_overrides(scenario: Scenario, args, file: str) -> Scenario:
     data = scenario.model_dump(mode="json", exclude_none=True)
     if args.seed is not None:
         data["seed"] = args.seed
-    if args.replications is not None:
+    if args.replications is not None and args.replications != "auto":
         data["replications"] = args.replications
     return validate_scenario(data, file=file)
 
@@ -126,6 +190,7 @@ def _run(args, out: Console, err: Console) -> int:
         check_target(target, args.force)
     except ResultsExistError as exc:
         raise ScenarioError([Problem(str(target), None, "--out", str(exc).removeprefix(f"{target} "))]) from None
+    options = run_options(args, scenario, str(args.scenario))
     estimate = run_estimate.estimate_run(scenario, args.jobs, keep_logs=None if args.persons is None else False, persons=bool(args.persons))
     if args.memory_check:
         _check_memory(estimate, str(args.scenario))
@@ -145,13 +210,23 @@ def _run(args, out: Console, err: Console) -> int:
         transient=False,
     ) as progress:
         task = progress.add_task(f"{scenario.name}: simulating", total=scenario.replications * len(scenario.points))
-        result = run_scenario(
-            scenario,
-            jobs=args.jobs,
-            progress=lambda done, total: progress.update(task, completed=done),
-            keep_logs=None if args.persons is None else False,
-            persons_file=Path(scratch) / "persons.csv" if args.persons else None,
-        )
+        first_kwargs = {"keep_logs": None if args.persons is None else False,
+                        "persons_file": Path(scratch) / "persons.csv" if args.persons else None}
+        sequential = None
+        if args.replications == "auto":
+            from .experiment.sequential import run_sequential
+
+            progress.update(task, description=f"{scenario.name}: simulating (replications auto)", total=None)
+            result, sequential = run_sequential(scenario, sequential_targets(args), n0=args.initial_replications,
+                                                max_replications=args.max_replications, first_kwargs=first_kwargs,
+                                                **options)
+        else:
+            result = run_scenario(
+                scenario,
+                **options,
+                progress=lambda done, total: progress.update(task, completed=done),
+                **first_kwargs,
+            )
         progress.update(task, description=f"{scenario.name}: writing results")
         try:
             write_results(result, target, force=args.force)
@@ -166,6 +241,10 @@ def _run(args, out: Console, err: Console) -> int:
         )
     if not args.quiet:
         out.print(_summary_table(result))
+    if sequential is not None:
+        out.print(sequential.line(), markup=False, soft_wrap=True)
+    if result.engine is not None:
+        out.print(result.engine.describe(), markup=False, soft_wrap=True)
     out.print(f"results written to {target}", markup=False, soft_wrap=True)
     return 0
 
@@ -188,44 +267,146 @@ def _check_memory(estimate: run_estimate.Estimate, file: str) -> None:
 
 
 def _summary_table(result: RunResult) -> Table:
-    kpis = result.summary["kpis"]
+    """The main KPIs, the same rows as report.html's table."""
+    from .report.html import summary_kpi_rows
+
     table = Table(title=f"{result.scenario.name}: {result.replications} replications, seed {result.scenario.seed}", title_justify="left")
     table.add_column("KPI")
     table.add_column("mean", justify="right")
     table.add_column("95% CI", justify="right")
-
-    def row(label: str, leaf: dict, fmt: str = "{:,.1f}") -> None:
-        mean = "n/a" if leaf["mean"] is None else fmt.format(leaf["mean"])
-        ci = "" if not leaf["ci95"] else f"{fmt.format(leaf['ci95'][0])} - {fmt.format(leaf['ci95'][1])}"
-        table.add_row(label, mean, ci)
-
-    deadline = result.summary["round"]["deadline_h"]
-    row("residents sampled (points and home)", kpis["sampled_total"], "{:,.0f}")
-    if kpis["home_residents"]["mean"]:
-        row("  of whom sampled at home", kpis["home_sampled"], "{:,.0f}")
-    row("unserved (turned away, left, or never visited)", {**kpis["unserved"], "mean": kpis["unserved"]["mean"] + kpis["home_unserved"]["mean"], "ci95": None}, "{:,.0f}")
-    for key, label in (("balked", "  left on seeing the line"), ("reneged", "  left the line, out of patience")):
-        if kpis[key]["mean"]:
-            row(label, kpis[key], "{:,.0f}")
-    if kpis["not_called"]["mean"]:
-        row("never called (calling plan too long)", kpis["not_called"], "{:,.0f}")
-    row(f"last sample (h from opening; deadline {deadline:g} h)", kpis["finish_h"], "{:,.2f}")
-    row("sampled by the deadline", kpis["sampled_by_deadline_share"], "{:.1%}")
-    if len(result.scenario.points) > 1:
-        row("points finished by the deadline", kpis["points_finished_by_deadline_share"], "{:.1%}")
-    row("overtime (min after the last closing)", kpis["overtime_min"])
-    row("throughput per station-hour", kpis["throughput_per_station_hour"])
-    row("staff-hours", kpis["staff_hours"], "{:,.0f}")
-    row("residents per sampler-hour", kpis["residents_per_sampler_hour"])
-    if kpis["stations_closed_min"]["mean"]:
-        row("station-minutes closed for lack of staff", kpis["stations_closed_min"], "{:,.0f}")
-    if any(point.waiting_area is not None for point in result.scenario.points):
-        row("person-minutes waiting outside the marked area", kpis["waiting_over_capacity_person_min"], "{:,.0f}")
-    row("time in system p90 (min)", kpis["time_in_system_min"]["p90"])
-    for stage, utilization in kpis["utilization"].items():
-        row(f"{stage}: wait p90 (min)", kpis["wait_min"][stage]["p90"])
-        row(f"{stage}: utilisation", utilization, "{:.0%}")
+    waiting_area = any(point.waiting_area is not None for point in result.scenario.points)
+    for row in summary_kpi_rows(result.summary, len(result.scenario.points), waiting_area):
+        table.add_row(row.label, row.mean, row.ci95.replace(" – ", " - "))
     return table
+
+
+# ------------------------------------------------------------------ --replications auto and optimise
+
+
+def _replications(text: str):
+    """``--replications``: a whole number, or ``auto`` (experiment/sequential.py)."""
+    if text.strip().lower() == "auto":
+        return "auto"
+    return _bounded_int(1, MAX_REPLICATIONS)(text)
+
+
+def add_sequential_arguments(parser: argparse.ArgumentParser) -> None:
+    """Options of ``--replications auto``: the target KPIs, their half-width, the first batch and the max."""
+    from .experiment import sequential
+
+    parser.add_argument("--precision", type=float, default=sequential.DEFAULT_PRECISION,
+                        help="with --replications auto: wanted 95%% CI half-width relative to the mean "
+                        f"(default {sequential.DEFAULT_PRECISION:g} = 5%%)")
+    parser.add_argument("--kpi", action="append", metavar="KPI[=HALF_WIDTH]",
+                        help="with --replications auto: a target KPI, a dotted path of summary.json kpis, optionally "
+                        "with an absolute half-width in its unit (repeatable; default: "
+                        f"{', '.join(sequential.DEFAULT_KPIS)})")
+    parser.add_argument("--initial-replications", type=_bounded_int(2, MAX_REPLICATIONS), default=sequential.N0,
+                        help=f"with --replications auto: the first batch (default {sequential.N0})")
+    parser.add_argument("--max-replications", type=_bounded_int(2, MAX_REPLICATIONS), default=sequential.MAX_DEFAULT,
+                        help=f"with --replications auto: stop here if the target is not met (default {sequential.MAX_DEFAULT})")
+
+
+def sequential_targets(args) -> list:
+    from .experiment import sequential
+
+    file = str(args.scenario)
+    if not (args.precision > 0 and args.precision < float("inf")):
+        raise ScenarioError([Problem(file, None, "--precision", f"{args.precision:g} must be a positive fraction of the mean")])
+    if args.initial_replications > args.max_replications:
+        raise ScenarioError([Problem(file, None, "--max-replications",
+                                     f"{args.max_replications} is below --initial-replications {args.initial_replications}")])
+    targets = []
+    for text in args.kpi or sequential.DEFAULT_KPIS:
+        try:
+            targets.append(sequential.parse_target(text, args.precision))
+        except ValueError as exc:
+            raise ScenarioError([Problem(file, None, "--kpi", f"{text}: {exc}")]) from None
+    return targets
+
+
+def add_optimise_parser(commands) -> None:
+    opt = commands.add_parser("optimise", help="fewest stations per point meeting a deadline and a wait limit, "
+                              "or the best split of a fixed total of stations")
+    opt.add_argument("scenario", type=Path, help="scenario file (YAML)")
+    opt.add_argument("--deadline", type=float, metavar="H",
+                     help="hours from the first opening by which each point must finish (default: the scenario's deadline)")
+    opt.add_argument("--max-p90-wait", type=float, metavar="MIN", help="limit of the 90th percentile of the total wait (minutes)")
+    opt.add_argument("--confidence", type=float, default=0.9,
+                     help="share of realisations that must meet every constraint (default 0.9)")
+    opt.add_argument("--assurance", type=float, default=0.95,
+                     help="confidence with which that share is established (Clopper-Pearson lower bound; default 0.95)")
+    opt.add_argument("--fit-waiting-area", action="store_true",
+                     help="also keep the line inside each point's waiting_area (waiting_peak_overflow == 0)")
+    opt.add_argument("--total-stations", type=int, metavar="N",
+                     help="allocation mode: share N stations over the points so that the latest point finishes earliest")
+    opt.add_argument("--replications", "-r", type=_replications,
+                     help="replications per evaluation (default: the scenario's, at least what --confidence needs); "
+                     "auto: picked by the sequential procedure on the scenario as given")
+    add_sequential_arguments(opt)
+    opt.add_argument("--seed", type=_bounded_int(0, 2**63 - 1), help="random seed of the search (default: the scenario's)")
+    opt.add_argument("--out", "-o", type=Path, help="results folder (default: results/<name>-optimise-<timestamp>)")
+    opt.add_argument("--jobs", "-j", type=_bounded_int(1, 1024), default=1, help="worker processes (default 1)")
+    add_engine_arguments(opt)
+    opt.add_argument("--force", action="store_true", help="replace an existing non-empty results folder")
+    opt.add_argument("--quiet", "-q", action="store_true", help="no line per evaluation")
+
+
+def _optimise(args, out: Console, err: Console) -> int:
+    from .experiment.optimise import allocate_stations, optimise_stations, success_run_size
+    from .experiment.sequential import replications_for
+    from .report import ResultsExistError, check_target, default_folder
+    from .report.folder import partial_folder
+    from .report.optimise import write_optimise
+
+    file = str(args.scenario)
+    scenario = _with_overrides(load_scenario(args.scenario), args, file)
+    target = args.out if args.out is not None else default_folder(f"{scenario.name}-optimise")
+    try:
+        check_target(target, args.force)
+    except ResultsExistError as exc:
+        raise ScenarioError([Problem(str(target), None, "--out", str(exc).removeprefix(f"{target} "))]) from None
+    if args.total_stations is None and args.deadline is None and args.max_p90_wait is None and not args.fit_waiting_area:
+        raise ScenarioError([Problem(file, None, "--deadline", "give --deadline, --max-p90-wait or --fit-waiting-area "
+                                     "(or --total-stations for the allocation mode)")])
+    options = run_options(args, scenario, file)
+    say = (lambda text: None) if args.quiet else (lambda text: err.print(text, markup=False, soft_wrap=True))
+    replications = None if args.replications in (None, "auto") else args.replications
+    if args.replications == "auto":
+        replications = replications_for(scenario, sequential_targets(args), n0=args.initial_replications,
+                                        max_replications=args.max_replications, **options)
+        if args.total_stations is None:
+            replications = max(replications, success_run_size(args.confidence, args.assurance)) if 0 < args.confidence < 1 and 0 < args.assurance < 1 else replications
+        say(f"replications auto: {replications} replications per evaluation")
+    # Every evaluation is journalled beside the target: run the same command again to resume.
+    journal_folder = partial_folder(target)
+    journal_folder.mkdir(parents=True, exist_ok=True)
+    if args.total_stations is not None:
+        result = allocate_stations(scenario, args.total_stations, replications=replications, say=say,
+                                   journal_folder=journal_folder, **options)
+    else:
+        result = optimise_stations(scenario, args.deadline, args.max_p90_wait, confidence=args.confidence,
+                                   fit_waiting_area=args.fit_waiting_area, assurance=args.assurance,
+                                   replications=replications, say=say, journal_folder=journal_folder, **options)
+    try:
+        write_optimise(result, target, force=args.force)
+    except ResultsExistError as exc:
+        raise ScenarioError([Problem(str(target), None, "--out", str(exc).removeprefix(f"{target} "))]) from None
+    shutil.rmtree(journal_folder, ignore_errors=True)
+    summary = result.summary()
+    if result.mode == "stations":
+        answer = ", ".join(f"{p['id']}: {p['stations'] if p['stations'] is not None else 'infeasible'}" for p in summary["points"][:10])
+        more = f" and {len(summary['points']) - 10} more" if len(summary["points"]) > 10 else ""
+        verdict = "verified with seed" if result.verified else "NOT verified with seed"
+        out.print(f"stations: {answer}{more} ({summary['stations_before']} before, {summary['stations_after']} after; "
+                  f"{verdict} {result.verify_seed}, {result.replications} replications)", markup=False, soft_wrap=True)
+    else:
+        last = result.allocation_steps[-1]
+        answer = ", ".join(f"{pid}: {n}" for pid, n in list(result.answers.items())[:10])
+        out.print(f"allocation of {result.total} stations: {answer}; latest point {last['latest_point']} "
+                  f"finishes at {last['finish_h']:.2f} h", markup=False, soft_wrap=True)
+    out.print(f"results written to {target}", markup=False, soft_wrap=True)
+    return 0
 
 
 if __name__ == "__main__":

@@ -1,8 +1,11 @@
-"""Run a scenario's replications, serially or over local worker processes.
+"""Run a scenario's replications, serially, over local worker processes or on a Dask cluster.
 
 Work is split into tasks (one point in one replication). Each task rebuilds its
 own random streams from (seed, replication, point id), so results do not depend
 on which process ran it or in what order; results are folded in task order.
+Tasks travel to workers in batches of about a second (``executors.py``), and
+each point runs on the SimPy engine or the fast engine (``plan_engines``); the
+two give the same log to the last bit.
 
 Memory stays bounded by the number of points, not residents: a task hands back
 its point's tally, series and wait counts, and its log only when the first
@@ -12,9 +15,8 @@ replication's residents are kept (small runs) or written to persons.csv.
 from __future__ import annotations
 
 import csv
-import multiprocessing
 import time
-from concurrent.futures import ProcessPoolExecutor
+from collections import Counter
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -46,6 +48,7 @@ from ..chain_metrics import chain_kpis, chain_series
 from ..model import simulate_point
 from ..model.chain import ChainLog, PointTubes, simulate_chain
 from ..scenario.schema import Scenario
+from .executors import DEFAULT_EXECUTOR, batch_tasks, check_executor, run_batches, runs_in_process, task_cost_s
 
 Progress = Callable[[int, int], None]
 """Called as progress(done, total) after each finished task."""
@@ -77,11 +80,111 @@ class PointRun:
     """Busy share per station and step, and closures, for the rota chart (first replication only)."""
 
 
-def simulate_task(scenario: Scenario, replication: int, point_index: int, step_s: float = MINUTE, keep_log: bool = True) -> PointRun:
-    """Draw, simulate and measure one point in one replication."""
+ENGINES = ("auto", "simpy", "fast")
+DEFAULT_ENGINE = "auto"
+"""The fast engine gives SimPy's log to the last bit, for points in its scope."""
+
+
+class EngineScopeError(ValueError):
+    """The fast engine was asked for (``engine="fast"``) but cannot run some points.
+
+    ``points`` lists (point id, reason from ``model.fast.fast_scope``) in scenario order.
+    """
+
+    def __init__(self, points: list[tuple[str, str]]):
+        self.points = points
+        more = f" (and {len(points) - 1} more points)" if len(points) > 1 else ""
+        super().__init__(f"point {points[0][0]}: the fast engine cannot simulate {points[0][1]}{more}")
+
+
+@dataclass(frozen=True)
+class EnginePlan:
+    """Which engine runs each point (``engines``, scenario order), and why a point is not on the fast one."""
+
+    asked: str
+    engines: tuple[str, ...]
+    reasons: tuple[Optional[str], ...] = ()
+    """Per point, why the fast engine cannot run it (None: it can, or it was not asked about)."""
+
+    @property
+    def fast_points(self) -> int:
+        return self.engines.count("fast")
+
+    @property
+    def simpy_points(self) -> int:
+        return self.engines.count("simpy")
+
+    def reason_counts(self) -> dict[str, int]:
+        """Points per reason (a point with several reasons counts under each), most frequent first."""
+        counts = Counter(part for reason in self.reasons if reason for part in reason.split("; "))
+        return dict(counts.most_common())
+
+    def as_dict(self) -> dict[str, Any]:
+        """The ``engine`` entry of summary.json."""
+        return {"asked": self.asked, "fast_points": self.fast_points, "simpy_points": self.simpy_points, "reasons": self.reason_counts()}
+
+    def describe(self) -> str:
+        """One line, like "engine: fast for 326 points; simpy for 2 (pooled tubes (pooling))"."""
+        parts = []
+        if self.fast_points:
+            parts.append(f"fast for {self.fast_points} point{'s' if self.fast_points != 1 else ''}")
+        if self.simpy_points:
+            text = f"simpy for {self.simpy_points}" + ("" if parts else f" point{'s' if self.simpy_points != 1 else ''}")
+            reasons = self.reason_counts()
+            if reasons:
+                shown = [reason if len(reasons) == 1 else f"{reason}: {count}" for reason, count in list(reasons.items())[:3]]
+                text += f" ({'; '.join(shown)}{'; ...' if len(reasons) > 3 else ''})"
+            elif self.asked == "simpy":
+                text += " (asked)"
+            parts.append(text)
+        return "engine: " + ("; ".join(parts) if parts else "no points")
+
+
+def plan_engines(scenario: Scenario, engine: str = DEFAULT_ENGINE) -> EnginePlan:
+    """Choose each point's engine: ``simpy`` always SimPy; ``fast`` the fast engine (raises
+    ``EngineScopeError`` naming every point out of its scope); ``auto`` the fast engine
+    for every point in its scope and SimPy for the others."""
+    if engine not in ENGINES:
+        raise ValueError(f"unknown engine {engine!r}; expected one of {', '.join(ENGINES)}")
+    if engine == "simpy":
+        return EnginePlan(asked=engine, engines=("simpy",) * len(scenario.points), reasons=(None,) * len(scenario.points))
+    from ..model.fast import fast_scope  # imports numba: only when the fast engine may run
+
+    reasons = tuple(fast_scope(point, scenario) for point in scenario.points)
+    if engine == "fast":
+        refused = [(point.id, reason) for point, reason in zip(scenario.points, reasons) if reason is not None]
+        if refused:
+            raise EngineScopeError(refused)
+    return EnginePlan(asked=engine, engines=tuple("fast" if reason is None else "simpy" for reason in reasons), reasons=reasons)
+
+
+def simulate_task(
+    scenario: Scenario,
+    replication: int,
+    point_index: int,
+    step_s: float = MINUTE,
+    keep_log: bool = True,
+    engine: str = DEFAULT_ENGINE,
+) -> PointRun:
+    """Draw, simulate and measure one point in one replication.
+
+    ``engine``: ``simpy``, ``fast`` (ValueError for a point out of its scope) or
+    ``auto`` (fast when the point is in its scope); the log is the same.
+    """
     point = scenario.points[point_index]
     draws = draw_residents(scenario, point, replication)
-    log = simulate_point(point, scenario.hours, draws, replication)
+    if engine == "auto":
+        from ..model.fast import fast_scope
+
+        engine = "fast" if fast_scope(point, scenario) is None else "simpy"
+    if engine == "fast":
+        from ..model.fast import simulate_point_fast
+
+        log = simulate_point_fast(point, scenario.hours, draws, replication)
+    elif engine == "simpy":
+        log = simulate_point(point, scenario.hours, draws, replication)
+    else:
+        raise ValueError(f"unknown engine {engine!r}; expected one of {', '.join(ENGINES)}")
     point_tally = tally(log, scenario.deadline_s)
     series = point_series(log, step_s)
     return PointRun(
@@ -119,6 +222,10 @@ class RunResult:
     littles_law: LittleSummary = field(default_factory=LittleSummary)
     timelines: dict[str, StationTimeline] = field(default_factory=dict)
     """Per point id, its stations' timeline in the first replication (a few kB per point)."""
+    executor: str = DEFAULT_EXECUTOR
+    """Where the tasks ran, as asked: ``serial``, ``processes`` or ``dask``."""
+    engine: Optional[EnginePlan] = None
+    """Which engine ran each point (None: SimPy for every point)."""
 
     @property
     def replications(self) -> int:
@@ -137,12 +244,13 @@ class RunResult:
         """The content of summary.json (schema in docs/outputs.md), once the run is over."""
         scenario = self.scenario
         return {
-            "schema_version": 2,
+            "schema_version": 3,
             "scenario": scenario.name,
             "seed": scenario.seed,
             "replications": self.replications,
             "simsampling_version": __version__,
-            "engine": "simpy",
+            "engine": (self.engine or plan_engines(scenario, "simpy")).as_dict(),
+            "executor": self.executor,
             "jobs": self.jobs,
             "elapsed_s": round(self.elapsed_s, 3),
             "clock": {"open": scenario.clock.open, "close": scenario.clock.close},
@@ -179,20 +287,39 @@ def run_scenario(
     progress: Optional[Progress] = None,
     keep_logs: Optional[bool] = None,
     persons_file: Optional[Path] = None,
+    first_replication: int = 0,
+    engine: str = DEFAULT_ENGINE,
+    executor: str = DEFAULT_EXECUTOR,
+    scheduler: Optional[str] = None,
 ) -> RunResult:
-    """Run every replication of every point; identical results for any ``jobs``.
+    """Run every replication of every point; identical results for any ``jobs``, ``executor`` and ``engine``.
+
+    ``engine``: ``auto`` (the fast engine for every point in its scope, SimPy for
+    the others), ``simpy`` or ``fast`` (``EngineScopeError``, before anything
+    runs, if a point is out of its scope). ``executor``: ``processes`` (``jobs``
+    local worker processes), ``serial`` or ``dask`` (the Dask scheduler at
+    ``scheduler``, or a local cluster of ``jobs`` worker processes;
+    ``ExecutorUnavailable`` if dask.distributed is not installed).
+
+    ``first_replication`` runs replications ``first_replication ..
+    first_replication + scenario.replications - 1`` (each keyed by its number, so
+    batches run one after another give the same replications as one run; see
+    experiment/sequential.py). Only replication 0 keeps residents and timelines.
 
     ``keep_logs`` keeps the first replication's residents in memory (default:
     when the round has at most a million); ``persons_file``, if given, receives
     them as persons.csv rows while the run goes on.
     """
     started = time.perf_counter()
+    check_executor(executor, scheduler)
+    plan = plan_engines(scenario, engine)
     if keep_logs is None:
         keep_logs = sum(p.population for p in scenario.points) <= KEEP_LOGS_UP_TO
     points = len(scenario.points)
     step_s = series_step_s(scenario)
-    tasks = [(rep, index) for rep in range(scenario.replications) for index in range(points)]
-    result = RunResult(scenario=scenario, jobs=jobs, step_s=step_s, persons_file=persons_file)
+    first = first_replication
+    tasks = [(rep, index) for rep in range(first, first + scenario.replications) for index in range(points)]
+    result = RunResult(scenario=scenario, jobs=jobs, step_s=step_s, persons_file=persons_file, executor=executor, engine=plan)
     result.point_kpis = {point.id: [] for point in scenario.points}
     result.point_bands = {point.id: SeriesBands() for point in scenario.points}
     want_logs = keep_logs or persons_file is not None
@@ -203,8 +330,9 @@ def run_scenario(
     running: Optional[Tally] = None
     run_series: Optional[Series] = None
     chain_parts: list[PointTubes] = []
+    runs = _execute(scenario, tasks, jobs, step_s, want_logs, engines=plan.engines, executor=executor, scheduler=scheduler)
     try:
-        for done, run in enumerate(_execute(scenario, tasks, jobs, step_s, want_logs), start=1):
+        for done, run in enumerate(runs, start=1):
             result.point_kpis[run.point_id].append(run.kpis)
             result.point_bands[run.point_id].add(run.series)
             if run.timeline is not None:
@@ -231,6 +359,7 @@ def run_scenario(
             if progress is not None:
                 progress(done, len(tasks))
     finally:
+        runs.close()  # stops the workers (and a local Dask cluster) at once if the run was interrupted
         if handle is not None:
             handle.close()
     result.elapsed_s = time.perf_counter() - started
@@ -250,27 +379,39 @@ def _run_chain(scenario: Scenario, replication: int, parts: list[PointTubes], st
     return chain_kpis(log, start, scenario.deadline_s, scenario.chain.freshness_limit_h)
 
 
-def _execute(scenario: Scenario, tasks: list[tuple[int, int]], jobs: int, step_s: float, want_logs: bool) -> Iterator[PointRun]:
-    if jobs <= 1 or len(tasks) <= 1:
-        for rep, index in tasks:
-            yield simulate_task(scenario, rep, index, step_s, keep_log=want_logs and rep == 0)
-        return
-    # spawn: workers start clean (no inherited threads or locks from the parent).
-    context = multiprocessing.get_context("spawn")
-    chunk = max(1, min(64, len(tasks) // (jobs * 8)))
-    with ProcessPoolExecutor(
-        max_workers=jobs, mp_context=context, initializer=_set_worker_scenario, initargs=(scenario, step_s, want_logs)
-    ) as pool:
-        yield from pool.map(_worker_task, tasks, chunksize=chunk)
+def _execute(
+    scenario: Scenario,
+    tasks: list[tuple[int, int]],
+    jobs: int,
+    step_s: float,
+    want_logs: bool,
+    engines: Optional[tuple[str, ...]] = None,
+    executor: str = DEFAULT_EXECUTOR,
+    scheduler: Optional[str] = None,
+) -> Iterator[PointRun]:
+    """Every task's PointRun, in task order, whatever the executor (the single place tasks are run)."""
+    shared = _Shared(scenario, step_s, want_logs, engines or ("simpy",) * len(scenario.points))
+    costs = [task_cost_s(scenario.points[index].population, shared.engines[index]) for _, index in tasks]
+    batches = [tasks[span.start : span.stop] for span in batch_tasks(costs)]
+    if runs_in_process(executor, jobs, len(batches)):
+        batches = [[task] for task in tasks]  # in this process, one at a time: the progress bar moves per task
+    for runs in run_batches(_run_batch, shared, batches, executor=executor, jobs=jobs, scheduler=scheduler):
+        yield from runs
 
 
-_worker: dict[str, Any] = {}
+@dataclass(frozen=True)
+class _Shared:
+    """What every batch needs, sent to each worker once."""
+
+    scenario: Scenario
+    step_s: float
+    want_logs: bool
+    engines: tuple[str, ...]
 
 
-def _set_worker_scenario(scenario: Scenario, step_s: float, want_logs: bool) -> None:
-    _worker.update(scenario=scenario, step_s=step_s, want_logs=want_logs)
-
-
-def _worker_task(task: tuple[int, int]) -> PointRun:
-    rep, index = task
-    return simulate_task(_worker["scenario"], rep, index, _worker["step_s"], keep_log=_worker["want_logs"] and rep == 0)
+def _run_batch(shared: _Shared, batch: list[tuple[int, int]]) -> list[PointRun]:
+    """Run a batch of tasks in a worker (or in this process), in order."""
+    return [
+        simulate_task(shared.scenario, rep, index, shared.step_s, keep_log=shared.want_logs and rep == 0, engine=shared.engines[index])
+        for rep, index in batch
+    ]

@@ -3,6 +3,8 @@
 Files are written into a hidden temporary folder beside the target, which is
 renamed into place only when everything is written. An interrupted run removes
 its temporary folder; an existing non-empty target is refused unless forced.
+A resumable job (a sweep) keeps a persistent ``.<name>.partial`` folder instead
+(:func:`partial_folder`), promoted the same way once complete.
 """
 
 from __future__ import annotations
@@ -49,14 +51,28 @@ def results_folder(target: Path, force: bool = False) -> Iterator[Path]:
     staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.partial-", dir=target.parent))
     try:
         yield staging
-        check_target(target, force)
-        if target.exists():
-            retired = Path(tempfile.mkdtemp(prefix=f".{target.name}.old-", dir=target.parent))
-            os.replace(target, retired / target.name)
-            os.replace(staging, target)
-            shutil.rmtree(retired, ignore_errors=True)
-        else:
-            os.replace(staging, target)
+        promote(staging, target, force)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
+
+
+def promote(staging: Path, target: Path, force: bool = False) -> None:
+    """Rename the filled folder ``staging`` into place as ``target`` (replacing it only with ``force``)."""
+    check_target(target, force)
+    if target.exists():
+        retired = Path(tempfile.mkdtemp(prefix=f".{target.name}.old-", dir=target.parent))
+        os.replace(target, retired / target.name)
+        os.replace(staging, target)
+        shutil.rmtree(retired, ignore_errors=True)
+    else:
+        os.replace(staging, target)
+
+
+def partial_folder(target: Path) -> Path:
+    """The persistent in-progress folder of a resumable job (a sweep): ``.<name>.partial`` beside ``target``.
+
+    Unlike the temporary folder of :func:`results_folder` it survives an interruption, so the
+    job can pick up where it stopped; :func:`promote` turns it into ``target`` when done.
+    """
+    return Path(target).parent / f".{Path(target).name}.partial"

@@ -428,6 +428,17 @@ def verdict(summary: Mapping[str, Any]) -> tuple[str, Optional[bool]]:
     return " ".join(sentences), on_time
 
 
+def _engine_text(engine: Any) -> str:
+    """summary.json's engine record in words: which engine ran how many points, and why."""
+    if not isinstance(engine, Mapping):
+        return str(engine)
+    text = f"{engine.get('asked', '')} (fast for {engine.get('fast_points', 0)} point(s), simpy for {engine.get('simpy_points', 0)}"
+    reasons = engine.get("reasons") or {}
+    if reasons:
+        text += ": " + "; ".join(f"{reason} ({count})" for reason, count in reasons.items())
+    return text + ")"
+
+
 def run_provenance(summary: Mapping[str, Any], extra: Optional[Mapping[str, Any]] = None,
                    generated: Optional[datetime] = None) -> dict[str, str]:
     """Where the figures come from, as recorded in summary.json, then ``extra`` (added or overriding,
@@ -435,7 +446,7 @@ def run_provenance(summary: Mapping[str, Any], extra: Optional[Mapping[str, Any]
     rows: dict[str, str] = {
         "scenario": str(summary.get("scenario", "")),
         "simsampling version": str(summary.get("simsampling_version", __version__)),
-        "engine": str(summary.get("engine", "")),
+        "engine": _engine_text(summary.get("engine", "")),
         "seed": str(summary.get("seed", "")),
         "replications": str(summary.get("replications", "")),
     }

@@ -1,0 +1,259 @@
+"""The ``compare`` and ``sweep`` commands (registered by cli.py; the work is in experiment/ and report/).
+
+Same conventions as ``run``: bad input (scenarios, ``--vary``, ``--kpi``, a results
+folder taken) exits with status 2 and one line per problem, before anything runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+from concurrent.futures.process import BrokenProcessPool
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+from rich.table import Table
+
+from .scenario import Problem, ScenarioError, load_scenario
+from .scenario.schema import MAX_REPLICATIONS
+
+INTERRUPTED = 130
+FAILED = 1
+
+
+def add_parsers(commands, bounded_int, add_engine_arguments=None) -> None:
+    """Add ``compare`` and ``sweep`` to the command line's subparsers."""
+    compare = commands.add_parser(
+        "compare", help="run scenarios with common random numbers and compare their KPIs (paired CIs)",
+        description="Run two or more scenarios with the same seed and replications (common random numbers: the "
+        "same residents in each) and write a folder comparing them with the first: differences and paired 95%% CIs.")
+    compare.add_argument("scenarios", type=Path, nargs="+", metavar="SCENARIO", help="scenario files; the first is the baseline A")
+    _common(compare, bounded_int)
+    compare.add_argument("--out", "-o", type=Path, help="results folder (default: results/compare-<timestamp>)")
+    if add_engine_arguments is not None:
+        add_engine_arguments(compare)
+
+    sweep = commands.add_parser(
+        "sweep", help="run every combination of scenario field values (full factorial), resumable",
+        description="Run a full factorial design over scenario fields, all with the same seed and replications. "
+        "An interrupted sweep, run again with the same command, skips the combinations already done.")
+    sweep.add_argument("scenario", type=Path, help="scenario file (YAML)")
+    sweep.add_argument("--vary", action="append", metavar="PATH=VALUES", required=True,
+                       help="a factor: a dotted field path (* = every item of a list) and comma-separated values, "
+                       "e.g. points.*.tents=2,3,4 or arrivals.show_up=0.9,0.95; repeat for more factors")
+    sweep.add_argument("--kpi", action="append", metavar="KEY",
+                       help="a KPI for sweep.csv and the charts, as in kpis.csv (e.g. wait_min.total.p90); repeat for "
+                       "more (default: finish_h, sampled_by_deadline_share, wait_min.total.p90, utilization.swab, "
+                       "staff_hours, waiting_over_capacity_person_min)")
+    _common(sweep, bounded_int)
+    sweep.add_argument("--out", "-o", type=Path, required=True, help="results folder (its unfinished sweep, if any, "
+                       "is resumed from the hidden .<name>.partial folder beside it)")
+    sweep.add_argument("--fresh", action="store_true", help="discard an unfinished sweep of this --out and start over")
+    if add_engine_arguments is not None:
+        add_engine_arguments(sweep)
+
+
+def _common(parser: argparse.ArgumentParser, bounded_int) -> None:
+    parser.add_argument("--replications", "-r", type=bounded_int(1, MAX_REPLICATIONS),
+                        help="replications of every scenario (default: the first scenario's)")
+    parser.add_argument("--seed", type=bounded_int(0, 2**63 - 1), help="random seed of every scenario (default: the first scenario's)")
+    parser.add_argument("--jobs", "-j", type=bounded_int(1, 1024), default=1, help="worker processes (default 1)")
+    parser.add_argument("--force", action="store_true", help="replace an existing non-empty results folder")
+    parser.add_argument("--quiet", "-q", action="store_true", help="no progress bar or table")
+
+
+def _options(args, scenario, file: str) -> dict[str, Any]:
+    """``run_scenario`` keywords from the run options cli.py knows (``--jobs`` and, when present, the engine ones)."""
+    try:
+        from .cli import run_options
+    except ImportError:  # pragma: no cover - an older cli.py
+        return {"jobs": args.jobs}
+    if not hasattr(args, "engine"):
+        return {"jobs": args.jobs}
+    return run_options(args, scenario, file)
+
+
+def _target_free(target: Path, force: bool) -> None:
+    from .report import ResultsExistError, check_target
+
+    try:
+        check_target(target, force)
+    except ResultsExistError as exc:
+        raise ScenarioError([Problem(str(target), None, "--out", str(exc).removeprefix(f"{target} "))]) from None
+
+
+def _progress(err: Console, quiet: bool) -> Progress:
+    return Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                    TimeRemainingColumn(), console=err, disable=quiet or not err.is_terminal, transient=False)
+
+
+# ---------------------------------------------------------------- compare
+
+
+def run_compare(args, out: Console, err: Console) -> int:
+    from .experiment.compare import compare_scenarios
+    from .experiment.factorial import with_fixed
+    from .report import ResultsExistError, default_folder
+    from .report.compare import write_comparison
+
+    if len(args.scenarios) < 2:
+        raise ScenarioError([Problem("compare", None, "", "give at least two scenario files to compare")])
+    problems: list[Problem] = []
+    scenarios = []
+    for file in args.scenarios:
+        try:
+            scenarios.append(load_scenario(file))
+        except ScenarioError as exc:
+            problems += exc.problems
+    if problems:
+        raise ScenarioError(problems)
+    seed = args.seed if args.seed is not None else scenarios[0].seed
+    replications = args.replications if args.replications is not None else scenarios[0].replications
+    fixed = [with_fixed(s, seed, replications, str(f)) for s, f in zip(scenarios, args.scenarios)]
+    options = {}
+    for scenario, file in zip(fixed, args.scenarios):
+        options = _options(args, scenario, str(file))
+    target = args.out if args.out is not None else default_folder("compare-" + "-vs-".join(s.name for s in scenarios)[:80])
+    _target_free(target, args.force)
+    if not args.quiet:
+        err.print(f"common random numbers: every scenario runs with seed {seed} and {replications} replications",
+                  markup=False, soft_wrap=True)
+    total = sum(replications * len(s.points) for s in fixed)
+    offsets = [sum(replications * len(s.points) for s in fixed[:i]) for i in range(len(fixed))]
+    with _progress(err, args.quiet) as progress:
+        task = progress.add_task("comparing: simulating", total=total)
+        comparison = compare_scenarios(
+            scenarios, replications=replications, seed=seed, files=[str(f) for f in args.scenarios],
+            progress=lambda index, done, _total: progress.update(task, completed=offsets[index] + done),
+            **options)
+        progress.update(task, description="comparing: writing results")
+        try:
+            write_comparison(comparison, target, force=args.force)
+        except ResultsExistError as exc:
+            raise ScenarioError([Problem(str(target), None, "--out", str(exc).removeprefix(f"{target} "))]) from None
+    if not args.quiet:
+        out.print(compare_table(comparison))
+        for note in comparison.notes[1:]:
+            out.print(note, markup=False, soft_wrap=True)
+    for label, result in zip(comparison.labels, comparison.results):
+        if not result.littles_law.passed:
+            err.print(f"warning: self-check failed in {label} ({result.scenario.name}): see its summary.json", markup=False)
+    out.print(f"results written to {target}", markup=False, soft_wrap=True)
+    return 0
+
+
+def compare_table(comparison) -> Table:
+    from .report.compare import fmt_diff, fmt_leaf, headline_rows
+
+    base = comparison.labels[0]
+    table = Table(title=f"{' vs '.join(f'{l}: {r.scenario.name}' for l, r in zip(comparison.labels, comparison.results))}"
+                        f"\n{comparison.replications} replications, seed {comparison.seed}, common random numbers; "
+                        f"differences with paired 95% CIs", title_justify="left")
+    table.add_column("KPI")
+    for label in comparison.labels:
+        table.add_column(f"{label} (95% CI)", justify="right")
+    for label in comparison.labels[1:]:
+        table.add_column(f"{label}−{base}", justify="right")
+        table.add_column("paired 95% CI", justify="right")
+        table.add_column("sig.", justify="center")
+    for key, label, fmt in headline_rows(comparison):
+        row = comparison.table[key]
+        cells = [label]
+        for lbl in comparison.labels:
+            mean, ci = fmt_leaf(row[lbl], fmt)
+            cells.append(f"{mean} ({ci})" if ci else mean)
+        for lbl in comparison.labels[1:]:
+            cells += list(fmt_diff(row["differences"][f"{lbl}-{base}"], fmt))
+        table.add_row(*cells)
+    return table
+
+
+# ---------------------------------------------------------------- sweep
+
+
+def run_sweep(args, out: Console, err: Console) -> int:
+    from .experiment.factors import parse_vary
+    from .experiment.factorial import sweep, with_fixed
+    from .report import ResultsExistError
+    from .report.folder import partial_folder
+
+    problems: list[Problem] = []
+    factors = []
+    for text in args.vary:
+        try:
+            factors.append(parse_vary(text))
+        except ScenarioError as exc:
+            problems += exc.problems
+    scenario = load_scenario(args.scenario)
+    if problems:
+        raise ScenarioError(problems)
+    file = str(args.scenario)
+    base = with_fixed(scenario, args.seed, args.replications, file)
+    _options(args, base, file)  # refuses a bad executor before the design is built
+    _target_free(args.out, args.force)
+    state = {"done": 0, "total": 0}
+    partial = partial_folder(args.out)
+
+    with _progress(err, args.quiet) as progress:
+        task = progress.add_task(f"{scenario.name}: sweeping", total=None)
+
+        def before_run(done: int, total: int) -> None:
+            state.update(done=done, total=total)
+            progress.update(task, total=total, completed=done)
+            if done and not args.quiet:
+                err.print(f"resuming: {done} of {total} combinations already done ({partial})", markup=False, soft_wrap=True)
+
+        def report(done: int, total: int, factors_now) -> None:
+            state["done"] = done
+            progress.update(task, completed=done)
+
+        try:
+            result = sweep(base, factors, kpis=args.kpi, out=args.out, force=args.force, fresh=args.fresh,
+                           progress=report, before_run=before_run,
+                           check=lambda s: _options(args, s, file), **_options(args, base, file))
+        except KeyboardInterrupt:
+            progress.stop()
+            err.print(_saved("interrupted", state, partial), markup=False, soft_wrap=True)
+            return INTERRUPTED
+        except ResultsExistError as exc:  # the folder was taken while the sweep ran; its journal is kept
+            raise ScenarioError([Problem(str(args.out), None, "--out", str(exc).removeprefix(f"{args.out} ")
+                                         + f"; the finished sweep is kept in {partial}")]) from None
+        except BrokenProcessPool:
+            progress.stop()
+            err.print(_saved("a worker process died", state, partial), markup=False, soft_wrap=True)
+            return FAILED
+    if not args.quiet:
+        out.print(sweep_table(result))
+    failed = [row.index for row in result.rows if not row.littles_law_passed]
+    if failed:
+        err.print(f"warning: self-check failed in combination(s) {failed}: see summary.json", markup=False)
+    resumed = f" ({result.resumed} resumed from an interrupted sweep)" if result.resumed else ""
+    out.print(f"{len(result.rows)} combinations{resumed}; results written to {args.out}", markup=False, soft_wrap=True)
+    return 0
+
+
+def _saved(what: str, state: dict, partial: Path) -> str:
+    if not state["total"]:
+        return f"{what}: no results were written"
+    return (f"{what}: {state['done']} of {state['total']} combinations are saved in {partial}; "
+            "run the same command again to resume")
+
+
+def sweep_table(result) -> Table:
+    from .report.html import formatted
+
+    table = Table(title=f"{result.scenario.name}: {len(result.rows)} combinations, {result.scenario.replications} "
+                        f"replications each, seed {result.scenario.seed} (common random numbers)", title_justify="left")
+    table.add_column("#", justify="right")
+    for factor in result.factors:
+        table.add_column(factor.path, justify="right")
+    for kpi in result.kpis:
+        table.add_column(kpi, justify="right")
+    for row in result.rows:
+        cells = [str(row.index)] + [str(row.factors[f.path]) for f in result.factors]
+        for kpi in result.kpis:
+            fmt = "{:.1%}" if kpi.endswith("share") or kpi.startswith("utilization") else "{:,.2f}"
+            cells.append(formatted(row.leaf(kpi)["mean"], fmt))
+        table.add_row(*cells)
+    return table

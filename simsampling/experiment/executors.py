@@ -1,0 +1,236 @@
+"""Where a run's tasks execute: in this process, in local worker processes, or on a Dask cluster.
+
+The unit of work handed to a worker is a *batch*: consecutive tasks of the run
+(in task order) whose estimated cost adds up to about a second, so that a
+district of thousands of small points becomes hundreds of batches, not
+thousands of tiny tasks whose scheduling would cost more than their work.
+``batch_tasks`` forms them from per-task costs (``task_cost_s``).
+
+Whatever the executor, the results come back in batch order: a batch that
+finishes early waits (as a finished future, on its worker or in the pool) until
+every batch before it has been handed back, so the caller folds results in task
+order and figures never depend on the executor or the number of workers. At
+most a few batches per worker are in flight at once, which bounds what is held
+while the first batches finish.
+
+Executors:
+
+* ``serial``: every batch in the calling process.
+* ``processes`` (the default): a ``ProcessPoolExecutor`` with the ``spawn``
+  start method (workers start clean), ``jobs`` workers; with one job or one
+  batch, the calling process runs it.
+* ``dask``: ``dask.distributed`` (the optional ``cluster`` extra): the
+  scheduler at ``scheduler`` (``tcp://host:8786``; its workers must have the
+  same version of simsampling installed), or, without one, a ``LocalCluster``
+  of ``jobs`` worker processes with one thread each, closed when the run ends
+  or is interrupted. What every batch needs (the scenario...) is sent to each
+  worker once.
+
+This module knows nothing of the model: the caller passes a module-level
+function ``function(shared, batch) -> list`` and the ``shared`` object.
+"""
+
+from __future__ import annotations
+
+import collections
+import contextlib
+import itertools
+import multiprocessing
+import signal
+import threading
+import uuid
+from concurrent.futures import ProcessPoolExecutor
+from typing import Any, Callable, Iterable, Iterator, Optional, Sequence, TypeVar
+
+EXECUTORS = ("serial", "processes", "dask")
+DEFAULT_EXECUTOR = "processes"
+
+BATCH_S = 1.0
+"""Target work per batch, in seconds of one process: Dask's overhead per task
+is about a millisecond on a local cluster and more over a network."""
+IN_FLIGHT_PER_WORKER = 4
+"""Batches submitted ahead per worker: enough to keep workers busy while the
+oldest batch finishes, few enough to bound the results held out of order."""
+
+TASK_S = 0.004
+"""Fixed cost of one task (draws, tally, series), as ``estimate.POINT_TASK_S``."""
+RESIDENT_S = {"simpy": 25e-6, "fast": 3e-6}
+"""Cost per resident of a task by engine: the SimPy figure is
+``estimate.RESIDENT_S``; the fast engine's task of the demo point (2,600
+residents) took 8 ms (1.5 ms replay, 6 ms draws, tally, series and checks)
+against 64 ms with SimPy. Batching only needs the order of magnitude."""
+
+T = TypeVar("T")
+Batch = list
+
+
+class ExecutorUnavailable(RuntimeError):
+    """The executor asked for cannot run here (``dask`` without dask.distributed installed)."""
+
+
+def task_cost_s(population: int, engine: str = "simpy") -> float:
+    """Estimated seconds of one task: one point of ``population`` residents, once."""
+    return TASK_S + population * RESIDENT_S.get(engine, RESIDENT_S["simpy"])
+
+
+def batch_tasks(costs: Sequence[float], target_s: Optional[float] = None) -> list[range]:
+    """Split tasks ``0..len(costs)-1`` into consecutive batches, in order.
+
+    A batch closes as soon as its estimated cost reaches ``target_s`` (default
+    ``BATCH_S``), so every batch but the last costs at least the target, and a
+    task costlier than the target is a batch of its own. A run of less than
+    the target is one batch, run in the calling process by the ``processes``
+    executor: starting workers would cost more (about 2 s each, imports).
+    """
+    if not costs:
+        return []
+    target = BATCH_S if target_s is None else target_s
+    batches: list[range] = []
+    start, cost = 0, 0.0
+    for index, task in enumerate(costs):
+        cost += task
+        if cost >= target:
+            batches.append(range(start, index + 1))
+            start, cost = index + 1, 0.0
+    if start < len(costs):
+        batches.append(range(start, len(costs)))
+    return batches
+
+
+def check_executor(executor: str, scheduler: Optional[str] = None) -> None:
+    """Raise, before anything runs, if ``executor`` is unknown, cannot run here, or ``scheduler`` is given without dask."""
+    if executor not in EXECUTORS:
+        raise ValueError(f"unknown executor {executor!r}; expected one of {', '.join(EXECUTORS)}")
+    if executor != "dask" and scheduler is not None:
+        raise ValueError("a scheduler address is for the dask executor only")
+    if executor == "dask" and not dask_available():
+        raise ExecutorUnavailable(DASK_MISSING)
+
+
+def runs_in_process(executor: str, jobs: int, batches: int) -> bool:
+    """True when ``run_batches`` would run every batch in the calling process."""
+    return executor == "serial" or (executor == "processes" and (jobs <= 1 or batches <= 1))
+
+
+def run_batches(
+    function: Callable[[Any, Batch], list[T]],
+    shared: Any,
+    batches: Sequence[Batch],
+    executor: str = DEFAULT_EXECUTOR,
+    jobs: int = 1,
+    scheduler: Optional[str] = None,
+) -> Iterator[list[T]]:
+    """Yield ``function(shared, batch)`` for every batch, in batch order, computed by ``executor``.
+
+    ``function`` must be importable by name (a module-level function) for the
+    worker processes; ``shared`` is pickled once per worker.
+    """
+    check_executor(executor, scheduler)
+    if runs_in_process(executor, jobs, len(batches)):
+        for batch in batches:
+            yield function(shared, batch)
+    elif executor == "processes":
+        yield from _processes(function, shared, batches, jobs)
+    else:
+        yield from _dask(function, shared, batches, jobs, scheduler)
+
+
+def in_order(submit: Callable[[int, Batch], Any], batches: Iterable[Batch], in_flight: int) -> Iterator[Any]:
+    """Submit batches (``submit(index, batch)`` returns a future), at most ``in_flight`` ahead; yield results in order.
+
+    A future finished out of order keeps its result until its turn. If the
+    consumer stops (an error, Ctrl-C, ``close()``), the futures not yet
+    collected are cancelled.
+    """
+    numbered = enumerate(batches)
+    pending: collections.deque = collections.deque(submit(i, b) for i, b in itertools.islice(numbered, max(1, in_flight)))
+    try:
+        while pending:
+            result = pending.popleft().result()
+            following = next(numbered, None)
+            if following is not None:
+                pending.append(submit(*following))
+            yield result
+    finally:
+        for future in pending:
+            future.cancel()
+
+
+# ---------------------------------------------------------------- local processes
+
+_worker: dict[str, Any] = {}
+
+
+def _set_worker(function: Callable[[Any, Batch], list], shared: Any) -> None:
+    _worker.update(function=function, shared=shared)
+
+
+def _worker_batch(batch: Batch) -> list:
+    return _worker["function"](_worker["shared"], batch)
+
+
+def _processes(function, shared, batches: Sequence[Batch], jobs: int) -> Iterator[list]:
+    workers = min(jobs, len(batches))
+    # spawn: workers start clean (no inherited threads or locks from the parent).
+    context = multiprocessing.get_context("spawn")
+    pool = ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=_set_worker, initargs=(function, shared))
+    try:
+        yield from in_order(lambda _, batch: pool.submit(_worker_batch, batch), batches, IN_FLIGHT_PER_WORKER * workers)
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+# ---------------------------------------------------------------- Dask
+
+DASK_MISSING = (
+    "the dask executor needs dask.distributed, which is not installed; "
+    'install it with pip install "simsampling[cluster]" (or pip install distributed), '
+    "or use --executor processes"
+)
+
+
+def dask_available() -> bool:
+    try:
+        import distributed  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+@contextlib.contextmanager
+def _ctrl_c_ignored():
+    """Ignore SIGINT while child processes are started (in the main thread; elsewhere, do nothing)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def _dask(function, shared, batches: Sequence[Batch], jobs: int, scheduler: Optional[str]) -> Iterator[list]:
+    try:
+        from distributed import Client, LocalCluster
+    except ImportError:
+        raise ExecutorUnavailable(DASK_MISSING) from None
+    with contextlib.ExitStack() as stack:
+        if scheduler is None:
+            with _ctrl_c_ignored():  # the workers inherit it: Ctrl-C stops the run here, which closes them
+                cluster = LocalCluster(n_workers=max(1, jobs), threads_per_worker=1, processes=True, dashboard_address=":0")
+            stack.enter_context(cluster)
+            client = stack.enter_context(Client(cluster))
+        else:
+            client = stack.enter_context(Client(scheduler))
+        workers = max(1, sum(client.nthreads().values()))
+        remote_shared = client.scatter(shared, broadcast=True, hash=False)
+        run = uuid.uuid4().hex[:12]
+
+        def submit(index: int, batch: Batch):
+            # Earlier batches first (higher priority), so results arrive about in the order they are folded.
+            return client.submit(
+                function, remote_shared, batch, key=f"simsampling-batch-{run}-{index}", pure=False, priority=-index
+            )
+
+        yield from in_order(submit, batches, IN_FLIGHT_PER_WORKER * workers)

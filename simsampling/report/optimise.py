@@ -1,0 +1,135 @@
+"""The results folder of ``simsampling optimise``: search.csv, answer.csv, summary.json,
+optimised.yaml, charts/search.png and report.html (see docs/experiments.md)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, Union
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+from matplotlib.ticker import MaxNLocator  # noqa: E402
+
+from ..experiment.optimise import Evaluation, OptimiseResult  # noqa: E402
+from . import html as h  # noqa: E402
+from .files import scenario_text, write_csv  # noqa: E402
+from .folder import results_folder  # noqa: E402
+
+CHART_POINTS = 12
+"""Stations mode: the search chart draws this many points (the ones with the most evaluations)."""
+DPI = 130
+
+ANSWER_HEADER = ["point", "population", "stations_before", "start", "stations", "status", "evaluations",
+                 "verify_seed", "verify_successes", "verify_replications", "verify_success_lower_bound",
+                 "verify_passed", "verify_finish_h_mean", "verify_wait_p90_min_mean"]
+
+
+def answer_rows(result: OptimiseResult) -> list[list[Any]]:
+    rows = []
+    for p in result.summary()["points"]:
+        v = p["verification"] or {}
+        status = "found" if p["stations"] is not None else "infeasible"
+        if result.mode == "allocation":
+            status = "allocated"
+        rows.append([p["id"], p["population"], p["stations_before"], p["start"], p["stations"], status,
+                     p["evaluations"], result.verify_seed, v.get("successes"), v.get("replications"),
+                     v.get("success_lower_bound"), v.get("passed"), v.get("finish_h_mean"), v.get("wait_p90_min_mean")])
+    return rows
+
+
+def search_chart(result: OptimiseResult, path: Path) -> Path:
+    """Stations mode: stations vs p90 wait and finish time per point (filled: passed); allocation:
+    the latest point's finish time by step."""
+    if result.mode == "allocation":
+        fig, ax = plt.subplots(figsize=(8, 4.5))
+        steps = result.allocation_steps
+        ax.step([s["stations"] for s in steps], [s["finish_h"] for s in steps], where="post", color="#264653")
+        ax.set_xlabel("stations allocated in the district")
+        ax.set_ylabel("latest point's mean finish (h from opening)")
+        ax.set_title(f"Greedy allocation of {result.total} stations")
+        ax.grid(alpha=0.3)
+    else:
+        searched: dict[str, list[Evaluation]] = {}
+        for e in result.evaluations:
+            searched.setdefault(e.point_id, []).append(e)
+        shown = sorted(searched, key=lambda pid: -len(searched[pid]))[:CHART_POINTS]
+        fig, (top, bottom) = plt.subplots(2, 1, figsize=(8, 7), sharex=True)
+        c = result.constraints
+        for index, pid in enumerate(shown):
+            evals = sorted(searched[pid], key=lambda e: e.stations)
+            colour = plt.cm.tab10(index % 10)
+            xs = [e.stations for e in evals]
+            for ax, values in ((top, [e.wait_p90_max for e in evals]), (bottom, [e.finish_h_max for e in evals])):
+                ax.plot(xs, [v if v is not None else float("nan") for v in values], color=colour, alpha=0.6,
+                        label=str(pid))
+                for e, v in zip(evals, values):
+                    if v is not None:
+                        ax.scatter([e.stations], [v], color=colour, facecolors=colour if e.passed else "white", zorder=3)
+        if c.max_p90_wait_min is not None:
+            top.axhline(c.max_p90_wait_min, color="#c1121f", linestyle="--", label="limit")
+        if c.deadline_h is not None:
+            bottom.axhline(c.deadline_h, color="#c1121f", linestyle="--", label="deadline")
+        top.set_ylabel("p90 total wait, worst replication (min)")
+        bottom.set_ylabel("finish, worst replication (h)")
+        bottom.set_xlabel("stations at the point (filled: passed the criterion)")
+        top.set_title("Search: every evaluation (common random numbers)")
+        top.legend(fontsize=8, ncol=2)
+        for ax in (top, bottom):
+            ax.grid(alpha=0.3)
+        bottom.xaxis.set_major_locator(MaxNLocator(integer=True))
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=DPI)
+    plt.close(fig)
+    return path
+
+
+def render_html(result: OptimiseResult, summary: dict[str, Any], chart: Path) -> str:
+    if result.mode == "stations":
+        verdict = ("The answer passed again with a fresh seed." if result.verified
+                   else "The answer did NOT pass every point again with a fresh seed: see the verification table.")
+        intro = [h.paragraph(f"Fewest stations per point such that {result.constraints.describe()}."),
+                 h.paragraph(f"{summary['stations_before']} stations before, {summary['stations_after']} after. "
+                             f"{verdict}" if result.feasible else
+                             "No answer for some points within the search cap: see answer.csv.")]
+    else:
+        last = result.allocation_steps[-1]
+        intro = [h.paragraph(f"{result.total} stations shared out greedily so that the latest point finishes "
+                             f"earliest; the latest point ({last['latest_point']}) finishes at "
+                             f"{last['finish_h']:.2f} h (mean, search seed).")]
+    rows = answer_rows(result)
+    answer = h.table(ANSWER_HEADER[:7] + ["verified"], [r[:7] + [r[11]] for r in rows], numeric=(1, 2, 3, 4, 6))
+    search = h.table(Evaluation.CSV_HEADER,
+                     [[h.formatted(v, "{:,.3f}") if isinstance(v, float) else v for v in e.row()]
+                      for e in result.evaluations + result.verification], numeric=range(3, 15))
+    provenance = {"scenario": result.scenario.name, "seed (search)": result.scenario.seed,
+                  "seed (verification)": result.verify_seed, "replications per evaluation": result.replications,
+                  "evaluations": summary["evaluations"], "run time": f"{result.elapsed_s:,.1f} s"}
+    sections = [
+        h.section("Answer", *intro, answer, id="answer"),
+        h.section("Search", h.figure(chart, "every evaluation of the search"), search, id="search"),
+        h.section("Optimised scenario", h.code_block(scenario_text(result.optimised), summary="optimised.yaml"),
+                  id="scenario"),
+        h.section("Provenance", h.provenance_table(provenance), id="provenance"),
+    ]
+    return h.page(f"{result.scenario.name}: optimise ({result.mode})", sections,
+                  contents=[("answer", "Answer"), ("search", "Search"), ("scenario", "Optimised scenario"),
+                            ("provenance", "Provenance")])
+
+
+def write_optimise(result: OptimiseResult, target: Union[str, Path], force: bool = False) -> Path:
+    target = Path(target)
+    with results_folder(target, force=force) as staging:
+        summary = result.summary()
+        (staging / "summary.json").write_text(json.dumps(summary, indent=2, allow_nan=False, ensure_ascii=False) + "\n",
+                                              encoding="utf-8")
+        write_csv(staging / "search.csv", Evaluation.CSV_HEADER,
+                  [e.row() for e in result.evaluations + result.verification])
+        write_csv(staging / "answer.csv", ANSWER_HEADER, answer_rows(result))
+        (staging / "optimised.yaml").write_text(scenario_text(result.optimised), encoding="utf-8")
+        chart = search_chart(result, staging / "charts" / "search.png")
+        (staging / "report.html").write_text(render_html(result, summary, chart), encoding="utf-8")
+    return target

@@ -1,0 +1,119 @@
+"""Batching of tasks and in-order collection of results (experiment/executors.py)."""
+
+from __future__ import annotations
+
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+
+from simsampling.experiment import executors
+from simsampling.experiment.executors import BATCH_S, batch_tasks, check_executor, in_order, run_batches, task_cost_s
+
+
+def test_batches_are_consecutive_and_cover_every_task_once():
+    costs = [0.3, 0.05, 0.9, 2.5, 0.01, 0.01, 0.6, 0.6, 0.2]
+    batches = batch_tasks(costs, target_s=1.0)
+    assert [i for batch in batches for i in batch] == list(range(len(costs)))
+    assert all(batch.step == 1 and len(batch) > 0 for batch in batches)
+
+
+def test_every_batch_but_the_last_reaches_the_target_and_big_tasks_stand_alone():
+    costs = [0.3, 0.05, 0.9, 2.5, 0.01, 0.01, 0.6, 0.6, 0.2]
+    batches = batch_tasks(costs, target_s=1.0)
+    assert [list(b) for b in batches] == [[0, 1, 2], [3], [4, 5, 6, 7], [8]]
+    for batch in batches[:-1]:
+        assert sum(costs[i] for i in batch) >= 1.0
+        # closed as soon as the target was reached: without its last task it was below
+        assert sum(costs[i] for i in batch[:-1]) < 1.0
+
+
+def test_thousands_of_tiny_points_make_few_batches():
+    costs = [task_cost_s(20)] * 4485  # Xi'an-sized count of points with 20 residents each
+    batches = batch_tasks(costs)
+    assert 15 <= len(batches) <= 25  # 4485 * 4.5 ms ~ 20 s of work, batches of a second
+    assert batch_tasks([]) == []
+    assert [list(b) for b in batch_tasks([0.1, 0.1])] == [[0, 1]]  # less than a second: one batch
+
+
+def test_task_cost_grows_with_population_and_is_smaller_on_the_fast_engine():
+    assert task_cost_s(100_000, "simpy") > task_cost_s(10_000, "simpy") > task_cost_s(10_000, "fast")
+    assert 1.5 < task_cost_s(100_000) / BATCH_S < 4  # a big point is a batch of its own
+
+
+def test_results_come_back_in_order_when_batches_finish_out_of_order():
+    finished = []
+    lock = threading.Lock()
+
+    def work(index: int) -> int:
+        time.sleep(0.02 * (6 - index))  # the first batches take longest
+        with lock:
+            finished.append(index)
+        return index
+
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        results = list(in_order(lambda i, batch: pool.submit(work, batch), range(6), in_flight=6))
+    assert results == list(range(6))
+    assert finished != sorted(finished)  # they did finish out of order
+
+
+def test_no_more_than_in_flight_batches_are_submitted_ahead():
+    submitted = []
+
+    class Done:
+        def __init__(self, value):
+            self.value = value
+
+        def result(self):
+            return self.value
+
+        def cancel(self):
+            pass
+
+    def submit(index, batch):
+        submitted.append(index)
+        return Done(batch)
+
+    results = in_order(submit, iter(range(10)), in_flight=3)
+    assert next(results) == 0 and submitted == [0, 1, 2, 3]
+    assert list(results) == list(range(1, 10))
+
+
+def test_stopping_early_cancels_the_batches_not_collected():
+    cancelled = []
+
+    class Pending:
+        def __init__(self, index):
+            self.index = index
+
+        def result(self):
+            return self.index
+
+        def cancel(self):
+            cancelled.append(self.index)
+
+    results = in_order(lambda i, batch: Pending(i), range(10), in_flight=4)
+    assert next(results) == 0
+    results.close()
+    assert cancelled == [1, 2, 3, 4]
+
+
+def _double(shared: int, batch: list) -> list:
+    return [shared * x for x in batch]
+
+
+@pytest.mark.parametrize("executor, jobs", [("serial", 1), ("processes", 1), ("processes", 2)])
+def test_run_batches_returns_every_batch_in_order(executor: str, jobs: int):
+    batches = [[1, 2], [3], [4, 5, 6]]
+    assert list(run_batches(_double, 10, batches, executor=executor, jobs=jobs)) == [[10, 20], [30], [40, 50, 60]]
+
+
+def test_bad_executor_arguments_are_refused(monkeypatch):
+    with pytest.raises(ValueError, match="unknown executor"):
+        check_executor("threads")
+    with pytest.raises(ValueError, match="dask executor only"):
+        check_executor("processes", "tcp://localhost:8786")
+    monkeypatch.setattr(executors, "dask_available", lambda: False)
+    with pytest.raises(executors.ExecutorUnavailable, match="distributed"):
+        check_executor("dask")
