@@ -12,7 +12,7 @@ from ``simsampling.draws.draw_residents``.
 
 Measured, each ``--repeats`` times (interleaved), median reported:
 
-* ours, end to end: ``simsampling.experiment.simulate_task`` (draws + SimPy
+* ours, end to end: ``simsampling.experiment.simulate_task(..., engine="simpy")`` (draws + SimPy
   model + metrics), i.e. what one task of a run costs;
 * ours, SimPy only: ``simsampling.model.simulate_point`` given pre-made draws
   (builds the event log, no metrics);
@@ -46,6 +46,7 @@ import simpy
 
 from simsampling.draws import draw_residents
 from simsampling.experiment import simulate_task
+from simsampling.metrics import MINUTE
 from simsampling.model import simulate_point
 from simsampling.scenario import load_scenario
 from simsampling.scenario.distributions import Exponential, Fixed, Lognormal, Triangular, Uniform
@@ -209,14 +210,14 @@ def main(argv=None) -> int:
 
     # Warm-up (imports, caches) on a small copy, untimed.
     small = scaled_scenario(2600)
-    simulate_task(small, 0, 0)
+    simulate_task(small, 0, 0, engine="simpy")
     small_draws = draw_residents(small, small.points[0], 0)
     textbook_run(small_draws.arrival_s.tolist()[:100], clock.open_s, 1, 4, dists, args.seed)
 
     times = {"ours, end to end (simulate_task)": [], "ours, SimPy only (simulate_point)": [], "textbook SimPy": []}
     ours_log = text_log = None
     for _ in range(args.repeats):
-        seconds, run = timed(simulate_task, scenario, 0, 0)
+        seconds, run = timed(simulate_task, scenario, 0, 0, MINUTE, True, "simpy")
         times["ours, end to end (simulate_task)"].append(seconds)
         seconds, ours_log = timed(simulate_point, point, clock, draws, 0)
         times["ours, SimPy only (simulate_point)"].append(seconds)
