@@ -144,7 +144,7 @@ import numpy as np
 from ..draws import ResidentDraws
 from ..log import BALKED, RENEGED, STAGE_ORDER, ClosureLog, EventLog, HomeLog
 from ..scenario.schema import Clock, Point, Scenario
-from ..staffing import StaffPlan, staff_plan
+from ..staffing import staff_plan
 from .point import delay_until, opening_hours, stages_present
 
 try:
@@ -194,11 +194,10 @@ leading_zeros, trailing_zeros = _bit_counts()
 # ---------------------------------------------------------------------------- scope
 
 
-def out_of_scope(point: Point, plan: Optional[StaffPlan] = None, draws: Optional[ResidentDraws] = None) -> Optional[str]:
-    """Why the fast engine cannot run this point (None: it can).
+def out_of_scope(point: Point, draws: Optional[ResidentDraws] = None) -> Optional[str]:
+    """Why the fast engine cannot run this point (None: it can). Every staff plan is in scope.
 
     ``draws``, when given, are checked too (pooled tubes come with the scenario's chain).
-    ``plan`` is accepted for compatibility: every staff plan is in scope.
     """
     if point.pooling is not None or (draws is not None and draws.pooling is not None):
         return "pooled tubes (pooling)"
@@ -468,6 +467,29 @@ def _off_line(k, sta, ring, tail, mask):
 
 
 @njit(**INLINE)
+def _await_grant(r, rf, reneging, ring, tail, mask):
+    """After a request, a reneging resident waits on ``request | give_up``: met at once if its patience ran out.
+
+    Returns the ring's tail.
+    """
+    if reneging:
+        if rf[r * 4 + GAVE_UP]:
+            ring[tail & mask] = r * 8 + RESIDENT
+            return tail + 1
+        rf[r * 4 + CWAIT] = REQUEST_WAIT
+    return tail
+
+
+@njit(**INLINE)
+def _leave(r, fate, stage, now, times, fates, rs):
+    """The resident leaves the point without a swab (``fate``: BALKED or RENEGED) at ``now``, from ``stage``."""
+    fates[LEFT, r] = fate
+    times[LEFT_S, r] = now
+    fates[LEFT_STAGE, r] = stage
+    rs[r * 4 + STATE] = DONE
+
+
+@njit(**INLINE)
 def _choose_station(rank, dedicated, stations, sta):
     """``choose_station``: the shortest line among open stations of the resident's group, lowest on ties."""
     lo = 0
@@ -619,10 +641,7 @@ def _replay(arrival, day, admitted, opens_at, opening_time, day_close, start_tim
                             fates[BALKS, r] += 1
                             times[ARRIVED, r] = now
                             if fates[BALKS, r] > 1 or not returns[r] or now + return_s[r] > day_close[d]:
-                                fates[LEFT, r] = BALKED  # gone for good
-                                times[LEFT_S, r] = now
-                                fates[LEFT_STAGE, r] = first_stage
-                                rs[r * 4 + STATE] = DONE
+                                _leave(r, BALKED, first_stage, now, times, fates, rs)  # gone for good
                                 break
                             # Back later, to look at the line again.
                             tail, first = _schedule(now + return_s[r], now, r * 8 + RESIDENT, ring, tail, mask, fi, ft, fb, fs, fbuf, first)
@@ -645,34 +664,23 @@ def _replay(arrival, day, admitted, opens_at, opening_time, day_close, start_tim
                         step = OPENED
                     elif step == OPENED:
                         if reneging and now < opens_at[day[r]]:
-                            fates[LEFT, r] = RENEGED
-                            times[LEFT_S, r] = now
-                            fates[LEFT_STAGE, r] = first_stage
+                            _leave(r, RENEGED, first_stage, now, times, fates, rs)
                             waiting -= 1
-                            rs[r * 4 + STATE] = DONE
                             break
                         if temp_servers > 0:
                             if reneging:
                                 rf[r * 4 + GRANTED] = 0
                             _enqueue(2 * TEMP_RES + (rank[r] if green else 0), r, q_head, q_tail, rs)
                             tail = _grant(TEMP_RES, res, b_next, q_head, q_tail, rs, rf, reneging, classes, wake, ring, tail, mask)
-                            if reneging:
-                                if rf[r * 4 + GAVE_UP]:
-                                    ring[tail & mask] = r * 8 + RESIDENT
-                                    tail += 1
-                                else:
-                                    rf[r * 4 + CWAIT] = REQUEST_WAIT
+                            tail = _await_grant(r, rf, reneging, ring, tail, mask)
                             rs[r * 4 + STATE] = TEMPERATURE
                             break
                         step = TO_REGISTRATION
                     elif step == TEMPERATURE:
                         if reneging and not rf[r * 4 + GRANTED]:
                             rf[r * 4 + DEAD] = 1
-                            fates[LEFT, r] = RENEGED
-                            times[LEFT_S, r] = now
-                            fates[LEFT_STAGE, r] = STAGE_TEMPERATURE
+                            _leave(r, RENEGED, STAGE_TEMPERATURE, now, times, fates, rs)
                             waiting -= 1
-                            rs[r * 4 + STATE] = DONE
                             break
                         t_start[r] = now
                         tail, first = _schedule(now + temp_s[r], now, r * 8 + RESIDENT, ring, tail, mask, fi, ft, fb, fs, fbuf, first)
@@ -703,12 +711,7 @@ def _replay(arrival, day, admitted, opens_at, opening_time, day_close, start_tim
                             rs[r * 4 + HOLDS] = k
                             _enqueue(2 * (first_registrar + k) + cls, r, q_head, q_tail, rs)
                             tail = _grant(first_registrar + k, res, b_next, q_head, q_tail, rs, rf, reneging, classes, wake, ring, tail, mask)
-                        if reneging:
-                            if rf[r * 4 + GAVE_UP]:
-                                ring[tail & mask] = r * 8 + RESIDENT
-                                tail += 1
-                            else:
-                                rf[r * 4 + CWAIT] = REQUEST_WAIT
+                        tail = _await_grant(r, rf, reneging, ring, tail, mask)
                         rs[r * 4 + STATE] = REGISTRATION
                         break
                     elif step == REGISTRATION:
@@ -716,11 +719,8 @@ def _replay(arrival, day, admitted, opens_at, opening_time, day_close, start_tim
                             rf[r * 4 + DEAD] = 1
                             if paired and not shared:
                                 tail = _off_line(rs[r * 4 + HOLDS], sta, ring, tail, mask)
-                            fates[LEFT, r] = RENEGED
-                            times[LEFT_S, r] = now
-                            fates[LEFT_STAGE, r] = STAGE_REGISTRATION
+                            _leave(r, RENEGED, STAGE_REGISTRATION, now, times, fates, rs)
                             waiting -= 1
-                            rs[r * 4 + STATE] = DONE
                             break
                         r_start[r] = now
                         tail, first = _schedule(now + reg_s[r], now, r * 8 + RESIDENT, ring, tail, mask, fi, ft, fb, fs, fbuf, first)
@@ -735,12 +735,7 @@ def _replay(arrival, day, admitted, opens_at, opening_time, day_close, start_tim
                             sampler = FIRST_SAMPLER + rs[r * 4 + HOLDS]
                             _enqueue(2 * sampler + (rank[r] if green else 0), r, q_head, q_tail, rs)
                             tail = _grant(sampler, res, b_next, q_head, q_tail, rs, rf, reneging, classes, wake, ring, tail, mask)
-                            if reneging:
-                                if rf[r * 4 + GAVE_UP]:
-                                    ring[tail & mask] = r * 8 + RESIDENT
-                                    tail += 1
-                                else:
-                                    rf[r * 4 + CWAIT] = REQUEST_WAIT
+                            tail = _await_grant(r, rf, reneging, ring, tail, mask)
                             rs[r * 4 + STATE] = SAMPLER
                             break
                         res[DESK_RES * 4 + USERS] -= 1
@@ -759,11 +754,8 @@ def _replay(arrival, day, admitted, opens_at, opening_time, day_close, start_tim
                         if reneging and not rf[r * 4 + GRANTED]:
                             rf[r * 4 + DEAD] = 1
                             tail = _off_line(k, sta, ring, tail, mask)
-                            fates[LEFT, r] = RENEGED
-                            times[LEFT_S, r] = now
-                            fates[LEFT_STAGE, r] = STAGE_SWAB
+                            _leave(r, RENEGED, STAGE_SWAB, now, times, fates, rs)
                             waiting -= 1
-                            rs[r * 4 + STATE] = DONE
                             break
                         step = SWAB
                     elif step == TO_SWAB:
@@ -779,12 +771,7 @@ def _replay(arrival, day, admitted, opens_at, opening_time, day_close, start_tim
                             rs[r * 4 + HOLDS] = k
                             _enqueue(2 * (FIRST_SAMPLER + k) + cls, r, q_head, q_tail, rs)
                             tail = _grant(FIRST_SAMPLER + k, res, b_next, q_head, q_tail, rs, rf, reneging, classes, wake, ring, tail, mask)
-                        if reneging:
-                            if rf[r * 4 + GAVE_UP]:
-                                ring[tail & mask] = r * 8 + RESIDENT
-                                tail += 1
-                            else:
-                                rf[r * 4 + CWAIT] = REQUEST_WAIT
+                        tail = _await_grant(r, rf, reneging, ring, tail, mask)
                         rs[r * 4 + STATE] = SWAB_WAIT
                         break
                     elif step == SWAB_WAIT:
@@ -792,11 +779,8 @@ def _replay(arrival, day, admitted, opens_at, opening_time, day_close, start_tim
                             rf[r * 4 + DEAD] = 1
                             if not shared:
                                 tail = _off_line(rs[r * 4 + HOLDS], sta, ring, tail, mask)
-                            fates[LEFT, r] = RENEGED
-                            times[LEFT_S, r] = now
-                            fates[LEFT_STAGE, r] = STAGE_SWAB
+                            _leave(r, RENEGED, STAGE_SWAB, now, times, fates, rs)
                             waiting -= 1
-                            rs[r * 4 + STATE] = DONE
                             break
                         step = SWAB
                     elif step == SWAB:
@@ -1110,7 +1094,7 @@ def simulate_point_fast(
     """
     if isinstance(hours, Clock):
         hours = hours.hours(1)
-    reason = out_of_scope(point, None, draws)
+    reason = out_of_scope(point, draws)
     if reason is not None:
         raise ValueError(f"point {point.id}: the fast engine cannot simulate {reason}; use simulate_point")
     plan = staff_plan(point, hours)
