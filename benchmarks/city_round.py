@@ -64,9 +64,27 @@ def tree_rss(process: psutil.Process) -> int:
     return total
 
 
-def run_round(scenario_path: Path, jobs: int, out: Path) -> tuple[float, int]:
-    """Wall seconds and peak resident memory (bytes) of the whole process tree."""
+def city_scenario(points: int, scratch: Path):
+    """The Xi'an round and its file, or (``points`` > 0) its first ``points`` points written to ``scratch``."""
+    scenario = load_scenario(CITY)
+    path = CITY
+    if points:
+        scenario = scenario.model_copy(update={"points": scenario.points[:points]})
+        path = scratch / "slice.yaml"
+        path.write_text(scenario_text(scenario))
+    return scenario, path
+
+
+def run_round(scenario_path: Path, jobs: int, out: Path, engine: str | None = None, options: tuple[str, ...] = ()) -> tuple[float, int]:
+    """Wall seconds and peak resident memory (bytes) of the whole process tree.
+
+    ``engine`` (auto, simpy or fast) is passed as ``--engine``, None leaves the run's default;
+    ``options`` are further options of ``simsampling run``.
+    """
     command = [sys.executable, "-m", "simsampling", "run", str(scenario_path), "--jobs", str(jobs), "--out", str(out), "--quiet"]
+    if engine is not None:
+        command += ["--engine", engine]
+    command += list(options)
     started = time.perf_counter()
     child = subprocess.Popen(command)
     process = psutil.Process(child.pid)
@@ -99,13 +117,8 @@ def main(argv=None) -> int:
     parser.add_argument("--points", type=int, default=0, help="run only the first N points (0: all)")
     args = parser.parse_args(argv)
 
-    scenario = load_scenario(CITY)
     with tempfile.TemporaryDirectory() as scratch:
-        path = CITY
-        if args.points:
-            scenario = scenario.model_copy(update={"points": scenario.points[: args.points]})
-            path = Path(scratch) / "slice.yaml"
-            path.write_text(scenario_text(scenario))
+        scenario, path = city_scenario(args.points, Path(scratch))
         residents = sum(p.population for p in scenario.points)
         stations = sum(p.stations for p in scenario.points)
         print(f"Python {sys.version.split()[0]}, {os.cpu_count()} CPUs; psutil {psutil.__version__}")
