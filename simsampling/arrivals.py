@@ -74,8 +74,7 @@ def household_of(residents: int, mean_size: float, rng: np.random.Generator) -> 
     if residents == 0:
         return np.zeros(0, dtype=np.int64)
     sizes = 1 + rng.poisson(mean_size - 1.0, residents)  # at least one member each: enough households
-    ends = np.cumsum(sizes)
-    return np.searchsorted(ends, np.arange(residents), side="right")
+    return np.repeat(np.arange(residents), sizes)[:residents]
 
 
 def call_times(first_s: float, gap_s: float, hours: Hours, count: int) -> np.ndarray:

@@ -7,7 +7,7 @@ are all computed from it. Times are seconds since midnight of the day.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Optional
+from typing import Any, Callable, Hashable, Optional
 
 import numpy as np
 
@@ -40,7 +40,7 @@ class HomeLog:
     @property
     def visits(self) -> int:
         """Households visited."""
-        return int(np.unique(self.household[self.served]).size)
+        return len(set(self.household[self.served].tolist()))
 
 
 @dataclass
@@ -99,10 +99,10 @@ class ClosureLog:
     def closed_s(self, role: str, spans: list[tuple[float, float]]) -> float:
         """Slot-seconds of ``role`` closed within the given (start, end) spans."""
         mine = self.role == role
+        start, end = self.start_s[mine], self.end_s[mine]
         total = 0.0
         for open_s, close_s in spans:
-            overlap = np.minimum(self.end_s[mine], close_s) - np.maximum(self.start_s[mine], open_s)
-            total += float(np.clip(overlap, 0.0, None).sum())
+            total += float(np.clip(np.minimum(end, close_s) - np.maximum(start, open_s), 0.0, None).sum())
         return total
 
 
@@ -120,6 +120,10 @@ class EventLog:
     ``start[stage]`` / ``end[stage]`` exist for the stages present at the point
     and are NaN for residents who were not served (arrived after closing).
     ``servers[stage]`` is the number of servers of the stage.
+
+    A log is final once its model hands it on: the metrics of a point share
+    what they derive from it (``derived``), so a changed log is a new one
+    (``dataclasses.replace``), not an edited one.
     """
 
     point_id: str
@@ -155,6 +159,7 @@ class EventLog:
     closures: Optional[ClosureLog] = None
     plan: Optional[StaffPlan] = None
     waiting_capacity: Optional[int] = None
+    _derived: dict = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         count = self.arrival_s.size
@@ -170,6 +175,22 @@ class EventLog:
             self.left_stage = np.full(count, -1, dtype=np.int8)
         if self.balks is None:
             self.balks = np.zeros(count, dtype=np.int8)
+
+    def __getstate__(self) -> dict:
+        """Pickled without what was derived from it: a log crosses processes at its own size."""
+        return {**self.__dict__, "_derived": {}}
+
+    def derived(self, key: Hashable, compute: Callable[[], Any]) -> Any:
+        """``compute()`` the first time ``key`` is asked of this log, then the same value.
+
+        The tally, series, checks and timeline of a point need the same lines,
+        sorted times and overtime; each is computed once per log.
+        """
+        try:
+            return self._derived[key]
+        except KeyError:
+            value = self._derived[key] = compute()
+            return value
 
     @property
     def balked(self) -> np.ndarray:
@@ -192,11 +213,15 @@ class EventLog:
         leaving it (reneging). Those who got through it and left a later line
         count here too; a served resident with a NaN time stays in (and shows).
         """
-        enter, start = self.enter(stage), self.start[stage]
-        left_here = self.reneged & (self.left_stage == STAGE_ORDER.index(stage))
-        stood = self.served | np.isfinite(start) | left_here
-        leave = np.where(left_here, self.left_s, start)
-        return enter[stood], leave[stood]
+
+        def compute() -> tuple[np.ndarray, np.ndarray]:
+            enter, start = self.enter(stage), self.start[stage]
+            left_here = self.reneged & (self.left_stage == STAGE_ORDER.index(stage))
+            stood = self.served | np.isfinite(start) | left_here
+            leave = np.where(left_here, self.left_s, start)
+            return enter[stood], leave[stood]
+
+        return self.derived(("line", stage), compute)
 
     def station_free_s(self) -> np.ndarray:
         """When each resident's station was free again (swab end plus hand disinfection; NaN: not served)."""

@@ -8,13 +8,22 @@ A point's log is reduced to a :class:`Tally`, small and additive: tallies of
 many points combine into the tally of a district without keeping any resident
 in memory. Percentiles of one point are exact; over several points they are
 read from 1-second bins (the first four hours; 1-minute bins beyond).
+
+Cost per point matters (a city round has thousands): times in a log come
+nearly in order (arrivals, starts, ends), so they are sorted with a stable sort
+(timsort: several times faster than quicksort on them, the same values), each
+once per log (``EventLog.derived``); durations are counted in their bins and
+their percentiles selected, not sorted; and compiled loops replace chains of
+numpy calls, doing numpy's arithmetic operation by operation, so every figure
+is the same to the last bit.
 """
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Optional
+from typing import Any, Callable, Iterable, Optional
 
 import numpy as np
 from scipy import stats
@@ -25,22 +34,180 @@ MINUTE = 60.0
 HOUR = 3600.0
 DAY = 86400.0
 TIME_STATS = ("mean", "p50", "p90", "p95", "max")
-DURATION_EDGES = np.concatenate([np.arange(0.0, 4 * HOUR, 1.0), np.arange(4 * HOUR, 15 * DAY + MINUTE, MINUTE)])
+SECOND_BINS_S = 4 * HOUR
+DURATION_EDGES = np.concatenate([np.arange(0.0, SECOND_BINS_S, 1.0), np.arange(SECOND_BINS_S, 15 * DAY + MINUTE, MINUTE)])
+PERCENTS = (50, 90, 95)
 # Fixed bins (minutes) of the wait distribution charts, additive across points and replications.
 WAIT_BIN_MIN = 0.25
 WAIT_BINS = np.append(np.arange(0.0, 240.0 + WAIT_BIN_MIN, WAIT_BIN_MIN), np.inf)
 
 
+# ---------------------------------------------------------------- compiled loops
+
+
+def _compiled(function: Callable) -> Callable:
+    """``function`` compiled by numba at its first call (cached on disk; no fastmath, so
+    each operation rounds as numpy's does). numba is imported by the processes that
+    measure logs, not by every import of the package."""
+    compiled: list[Callable] = []
+
+    def call(*args):
+        if not compiled:
+            import numba
+
+            compiled.append(numba.njit(cache=True)(function))
+        return compiled[0](*args)
+
+    return functools.update_wrapper(call, function)
+
+
+@_compiled
+def _duration_summary(seconds: np.ndarray, edges: np.ndarray, fine: int, ranks: np.ndarray) -> tuple:
+    """Durations in any order, counted in bins of ``edges``, without sorting them.
+
+    Returns the bins that hold any and how many each holds (a bin as
+    ``searchsorted(edges, x, "right") - 1`` gives it: below zero the first, beyond
+    the last edge or NaN the last; under ``fine`` seconds the whole seconds), the
+    largest (NaN if any is NaN), and the values at ``ranks`` in sorted order: found
+    by counting through the bins, then selecting within the bin that holds each (NaN
+    when any is NaN, as numpy's percentiles are then).
+    """
+    last = edges.size - 1
+    index = np.empty(seconds.size, np.intp)
+    top = 0
+    largest = -np.inf
+    nan = False
+    for i in range(seconds.size):
+        x = seconds[i]
+        if x < 0:
+            b = 0
+        elif x < fine:
+            b = int(x)
+        elif np.isnan(x):
+            b = last
+            nan = True
+        else:
+            b = min(np.searchsorted(edges, x, side="right") - 1, last)
+        index[i] = b
+        top = max(top, b)
+        largest = max(largest, x)
+    dense = np.zeros(top + 1, np.intp)
+    for b in index:
+        dense[b] += 1
+    bins = np.flatnonzero(dense)
+    values = np.full(ranks.size, np.nan)
+    before, b = 0, 0
+    members = seconds[:0]
+    for j in range(0 if nan else ranks.size):
+        if ranks[j] < before:  # back to the first bin
+            before, b, members = 0, 0, seconds[:0]
+        while before + dense[b] <= ranks[j]:
+            before += dense[b]
+            b += 1
+            members = seconds[:0]
+        if members.size == 0:
+            members = seconds[index == b]
+        values[j] = np.partition(members, ranks[j] - before)[ranks[j] - before]
+    return bins, dense[bins], np.nan if nan else largest, values
+
+
+@_compiled
+def _peak(joins: np.ndarray, leaves: np.ndarray) -> int:
+    """The most intervals [join, leave) open at once, from the sorted joins and leaves.
+
+    The count peaks at a join: the joins so far less the leaves up to then (at
+    equal times, leaving counts first; NaN sorts last, after every time).
+    """
+    best = left = 0
+    for k in range(joins.size):
+        if np.isnan(joins[k]):
+            left = leaves.size
+        while left < leaves.size and leaves[left] <= joins[k]:
+            left += 1
+        best = max(best, k + 1 - left)
+    return best
+
+
+@_compiled
+def sorted_occupancy(begin: np.ndarray, end: np.ndarray, edges: np.ndarray) -> np.ndarray:
+    """``occupancy`` of intervals whose begins and ends are each sorted (NaN last), between
+    increasing edges: F(edge) = (begins before it) x edge - their sum, less the same of the ends."""
+    inside = np.empty(edges.size)
+    began = ended = 0
+    began_s = ended_s = 0.0
+    for j in range(edges.size):
+        edge = edges[j]
+        while began < begin.size and begin[began] < edge:
+            began_s = begin[0] if began == 0 else began_s + begin[began]
+            began += 1
+        while ended < end.size and end[ended] < edge:
+            ended_s = end[0] if ended == 0 else ended_s + end[ended]
+            ended += 1
+        inside[j] = (began * edge - began_s) - (ended * edge - ended_s)
+    return (inside[1:] - inside[:-1]) / (edges[1:] - edges[:-1])
+
+
+@_compiled
+def _histogram(values: np.ndarray, edges: np.ndarray, width: float) -> np.ndarray:
+    """``np.histogram(values, edges)[0]`` for increasing edges, without sorting: bin i holds
+    [edge i, edge i+1), the last bin its right edge too; values outside, or NaN, are left out.
+    A value's bin is guessed from the usual bin ``width``, then settled against the edges."""
+    last = edges.size - 2
+    counts = np.zeros(last + 1, np.intp)
+    for x in values:
+        if edges[0] <= x <= edges[-1]:
+            guess = (x - edges[0]) / width
+            b = int(guess) if guess < last else last
+            while b > 0 and edges[b] > x:
+                b -= 1
+            while b < last and edges[b + 1] <= x:
+                b += 1
+            counts[b] += 1
+    return counts
+
+
 # ---------------------------------------------------------------- durations
+
+
+def in_order(values: np.ndarray) -> np.ndarray:
+    """A sorted copy (stable sort: fast on nearly ordered times)."""
+    return np.sort(values, kind="stable")
+
+
+def _percentile_ranks(count: int) -> tuple[np.ndarray, list[float]]:
+    """``np.percentile``'s linear method for ``PERCENTS`` of ``count`` values: the ranks
+    (in sorted order) of the two values each one interpolates, and the weight of the second."""
+    last = count - 1
+    ranks, weights = [], []
+    for percent in PERCENTS if count else ():
+        virtual = last * (percent / 100)
+        # At or beyond the end numpy takes index -1 twice, with a weight of virtual + 1.
+        below = math.floor(virtual) if virtual < last else -1
+        ranks += [below % count, below + 1 if below >= 0 else last]
+        weights.append(virtual - below)
+    return np.array(ranks, dtype=np.intp), weights
+
+
+def _stats(seconds: np.ndarray, at_ranks: np.ndarray, weights: list[float], largest: float) -> dict[str, float]:
+    """``time_stats`` from the values at ``_percentile_ranks`` and the largest value:
+    numpy's arithmetic, operation by operation (tests/unit/test_metrics.py holds it to numpy)."""
+    if seconds.size == 0:
+        return {key: math.nan for key in TIME_STATS}
+    percentiles = [largest] * len(PERCENTS)  # numpy gives the NaN when there is one
+    if not math.isnan(largest):
+        for i, weight in enumerate(weights):
+            low, high = float(at_ranks[2 * i]) / MINUTE, float(at_ranks[2 * i + 1]) / MINUTE
+            step = high - low
+            percentiles[i] = high - step * (1 - weight) if weight >= 0.5 else low + step * weight
+    p50, p90, p95 = percentiles
+    return {"mean": float((seconds / MINUTE).mean()), "p50": p50, "p90": p90, "p95": p95, "max": largest / MINUTE}
 
 
 def time_stats(seconds: np.ndarray) -> dict[str, float]:
     """mean, p50, p90, p95 and max of durations, in minutes (NaN when empty)."""
-    if seconds.size == 0:
-        return {key: math.nan for key in TIME_STATS}
-    minutes = seconds / MINUTE
-    p50, p90, p95 = np.percentile(minutes, [50, 90, 95])
-    return {"mean": float(minutes.mean()), "p50": float(p50), "p90": float(p90), "p95": float(p95), "max": float(minutes.max())}
+    ordered = np.sort(seconds)
+    ranks, weights = _percentile_ranks(seconds.size)
+    return _stats(seconds, ordered[ranks], weights, float(ordered[-1]) if seconds.size else math.nan)
 
 
 @dataclass
@@ -56,10 +223,10 @@ class Durations:
 
     @classmethod
     def of(cls, seconds: np.ndarray) -> "Durations":
-        index = np.clip(np.searchsorted(DURATION_EDGES, seconds, side="right") - 1, 0, DURATION_EDGES.size - 1)
-        bins, counts = np.unique(index, return_counts=True)
-        largest = float(seconds.max()) if seconds.size else math.nan
-        return cls(int(seconds.size), float(seconds.sum()), largest, bins, counts, time_stats(seconds))
+        ranks, weights = _percentile_ranks(seconds.size)
+        bins, counts, largest, at_ranks = _duration_summary(seconds, DURATION_EDGES, int(SECOND_BINS_S), ranks)
+        largest = float(largest) if seconds.size else math.nan
+        return cls(int(seconds.size), float(seconds.sum()), largest, bins, counts, _stats(seconds, at_ranks, weights, largest))
 
     @classmethod
     def pooled(cls, parts: list["Durations"]) -> "Durations":
@@ -100,17 +267,14 @@ class Durations:
 # ---------------------------------------------------------------- one point
 
 
-def _peak(joins: np.ndarray, leaves: np.ndarray) -> int:
-    """The most intervals [join, leave) open at once; at equal times, leaving counts first."""
-    times = np.concatenate([leaves, joins])
-    steps = np.concatenate([np.full(leaves.size, -1), np.full(joins.size, 1)])
-    order = np.lexsort((steps, times))
-    return int(np.cumsum(steps[order]).max(initial=0))
+def sorted_line(log: EventLog, stage: str) -> tuple[np.ndarray, np.ndarray]:
+    """``log.line(stage)``, joins and leaves each sorted: for the line's peak and its series."""
+    return log.derived(("sorted_line", stage), lambda: tuple(map(in_order, log.line(stage))))
 
 
 def queue_max(log: EventLog, stage: str) -> int:
     """The longest line ever seen at a stage: the peak of joins minus starts (or leaving)."""
-    return _peak(*log.line(stage))
+    return int(_peak(*sorted_line(log, stage)))
 
 
 def waiting_intervals(log: EventLog) -> tuple[np.ndarray, np.ndarray]:
@@ -120,8 +284,10 @@ def waiting_intervals(log: EventLog) -> tuple[np.ndarray, np.ndarray]:
 
 
 def total_queue_max(log: EventLog) -> int:
-    """The most people waiting at the point at once, whatever the stage."""
-    return _peak(*waiting_intervals(log))
+    """The most people waiting at the point at once, whatever the stage (from the
+    stages' sorted lines: a stable sort of sorted runs merges them)."""
+    lines = [sorted_line(log, stage) for stage in log.stages]
+    return int(_peak(*(in_order(np.concatenate(side)) for side in zip(*lines))))
 
 
 def over_capacity(joins: np.ndarray, leaves: np.ndarray, capacity: int) -> tuple[float, int]:
@@ -141,9 +307,13 @@ def over_capacity(joins: np.ndarray, leaves: np.ndarray, capacity: int) -> tuple
 
 def overtime_by_day_s(log: EventLog) -> list[float]:
     """Seconds each day's last station (swab and disinfection) was busy after that day's closing."""
-    finish = log.station_free_s()
-    return [max(0.0, float(finish[log.served & (log.day == day)].max(initial=close_s)) - close_s)
-            for day, (_, close_s) in enumerate(log.hours)]
+
+    def compute() -> list[float]:
+        finish = log.station_free_s()
+        return [max(0.0, float(finish[log.served & (log.day == day)].max(initial=close_s)) - close_s)
+                for day, (_, close_s) in enumerate(log.hours)]
+
+    return log.derived("overtime_by_day_s", compute)
 
 
 def staffed_span_s(log: EventLog) -> float:
@@ -370,20 +540,12 @@ def replication_kpis(logs: list[EventLog], deadline_s: Optional[float] = None) -
 
 
 def occupancy(begin: np.ndarray, end: np.ndarray, edges: np.ndarray) -> np.ndarray:
-    """Time-average number of intervals [begin, end) open in each bin between edges.
+    """Time-average number of intervals [begin, end) open in each bin between increasing edges.
 
     Uses F(T) = sum over residents of the time spent in the interval before T,
     which is a difference of two sorted cumulative sums; exact for any bins.
     """
-
-    def integral(points: np.ndarray) -> np.ndarray:
-        points = np.sort(points)
-        cumulative = np.concatenate([[0.0], np.cumsum(points)])
-        k = np.searchsorted(points, edges, side="left")
-        return k * edges - cumulative[k]
-
-    inside = integral(begin) - integral(end)
-    return np.diff(inside) / np.diff(edges)
+    return sorted_occupancy(in_order(begin), in_order(end), edges)
 
 
 @dataclass
@@ -423,12 +585,12 @@ def point_series(log: EventLog, step_s: float = MINUTE) -> Series:
     served = log.served
     queue, busy = {}, {}
     for stage in log.stages:
-        queue[stage] = occupancy(*log.line(stage), edges)
+        queue[stage] = sorted_occupancy(*sorted_line(log, stage), edges)
         end = log.station_free_s()[served] if stage == "swab" else log.end[stage][served]
         busy[stage] = occupancy(log.start[stage][served], end, edges)
     ends = edges[1:]
-    arrived = np.searchsorted(np.sort(log.arrival_s), ends, side="right").astype(float)
-    sampled = np.searchsorted(np.sort(log.sampled_times()), ends, side="right").astype(float)
+    arrived = np.searchsorted(in_order(log.arrival_s), ends, side="right").astype(float)
+    sampled = np.searchsorted(in_order(log.sampled_times()), ends, side="right").astype(float)
     return Series(queue=queue, busy=busy, arrived=arrived, sampled=sampled, step_s=step_s)
 
 
@@ -521,12 +683,14 @@ class SeriesBands:
 
 
 def wait_histograms(logs: Iterable[EventLog]) -> dict[str, np.ndarray]:
-    """Counts of waits (minutes) in the fixed ``WAIT_BINS`` per stage."""
+    """Counts of waits (minutes) in the fixed ``WAIT_BINS`` per stage.
+
+    As ``np.histogram`` counts them (the last bin closed, NaN and negative waits left out).
+    """
     counts: dict[str, np.ndarray] = {}
     for log in logs:
         for stage in log.stages:
-            hist = np.histogram(log.wait(stage) / MINUTE, bins=WAIT_BINS)[0]
-            counts[stage] = counts.get(stage, 0) + hist
+            counts[stage] = counts.get(stage, 0) + _histogram(log.wait(stage) / MINUTE, WAIT_BINS, WAIT_BIN_MIN)
     return counts
 
 

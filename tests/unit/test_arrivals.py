@@ -273,6 +273,16 @@ def test_household_sizes_average_the_configured_size(mean_size, seed):
     assert abs(sizes.var(ddof=1) - (mean_size - 1)) <= 0.05 * (mean_size - 1)
 
 
+@pytest.mark.parametrize("mean_size, seed", [(1.0, 1), (2.6, 3), (7.0, 4)])
+def test_household_numbers_are_those_of_earlier_versions(mean_size, seed):
+    """Each resident is in the household whose cumulative size first passes its place (as before)."""
+    household = household_of(5_000, mean_size, np.random.default_rng(seed))
+    sizes = 1 + np.random.default_rng(seed).poisson(mean_size - 1.0, 5_000)
+    expected = np.searchsorted(np.cumsum(sizes), np.arange(5_000), side="right")
+    assert household.dtype == expected.dtype
+    np.testing.assert_array_equal(household, expected)
+
+
 def test_households_of_an_empty_roster():
     assert household_of(0, 2.6, np.random.default_rng(0)).shape == (0,)
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pickle
+
 import numpy as np
 import pytest
 
@@ -229,3 +231,14 @@ def test_concatenate_keeps_home_rows_with_their_point():
     assert columns["point"].tolist() == ["p"] * 9 + ["q"] * 4
     assert columns["status"].tolist()[4:9] == ["home_sampled"] * 3 + ["home_unserved"] * 2
     assert list(columns) == list(a.table())
+
+
+def test_derived_values_are_computed_once_per_log_and_not_pickled():
+    log = make_log()
+    calls = []
+    first = log.derived("key", lambda: calls.append(1) or np.arange(3))
+    assert log.derived("key", lambda: calls.append(1) or np.arange(3)) is first and len(calls) == 1
+    assert log.line("swab") is log.line("swab")
+    copy = pickle.loads(pickle.dumps(log))
+    assert copy._derived == {} and log._derived  # a log crosses processes at its own size
+    np.testing.assert_array_equal(copy.line("swab")[0], log.line("swab")[0])

@@ -14,7 +14,13 @@ from simsampling.draws import ResidentDraws
 from simsampling.experiment import simulate_task
 from simsampling.log import EventLog
 from simsampling.metrics import (
+    DURATION_EDGES,
     TIME_STATS,
+    WAIT_BIN_MIN,
+    WAIT_BINS,
+    Durations,
+    _histogram,
+    _peak,
     add_series,
     band,
     estimate,
@@ -129,6 +135,113 @@ def test_occupancy_exact_for_fractional_times():
     # Intervals outside the edges count nothing; unsorted input is fine.
     result = occupancy(np.array([5.0, -10.0, 1.0]), np.array([6.0, -5.0, 3.0]), np.array([0.0, 2.0, 4.0]))
     np.testing.assert_allclose(result, [0.5, 0.5])
+
+
+# ------------------------------------------------------------------ compiled loops, bit for bit with numpy
+# The loops replace sorts and numpy calls; each must give what the numpy formula it
+# replaces gives, to the last bit (results are reproducible across versions).
+
+
+def awkward(rng: np.random.Generator, n: int) -> np.ndarray:
+    """Durations with ties, whole seconds, bin edges, negatives, hours beyond the 1-second bins and inf."""
+    pool = np.concatenate([
+        rng.exponential(300.0, n), np.floor(rng.exponential(300.0, n)), rng.uniform(14_000.0, 20_000.0, n),
+        [0.0, -0.0, -3.5, 0.999, 1.0, 14_399.999, 14_400.0, 14_459.9, 14_460.0, 15 * 86_400.0, 2e6, np.inf],
+    ])
+    return rng.choice(pool, n)
+
+
+def numpy_durations(seconds: np.ndarray) -> tuple:
+    """What Durations.of computed with numpy before its compiled loop."""
+    index = np.clip(np.searchsorted(DURATION_EDGES, seconds, side="right") - 1, 0, DURATION_EDGES.size - 1)
+    bins, counts = np.unique(index, return_counts=True)
+    if seconds.size == 0:
+        return bins, counts, math.nan, [math.nan] * 5
+    minutes = seconds / 60.0
+    p50, p90, p95 = np.percentile(minutes, [50, 90, 95])
+    return bins, counts, float(seconds.max()), [float(minutes.mean()), float(p50), float(p90), float(p95), float(minutes.max())]
+
+
+def same(a: float, b: float) -> bool:
+    return a == b or (math.isnan(a) and math.isnan(b))
+
+
+@pytest.mark.filterwarnings("ignore:invalid value:RuntimeWarning")  # numpy's percentile meeting inf
+@pytest.mark.parametrize("n", [0, 1, 2, 3, 4, 7, 20, 101, 2600])
+@pytest.mark.parametrize("nan", [False, True])
+def test_durations_are_numpys_to_the_bit(n, nan):
+    for seed in range(5):
+        rng = np.random.default_rng(seed)
+        seconds = awkward(rng, n)
+        if nan and n:
+            seconds[rng.integers(n)] = np.nan
+        bins, counts, largest, stats_ = numpy_durations(seconds)
+        got = Durations.of(seconds)
+        assert got.bins.dtype == bins.dtype and got.counts.dtype == counts.dtype
+        np.testing.assert_array_equal(got.bins, bins)
+        np.testing.assert_array_equal(got.counts, counts)
+        assert same(got.largest, largest) and got.count == n and same(got.total, float(seconds.sum()))
+        assert all(same(a, b) and type(a) is float for a, b in zip(got.exact.values(), stats_))
+        assert all(same(a, b) for a, b in zip(time_stats(seconds).values(), stats_))
+
+
+def lexsort_peak(joins: np.ndarray, leaves: np.ndarray) -> int:
+    """The most intervals open at once as computed before the compiled loop: every event sorted."""
+    times = np.concatenate([leaves, joins])
+    steps = np.concatenate([np.full(leaves.size, -1), np.full(joins.size, 1)])
+    return int(np.cumsum(steps[np.lexsort((steps, times))]).max(initial=0))
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_peak_is_the_peak_of_all_events_sorted(seed):
+    rng = np.random.default_rng(seed)
+    runs = rng.integers(1, 4)
+    sizes = rng.integers(0, 60, runs)
+    joins = [rng.integers(0, 50, size).astype(float) for size in sizes]  # many ties
+    leaves = [j + rng.integers(0, 10, j.size) for j in joins]
+    for j, leave in zip(joins, leaves):
+        if j.size and seed % 3 == 0:
+            leave[rng.integers(j.size)] = np.nan  # a served resident with a NaN time stays in line
+        if j.size and seed % 4 == 0:
+            j[rng.integers(j.size)] = np.nan
+    joins, leaves = np.concatenate(joins), np.concatenate(leaves)
+    assert _peak(np.sort(joins), np.sort(leaves)) == lexsort_peak(joins, leaves)
+
+
+def numpy_occupancy(begin: np.ndarray, end: np.ndarray, edges: np.ndarray) -> np.ndarray:
+    """occupancy() as computed before the compiled loop."""
+
+    def integral(points: np.ndarray) -> np.ndarray:
+        points = np.sort(points)
+        cumulative = np.concatenate([[0.0], np.cumsum(points)])
+        k = np.searchsorted(points, edges, side="left")
+        return k * edges - cumulative[k]
+
+    return np.diff(integral(begin) - integral(end)) / np.diff(edges)
+
+
+@pytest.mark.parametrize("seed", range(10))
+def test_occupancy_is_numpys_to_the_bit(seed):
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(0, 3000))
+    begin = rng.uniform(-100.0, 90_000.0, n)
+    end = begin + rng.exponential(600.0, n)
+    if n and seed % 2:
+        end[rng.integers(n)] = np.nan
+    edges = np.arange(int(rng.integers(1, 200))) * rng.choice([60.0, 900.0, 7.3])
+    np.testing.assert_array_equal(occupancy(begin, end, edges), numpy_occupancy(begin, end, edges))
+
+
+def test_wait_counts_are_numpys_histogram():
+    rng = np.random.default_rng(1)
+    minutes = np.concatenate([
+        rng.exponential(5.0, 5000), np.arange(0.0, 241.0, 0.25), [-0.0, -1.0, 239.99, 240.0, 240.01, 1e9, np.inf, np.nan],
+        np.arange(0.0, 241.0, 0.25) + 1e-12, np.arange(0.0, 241.0, 0.25) - 1e-12,
+    ])
+    counts = _histogram(minutes, WAIT_BINS, WAIT_BIN_MIN)
+    expected = np.histogram(minutes, bins=WAIT_BINS)[0]
+    assert counts.dtype == expected.dtype
+    np.testing.assert_array_equal(counts, expected)
 
 
 # ------------------------------------------------------------------ KPIs and series
