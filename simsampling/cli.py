@@ -173,6 +173,8 @@ def _validate(args, out: Console) -> int:
 
 def _with_overrides(scenario: Scenario, args, file: str) -> Scenario:
     """Apply --seed and --replications through validation, like any other input."""
+    if args.seed is None and args.replications in (None, "auto"):
+        return scenario  # validating it again would cost a city's run more than a second
     data = scenario.model_dump(mode="json", exclude_none=True)
     if args.seed is not None:
         data["seed"] = args.seed

@@ -18,7 +18,9 @@ Executors:
 * ``serial``: every batch in the calling process.
 * ``processes`` (the default): a ``ProcessPoolExecutor`` with the ``spawn``
   start method (workers start clean), ``jobs`` workers; with one job or one
-  batch, the calling process runs it.
+  batch, the calling process runs it. The caller never waits for a worker to
+  start or to stop: what every batch needs is read by each worker from a
+  temporary file, and once every batch is back the pool is closed in a thread.
 * ``dask``: ``dask.distributed`` (the optional ``cluster`` extra): the
   scheduler at ``scheduler`` (``tcp://host:8786``; its workers must have the
   same version of simsampling installed), or, without one, a ``LocalCluster``
@@ -36,10 +38,13 @@ import collections
 import contextlib
 import itertools
 import multiprocessing
+import os
 import signal
+import tempfile
 import threading
 import uuid
 from concurrent.futures import ProcessPoolExecutor
+from multiprocessing.reduction import ForkingPickler
 from typing import Any, Callable, Iterable, Iterator, Optional, Sequence, TypeVar
 
 EXECUTORS = ("serial", "processes", "dask")
@@ -161,8 +166,9 @@ def in_order(submit: Callable[[int, Batch], Any], batches: Iterable[Batch], in_f
 _worker: dict[str, Any] = {}
 
 
-def _set_worker(function: Callable[[Any, Batch], list], shared: Any) -> None:
-    _worker.update(function=function, shared=shared)
+def _set_worker(function: Callable[[Any, Batch], list], shared_path: str) -> None:
+    with open(shared_path, "rb") as handle:
+        _worker.update(function=function, shared=ForkingPickler.loads(handle.read()))
 
 
 def _worker_batch(batch: Batch) -> list:
@@ -171,13 +177,35 @@ def _worker_batch(batch: Batch) -> list:
 
 def _processes(function, shared, batches: Sequence[Batch], jobs: int) -> Iterator[list]:
     workers = min(jobs, len(batches))
+    # ``shared`` reaches the workers in a file, pickled once: sent with their start-up message
+    # (larger than a pipe holds), the parent would wait for each child in turn to import
+    # simsampling and read it, about 2.5 s per worker for a city.
+    descriptor, shared_path = tempfile.mkstemp(prefix="simsampling-shared-", suffix=".pickle")
+    try:
+        with os.fdopen(descriptor, "wb") as handle:
+            handle.write(ForkingPickler.dumps(shared))
+    except BaseException:
+        os.remove(shared_path)
+        raise
     # spawn: workers start clean (no inherited threads or locks from the parent).
     context = multiprocessing.get_context("spawn")
-    pool = ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=_set_worker, initargs=(function, shared))
+    pool = ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=_set_worker, initargs=(function, shared_path))
     try:
         yield from in_order(lambda _, batch: pool.submit(_worker_batch, batch), batches, IN_FLIGHT_PER_WORKER * workers)
+    except BaseException:  # an error, Ctrl-C or the caller stopping early: stop the workers now
+        _close(pool, shared_path, cancel=True)
+        raise
+    # Every batch is back. A spawned worker takes about a second to exit (its interpreter's
+    # teardown, with numba loaded): the caller goes on meanwhile.
+    threading.Thread(target=_close, args=(pool, shared_path), name="simsampling-pool-close").start()
+
+
+def _close(pool: ProcessPoolExecutor, shared_path: str, cancel: bool = False) -> None:
+    """Shut the pool down, waiting for its workers, then remove the file they read ``shared`` from."""
+    try:
+        pool.shutdown(wait=True, cancel_futures=cancel)
     finally:
-        pool.shutdown(wait=True, cancel_futures=True)
+        os.remove(shared_path)
 
 
 # ---------------------------------------------------------------- Dask

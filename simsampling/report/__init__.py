@@ -20,6 +20,7 @@ from .files import (
     write_timeseries,
 )
 from .folder import ResultsExistError, check_target, default_folder, results_folder
+from .forked import aside
 from .html import write_report_html
 
 __all__ = ["ResultsExistError", "check_target", "default_folder", "write_report_html", "write_results"]
@@ -29,10 +30,14 @@ def write_results(result: RunResult, target: Union[str, Path], force: bool = Fal
                   provenance: Optional[dict[str, Any]] = None) -> Path:
     """Write every output of ``result`` into ``target``, whole or not at all.
 
+    The charts are drawn meanwhile in a forked child process (``forked.aside``): a city's take
+    matplotlib seconds, as long as the tables, and the second core is free by then.
+
     ``provenance`` adds rows to report.html's provenance table (e.g. ``{"executor": "dask"}``).
     """
     target = Path(target)
-    with results_folder(target, force=force) as staging:
+    result.summary  # made once, before the charts' process starts: they read it too
+    with results_folder(target, force=force) as staging, aside(lambda: write_charts(result, staging / "charts")) as charts:
         summary = write_summary(result, staging)
         write_kpis(summary, staging)
         write_points(summary, staging)
@@ -45,6 +50,5 @@ def write_results(result: RunResult, target: Union[str, Path], force: bool = Fal
             write_chain(result, staging)
             write_labs(result, staging)
         write_scenario(result.scenario, staging)
-        charts = write_charts(result, staging / "charts")
-        write_report_html(result, staging, charts=charts, provenance=provenance)  # reads the charts just written
+        write_report_html(result, staging, charts=charts(), provenance=provenance)  # reads the charts just written
     return target

@@ -6,26 +6,33 @@ Schemas are documented in docs/outputs.md; change both together.
 from __future__ import annotations
 
 import csv
-import json
 import math
 import shutil
 from pathlib import Path
 from typing import Any, Iterable
 
 import numpy as np
-import yaml
 
 from ..experiment import RunResult
 from ..log import PERSONS_HEADER, clock_text, write_persons_rows
 from ..metrics import HOUR, Band, SeriesBands, estimate, flatten
 from ..model.chain import ChainLog
 from ..scenario.schema import Scenario
+from .json_text import json_text
+from .scenario_yaml import scenario_text
 
 FINE_TABLES_UP_TO = 100
 """Points up to which timeseries.csv lists every point; beyond, queue_by_point.csv does."""
 
 
 def _number(value: Any) -> str:
+    kind = type(value)  # the common cases first: a city's tables have millions of cells
+    if kind is float:
+        return f"{value:.10g}" if math.isfinite(value) else ""
+    if kind is int:
+        return str(value)
+    if kind is str:
+        return value
     if value is None:
         return ""
     if isinstance(value, (bool, np.bool_)):
@@ -47,7 +54,7 @@ def write_csv(path: Path, header: list[str], rows: Iterable[Iterable[Any]]) -> N
 
 def write_summary(result: RunResult, folder: Path) -> dict[str, Any]:
     summary = result.summary
-    text = json.dumps(summary, indent=2, allow_nan=False, ensure_ascii=False)
+    text = json_text(summary)
     (folder / "summary.json").write_text(text + "\n", encoding="utf-8")
     return summary
 
@@ -83,10 +90,6 @@ POINT_COLUMNS = [
 def write_points(summary: dict[str, Any], folder: Path) -> None:
     """points.csv: one row per point, slowest first (means, with the CI of the finish time)."""
 
-    def value(kpis: dict, path: str):
-        leaf = flatten(kpis).get(path)
-        return leaf["mean"] if leaf else None
-
     points = sorted(summary["points"], key=lambda p: -(p["kpis"]["finish_h"]["mean"] or 0.0))
     header = ["rank", "point", "name", "population", "tents", "stations", "finish_h_ci95_low", "finish_h_ci95_high"]
     header += [name for name, _ in POINT_COLUMNS]
@@ -94,8 +97,9 @@ def write_points(summary: dict[str, Any], folder: Path) -> None:
     def rows():
         for rank, point in enumerate(points, start=1):
             finish = point["kpis"]["finish_h"]["ci95"] or (None, None)
+            leaves = flatten(point["kpis"])
             yield (rank, point["id"], point["name"], point["population"], point["tents"], point["stations"], *finish,
-                   *(value(point["kpis"], path) for _, path in POINT_COLUMNS))
+                   *(leaves[path]["mean"] if leaves.get(path) else None for _, path in POINT_COLUMNS))
 
     write_csv(folder / "points.csv", header, rows())
 
@@ -317,15 +321,6 @@ def lab_rows(chain: ChainLog) -> list[list[Any]]:
 def write_labs(result: RunResult, folder: Path) -> None:
     """labs.csv: per laboratory, its runs, load and timing in the first replication."""
     write_csv(folder / "labs.csv", LABS_HEADER, lab_rows(result.first_chain) if result.first_chain is not None else [])
-
-
-def scenario_text(scenario: Scenario) -> str:
-    """The resolved scenario (every default spelled out) as YAML that loads back."""
-    data = scenario.model_dump(mode="json", exclude_none=True)
-    dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
-    return "# Resolved by simsampling: every default written out; rerun with `simsampling run` on this file.\n" + yaml.dump(
-        data, Dumper=dumper, sort_keys=False, allow_unicode=True
-    )
 
 
 def write_scenario(scenario: Scenario, folder: Path) -> None:

@@ -486,7 +486,7 @@ def render_run_report(result, folder: Path, charts: Optional[Sequence[Path]] = N
     ``charts`` are the PNGs to embed in that order (default: every PNG in ``folder/charts``, in the
     order of docs/outputs.md); ``provenance`` adds rows (e.g. ``{"executor": "dask"}``).
     """
-    from .files import scenario_text  # the YAML as written, when scenario.yaml is not there
+    from .scenario_yaml import scenario_text  # the YAML as written, when scenario.yaml is not there
 
     summary = result.summary
     scenario = result.scenario

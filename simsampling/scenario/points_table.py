@@ -63,7 +63,12 @@ def expand_points(data: dict, file: str, lines: dict[tuple, int], base_dir: Path
     if defaults is not None:
         if not isinstance(defaults, dict):
             raise ScenarioError([Problem(file, lines.get(("defaults",)), "defaults", "must be a mapping of point fields")])
-        written = {path: source for path, source in sources.items() if path[:1] == ("defaults",)}
+        # Per path in the defaults, the fields written at or under it (relative path, source).
+        written: dict[tuple, list[tuple[tuple, Source]]] = {}
+        for path, source in sources.items():
+            if path[:1] == ("defaults",):
+                for size in range(1, len(path) + 1):
+                    written.setdefault(path[:size], []).append((path[size:], source))
         for index, point in enumerate(points):
             if isinstance(point, dict):
                 points[index] = _merge(defaults, point, ("defaults",), ("points", index), written, sources)
@@ -75,7 +80,8 @@ def _tag(value: dict) -> Any:
     return value.get("dist", value.get("kind"))
 
 
-def _merge(base: Any, override: Any, base_path: tuple, path: tuple, written: dict[tuple, Source], sources: dict[tuple, Source]) -> Any:
+def _merge(base: Any, override: Any, base_path: tuple, path: tuple, written: dict[tuple, list[tuple[tuple, Source]]],
+           sources: dict[tuple, Source]) -> Any:
     """Deep-merge ``override`` onto ``base``; a null in ``override`` drops the inherited key.
 
     Mappings merge key by key, except a distribution or arrival plan of another
@@ -98,12 +104,10 @@ def _merge(base: Any, override: Any, base_path: tuple, path: tuple, written: dic
     return merged
 
 
-def _inherit(from_path: tuple, to_path: tuple, written: dict[tuple, Source], sources: dict[tuple, Source]) -> None:
+def _inherit(from_path: tuple, to_path: tuple, written: dict[tuple, list[tuple[tuple, Source]]], sources: dict[tuple, Source]) -> None:
     """The fields under ``to_path`` were written under ``from_path`` in the defaults."""
-    size = len(from_path)
-    for path, source in written.items():
-        if path[:size] == from_path:
-            sources[to_path + path[size:]] = source
+    for rest, source in written.get(from_path, ()):
+        sources[to_path + rest] = source
 
 
 def read_points_csv(path: Path, named_by: Source) -> list[tuple[int, dict, dict[str, tuple]]]:
