@@ -54,11 +54,18 @@ def baseline_rate(residents: int = 100_000) -> float:
     return len(arrivals) / (time.perf_counter() - started)
 
 
-def tree_rss(process: psutil.Process) -> int:
+def tree_memory(process: psutil.Process) -> int:
+    """Memory of the process tree: the sum of proportional set sizes where the system gives them.
+
+    PSS splits each shared page between the processes sharing it; a plain sum of RSS would
+    count twice the pages a forked child (the chart drawer, report/forked.py) shares with
+    its parent. Elsewhere, the sum of RSS (an over-count).
+    """
     total = 0
     for proc in [process, *process.children(recursive=True)]:
         try:
-            total += proc.memory_info().rss
+            info = proc.memory_full_info() if hasattr(psutil.Process, "memory_full_info") else proc.memory_info()
+            total += getattr(info, "pss", info.rss)
         except psutil.Error:
             pass
     return total
@@ -76,7 +83,7 @@ def city_scenario(points: int, scratch: Path):
 
 
 def run_round(scenario_path: Path, jobs: int, out: Path, engine: str | None = None, options: tuple[str, ...] = ()) -> tuple[float, int]:
-    """Wall seconds and peak resident memory (bytes) of the whole process tree.
+    """Wall seconds and peak memory (bytes, ``tree_memory``) of the whole process tree.
 
     ``engine`` (auto, simpy or fast) is passed as ``--engine``, None leaves the run's default;
     ``options`` are further options of ``simsampling run``.
@@ -95,7 +102,7 @@ def run_round(scenario_path: Path, jobs: int, out: Path, engine: str | None = No
         nonlocal peak
         while not done.is_set():
             try:
-                peak = max(peak, tree_rss(process))
+                peak = max(peak, tree_memory(process))
             except psutil.Error:
                 pass
             done.wait(0.2)

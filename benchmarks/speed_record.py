@@ -27,7 +27,7 @@ Part 2, the Xi'an-scale round (11.58 million residents, 4,485 points):
 ``simsampling run scenarios/xian-2021-round.yaml --jobs 2 --engine fast|simpy --no-persons`` end
 to end in a subprocess (benchmarks/city_round.py's runner; ``--no-persons`` is the run's default
 at this size, given so that a ``--points`` slice does the same work per resident): wall time,
-CPU time of the process tree and its peak resident memory.
+CPU time of the process tree and its peak memory (proportional set sizes, summed).
 
 Targets (benchmarks/README.md): the fast engine at least 100 times our SimPy engine's
 residents per second on the tandem; the Xi'an round in under 30 s with the fast engine.

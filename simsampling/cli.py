@@ -193,7 +193,8 @@ def _run(args, out: Console, err: Console) -> int:
     except ResultsExistError as exc:
         raise ScenarioError([Problem(str(target), None, "--out", str(exc).removeprefix(f"{target} "))]) from None
     options = run_options(args, scenario, str(args.scenario))
-    estimate = run_estimate.estimate_run(scenario, args.jobs, keep_logs=None if args.persons is None else False, persons=bool(args.persons))
+    estimate = run_estimate.estimate_run(scenario, args.jobs, keep_logs=None if args.persons is None else False,
+                                         persons=bool(args.persons), engine=args.engine)
     if args.memory_check:
         _check_memory(estimate, str(args.scenario))
     if estimate.wall_s > SAY_ESTIMATE_FROM_S and not args.quiet:

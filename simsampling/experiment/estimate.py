@@ -3,9 +3,11 @@
 A city round with many replications, or one giant point, can run for hours or
 exhaust the machine's memory near the end, when the results are written. The
 figures here let the command line say so up front and refuse a run that cannot
-fit. Memory is meant to err high (measured 0-25% over); time assumes the cores
-are free (the Xi'an round: 174 s estimated, 171 s on an idle machine, 327 s with
-another program busy on one of the two cores).
+fit. Time follows the engine each point runs on (experiment/costs.py) and assumes
+the cores are free; memory is meant to err high but may fall short by a seventh
+(the Beibei district: 0.81 GiB estimated, 0.94 GiB measured). The Xi'an round on
+two cores: 19 s and 1.19 GiB estimated, 20-23 s and 1.15-1.21 GiB measured with the
+fast engine; 165 s estimated and 182 s measured with SimPy.
 
 Every constant was measured on the development machine (2 cores, Python 3.11.7,
 x86_64 Linux, nothing else running) with the scripts of benchmarks/ and runs
@@ -15,7 +17,6 @@ against whole runs.
 
 from __future__ import annotations
 
-import math
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,40 +24,33 @@ from typing import Optional
 
 from ..metrics import DAY, MINUTE
 from ..scenario.schema import Scenario
-from .replicate import KEEP_LOGS_UP_TO, series_step_s
+from .costs import task_s
+from .replicate import KEEP_LOGS_UP_TO, plan_engines, series_step_s
 
 MIB = 2**20
 
 # ---------------------------------------------------------------- time
 
-RESIDENT_S = 25e-6
-"""One process's time per resident of a point of 2,600 (draws, SimPy, tally,
-series): 0.065 s for the scaled demo point of benchmarks/point_speed.py
-(``simulate_task``, best of 5), i.e. 40,000 residents a second."""
-RESIDENT_S_PER_DECADE = 3.5e-6
-"""Larger points take longer per resident (SimPy's event heap grows): 3.05 s for
-100,000 residents (30.5 us each), 6.6 s for 200,000 (33 us)."""
-POINT_TASK_S = 0.004
-"""Fixed cost of one task (draws, tally and series of a point in one
-replication): 1,000 points of 20 residents ran in 3.6 s, 3,000 in 12.4 s."""
+FOLD_TASK_S = 0.0013
+"""The main process's work per task while the run goes on (tallies, series bands and
+summaries folded in): 5.8 s of CPU for the 4,485 tasks of the Xi'an round (getrusage,
+2026-11-28), on the same cores as the workers."""
 START_S = 2.0
 """Starting worker processes: each imports numpy, scipy, SimPy and the package."""
-WRITE_S = 1.6
-"""Writing the results folder of the demo point (one replication)."""
-WRITE_POINT_S = 0.0035
-"""Writing, per point, with 15-minute series (over 100 points): 1,000 and 3,000
-points of the Xi'an round (two days) took 5.6 and 10.9 s."""
-WRITE_POINT_DAY_S = 0.02
-"""Writing, per point and day, with 1-minute series (timeseries.csv lists every
-point's rows): 100 points on two days took 5.7 s."""
+WRITE_S = 1.55
+"""Writing the results folder of the demo point (one replication; 2026-11-28)."""
+WRITE_POINT_DAY_S = 0.031
+"""Writing, per point and day, with 1-minute series (up to 100 points: timeseries.csv
+lists every point's rows): 100 points of the Xi'an round on two days took 7.7 s."""
+WRITE_MANY_S = 4.0
+"""Writing the results of a round of over 100 points (15-minute series): the district
+charts (drawn in a forked child while the tables are written) set the pace; 1,000
+points of the Xi'an round took 4.3 s."""
+WRITE_POINT_S = 0.0003
+"""Writing, per point beyond that: 1,000, 3,000 and 4,485 points of the Xi'an round
+took 4.3, 5.4 and 4.9 s (``write_results``, wall time, 2026-11-28)."""
 PERSONS_ROW_S = 8e-6
 """Writing one row of persons.csv: 1.5 s more for 190,000 rows."""
-
-
-def point_s(population: int) -> float:
-    """Seconds one process takes to simulate one point once."""
-    per_resident = RESIDENT_S + RESIDENT_S_PER_DECADE * math.log10(max(population, 2600) / 2600)
-    return POINT_TASK_S + population * per_resident
 
 
 # ---------------------------------------------------------------- memory
@@ -65,8 +59,11 @@ MAIN_BYTES = 150 * MIB
 """The main process once the package, matplotlib and the scenario are loaded (145 MiB)."""
 WORKER_BYTES = 120 * MIB
 """A worker process once started (116 MiB: the package without matplotlib)."""
-WRITE_BYTES = 60 * MIB
-"""Charts and tables being written, beside what grows with the points."""
+WRITE_BYTES = 60 * MIB + 160 * MIB
+"""Charts and tables being written, beside what grows with the points: 60 MiB, and
+160 MiB for the forked process drawing the charts (report/forked.py; its own pages,
+proportional set size: the Xi'an round peaked at 1.09 GiB against 0.93 GiB with the
+charts drawn in the main process)."""
 POINT_BYTES = 60_000
 """Per point in the main process (scenario, KPI summaries, tables being written),
 fitted with ``SERIES_FACTOR`` to 100, 1,000 and 3,000 points: peaks of 321, 336
@@ -78,9 +75,11 @@ SERIES_ARRAYS = 27
 POINT_REPLICATION_BYTES = 5_000
 """KPIs of one point in one replication, kept until the summary: 1,000 points
 took 21 MiB more with 5 replications than with 1."""
-SIMULATE_BYTES_PER_RESIDENT = 650
-"""Peak memory of simulating a point, per resident (SimPy processes, timestamps,
-the log): 62 MiB for 100,000 residents, 177 MiB for 300,000."""
+SIMULATE_BYTES_PER_RESIDENT = {"simpy": 650, "fast": 370}
+"""Peak memory of simulating a point, per resident, by engine. SimPy (processes,
+timestamps, the log): 62 MiB for 100,000 residents, 177 MiB for 300,000. The fast
+engine's arrays: tracemalloc's peak of ``simulate_task`` is 292 bytes per resident
+against SimPy's 515 (100,000 and 300,000 residents alike), scaled as SimPy's was."""
 KEEP_BYTES_PER_RESIDENT = 220
 """A resident of the first replication kept for persons.csv: 41 MiB for 190,000."""
 PERSONS_WRITE_BYTES_PER_RESIDENT = 700
@@ -108,12 +107,16 @@ class Estimate:
         return f"estimated {duration_text(self.wall_s)} and {self.memory_bytes / 2**30:.1f} GiB on {self.processes} {noun}"
 
 
-def estimate_run(scenario: Scenario, jobs: int = 1, keep_logs: Optional[bool] = None, persons: bool = False) -> Estimate:
+def estimate_run(
+    scenario: Scenario, jobs: int = 1, keep_logs: Optional[bool] = None, persons: bool = False, engine: str = "auto"
+) -> Estimate:
     """Estimate a run of ``scenario`` as ``run_scenario`` would do it with these arguments.
 
     ``keep_logs`` as in ``run_scenario`` (None: the default, for rounds of up to
-    ``KEEP_LOGS_UP_TO`` residents); ``persons`` when persons.csv is streamed.
+    ``KEEP_LOGS_UP_TO`` residents); ``persons`` when persons.csv is streamed;
+    ``engine`` as in ``run_scenario`` (``EngineScopeError`` for ``fast`` on a point out of its scope).
     """
+    engines = plan_engines(scenario, engine).engines
     populations = sorted((p.population for p in scenario.points), reverse=True)
     residents = sum(populations)
     points = len(populations)
@@ -125,14 +128,16 @@ def estimate_run(scenario: Scenario, jobs: int = 1, keep_logs: Optional[bool] = 
     cores = min(processes, usable_cpus())
 
     fine = series_step_s(scenario) == MINUTE
-    simulate_s = replications * sum(point_s(p) for p in populations) / cores
-    write_s = WRITE_S + points * (WRITE_POINT_DAY_S * scenario.round.days if fine else WRITE_POINT_S)
+    simulate_s = replications * sum(task_s(p.population, e) for p, e in zip(scenario.points, engines))
+    simulate_s = (simulate_s + tasks * FOLD_TASK_S) / cores
+    write_s = WRITE_S + points * WRITE_POINT_DAY_S * scenario.round.days if fine else WRITE_MANY_S + points * WRITE_POINT_S
     if keep_logs or persons:
         write_s += residents * PERSONS_ROW_S
     wall_s = (START_S if processes > 1 else 0.0) + simulate_s + write_s
 
     steps = scenario.round.days * DAY / series_step_s(scenario)
-    simulating = SIMULATE_BYTES_PER_RESIDENT * sum(populations[:processes])
+    largest = sorted(zip(scenario.points, engines), key=lambda pair: -pair[0].population)[:processes]
+    simulating = sum(SIMULATE_BYTES_PER_RESIDENT[point_engine] * point.population for point, point_engine in largest)
     parts = {
         "points": MAIN_BYTES + WRITE_BYTES + points * (POINT_BYTES + SERIES_FACTOR * SERIES_ARRAYS * 8 * steps),
         "replications": POINT_REPLICATION_BYTES * tasks,

@@ -4,7 +4,7 @@ The unit of work handed to a worker is a *batch*: consecutive tasks of the run
 (in task order) whose estimated cost adds up to about a second, so that a
 district of thousands of small points becomes hundreds of batches, not
 thousands of tiny tasks whose scheduling would cost more than their work.
-``batch_tasks`` forms them from per-task costs (``task_cost_s``).
+``batch_tasks`` forms them from per-task costs (the caller's: ``costs.task_s``).
 
 Whatever the executor, the results come back in batch order: a batch that
 finishes early waits (as a finished future, on its worker or in the pool) until
@@ -57,25 +57,12 @@ IN_FLIGHT_PER_WORKER = 4
 """Batches submitted ahead per worker: enough to keep workers busy while the
 oldest batch finishes, few enough to bound the results held out of order."""
 
-TASK_S = 0.004
-"""Fixed cost of one task (draws, tally, series), as ``estimate.POINT_TASK_S``."""
-RESIDENT_S = {"simpy": 25e-6, "fast": 3e-6}
-"""Cost per resident of a task by engine: the SimPy figure is
-``estimate.RESIDENT_S``; the fast engine's task of the demo point (2,600
-residents) took 8 ms (1.5 ms replay, 6 ms draws, tally, series and checks)
-against 64 ms with SimPy. Batching only needs the order of magnitude."""
-
 T = TypeVar("T")
 Batch = list
 
 
 class ExecutorUnavailable(RuntimeError):
     """The executor asked for cannot run here (``dask`` without dask.distributed installed)."""
-
-
-def task_cost_s(population: int, engine: str = "simpy") -> float:
-    """Estimated seconds of one task: one point of ``population`` residents, once."""
-    return TASK_S + population * RESIDENT_S.get(engine, RESIDENT_S["simpy"])
 
 
 def batch_tasks(costs: Sequence[float], target_s: Optional[float] = None) -> list[range]:

@@ -48,7 +48,8 @@ from ..chain_metrics import chain_kpis, chain_series
 from ..model import simulate_point
 from ..model.chain import ChainLog, PointTubes, simulate_chain
 from ..scenario.schema import Scenario
-from .executors import DEFAULT_EXECUTOR, batch_tasks, check_executor, run_batches, runs_in_process, task_cost_s
+from .costs import task_s
+from .executors import DEFAULT_EXECUTOR, batch_tasks, check_executor, run_batches, runs_in_process
 
 Progress = Callable[[int, int], None]
 """Called as progress(done, total) after each finished task."""
@@ -402,7 +403,7 @@ def _execute(
 ) -> Iterator[PointRun]:
     """Every task's PointRun, in task order, whatever the executor (the single place tasks are run)."""
     shared = _Shared(scenario, step_s, want_logs, engines or ("simpy",) * len(scenario.points))
-    costs = [task_cost_s(scenario.points[index].population, shared.engines[index]) for _, index in tasks]
+    costs = [task_s(scenario.points[index].population, shared.engines[index]) for _, index in tasks]
     batches = [tasks[span.start : span.stop] for span in batch_tasks(costs)]
     if runs_in_process(executor, jobs, len(batches)):
         batches = [[task] for task in tasks]  # in this process, one at a time: the progress bar moves per task

@@ -12,7 +12,7 @@ import pytest
 import yaml
 
 from simsampling.cli import main
-from simsampling.experiment import estimate
+from simsampling.experiment import costs, estimate
 from simsampling.scenario import load_scenario
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -172,10 +172,10 @@ def test_persons_can_be_streamed_or_left_out(tmp_path: Path, demo_run: Path):
 def test_a_run_that_will_not_fit_in_memory_is_refused(tmp_path: Path, capsys, monkeypatch):
     monkeypatch.setattr(estimate, "available_memory", lambda: 100 * 2**20)
     monkeypatch.chdir(tmp_path)
-    assert run_cli(DEMO, "-r", 2, "--jobs", 2) == 2
+    assert run_cli(DEMO, "-r", 4, "--jobs", 4) == 2  # four workers hold more than the rest of the run
     err = capsys.readouterr().err
     (line,) = err.strip().splitlines()
-    assert line.startswith(f"{DEMO}: --jobs: estimated ") and "GiB on 2 processes, but only 0.1 GiB of memory is available" in line
+    assert line.startswith(f"{DEMO}: --jobs: estimated ") and "GiB on 4 processes, but only 0.1 GiB of memory is available" in line
     assert "--no-persons" in line and "--no-memory-check" in line and "Traceback" not in err
     assert list(tmp_path.iterdir()) == []  # not even results/
     assert run_cli(DEMO, "-r", 1, "--out", tmp_path / "anyway", "--no-memory-check") == 0
@@ -183,7 +183,7 @@ def test_a_run_that_will_not_fit_in_memory_is_refused(tmp_path: Path, capsys, mo
 
 
 def test_a_long_run_says_so_before_starting(tmp_path: Path, capsys, monkeypatch):
-    monkeypatch.setattr(estimate, "RESIDENT_S", 0.05)  # as if the demo took over two minutes
+    monkeypatch.setattr(costs, "FAST_RESIDENT_S", 0.05)  # as if the demo took over two minutes
     assert main(["run", str(DEMO), "-r", "1", "--out", str(tmp_path / "out")]) == 0
     assert capsys.readouterr().err.startswith("estimated 2 min ")
 

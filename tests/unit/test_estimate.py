@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from simsampling import load_scenario
+from simsampling.experiment import costs
 from simsampling.experiment import estimate as est
 from simsampling.experiment.replicate import KEEP_LOGS_UP_TO
 
@@ -26,14 +27,27 @@ def scenario(population: int = 2600, points: int = 1, replications: int = 5):
     return demo.model_copy(update={"points": copies, "replications": replications})
 
 
-def test_larger_points_take_longer_per_resident():
-    assert est.point_s(2600) == pytest.approx(est.POINT_TASK_S + 2600 * est.RESIDENT_S)
-    assert est.point_s(260_000) / 260_000 > est.point_s(2600) / 2600 * 1.2
+def test_larger_points_take_longer_per_resident_on_simpy():
+    assert costs.task_s(2600) == pytest.approx(costs.SIMPY_TASK_S + 2600 * costs.SIMPY_RESIDENT_S)
+    assert costs.task_s(260_000) / 260_000 > costs.task_s(2600) / 2600 * 1.2
 
 
-def test_time_and_memory_grow_with_residents():
-    small, large = est.estimate_run(scenario(100_000)), est.estimate_run(scenario(400_000))
-    simulate = 5 * (est.point_s(400_000) - est.point_s(100_000))
+def test_the_fast_engine_costs_a_small_fraction_per_resident():
+    assert costs.task_s(2600, "fast") == pytest.approx(costs.FAST_TASK_S + 2600 * costs.FAST_RESIDENT_S)
+    assert costs.task_s(100_000, "fast") < costs.task_s(100_000, "simpy") / 20
+
+
+def test_the_estimate_follows_the_engine_each_point_runs_on():
+    demo = scenario(100_000, replications=1)
+    auto, simpy = est.estimate_run(demo), est.estimate_run(demo, engine="simpy")
+    assert simpy.wall_s - auto.wall_s == pytest.approx(costs.task_s(100_000, "simpy") - costs.task_s(100_000, "fast"))
+    assert est.estimate_run(demo, engine="fast").wall_s == auto.wall_s  # the demo point is in the fast engine's scope
+
+
+@pytest.mark.parametrize("engine", ["simpy", "fast"])
+def test_time_and_memory_grow_with_residents(engine):
+    small, large = est.estimate_run(scenario(100_000), engine=engine), est.estimate_run(scenario(400_000), engine=engine)
+    simulate = 5 * (costs.task_s(400_000, engine) - costs.task_s(100_000, engine))
     persons = 300_000 * est.PERSONS_ROW_S
     assert large.wall_s - small.wall_s == pytest.approx(simulate + persons)
     assert large.memory_parts["--jobs"] == 4 * small.memory_parts["--jobs"]
@@ -41,14 +55,12 @@ def test_time_and_memory_grow_with_residents():
 
 
 def test_jobs_share_the_time_and_add_workers():
-    one = est.estimate_run(scenario(100_000, points=8), jobs=1)
-    four = est.estimate_run(scenario(100_000, points=8), jobs=4)
-    eight = est.estimate_run(scenario(100_000, points=8), jobs=8)
+    one, four, eight = (est.estimate_run(scenario(100_000, points=8), jobs=jobs, engine="simpy") for jobs in (1, 4, 8))
     assert (one.processes, four.processes, eight.processes) == (1, 4, 8)
     # Four cores: four workers take a quarter of the simulation time; eight do no better.
     assert four.wall_s < one.wall_s / 2 and eight.wall_s == pytest.approx(four.wall_s)
     # Each worker holds its own interpreter and one point at a time.
-    assert four.memory_parts["--jobs"] == pytest.approx(4 * (est.WORKER_BYTES + 100_000 * est.SIMULATE_BYTES_PER_RESIDENT))
+    assert four.memory_parts["--jobs"] == pytest.approx(4 * (est.WORKER_BYTES + 100_000 * est.SIMULATE_BYTES_PER_RESIDENT["simpy"]))
     assert eight.memory_bytes > four.memory_bytes > one.memory_bytes
 
 
@@ -71,19 +83,21 @@ def test_persons_kept_streamed_or_left_out():
 
 def test_replications_multiply_simulation_time_and_kpi_memory():
     one, ten = est.estimate_run(scenario(replications=1)), est.estimate_run(scenario(replications=10))
-    simulate = est.point_s(2600)
+    simulate = costs.task_s(2600, "fast") + est.FOLD_TASK_S  # and its folding in the main process
     assert ten.wall_s - one.wall_s == pytest.approx(9 * simulate)
     assert ten.memory_parts["replications"] == 10 * one.memory_parts["replications"]
 
 
 def test_the_xian_round_is_close_to_its_benchmark():
-    """benchmarks/README.md: 171 s and 0.81 GiB with --jobs 2 on 2 cores."""
+    """benchmarks/README.md (speed_record.py, 2026-11-29, --jobs 2 on 2 cores): 22.9 s and 1.15 GiB
+    with the fast engine (city_round.py: 20.4 s, 1.21 GiB), 182 s with the SimPy engine."""
     xian = load_scenario(DEMO.parent / "xian-2021-round.yaml")
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(est, "usable_cpus", lambda: 2)
-        estimate = est.estimate_run(xian, jobs=2)
-    assert 171 / 1.5 < estimate.wall_s < 171 * 1.5
-    assert 0.81 <= estimate.memory_bytes / 2**30 < 0.81 * 1.5
+        auto, simpy = est.estimate_run(xian, jobs=2), est.estimate_run(xian, jobs=2, engine="simpy")
+    assert 22.9 / 1.5 < auto.wall_s < 22.9 * 1.5
+    assert 182 / 1.5 < simpy.wall_s < 182 * 1.5
+    assert 1.15 / 1.1 < auto.memory_bytes / 2**30 < 1.21 * 1.5
 
 
 @pytest.mark.parametrize(

@@ -9,7 +9,8 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from simsampling.experiment import executors
-from simsampling.experiment.executors import BATCH_S, batch_tasks, check_executor, in_order, run_batches, task_cost_s
+from simsampling.experiment.costs import task_s
+from simsampling.experiment.executors import BATCH_S, batch_tasks, check_executor, in_order, run_batches
 
 
 def test_batches_are_consecutive_and_cover_every_task_once():
@@ -30,7 +31,7 @@ def test_every_batch_but_the_last_reaches_the_target_and_big_tasks_stand_alone()
 
 
 def test_thousands_of_tiny_points_make_few_batches():
-    costs = [task_cost_s(20)] * 4485  # Xi'an-sized count of points with 20 residents each
+    costs = [task_s(20)] * 4485  # Xi'an-sized count of points with 20 residents each, on SimPy
     batches = batch_tasks(costs)
     assert 15 <= len(batches) <= 25  # 4485 * 4.5 ms ~ 20 s of work, batches of a second
     assert batch_tasks([]) == []
@@ -38,8 +39,8 @@ def test_thousands_of_tiny_points_make_few_batches():
 
 
 def test_task_cost_grows_with_population_and_is_smaller_on_the_fast_engine():
-    assert task_cost_s(100_000, "simpy") > task_cost_s(10_000, "simpy") > task_cost_s(10_000, "fast")
-    assert 1.5 < task_cost_s(100_000) / BATCH_S < 4  # a big point is a batch of its own
+    assert task_s(100_000, "simpy") > task_s(10_000, "simpy") > task_s(10_000, "fast")
+    assert 1.5 < task_s(100_000) / BATCH_S < 4  # a big point is a batch of its own
 
 
 def test_results_come_back_in_order_when_batches_finish_out_of_order():

@@ -1,0 +1,38 @@
+"""Seconds one task takes, by engine: the figures behind the run estimate and the batches.
+
+A task is one point in one replication: its draws, the engine, the point's tally,
+series and self-checks (``replicate.simulate_task``). The estimate printed before a
+run (estimate.py) and the batches handed to workers (executors.batch_tasks) both
+use ``task_s``, so the two cannot drift apart.
+
+Measured on the development machine (2 cores, Python 3.11.7, x86_64 Linux) with
+``simulate_task(..., keep_log=False)`` on the demo point of
+benchmarks/point_speed.py scaled to a population, CPU time, best of 5.
+"""
+
+from __future__ import annotations
+
+import math
+
+SIMPY_RESIDENT_S = 25e-6
+"""SimPy engine, per resident of a point of 2,600: 0.065 s for the scaled demo point,
+i.e. 40,000 residents a second (re-measured 2026-11-28: 0.061 s)."""
+SIMPY_RESIDENT_S_PER_DECADE = 3.5e-6
+"""Larger points take longer per resident on SimPy (its event heap grows): 3.05 s for
+100,000 residents (30.5 us each), 6.6 s for 200,000 (33 us)."""
+SIMPY_TASK_S = 0.004
+"""Fixed cost of a SimPy task: 1,000 points of 20 residents ran in 3.6 s, 3,000 in 12.4 s
+(whole runs, results included)."""
+FAST_RESIDENT_S = 1.0e-6
+"""Fast engine, per resident, the whole task: 2.6 ms for 2,600 residents, 17.4 ms for
+20,000, 100 ms for 100,000 (the replay is a quarter of it; draws and metrics the rest)."""
+FAST_TASK_S = 0.0013
+"""Fixed cost of a fast-engine task: 1.3 ms for a point of 20 residents (200 tasks)."""
+
+
+def task_s(population: int, engine: str = "simpy") -> float:
+    """Seconds one process takes to simulate and measure one point of ``population`` once."""
+    if engine == "fast":
+        return FAST_TASK_S + population * FAST_RESIDENT_S
+    per_resident = SIMPY_RESIDENT_S + SIMPY_RESIDENT_S_PER_DECADE * math.log10(max(population, 2600) / 2600)
+    return SIMPY_TASK_S + population * per_resident
