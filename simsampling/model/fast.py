@@ -325,10 +325,6 @@ def _future_push(time, event, fi, ft, fb, fs, fbuf):
     else:
         node = fs[FRESH]  # no node freed: one never used
         fs[FRESH] += 1
-    fbuf[0] = time + 0.0  # -0.0 and 0.0 are one instant: one key
-    bits = fbuf.view(np.int64)[0]
-    key = bits if bits >= 0 else bits ^ LOW63  # the float's order, as an int64
-    fi[node * 4 + KEY] = key
     fi[node * 4 + EVENT] = event
     fi[node * 4 + SEQ] = fs[COUNT]  # the scheduling order, to compare with the source's next arrival
     fs[COUNT] += 1
@@ -337,7 +333,11 @@ def _future_push(time, event, fi, ft, fb, fs, fbuf):
     if scaled < fs[CUR] + SLOTS:
         _slot_insert(np.int64(math.floor(scaled)) & (SLOTS - 1), node, fi, ft, fb)
         fs[CALENDARED] += 1
-    else:
+    else:  # the radix heap needs the key: the float's order as an int64
+        fbuf[0] = time + 0.0  # -0.0 and 0.0 are one instant: one key
+        bits = fbuf.view(np.int64)[0]
+        key = bits if bits >= 0 else bits ^ LOW63
+        fi[node * 4 + KEY] = key
         _file(_bucket(key ^ fs[LAST]), node, fi, fb, fs)
     return node
 
