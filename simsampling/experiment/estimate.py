@@ -4,8 +4,8 @@ A city round with many replications, or one giant point, can run for hours or
 exhaust the machine's memory near the end, when the results are written. The
 figures here let the command line say so up front and refuse a run that cannot
 fit. Time follows the engine each point runs on (experiment/costs.py) and assumes
-the cores are free; memory is meant to err high but may fall short by a seventh
-(the Beibei district: 0.81 GiB estimated, 0.94 GiB measured). The Xi'an round on
+the cores are free; memory is meant to err high but may fall a few percent short
+(the Beibei district: 0.90 GiB estimated, 0.94 GiB measured). The Xi'an round on
 two cores: 19 s and 1.19 GiB estimated, 20-23 s and 1.15-1.21 GiB measured with the
 fast engine; 165 s estimated and 182 s measured with SimPy.
 
@@ -80,8 +80,10 @@ SIMULATE_BYTES_PER_RESIDENT = {"simpy": 650, "fast": 370}
 timestamps, the log): 62 MiB for 100,000 residents, 177 MiB for 300,000. The fast
 engine's arrays: tracemalloc's peak of ``simulate_task`` is 292 bytes per resident
 against SimPy's 515 (100,000 and 300,000 residents alike), scaled as SimPy's was."""
-KEEP_BYTES_PER_RESIDENT = 220
-"""A resident of the first replication kept for persons.csv: 41 MiB for 190,000."""
+KEEP_BYTES_PER_RESIDENT = 340
+"""A resident of the first replication kept for persons.csv: the Beibei district's 830,000
+residents peaked 271 MiB higher than with ``--no-persons`` (0.935 against 0.67 GiB, ``--jobs 2``,
+2026-11-29; 41 MiB for 190,000 on the SimPy engine before)."""
 PERSONS_WRITE_BYTES_PER_RESIDENT = 700
 """Writing a point's residents to persons.csv (its table as Python objects):
 about 135 MiB at once for a point of 190,000."""
