@@ -40,6 +40,7 @@ import statistics
 import sys
 import time
 from pathlib import Path
+from typing import Optional
 
 import numpy as np
 import simpy
@@ -119,10 +120,12 @@ def python_sampler(dist, rnd: random.Random):
 # --------------------------------------------------------------------------- textbook model
 
 
-def textbook_run(arrivals: list[float], open_s: float, temp_servers: int, stations: int, dists: dict, seed: int):
+def textbook_run(arrivals: list[float], open_s: float, temp_servers: int, stations: int, dists: dict, seed: int,
+                 desks: Optional[int] = None):
     """The SimPy-tutorial model: temperature -> registration -> swab, one shared line each.
 
-    Residents arriving before opening wait at the gate until it opens.
+    Registration has one registrar per station, or ``desks`` desks. Residents arriving
+    before opening wait at the gate until it opens.
     Returns the log: a list of (resident, stage, start, end) tuples.
     """
     rnd = random.Random(seed)
@@ -134,7 +137,7 @@ def textbook_run(arrivals: list[float], open_s: float, temp_servers: int, statio
 
     env = simpy.Environment(initial_time=min(open_s, arrivals[0]) if arrivals else open_s)
     temperature = simpy.Resource(env, capacity=temp_servers)
-    registration = simpy.Resource(env, capacity=stations)  # one registrar per station
+    registration = simpy.Resource(env, capacity=stations if desks is None else desks)
     swab = simpy.Resource(env, capacity=stations)  # one sampler per station
     log = []
 

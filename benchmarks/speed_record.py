@@ -41,7 +41,6 @@ import gc
 import math
 import os
 import platform
-import random
 import resource
 import statistics
 import sys
@@ -67,7 +66,7 @@ except ImportError as error:
     _missing(error.name or "simsampling", 'pip install -e .   (from the repository root)')
 
 from engine_speed import timed  # noqa: E402  (wall seconds, CPU seconds of this thread, result)
-from point_speed import SCENARIO as DEMO, python_sampler, textbook_dists  # noqa: E402
+from point_speed import SCENARIO as DEMO, textbook_dists, textbook_run  # noqa: E402
 
 from simsampling.draws import draw_residents  # noqa: E402
 from simsampling.model import simulate_point  # noqa: E402
@@ -142,45 +141,9 @@ def first(draws, n: int):
 
 
 def textbook_tandem(arrivals: list[float], servers: dict, dists: dict, seed: int):
-    """The SimPy-tutorial model of the tandem: a log of (resident, stage, start, end) tuples."""
-    rnd = random.Random(seed)
-    temperature_time = python_sampler(dists["temperature"], rnd)
-    qr_time = python_sampler(dists["qr"], rnd)
-    manual_time = python_sampler(dists["manual"], rnd)
-    swab_time = python_sampler(dists["swab"], rnd)
-    qr_share = dists["qr_share"]
-
-    env = simpy.Environment(initial_time=arrivals[0] if arrivals else 0.0)
-    temperature = simpy.Resource(env, capacity=servers["temperature"])
-    desks = simpy.Resource(env, capacity=servers["registration"])
-    swab = simpy.Resource(env, capacity=servers["swab"])
-    log = []
-
-    def resident(env, name):
-        with temperature.request() as req:
-            yield req
-            start = env.now
-            yield env.timeout(temperature_time())
-            log.append((name, "temperature", start, env.now))
-        with desks.request() as req:
-            yield req
-            start = env.now
-            yield env.timeout(qr_time() if rnd.random() < qr_share else manual_time())
-            log.append((name, "registration", start, env.now))
-        with swab.request() as req:
-            yield req
-            start = env.now
-            yield env.timeout(swab_time())
-            log.append((name, "swab", start, env.now))
-
-    def source(env):
-        for i, arrival in enumerate(arrivals):
-            yield env.timeout(arrival - env.now)
-            env.process(resident(env, i))
-
-    env.process(source(env))
-    env.run()
-    return log
+    """``point_speed.textbook_run`` on the tandem: its server counts, desks for registration, no gate."""
+    first = arrivals[0] if arrivals else 0.0
+    return textbook_run(arrivals, first, servers["temperature"], servers["swab"], dists, seed, desks=servers["registration"])
 
 
 def ciw_network(draws, n: int, servers: dict):

@@ -99,15 +99,7 @@ def run_compare(args, out: Console, err: Console) -> int:
 
     if len(args.scenarios) < 2:
         raise ScenarioError([Problem("compare", None, "", "give at least two scenario files to compare")])
-    problems: list[Problem] = []
-    scenarios = []
-    for file in args.scenarios:
-        try:
-            scenarios.append(load_scenario(file))
-        except ScenarioError as exc:
-            problems += exc.problems
-    if problems:
-        raise ScenarioError(problems)
+    scenarios = _parse_all(args.scenarios, load_scenario)
     seed = args.seed if args.seed is not None else scenarios[0].seed
     replications = args.replications if args.replications is not None else scenarios[0].replications
     fixed = [with_fixed(s, seed, replications, str(f)) for s, f in zip(scenarios, args.scenarios)]
@@ -178,16 +170,8 @@ def run_sweep(args, out: Console, err: Console) -> int:
     from .report import ResultsExistError
     from .report.folder import partial_folder
 
-    problems: list[Problem] = []
-    factors = []
-    for text in args.vary:
-        try:
-            factors.append(parse_vary(text))
-        except ScenarioError as exc:
-            problems += exc.problems
     scenario = load_scenario(args.scenario)
-    if problems:
-        raise ScenarioError(problems)
+    factors = _parse_all(args.vary, parse_vary)
     file = str(args.scenario)
     base = with_fixed(scenario, args.seed, args.replications, file)
     _options(args, base, file)  # refuses a bad executor before the design is built
@@ -257,3 +241,16 @@ def sweep_table(result) -> Table:
             cells.append(formatted(row.leaf(kpi)["mean"], fmt))
         table.add_row(*cells)
     return table
+
+
+def _parse_all(items, parse) -> list:
+    """``parse`` each item; the problems of every item together (one ScenarioError), not only the first's."""
+    parsed, problems = [], []
+    for item in items:
+        try:
+            parsed.append(parse(item))
+        except ScenarioError as exc:
+            problems += exc.problems
+    if problems:
+        raise ScenarioError(problems)
+    return parsed

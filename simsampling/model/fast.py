@@ -602,6 +602,24 @@ def _choose_station(rank, dedicated, stations, sta):
 
 
 @njit(**INLINE)
+def _line_up(r, cls, first_resource, shared, pools, dedicated, stations, first_pool_queue, sta, items, pool_span,
+             slots, res, b_next, q_head, q_tail, rs, rf, reneging, classes, wake, ring, tail, mask):
+    """A resident asks for a station: from the shared line's pool (its group's), or by joining the
+    shortest line, one resource per station from ``first_resource`` (samplers or paired registrars).
+
+    Returns the ring's tail.
+    """
+    if shared:
+        pool = cls if pools == 2 else 0
+        _enqueue(2 * (first_pool_queue + pool) + cls, r, q_head, q_tail, rs)
+        return _store_grant(pool, first_pool_queue, items, pool_span, slots, q_head, q_tail, rs, rf, reneging, classes, wake, ring, tail, mask)
+    k = _choose_station(cls, dedicated, stations, sta)
+    rs[r * 4 + HOLDS] = k
+    _enqueue(2 * (first_resource + k) + cls, r, q_head, q_tail, rs)
+    return _grant(first_resource + k, res, b_next, q_head, q_tail, rs, rf, reneging, classes, wake, ring, tail, mask)
+
+
+@njit(**INLINE)
 def _schedule(done, now, event, ring, tail, mask, fi, ft, fb, fs, fbuf, first):
     """A timeout: at ``now`` it joins the ring of the current instant, later the future events.
 
@@ -796,15 +814,9 @@ def _replay(arrival, day, admitted, opens_at, opening_time, day_close, start_tim
                         if registration == DESKS:
                             _enqueue(2 * DESK_RES + cls, r, q_head, q_tail, rs)
                             tail = _grant(DESK_RES, res, b_next, q_head, q_tail, rs, rf, reneging, classes, wake, ring, tail, mask)
-                        elif shared:
-                            pool = cls if pools == 2 else 0
-                            _enqueue(2 * (first_pool_queue + pool) + cls, r, q_head, q_tail, rs)
-                            tail = _store_grant(pool, first_pool_queue, items, pool_span, slots, q_head, q_tail, rs, rf, reneging, classes, wake, ring, tail, mask)
                         else:
-                            k = _choose_station(cls, dedicated, stations, sta)
-                            rs[r * 4 + HOLDS] = k
-                            _enqueue(2 * (first_registrar + k) + cls, r, q_head, q_tail, rs)
-                            tail = _grant(first_registrar + k, res, b_next, q_head, q_tail, rs, rf, reneging, classes, wake, ring, tail, mask)
+                            tail = _line_up(r, cls, first_registrar, shared, pools, dedicated, stations, first_pool_queue, sta, items, pool_span,
+                                            slots, res, b_next, q_head, q_tail, rs, rf, reneging, classes, wake, ring, tail, mask)
                         tail = _await_grant(r, rf, reneging, ring, tail, mask)
                         rs[r * 4 + STATE] = REGISTRATION
                         break
@@ -856,15 +868,8 @@ def _replay(arrival, day, admitted, opens_at, opening_time, day_close, start_tim
                         if reneging:
                             rf[r * 4 + GRANTED] = 0
                         cls = rank[r] if green else 0
-                        if shared:
-                            pool = cls if pools == 2 else 0
-                            _enqueue(2 * (first_pool_queue + pool) + cls, r, q_head, q_tail, rs)
-                            tail = _store_grant(pool, first_pool_queue, items, pool_span, slots, q_head, q_tail, rs, rf, reneging, classes, wake, ring, tail, mask)
-                        else:
-                            k = _choose_station(cls, dedicated, stations, sta)
-                            rs[r * 4 + HOLDS] = k
-                            _enqueue(2 * (FIRST_SAMPLER + k) + cls, r, q_head, q_tail, rs)
-                            tail = _grant(FIRST_SAMPLER + k, res, b_next, q_head, q_tail, rs, rf, reneging, classes, wake, ring, tail, mask)
+                        tail = _line_up(r, cls, FIRST_SAMPLER, shared, pools, dedicated, stations, first_pool_queue, sta, items, pool_span,
+                                        slots, res, b_next, q_head, q_tail, rs, rf, reneging, classes, wake, ring, tail, mask)
                         tail = _await_grant(r, rf, reneging, ring, tail, mask)
                         rs[r * 4 + STATE] = SWAB_WAIT
                         break

@@ -96,6 +96,14 @@ def _deadlines(ax, comparison: Comparison) -> None:
                     textcoords="offset points", fontsize=8, color=tint, ha="right", va="center", annotation_clip=True)
 
 
+def _overlay_bands(ax, comparison: Comparison, series: str, linewidth: float) -> None:
+    """Each scenario's run band of ``series`` (a SeriesBands field): its mean as a line, its range shaded."""
+    for i, result in enumerate(comparison.results):
+        band = getattr(result.run_bands, series)
+        hours = np.arange(1, band.mean.size + 1) * result.step_s / HOUR
+        ax.fill_between(hours, band.low, band.high, color=colour(i), alpha=0.18, linewidth=0)
+        ax.plot(hours, band.mean, color=colour(i), linewidth=linewidth, label=_name(comparison, i))
+
 def write_compare_charts(comparison: Comparison, folder: Path) -> list[Path]:
     from .charts import _clock_axis, _save, _style, _thousands, plt
 
@@ -106,11 +114,8 @@ def write_compare_charts(comparison: Comparison, folder: Path) -> list[Path]:
 
     fig, ax = plt.subplots(figsize=(9, 5))
     populations = set()
-    for i, result in enumerate(comparison.results):
-        band = result.run_bands.sampled
-        hours = np.arange(1, band.mean.size + 1) * result.step_s / HOUR
-        ax.fill_between(hours, band.low, band.high, color=colour(i), alpha=0.18, linewidth=0)
-        ax.plot(hours, band.mean, color=colour(i), linewidth=2, label=_name(comparison, i))
+    _overlay_bands(ax, comparison, "sampled", linewidth=2)
+    for result in comparison.results:
         populations.add(sum(p.population for p in result.scenario.points))
     for population in populations:
         ax.axhline(population, color="#888888", linewidth=1, linestyle=":")
@@ -125,11 +130,7 @@ def write_compare_charts(comparison: Comparison, folder: Path) -> list[Path]:
     written.append(folder / "cumulative.png")
 
     fig, ax = plt.subplots(figsize=(9, 4.5))
-    for i, result in enumerate(comparison.results):
-        band = result.run_bands.queue_total
-        hours = np.arange(1, band.mean.size + 1) * result.step_s / HOUR
-        ax.fill_between(hours, band.low, band.high, color=colour(i), alpha=0.18, linewidth=0)
-        ax.plot(hours, band.mean, color=colour(i), linewidth=1.6, label=_name(comparison, i))
+    _overlay_bands(ax, comparison, "queue_total", linewidth=1.6)
     _deadlines(ax, comparison)
     _clock_axis(ax, start_h, end_h)
     ax.set_ylim(bottom=0)
