@@ -12,7 +12,7 @@ opening period, about ``--residents`` of them; the service-time distributions of
 ``--utilisation``. Four simulators run it, each timed ``--repeats`` times, interleaved
 (wall clock and CPU time of this thread; medians):
 
-* textbook SimPy: the SimPy-tutorial model written here (three ``simpy.Resource`` pools, one
+* textbook SimPy: the SimPy-tutorial model of point_speed.py (``textbook_run`` with desks; three ``simpy.Resource`` pools, one
   process per resident, service times drawn per event with Python's ``random``), given the
   arrival times;
 * our SimPy engine, ``simsampling.model.simulate_point``, and our fast engine,
