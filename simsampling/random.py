@@ -18,10 +18,12 @@ from .scenario.distributions import (
     Empirical,
     Exponential,
     Fixed,
+    Gamma,
     Lognormal,
     Normal,
     Triangular,
     Uniform,
+    Weibull,
 )
 
 # Stream numbers are part of the reproducibility contract: append, never reorder.
@@ -87,6 +89,10 @@ def sample(dist, rng: np.random.Generator, size: int, signed: bool = False) -> n
         return rng.triangular(dist.low, dist.mode, dist.high, size)
     if isinstance(dist, Uniform):
         return rng.uniform(dist.low, dist.high, size)
+    if isinstance(dist, Gamma):
+        return rng.gamma(dist.shape, dist.scale, size)
+    if isinstance(dist, Weibull):
+        return dist.scale * rng.weibull(dist.shape, size)
     if isinstance(dist, Empirical):
         return rng.choice(np.asarray(dist.values, dtype=float), size)
     if isinstance(dist, Normal):

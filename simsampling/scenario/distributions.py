@@ -7,6 +7,7 @@ the sampling lets a scenario be validated, saved and compared without drawing.
 
 from __future__ import annotations
 
+import math
 from typing import Annotated, Literal, Union
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
@@ -106,6 +107,30 @@ class Uniform(_Dist):
         return (self.low + self.high) / 2.0
 
 
+class Gamma(_Dist):
+    """Gamma with ``shape`` k and ``scale`` theta (mean k theta), as numpy and scipy write it."""
+
+    dist: Literal["gamma"]
+    shape: Positive
+    scale: Positive
+
+    @property
+    def mean_value(self) -> float:
+        return self.shape * self.scale
+
+
+class Weibull(_Dist):
+    """Weibull with ``shape`` k and ``scale`` lambda: P(X > x) = exp(-(x / lambda)^k)."""
+
+    dist: Literal["weibull"]
+    shape: Annotated[float, Field(ge=0.05, le=1000, allow_inf_nan=False)]
+    scale: Positive
+
+    @property
+    def mean_value(self) -> float:
+        return self.scale * math.gamma(1.0 + 1.0 / self.shape)
+
+
 class Empirical(_Dist):
     """Draws uniformly among observed values (a bootstrap of a field survey)."""
 
@@ -118,7 +143,7 @@ class Empirical(_Dist):
 
 
 Distribution = Annotated[
-    Union[Fixed, Exponential, Lognormal, Triangular, Normal, Uniform, Empirical],
+    Union[Fixed, Exponential, Lognormal, Triangular, Normal, Uniform, Gamma, Weibull, Empirical],
     Field(discriminator="dist"),
 ]
 

@@ -21,7 +21,7 @@ CASES = {
     "negative_tents": (DEMO_TEXT.replace("tents: 4", "tents: -3"), "points[0].tents", "greater than or equal to 1"),
     "shares": (DEMO_TEXT.replace("share: 0.10", "share: 0.20"), "arrivals", "sum to 1.1"),
     "close_before_open": (DEMO_TEXT.replace('close: "22:00"', 'close: "06:00"'), "clock", "must be after open"),
-    "unknown_distribution": (DEMO_TEXT.replace("dist: triangular", "dist: gamma"), "points[0].stages.temperature.service_s", "gamma"),
+    "unknown_distribution": (DEMO_TEXT.replace("dist: triangular", "dist: beta"), "points[0].stages.temperature.service_s", "beta"),
     "unquoted_times_are_fine": (DEMO_TEXT.replace('"22:00"', "22:00").replace('"21:00"', "21:00"), None, None),
 }
 

@@ -81,7 +81,7 @@ EXPECTED: dict[str, Expect] = {
     "negative_servers.yaml": Expect("points[0].stages.temperature.servers", "greater than or equal to 1", line_of="servers: -2"),
     "nan_qr_share.yaml": Expect("points[0].stages.registration.qr_share", "finite number", line_of="qr_share: .nan"),
     "negative_duration.yaml": Expect("points[0].stages.swab.service_s", "cannot be negative", line_of="value: -25"),
-    "unknown_distribution.yaml": Expect("points[0].stages.swab.service_s.dist", "'gamma'", line_of="dist: gamma"),
+    "unknown_distribution.yaml": Expect("points[0].stages.swab.service_s.dist", "'beta'", line_of="dist: beta"),
     "unknown_field.yaml": Expect("points[0].tent_colour", "not a known field", line_of="tent_colour"),
     "missing_arrivals.yaml": Expect("arrivals", "is required"),
     "empty_points.yaml": Expect("points", "at least 1 item", line_of="points: []"),

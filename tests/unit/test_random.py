@@ -16,6 +16,7 @@ from scipy import stats
 
 from simsampling.random import STREAMS, sample, stream
 from simsampling.scenario.distributions import Distribution, Fixed, Normal
+from simsampling.scenario.schema import SwabStage
 
 SEED = 12345
 N = 40_000
@@ -42,6 +43,8 @@ def assert_mean_in_ci(values: np.ndarray, expected: float) -> None:
         ({"dist": "triangular", "low": 2.0, "mode": 3.0, "high": 6.0}, 11.0 / 3.0),
         ({"dist": "uniform", "low": -5.0, "high": 15.0}, 5.0),
         ({"dist": "empirical", "values": [1.0, 2.0, 2.0, 10.0]}, 3.75),
+        ({"dist": "gamma", "shape": 2.0, "scale": 12.5}, 25.0),
+        ({"dist": "weibull", "shape": 1.5, "scale": 30.0}, 30.0 * math.gamma(1 + 1 / 1.5)),
         ({"dist": "normal", "mean": 0.0, "sd": 10.0}, 0.0),
     ],
 )
@@ -137,6 +140,32 @@ def test_schema_refuses_normal_durations_that_cannot_be_truncated():
         SwabStage(service_s={"dist": "normal", "mean": 0.0, "sd": 1.0})
     with pytest.raises(ValueError):
         SwabStage(service_s={"dist": "fixed", "value": -1.0})
+
+
+@pytest.mark.parametrize(
+    "spec, frozen",
+    [
+        ({"dist": "gamma", "shape": 2.0, "scale": 12.5}, stats.gamma(2.0, scale=12.5)),
+        ({"dist": "weibull", "shape": 1.5, "scale": 30.0}, stats.weibull_min(1.5, scale=30.0)),
+    ],
+)
+def test_gamma_and_weibull_follow_scipys_law(spec, frozen):
+    """Same parameterisation as scipy.stats (which `simsampling fit` uses): KS on the draws."""
+    assert stats.kstest(draws(spec), frozen.cdf).pvalue > 0.001
+
+
+@pytest.mark.parametrize(
+    "spec",
+    [
+        {"dist": "gamma", "shape": 0.0, "scale": 1.0},
+        {"dist": "gamma", "shape": 2.0, "scale": -1.0},
+        {"dist": "weibull", "shape": 0.01, "scale": 1.0},
+        {"dist": "weibull", "shape": 2.0},
+    ],
+)
+def test_gamma_and_weibull_parameters_are_checked(spec):
+    with pytest.raises(ValueError):
+        SwabStage(service_s=spec)
 
 
 def test_unknown_distribution_is_refused():

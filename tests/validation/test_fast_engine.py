@@ -103,6 +103,9 @@ def tied_durations(low: float, high: float):
         st.builds(lambda v: {"dist": "fixed", "value": v}, st.sampled_from([0.0, low, high, mid])),
         st.builds(lambda v: {"dist": "empirical", "values": v}, st.lists(st.sampled_from([0.0, low, mid, high]), min_size=1, max_size=3)),
         st.builds(lambda m: {"dist": "exponential", "mean": m}, st.floats(low, high)),
+        # The laws `simsampling fit` writes: drawn before the model, like every other law.
+        st.builds(lambda k, m: {"dist": "gamma", "shape": k, "scale": m / k}, st.sampled_from([0.5, 2.0, 8.0]), st.floats(low, high)),
+        st.builds(lambda k, m: {"dist": "weibull", "shape": k, "scale": m}, st.sampled_from([0.8, 1.5, 4.0]), st.floats(low, high)),
     )
 
 
