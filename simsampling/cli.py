@@ -23,6 +23,8 @@ from .experiment import estimate as run_estimate
 from .experiment.executors import DEFAULT_EXECUTOR, EXECUTORS, ExecutorUnavailable, check_executor
 from .experiment.replicate import DEFAULT_ENGINE, ENGINES, KEEP_LOGS_UP_TO, EngineScopeError, plan_engines
 from .cli_experiments import add_parsers as add_experiment_parsers
+from .cli_fit import add_parser as add_fit_parser
+from .cli_fit import run_fit
 from .cli_experiments import run_compare, run_sweep
 from .scenario import Problem, Scenario, ScenarioError, load_scenario, validate_scenario
 from .scenario.schema import MAX_REPLICATIONS
@@ -81,6 +83,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_optimise_parser(commands)
 
     add_experiment_parsers(commands, _bounded_int, add_engine_arguments)
+    add_fit_parser(commands)
 
     validate = commands.add_parser("validate", help="check a scenario file without running it")
     validate.add_argument("scenario", type=Path, help="scenario file (YAML)")
@@ -148,6 +151,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             return run_compare(args, out, err)
         if args.command == "sweep":
             return run_sweep(args, out, err)
+        if args.command == "fit":
+            return run_fit(args, out, err)
         return _run(args, out, err)
     except ScenarioError as exc:
         for problem in exc.problems:

@@ -1,0 +1,121 @@
+"""`simsampling fit`: bad records reported by line, exit statuses, nothing half-written."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from simsampling import cli
+from simsampling.scenario import load_scenario
+
+HEADER = "arrival,scan,swab_start,swab_end,station\n"
+
+
+def records(tmp_path: Path, rows: list[str], header: str = HEADER, name: str = "point.csv") -> Path:
+    path = tmp_path / name
+    path.write_text(header + "".join(row + "\n" for row in rows), encoding="utf-8")
+    return path
+
+
+def good_rows(n: int = 60, seed: int = 1) -> list[str]:
+    rng = np.random.default_rng(seed)
+    rows, free = [], {"A": 0.0, "B": 0.0}
+    t = 8 * 3600.0
+    for k in range(n):
+        t += rng.exponential(40)
+        station = "AB"[k % 2]
+        scan = t + rng.gamma(3, 3)
+        start = max(scan, free[station])
+        end = start + rng.gamma(4, 6)
+        free[station] = end
+        rows.append(",".join([clock(t), clock(scan), clock(start), clock(end), station]))
+    return rows
+
+
+def clock(seconds: float) -> str:
+    return f"{int(seconds // 3600):02d}:{int(seconds // 60 % 60):02d}:{seconds % 60:04.1f}"
+
+
+def test_bad_records_are_named_by_line_and_skipped_with_a_count(tmp_path, capsys):
+    rows = good_rows()
+    rows[3] = "08:10:00,08:10:05,08:10:09,oops,A"                   # text in a time
+    rows[7] = "08:20:00,08:19:00,08:21:00,08:21:30,B"               # scan before arrival
+    rows[9] = "08:30:00,08:30:05"                                   # missing cells
+    path = records(tmp_path, rows)
+    out = tmp_path / "fit"
+    assert cli.main(["fit", str(path), "--out", str(out), "--quiet"]) == 0
+    err = capsys.readouterr().err
+    assert f"{path}:5: swab_end: 'oops' is not a time" in err
+    assert f"{path}:9: scan: scan 08:19:00 is before arrival 08:20:00" in err
+    assert f"{path}:11: has 2 cells, the header has 5" in err
+    assert "skipped 3 bad record(s) of 60; fitted from the other 57" in err
+    summary = json.loads((out / "fit.json").read_text())
+    assert [b["line"] for b in summary["bad_records"]] == [5, 9, 11] and summary["records_used"] == 57
+    assert sorted(p.name for p in out.iterdir()) == ["arrivals.png", "fit.json", "qq-registration.png", "qq-swab.png", "scenario.yaml"]
+    scenario = load_scenario(out / "scenario.yaml")  # what fit writes, run accepts
+    assert scenario.points[0].population == 57 and scenario.points[0].stations == 2
+
+
+def test_strict_refuses_a_file_with_a_bad_record_and_writes_nothing(tmp_path, capsys):
+    rows = good_rows()
+    rows[0] = "2022-03-19 23:59:00,2022-03-20 00:00:10,,,A"   # crosses midnight
+    path = records(tmp_path, rows)
+    out = tmp_path / "fit"
+    assert cli.main(["fit", str(path), "--out", str(out), "--strict"]) == 2
+    err = capsys.readouterr().err
+    assert ":2: scan: is on 2022-03-20, the record began on 2022-03-19: a record crosses midnight" in err
+    assert "refused (--strict); nothing was written" in err
+    assert not out.exists() and sorted(p.name for p in tmp_path.iterdir()) == ["point.csv"]
+
+
+def test_records_of_two_days_keep_the_main_day(tmp_path, capsys):
+    rows = [f"2022-03-19 {r.split(',')[0]},2022-03-19 " + ",2022-03-19 ".join(r.split(",")[1:4]) + "," + r.split(",")[4] for r in good_rows()]
+    rows.append("2022-03-20 08:00:00,2022-03-20 08:00:05,2022-03-20 08:00:06,2022-03-20 08:00:30,A")
+    path = records(tmp_path, rows)
+    assert cli.main(["fit", str(path), "--out", str(tmp_path / "fit"), "--quiet"]) == 0
+    assert ":62: is of 2022-03-20, the records' day is 2022-03-19: fit one day at a time" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    "header, rows, message",
+    [
+        ("name,phone\n", ["a,1"], ":1: no time column: the header needs at least one of arrival, scan, swab_start, swab_end"),
+        ("arrival,scan\n", None, "no swab times: the records need swab_start and swab_end"),
+        (HEADER, [], "no swab times"),
+        ("arrival,arrival,swab_end\n", [], ":1: column 'arrival' is given twice"),
+    ],
+)
+def test_files_that_cannot_be_fitted_are_refused_with_status_2(tmp_path, capsys, header, rows, message):
+    if rows is None:
+        rows = [",".join(r.split(",")[:2]) for r in good_rows()]
+    path = records(tmp_path, rows, header=header)
+    assert cli.main(["fit", str(path), "--out", str(tmp_path / "fit")]) == 2
+    assert message in capsys.readouterr().err
+    assert not (tmp_path / "fit").exists()
+
+
+def test_missing_file_not_utf8_and_taken_folder(tmp_path, capsys):
+    assert cli.main(["fit", str(tmp_path / "nope.csv")]) == 2
+    assert "nope.csv: no such file" in capsys.readouterr().err
+    latin = tmp_path / "latin.csv"
+    latin.write_bytes(HEADER.encode() + "08:00:00,08:00:05,08:00:06,08:00:30,Tente \xe9\n".encode("latin-1"))
+    assert cli.main(["fit", str(latin)]) == 2
+    assert "latin.csv:2: is not UTF-8 text" in capsys.readouterr().err
+    path = records(tmp_path, good_rows())
+    taken = tmp_path / "taken"
+    taken.mkdir()
+    (taken / "mine.txt").write_text("keep")
+    assert cli.main(["fit", str(path), "--out", str(taken)]) == 2
+    assert "already holds results" in capsys.readouterr().err and (taken / "mine.txt").read_text() == "keep"
+
+
+def test_a_folder_that_cannot_be_written_is_an_os_failure(tmp_path, capsys):
+    path = records(tmp_path, good_rows())
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    assert cli.main(["fit", str(path), "--out", str(blocker / "fit")]) == 1
+    assert "cannot be written" in capsys.readouterr().err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["file", "point.csv"]
