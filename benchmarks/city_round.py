@@ -8,7 +8,7 @@ In one run it measures:
 
 * the baseline: residents per second of the textbook SimPy model of
   benchmarks/point_speed.py on the demo point scaled to 100,000 residents;
-* the round: ``simsampling run scenarios/xian-2021-round.yaml --jobs J`` end to
+* the round: ``simsampling run scenarios/calibration/xian-2021-round.yaml --jobs J`` end to
   end in a subprocess (loading, simulation, metrics, every output and chart),
   its wall time, residents per second, and the peak memory of the whole
   process tree (main process and workers together, sampled every 0.2 s with
@@ -40,7 +40,7 @@ from simsampling.draws import draw_residents  # noqa: E402
 from simsampling.report.files import scenario_text  # noqa: E402
 
 REPO = Path(__file__).resolve().parent.parent
-CITY = REPO / "scenarios" / "xian-2021-round.yaml"
+CITY = REPO / "scenarios" / "calibration" / "xian-2021-round.yaml"
 
 
 def baseline_rate(residents: int = 100_000) -> float:

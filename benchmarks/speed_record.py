@@ -24,7 +24,7 @@ opening period, about ``--residents`` of them; the service-time distributions of
   ``--ciw-residents`` residents only (Ciw is slow): rates are per resident.
 
 Part 2, the Xi'an-scale round (11.58 million residents, 4,485 points):
-``simsampling run scenarios/xian-2021-round.yaml --jobs 2 --engine fast|simpy --no-persons`` end
+``simsampling run scenarios/calibration/xian-2021-round.yaml --jobs 2 --engine fast|simpy --no-persons`` end
 to end in a subprocess (benchmarks/city_round.py's runner; ``--no-persons`` is the run's default
 at this size, given so that a ``--points`` slice does the same work per resident): wall time,
 CPU time of the process tree and its peak memory (proportional set sizes, summed).

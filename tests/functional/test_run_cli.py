@@ -192,9 +192,9 @@ def test_a_city_round_with_10000_replications_is_refused_in_a_real_process(tmp_p
     """About 220 GB of KPIs kept: refused at once, naming `replications`, before anything is written."""
     if (estimate.available_memory() or 0) > 200 * 2**30:
         pytest.skip("this machine has room for it")
-    done = subprocess.run([sys.executable, "-m", "simsampling", "run", str(ROOT / "scenarios" / "xian-2021-round.yaml"),
+    done = subprocess.run([sys.executable, "-m", "simsampling", "run", str(ROOT / "scenarios" / "calibration" / "xian-2021-round.yaml"),
                            "--replications", "10000", "--jobs", "2"], capture_output=True, text=True, cwd=tmp_path, timeout=120)
     assert done.returncode == 2 and done.stdout == "" and "Traceback" not in done.stderr
-    assert done.stderr.startswith(f"{ROOT / 'scenarios' / 'xian-2021-round.yaml'}: replications: estimated ")
+    assert done.stderr.startswith(f"{ROOT / 'scenarios' / 'calibration' / 'xian-2021-round.yaml'}: replications: estimated ")
     assert "--no-memory-check" in done.stderr
     assert list(tmp_path.iterdir()) == []

@@ -1,4 +1,4 @@
-"""Every scenario shipped in scenarios/ loads and runs."""
+"""Every scenario shipped in scenarios/ (and its folders, the calibration cases included) loads and runs."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from simsampling import load_scenario
 from simsampling.cli import main
 from simsampling.report.files import scenario_text
 
-SCENARIOS = sorted((Path(__file__).resolve().parents[2] / "scenarios").glob("*.yaml"))
+SCENARIOS = sorted((Path(__file__).resolve().parents[2] / "scenarios").rglob("*.yaml"))
 
 
 RUN_UP_TO = 1_000_000  # residents: larger shipped rounds are run by benchmarks/, here only a slice of them

@@ -91,7 +91,7 @@ def test_replications_multiply_simulation_time_and_kpi_memory():
 def test_the_xian_round_is_close_to_its_benchmark():
     """benchmarks/README.md (speed_record.py, 2026-11-29, --jobs 2 on 2 cores): 22.9 s and 1.15 GiB
     with the fast engine (city_round.py: 20.4 s, 1.21 GiB), 182 s with the SimPy engine."""
-    xian = load_scenario(DEMO.parent / "xian-2021-round.yaml")
+    xian = load_scenario(DEMO.parent / "calibration" / "xian-2021-round.yaml")
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(est, "usable_cpus", lambda: 2)
         auto, simpy = est.estimate_run(xian, jobs=2), est.estimate_run(xian, jobs=2, engine="simpy")

@@ -1,24 +1,32 @@
-"""Write xian-2021-points.csv: a point table at the scale of Xi'an's round of 25-26 Dec 2021.
+"""Write xian-2021-points.csv: the points of Xi'an's round of 25-26 Dec 2021 (calibration case).
 
 Run from anywhere:
 
-    python scenarios/generate_xian_points.py            # rewrites scenarios/xian-2021-points.csv
-    python scenarios/generate_xian_points.py --check    # only checks that the CSV is up to date
+    python scenarios/calibration/generate_xian_points.py            # rewrites xian-2021-points.csv beside it
+    python scenarios/calibration/generate_xian_points.py --check    # only checks that the CSV is up to date
 
-The totals are those of the real round (domain notes, grade H): 11,580,000 residents sampled
-(reported as 11.58 million; we take the rounded figure as exact), 4,485 points and 11,808
-stations. Every point gets one station per tent, so tents sum to 11,808.
+The totals of the real round are public (sources in docs/calibration.md): 4,485 points and
+11,808 stations (Beijing Youth Daily, 25 Dec 2021; Xinhua, 26 Dec 2021) and 11,582,600
+residents sampled from 12:00 on 25 Dec to 12:00 on 26 Dec (Xinhua, 26 Dec 2021). Every point
+gets one station per tent, so tents sum to 11,808.
 
 What is real and what is not:
 
-* The totals are real (H). Nothing below them is: the points are synthetic. Xi'an's real
-  point list was never published in a form we have.
+* The counts of points and stations are real. The residents on the points' rosters are the
+  *eligible* residents, not the number sampled: the number sampled divided by the share of a
+  roster the scenario samples (``COVERAGE``: 0.5 % at home, and of the others 95 % at their
+  call plus half of the 5 % who miss it at the mop-up, all our guesses, the project's
+  defaults), 11,878,067 in all, 91.7 % of Xi'an's 12,952,907 residents of the 2020 census.
+  With a population of the number sampled, no-shows could never be made up and the round
+  would end about 290,000 short.
+* Nothing below the totals is real: the points are synthetic. Xi'an's real point list was
+  never published in a form we have.
 * Residents are spread over the districts and counties by approximate shares of the 2020
   census (figures rounded to about 10,000 and recalled from the census bulletins, not copied
   from a table: treat them as approximate, G). "Xixian" is the Xixian New Area as far as Xi'an
   administers it, taken as the remainder of Xi'an's 2020 census total of about 12.95 million.
-  The round sampled 11.58 M, fewer than the census count, so every district is scaled by the
-  same factor (about 0.894): G.
+  The eligible residents are fewer than the census count, so every district is scaled by the
+  same factor (about 0.917): G.
 * Points are spread over districts by the same shares, with outer districts and counties
   weighted 1.15 (G: scattered villages need more, smaller points). Within a district a point's
   weight is 0.6 + 0.8 x (the mean of two uniform draws), i.e. residents per point vary by
@@ -28,10 +36,13 @@ What is real and what is not:
   least two per point (G: one station alone stops the point whenever its sampler restocks or
   changes gear), about 981 residents per station on average, as Xi'an's totals imply (the
   national guide of 2022 asks for one station per 600-800: Xi'an was above it).
-* ``arrivals.batch_households`` = 8 households per station per 15-minute call (G): about
-  8 x 2.6 x 4 = 83 residents per station-hour called, the observed Xi'an citywide peak of
-  about 85 per station-hour (M, derived). A point with 2-3 stations gets 16-24 households,
-  matching the usual batch of about 20 (M).
+* ``arrivals.batch_households``: each point calls its roster through in ``CALLS`` = 41 calls,
+  every 15 minutes from 12:00 to 22:00, so that the mop-up (22:30-24:00) comes after the last
+  call (G: the pace of the real calls was not published). That is the roster divided by 2.6
+  residents per household and by 41, rounded up: 15-38 households per call, around the usual
+  batch of about 20 (M), on average about 94 residents per station-hour called (89 come);
+  points with more residents per station are called faster than their stations swab (about
+  100 an hour) and finish later.
 
 All splits use largest remainders, so the totals are exact whatever the draws. Random numbers
 come from numpy's PCG64 with a fixed seed and only ``Generator.random`` (uniform doubles), so
@@ -43,18 +54,23 @@ from __future__ import annotations
 import argparse
 import csv
 import io
+import math
 import sys
 from pathlib import Path
 
 import numpy as np
 
 SEED = 20211225
-RESIDENTS = 11_580_000  # sampled in the round, 11.58 M (H)
-POINTS = 4_485  # (H)
-STATIONS = 11_808  # (H); one station per tent
+SAMPLED = 11_582_600  # sampled 12:00 25 Dec - 12:00 26 Dec 2021 (Xinhua, 26 Dec 2021)
+HOME_SHARE, SHOW_UP, MOP_UP_SHARE = 0.005, 0.95, 0.5  # as in xian-2021-round.yaml (G)
+COVERAGE = HOME_SHARE + (1 - HOME_SHARE) * (SHOW_UP + (1 - SHOW_UP) * MOP_UP_SHARE)
+RESIDENTS = round(SAMPLED / COVERAGE)  # eligible residents on the rosters: 11,878,067
+POINTS = 4_485  # (Beijing Youth Daily, 25 Dec 2021)
+STATIONS = 11_808  # (idem); one station per tent
 MIN_TENTS = 2  # a point has at least two stations (G)
 OUTER_WEIGHT = 1.15  # more, smaller points outside the city core (G)
-HOUSEHOLDS_PER_STATION = 8  # called per station per batch (G, paced to ~85 per station-hour, M)
+CALLS = 41  # calls from 12:00 to 22:00, every 15 minutes (G, see above)
+HOUSEHOLD_SIZE = 2.6  # as in xian-2021-round.yaml
 OUT = Path(__file__).resolve().parent / "xian-2021-points.csv"
 
 # id prefix, name (pinyin), 2020 census residents in thousands (approximate, G), outer?
@@ -119,7 +135,7 @@ def build_rows() -> tuple[list[list], list[tuple]]:
     tents = share_tents(populations, STATIONS)
 
     rows = [
-        [pid, name, int(pop), int(t), HOUSEHOLDS_PER_STATION * int(t)]
+        [pid, name, int(pop), int(t), math.ceil(pop / HOUSEHOLD_SIZE / CALLS)]
         for pid, name, pop, t in zip(ids, names, populations, tents)
     ]
     summary = []
