@@ -60,6 +60,8 @@ from pathlib import Path
 
 import numpy as np
 
+from simsampling.generated import write_or_check
+
 SEED = 20211225
 SAMPLED = 11_582_600  # sampled 12:00 25 Dec - 12:00 26 Dec 2021 (Xinhua, 26 Dec 2021)
 HOME_SHARE, SHOW_UP, MOP_UP_SHARE = 0.005, 0.95, 0.5  # as in xian-2021-round.yaml (G)
@@ -175,13 +177,7 @@ def main(argv: list[str] | None = None) -> int:
           f"tents per point {min(r[3] for r in rows)}-{max(r[3] for r in rows)}; "
           f"residents per station {min(ratio):,.0f}-{max(ratio):,.0f}")
 
-    if args.check:
-        same = OUT.exists() and OUT.read_text(encoding="utf-8") == text
-        print(f"{OUT}: {'up to date' if same else 'DIFFERS: run without --check to rewrite it'}")
-        return 0 if same else 1
-    OUT.write_text(text, encoding="utf-8")
-    print(f"wrote {OUT}")
-    return 0
+    return write_or_check(OUT, text, args.check)
 
 
 if __name__ == "__main__":

@@ -30,6 +30,8 @@ from pathlib import Path
 
 import numpy as np
 
+from simsampling.generated import write_or_check
+
 OUT = Path(__file__).resolve().parent / "example-point.csv"
 DAY = "2022-03-19"
 SCENARIO = {
@@ -100,13 +102,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--check", action="store_true", help="do not write; exit 1 if the CSV differs")
     args = parser.parse_args(argv)
     text = render()
-    if args.check:
-        same = OUT.exists() and OUT.read_text(encoding="utf-8") == text
-        print(f"{OUT}: {'up to date' if same else 'DIFFERS: run without --check to rewrite it'}")
-        return 0 if same else 1
-    OUT.write_text(text, encoding="utf-8")
-    print(f"wrote {OUT} ({text.count(chr(10)) - 1} records, {len(BAD_ROWS) - 1} of them bad on purpose)")
-    return 0
+    return write_or_check(OUT, text, args.check, f"{text.count(chr(10)) - 1} records, {len(BAD_ROWS) - 1} of them bad on purpose")
 
 
 if __name__ == "__main__":

@@ -47,3 +47,15 @@ def test_morning_rush_queues_at_registration_not_at_the_demo():
     rush_wait = rush.summary["kpis"]["wait_min"]["registration"]["p90"]["mean"]
     demo_wait = demo.summary["kpis"]["wait_min"]["registration"]["p90"]["mean"]
     assert rush_wait > 20 > 2 > demo_wait
+
+
+GENERATORS = sorted((Path(__file__).resolve().parents[2] / "scenarios").rglob("generate_*.py"))
+
+
+@pytest.mark.parametrize("script", GENERATORS, ids=[p.stem for p in GENERATORS])
+def test_generated_files_are_what_their_scripts_make(script: Path, capsys):
+    """The Xi'an points table and the example records are rewritten by their scripts: the shipped copies must match."""
+    import runpy
+
+    main = runpy.run_path(str(script))["main"]
+    assert main(["--check"]) == 0, capsys.readouterr().out
