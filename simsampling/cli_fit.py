@@ -112,12 +112,12 @@ def run_fit(args, out: Console, err: Console) -> int:
 
 
 def _arrivals(records) -> tuple[np.ndarray, str]:
-    """Each resident's arrival: the ``arrival`` column, or else the first time recorded."""
-    if records.has("arrival") and not np.isnan(records.times["arrival"]).all():
-        column = records.times["arrival"]
-        return column[~np.isnan(column)], "arrival"
+    """Each resident's arrival: its first time recorded (``arrival`` where the record has it)."""
     first = np.fmin.reduce([records.times[c] for c in TIME_COLUMNS if c in records.times])
-    return first[~np.isnan(first)], "the first time recorded (no arrival column)"
+    missing = int(np.isnan(records.times["arrival"]).sum()) if records.has("arrival") else records.count
+    if not missing:
+        return first, "arrival"
+    return first, f"arrival, or the first time recorded where it is missing ({missing:,} records)"
 
 
 def _yaml_load(text: str):
