@@ -26,6 +26,8 @@ from .scenario import ScenarioError, validate_scenario
 BAD_INPUT = 2
 OS_FAILURE = 1
 SHOWN_BAD = 20
+INCONSISTENT_SHARE = 0.05
+"""More negative times than this share and a stage's measure does not fit the point's layout."""
 
 
 def add_parser(commands) -> None:
@@ -68,6 +70,12 @@ def run_fit(args, out: Console, err: Console) -> int:
     measured = stage_times(records)
     fits = []
     for stage, (times, how, _) in measured.items():
+        negative = np.count_nonzero(times < 0)
+        if negative > INCONSISTENT_SHARE * times.size:
+            # A scan before the station's previous resident left the registrar: not a registrar paired with the station.
+            err.print(f"{args.records}: {stage}: {negative:,} of {times.size:,} times come out negative ({how}): "
+                      "the records do not fit that layout; not fitted", markup=False, soft_wrap=True)
+            continue
         if np.count_nonzero(times > 0) < MIN_TIMES:
             err.print(f"{args.records}: {stage}: only {np.count_nonzero(times > 0)} times measured "
                       f"({how}); at least {MIN_TIMES} are needed: not fitted", markup=False, soft_wrap=True)
@@ -140,7 +148,7 @@ def _flow(dist: dict) -> str:
 
 def _law_comments(fit, indent: str) -> list[str]:
     lines = [f"{indent}# {fit.times.size:,} times, {fit.how}; mean {fit.times.mean():.1f} s, sd {fit.times.std(ddof=1):.1f} s"
-             + (f"; {fit.zeros} of 0 s left out of the laws' fits" if fit.zeros else "")]
+             + (f"; {fit.left_out} of 0 s or less left out of the laws' fits" if fit.left_out else "")]
     for law in sorted(fit.fits, key=lambda f: f.aic):
         lines.append(f"{indent}#   {law.law:9} {_flow(law.params)}: AIC {law.aic:.1f}, KS D {law.ks_statistic:.3f} p {law.ks_pvalue:.2g}")
     lines.append(f"{indent}# written: {fit.chosen} ({fit.reason})")
@@ -204,7 +212,7 @@ def _summary(args, records, fits, slots, stations, stations_from, arrival_from) 
             f.stage: {
                 "measured_as": f.how,
                 "n": int(f.times.size),
-                "zeros": f.zeros,
+                "left_out": f.left_out,
                 "mean_s": float(f.times.mean()),
                 "sd_s": float(f.times.std(ddof=1)),
                 "chosen": f.chosen,

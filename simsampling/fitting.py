@@ -25,7 +25,10 @@ from typing import Optional
 import numpy as np
 from scipy import stats
 
+from pydantic import TypeAdapter, ValidationError
+
 from .records import Records
+from .scenario.distributions import Duration
 
 LAWS = ("lognormal", "gamma", "weibull")
 CHOICES = ("auto",) + LAWS + ("empirical",)
@@ -55,7 +58,7 @@ class StageFit:
     stage: str
     how: str  # how the times were measured
     times: np.ndarray
-    zeros: int
+    left_out: int  # times of 0 s or less: outside every law's support
     fits: tuple[LawFit, ...]
     chosen: str
     reason: str
@@ -142,19 +145,40 @@ def fit_law(law: str, times: np.ndarray) -> LawFit:
     return LawFit(law, params, loglik, 4.0 - 2.0 * loglik, float(ks.statistic), float(ks.pvalue), frozen)
 
 
+_DURATION = TypeAdapter(Duration)
+
+
+def _writable(fit: LawFit) -> bool:
+    """Whether a scenario accepts the fitted parameters (a near-constant stage can fit a Weibull of shape 10^4)."""
+    try:
+        _DURATION.validate_python({"dist": fit.law, **fit.params})
+    except ValidationError:
+        return False
+    return all(math.isfinite(v) for v in fit.params.values()) and math.isfinite(fit.aic)
+
+
 def fit_stage(stage: str, times: np.ndarray, how: str, choice: str = "auto") -> StageFit:
-    """Fit every law to a stage's times and choose one (``choice``: auto, a law, or empirical)."""
+    """Fit every law to a stage's times and choose one (``choice``: auto, a law, or empirical).
+
+    Times of 0 s or less lie outside every law's support: they are left out of the laws' fits
+    (and kept in the empirical distribution, clipped at 0). A law whose parameters a scenario
+    would refuse is not a candidate.
+    """
     positive = times[times > 0]
-    zeros = int(times.size - positive.size)
-    fits = tuple(fit_law(law, positive) for law in LAWS)
-    if choice != "auto":
-        return StageFit(stage, how, times, zeros, fits, choice, "chosen with --law")
+    left_out = int(times.size - positive.size)
+    times = np.maximum(times, 0.0)
+    fits = tuple(fit for fit in (fit_law(law, positive) for law in LAWS) if _writable(fit)) if np.ptp(positive) > 0 else ()
+    if choice != "auto" and (choice == "empirical" or any(f.law == choice for f in fits)):
+        return StageFit(stage, how, times, left_out, fits, choice, "chosen with --law")
+    if not fits:
+        return StageFit(stage, how, times, left_out, fits, "empirical", "no law can be fitted to these times: the records' own times are used")
     best = min(fits, key=lambda f: f.aic)
     if best.ks_pvalue < REJECT_P:
         reason = (f"every law is rejected by the KS test at 1 % (best, {best.law}: p = {best.ks_pvalue:.2g}): "
                   "the records' own times are used")
-        return StageFit(stage, how, times, zeros, fits, "empirical", reason)
-    return StageFit(stage, how, times, zeros, fits, best.law, f"lowest AIC, KS p = {best.ks_pvalue:.2g}")
+        return StageFit(stage, how, times, left_out, fits, "empirical", reason)
+    why = f"lowest AIC, KS p = {best.ks_pvalue:.2g}" + (f" ({choice} could not be fitted)" if choice != "auto" else "")
+    return StageFit(stage, how, times, left_out, fits, best.law, why)
 
 
 def arrival_slots(arrival: np.ndarray) -> tuple[list[dict], str, str]:

@@ -75,7 +75,8 @@ class Records:
         return int(self.line.size)
 
     def has(self, *columns: str) -> bool:
-        return all(c in self.times for c in columns) and all(c != STATION_COLUMN for c in columns)
+        """Whether the table has all these time columns."""
+        return all(c in self.times for c in columns)
 
 
 def parse_time(text: str) -> tuple[Optional[date], float]:

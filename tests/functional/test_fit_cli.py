@@ -119,3 +119,20 @@ def test_a_folder_that_cannot_be_written_is_an_os_failure(tmp_path, capsys):
     assert cli.main(["fit", str(path), "--out", str(blocker / "fit")]) == 1
     assert "cannot be written" in capsys.readouterr().err
     assert sorted(p.name for p in tmp_path.iterdir()) == ["file", "point.csv"]
+
+
+def test_equal_times_and_a_layout_that_does_not_fit_are_said_not_guessed(tmp_path, capsys):
+    """Every swab 30 s: written as the records' own times; scans before the station's previous resident sat down: not fitted."""
+    rows = []
+    for k in range(40):
+        t = 8 * 3600.0 + 20 * k  # a resident every 20 s at one station: the line builds up
+        rows.append(",".join([clock(t), clock(t + 5), clock(8 * 3600.0 + 5 + 30 * k), clock(8 * 3600.0 + 35 + 30 * k), "A"]))
+    path = records(tmp_path, rows)
+    out = tmp_path / "fit"
+    assert cli.main(["fit", str(path), "--out", str(out), "--quiet"]) == 0
+    assert "registration: " in (err := capsys.readouterr().err) and "come out negative" in err and "not fitted" in err
+    summary = json.loads((out / "fit.json").read_text())
+    assert set(summary["stages"]) == {"swab"}
+    assert summary["stages"]["swab"]["chosen"] == "empirical" and summary["stages"]["swab"]["laws"] == {}
+    assert "service_s: {dist: empirical, values: [30" in (out / "scenario.yaml").read_text()
+    load_scenario(out / "scenario.yaml")
