@@ -87,7 +87,7 @@ def run_fit(args, out: Console, err: Console) -> int:
         return BAD_INPUT
     arrival, arrival_from = _arrivals(records)
 
-    name = "fit-" + (re.sub(r"[^A-Za-z0-9_.-]+", "-", args.records.stem).strip("-.") or "records")
+    name = "fit-" + (re.sub(r"[^A-Za-z0-9_.-]+", "-", args.records.stem).strip("-._")[:60] or "records")
     target = args.out if args.out is not None else default_folder(name)
     try:
         check_target(target, args.force)
@@ -164,11 +164,11 @@ def scenario_text(name, records, fits, slots, open_at, close_at, stations, stati
         "# fits (scipy.stats, location 0); the chosen law has the lowest AIC unless the KS test rejects it",
         "# at 1 % (then the records' own times, empirical). KS p-values are optimistic: the parameters",
         "# were fitted to the same times. See fit.json and qq-<stage>.png beside this file.",
-        f"name: {name}",
+        f"name: {json.dumps(name)}",
         "replications: 10",
         f"clock: {{open: \"{open_at}\", close: \"{close_at}\"}}   # the quarter-hours of the first and last arrival",
         "points:",
-        f"  - id: {name.removeprefix('fit-')[:64] or 'point'}",
+        f"  - id: {json.dumps(name.removeprefix('fit-'))}",   # quoted: a name like 2022-03-19 stays text
         f"    population: {records.count}        # residents in the records (everyone who came)",
         f"    tents: {stations or 1}" + (f"                 # {stations_from}" if stations else "                 # stations: not in the records: set your own"),
         "    queue: shared",

@@ -136,3 +136,11 @@ def test_equal_times_and_a_layout_that_does_not_fit_are_said_not_guessed(tmp_pat
     assert summary["stages"]["swab"]["chosen"] == "empirical" and summary["stages"]["swab"]["laws"] == {}
     assert "service_s: {dist: empirical, values: [30" in (out / "scenario.yaml").read_text()
     load_scenario(out / "scenario.yaml")
+
+
+@pytest.mark.parametrize("stem", ["2022-03-19", "123", "_point", "true", "a" * 200])
+def test_any_file_name_gives_a_scenario_run_accepts(tmp_path, stem):
+    path = records(tmp_path, good_rows(), name=f"{stem}.csv")
+    out = tmp_path / "fit"
+    assert cli.main(["fit", str(path), "--out", str(out), "--quiet"]) == 0
+    assert load_scenario(out / "scenario.yaml").points[0].id
