@@ -27,6 +27,8 @@ from .cli_experiments import add_parsers as add_experiment_parsers
 from .cli_fit import add_parser as add_fit_parser
 from .cli_fit import run_fit
 from .cli_experiments import run_compare, run_sweep
+from .cli_animate import add_parser as add_animate_parser
+from .cli_animate import positive_seconds, run_animate
 from .scenario import Problem, Scenario, ScenarioError, load_scenario, validate_scenario
 from .scenario.schema import MAX_REPLICATIONS
 
@@ -85,6 +87,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_experiment_parsers(commands, _bounded_int, add_engine_arguments)
     add_fit_parser(commands)
+
+    add_animate_parser(commands, positive_seconds)
 
     validate = commands.add_parser("validate", help="check a scenario file without running it")
     validate.add_argument("scenario", type=Path, help="scenario file (YAML)")
@@ -154,6 +158,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             return run_sweep(args, out, err)
         if args.command == "fit":
             return run_fit(args, out, err)
+        if args.command == "animate":
+            return run_animate(args, out, err)
         return _run(args, out, err)
     except ScenarioError as exc:
         for problem in exc.problems:

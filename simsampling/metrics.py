@@ -810,19 +810,19 @@ class StationTimeline:
 CLOSURE_FIELDS = ("role", "slot", "scheduled_s", "start_s", "end_s", "reason")
 
 
-def station_intervals(log: EventLog) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(station, begin, end) of every stretch a sampling station was busy, not overlapping.
+def station_spells(log: EventLog) -> dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """(station, begin, end) of every stretch a sampling station was busy, by kind, not overlapping.
 
-    A served resident holds the station for the swab, then for hand disinfection;
-    a full pooled tube is sealed by the sampler between the swab that filled it
-    and that disinfection (in group entry, after the group's last disinfection).
+    ``swab``: a served resident in the chair; ``sealing``: the sampler sealing a full pooled
+    tube, between the swab that filled it and the disinfection (in group entry, after the
+    group's last disinfection); ``disinfection``: hand disinfection after each resident.
     """
     served = log.served
     station = log.station[served]
     start, end = log.start["swab"][served], log.end["swab"][served]
     overhead = log.overhead_s[served] if log.overhead_s is not None else np.zeros(end.size)
     after = end
-    parts = [(station, start, end)]
+    spells = {"swab": (station, start, end)}
     tubes = log.tubes
     if tubes is not None and log.tube is not None and tubes.count:
         full = tubes.members == log.pool_ratio
@@ -831,9 +831,14 @@ def station_intervals(log: EventLog) -> tuple[np.ndarray, np.ndarray, np.ndarray
         # The swab that filled a tube is followed by its sealing, then by the disinfection.
         sealed_by = (tube >= 0) & full[mine] & (tubes.last_swab_s[mine] == end)
         after = np.where(sealed_by, tubes.sealed_s[mine], end)
-        parts.append((tubes.station[full], tubes.last_swab_s[full], tubes.sealed_s[full]))
-    parts.append((station, after, after + overhead))
-    return tuple(np.concatenate(column) for column in zip(*parts))
+        spells["sealing"] = (tubes.station[full], tubes.last_swab_s[full], tubes.sealed_s[full])
+    spells["disinfection"] = (station, after, after + overhead)
+    return spells
+
+
+def station_intervals(log: EventLog) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(station, begin, end) of every stretch a sampling station was busy (all of ``station_spells``)."""
+    return tuple(np.concatenate(column) for column in zip(*station_spells(log).values()))
 
 
 def station_timeline(log: EventLog, step_s: float = MINUTE) -> StationTimeline:

@@ -9,12 +9,14 @@ from ..experiment import RunResult
 from .charts import write_charts
 from .files import (
     write_chain,
+    write_flow,
     write_kpis,
     write_labs,
     write_persons,
     write_points,
     write_queue_by_point,
     write_scenario,
+    write_stations,
     write_summary,
     write_throughput,
     write_timeseries,
@@ -50,5 +52,7 @@ def write_results(result: RunResult, target: Union[str, Path], force: bool = Fal
             write_chain(result, staging)
             write_labs(result, staging)
         write_scenario(result.scenario, staging)
+        write_flow(result, staging)
+        write_stations(result, staging)
         write_report_html(result, staging, charts=charts(), provenance=provenance)  # reads the charts just written
     return target

@@ -26,12 +26,11 @@ from matplotlib.patches import Patch  # noqa: E402
 from matplotlib.ticker import FuncFormatter, MaxNLocator, MultipleLocator, PercentFormatter  # noqa: E402
 
 from ..experiment import RunResult  # noqa: E402
+from ..flow import STAGE_COLOURS, STAGE_LABELS  # noqa: E402
 from ..metrics import HOUR, WAIT_BINS, estimate  # noqa: E402
 from ..model.chain import shift_windows  # noqa: E402
 from .files import active_window, chain_window  # noqa: E402
 
-STAGE_COLOURS = {"temperature": "#e07b39", "registration": "#3a7ebf", "swab": "#2a9d8f"}
-STAGE_LABELS = {"temperature": "Temperature check", "registration": "Registration", "swab": "Swab"}
 MAIN = "#264653"
 DEADLINE = "#c1121f"
 LATE = "#e76f51"

@@ -15,7 +15,8 @@ import numpy as np
 
 from ..experiment import RunResult
 from ..log import PERSONS_HEADER, clock_text, write_persons_rows
-from ..metrics import HOUR, Band, SeriesBands, estimate, flatten
+from ..flow import flow_document
+from ..metrics import HOUR, Band, SeriesBands, estimate, flatten, station_spells
 from ..model.chain import ChainLog
 from ..scenario.schema import Scenario
 from .json_text import json_text
@@ -325,3 +326,54 @@ def write_labs(result: RunResult, folder: Path) -> None:
 
 def write_scenario(scenario: Scenario, folder: Path) -> None:
     (folder / "scenario.yaml").write_text(scenario_text(scenario), encoding="utf-8")
+
+
+# ---------------------------------------------------------------- what a drawing of a point needs
+
+STATIONS_HEADER = ["point", "station", "state", "start_s", "end_s", "reason"]
+SPELL_STATES = ("sealing", "disinfection")
+"""Spells of a sampling station busy without a resident, from the first replication's logs."""
+
+
+def flow_extra(result: RunResult) -> dict[str, dict[str, Any]]:
+    """Per point, what flow.json adds to the scenario's flow: the longest line of the first replication."""
+    return {point_id: {"queue_peak_first_replication": kpis[0]["queue_max"]["total"]}
+            for point_id, kpis in result.point_kpis.items() if kpis}
+
+
+def write_flow(result: RunResult, folder: Path) -> None:
+    """flow.json: each point's stages in walking order, servers, lines, waiting area and hours (flow.py)."""
+    (folder / "flow.json").write_text(json_text(flow_document(result.scenario, flow_extra(result))) + "\n", encoding="utf-8")
+
+
+def station_rows(result: RunResult) -> Iterable[tuple]:
+    """The rows of stations.csv: the sampling stations' timelines of the first replication, at exact times.
+
+    Per point its staffed spans, then every spell a station was closed for lack of staff
+    (the rota chart's hatching; end infinite: to the end), then, when the run kept its
+    residents, every spell a station was busy without a resident (tube sealing, hand disinfection).
+    """
+    logs = {log.point_id: log for log in result.first_logs}
+    for point in result.scenario.points:
+        timeline = result.timelines.get(point.id)
+        if timeline is None:
+            continue
+        for begin, end in timeline.staffed:
+            yield point.id, None, "staffed", begin, end, None
+        closures = timeline.closures
+        for slot, begin, end, reason in zip(closures.slot.tolist(), closures.start_s.tolist(),
+                                            closures.end_s.tolist(), closures.reason.tolist()):
+            yield point.id, slot, "closed", begin, end, reason
+        if point.id in logs:
+            spells = station_spells(logs[point.id])
+            for state in SPELL_STATES:
+                if state in spells:
+                    station, begin, end = spells[state]
+                    busy = end > begin
+                    for k, a, b in zip(station[busy].tolist(), begin[busy].tolist(), end[busy].tolist()):
+                        yield point.id, k, state, a, b, None
+
+
+def write_stations(result: RunResult, folder: Path) -> None:
+    """stations.csv: see ``station_rows``."""
+    write_csv(folder / "stations.csv", STATIONS_HEADER, station_rows(result))

@@ -1,0 +1,126 @@
+"""``simsampling animate RESULTS_DIR``: one point of a results folder, animated from its files.
+
+Writes animation.html (or .gif, .mp4, .png) into the folder, whole or not at all (a
+temporary file renamed into place), and never over an existing file without --force.
+Exit status: 0 written; 1 a file could not be read or written (the path and the cause);
+2 bad input (not a results folder, an unknown point, a bad window, the file exists,
+mp4 without ffmpeg); 130 interrupted (nothing written).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import tempfile
+import time
+from pathlib import Path
+
+from rich.console import Console
+
+FORMATS = ("html", "gif", "mp4", "png")
+OS_FAILURE, BAD_INPUT = 1, 2
+GIF_FRAMES = 600
+"""Frames of a GIF or MP4 whose --step-s is not given (the step grows to keep to this many)."""
+
+
+def add_parser(commands, seconds) -> None:
+    animate = commands.add_parser(
+        "animate", help="animate one point of a results folder: residents moving through the stages (animation.html)")
+    animate.add_argument("results", type=Path, metavar="RESULTS_DIR", help="a results folder written by `simsampling run`")
+    animate.add_argument("--point", metavar="ID", help="the point to animate (default: the point with the longest line)")
+    animate.add_argument("--from", dest="start", metavar="HH:MM",
+                         help="start of the window (default: the point's first arrival; hours past 24 for later days)")
+    animate.add_argument("--to", dest="end", metavar="HH:MM", help="end of the window (default: the point's last departure)")
+    animate.add_argument("--step-s", type=seconds, metavar="S",
+                         help="seconds of simulated time between frames (default: 10 s, more for long windows)")
+    animate.add_argument("--format", choices=FORMATS, default="html",
+                         help="html (default: play, pause and a time slider, opens offline), gif, mp4 (needs ffmpeg), "
+                         "or png (a still of the busiest frame)")
+    animate.add_argument("--out", "-o", type=Path, metavar="FILE", help="where to write (default: RESULTS_DIR/animation.FORMAT)")
+    animate.add_argument("--force", action="store_true", help="replace an existing file")
+
+
+def run_animate(args, out: Console, err: Console) -> int:
+    from .animation import AnimationError
+    from .animation.build import build_animation, parse_clock
+    from .animation.page import page_html
+    from .animation.raster import ffmpeg, write_gif, write_mp4, write_png
+    from .animation.scene import read_results
+
+    def refuse(where: str, message: str) -> int:
+        err.print(f"{where}: {message}", markup=False, soft_wrap=True)
+        return BAD_INPUT
+
+    started = time.perf_counter()
+    target = args.out if args.out is not None else args.results / f"animation.{args.format}"
+    if target.exists() and not args.force:
+        return refuse(str(target), "already exists; add --force to replace it, or --out to write elsewhere")
+    if args.format == "mp4" and ffmpeg() is None:
+        return refuse("--format", "mp4 needs ffmpeg, which is not installed here (on Debian or Ubuntu: apt-get install "
+                      "ffmpeg); --format gif or html need nothing more")
+    try:
+        start = parse_clock(args.start, "--from") if args.start is not None else None
+        end = parse_clock(args.end, "--to") if args.end is not None else None
+        scene = read_results(args.results, args.point)
+        step = args.step_s
+        if step is None and args.format in ("gif", "mp4"):
+            from .animation.build import choose_window
+            from .animation.frames import residents_of
+
+            window = choose_window(residents_of(scene), start, end, None)
+            step = max(window.step_s, round((window.end_s - window.start_s) / GIF_FRAMES / 5.0 + 0.4999) * 5.0)
+        animation = build_animation(scene, start, end, step)
+    except AnimationError as exc:
+        return refuse(exc.where, str(exc).removeprefix(f"{exc.where}: "))
+    except OSError as exc:
+        err.print(f"{exc.filename or args.results}: cannot read: {exc.strerror or exc}", markup=False, soft_wrap=True)
+        return OS_FAILURE
+    for note in animation.notes:
+        err.print(f"note: {note}", markup=False, soft_wrap=True)
+    partial = None
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        handle, name = tempfile.mkstemp(prefix=f".{target.name}.partial-", dir=target.parent)
+        os.close(handle)
+        partial = Path(name)
+        still = None
+        if args.format == "html":
+            partial.write_text(page_html(animation), encoding="utf-8")
+        elif args.format == "gif":
+            write_gif(animation, partial)
+        elif args.format == "mp4":
+            write_mp4(animation, partial)
+        else:
+            still = write_png(animation, partial)
+        mask = os.umask(0)
+        os.umask(mask)
+        partial.chmod(0o666 & ~mask)  # as any other file of the folder (a temporary file is private)
+        os.replace(partial, target)
+        partial = None
+    except OSError as exc:
+        err.print(f"{exc.filename or target}: cannot write: {exc.strerror or exc}", markup=False, soft_wrap=True)
+        return OS_FAILURE
+    finally:
+        if partial is not None:
+            partial.unlink(missing_ok=True)
+    window = animation.window
+    what = (f"the frame at {_clock(animation.times[still])} (the most residents waiting)" if still is not None else
+            f"{len(animation.frames):,} frames every {window.step_s:g} s, {_clock(window.start_s)}-{_clock(window.end_s)}")
+    size = target.stat().st_size
+    out.print(f"animation of point {scene.point_id} ({scene.flow['name']}), first replication: {what}; "
+              f"written to {target} ({size / 1e6:.1f} MB) in {time.perf_counter() - started:.1f} s",
+              markup=False, soft_wrap=True)
+    return 0
+
+
+def _clock(seconds: float) -> str:
+    minutes = int(round(seconds / 60.0))
+    return f"{minutes // 60:02d}:{minutes % 60:02d}"
+
+
+def positive_seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
+    return value
