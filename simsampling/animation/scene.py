@@ -16,7 +16,7 @@ from typing import Any, Optional
 
 import numpy as np
 
-PERSON_COLUMNS = ("status", "qr", "priority", "station", "arrival_s", "left_s")
+PERSON_COLUMNS = ("resident", "status", "qr", "priority", "station", "arrival_s", "left_s")
 """Columns of persons.csv the animation reads besides each stage's ``<stage>_start_s`` and ``<stage>_end_s``."""
 HOME_STATUSES = ("home_sampled", "home_unserved")
 
@@ -97,7 +97,7 @@ def as_arrays(columns: dict[str, list], names: list[str]) -> dict[str, np.ndarra
             arrays[name] = np.asarray(values, dtype=object)
         elif name in ("qr", "priority"):
             arrays[name] = np.array([v is True or v == "true" for v in values], dtype=bool)
-        elif name == "station":
+        elif name in ("station", "resident"):
             arrays[name] = np.array([int(v) for v in values], dtype=np.int64)
         else:
             arrays[name] = _floats(values) if values and isinstance(values[0], str) else np.asarray(values, dtype=float)
