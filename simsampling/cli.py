@@ -28,7 +28,7 @@ from .cli_fit import add_parser as add_fit_parser
 from .cli_fit import run_fit
 from .cli_experiments import run_compare, run_sweep
 from .cli_animate import add_parser as add_animate_parser
-from .cli_animate import positive_seconds, run_animate
+from .cli_animate import run_animate
 from .scenario import Problem, Scenario, ScenarioError, load_scenario, validate_scenario
 from .scenario.schema import MAX_REPLICATIONS
 
@@ -88,7 +88,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_experiment_parsers(commands, _bounded_int, add_engine_arguments)
     add_fit_parser(commands)
 
-    add_animate_parser(commands, positive_seconds)
+    add_animate_parser(commands)
 
     validate = commands.add_parser("validate", help="check a scenario file without running it")
     validate.add_argument("scenario", type=Path, help="scenario file (YAML)")

@@ -9,7 +9,6 @@ mp4 without ffmpeg); 130 interrupted (nothing written).
 
 from __future__ import annotations
 
-import argparse
 import os
 import tempfile
 import time
@@ -23,7 +22,7 @@ GIF_FRAMES = 600
 """Frames of a GIF or MP4 whose --step-s is not given (the step grows to keep to this many)."""
 
 
-def add_parser(commands, seconds) -> None:
+def add_parser(commands) -> None:
     animate = commands.add_parser(
         "animate", help="animate one point of a results folder: residents moving through the stages (animation.html)")
     animate.add_argument("results", type=Path, metavar="RESULTS_DIR", help="a results folder written by `simsampling run`")
@@ -31,7 +30,7 @@ def add_parser(commands, seconds) -> None:
     animate.add_argument("--from", dest="start", metavar="HH:MM",
                          help="start of the window (default: the point's first arrival; hours past 24 for later days)")
     animate.add_argument("--to", dest="end", metavar="HH:MM", help="end of the window (default: the point's last departure)")
-    animate.add_argument("--step-s", type=seconds, metavar="S",
+    animate.add_argument("--step-s", type=float, metavar="S",
                          help="seconds of simulated time between frames (default: 10 s, more for long windows)")
     animate.add_argument("--format", choices=FORMATS, default="html",
                          help="html (default: play, pause and a time slider, opens offline), gif, mp4 (needs ffmpeg), "
@@ -42,7 +41,7 @@ def add_parser(commands, seconds) -> None:
 
 def run_animate(args, out: Console, err: Console) -> int:
     from .animation import AnimationError
-    from .animation.build import build_animation, parse_clock
+    from .animation.build import AUTO_FRAMES, build_animation, clock, parse_clock
     from .animation.page import page_html
     from .animation.raster import ffmpeg, write_gif, write_mp4, write_png
     from .animation.scene import read_results
@@ -62,14 +61,8 @@ def run_animate(args, out: Console, err: Console) -> int:
         start = parse_clock(args.start, "--from") if args.start is not None else None
         end = parse_clock(args.end, "--to") if args.end is not None else None
         scene = read_results(args.results, args.point)
-        step = args.step_s
-        if step is None and args.format in ("gif", "mp4"):
-            from .animation.build import choose_window
-            from .animation.frames import residents_of
-
-            window = choose_window(residents_of(scene), start, end, None)
-            step = max(window.step_s, round((window.end_s - window.start_s) / GIF_FRAMES / 5.0 + 0.4999) * 5.0)
-        animation = build_animation(scene, start, end, step)
+        frames = GIF_FRAMES if args.format in ("gif", "mp4") else AUTO_FRAMES
+        animation = build_animation(scene, start, end, args.step_s, auto_frames=frames)
     except AnimationError as exc:
         return refuse(exc.where, str(exc).removeprefix(f"{exc.where}: "))
     except OSError as exc:
@@ -104,23 +97,11 @@ def run_animate(args, out: Console, err: Console) -> int:
         if partial is not None:
             partial.unlink(missing_ok=True)
     window = animation.window
-    what = (f"the frame at {_clock(animation.times[still])} (the most residents waiting)" if still is not None else
-            f"{len(animation.frames):,} frames every {window.step_s:g} s, {_clock(window.start_s)}-{_clock(window.end_s)}")
+    what = (f"the frame at {clock(animation.times[still])} (the most residents waiting)" if still is not None else
+            f"{len(animation.frames):,} frames every {window.step_s:g} s, {clock(window.start_s)}-{clock(window.end_s)}")
     size = target.stat().st_size
     out.print(f"animation of point {scene.point_id} ({scene.flow['name']}), first replication: {what}; "
               f"written to {target} ({size / 1e6:.1f} MB) in {time.perf_counter() - started:.1f} s",
               markup=False, soft_wrap=True)
     return 0
 
-
-def _clock(seconds: float) -> str:
-    minutes = int(round(seconds / 60.0))
-    return f"{minutes // 60:02d}:{minutes % 60:02d}"
-
-
-def positive_seconds(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
-    return value

@@ -74,8 +74,9 @@ def parse_clock(text: str, option: str) -> float:
 
 
 def choose_window(residents: Residents, start_s: Optional[float], end_s: Optional[float],
-                  step_s: Optional[float]) -> Window:
-    """The window asked for; unset ends: the point's first arrival and last departure (whole minutes)."""
+                  step_s: Optional[float], auto_frames: int = AUTO_FRAMES) -> Window:
+    """The window asked for; unset ends: the point's first arrival and last departure (whole minutes);
+    unset step: 10 s, or more (by 5 s) to keep to ``auto_frames`` frames."""
     if step_s is not None and not (math.isfinite(step_s) and 1.0 <= step_s <= 3600.0):
         raise AnimationError("--step-s", f"{step_s:g} must be between 1 and 3600 seconds")
     arrivals = residents.arrival[np.isfinite(residents.arrival)]
@@ -84,19 +85,22 @@ def choose_window(residents: Residents, start_s: Optional[float], end_s: Optiona
     if end_s is None:
         end_s = math.ceil(float(residents.last_s.max()) / 60.0) * 60.0 if arrivals.size else start_s + 3600.0
     if end_s <= start_s:
-        raise AnimationError("--to", f"the window must end after it starts ({_clock(start_s)})")
+        raise AnimationError("--to", f"the window must end after it starts ({clock(start_s)})")
     if step_s is None:
-        step_s = max(MIN_AUTO_STEP_S, math.ceil((end_s - start_s) / AUTO_FRAMES / 5.0) * 5.0)
+        step_s = max(MIN_AUTO_STEP_S, math.ceil((end_s - start_s) / auto_frames / 5.0) * 5.0)
     if (end_s - start_s) / step_s + 1 > MAX_FRAMES:
-        raise AnimationError("--step-s", f"{step_s:g} s over {_clock(start_s)}-{_clock(end_s)} would make "
+        raise AnimationError("--step-s", f"{step_s:g} s over {clock(start_s)}-{clock(end_s)} would make "
                              f"{(end_s - start_s) / step_s + 1:,.0f} frames (at most {MAX_FRAMES:,}): use a larger "
                              "--step-s or a shorter window (--from, --to)")
     return Window(float(start_s), float(end_s), float(step_s))
 
 
-def _clock(seconds: float) -> str:
-    minutes = int(round(seconds / 60.0))
-    return f"{minutes // 60:02d}:{minutes % 60:02d}"
+def clock(seconds: float, with_seconds: bool = False) -> str:
+    """"HH:MM" (or "HH:MM:SS") of seconds since midnight of day 0; "+1d HH:MM" on the next day, as the charts say."""
+    whole = int(math.floor(seconds + 1e-6))
+    day, rest = divmod(whole, 86400)
+    text = f"{rest // 3600:02d}:{rest % 3600 // 60:02d}" + (f":{rest % 60:02d}" if with_seconds else "")
+    return f"+{day}d {text}" if day else text
 
 
 def _line_peak(residents: Residents, index: int) -> int:
@@ -111,10 +115,10 @@ def _line_peak(residents: Residents, index: int) -> int:
 
 
 def build_animation(scene: Scene, start_s: Optional[float] = None, end_s: Optional[float] = None,
-                    step_s: Optional[float] = None) -> Animation:
-    """The frames of ``scene`` over the window (defaults: the point's whole day, a step for at most ``AUTO_FRAMES``)."""
+                    step_s: Optional[float] = None, auto_frames: int = AUTO_FRAMES) -> Animation:
+    """The frames of ``scene`` over the window (defaults: the point's whole day, a step for at most ``auto_frames``)."""
     everyone = residents_of(scene)
-    window = choose_window(everyone, start_s, end_s, step_s)
+    window = choose_window(everyone, start_s, end_s, step_s, auto_frames)
     members = window_residents(everyone, window.start_s, window.end_s)
     residents = subset(everyone, members)
     totals = Totals(everyone)
@@ -154,7 +158,7 @@ def build_animation(scene: Scene, start_s: Optional[float] = None, end_s: Option
         more.append(hidden)
     busiest = max(frames, key=lambda f: f.waiting_total + sum(f.serving)) if frames else None
     if busiest is not None and busiest.waiting_total + sum(busiest.serving) > MAX_DRAWN:
-        notes.append(f"at {_clock(busiest.time_s)} {busiest.waiting_total + sum(busiest.serving):,} residents are at the "
+        notes.append(f"at {clock(busiest.time_s)} {busiest.waiting_total + sum(busiest.serving):,} residents are at the "
                      f"point: lines are drawn up to their places and the rest written '+N more' (counts are exact)")
     elif any(more):
         notes.append("the longest lines are drawn up to their places and the rest written '+N more' (counts are exact)")

@@ -13,7 +13,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Optional, Union
 
-from .build import Animation, build_animation, payload, subtitle
+from .build import Animation, build_animation, clock, payload, subtitle
 from .scene import Scene, read_results, scene_of_run
 
 POLICY = "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; img-src data:"
@@ -61,7 +61,7 @@ def page_html(animation: Animation) -> str:
 <body>
 <h1>{html.escape(title)}</h1>
 <p class="note">{html.escape(subtitle(scene))}. {len(animation.frames):,} frames every {window.step_s:g} s,
-{html.escape(_clock(window.start_s))} to {html.escape(_clock(window.end_s))}; a dot is a resident, drawn where the log has it
+{html.escape(clock(window.start_s))} to {html.escape(clock(window.end_s))}; a dot is a resident, drawn where the log has it
 at each frame (between frames it moves in a straight line). Counts are exact: each line's count equals the
 time series of the first replication at that moment.</p>
 {notes}
@@ -82,11 +82,6 @@ time series of the first replication at that moment.</p>
 </html>
 """
 
-
-def _clock(seconds: float) -> str:
-    day, rest = divmod(int(round(seconds)), 86400)
-    text = f"{rest // 3600:02d}:{rest % 3600 // 60:02d}"
-    return text if day == 0 else f"+{day}d {text}"
 
 
 def animation_html(source: Union[str, Path, Scene, "object"], point: Optional[str] = None, start_s: Optional[float] = None,

@@ -15,7 +15,7 @@ from typing import Iterator, Optional
 
 from PIL import Image, ImageDraw, ImageFont
 
-from .build import Animation, payload
+from .build import Animation, clock, payload
 from .layout import HELD
 
 FPS = 12
@@ -35,11 +35,9 @@ def _font(size: int, bold: bool) -> ImageFont.FreeTypeFont:
     return ImageFont.truetype(path, size)
 
 
-def _clock(seconds: float, hours: list) -> str:
-    whole = int(seconds + 1e-6)
-    day, rest = divmod(whole, 86400)
-    text = f"{rest // 3600:02d}:{rest % 3600 // 60:02d}:{rest % 60:02d}"
-    text = f"+{day}d {text}" if day else text
+def opening_clock(seconds: float, hours: list) -> str:
+    """The clock as the page shows it, "(closed)" outside opening hours."""
+    text = clock(seconds, with_seconds=True)
     return text if any(a <= seconds < b for a, b in hours) else f"{text} (closed)"
 
 
@@ -108,7 +106,7 @@ class Painter:
                 self._rect(draw, shape, data["palette"][state] if state else shape.get("fill"))
             elif shape["t"] == "text" and shape.get("value") is not None:
                 value = shape["value"]
-                text = _clock(seconds, data["hours"]) if value == "clock" else shape["s"].replace(
+                text = opening_clock(seconds, data["hours"]) if value == "clock" else shape["s"].replace(
                     "{}", f"{frame['n'][self.index[value]]:,}")
                 self._text(draw, shape, text)
         places, kinds, colours, radius = data["places"], data["kinds"], data["colours"], data["dot"]
