@@ -51,6 +51,15 @@ def main() -> None:
         run_s = timed([*command, "run", str(DEMO), "--out", str(folder), "--quiet", "--jobs", "2", "--force"], args.repeat)
         print(f"baseline: simsampling run of the demo (5 replications, --jobs 2): {run_s:.2f} s")
         results = args.results or folder
+        from simsampling.animation import animation_html
+
+        best = float("inf")
+        for _ in range(args.repeat):
+            started = time.perf_counter()
+            text = animation_html(results, start_s=7 * 3600.0, end_s=9 * 3600.0, step_s=10.0)
+            best = min(best, time.perf_counter() - started)
+        print(f"2-hour window, html, 10 s steps, in this process (reading, frames, page; no start-up): {best:.2f} s, "
+              f"{len(text.encode()) / 1e6:.2f} MB")
         for label, options in WINDOWS:
             ext = options[options.index("--format") + 1] if "--format" in options else "html"
             out = Path(scratch) / f"animation.{ext}"
