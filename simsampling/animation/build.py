@@ -15,7 +15,7 @@ from typing import Any, Optional
 
 import numpy as np
 
-from .frames import LINGER_S, Frame, Residents, Totals, frame_at, frame_times, residents_of, subset, window_residents
+from .frames import Frame, Residents, Totals, frame_at, frame_times, residents_of, subset, window_residents
 from .layout import COLOURS, MAX_DRAWN, Layout, build_layout, caps, frame_texts
 from .scene import AnimationError, Scene
 
@@ -201,7 +201,6 @@ def payload(animation: Animation) -> dict[str, Any]:
         "counts": animation.count_names,
         "start": animation.window.start_s, "step": animation.window.step_s,
         "hours": scene.flow.get("hours", []),
-        "linger": LINGER_S,
         "frames": [{"d": d.tolist(), "n": animation.counts(f), "s": station_codes(f), "m": m}
                    for d, f, m in zip(animation.drawn, animation.frames, animation.more)],
     }

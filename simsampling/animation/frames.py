@@ -16,7 +16,7 @@ import bisect
 import heapq
 import math
 from dataclasses import dataclass, field
-from typing import Any, Optional
+from typing import Optional
 
 import numpy as np
 
@@ -198,10 +198,6 @@ class Frame:
     def waiting_total(self) -> int:
         return sum(self.waiting)
 
-    @property
-    def on_picture(self) -> int:
-        return sum(int(members.size) for members in self.groups.values())
-
 
 def _active(begin: np.ndarray, end: np.ndarray, t: float) -> np.ndarray:
     """Residents whose interval [begin, end) holds ``t`` (NaN: never)."""
@@ -281,8 +277,3 @@ def frame_times(start_s: float, end_s: float, step_s: float) -> np.ndarray:
     count = int(math.floor((end_s - start_s) / step_s + 1e-9)) + 1
     return start_s + np.arange(count) * step_s
 
-
-def counts_of(frame: Frame) -> dict[str, Any]:
-    """The numbers a frame prints, by name."""
-    return {"waiting": frame.waiting, "serving": frame.serving, "arrived": frame.arrived, "sampled": frame.sampled,
-            "gave_up": frame.gave_up, "turned": frame.turned}

@@ -66,10 +66,6 @@ class Layout:
         self.shapes.append({"t": "text", "x": round(x, 1), "y": round(y, 1), "s": text, "size": size,
                             "colour": colour or COLOURS["ink"], "align": align, "bold": bold, "value": value})
 
-    @property
-    def capacity(self) -> int:
-        return len(self.places)
-
 
 def serpentine(left: float, top: float, width: float, count: int, spacing: float) -> list[tuple[float, float]]:
     """``count`` places one ``spacing`` apart in rows across ``width``, the front at the top right, snaking back."""

@@ -34,7 +34,7 @@ button { font-size: 1rem; padding: .3rem 1.1rem; }
 """
 
 
-def _json_for_script(value) -> str:
+def json_for_script(value) -> str:
     """JSON that cannot close the script element it sits in."""
     text = json.dumps(value, separators=(",", ":"), ensure_ascii=True, allow_nan=False)
     return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
@@ -74,7 +74,7 @@ time series of the first replication at that moment.</p>
 <label>speed <select id="speed">{speeds}</select></label>
 </div>
 <p class="note">Space plays or pauses; the arrow keys step one frame.</p>
-<script type="application/json" id="animation-data">{_json_for_script(payload(animation))}</script>
+<script type="application/json" id="animation-data">{json_for_script(payload(animation))}</script>
 <script>
 {player}
 </script>

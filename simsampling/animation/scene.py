@@ -52,10 +52,6 @@ class Scene:
     def stages(self) -> list[dict[str, Any]]:
         return self.flow["stages"]
 
-    @property
-    def residents(self) -> int:
-        return int(self.persons["status"].size)
-
 
 def choose_point(points: list[dict[str, Any]], wanted: Optional[str], where: str) -> dict[str, Any]:
     """The point asked for, or the one with the longest line in the first replication (the first of equals)."""

@@ -11,7 +11,7 @@ from simsampling.animation import AnimationError
 from simsampling.animation.build import clock, parse_clock
 from simsampling.animation.frames import assign_servers
 from simsampling.animation.layout import MAIN_LINE_MAX, MAX_DRAWN, caps, serpentine
-from simsampling.animation.page import _json_for_script
+from simsampling.animation.page import json_for_script
 from simsampling.flow import stage_flow
 from simsampling.scenario.schema import Point
 
@@ -86,6 +86,6 @@ def test_clock_texts():
 
 def test_data_cannot_close_its_script_element():
     value = {"name": "</script><script>alert(1)</script> & <!-- 点"}
-    text = _json_for_script(value)
+    text = json_for_script(value)
     assert "<" not in text and ">" not in text and "&" not in text
     assert json.loads(text) == value
