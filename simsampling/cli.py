@@ -23,6 +23,8 @@ from .experiment import RunResult, run_scenario
 from .experiment import estimate as run_estimate
 from .experiment.executors import DEFAULT_EXECUTOR, EXECUTORS, ExecutorUnavailable, check_executor
 from .experiment.replicate import DEFAULT_ENGINE, ENGINES, KEEP_LOGS_UP_TO, EngineScopeError, plan_engines
+from .cli_app import add_parser as add_app_parser
+from .cli_app import run_app
 from .cli_experiments import add_parsers as add_experiment_parsers
 from .cli_fit import add_parser as add_fit_parser
 from .cli_fit import run_fit
@@ -89,6 +91,8 @@ def build_parser() -> argparse.ArgumentParser:
     add_fit_parser(commands)
 
     add_animate_parser(commands)
+
+    add_app_parser(commands)
 
     validate = commands.add_parser("validate", help="check a scenario file without running it")
     validate.add_argument("scenario", type=Path, help="scenario file (YAML)")
@@ -160,6 +164,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             return run_fit(args, out, err)
         if args.command == "animate":
             return run_animate(args, out, err)
+        if args.command == "app":
+            return run_app(args, out, err)
         return _run(args, out, err)
     except ScenarioError as exc:
         for problem in exc.problems:
@@ -208,7 +214,7 @@ def _run(args, out: Console, err: Console) -> int:
     estimate = run_estimate.estimate_run(scenario, args.jobs, keep_logs=None if args.persons is None else False,
                                          persons=bool(args.persons), engine=args.engine)
     if args.memory_check:
-        _check_memory(estimate, str(args.scenario))
+        run_estimate.check_memory(estimate, str(args.scenario))
     if estimate.wall_s > SAY_ESTIMATE_FROM_S and not args.quiet:
         err.print(estimate.describe(), markup=False)
 
@@ -262,23 +268,6 @@ def _run(args, out: Console, err: Console) -> int:
         out.print(result.engine.describe(), markup=False, soft_wrap=True)
     out.print(f"results written to {target}", markup=False, soft_wrap=True)
     return 0
-
-
-def _check_memory(estimate: run_estimate.Estimate, file: str) -> None:
-    """Refuse, as bad input, a run that would not fit in memory: better now than after an hour.
-
-    The problem names the lever that holds the most memory.
-    """
-    available = run_estimate.available_memory()
-    if available is None or estimate.memory_bytes <= available:
-        return
-    lever = max(estimate.memory_parts, key=estimate.memory_parts.get)
-    message = (
-        f"{estimate.describe()}, but only {available / 2**30:.1f} GiB of memory is available; "
-        "use --no-persons, fewer replications or fewer --jobs, "
-        "split the round into smaller scenarios, or run anyway with --no-memory-check"
-    )
-    raise ScenarioError([Problem(file, None, lever, message)])
 
 
 def _summary_table(result: RunResult) -> Table:

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Optional
 
 from ..metrics import DAY, MINUTE
+from ..scenario.errors import Problem, ScenarioError
 from ..scenario.schema import Scenario
 from .costs import task_s
 from .replicate import KEEP_LOGS_UP_TO, plan_engines, series_step_s
@@ -149,6 +150,24 @@ def estimate_run(
         "--jobs": simulating + (WORKER_BYTES * processes if processes > 1 else 0),
     }
     return Estimate(wall_s=wall_s, memory_bytes=sum(parts.values()), processes=processes, memory_parts=parts)
+
+
+def check_memory(estimate: Estimate, file: str) -> None:
+    """Refuse, as bad input, a run that would not fit in memory: better now than after an hour.
+
+    The problem names the lever that holds the most memory. The command line and the app
+    both refuse this way, with the same message.
+    """
+    available = available_memory()
+    if available is None or estimate.memory_bytes <= available:
+        return
+    lever = max(estimate.memory_parts, key=estimate.memory_parts.get)
+    message = (
+        f"{estimate.describe()}, but only {available / 2**30:.1f} GiB of memory is available; "
+        "use --no-persons, fewer replications or fewer --jobs, "
+        "split the round into smaller scenarios, or run anyway with --no-memory-check"
+    )
+    raise ScenarioError([Problem(file, None, lever, message)])
 
 
 def usable_cpus() -> int:

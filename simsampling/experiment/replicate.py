@@ -406,7 +406,9 @@ def _execute(
     costs = [task_s(scenario.points[index].population, shared.engines[index]) for _, index in tasks]
     batches = [tasks[span.start : span.stop] for span in batch_tasks(costs)]
     if runs_in_process(executor, jobs, len(batches)):
-        batches = [[task] for task in tasks]  # in this process, one at a time: the progress bar moves per task
+        # In this process, one task at a time so the progress bar moves per task (and stays here:
+        # many one-task batches must not start the workers that one batch did not need).
+        batches, executor = [[task] for task in tasks], "serial"
     for runs in run_batches(_run_batch, shared, batches, executor=executor, jobs=jobs, scheduler=scheduler):
         yield from runs
 
