@@ -297,13 +297,13 @@ def validity() -> None:
 
 def run_panel() -> None:
     s = state()
-    if s.message is not None:
-        kind, lines = s.message
-        (st.error if kind == "error" else st.info)("\n\n".join(plain(line) for line in lines))
     validity()
     label = "Run" if s.checked.valid else "Run (fix the scenario first)"
     if st.button(label, type="primary", disabled=s.job is not None or not s.checked.valid, key="run_button"):
         start_run()
+    if s.message is not None:
+        kind, lines = s.message
+        (st.error if kind == "error" else st.info)("\n\n".join(plain(line) for line in lines))
     if s.job is not None:
         job_progress()
 
@@ -447,7 +447,7 @@ def key_figures(view: RunView) -> None:
     table = pd.DataFrame([{"KPI": row.label.strip(), "mean": row.mean, "95% CI": row.ci95,
                            "n": formatted(row.leaf.get("n"), "{:d}")} for row in rows]).set_index("KPI")
     st.markdown("**Key figures** (mean over replications, 95% confidence interval)")
-    st.table(table.map(plain))
+    st.table(table)  # our labels and numbers only: no visitor's text
 
 
 def points_panel(view: RunView) -> None:
@@ -504,7 +504,7 @@ def options_panel() -> None:
     names = [option["name"] for option in s.options]
     chosen = st.multiselect(f"options to compare (2 to {MAX_OPTIONS_COMPARED}; the first is the baseline A)", names,
                             default=names[-2:] if len(names) >= 2 else [], max_selections=MAX_OPTIONS_COMPARED,
-                            key="compare_choice")
+                            key=f"compare_choice:{len(names)}")
     if st.button("Compare", disabled=len(chosen) < 2 or s.job is not None, key="compare_button"):
         picked = [s.options[names.index(name)] for name in chosen]
         job = Job.start(runner_pool(), "compare", scenarios=[o["scenario"] for o in picked], names=chosen,
@@ -544,7 +544,7 @@ def comparison_table(comparison: dict[str, Any]) -> None:
                 text += f" [{formatted(ci[0], fmt)}, {formatted(ci[1], fmt)}]"
             line[f"{label} - {base}"] = text + (" *" if diff.get("significant") else "")
         rows.append(line)
-    st.table(pd.DataFrame(rows).set_index("KPI").map(plain))
+    st.table(pd.DataFrame(rows).set_index("KPI"))
     st.caption("* the 95% interval of the paired difference excludes 0. " + " ".join(comparison["notes"]))
 
 
@@ -602,7 +602,7 @@ def sweep_result(sweep: dict[str, Any]) -> None:
     st.table(pd.DataFrame([{sweep["path"]: str(row["value"]), "mean": formatted(row["mean"], "{:,.4g}"),
                             "95% CI": "" if not row["ci95"] else f"{formatted(row['ci95'][0], '{:,.4g}')} – "
                                                                  f"{formatted(row['ci95'][1], '{:,.4g}')}"}
-                           for row in rows]).set_index(sweep["path"]).map(plain))
+                           for row in rows]).set_index(sweep["path"]))
 
 
 # ---------------------------------------------------------------- the page

@@ -166,11 +166,10 @@ def _check_points_file(table: Any, folder: Path, line: Optional[int], file: str)
 
 
 def _shown(problem: Problem, folder: Path, name: Optional[str]) -> Problem:
-    """The problem with its file named relative to the draft folder (the visitor's names, not the server's paths)."""
-    if name is not None:
-        return replace(problem, file=name)
+    """The problem with files named relative to the draft folder (the visitor's names, never the server's paths)."""
     prefix = str(folder) + "/"
-    return replace(problem, file=problem.file.removeprefix(prefix)) if problem.file.startswith(prefix) else problem
+    return replace(problem, file=name if name is not None else problem.file.removeprefix(prefix),
+                   message=problem.message.replace(prefix, ""))
 
 
 def zip_folder(folder: Path) -> bytes:
