@@ -10,6 +10,7 @@ never as Markdown or HTML.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import tempfile
@@ -106,7 +107,6 @@ def start_session() -> None:
     s.yaml_generation = 0
     s.job = None
     s.view = None
-    s.results = None
     s.options = []
     s.runs = 0
     s.message = None
@@ -341,14 +341,9 @@ def take_output(job: Job) -> None:
     s = state()
     if job.kind == "run" and job.output is not None and job.option is None:
         s.view = job.output
-        s.results = None
         s.options.append({"name": f"{len(s.options) + 1}. {job.output.name}", **job.context, "view": job.output,
-                          "results": None})
+                          "folder": job.folder})
         job.option = len(s.options) - 1
-    if job.kind == "run" and job.results is not None and job.option is not None:
-        s.options[job.option]["results"] = job.results
-        if s.view is job.output:
-            s.results = job.results
     if job.kind in ("compare", "sweep") and job.output is not None:
         setattr(s, "comparison" if job.kind == "compare" else "sweep_output", job.output)
     if job.finished:
@@ -359,6 +354,19 @@ def take_output(job: Job) -> None:
         s.job = None
 
 
+def results_of(option: dict) -> Optional[Path]:
+    """The option's results folder once it is written whole (it is renamed into place at the end)."""
+    folder = Path(option["folder"]) / "results"
+    if not folder.is_dir():
+        return None
+    summary = option["view"].summary
+    if "advice" not in summary:  # the diagnosis of the run, when summary.json has one
+        advice = json.loads((folder / "summary.json").read_text(encoding="utf-8")).get("advice")
+        if advice is not None:
+            summary["advice"] = advice
+    return folder
+
+
 @st.fragment(run_every=POLL_S)
 def job_progress() -> None:
     """The running job's progress, estimate and Cancel button, refreshed on their own while the page stays live."""
@@ -366,19 +374,16 @@ def job_progress() -> None:
     job: Optional[Job] = s.job
     if job is None:
         return
-    had_output, had_results = job.output is not None, job.results is not None
+    had_output = job.output is not None
     job.poll()
-    if (job.output is not None) != had_output or (job.results is not None) != had_results or job.finished:
+    if (job.output is not None) != had_output or job.finished:
         take_output(job)
         st.rerun(scope="app")
     what = {"run": "simulating", "compare": "comparing", "sweep": "sweeping"}[job.kind]
     share = job.done / job.total if job.total else 0.0
-    if job.kind == "run" and job.output is not None:
-        text = "writing the results folder (for the zip)"
-    else:
-        text = f"{what}: {job.done:,} of {job.total:,} tasks" if job.total else f"{what}: starting"
-        if job.label:
-            text += f" ({plain(job.label)})"
+    text = f"{what}: {job.done:,} of {job.total:,} tasks" if job.total else f"{what}: starting"
+    if job.label:
+        text += f" ({plain(job.label)})"
     st.progress(min(1.0, share), text=text)
     st.caption(f"{plain(job.estimate)}; {job.elapsed_s:.1f} s so far")
     if st.button("Cancel", key="cancel_button"):
@@ -398,6 +403,8 @@ def results_panel() -> None:
         st.info("Press Run to see the results here.")
         return
     summary = view.summary
+    option = next((o for o in s.options if o["view"] is view), None)
+    folder = results_of(option) if option is not None else None  # reads the advice, once written
     st.subheader(f"Results: {plain(view.name)}")
     st.caption(f"{summary['replications']} replications, seed {summary['seed']}; "
                f"{plain(summary['engine']['asked'])} engine; {summary['elapsed_s']:.2f} s to simulate.")
@@ -412,7 +419,11 @@ def results_panel() -> None:
     st.altair_chart(charts.utilisation_chart(summary), width="stretch")
     if view.several_points:
         points_panel(view)
-    downloads(view)
+    if folder is not None:
+        st.download_button("Download the results folder (zip)", zip_folder(folder),
+                           file_name=f"{folder.parent.name}-results.zip", mime="application/zip", key="download_zip")
+    elif option is not None:
+        results_pending(option)
 
 
 def advice_panel(view: RunView) -> None:
@@ -422,21 +433,21 @@ def advice_panel(view: RunView) -> None:
         return
     with st.container(border=True):
         st.markdown("**What to do** (the run's diagnosis, `advice` in summary.json)")
-        for line in _advice_lines(advice):
+        for line in advice_lines(advice):
             st.markdown(f"- {plain(line)}")
 
 
-def _advice_lines(advice: Any) -> list[str]:
+def advice_lines(advice: Any) -> list[str]:
     """Sentences of the advice: its ``sentences`` (or ``text``), else every text it holds."""
     if isinstance(advice, str):
         return [advice]
     if isinstance(advice, dict):
         for key in ("sentences", "text", "summary"):
             if key in advice:
-                return _advice_lines(advice[key])
-        return [f"{key.replace('_', ' ')}: {line}" for key, value in advice.items() for line in _advice_lines(value)]
+                return advice_lines(advice[key])
+        return [f"{key.replace('_', ' ')}: {line}" for key, value in advice.items() for line in advice_lines(value)]
     if isinstance(advice, list):
-        return [line for item in advice for line in _advice_lines(item)]
+        return [line for item in advice for line in advice_lines(item)]
     return [str(advice)]
 
 
@@ -478,14 +489,12 @@ def points_panel(view: RunView) -> None:
             st.altair_chart(charts.queue_chart(view, point["queues"], title=title), width="stretch")
 
 
-def downloads(view: RunView) -> None:
-    s = state()
-    if s.results is not None and Path(s.results).is_dir():
-        st.download_button("Download the results folder (zip)", zip_folder(Path(s.results)),
-                           file_name=f"{Path(s.results).parent.name}-results.zip", mime="application/zip",
-                           key="download_zip")
-    elif s.job is not None:
-        st.caption("The results folder is being written; its zip will be offered here.")
+@st.fragment(run_every=POLL_S)
+def results_pending(option: dict) -> None:
+    """Wait, on its own, for the results folder being written beside the page; then offer its zip."""
+    if results_of(option) is not None:
+        st.rerun(scope="app")
+    st.caption("The results folder is being written; its zip will be offered here.")
 
 
 # ---------------------------------------------------------------- options: compare and sweep
@@ -507,17 +516,23 @@ def options_panel() -> None:
                             key=f"compare_choice:{len(names)}")
     if st.button("Compare", disabled=len(chosen) < 2 or s.job is not None, key="compare_button"):
         picked = [s.options[names.index(name)] for name in chosen]
-        job = Job.start(runner_pool(), "compare", scenarios=[o["scenario"] for o in picked], names=chosen,
-                        jobs=jobs_for_a_run())
-        if job is None:
-            s.message = ("info", ["Other runs are using every core: compare again in a moment."])
-        else:
-            job.estimate = "the options run again with the first one's seed and replications (common random numbers)"
-            s.job = job
-            s.comparison = None
-            st.rerun()
+        start_experiment("compare", "the options run again with the first one's seed and replications "
+                         "(common random numbers)", scenarios=[o["scenario"] for o in picked], names=chosen)
     if s.comparison is not None:
         comparison_table(s.comparison)
+
+
+def start_experiment(kind: str, note: str, **work: Any) -> None:
+    """Hand a comparison or a sweep to a runner; its output replaces the last one's when it comes."""
+    s = state()
+    job = Job.start(runner_pool(), kind, jobs=jobs_for_a_run(), **work)
+    if job is None:
+        s.message = ("info", [f"Other runs are using every core: {kind} again in a moment."])
+        return
+    job.estimate = note
+    s.job = job
+    setattr(s, "comparison" if kind == "compare" else "sweep_output", None)
+    st.rerun()
 
 
 def comparison_table(comparison: dict[str, Any]) -> None:
@@ -584,14 +599,8 @@ def sweep_panel() -> None:
     st.caption(f"{len(values)} values of {path}: {', '.join(str(v) for v in values)}; common random numbers "
                f"(seed {scenario.seed}, {scenario.replications} replications).")
     if st.button("Sweep", disabled=s.job is not None, key="sweep_button"):
-        job = Job.start(runner_pool(), "sweep", scenario=scenario, path=path, values=values, kpi=kpi, jobs=jobs_for_a_run())
-        if job is None:
-            s.message = ("info", ["Other runs are using every core: sweep again in a moment."])
-        else:
-            job.estimate = f"{len(values)} runs of the scenario"
-            s.job = job
-            s.sweep_output = None
-            st.rerun()
+        start_experiment("sweep", f"{len(values)} runs of the scenario", scenario=scenario, path=path, values=values,
+                         kpi=kpi)
     if s.sweep_output is not None:
         sweep_result(s.sweep_output)
 

@@ -4,7 +4,9 @@ A runner is a process started before it is needed: it imports the package,
 loads the compiled engine and draws a tiny run's charts once, then waits for work on a
 pipe. A job (a run, a comparison, a sweep) hands it validated scenarios; it answers with
 progress, then what the page draws (a :class:`~simsampling.app.views.RunView`, the
-comparison's table, the sweep's rows), then, for a run, the results folder it wrote.
+comparison's table, the sweep's rows). A run's results folder is written by a forked child
+meanwhile (``results`` in the job's folder, renamed into place whole), so the runner is
+ready for the next job as soon as the figures are sent.
 The page polls the pipe, so it stays live while a district runs.
 
 The runner leads a session and process group of its own, which its worker processes
@@ -73,7 +75,7 @@ def _warm_up() -> None:
     """
     import pickle
 
-    from .. import run_scenario, write_results  # noqa: F401  (write_results: the report's modules loaded now)
+    from .. import run_scenario, write_results  # noqa: F401  (write_results: the report's modules loaded before a fork)
     from ..scenario import validate_scenario
     from .editing import BLANK_POINT
     from .views import run_view
@@ -81,6 +83,32 @@ def _warm_up() -> None:
     data = {**BLANK_POINT, "replications": 2, "points": [{**BLANK_POINT["points"][0], "population": 200}]}
     result = run_scenario(validate_scenario(data))
     pickle.dumps(run_view(result))
+
+
+_writers: list[int] = []
+"""Processes writing results folders, reaped when done."""
+
+
+def _write_aside(write) -> None:
+    """Write a results folder in a forked child, so the runner is free for the next job at once.
+
+    The child leaves the runner's process group: cancelling a later run does not stop it.
+    The folder appears whole (``write_results`` renames it into place), which is how the page
+    knows it is there.
+    """
+    for pid in list(_writers):
+        if os.waitpid(pid, os.WNOHANG)[0]:
+            _writers.remove(pid)
+    pid = os.fork()
+    if pid == 0:
+        status = 1
+        try:
+            os.setsid()
+            write()
+            status = 0
+        finally:
+            os._exit(status)
+    _writers.append(pid)
 
 
 def _do(job: dict, conn) -> None:
@@ -100,9 +128,7 @@ def _do(job: dict, conn) -> None:
 
         result = run_scenario(job["scenario"], jobs=job["jobs"], progress=progress)
         conn.send(("view", run_view(result)))
-        target = Path(job["folder"]) / "results"
-        write_results(result, target)
-        conn.send(("written", str(target)))
+        _write_aside(lambda: write_results(result, Path(job["folder"]) / "results"))
     elif kind == "compare":
         from .. import compare_scenarios
 
@@ -225,7 +251,6 @@ class Job:
     label: str = ""
     output: Any = None
     """The view, comparison or sweep rows, once sent."""
-    results: Optional[Path] = None
     problems: list[str] = field(default_factory=list)
     error: Optional[str] = None
     finished: bool = False
@@ -269,8 +294,6 @@ class Job:
             self.done, self.total, self.label = message[1], message[2], message[3]
         elif kind in ("view", "comparison", "sweep"):
             self.output = message[1]
-        elif kind == "written":
-            self.results = Path(message[1])
         elif kind == "problems":
             self.problems = list(message[1])
         elif kind == "error":

@@ -62,7 +62,7 @@ class RunView:
 
     @property
     def advice(self) -> Optional[Any]:
-        """summary.json's ``advice``, when the run's diagnosis wrote one."""
+        """summary.json's ``advice``, when the run's diagnosis wrote one (set once the results folder is written)."""
         return self.summary.get("advice")
 
 

@@ -23,6 +23,7 @@ from streamlit.testing.v1 import AppTest  # noqa: E402
 import simsampling  # noqa: E402
 from simsampling import cli  # noqa: E402
 from simsampling.app import SCRIPT, WORKDIR_ENV  # noqa: E402
+from simsampling.app.page import advice_lines, results_of  # noqa: E402
 from simsampling.app.workspace import zip_folder  # noqa: E402
 from simsampling.experiment.compare import MAIN_KPIS  # noqa: E402
 from simsampling.report.html import summary_kpi_rows  # noqa: E402
@@ -153,8 +154,14 @@ def test_run_shows_the_apis_figures_and_keeps_the_results(app, workdir):
     rows = summary_kpi_rows(expected, 1)
     assert key_figures(app) == [[row.label.strip(), row.mean, row.ci95, str(row.leaf["n"])] for row in rows]
     assert len(app.get("vega_lite_chart")) == 4  # cumulative, queues, throughput, utilisation
-    results = app.session_state["results"]
+    option = app.session_state["options"][0]
+    end = time.monotonic() + 120
+    while results_of(option) is None and time.monotonic() < end:
+        time.sleep(0.2)
+    results = results_of(option)
     assert results.is_relative_to(workdir) and (results / "summary.json").is_file()
+    app.run()
+    assert "Download the results folder (zip)" in [b.label for b in app.get("download_button")]
     archive = zipfile.ZipFile(io.BytesIO(zip_folder(results)))
     assert "results/summary.json" in archive.namelist() and "results/report.html" in archive.namelist()
     assert [o["name"] for o in app.session_state["options"]] == ["1. one-point-demo"]
@@ -217,3 +224,10 @@ def test_script_in_names_is_shown_as_text(app):
     (heading,) = app.subheader
     assert unescaped(heading.value) == f"Results: {EVIL}"
     assert "<script>" not in heading.value and "](" not in heading.value  # every mark escaped: nothing comes alive
+
+
+def test_the_advice_panel_reads_the_sentences_of_summary_jsons_advice():
+    advice = {"target_p90_wait_min": 30, "sentences": ["The swab stations limit the round.", "Add a tent at p3."],
+              "run": {"limited_by": "capacity"}, "points": []}
+    assert advice_lines(advice) == advice["sentences"]
+    assert advice_lines({"run": {"limited_by": "capacity"}}) == ["run: limited by: capacity"]
