@@ -24,6 +24,7 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
+import signal
 import socket
 import statistics
 import subprocess
@@ -76,7 +77,7 @@ def district(page, url: str) -> dict:
     page.get_by_label("shipped scenarios").wait_for(timeout=TIMEOUT_MS)
     page.get_by_label("shipped scenarios").click()
     page.get_by_role("option", name="beibei-district.yaml").click()
-    page.get_by_role("button", name="Open", exact=True).click()
+    page.get_by_role("button", name="Open the scenario").click()
     page.get_by_text("Valid: 326 point(s)").wait_for(timeout=TIMEOUT_MS)
     replications = page.get_by_label("replications", exact=True)
     replications.wait_for(timeout=TIMEOUT_MS)
@@ -101,6 +102,7 @@ def district(page, url: str) -> dict:
 
 
 def main() -> None:
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))  # a plain kill still stops the app (finally below)
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--no-district", action="store_true")

@@ -152,7 +152,7 @@ def opening_panel() -> None:
         names = list(shipped)
         choice = st.sidebar.selectbox("shipped scenarios", names, index=names.index(DEMO) if DEMO in names else 0,
                                       key="shipped_choice")
-        if st.sidebar.button("Open", key="open_shipped"):
+        if st.sidebar.button("Open the scenario", key="open_shipped"):
             open_path(s.drafts.from_shipped(shipped[choice]))
     uploads = st.sidebar.file_uploader("or upload a scenario (.yaml) with its points tables (.csv)",
                                        type=["yaml", "yml", "csv"], accept_multiple_files=True, key="uploads")
@@ -410,13 +410,13 @@ def results_panel() -> None:
                f"{plain(summary['engine']['asked'])} engine; {summary['elapsed_s']:.2f} s to simulate.")
     advice_panel(view)
     key_figures(view)
-    st.altair_chart(charts.cumulative_chart(view), width="stretch")
+    draw(view, "cumulative", lambda: charts.cumulative_chart(view))
     left, right = st.columns(2)
     with left:
-        st.altair_chart(charts.queue_chart(view), width="stretch")
+        draw(view, "queues", lambda: charts.queue_chart(view))
     with right:
-        st.altair_chart(charts.throughput_chart(view), width="stretch")
-    st.altair_chart(charts.utilisation_chart(summary), width="stretch")
+        draw(view, "throughput", lambda: charts.throughput_chart(view))
+    draw(view, "utilisation", lambda: charts.utilisation_chart(summary))
     if view.several_points:
         points_panel(view)
     if folder is not None:
@@ -424,6 +424,13 @@ def results_panel() -> None:
                            file_name=f"{folder.parent.name}-results.zip", mime="application/zip", key="download_zip")
     elif option is not None:
         results_pending(option)
+
+
+def draw(view: RunView, name: str, make) -> None:
+    """A chart of the run, its spec made once and kept with the run's figures."""
+    if name not in view.specs:
+        view.specs[name] = make()
+    st.vega_lite_chart(spec=view.specs[name], width="stretch")
 
 
 def advice_panel(view: RunView) -> None:
@@ -486,7 +493,7 @@ def points_panel(view: RunView) -> None:
         finish = point["finish_h"]["mean"]
         title = f"{point['id']}: last sample {finish:.2f} h after opening" if finish is not None else point["id"]
         with columns[index % 2]:
-            st.altair_chart(charts.queue_chart(view, point["queues"], title=title), width="stretch")
+            draw(view, f"slowest-{index}", lambda: charts.queue_chart(view, point["queues"], title=title))
 
 
 @st.fragment(run_every=POLL_S)
@@ -607,7 +614,7 @@ def sweep_panel() -> None:
 
 def sweep_result(sweep: dict[str, Any]) -> None:
     rows = sweep["rows"]
-    st.altair_chart(charts.sweep_chart(rows, sweep["path"], sweep["kpi"]), width="stretch")
+    st.vega_lite_chart(spec=charts.sweep_chart(rows, sweep["path"], sweep["kpi"]), width="stretch")
     st.table(pd.DataFrame([{sweep["path"]: str(row["value"]), "mean": formatted(row["mean"], "{:,.4g}"),
                             "95% CI": "" if not row["ci95"] else f"{formatted(row['ci95'][0], '{:,.4g}')} – "
                                                                  f"{formatted(row['ci95'][1], '{:,.4g}')}"}

@@ -22,6 +22,11 @@ SLOWEST_POINTS = 4
 """Points whose lines the page draws one by one (the slowest by mean finish)."""
 
 
+CHART_POINTS = 300
+"""At most this many steps per curve: a longer series is shown in coarser steps (a browser draws 300
+points as fast as it draws 3,000, but Altair and Streamlit serialise every one of them)."""
+
+
 @dataclass
 class Curve:
     """A series across replications: mean, and the lowest and highest replication."""
@@ -31,8 +36,20 @@ class Curve:
     high: np.ndarray
 
     @classmethod
-    def of(cls, band: Band, start: int, end: int) -> "Curve":
-        return cls(band.mean[start:end], band.low[start:end], band.high[start:end])
+    def of(cls, band: Band, start: int, end: int, stride: int, cumulative: bool = False) -> "Curve":
+        """The band between steps ``start`` and ``end``, in steps of ``stride`` of the series' own.
+
+        A coarser step of a count is its value at the step's end; of a line, its time average
+        (the mean of the finer steps), with the lowest and highest replication's extremes.
+        """
+        parts = [values[start:end] for values in (band.mean, band.low, band.high)]
+        if stride == 1:
+            return cls(*parts)
+        if cumulative:
+            return cls(*(values[stride - 1 :: stride] for values in parts))
+        edges = np.arange(0, parts[0].size, stride)
+        return cls(np.add.reduceat(parts[0], edges) / np.diff(np.append(edges, parts[0].size)),
+                   np.minimum.reduceat(parts[1], edges), np.maximum.reduceat(parts[2], edges))
 
 
 @dataclass
@@ -55,6 +72,9 @@ class RunView:
     slowest: list[dict[str, Any]] = field(default_factory=list)
     """The slowest points: ``id``, ``name``, ``finish_h`` (leaf) and ``queues`` (stage -> mean line)."""
     step_s: float = 60.0
+    """The step of the curves as drawn (a multiple of the run's)."""
+    specs: dict[str, Any] = field(default_factory=dict)
+    """The page's charts of this run, once drawn (Vega-Lite specs by name)."""
 
     @property
     def several_points(self) -> bool:
@@ -70,7 +90,9 @@ def run_view(result: RunResult) -> RunView:
     bands = result.run_bands
     start, end = active_window(bands)
     end = max(end, min(bands.steps, int(math.ceil(result.scenario.deadline_s / result.step_s))))
-    hours = np.arange(start + 1, end + 1) * result.step_s / HOUR
+    stride = max(1, -(-(end - start) // CHART_POINTS))
+    end = start + (end - start) // stride * stride  # whole coarser steps
+    hours = np.arange(start + stride, end + 1, stride) * result.step_s / HOUR
     return RunView(
         name=result.scenario.name,
         summary=result.summary,
@@ -78,13 +100,13 @@ def run_view(result: RunResult) -> RunView:
         openings=[(open_s / HOUR, close_s / HOUR) for open_s, close_s in result.scenario.hours],
         deadline_h=result.scenario.deadline_s / HOUR,
         population=sum(point.population for point in result.scenario.points),
-        sampled=Curve.of(bands.sampled, start, end),
-        arrived=Curve.of(bands.arrived, start, end),
-        queues={stage: Curve.of(band, start, end) for stage, band in bands.queue.items()},
+        sampled=Curve.of(bands.sampled, start, end, stride, cumulative=True),
+        arrived=Curve.of(bands.arrived, start, end, stride, cumulative=True),
+        queues={stage: Curve.of(band, start, end, stride) for stage, band in bands.queue.items()},
         hourly=_hourly(bands.hourly_sampled),
         swab_capacity_per_hour=sum(p.stations * HOUR / p.stages.swab.service_s.mean_value for p in result.scenario.points),
-        slowest=_slowest(result, start, end),
-        step_s=result.step_s,
+        slowest=_slowest(result, start, end, stride),
+        step_s=result.step_s * stride,
     )
 
 
@@ -100,11 +122,12 @@ def _hourly(per_replication: list[np.ndarray]) -> list[dict[str, Any]]:
     return rows
 
 
-def _slowest(result: RunResult, start: int, end: int) -> list[dict[str, Any]]:
+def _slowest(result: RunResult, start: int, end: int, stride: int) -> list[dict[str, Any]]:
     if len(result.scenario.points) < 2:
         return []
     summaries = result.point_summaries
     ranked = sorted(result.scenario.points, key=lambda p: -(summaries[p.id]["finish_h"]["mean"] or 0.0))
     return [{"id": point.id, "name": point.name or point.id, "finish_h": summaries[point.id]["finish_h"],
-             "queues": {stage: band.mean[start:end] for stage, band in result.point_bands[point.id].queue.items()}}
+             "queues": {stage: Curve.of(band, start, end, stride).mean
+                        for stage, band in result.point_bands[point.id].queue.items()}}
             for point in ranked[:SLOWEST_POINTS]]

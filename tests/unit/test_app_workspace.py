@@ -96,3 +96,21 @@ def test_a_form_value_keeps_the_rest_of_a_section_left_to_its_defaults():
     assert "stages" not in data["points"][0]  # the original is untouched
     assert validate_scenario(set_value(changed, ("round", "deadline_h"), None, {})).round.deadline_h is None
     assert dump(changed).startswith("name: my-point\n")
+
+
+def test_every_chart_is_a_valid_vega_lite_spec(monkeypatch):
+    """The page draws specs unvalidated (for speed): here each one is checked against the Vega-Lite schema."""
+    import simsampling
+    from simsampling.app import charts
+    from simsampling.app.views import CHART_POINTS, run_view
+
+    monkeypatch.setattr(charts, "VALIDATE", True)
+    data = {**BLANK_POINT, "replications": 2, "points": [{**BLANK_POINT["points"][0], "id": "a", "population": 300},
+                                                         {**BLANK_POINT["points"][0], "id": "b", "population": 200}]}
+    view = run_view(simsampling.run_scenario(validate_scenario(data)))
+    assert view.hours.size <= CHART_POINTS and view.sampled.mean[-1] == view.summary["kpis"]["sampled_total"]["mean"]
+    specs = [charts.cumulative_chart(view), charts.queue_chart(view), charts.throughput_chart(view),
+             charts.utilisation_chart(view.summary), charts.queue_chart(view, view.slowest[0]["queues"], "a"),
+             charts.sweep_chart([{"value": 1, "mean": 2.0, "ci95": [1.0, 3.0]}], "points.*.tents", "finish_h")]
+    for spec in specs:
+        assert spec["datasets"] and all(isinstance(rows, list) for rows in spec["datasets"].values())
