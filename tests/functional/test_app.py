@@ -231,3 +231,17 @@ def test_the_advice_panel_reads_the_sentences_of_summary_jsons_advice():
               "run": {"limited_by": "capacity"}, "points": []}
     assert advice_lines(advice) == advice["sentences"]
     assert advice_lines({"run": {"limited_by": "capacity"}}) == ["run: limited by: capacity"]
+
+
+def test_sweep_a_field_over_a_range_with_common_random_numbers(app):
+    (choice,) = [s for s in app.selectbox if s.label == "field"]
+    choice.set_value(next(o for o in choice.options if o.startswith("points[0].tents "))).run()
+    (kpi,) = [s for s in app.selectbox if s.label == "KPI"]
+    kpi.set_value("wait_min.total.p90").run()
+    (span,) = [s for s in app.slider if s.label == "range"]
+    span.set_value((4, 5)).run()
+    run_and_wait(app, "sweep_button")
+    rows = app.session_state["sweep_output"]["rows"]
+    expected = simsampling.sweep(simsampling.load_scenario(app.session_state["draft"]), {"points.0.tents": [4, 5]},
+                                 kpis=["wait_min.total.p90"])
+    assert rows == [{"value": row.factors["points.0.tents"], **row.leaf("wait_min.total.p90")} for row in expected.rows]
