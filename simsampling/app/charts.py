@@ -52,7 +52,7 @@ def stage_label(stage: str) -> str:
 
 
 def _clock_axis(title: str = "time of day") -> alt.X:
-    return alt.X("hour:Q", title=title, axis=alt.Axis(labelExpr=CLOCK, tickMinStep=1), scale=alt.Scale(nice=False))
+    return alt.X("hour:Q", title=title, axis=alt.Axis(labelExpr=CLOCK, tickMinStep=1), scale=alt.Scale(nice=False, zero=False))
 
 
 def _clock(hours: np.ndarray) -> list[str]:
@@ -101,7 +101,7 @@ def cumulative_chart(view: RunView) -> Spec:
     population = _few([{"population": view.population}]).mark_rule(color=DEADLINE).encode(
         y="population:Q", tooltip=[alt.Tooltip("population:Q", format=",")])
     chart = alt.layer(band, arrived, sampled, population, *_marks(view, deadline=True)).properties(
-        height=HEIGHT, title="Residents sampled (line: mean; band: range across replications; grey: arrived)"
+        height=HEIGHT, title="Residents sampled over the round"
     ).interactive(bind_y=False)
     return spec(chart, run=records)
 
@@ -124,7 +124,7 @@ def queue_chart(view: RunView, queues: Optional[dict[str, np.ndarray]] = None, t
         y=alt.Y("line:Q", title="people in line"),
         tooltip=[alt.Tooltip("clock:N", title="time"), "stage:N", alt.Tooltip("line:Q", format=",.1f", title="in line")]))
     chart = alt.layer(*layers, *_marks(view, deadline=False)).properties(
-        height=HEIGHT if queues is None else 170, title=title or "People in line at each stage (mean; band: range)"
+        height=HEIGHT if queues is None else 170, title=title or "People in line at each stage"
     ).interactive(bind_y=False)
     return spec(chart, queues=records)
 
@@ -142,15 +142,15 @@ def throughput_chart(view: RunView) -> Spec:
     axis = alt.Axis(labelExpr=CLOCK, tickMinStep=1)
     base = _named("hours")
     bars = base.mark_bar(color=MAIN, opacity=0.85).encode(
-        x=alt.X("from:Q", title="clock hour", axis=axis, scale=alt.Scale(nice=False)), x2="to:Q",
-        y=alt.Y("sampled:Q", title="residents sampled per hour"),
+        x=alt.X("from:Q", title="clock hour", axis=axis, scale=alt.Scale(nice=False, zero=False)), x2="to:Q",
+        y=alt.Y("sampled:Q", title="residents sampled per hour"), y2=alt.datum(0),
         tooltip=[alt.Tooltip("clock:N", title="hour from"), alt.Tooltip("sampled:Q", format=",.0f", title="mean"),
                  alt.Tooltip("low:Q", format=",.0f", title="95% CI low"), alt.Tooltip("high:Q", format=",.0f", title="95% CI high")])
     errors = base.mark_rule(color="#333333").encode(x="hour:Q", y="low:Q", y2="high:Q")
     capacity = _few([{"capacity": view.swab_capacity_per_hour}]).mark_rule(color=DEADLINE, strokeDash=[6, 4]).encode(
         y="capacity:Q", tooltip=[alt.Tooltip("capacity:Q", format=",.0f", title="nominal swab capacity per hour")])
     chart = alt.layer(bars, errors, capacity).properties(
-        height=HEIGHT, title="Residents sampled per clock hour (mean, 95% CI); dashed: nominal swab capacity")
+        height=HEIGHT, title="Residents sampled per clock hour")
     return spec(chart, hours=records)
 
 
@@ -167,7 +167,7 @@ def utilisation_chart(summary: dict[str, Any]) -> Spec:
         tooltip=["stage:N", alt.Tooltip("utilisation:Q", format=".1%"), alt.Tooltip("low:Q", format=".1%", title="95% CI low"),
                  alt.Tooltip("high:Q", format=".1%", title="95% CI high")])
     errors = base.mark_rule(color="#333333").encode(x="low:Q", x2="high:Q")
-    chart = alt.layer(bars, errors).properties(height=50 + 40 * len(records), title="Server utilisation (mean, 95% CI)")
+    chart = alt.layer(bars, errors).properties(height=50 + 40 * len(records), title="Server utilisation")
     return spec(chart, stages=records)
 
 

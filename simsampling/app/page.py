@@ -381,7 +381,7 @@ def job_progress() -> None:
         st.rerun(scope="app")
     what = {"run": "simulating", "compare": "comparing", "sweep": "sweeping"}[job.kind]
     share = job.done / job.total if job.total else 0.0
-    text = f"{what}: {job.done:,} of {job.total:,} tasks" if job.total else f"{what}: starting"
+    text = f"{what}: {job.done:,} of {job.total:,} tasks" if job.total else f"{what}: starting (a large run starts worker processes first)"
     if job.label:
         text += f" ({plain(job.label)})"
     st.progress(min(1.0, share), text=text)
@@ -410,13 +410,19 @@ def results_panel() -> None:
                f"{plain(summary['engine']['asked'])} engine; {summary['elapsed_s']:.2f} s to simulate.")
     advice_panel(view)
     key_figures(view)
-    draw(view, "cumulative", lambda: charts.cumulative_chart(view))
-    left, right = st.columns(2)
-    with left:
-        draw(view, "queues", lambda: charts.queue_chart(view))
-    with right:
-        draw(view, "throughput", lambda: charts.throughput_chart(view))
-    draw(view, "utilisation", lambda: charts.utilisation_chart(summary))
+    for name, make, caption in (
+        ("cumulative", lambda: charts.cumulative_chart(view), "Line: mean over replications; band: the lowest and highest "
+         "replication; grey dashes: residents arrived; red: the population and (dashed) the deadline; dotted: openings "
+         "and closings. Hover for values, drag or scroll to zoom into hours."),
+        ("queues", lambda: charts.queue_chart(view), "Mean line length per stage (band: lowest and highest replication)"
+         + (", all points together." if view.several_points else ".")),
+        ("throughput", lambda: charts.throughput_chart(view), "Mean per clock hour with its 95% CI; dashed: the "
+         "stations' nominal swab capacity (stations x 3600 / mean swab time)."),
+        ("utilisation", lambda: charts.utilisation_chart(summary), "Share of the staffed time each stage's servers "
+         "spent serving (mean, 95% CI)."),
+    ):
+        draw(view, name, make)
+        st.caption(caption)
     if view.several_points:
         points_panel(view)
     if folder is not None:

@@ -68,6 +68,7 @@ def test_a_planner_changes_the_tents_runs_and_sees_the_run_commands_figures(tmp_
     try:
         first = server.stdout.readline()
         assert first.startswith(f"simsampling app: http://localhost:{port} (this machine only; --host to change)")
+        assert server.stdout.readline().startswith("ready: ")  # the server answers its health check
         with sync_playwright() as playwright:
             browser = playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS)  # a fresh profile each launch
             page = browser.new_page(viewport={"width": 1400, "height": 1000})
