@@ -10,7 +10,6 @@ app cannot start (Streamlit not installed, the port taken, the folder not writab
 
 from __future__ import annotations
 
-import argparse
 import ipaddress
 import os
 import shutil

@@ -25,6 +25,7 @@ from simsampling import cli  # noqa: E402
 from simsampling.app import SCRIPT, WORKDIR_ENV  # noqa: E402
 from simsampling.app.page import advice_lines, results_of  # noqa: E402
 from simsampling.app.workspace import zip_folder  # noqa: E402
+from simsampling.experiment import estimate  # noqa: E402
 from simsampling.experiment.compare import MAIN_KPIS  # noqa: E402
 from simsampling.report.html import summary_kpi_rows  # noqa: E402
 
@@ -202,7 +203,8 @@ def test_compare_two_options_with_the_paired_differences_of_compare(app):
     assert list(table.value.index) == [title for key, title, _ in MAIN_KPIS if key in expected.table]
 
 
-def test_a_huge_population_is_refused_with_the_command_lines_message(app, capsys, tmp_path):
+def test_a_huge_population_is_refused_with_the_command_lines_message(app, capsys, tmp_path, monkeypatch):
+    monkeypatch.setattr(estimate, "available_memory", lambda: 16 * 2**30)  # the same for the page and the command line
     points = "\n".join(f"  - {{id: p{i}, population: 50000000, tents: 100}}" for i in range(40))
     text = f"name: huge\nreplications: 10000\npoints:\n{points}\narrivals: {{kind: poisson, rate_per_hour: 100}}\n"
     set_yaml(app, text)
