@@ -163,7 +163,7 @@ def main() -> None:
                   f"app / baseline {statistics.median(times) / engine_s:.1f}x")
             os.environ["SIMSAMPLING_APP_WORKDIR"] = str(work / "apptest")
             scripted = server_side(demo, args.repeats)
-            print(f"  of which the server (AppTest, no browser): median {statistics.median(scripted):.2f} s, "
+            print(f"  the same click without a browser (AppTest, the server alone): median {statistics.median(scripted):.2f} s, "
                   f"min {min(scripted):.2f}, max {max(scripted):.2f}")
             if not args.no_district:
                 beibei = ROOT / "scenarios" / "beibei-district.yaml"

@@ -10,7 +10,6 @@ never as Markdown or HTML.
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import tempfile
@@ -46,7 +45,7 @@ from .editing import (
     slot_rows,
 )
 from .runner import Job, RunnerPool
-from .views import RunView
+from .views import RunView, advice_lines, results_of
 from .workspace import Drafts, Workspace, shipped_scenarios, zip_folder
 
 FIRST_CHART_WAIT_S = 1.2
@@ -354,19 +353,6 @@ def take_output(job: Job) -> None:
         s.job = None
 
 
-def results_of(option: dict) -> Optional[Path]:
-    """The option's results folder once it is written whole (it is renamed into place at the end)."""
-    folder = Path(option["folder"]) / "results"
-    if not folder.is_dir():
-        return None
-    summary = option["view"].summary
-    if "advice" not in summary:  # the diagnosis of the run, when summary.json has one
-        advice = json.loads((folder / "summary.json").read_text(encoding="utf-8")).get("advice")
-        if advice is not None:
-            summary["advice"] = advice
-    return folder
-
-
 @st.fragment(run_every=POLL_S)
 def job_progress() -> None:
     """The running job's progress, estimate and Cancel button, refreshed on their own while the page stays live."""
@@ -448,20 +434,6 @@ def advice_panel(view: RunView) -> None:
         st.markdown("**What to do** (the run's diagnosis, `advice` in summary.json)")
         for line in advice_lines(advice):
             st.markdown(f"- {plain(line)}")
-
-
-def advice_lines(advice: Any) -> list[str]:
-    """Sentences of the advice: its ``sentences`` (or ``text``), else every text it holds."""
-    if isinstance(advice, str):
-        return [advice]
-    if isinstance(advice, dict):
-        for key in ("sentences", "text", "summary"):
-            if key in advice:
-                return advice_lines(advice[key])
-        return [f"{key.replace('_', ' ')}: {line}" for key, value in advice.items() for line in advice_lines(value)]
-    if isinstance(advice, list):
-        return [line for item in advice for line in advice_lines(item)]
-    return [str(advice)]
 
 
 def key_figures(view: RunView) -> None:

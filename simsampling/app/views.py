@@ -8,8 +8,10 @@ the series are the bands of timeseries.csv and throughput.csv.
 
 from __future__ import annotations
 
+import json
 import math
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Optional
 
 import numpy as np
@@ -131,3 +133,30 @@ def _slowest(result: RunResult, start: int, end: int, stride: int) -> list[dict[
              "queues": {stage: Curve.of(band, start, end, stride).mean
                         for stage, band in result.point_bands[point.id].queue.items()}}
             for point in ranked[:SLOWEST_POINTS]]
+
+
+def results_of(option: dict) -> Optional[Path]:
+    """The option's results folder once it is written whole (it is renamed into place at the end)."""
+    folder = Path(option["folder"]) / "results"
+    if not folder.is_dir():
+        return None
+    summary = option["view"].summary
+    if "advice" not in summary:  # the diagnosis of the run, when summary.json has one
+        advice = json.loads((folder / "summary.json").read_text(encoding="utf-8")).get("advice")
+        if advice is not None:
+            summary["advice"] = advice
+    return folder
+
+
+def advice_lines(advice: Any) -> list[str]:
+    """Sentences of the advice: its ``sentences`` (or ``text``), else every text it holds."""
+    if isinstance(advice, str):
+        return [advice]
+    if isinstance(advice, dict):
+        for key in ("sentences", "text", "summary"):
+            if key in advice:
+                return advice_lines(advice[key])
+        return [f"{key.replace('_', ' ')}: {line}" for key, value in advice.items() for line in advice_lines(value)]
+    if isinstance(advice, list):
+        return [line for item in advice for line in advice_lines(item)]
+    return [str(advice)]

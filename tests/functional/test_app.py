@@ -23,7 +23,7 @@ from streamlit.testing.v1 import AppTest  # noqa: E402
 import simsampling  # noqa: E402
 from simsampling import cli  # noqa: E402
 from simsampling.app import SCRIPT, WORKDIR_ENV  # noqa: E402
-from simsampling.app.page import advice_lines, results_of  # noqa: E402
+from simsampling.app.views import advice_lines, results_of  # noqa: E402
 from simsampling.app.workspace import zip_folder  # noqa: E402
 from simsampling.experiment import estimate  # noqa: E402
 from simsampling.experiment.compare import MAIN_KPIS  # noqa: E402
