@@ -24,6 +24,7 @@ Prints figures only; nothing is asserted (speed targets are not unit tests).
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import shutil
 import signal
@@ -80,6 +81,9 @@ def server_side(path: Path, repeats: int) -> list[float]:
     from streamlit.testing.v1 import AppTest
 
     from simsampling.app import SCRIPT
+
+    # AppTest runs the page outside a server: Streamlit warns about it on every element.
+    logging.getLogger("streamlit.runtime.scriptrunner_utils.script_run_context").setLevel(logging.ERROR)
 
     app = AppTest.from_file(str(SCRIPT), default_timeout=TIMEOUT_MS / 1000)
     app.run()
