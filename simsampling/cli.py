@@ -1,7 +1,7 @@
 """The command line: a thin shell over the Python API.
 
 Exit status: 0 done; 1 an operating-system failure (`fit`: records or folder not readable or
-writable); 2 bad input (scenario, arguments, results folder taken); 130 interrupted (nothing
+writable; `app`: the port taken, the working folder not writable, Streamlit missing); 2 bad input (scenario, arguments, results folder taken); 130 interrupted (nothing
 written). Bad input never shows a traceback.
 """
 
