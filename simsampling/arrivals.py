@@ -24,12 +24,23 @@ Hours = list[tuple[float, float]]
 
 @dataclass(frozen=True)
 class ArrivalDraw:
-    """Per resident: arrival time (NaN: did not come), the day it counts for, whether called."""
+    """Per resident: arrival time (NaN: did not come), the day it counts for, whether called.
+
+    The arrays cover the first ``arrival_s.size`` residents of a roster of ``roster``
+    (None: exactly those); the others were never called. Walk-ins cover only those who
+    came, so a large catchment costs what its arrivals cost, not its roster.
+    """
 
     arrival_s: np.ndarray
     day: np.ndarray
     called: np.ndarray
     household: Optional[np.ndarray] = None
+    roster: Optional[int] = None
+
+    @property
+    def residents(self) -> int:
+        """Residents of the roster, covered by the arrays or not."""
+        return self.arrival_s.size if self.roster is None else self.roster
 
     @property
     def no_show(self) -> int:
@@ -39,7 +50,7 @@ class ArrivalDraw:
     @property
     def not_called(self) -> int:
         """Residents the calling plan never reached before the round ended."""
-        return int(np.count_nonzero(~self.called))
+        return int(np.count_nonzero(~self.called)) + self.residents - self.arrival_s.size
 
 
 def slot_counts(population: int, shares: list[float]) -> np.ndarray:
@@ -123,7 +134,7 @@ def poisson_arrivals(config: PoissonArrivals, residents: int, hours: Hours, stre
     """Walk-ins at a constant rate over each day's window, at most ``residents`` in all.
 
     The k-th walk-in of the round is resident k; residents who never come are
-    not counted as no-shows (they were never called).
+    not counted as no-shows (they were never called), nor covered by the arrays.
     """
     rng = streams("walk_in")
     times, days = [], []
@@ -134,11 +145,7 @@ def poisson_arrivals(config: PoissonArrivals, residents: int, hours: Hours, stre
         times.append(np.sort(rng.uniform(start, end, count)))
         days.append(np.full(count, day, dtype=np.int16))
     came = np.concatenate(times)[:residents]
-    arrival = np.full(residents, np.nan)
-    arrival[: came.size] = came
-    day = np.zeros(residents, dtype=np.int16)
-    day[: came.size] = np.concatenate(days)[: came.size]
-    return ArrivalDraw(arrival, day, ~np.isnan(arrival))
+    return ArrivalDraw(came, np.concatenate(days)[: came.size], np.ones(came.size, dtype=bool), roster=residents)
 
 
 def mop_up(draw: ArrivalDraw, config: MopUp, streams: Streams) -> ArrivalDraw:

@@ -12,7 +12,7 @@ from typing import Optional
 import numpy as np
 
 from .arrivals import ArrivalDraw, draw_arrivals, household_of
-from .random import sample, stream
+from .random import roster_sample, roster_uniform, sample, stream
 from .scenario.schema import PoissonArrivals, Point, Pooling, Scenario
 
 
@@ -81,7 +81,7 @@ def draw_home(point: Point, residents: np.ndarray, streams) -> HomeDraws:
     return HomeDraws(
         resident=residents,
         household=household,
-        service_s=60.0 * sample(config.service_min, streams("home_service"), point.population)[residents],
+        service_s=60.0 * roster_sample(config.service_min, streams("home_service"), point.population, residents),
         travel_s=60.0 * sample(config.travel_min, streams("home_travel"), households),
         ppe_s=60.0 * sample(config.ppe_change_min, streams("home_ppe"), households),
     )
@@ -90,44 +90,44 @@ def draw_home(point: Point, residents: np.ndarray, streams) -> HomeDraws:
 def draw_residents(scenario: Scenario, point: Point, replication: int) -> ResidentDraws:
     streams = lambda name: stream(scenario.seed, replication, point.id, name)  # noqa: E731
     roster = point.population
-    at_home = np.zeros(roster, dtype=bool)
+    at_home = members = None  # members: those not sampled at home (None: the whole roster)
     if point.home is not None:
         at_home = streams("home").random(roster) < point.home.share
-    members = np.flatnonzero(~at_home)
+        members = np.flatnonzero(~at_home)
     config = scenario.arrivals_for(point)
     if isinstance(config, PoissonArrivals):
-        draw = draw_arrivals(config, members.size, scenario.hours, streams)  # walk-ins: whoever comes
+        draw = draw_arrivals(config, roster if members is None else members.size, scenario.hours, streams)  # walk-ins: whoever comes
     else:
         # Called residents: the whole roster is called (a household with a member sampled
         # at home is still called), so each resident keeps its call with or without home sampling.
-        whole = draw_arrivals(config, roster, scenario.hours, streams)
-        household = whole.household[members] if whole.household is not None else None
-        draw = ArrivalDraw(whole.arrival_s[members], whole.day[members], whole.called[members], household)
+        draw = draw_arrivals(config, roster, scenario.hours, streams)
+        if members is not None:
+            household = draw.household[members] if draw.household is not None else None
+            draw = ArrivalDraw(draw.arrival_s[members], draw.day[members], draw.called[members], household)
     came = np.flatnonzero(~np.isnan(draw.arrival_s))
     came = came[np.argsort(draw.arrival_s[came], kind="stable")]
-    order = members[came]
-    # Service draws are made for the whole roster (indexed by identity) so a
-    # resident's service time does not depend on who else showed up.
+    order = came if members is None else members[came]
+    # Service draws are indexed by identity in the roster, so a resident's service time does
+    # not depend on who else showed up; they are drawn only as far as the last resident who came.
     stages = point.stages
     empty = np.empty(0)
     qr = np.zeros(order.size, dtype=bool)
     temperature = registration = empty
+    draw_of = lambda dist, name, scale=1.0: scale * roster_sample(dist, streams(name), roster, order)  # noqa: E731
+    share_of = lambda name, share: roster_uniform(streams(name), order) < share  # noqa: E731
     if stages.temperature is not None:
-        temperature = sample(stages.temperature.service_s, streams("temperature"), roster)[order]
+        temperature = draw_of(stages.temperature.service_s, "temperature")
     if stages.registration is not None:
         reg = stages.registration
-        qr = (streams("qr").random(roster) < reg.qr_share)[order]
-        by_qr = sample(reg.service_s.qr, streams("registration_qr"), roster)[order]
-        by_hand = sample(reg.service_s.manual, streams("registration_manual"), roster)[order]
-        registration = np.where(qr, by_qr, by_hand)
-    swab = sample(stages.swab.service_s, streams("swab"), roster)[order]
+        qr = share_of("qr", reg.qr_share)
+        registration = np.where(qr, draw_of(reg.service_s.qr, "registration_qr"), draw_of(reg.service_s.manual, "registration_manual"))
+    swab = draw_of(stages.swab.service_s, "swab")
     priority = None
     if point.green_channel is not None:
         # Assisted residents take longer at every stage.
-        priority = (streams("priority").random(roster) < point.green_channel.share)[order]
+        priority = share_of("priority", point.green_channel.share)
         factor = np.where(priority, point.green_channel.service_factor, 1.0)
         temperature, registration, swab = (times * factor if times.size else times for times in (temperature, registration, swab))
-    roster_draw = lambda dist, name, scale=1.0: scale * sample(dist, streams(name), roster)[order]  # noqa: E731
     balking, reneging = point.balking, point.reneging
     setup = 60.0 * float(sample(point.setup_min, streams("setup"), 1)[0]) if point.setup_min is not None else 0.0
     pooling = scenario.pooling_for(point)
@@ -145,14 +145,14 @@ def draw_residents(scenario: Scenario, point: Point, replication: int) -> Reside
         setup_s=setup,
         home=draw_home(point, np.flatnonzero(at_home), streams) if point.home is not None else None,
         pooling=pooling,
-        tube_handling_s=sample(pooling.tube_handling_s, streams("tube_handling"), roster)[order] if pooling else None,
-        infected=(streams("infection").random(roster) < chain.prevalence)[order] if chain else None,
-        recall_s=60.0 * sample(chain.recall.delay_min, streams("recall"), roster)[order] if chain else None,
+        tube_handling_s=draw_of(pooling.tube_handling_s, "tube_handling") if pooling else None,
+        infected=share_of("infection", chain.prevalence) if chain else None,
+        recall_s=draw_of(chain.recall.delay_min, "recall", 60.0) if chain else None,
         priority=priority,
-        disinfection_s=roster_draw(stages.swab.disinfection_s, "disinfection") if stages.swab.disinfection_s else None,
-        balk_threshold=roster_draw(balking.threshold, "balk_threshold") if balking else None,
-        balk_returns=(streams("balk_return").random(roster) < balking.return_share)[order] if balking else None,
-        balk_return_s=roster_draw(balking.return_after_min, "balk_return_delay", 60.0) if balking else None,
-        patience_s=roster_draw(reneging.patience_min, "patience", 60.0) if reneging else None,
+        disinfection_s=draw_of(stages.swab.disinfection_s, "disinfection") if stages.swab.disinfection_s else None,
+        balk_threshold=draw_of(balking.threshold, "balk_threshold") if balking else None,
+        balk_returns=share_of("balk_return", balking.return_share) if balking else None,
+        balk_return_s=draw_of(balking.return_after_min, "balk_return_delay", 60.0) if balking else None,
+        patience_s=draw_of(reneging.patience_min, "patience", 60.0) if reneging else None,
         household=draw.household[came] if draw.household is not None else None,
     )

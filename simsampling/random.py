@@ -103,6 +103,31 @@ def sample(dist, rng: np.random.Generator, size: int, signed: bool = False) -> n
     raise TypeError(f"unknown distribution {dist!r}")
 
 
+def prefix_stable(dist, signed: bool = False) -> bool:
+    """Whether the first k of ``sample(dist, rng, n)`` are ``sample(dist, rng, k)`` for every k <= n.
+
+    numpy's Generators fill an array value by value from one stream, so k draws are
+    the first k of n; a truncated normal is not, as its redraws follow all n first draws.
+    """
+    return signed or not isinstance(dist, Normal)
+
+
+def roster_sample(dist, rng: np.random.Generator, roster: int, who: np.ndarray, signed: bool = False) -> np.ndarray:
+    """``sample(dist, rng, roster)[who]``, drawing only up to the highest resident in ``who`` where that gives the same values.
+
+    Draws indexed by identity in the roster keep common random numbers between
+    scenarios; drawing no further than the last resident who came makes a large
+    roster with few arrivals (walk-ins from a big catchment) cost its arrivals.
+    """
+    size = roster if not prefix_stable(dist, signed) else (int(who.max()) + 1 if who.size else 0)
+    return sample(dist, rng, size, signed)[who]
+
+
+def roster_uniform(rng: np.random.Generator, who: np.ndarray) -> np.ndarray:
+    """``rng.random(roster)[who]``, drawn only up to the highest resident in ``who`` (the same values)."""
+    return rng.random(int(who.max()) + 1 if who.size else 0)[who]
+
+
 def _redraw_negative(values: np.ndarray, dist: Normal, rng: np.random.Generator) -> None:
     """Truncate a normal at zero by redrawing the negative draws (schema: mean > 0)."""
     negative = np.flatnonzero(values < 0)

@@ -59,8 +59,13 @@ def calling_config(**fields) -> CallingArrivals:
 
 
 def assert_valid_draw(draw: ArrivalDraw, residents: int) -> None:
-    """Shapes and dtypes every draw shares; an uncalled resident never arrives."""
-    assert draw.arrival_s.shape == draw.day.shape == draw.called.shape == (residents,)
+    """Shapes and dtypes every draw shares; an uncalled resident never arrives.
+
+    The arrays cover the roster's first residents (walk-ins: those who came); the rest were not called.
+    """
+    assert draw.residents == residents
+    assert draw.arrival_s.shape == draw.day.shape == draw.called.shape == (draw.arrival_s.size,)
+    assert draw.arrival_s.size <= residents
     assert draw.called.dtype == bool
     assert draw.day.dtype.kind == "i"
     assert np.all(np.isnan(draw.arrival_s[~draw.called]))

@@ -14,7 +14,7 @@ import pytest
 from pydantic import TypeAdapter
 from scipy import stats
 
-from simsampling.random import STREAMS, sample, stream
+from simsampling.random import STREAMS, prefix_stable, roster_sample, roster_uniform, sample, stream
 from simsampling.scenario.distributions import Distribution, Fixed, Normal
 from simsampling.scenario.schema import SwabStage
 
@@ -239,3 +239,36 @@ def test_normal_offset_accepts_a_negative_mean():
     # A normal duration needs mean > 0 (schema); as an offset (lateness) any mean is fine.
     values = sample(Normal(dist="normal", mean=-5.0, sd=1.0), stream(SEED, 0, "p", "lateness"), 1000, signed=True)
     assert values.mean() < 0
+
+
+EVERY_KIND = [
+    {"dist": "fixed", "value": 3.0},
+    {"dist": "exponential", "mean": 25.0},
+    {"dist": "lognormal", "mean": 25.0, "sd": 8.0},
+    {"dist": "triangular", "low": 2.0, "mode": 3.0, "high": 6.0},
+    {"dist": "uniform", "low": 1.0, "high": 9.0},
+    {"dist": "empirical", "values": [1.0, 2.5, 7.0]},
+    {"dist": "normal", "mean": 1.0, "sd": 2.0},  # many negatives: redrawn as a duration, kept as an offset
+]
+
+
+@pytest.mark.parametrize("spec", EVERY_KIND, ids=lambda spec: spec["dist"])
+@pytest.mark.parametrize("signed", [False, True])
+def test_roster_draws_of_the_residents_who_came_equal_the_whole_roster_indexed(spec, signed):
+    """Common random numbers and every figure rest on it: drawing up to the last resident who came
+    gives each resident the value it gets when the whole roster is drawn."""
+    roster = 5_000
+    rng = np.random.default_rng(3)
+    for who in (np.sort(rng.choice(roster, 40, replace=False)), rng.permutation(300), np.arange(0), np.array([roster - 1])):
+        whole = sample(dist(spec), stream(SEED, 0, "p1", "swab"), roster, signed=signed)
+        np.testing.assert_array_equal(roster_sample(dist(spec), stream(SEED, 0, "p1", "swab"), roster, who, signed=signed), whole[who])
+        if prefix_stable(dist(spec), signed) and who.size:
+            # ... and it really draws less: the first draws of a longer run are the shorter run's.
+            np.testing.assert_array_equal(sample(dist(spec), stream(SEED, 0, "p1", "swab"), int(who.max()) + 1, signed=signed), whole[: who.max() + 1])
+    who = np.array([7, 2, 4000])
+    np.testing.assert_array_equal(roster_uniform(stream(SEED, 0, "p1", "qr"), who), stream(SEED, 0, "p1", "qr").random(roster)[who])
+
+
+def test_a_truncated_normal_duration_is_drawn_for_the_whole_roster():
+    assert not prefix_stable(dist({"dist": "normal", "mean": 1.0, "sd": 2.0}))
+    assert prefix_stable(dist({"dist": "normal", "mean": 1.0, "sd": 2.0}), signed=True)
