@@ -338,13 +338,6 @@ def concatenate(logs: list[EventLog]) -> dict[str, np.ndarray]:
     return {name: np.concatenate([t[name] for t in tables]) for name in tables[0]}
 
 
-PERSONS_HEADER = [
-    "point", "resident", "status", "day", "qr", "station", "arrival_s", "arrival_clock",
-    *(f"{stage}_{edge}_s" for stage in STAGE_ORDER for edge in ("start", "end")),
-    "priority", "balks", "left_s",
-]
-
-
 def clock_text(seconds: float) -> str:
     """"HH:MM:SS" of seconds since midnight of day 0 (hours go past 24 on later days)."""
     if not np.isfinite(seconds):
@@ -353,23 +346,3 @@ def clock_text(seconds: float) -> str:
     sign = "-" if whole < 0 else ""
     whole = abs(whole)
     return f"{sign}{whole // 3600:02d}:{whole % 3600 // 60:02d}:{whole % 60:02d}"
-
-
-def write_persons_rows(writer, log: EventLog) -> int:
-    """Append the log's residents to a persons.csv ``csv.writer``; return the row count."""
-    table = log.table()
-    columns = [table[name].tolist() for name in PERSONS_HEADER if name != "arrival_clock"]
-    clock = [clock_text(t) for t in table["arrival_s"].tolist()]
-    split = PERSONS_HEADER.index("arrival_clock")
-    for index, when in enumerate(clock):
-        row = [_cell(column[index]) for column in columns]
-        writer.writerow(row[:split] + [when] + row[split:])
-    return len(clock)
-
-
-def _cell(value) -> str:
-    if isinstance(value, float):
-        return "" if value != value else f"{value:.3f}"
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return str(value)

@@ -14,7 +14,6 @@ replication's residents are kept (small runs) or written to persons.csv.
 
 from __future__ import annotations
 
-import csv
 import time
 from collections import Counter
 from dataclasses import dataclass, field
@@ -27,7 +26,7 @@ import numpy as np
 from .. import __version__
 from ..checks import LittleCheck, LittleSummary, littles_law
 from ..draws import draw_residents
-from ..log import PERSONS_HEADER, EventLog, concatenate, write_persons_rows
+from ..log import EventLog, concatenate
 from ..metrics import (
     MINUTE,
     Band,
@@ -47,6 +46,7 @@ from ..metrics import (
 from ..chain_metrics import chain_kpis, chain_series
 from ..model import simulate_point
 from ..model.chain import ChainLog, PointTubes, simulate_chain
+from ..persons import PersonsWriter
 from ..scenario.schema import Scenario
 from .costs import task_s
 from .executors import DEFAULT_EXECUTOR, batch_tasks, check_executor, run_batches, runs_in_process
@@ -313,7 +313,7 @@ def run_scenario(
 
     ``keep_logs`` keeps the first replication's residents in memory (default:
     when the round has at most a million); ``persons_file``, if given, receives
-    them as persons.csv rows while the run goes on.
+    them as persons rows while the run goes on (Parquet if its suffix is ``.parquet``, else CSV).
     """
     started = time.perf_counter()
     check_executor(executor, scheduler)
@@ -328,10 +328,7 @@ def run_scenario(
     result.point_kpis = {point.id: [] for point in scenario.points}
     result.point_bands = {point.id: SeriesBands() for point in scenario.points}
     want_logs = keep_logs or persons_file is not None
-    handle = persons_file.open("w", newline="", encoding="utf-8") if persons_file is not None else None
-    writer = csv.writer(handle) if handle is not None else None
-    if writer is not None:
-        writer.writerow(PERSONS_HEADER)
+    writer = PersonsWriter(persons_file, "parquet" if persons_file.suffix == ".parquet" else "csv") if persons_file is not None else None
     last = first + scenario.replications - 1
     summaries: dict[str, dict[str, Any]] = {}
     tallies: list[Tally] = []
@@ -355,7 +352,7 @@ def run_scenario(
             run_series = run.series if run_series is None else add_series([run_series, run.series])
             if run.log is not None:
                 if writer is not None:
-                    result.persons_rows += write_persons_rows(writer, run.log)
+                    result.persons_rows += writer.append(run.log)
                 if keep_logs:
                     result.first_logs.append(run.log)
             if run.tubes is not None:
@@ -369,10 +366,14 @@ def run_scenario(
                 tallies, run_series, chain_parts = [], None, []
             if progress is not None:
                 progress(done, len(tasks))
+    except BaseException:
+        if writer is not None:
+            writer.discard()
+        raise
     finally:
         runs.close()  # stops the workers (and a local Dask cluster) at once if the run was interrupted
-        if handle is not None:
-            handle.close()
+    if writer is not None:
+        result.persons_file = writer.close()
     result.point_summaries = summaries  # the cached value, dropped like any other by sequential.merge_results
     result.elapsed_s = time.perf_counter() - started
     return result

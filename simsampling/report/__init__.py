@@ -29,13 +29,14 @@ __all__ = ["ResultsExistError", "check_target", "default_folder", "write_report_
 
 
 def write_results(result: RunResult, target: Union[str, Path], force: bool = False,
-                  provenance: Optional[dict[str, Any]] = None) -> Path:
+                  provenance: Optional[dict[str, Any]] = None, table_format: str = "csv") -> Path:
     """Write every output of ``result`` into ``target``, whole or not at all.
 
     The charts are drawn meanwhile in a forked child process (``forked.aside``): a city's take
     matplotlib seconds, as long as the tables, and the second core is free by then.
 
     ``provenance`` adds rows to report.html's provenance table (e.g. ``{"executor": "dask"}``).
+    ``table_format``: ``csv`` or ``parquet`` for persons and timeseries (the other tables are CSV).
     """
     target = Path(target)
     result.summary  # made once, before the charts' process starts: they read it too
@@ -43,8 +44,8 @@ def write_results(result: RunResult, target: Union[str, Path], force: bool = Fal
         summary = write_summary(result, staging)
         write_kpis(summary, staging)
         write_points(summary, staging)
-        write_persons(result, staging)
-        write_timeseries(result, staging)
+        write_persons(result, staging, table_format)
+        write_timeseries(result, staging, table_format)
         if len(result.scenario.points) > 1:
             write_queue_by_point(result, staging)
         write_throughput(result, staging)

@@ -1,11 +1,11 @@
-"""Machine-readable results: summary.json, the CSV tables and the resolved scenario.
+"""Machine-readable results: summary.json, the tables (CSV, or Parquet for persons and time series) and the resolved scenario.
 
-Schemas are documented in docs/outputs.md; change both together.
+Tables are written a column at a time (``simsampling.tables``). Schemas are
+documented in docs/outputs.md; change both together.
 """
 
 from __future__ import annotations
 
-import csv
 import math
 import shutil
 from pathlib import Path
@@ -14,11 +14,14 @@ from typing import Any, Iterable
 import numpy as np
 
 from ..experiment import RunResult
-from ..log import PERSONS_HEADER, clock_text, write_persons_rows
 from ..flow import flow_document
+from ..log import clock_text
 from ..metrics import HOUR, Band, SeriesBands, estimate, flatten, station_spells
 from ..model.chain import ChainLog
+from ..persons import PersonsWriter
 from ..scenario.schema import Scenario
+from ..tables import write_csv as write_csv_columns
+from ..tables import write_rows, write_table
 from .json_text import json_text
 from .scenario_yaml import scenario_text
 
@@ -26,31 +29,9 @@ FINE_TABLES_UP_TO = 100
 """Points up to which timeseries.csv lists every point; beyond, queue_by_point.csv does."""
 
 
-def _number(value: Any) -> str:
-    kind = type(value)  # the common cases first: a city's tables have millions of cells
-    if kind is float:
-        return f"{value:.10g}" if math.isfinite(value) else ""
-    if kind is int:
-        return str(value)
-    if kind is str:
-        return value
-    if value is None:
-        return ""
-    if isinstance(value, (bool, np.bool_)):
-        return "true" if value else "false"
-    if isinstance(value, (int, np.integer)):
-        return str(int(value))
-    if isinstance(value, (float, np.floating)):
-        return "" if not math.isfinite(value) else f"{value:.10g}"
-    return str(value)
-
-
 def write_csv(path: Path, header: list[str], rows: Iterable[Iterable[Any]]) -> None:
-    with path.open("w", newline="", encoding="utf-8") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(header)
-        for row in rows:
-            writer.writerow([_number(v) for v in row])
+    """A small table built row by row, as CSV (``tables.write_rows``)."""
+    write_rows(path, header, rows)
 
 
 def write_summary(result: RunResult, folder: Path) -> dict[str, Any]:
@@ -105,19 +86,17 @@ def write_points(summary: dict[str, Any], folder: Path) -> None:
     write_csv(folder / "points.csv", header, rows())
 
 
-def write_persons(result: RunResult, folder: Path) -> bool:
-    """persons.csv: every resident of the first replication, if the run kept or wrote them."""
-    target = folder / "persons.csv"
+def write_persons(result: RunResult, folder: Path, table_format: str = "csv") -> bool:
+    """persons.csv (or .parquet): every resident of the first replication, if the run kept or wrote them."""
     if result.persons_file is not None:
-        shutil.move(str(result.persons_file), target)
+        shutil.move(str(result.persons_file), folder / f"persons{result.persons_file.suffix}")
         return True
     if not result.first_logs:
         return False
-    with target.open("w", newline="", encoding="utf-8") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(PERSONS_HEADER)
-        for log in result.first_logs:
-            write_persons_rows(writer, log)
+    writer = PersonsWriter(folder / "persons", table_format)
+    for log in result.first_logs:
+        writer.append(log)
+    writer.close()
     return True
 
 
@@ -136,9 +115,11 @@ def active_window(bands: SeriesBands) -> tuple[int, int]:
     return start, end
 
 
-def write_timeseries(result: RunResult, folder: Path) -> None:
-    """timeseries.csv: per point (or for the run), stage and step, the line and busy servers."""
-    header = ["point", "stage", "minute", "clock", "queue_mean", "queue_min", "queue_max", "busy_mean", "busy_min", "busy_max", "servers"]
+TIMESERIES_HEADER = ["point", "stage", "minute", "clock", "queue_mean", "queue_min", "queue_max", "busy_mean", "busy_min", "busy_max", "servers"]
+
+
+def timeseries_columns(result: RunResult) -> dict[str, Any]:
+    """timeseries' columns: per point (or for the run), stage and step, the line and busy servers."""
     scopes = [(p.id, result.point_bands[p.id], {s: p.servers(s) for s in result.point_bands[p.id].queue})
               for p in result.scenario.points] if len(result.scenario.points) <= FINE_TABLES_UP_TO else []
     if len(result.scenario.points) > 1:
@@ -148,19 +129,31 @@ def write_timeseries(result: RunResult, folder: Path) -> None:
                 servers[stage] = servers.get(stage, 0) + point.servers(stage)
         scopes.insert(0, ("", result.run_bands, servers))
     step_min = result.step_s / 60.0
+    clocks: dict[float, str] = {}
+    parts: dict[str, list] = {name: [] for name in TIMESERIES_HEADER}
+    for point_id, bands, servers in scopes:
+        start, end = active_window(bands)
+        for stage, queue in bands.queue.items():
+            busy = bands.busy[stage]
+            steps = np.arange(start, max(start, min(end, queue.total.size)))
+            minutes = steps * step_min
+            cells = {"queue_mean": queue.mean, "queue_min": queue.low, "queue_max": queue.high,
+                     "busy_mean": busy.mean, "busy_min": busy.low, "busy_max": busy.high}
+            parts["point"].append(np.full(steps.size, point_id, dtype=object))
+            parts["stage"].append(np.full(steps.size, stage, dtype=object))
+            parts["minute"].append(minutes.astype(np.int64))
+            parts["clock"].append(np.array([clocks.get(m) or clocks.setdefault(m, clock_text(m * 60.0)[:-3])
+                                            for m in minutes.tolist()], dtype=object))
+            for name, values in cells.items():
+                parts[name].append(values[steps])
+            parts["servers"].append(np.full(steps.size, servers[stage], dtype=np.int64))
+    return {name: np.concatenate(chunks) if chunks else np.empty(0, dtype=object if name in ("point", "stage", "clock") else float)
+            for name, chunks in parts.items()}
 
-    def rows():
-        for point_id, bands, servers in scopes:
-            start, end = active_window(bands)
-            for stage, queue in bands.queue.items():
-                busy = bands.busy[stage]
-                for step in range(start, min(end, queue.total.size)):
-                    minute = step * step_min
-                    yield (point_id, stage, int(minute), clock_text(minute * 60.0)[:-3],
-                           queue.mean[step], queue.low[step], queue.high[step],
-                           busy.mean[step], busy.low[step], busy.high[step], servers[stage])
 
-    write_csv(folder / "timeseries.csv", header, rows())
+def write_timeseries(result: RunResult, folder: Path, table_format: str = "csv") -> None:
+    """timeseries.csv (or .parquet): per point (or for the run), stage and step, the line and busy servers."""
+    write_table(folder, "timeseries", timeseries_columns(result), table_format)
 
 
 def write_queue_by_point(result: RunResult, folder: Path) -> None:
@@ -168,14 +161,13 @@ def write_queue_by_point(result: RunResult, folder: Path) -> None:
     start, end = active_window(result.run_bands)
     step_min = result.step_s / 60.0
     header = ["point"] + [clock_text(step * step_min * 60.0)[:-3] for step in range(start, end)]
-
-    def rows():
-        for point in result.scenario.points:
-            mean = result.point_bands[point.id].queue_total.mean
-            padded = np.pad(mean, (0, max(0, end - mean.size)), mode="edge") if mean.size else np.zeros(end)
-            yield (point.id, *padded[start:end])
-
-    write_csv(folder / "queue_by_point.csv", header, rows())
+    means = []
+    for point in result.scenario.points:
+        mean = result.point_bands[point.id].queue_total.mean
+        padded = np.pad(mean, (0, max(0, end - mean.size)), mode="edge") if mean.size else np.zeros(end)
+        means.append(padded[start:end])
+    table = np.array(means, dtype=float).reshape(len(means), end - start)
+    write_csv_columns(folder / "queue_by_point.csv", header, [[point.id for point in result.scenario.points], *table.T])
 
 
 def write_throughput(result: RunResult, folder: Path) -> None:

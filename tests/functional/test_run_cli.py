@@ -198,3 +198,25 @@ def test_a_city_round_with_10000_replications_is_refused_in_a_real_process(tmp_p
     assert done.stderr.startswith(f"{ROOT / 'scenarios' / 'calibration' / 'xian-2021-round.yaml'}: replications: estimated ")
     assert "--no-memory-check" in done.stderr
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("persons", ["--persons", None])
+def test_format_parquet_writes_persons_and_timeseries_typed_with_the_csv_figures(demo_run: Path, tmp_path: Path, persons):
+    """Kept in memory (the default) or streamed while the run goes on (--persons): the same tables as the CSV run's."""
+    import polars as pl
+
+    out = tmp_path / "parquet"
+    assert run_cli(DEMO, "--replications", 3, "--out", out, "--format", "parquet", *([persons] if persons else [])) == 0
+    assert not (out / "persons.csv").exists() and not (out / "timeseries.csv").exists()
+    assert (out / "kpis.csv").read_bytes() == (demo_run / "kpis.csv").read_bytes()
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")], "temporary folders left behind"
+    for name in ("persons", "timeseries"):
+        typed = pl.read_parquet(out / f"{name}.parquet")
+        text = pl.read_csv(demo_run / f"{name}.csv", infer_schema_length=0)  # every column as written
+        assert typed.columns == text.columns and typed.height == text.height > 0
+        decimals = 3 if name == "persons" else None
+        for column in typed.columns:
+            values = typed[column].to_list()
+            written = [("" if v is None else f"{v:.3f}" if decimals else f"{v:.10g}") if isinstance(v, float) or v is None
+                       else ("true" if v else "false") if isinstance(v, bool) else str(v) for v in values]
+            assert written == [v or "" for v in text[column].to_list()], f"{name}.{column}"

@@ -1,0 +1,150 @@
+"""Tables written a column at a time: CSV (the default) and Parquet, through polars.
+
+A results table is a dict of named columns, each a numpy array or a list. Numbers
+become text a whole column at once, and polars (compiled Rust) writes the rows, the
+quoting and Parquet's typed columns, so a city's tables take a fraction of a second
+rather than a Python loop over millions of cells (docs/architecture.md says why polars).
+
+The CSV bytes are those Python's ``csv`` module writes with its defaults, which is
+how these tables were first written (tests/unit/test_tables.py compares both on
+random tables): a field is quoted only when it holds a comma, a quote or a line
+break; rows end in CRLF; floats as ``{:.10g}``, or with ``decimals`` fixed decimals
+(polars rounds them as Python does); NaN and infinities as empty cells (with fixed
+decimals, infinities as ``inf``); booleans ``true``/``false``; None empty.
+
+Every text cell (point ids and names, statuses, clock times, KPI names) goes through
+``text_cells``: anything text cells need (such as neutralising spreadsheet formulas)
+is done there, once.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+from pathlib import Path
+from typing import Any, Iterable, Optional, Sequence, Union
+
+import numpy as np
+
+Column = Union[np.ndarray, Sequence[Any]]
+FORMATS = ("csv", "parquet")
+"""``--format``: how persons and time series are written (the other tables are always CSV)."""
+PARQUET_COMPRESSION = "zstd"
+
+
+def text_cells(values: Iterable[Any]) -> list[Optional[str]]:
+    """Cells of text, as written: each value's text; an empty text is an empty cell (None)."""
+    return [None if value is None or value == "" else str(value) for value in values]
+
+
+def number_cells(values: Column) -> list[Optional[str]]:
+    """Cells of numbers as text: floats ``{:.10g}`` (NaN and infinities empty), integers whole,
+    booleans ``true``/``false``, None empty; text goes through ``text_cells``."""
+    if isinstance(values, np.ndarray) and values.dtype.kind == "b":
+        return ["true" if value else "false" for value in values.tolist()]
+    if isinstance(values, np.ndarray) and values.dtype.kind in "iu":
+        return list(map(str, values.tolist()))
+    if isinstance(values, np.ndarray) and values.dtype.kind == "f":
+        cells: list[Optional[str]] = list(map("{:.10g}".format, values.tolist()))
+        for index in np.flatnonzero(~np.isfinite(values)).tolist():
+            cells[index] = None
+        return cells
+    return [_number_cell(value) for value in values]
+
+
+def _number_cell(value: Any) -> Optional[str]:
+    kind = type(value)  # the common cases first
+    if kind is float:
+        return f"{value:.10g}" if math.isfinite(value) else None
+    if kind is int:
+        return str(value)
+    if value is None:
+        return None
+    if isinstance(value, (bool, np.bool_)):
+        return "true" if value else "false"
+    if isinstance(value, (int, np.integer)):
+        return str(int(value))
+    if isinstance(value, (float, np.floating)):
+        return f"{value:.10g}" if math.isfinite(value) else None
+    return text_cells([value])[0]
+
+
+def header_bytes(header: Sequence[str]) -> bytes:
+    """The header row as Python's ``csv`` writes it."""
+    text = io.StringIO()
+    csv.writer(text).writerow(text_cells(header))
+    return text.getvalue().encode("utf-8")
+
+
+def frame(columns: Sequence[Column], names: Optional[Sequence[str]] = None, typed: bool = False):
+    """A polars DataFrame of the columns (named ``names``, else positionally).
+
+    ``typed``: float, integer and boolean arrays keep their type (float NaN as null)
+    and other columns are text (``text_cells``), for Parquet or fixed decimals; else
+    every column is text (``number_cells``).
+    """
+    import polars as pl
+
+    series = []
+    for index, values in enumerate(columns):
+        name = names[index] if names is not None else f"c{index}"
+        kind = values.dtype.kind if isinstance(values, np.ndarray) else "O"
+        if typed and kind == "f":
+            series.append(pl.Series(name, values, dtype=pl.Float64).fill_nan(None))
+        elif typed and kind in "iub":
+            series.append(pl.Series(name, values))
+        elif typed:
+            series.append(pl.Series(name, text_cells(values), dtype=pl.String))
+        else:
+            series.append(pl.Series(name, number_cells(values), dtype=pl.String))
+    return pl.DataFrame(series)
+
+
+def append_csv(handle, columns: Sequence[Column], decimals: Optional[int] = None) -> None:
+    """Append the rows of ``columns`` (no header) to a CSV file open in binary mode.
+
+    ``decimals``: float arrays with that many fixed decimals, other columns text
+    (``text_cells``); None: every column through ``number_cells`` (floats ``{:.10g}``).
+    """
+    if not columns or not len(columns[0]):
+        return
+    if len(columns) == 1:  # csv writes a lone empty field as "", polars as an empty line
+        text = io.StringIO()
+        csv.writer(text).writerows([cell] for cell in frame(columns).to_series().to_list())
+        handle.write(text.getvalue().encode("utf-8"))
+        return
+    table = frame(columns, typed=decimals is not None)
+    table.write_csv(handle, include_header=False, line_terminator="\r\n", float_precision=decimals, null_value="",
+                    quote_style="necessary")
+
+
+def write_csv(path: Path, header: Sequence[str], columns: Sequence[Column], decimals: Optional[int] = None) -> None:
+    """``path`` as CSV: the header, then the rows of ``columns`` (``append_csv``)."""
+    with Path(path).open("wb") as handle:
+        handle.write(header_bytes(header))
+        append_csv(handle, columns, decimals)
+
+
+def write_rows(path: Path, header: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
+    """``path`` as CSV from rows (each as many cells as the header): small tables built row by row."""
+    cells = list(zip(*rows))
+    write_csv(path, header, [list(column) for column in cells] if cells else [[] for _ in header])
+
+
+def write_parquet(path: Path, columns: dict[str, Column]) -> None:
+    """``path`` as Parquet: typed columns (floats with NaN as null, integers, booleans, text), zstd-compressed."""
+    frame(list(columns.values()), list(columns), typed=True).write_parquet(path, compression=PARQUET_COMPRESSION)
+
+
+def write_table(folder: Path, name: str, columns: dict[str, Column], table_format: str = "csv",
+                decimals: Optional[int] = None) -> Path:
+    """``folder/name.csv`` (``write_csv``) or ``folder/name.parquet`` (``write_parquet``); returns the path."""
+    if table_format not in FORMATS:
+        raise ValueError(f"unknown table format {table_format!r}; expected one of {', '.join(FORMATS)}")
+    path = Path(folder) / f"{name}.{table_format}"
+    if table_format == "parquet":
+        write_parquet(path, columns)
+    else:
+        write_csv(path, list(columns), list(columns.values()), decimals)
+    return path

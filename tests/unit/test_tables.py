@@ -1,0 +1,182 @@
+"""simsampling.tables and the persons table: the same CSV bytes as Python's csv module, and Parquet.
+
+The reference writers below are how results tables were written before they were
+written a column at a time: Python's ``csv.writer`` over rows, numbers ``{:.10g}``
+(persons: ``{:.3f}``), NaN and infinities empty. Every table must keep those bytes.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+
+import numpy as np
+import polars as pl
+import pytest
+
+from simsampling.log import EventLog, clock_text
+from simsampling.persons import PERSONS_HEADER, PersonsWriter, persons_columns
+from simsampling.tables import text_cells, write_csv, write_rows, write_table
+
+NAMES = ["a", "a,b", 'say "hi"', "line\nbreak", "cr\rhere", " lead ", "北碚-1", 'é,"x"', "=SUM(A1)", "tab\there", "", "null", "NaN"]
+SPECIAL = [0.0, -0.0, 1e300, -1e300, 1e-300, 5e-324, 0.0005, 0.0015, 2.5e15, 123456789.0125, math.inf, -math.inf, math.nan,
+           1 / 3, -2 / 3, 1e10, 9999999999.5, 1e-5, 0.0001]
+
+
+def reference_number(value) -> str:
+    kind = type(value)
+    if kind is float:
+        return f"{value:.10g}" if math.isfinite(value) else ""
+    if kind is int:
+        return str(value)
+    if kind is str:
+        return value
+    if value is None:
+        return ""
+    if isinstance(value, (bool, np.bool_)):
+        return "true" if value else "false"
+    if isinstance(value, (int, np.integer)):
+        return str(int(value))
+    if isinstance(value, (float, np.floating)):
+        return "" if not math.isfinite(value) else f"{value:.10g}"
+    return str(value)
+
+
+def reference_csv(header, rows) -> bytes:
+    text = io.StringIO(newline="")
+    writer = csv.writer(text)
+    writer.writerow(header)
+    for row in rows:
+        writer.writerow([reference_number(v) for v in row])
+    return text.getvalue().encode("utf-8")
+
+
+def reference_cell(value) -> str:
+    if isinstance(value, float):
+        return "" if value != value else f"{value:.3f}"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def reference_persons(logs) -> bytes:
+    text = io.StringIO(newline="")
+    writer = csv.writer(text)
+    writer.writerow(PERSONS_HEADER)
+    split = PERSONS_HEADER.index("arrival_clock")
+    for log in logs:
+        table = log.table()
+        columns = [table[name].tolist() for name in PERSONS_HEADER if name != "arrival_clock"]
+        for index, when in enumerate(clock_text(t) for t in table["arrival_s"].tolist()):
+            row = [reference_cell(column[index]) for column in columns]
+            writer.writerow(row[:split] + [when] + row[split:])
+    return text.getvalue().encode("utf-8")
+
+
+def random_floats(rng: np.random.Generator, n: int) -> np.ndarray:
+    values = np.concatenate([rng.uniform(-1e6, 1e6, n), rng.standard_normal(n) * 1e-4, np.arange(n) / 16.0,
+                             np.exp(rng.uniform(-700, 700, n)) * rng.choice([-1, 1], n), SPECIAL])
+    return rng.permutation(values)
+
+
+def test_rows_of_mixed_cells_are_written_as_the_csv_module_writes_them(tmp_path):
+    rng = np.random.default_rng(1)
+    floats = random_floats(rng, 300)
+    n = floats.size
+    ints = rng.integers(-(2**62), 2**62, n)
+    rows = []
+    for k in range(n):
+        rows.append((NAMES[k % len(NAMES)], float(floats[k]), floats[k], int(ints[k]), ints[k], bool(k % 2), np.bool_(k % 3 == 0),
+                     None if k % 7 == 0 else float(floats[-k]), np.float32(floats[k]) if abs(floats[k]) < 1e30 else 1.5))
+    header = ["name", "float", "np_float", "int", "np_int", "bool", "np_bool", "maybe", "f32"]
+    write_rows(tmp_path / "t.csv", header, rows)
+    assert (tmp_path / "t.csv").read_bytes() == reference_csv(header, rows)
+
+
+def test_columns_write_the_same_bytes_as_rows(tmp_path):
+    rng = np.random.default_rng(2)
+    floats = random_floats(rng, 500)
+    ints = rng.integers(-1000, 10**12, floats.size)
+    flags = rng.random(floats.size) < 0.5
+    names = np.array([NAMES[k % len(NAMES)] for k in range(floats.size)], dtype=object)
+    write_csv(tmp_path / "t.csv", ["name", "x", "n", "flag"], [names, floats, ints, flags])
+    expected = reference_csv(["name", "x", "n", "flag"], zip(names.tolist(), floats.tolist(), ints.tolist(), flags.tolist()))
+    assert (tmp_path / "t.csv").read_bytes() == expected
+
+
+@pytest.mark.parametrize("header, rows", [(["only"], [[""], ["x"], [None], [1.5]]), (["a", "b"], []), (["a,b", 'q"'], [["", ""]])])
+def test_edge_tables(tmp_path, header, rows):
+    write_rows(tmp_path / "t.csv", header, rows)
+    assert (tmp_path / "t.csv").read_bytes() == reference_csv(header, rows)
+
+
+def random_log(rng: np.random.Generator, point_id: str, n: int) -> EventLog:
+    """A log with the awkward values a table must survive: NaN, negative, huge, unserved, balked and reneged residents."""
+
+    def times() -> np.ndarray:
+        values = rng.uniform(-500.0, 3 * 86400.0, n)
+        values[rng.random(n) < 0.1] = np.nan
+        values[rng.random(n) < 0.02] = rng.choice(SPECIAL, int(np.count_nonzero(rng.random(n) < 0.02)) or 1)[0]
+        values[: min(n, 4)] = [0.0005, 1e15, -0.0015, 2.5][: min(n, 4)]
+        return values
+
+    served = rng.random(n) < 0.8
+    left = np.where(served, 0, rng.integers(0, 3, n)).astype(np.int8)
+    stages = ("temperature", "registration", "swab")
+    return EventLog(
+        point_id=point_id, replication=0, open_s=28800.0, close_s=72000.0, population=n, no_show=0,
+        servers={s: 2 for s in stages}, resident=rng.permutation(n).astype(np.int64), arrival_s=times(),
+        qr=rng.random(n) < 0.5, served=served, station=rng.integers(-1, 50, n).astype(np.int32),
+        start={s: times() for s in stages}, end={s: times() for s in stages}, day=rng.integers(0, 3, n).astype(np.int16),
+        left=left, left_s=np.where(left > 0, times(), np.nan), balks=rng.integers(0, 2, n).astype(np.int8),
+        priority=rng.random(n) < 0.1,
+    )
+
+
+def test_persons_csv_keeps_its_bytes_on_random_logs(tmp_path):
+    rng = np.random.default_rng(3)
+    logs = [random_log(rng, name, size) for name, size in (("p,1", 700), ('北碚 "2"', 300), ("=p3", 0), ("p4", 1))]
+    writer = PersonsWriter(tmp_path / "persons", "csv")
+    for log in logs:
+        writer.append(log)
+    path = writer.close()
+    assert path.name == "persons.csv" and writer.rows == 1001
+    assert path.read_bytes() == reference_persons(logs)
+
+
+def test_persons_parquet_holds_the_logs_typed_values(tmp_path):
+    rng = np.random.default_rng(4)
+    logs = [random_log(rng, "p,1", 400), random_log(rng, "p2", 250)]
+    writer = PersonsWriter(tmp_path / "persons", "parquet")
+    for log in logs:
+        writer.append(log)
+    path = writer.close()
+    assert path.name == "persons.parquet" and not list(tmp_path.glob(".persons*"))  # the parts are gone
+    table = pl.read_parquet(path)
+    assert table.columns == PERSONS_HEADER and table.height == 650
+    expected = {name: np.concatenate([np.asarray(persons_columns(log)[name]) for log in logs]) for name in PERSONS_HEADER}
+    for name in PERSONS_HEADER:
+        values = expected[name]
+        if values.dtype.kind == "f":
+            # Every bit of each time (CSV rounds to milliseconds); NaN is null.
+            read = table[name].to_numpy()
+            np.testing.assert_array_equal(np.isnan(read), np.isnan(values), err_msg=name)
+            np.testing.assert_array_equal(read[~np.isnan(read)].view(np.int64), values[~np.isnan(values)].view(np.int64))
+        elif values.dtype.kind == "O":
+            assert table[name].to_list() == text_cells(values), name
+        else:
+            np.testing.assert_array_equal(table[name].to_numpy(), values, err_msg=name)
+    assert table.schema["status"] == pl.String and table.schema["qr"] == pl.Boolean and table.schema["resident"] == pl.Int64
+
+
+def test_an_empty_persons_parquet_has_the_schema(tmp_path):
+    path = PersonsWriter(tmp_path / "persons", "parquet").close()
+    table = pl.read_parquet(path)
+    assert table.columns == PERSONS_HEADER and table.height == 0
+    assert table.schema["point"] == pl.String and table.schema["arrival_s"] == pl.Float64
+
+
+def test_write_table_refuses_an_unknown_format(tmp_path):
+    with pytest.raises(ValueError, match="unknown table format"):
+        write_table(tmp_path, "t", {"a": np.zeros(1)}, "xlsx")
