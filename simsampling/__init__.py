@@ -12,22 +12,21 @@ The data path: scenario file -> validated Scenario -> SimPy model -> event log
 
 __version__ = "0.1.0"
 
-from .experiment import RunResult, run_scenario  # noqa: E402
-from .experiment import Comparison, SweepResult, compare_scenarios, sweep  # noqa: E402
-from .scenario import Scenario, ScenarioError, load_scenario  # noqa: E402
-
 __all__ = ["Comparison", "RunResult", "Scenario", "ScenarioError", "SweepResult", "__version__", "compare_scenarios",
            "load_scenario", "run_scenario", "sweep", "write_comparison", "write_results"]
 
+_WHERE = {
+    "Comparison": "experiment", "RunResult": "experiment", "SweepResult": "experiment", "compare_scenarios": "experiment",
+    "run_scenario": "experiment", "sweep": "experiment", "Scenario": "scenario", "ScenarioError": "scenario",
+    "load_scenario": "scenario", "write_results": "report", "write_comparison": "report.compare",
+}
+
 
 def __getattr__(name: str):
-    # The report layer imports matplotlib; load it only when asked for.
-    if name == "write_results":
-        from .report import write_results
+    # Each part is imported when first asked for: ``simsampling validate`` loads the scenario layer
+    # only, and the report layer (matplotlib) is loaded only by what writes results.
+    if name in _WHERE:
+        import importlib
 
-        return write_results
-    if name == "write_comparison":
-        from .report.compare import write_comparison
-
-        return write_comparison
+        return getattr(importlib.import_module(f".{_WHERE[name]}", __name__), name)
     raise AttributeError(f"module 'simsampling' has no attribute {name!r}")

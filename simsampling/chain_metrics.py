@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from .metrics import HOUR, occupancy, time_stats
-from .model.chain import ChainLog
+
+if TYPE_CHECKING:  # the chain's model imports SimPy; these functions only read its log
+    from .model.chain import ChainLog
 
 
 def hour_stats(seconds: np.ndarray) -> dict[str, float]:

@@ -26,7 +26,6 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Optional
 
 import numpy as np
-from scipy import stats
 
 from .log import STAGE_ORDER, STAYED, ClosureLog, EventLog
 
@@ -717,7 +716,11 @@ def estimate(values: list[float]) -> dict[str, Any]:
 
 @functools.lru_cache(maxsize=None)
 def _t975(df: int) -> float:
-    """The 97.5% quantile of Student's t: scipy's ppf costs about 0.1 ms a call, and a summary makes thousands."""
+    """The 97.5% quantile of Student's t: scipy's ppf costs about 0.1 ms a call, and a summary makes thousands.
+
+    scipy is imported here, not with the module: ``validate`` never needs it."""
+    from scipy import stats
+
     return float(stats.t.ppf(0.975, df))
 
 

@@ -19,7 +19,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import Any, Callable, Iterator, Optional
+from typing import TYPE_CHECKING, Any, Callable, Iterator, Optional
 
 import numpy as np
 
@@ -44,12 +44,13 @@ from ..metrics import (
     wait_histograms,
 )
 from ..chain_metrics import chain_kpis, chain_series
-from ..model import simulate_point
-from ..model.chain import ChainLog, PointTubes, simulate_chain
 from ..persons import PersonsWriter
 from ..scenario.schema import Scenario
 from .costs import task_s
 from .executors import DEFAULT_EXECUTOR, batch_tasks, check_executor, run_batches, runs_in_process
+
+if TYPE_CHECKING:  # the engines and the chain import SimPy (and numba): loaded where a task runs
+    from ..model.chain import ChainLog, PointTubes
 
 Progress = Callable[[int, int], None]
 """Called as progress(done, total) after each finished task."""
@@ -187,11 +188,18 @@ def simulate_task(
 
         log = simulate_point_fast(point, scenario.hours, draws, replication)
     elif engine == "simpy":
+        from ..model import simulate_point
+
         log = simulate_point(point, scenario.hours, draws, replication)
     else:
         raise ValueError(f"unknown engine {engine!r}; expected one of {', '.join(ENGINES)}")
     point_tally = tally(log, scenario.deadline_s)
     series = point_series(log, step_s)
+    tubes = None
+    if scenario.chain is not None:
+        from ..model.chain import PointTubes
+
+        tubes = PointTubes.of(log, point_index)
     return PointRun(
         point_id=point.id,
         replication=replication,
@@ -200,7 +208,7 @@ def simulate_task(
         series=series,
         wait_counts=wait_histograms([log]),
         log=log if keep_log else None,
-        tubes=PointTubes.of(log, point_index) if scenario.chain is not None else None,
+        tubes=tubes,
         littles_law=littles_law(log, series),
         timeline=station_timeline(log, step_s) if replication == 0 else None,
     )
@@ -381,6 +389,8 @@ def run_scenario(
 
 def _run_chain(scenario: Scenario, replication: int, parts: list[PointTubes], step_s: float, result: RunResult) -> dict[str, Any]:
     """Simulate the replication's sample chain; fold its series into the result; return its KPIs."""
+    from ..model.chain import simulate_chain
+
     log = simulate_chain(scenario, replication, parts)
     last = np.nanmax(np.concatenate([[scenario.hours[-1][1]], log.released_s, log.recall_released_s]))
     edges = np.arange(int(np.ceil(last / step_s)) + 1) * step_s

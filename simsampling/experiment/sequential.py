@@ -27,7 +27,6 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Optional, Sequence
 
 import numpy as np
-from scipy import stats
 
 from ..metrics import Band, SeriesBands, _pad
 from ..scenario import Problem, ScenarioError
@@ -135,6 +134,8 @@ def half_width(values: Sequence[Optional[float]]) -> tuple[Optional[float], Opti
         return None, None, 0
     if n < 2:
         return float(finite.mean()), None, n
+    from scipy import stats  # only when replications are summarised: not for every import of the package
+
     return float(finite.mean()), float(stats.t.ppf(0.975, n - 1) * finite.std(ddof=1) / math.sqrt(n)), n
 
 
