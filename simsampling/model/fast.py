@@ -148,11 +148,13 @@ from typing import Optional, Union
 import numpy as np
 
 from ..draws import ResidentDraws
+from ..jit import configure_cache
 from ..log import BALKED, RENEGED, STAGE_ORDER, ClosureLog, EventLog, HomeLog
 from ..scenario.schema import Clock, Point, Scenario
 from ..staffing import staff_plan
 from .point import delay_until, opening_hours, stages_present
 
+configure_cache()  # before numba: a read-only install caches in the user's cache folder
 try:
     from numba import config, njit
 
@@ -1171,6 +1173,11 @@ RING_SIZE = 4096
 EMPTY_I = np.zeros(0, dtype=np.int64)
 EMPTY_B = np.zeros(0, dtype=np.bool_)
 EMPTY_RANK = np.zeros(0, dtype=np.int8)
+
+
+def dispatchers(home: bool = False) -> list:
+    """numba's dispatchers of the kernels a run uses (the door-to-door teams' with ``home``), to ask whether they are cached."""
+    return [_replay, _home_replay] if home else [_replay]
 
 
 def _floats(values) -> np.ndarray:

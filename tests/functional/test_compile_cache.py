@@ -1,0 +1,75 @@
+"""Compiled code is cached once, even when the package is installed where it cannot write.
+
+The package is copied to a read-only folder and imported from there. Permissions do
+not stop root (as CI runs), so each package folder's ``__pycache__`` is also a file,
+where no cache folder can be made. numba's cache must then go to the user's cache
+folder (XDG_CACHE_HOME): the first process compiles, saying it would, and the second
+loads the code from that cache.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import stat
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import pytest
+
+PACKAGE = Path(__file__).resolve().parents[2] / "simsampling"
+CHILD = """
+import sys
+import numpy as np
+from simsampling import jit, metrics
+print("cache", jit.cache_folder())
+print("cold", ",".join(jit.cold_parts(fast_engine=False)) or "-")
+compiled = [d for d in metrics.dispatchers() if d.py_func.__name__ == "sorted_occupancy"][0]
+print("cached", jit.cached(compiled))
+metrics.sorted_occupancy(np.arange(3.0), np.arange(3.0) + 1, np.arange(4.0))
+print("hits", sum(compiled.stats.cache_hits.values()))
+print("misses", sum(compiled.stats.cache_misses.values()))
+"""
+
+
+@pytest.fixture
+def read_only_install():
+    top = Path(tempfile.mkdtemp(prefix="simsampling-ro-"))  # not under pytest's private tmp: another user reads it
+    try:
+        os.chmod(top, 0o755)
+        shutil.copytree(PACKAGE, top / "site" / "simsampling", ignore=shutil.ignore_patterns("__pycache__"))
+        cache = top / "cache"
+        cache.mkdir()
+        os.chmod(cache, 0o777)
+        for folder, dirs, files in os.walk(top / "site"):
+            if Path(folder).name != "site":
+                (Path(folder) / "__pycache__").write_text("not a folder")
+            for name in files:
+                os.chmod(Path(folder) / name, 0o444)
+        for folder, dirs, files in os.walk(top / "site"):
+            os.chmod(folder, 0o555)
+        env = {key: value for key, value in os.environ.items() if not key.startswith("NUMBA_")}
+        env.update(PYTHONPATH=str(top / "site"), XDG_CACHE_HOME=str(cache), PYTHONDONTWRITEBYTECODE="1")
+        yield top, env
+    finally:
+        for folder, dirs, files in os.walk(top):
+            os.chmod(folder, stat.S_IRWXU)
+        shutil.rmtree(top, ignore_errors=True)
+
+
+def test_a_read_only_install_caches_compiled_code_in_the_user_cache_folder(read_only_install):
+    top, env = read_only_install
+
+    def run() -> dict[str, list[str]]:
+        done = subprocess.run([sys.executable, "-c", CHILD], env=env, capture_output=True, text=True, cwd=top, check=True)
+        return {line.split()[0]: line.split()[1:] for line in done.stdout.splitlines()}
+
+    first = run()
+    assert first["cache"] == [str(top / "cache" / "simsampling" / "numba")]
+    assert first["cold"] == ["metrics"] and first["cached"] == ["False"] and first["hits"] == ["0"] and first["misses"] == ["1"]
+    assert any((top / "cache" / "simsampling" / "numba").rglob("*.nbi")), "nothing cached in the user's cache folder"
+    assert not list((top / "site").rglob("*.nbi"))
+    second = run()
+    assert second["cached"] == ["True"] and second["hits"] == ["1"] and second["misses"] == ["0"]
