@@ -225,10 +225,10 @@ def _run(args, out: Console, err: Console) -> int:
         run_estimate.check_memory(estimate, str(args.scenario))
     if estimate.wall_s > SAY_ESTIMATE_FROM_S and not args.quiet:
         err.print(estimate.describe(), markup=False)
-    from .jit import warm_up
+    from .experiment.warm_up import warm_up
 
     # The first run after installing compiles the engine: said here, not behind a progress bar stuck at 0.
-    warm_up(scenario, plan_engines(scenario, args.engine).engines, lambda text: None if args.quiet else err.print(text, markup=False))
+    options["engine"] = warm_up(scenario, args.engine, args.jobs, lambda text: None if args.quiet else err.print(text, markup=False))
 
     show = not args.quiet and err.is_terminal
     target.parent.mkdir(parents=True, exist_ok=True)

@@ -24,9 +24,9 @@ PERSONS_HEADER = [
 ]
 DECIMALS = 3
 """Seconds in persons.csv: milliseconds."""
-EMPTY_DTYPES = {"point": object, "resident": np.int64, "status": object, "day": np.int16, "qr": bool, "station": np.int64,
-                "arrival_clock": object, "priority": bool, "balks": np.int8}
-"""Column types of a persons table without rows (the others are floats)."""
+DTYPES = {"point": object, "resident": np.int64, "status": object, "day": np.int16, "qr": bool, "station": np.int32,
+          "arrival_clock": object, "priority": bool, "balks": np.int8}
+"""Column types (the others are floats): fixed, so every point's rows, and Parquet's schema, are the same whatever the engine."""
 
 
 def clock_cells(seconds: np.ndarray) -> np.ndarray:
@@ -44,7 +44,7 @@ def persons_columns(log: EventLog) -> dict[str, Column]:
     """The log's residents as the persons table's columns, in ``PERSONS_HEADER`` order."""
     table = log.table()
     table["arrival_clock"] = clock_cells(table["arrival_s"])
-    return {name: table[name] for name in PERSONS_HEADER}
+    return {name: np.asarray(table[name], dtype=DTYPES.get(name, float)) for name in PERSONS_HEADER}
 
 
 class PersonsWriter:
@@ -90,7 +90,7 @@ class PersonsWriter:
         elif self._scratch is not None:
             try:
                 if not self._parts:
-                    write_parquet(self.path, {name: np.empty(0, dtype=EMPTY_DTYPES.get(name, float)) for name in PERSONS_HEADER})
+                    write_parquet(self.path, {name: np.empty(0, dtype=DTYPES.get(name, float)) for name in PERSONS_HEADER})
                 elif len(self._parts) == 1:
                     os.replace(self._parts[0], self.path)
                 else:

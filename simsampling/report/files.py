@@ -145,7 +145,7 @@ def timeseries_columns(result: RunResult) -> dict[str, Any]:
             parts["clock"].append(np.array([clocks.get(m) or clocks.setdefault(m, clock_text(m * 60.0)[:-3])
                                             for m in minutes.tolist()], dtype=object))
             for name, values in cells.items():
-                parts[name].append(values[steps])
+                parts[name].append(np.asarray(values, dtype=float)[steps])
             parts["servers"].append(np.full(steps.size, servers[stage], dtype=np.int64))
     return {name: np.concatenate(chunks) if chunks else np.empty(0, dtype=object if name in ("point", "stage", "clock") else float)
             for name, chunks in parts.items()}

@@ -24,8 +24,9 @@ CHILD = """
 import sys
 import numpy as np
 from simsampling import jit, metrics
+from simsampling.experiment.warm_up import cold_parts
 print("cache", jit.cache_folder())
-print("cold", ",".join(jit.cold_parts(fast_engine=False)) or "-")
+print("cold", ",".join(cold_parts(fast_engine=False)) or "-")
 compiled = [d for d in metrics.dispatchers() if d.py_func.__name__ == "sorted_occupancy"][0]
 print("cached", jit.cached(compiled))
 metrics.sorted_occupancy(np.arange(3.0), np.arange(3.0) + 1, np.arange(4.0))

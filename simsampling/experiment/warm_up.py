@@ -1,0 +1,112 @@
+"""The first run after installing: compile before the run and say so, or run on SimPy and compile aside.
+
+numba compiles the fast engine's kernel in about 35 s of CPU and the metrics' loops in
+about 4 s (``COMPILE_S``), once per install (jit.py: the cache). A run whose points
+SimPy simulates sooner than that compilation (the demo: 0.3 s) runs on SimPy, with the
+same figures to the bit, while a detached process compiles the engine for the next
+runs; a larger run compiles first, saying "compiling the simulation engine (once,
+about N s)", so that its progress bar does not sit at zero. docs/architecture.md
+weighs the other ways (ahead of time, at install).
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from typing import Callable
+
+from ..jit import cached
+from ..scenario.schema import Scenario
+from .costs import task_s
+from .estimate import usable_cpus
+from .replicate import plan_engines, simulate_task
+
+COMPILE_S = {"engine": 35.0, "teams": 3.0, "metrics": 4.0}
+"""CPU seconds numba takes to compile each part on the development machine (2 cores, Python 3.11.7,
+x86_64 Linux): the fast engine's kernel, its door-to-door teams' kernel, the metrics' loops
+(benchmarks/end_to_end.py, part ``compile``, and ``cold_parts`` timed one by one)."""
+BACKGROUND = [sys.executable, "-m", "simsampling.experiment.warm_up"]
+"""The detached process that compiles the fast engine while a first run goes on without it."""
+
+
+def cold_parts(fast_engine: bool, home: bool = False) -> list[str]:
+    """The parts (``engine``, ``teams``, ``metrics``) a run would compile first; empty when all are cached.
+
+    ``home``: the fast engine's door-to-door teams are used too."""
+    from .. import metrics
+
+    parts = [] if all(cached(d) for d in metrics.dispatchers()) else ["metrics"]
+    if fast_engine:
+        from ..model import fast
+
+        replay, *teams = fast.dispatchers(home)
+        if fast.JIT and not cached(replay):
+            parts.insert(0, "engine")
+        if fast.JIT and teams and not cached(teams[0]):
+            parts.insert(0, "teams")
+    return parts
+
+
+def compile_notice(parts: list[str]) -> str:
+    """What to say before compiling ``parts``."""
+    return f"compiling the simulation engine (once, about {round(sum(COMPILE_S[p] for p in parts))} s)"
+
+
+def compile_kinds(scenario: Scenario, engines: tuple[str, ...]) -> None:
+    """Run a small copy (100 residents at most) of each kind of point (engine, door-to-door teams or not):
+    the same features, so the same compiled types as the run's own calls, which then find them compiled."""
+    kinds = {}
+    for point, engine in zip(scenario.points, engines):
+        kinds.setdefault((engine, point.home is not None), point)
+    for (engine, _), point in kinds.items():
+        small = point.model_copy(update={"population": min(point.population, 100)})
+        simulate_task(scenario.model_copy(update={"points": [small]}), 0, 0, keep_log=False, engine=engine)
+
+
+def warm_up(scenario: Scenario, engine: str, jobs: int, say: Callable[[str], None]) -> str:
+    """Get a run of ``scenario`` ready; return the engine it should use (``engine``, or ``simpy``).
+
+    With everything cached: nothing to do. Else, with ``engine`` ``auto`` and points that
+    SimPy simulates sooner than the engine compiles: ``simpy``, and the engine compiles in a
+    detached process for the next runs. Else: says so, then compiles what the run uses.
+    """
+    engines = plan_engines(scenario, engine).engines
+    fast = [point for point, point_engine in zip(scenario.points, engines) if point_engine == "fast"]
+    parts = cold_parts(bool(fast), any(point.home is not None for point in fast))
+    if not parts:
+        return engine
+    cores = max(1, min(jobs, usable_cpus()))
+    simpy_s = scenario.replications * sum(task_s(point.population, "simpy") for point in fast) / cores
+    fast_s = scenario.replications * sum(task_s(point.population, "fast") for point in fast) / cores
+    engine_parts = [part for part in parts if part != "metrics"]
+    if engine == "auto" and engine_parts and simpy_s < fast_s + sum(COMPILE_S[part] for part in engine_parts):
+        subprocess.Popen(BACKGROUND, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                         start_new_session=True)
+        say(f"the fast engine is compiling aside for the next runs (once, about {round(sum(COMPILE_S[p] for p in engine_parts))} s); "
+            "this run uses SimPy, whose figures are the same")
+        parts = [part for part in parts if part == "metrics"]
+        engine, engines = "simpy", ("simpy",) * len(engines)
+    if parts:
+        say(compile_notice(parts))
+        compile_kinds(scenario, engines)
+    return engine
+
+
+SMALL = {
+    "name": "compile", "seed": 1, "replications": 1, "clock": {"open": "07:00", "close": "22:00"},
+    "points": [{"id": "plain", "population": 60, "tents": 2}, {"id": "teams", "population": 60, "tents": 2, "home": {"share": 0.2}}],
+    "arrivals": {"kind": "slots", "slots": [{"start": "07:00", "end": "12:00", "share": 1.0}]},
+}
+"""Two small points, without and with door-to-door teams: what ``compile_engine`` runs."""
+
+
+def compile_engine() -> None:
+    """Compile (or load) the fast engine's kernels and the metrics' loops, on two small points (``SMALL``)."""
+    from ..scenario import validate_scenario
+
+    scenario = validate_scenario(SMALL)
+    compile_kinds(scenario, plan_engines(scenario, "fast").engines)
+
+
+if __name__ == "__main__":  # the detached compilation of ``warm_up``
+    compile_engine()
