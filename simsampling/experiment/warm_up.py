@@ -11,6 +11,7 @@ weighs the other ways (ahead of time, at install).
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from typing import Callable
@@ -80,8 +81,9 @@ def warm_up(scenario: Scenario, engine: str, jobs: int, say: Callable[[str], Non
     fast_s = scenario.replications * sum(task_s(point.population, "fast") for point in fast) / cores
     engine_parts = [part for part in parts if part != "metrics"]
     if engine == "auto" and engine_parts and simpy_s < fast_s + sum(COMPILE_S[part] for part in engine_parts):
-        subprocess.Popen(BACKGROUND, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                         start_new_session=True)
+        if not os.environ.get("SIMSAMPLING_NO_ASIDE"):  # benchmarks/end_to_end.py times the first run alone
+            subprocess.Popen(BACKGROUND, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                             start_new_session=True)
         say(f"the fast engine is compiling aside for the next runs (once, about {round(sum(COMPILE_S[p] for p in engine_parts))} s); "
             "this run uses SimPy, whose figures are the same")
         parts = [part for part in parts if part == "metrics"]
