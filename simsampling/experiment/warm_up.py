@@ -14,6 +14,8 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import tempfile
+from pathlib import Path
 from typing import Callable
 
 from ..jit import cached
@@ -28,6 +30,17 @@ x86_64 Linux): the fast engine's kernel, its door-to-door teams' kernel, the met
 (benchmarks/end_to_end.py, part ``compile``, and ``cold_parts`` timed one by one)."""
 BACKGROUND = [sys.executable, "-m", "simsampling.experiment.warm_up"]
 """The detached process that compiles the fast engine while a first run goes on without it."""
+MARKER = Path(tempfile.gettempdir()) / f"simsampling-compiling-{os.getuid() if hasattr(os, 'getuid') else 0}"
+"""Holds the process id of the detached compilation while it runs: a second run meanwhile starts no other."""
+
+
+def compiling_aside() -> bool:
+    """Whether a detached compilation started by an earlier run is still going."""
+    try:
+        os.kill(int(MARKER.read_text()), 0)
+        return True
+    except (OSError, ValueError):
+        return False
 
 
 def cold_parts(fast_engine: bool, home: bool = False) -> list[str]:
@@ -81,7 +94,7 @@ def warm_up(scenario: Scenario, engine: str, jobs: int, say: Callable[[str], Non
     fast_s = scenario.replications * sum(task_s(point.population, "fast") for point in fast) / cores
     engine_parts = [part for part in parts if part != "metrics"]
     if engine == "auto" and engine_parts and simpy_s < fast_s + sum(COMPILE_S[part] for part in engine_parts):
-        if not os.environ.get("SIMSAMPLING_NO_ASIDE"):  # benchmarks/end_to_end.py times the first run alone
+        if not os.environ.get("SIMSAMPLING_NO_ASIDE") and not compiling_aside():  # the benchmark times a first run alone
             subprocess.Popen(BACKGROUND, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                              start_new_session=True)
         say(f"the fast engine is compiling aside for the next runs (once, about {round(sum(COMPILE_S[p] for p in engine_parts))} s); "
@@ -111,4 +124,8 @@ def compile_engine() -> None:
 
 
 if __name__ == "__main__":  # the detached compilation of ``warm_up``
-    compile_engine()
+    MARKER.write_text(str(os.getpid()))
+    try:
+        compile_engine()
+    finally:
+        MARKER.unlink(missing_ok=True)

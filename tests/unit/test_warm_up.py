@@ -6,6 +6,7 @@ compilation are stand-ins; the decision and what is said are checked.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -21,6 +22,7 @@ def first_run(monkeypatch):
     done = {"aside": [], "compiled": [], "said": []}
     monkeypatch.setattr(warm_up, "cold_parts", lambda fast_engine, home=False: (["engine"] if fast_engine else []) + ["metrics"])
     monkeypatch.setattr(warm_up.subprocess, "Popen", lambda command, **kwargs: done["aside"].append(command))
+    monkeypatch.setattr(warm_up, "compiling_aside", lambda: False)
     monkeypatch.setattr(warm_up, "compile_kinds", lambda scenario, engines: done["compiled"].append(engines))
     return done
 
@@ -52,3 +54,12 @@ def test_nothing_is_said_or_done_once_compiled(monkeypatch, first_run):
     monkeypatch.setattr(warm_up, "cold_parts", lambda fast_engine, home=False: [])
     assert warm_up.warm_up(load_scenario(DEMO), "auto", 2, first_run["said"].append) == "auto"
     assert first_run == {"aside": [], "compiled": [], "said": []}
+
+
+def test_a_run_while_the_engine_compiles_aside_starts_no_second_compilation(monkeypatch, tmp_path):
+    monkeypatch.setattr(warm_up, "MARKER", tmp_path / "compiling")
+    assert not warm_up.compiling_aside()
+    (tmp_path / "compiling").write_text(str(os.getpid()))  # a live process holds it
+    assert warm_up.compiling_aside()
+    (tmp_path / "compiling").write_text("not a process id")
+    assert not warm_up.compiling_aside()
