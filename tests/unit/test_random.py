@@ -248,6 +248,9 @@ EVERY_KIND = [
     {"dist": "triangular", "low": 2.0, "mode": 3.0, "high": 6.0},
     {"dist": "uniform", "low": 1.0, "high": 9.0},
     {"dist": "empirical", "values": [1.0, 2.5, 7.0]},
+    {"dist": "gamma", "shape": 0.7, "scale": 20.0},  # below 1: numpy's rejection sampler, several raw draws a value
+    {"dist": "gamma", "shape": 3.0, "scale": 8.0},
+    {"dist": "weibull", "shape": 1.5, "scale": 25.0},
     {"dist": "normal", "mean": 1.0, "sd": 2.0},  # many negatives: redrawn as a duration, kept as an offset
 ]
 
