@@ -1,7 +1,7 @@
 """The first run after installing: compile before the run and say so, or run on SimPy and compile aside.
 
-numba compiles the fast engine's kernel in about 35 s of CPU and the metrics' loops in
-about 4 s (``COMPILE_S``), once per install (jit.py: the cache). A run whose points
+numba compiles the fast engine's kernel in about 40 s of CPU and the metrics' loops in
+about 5 s (``COMPILE_S``), once per install (jit.py: the cache). A run whose points
 SimPy simulates sooner than that compilation (the demo: 0.3 s) runs on SimPy, with the
 same figures to the bit, while a detached process compiles the engine for the next
 runs; a larger run compiles first, saying "compiling the simulation engine (once,
@@ -24,10 +24,12 @@ from .costs import task_s
 from .estimate import usable_cpus
 from .replicate import plan_engines, simulate_task
 
-COMPILE_S = {"engine": 35.0, "teams": 3.0, "metrics": 4.0}
-"""CPU seconds numba takes to compile each part on the development machine (2 cores, Python 3.11.7,
-x86_64 Linux): the fast engine's kernel, its door-to-door teams' kernel, the metrics' loops
-(benchmarks/end_to_end.py, part ``compile``, and ``cold_parts`` timed one by one)."""
+COMPILE_S = {"engine": 40.0, "teams": 6.0, "metrics": 5.0}
+"""CPU seconds numba takes to compile each part (the fast engine's kernel, its door-to-door teams'
+kernel, the metrics' loops), measured on the 2-core development machine while other sessions shared
+it (so these err high): the kernel alone 33.7-40.9 s in three cold compilations, the kernel and the
+metrics' loops together 45.0 s and the teams' kernel 5.8 s (``compile_kinds`` on each point of
+``SMALL``, an empty ``NUMBA_CACHE_DIR``, CPU time of the process)."""
 BACKGROUND = [sys.executable, "-m", "simsampling.experiment.warm_up"]
 """The detached process that compiles the fast engine while a first run goes on without it."""
 MARKER = Path(tempfile.gettempdir()) / f"simsampling-compiling-{os.getuid() if hasattr(os, 'getuid') else 0}"
