@@ -23,8 +23,6 @@ from dataclasses import dataclass
 from typing import Optional
 
 import numpy as np
-from scipy import stats
-
 from pydantic import TypeAdapter, ValidationError
 
 from .records import Records
@@ -122,6 +120,8 @@ def _paired_registration(arrival, scan, swab_start, station, line):
 
 def fit_law(law: str, times: np.ndarray) -> LawFit:
     """Maximum-likelihood fit of one law (location 0) with its goodness of fit."""
+    from scipy import stats  # only when fitting: the command line (validate) does not load scipy
+
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
         if law == "lognormal":
