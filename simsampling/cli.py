@@ -1,8 +1,10 @@
 """The command line: a thin shell over the Python API.
 
 Exit status: 0 done; 1 an operating-system failure (`fit`: records or folder not readable or
-writable; `app`: the port taken, the working folder not writable, Streamlit missing); 2 bad input (scenario, arguments, results folder taken); 130 interrupted (nothing
-written). Bad input never shows a traceback.
+writable; `app`: the port taken, the working folder not writable, Streamlit missing); 2 bad
+input (scenario, arguments, results folder taken); 3 a target that cannot be met (optimise: the
+reason names the field to change; nothing written); 130 interrupted (nothing written). Bad input
+never shows a traceback.
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ from .scenario.schema import MAX_REPLICATIONS
 from .tables import FORMATS
 
 BAD_INPUT = 2
+INFEASIBLE = 3
 INTERRUPTED = 130
 SAY_ESTIMATE_FROM_S = 30.0
 
@@ -342,8 +345,9 @@ def sequential_targets(args) -> list:
 
 
 def add_optimise_parser(commands) -> None:
-    opt = commands.add_parser("optimise", help="fewest stations per point meeting a deadline and a wait limit, "
-                              "or the best split of a fixed total of stations")
+    opt = commands.add_parser("optimise", help="least staff-hours per point (stations, temperature checkers, "
+                              "registration desks) meeting a deadline and a wait limit, or the best split of a fixed "
+                              "total of stations; exit status 3 when no staffing can meet the target")
     opt.add_argument("scenario", type=Path, help="scenario file (YAML)")
     opt.add_argument("--deadline", type=float, metavar="H",
                      help="hours from the first opening by which each point must finish (default: the scenario's deadline)")
@@ -354,6 +358,9 @@ def add_optimise_parser(commands) -> None:
                      help="confidence with which that share is established (Clopper-Pearson lower bound; default 0.95)")
     opt.add_argument("--fit-waiting-area", action="store_true",
                      help="also keep the line inside each point's waiting_area (waiting_peak_overflow == 0)")
+    opt.add_argument("--calling-span", action="store_true",
+                     help="also search the span of the calling plan: the longest plans (half an hour apart) whose "
+                     "residents can all arrive by the deadline")
     opt.add_argument("--total-stations", type=int, metavar="N",
                      help="allocation mode: share N stations over the points so that the latest point finishes earliest")
     opt.add_argument("--replications", "-r", type=_replications,
@@ -369,7 +376,7 @@ def add_optimise_parser(commands) -> None:
 
 
 def _optimise(args, out: Console, err: Console) -> int:
-    from .experiment.optimise import allocate_stations, optimise_stations, success_run_size
+    from .experiment.optimise import InfeasibleTarget, allocate_stations, optimise_staffing, success_run_size
     from .experiment.sequential import replications_for
     from .report import ResultsExistError, check_target, default_folder
     from .report.folder import partial_folder
@@ -399,11 +406,19 @@ def _optimise(args, out: Console, err: Console) -> int:
     journal_folder.mkdir(parents=True, exist_ok=True)
     if args.total_stations is not None:
         result = allocate_stations(scenario, args.total_stations, replications=replications, say=say,
-                                   journal_folder=journal_folder, **options)
+                                   journal_folder=journal_folder, file=file, **options)
     else:
-        result = optimise_stations(scenario, args.deadline, args.max_p90_wait, confidence=args.confidence,
-                                   fit_waiting_area=args.fit_waiting_area, assurance=args.assurance,
-                                   replications=replications, say=say, journal_folder=journal_folder, **options)
+        try:
+            result = optimise_staffing(scenario, args.deadline, args.max_p90_wait, confidence=args.confidence,
+                                       fit_waiting_area=args.fit_waiting_area, assurance=args.assurance,
+                                       replications=replications, say=say, journal_folder=journal_folder,
+                                       calling_span=args.calling_span, file=file, **options)
+        except InfeasibleTarget as exc:
+            shutil.rmtree(journal_folder, ignore_errors=True)  # not a result: nothing is left behind
+            for point, reason in exc.reasons.items():
+                err.print(f"{file}: infeasible: point {point}: {reason}", markup=False, soft_wrap=True)
+            err.print("no results were written", markup=False)
+            return INFEASIBLE
     try:
         write_optimise(result, target, force=args.force)
     except ResultsExistError as exc:
@@ -411,11 +426,16 @@ def _optimise(args, out: Console, err: Console) -> int:
     shutil.rmtree(journal_folder, ignore_errors=True)
     summary = result.summary()
     if result.mode == "stations":
-        answer = ", ".join(f"{p['id']}: {p['stations'] if p['stations'] is not None else 'infeasible'}" for p in summary["points"][:10])
-        more = f" and {len(summary['points']) - 10} more" if len(summary["points"]) > 10 else ""
+        by_point = {e.point_id: e for e in result.verification}
+        for p in summary["points"][:10]:
+            out.print(f"{p['id']}: {by_point[p['id']].describe()}", markup=False, soft_wrap=True)
+        if len(summary["points"]) > 10:
+            out.print(f"and {len(summary['points']) - 10} more points: answer.csv", markup=False)
         verdict = "verified with seed" if result.verified else "NOT verified with seed"
-        out.print(f"stations: {answer}{more} ({summary['stations_before']} before, {summary['stations_after']} after; "
-                  f"{verdict} {result.verify_seed}, {result.replications} replications)", markup=False, soft_wrap=True)
+        out.print(f"{summary['stations_before']} stations before, {summary['stations_after']} after; "
+                  f"{summary['staff_hours_scheduled_before']:,.0f} staff-hours scheduled before, "
+                  f"{summary['staff_hours_scheduled_after']:,.0f} after; {verdict} {result.verify_seed} "
+                  f"({result.replications} replications)", markup=False, soft_wrap=True)
     else:
         last = result.allocation_steps[-1]
         answer = ", ".join(f"{pid}: {n}" for pid, n in list(result.answers.items())[:10])

@@ -1,10 +1,14 @@
-"""How many stations each point needs: ``simsampling optimise`` (documented in docs/experiments.md).
+"""How much staff each point needs: ``simsampling optimise`` (documented in docs/experiments.md).
 
 Two questions:
 
-* :func:`optimise_stations`: the fewest stations per point such that, with the stated
-  confidence, the round finishes by the deadline, the p90 total wait stays within a limit
-  and (optionally) the line stays inside the marked waiting area;
+* :func:`optimise_staffing`: the least staff-hours per point over every staffed knob of
+  advice/levers.py (stations with their staff, temperature checkers, registration desks) and,
+  when asked, the span of the calling plan, such that, with the stated confidence, the point
+  finishes by the deadline, the p90 total wait stays within a limit and (optionally) the line
+  stays inside the marked waiting area. A target no staffing can meet is not an answer: it
+  raises :class:`InfeasibleTarget` with the reason in words, proved from the arrivals before
+  any simulation where it can be (advice/feasibility.py), or else the best staffing found;
 * :func:`allocate_stations`: a fixed total of stations shared out over the points so that
   the latest point finishes as early as possible.
 
@@ -18,21 +22,25 @@ A replication meets the constraints when its ``finish_h`` ≤ deadline, its
 the success-run size ``ceil(ln(1 - A) / ln γ)`` (29 for γ = 0.9, A = 0.95), the fewest that
 can establish γ at all: with it, every replication must succeed.
 
-Every evaluation of the search uses the scenario's seed (common random numbers: the same
-residents with the same service times whatever the number of stations), so the KPIs move
-with the stations only. The answer is then run again with a fresh seed, ``seed + 1_000_003``
-(modulo 2^63), and reported as verified or not by the same criterion.
+**The search, per point.** Each staffed knob starts from a queueing-theory lower bound. While
+the criterion fails, the knob serving the stage that holds the most resident-minutes of
+waiting gets more servers (galloping: +1, +2, +4... while it stays the bottleneck). Once the
+criterion passes, each knob in turn, dearest first (staff-hours per unit), comes down to the
+fewest that still pass with the others fixed (galloping down, then bisecting). Passing is
+assumed monotone in each knob, which common random numbers make nearly so: the answer is
+evaluated, and removing any one server from it is evaluated and fails (a local least cost).
 
-Stations: a point's ``tents`` (or ``stages.swab.servers`` when it is a number). Paired
-registrars follow the stations; explicit sampler counts (``staff.samplers``) and the
-sampler shifts of a rota are moved by the same number of stations; desks, the entrance
-check, relief and marshals stay as they are.
+Every evaluation of the search uses the scenario's seed (common random numbers: the same
+residents with the same service times whatever the staffing), so the KPIs move with the
+staffing only. The answer is then run again with a fresh seed, ``seed + 1_000_003``
+(modulo 2^63), and reported as verified or not by the same criterion.
 """
 
 from __future__ import annotations
 
 import hashlib
 import math
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Optional, Sequence
@@ -40,7 +48,18 @@ from typing import Any, Callable, Optional, Sequence
 from scipy import stats
 
 from .. import __version__
-from ..scenario import Problem, ScenarioError, validate_scenario
+from ..advice.feasibility import SHORTEN_STEP_H, DeadlineCheck, deadline_check
+from ..advice.levers import (
+    KNOB,
+    MIN_CALLING_SPAN_H,
+    STAFFED_KNOBS,
+    Knob,
+    minimum_stations,
+    scheduled_staff_hours,
+    unit_cost_staff_hours,
+    with_values,
+)
+from ..scenario import Problem, ScenarioError
 from ..scenario.schema import MAX_SERVERS, PoissonArrivals, Point, Scenario, poisson_window
 from .journal import Journal
 from .replicate import RunResult, run_scenario
@@ -49,12 +68,18 @@ VERIFY_SEED_OFFSET = 1_000_003
 DEFAULT_CONFIDENCE = 0.9
 DEFAULT_ASSURANCE = 0.95
 CAP_FACTOR = 4
-"""The search gives up on a point (infeasible) when ``max(CAP_FACTOR x start, start + CAP_MIN)`` stations fail."""
+"""The search gives up on a knob when ``max(CAP_FACTOR x start, start + CAP_MIN)`` servers fail."""
 CAP_MIN = 32
+STALL_LIMIT = 3
+"""The search gives up on a point when this many increases in a row improve none of the broken constraints."""
+SPAN_OPTIONS = 3
+"""With the calling span searched: the longest spans within reach of the deadline tried, half an hour apart."""
 SATURATED_H = 1.0 / 60.0
 """Allocation: a point whose last added station moved its finish by less than a minute is saturated."""
 
 Say = Callable[[str], None]
+Values = dict[str, float]
+"""Knob name -> value at one point (``{"tents": 5, "temperature": 2}``)."""
 
 
 # ------------------------------------------------------------------ the criterion
@@ -71,6 +96,12 @@ def success_lower_bound(successes: int, n: int, assurance: float) -> float:
     if successes >= n:
         return float((1.0 - assurance) ** (1.0 / n))
     return float(stats.beta.ppf(1.0 - assurance, successes, n - successes + 1))
+
+
+def fewest_successes(n: int, confidence: float, assurance: float) -> int:
+    """Fewest successes out of ``n`` that pass the criterion (``n + 1``: none do)."""
+    passing = [s for s in range(n, -1, -1) if success_lower_bound(s, n, assurance) >= confidence]
+    return min(passing) if passing else n + 1
 
 
 @dataclass(frozen=True)
@@ -109,7 +140,7 @@ class Constraints:
 
 @dataclass
 class Evaluation:
-    """One point at one number of stations, over the replications of one run."""
+    """One point with one staffing (and calling plan), over the replications of one run."""
 
     step: int
     phase: str  # search | verify | allocate
@@ -127,6 +158,12 @@ class Evaluation:
     overflow_max: Optional[float]
     broken: dict[str, int] = field(default_factory=dict)
     """Replications that broke each constraint."""
+    values: Values = field(default_factory=dict)
+    """Every staffed knob's value (``tents`` included)."""
+    calls_shortened_h: float = 0.0
+    staff_hours_mean: Optional[float] = None
+    waiting_by_stage: dict[str, float] = field(default_factory=dict)
+    """Resident-minutes of waiting at each stage, mean over replications: where the bottleneck is."""
 
     @property
     def share(self) -> float:
@@ -134,13 +171,23 @@ class Evaluation:
 
     CSV_HEADER = ["step", "phase", "point", "stations", "replications", "seed", "successes", "success_share",
                   "success_lower_bound", "passed", "finish_h_mean", "finish_h_max", "wait_p90_min_mean",
-                  "wait_p90_min_max", "waiting_peak_overflow_max", "broken"]
+                  "wait_p90_min_max", "waiting_peak_overflow_max", "broken",
+                  *(f"{knob.name}_servers" for knob in STAFFED_KNOBS[1:]), "calls_shortened_h", "staff_hours_mean"]
 
     def row(self) -> list[Any]:
         return [self.step, self.phase, self.point_id, self.stations, self.replications, self.seed, self.successes,
                 round(self.share, 6), round(self.lower_bound, 6), self.passed, self.finish_h_mean, self.finish_h_max,
                 self.wait_p90_mean, self.wait_p90_max, self.overflow_max,
-                ";".join(f"{k}:{v}" for k, v in self.broken.items())]
+                ";".join(f"{k}:{v}" for k, v in self.broken.items()),
+                *(self.values.get(knob.name) for knob in STAFFED_KNOBS[1:]), self.calls_shortened_h,
+                self.staff_hours_mean]
+
+    def describe(self, scenario: Optional[Scenario] = None) -> str:
+        """"5 tents, 2 temperature checkers (calls 1 h shorter)"."""
+        parts = [f"{int(value)} {KNOB[name].unit if value == 1 else KNOB[name].units}"
+                 for name, value in self.values.items()]
+        text = ", ".join(parts) or f"{self.stations} stations"
+        return text + (f" (calling plan {self.calls_shortened_h:g} h shorter)" if self.calls_shortened_h else "")
 
 
 def _finite(values: Sequence[Any]) -> list[float]:
@@ -148,7 +195,8 @@ def _finite(values: Sequence[Any]) -> list[float]:
 
 
 def evaluate_point(kpis_list: list[dict[str, Any]], point: Point, stations: int, constraints: Constraints,
-                   step: int, phase: str, seed: int) -> Evaluation:
+                   step: int, phase: str, seed: int, values: Optional[Values] = None,
+                   calls_shortened_h: float = 0.0) -> Evaluation:
     successes, broken = 0, {}
     for kpis in kpis_list:
         failing = constraints.failures(kpis, point)
@@ -160,61 +208,27 @@ def evaluate_point(kpis_list: list[dict[str, Any]], point: Point, stations: int,
     finish = _finite([k.get("finish_h") for k in kpis_list])
     wait = _finite([k["wait_min"]["total"]["p90"] for k in kpis_list])
     overflow = _finite([k.get("waiting_peak_overflow") for k in kpis_list])
-
-    def mean(v):
-        return sum(v) / len(v) if v else None
-
+    staff = _finite([k.get("staff_hours") for k in kpis_list])
+    stages = [s for s in kpis_list[0]["wait_min"] if s != "total"] if kpis_list else []
+    waiting = {s: mean(_finite([(k["wait_min"][s]["mean"] or 0.0) * (k.get("sampled") or 0.0) for k in kpis_list
+                                if k["wait_min"][s]["mean"] is not None])) or 0.0 for s in stages}
     return Evaluation(step, phase, point.id, stations, n, seed, successes, lower, lower >= constraints.confidence,
                       mean(finish), max(finish) if finish else None, mean(wait), max(wait) if wait else None,
-                      max(overflow) if overflow else None, broken)
+                      max(overflow) if overflow else None, broken, dict(values or {"tents": stations}),
+                      calls_shortened_h, mean(staff), waiting)
 
 
-# ------------------------------------------------------------------ stations and bounds
-
-def minimum_stations(point: Point) -> int:
-    green = point.green_channel
-    return green.stations + 1 if green is not None and green.channel == "dedicated" else 1
+def mean(values: Sequence[float]) -> Optional[float]:
+    return sum(values) / len(values) if values else None
 
 
-def point_with_stations(data: dict[str, Any], point: Point, stations: int) -> dict[str, Any]:
-    """The point's data (a ``model_dump``) with ``stations`` stations, staff following."""
-    data = dict(data)
-    change = stations - point.stations
-    swab = dict(data["stages"]["swab"])
-    if swab.get("servers", "per_tent") == "per_tent":
-        data["tents"] = stations
-    else:
-        if point.tents == point.stations:
-            data["tents"] = stations
-        swab["servers"] = stations
-    data["stages"] = {**data["stages"], "swab": swab}
-    staff = data.get("staff")
-    if staff is not None and change:
-        staff = dict(staff)
-        if staff.get("samplers") is not None:
-            staff["samplers"] = max(0, staff["samplers"] + change)
-        staff["rota"] = [{**shift, "count": max(0, shift["count"] + change)} if shift["role"] == "sampler" else shift
-                         for shift in staff.get("rota", [])]
-        data["staff"] = staff
-    return data
-
+# ------------------------------------------------------------------ where the search starts
 
 def scenario_with(scenario: Scenario, stations: dict[str, int], only: Optional[Sequence[str]] = None,
                   seed: Optional[int] = None, replications: Optional[int] = None) -> Scenario:
-    """The scenario with some points' stations changed; ``only`` keeps just those points (in scenario order)."""
-    data = scenario.model_dump(mode="json", exclude_none=True)
-    keep = None if only is None else set(only)
-    points = []
-    for point, point_data in zip(scenario.points, data["points"]):
-        if keep is not None and point.id not in keep:
-            continue
-        points.append(point_with_stations(point_data, point, stations[point.id]) if point.id in stations else point_data)
-    data["points"] = points
-    if seed is not None:
-        data["seed"] = seed
-    if replications is not None:
-        data["replications"] = replications
-    return validate_scenario(data, file=f"<{scenario.name}>")
+    """The scenario with some points' stations changed (staff following); ``only`` keeps just those points."""
+    return with_values(scenario, {pid: {"tents": count} for pid, count in stations.items()}, only=only, seed=seed,
+                       replications=replications)
 
 
 def expected_arrivals(scenario: Scenario, point: Point) -> float:
@@ -226,22 +240,32 @@ def expected_arrivals(scenario: Scenario, point: Point) -> float:
     return roster * getattr(arrivals, "show_up", 1.0)
 
 
-def swab_seconds(point: Point) -> float:
-    swab = point.stages.swab
-    mean = swab.service_s.mean_value + (swab.disinfection_s.mean_value if swab.disinfection_s is not None else 0.0)
+def service_seconds(point: Point, stage: str) -> float:
+    """Mean service time at a stage (registration: QR scans and manual entries mixed; swab: with disinfection),
+    green-channel residents' longer service included."""
+    config = getattr(point.stages, stage)
+    service = config.service_s
+    if hasattr(service, "mean_value"):
+        mean_s = service.mean_value
+    else:  # registration: by QR code or by hand
+        mean_s = config.qr_share * service.qr.mean_value + (1.0 - config.qr_share) * service.manual.mean_value
+    disinfection = getattr(config, "disinfection_s", None)
+    if disinfection is not None:
+        mean_s += disinfection.mean_value
     green = point.green_channel
     if green is not None:
-        mean *= 1.0 + green.share * (green.service_factor - 1.0)
-    return max(mean, 0.0)
+        mean_s *= 1.0 + green.share * (green.service_factor - 1.0)
+    return max(mean_s, 0.0)
 
 
-def lower_bound(scenario: Scenario, point: Point, deadline_h: Optional[float]) -> int:
-    """A queueing-theory start for the search: enough stations for the swab work by the deadline and,
-    for walk-ins, more stations than the offered load (else the line grows all day).
+def start_value(knob: Knob, scenario: Scenario, point: Point, deadline_h: Optional[float]) -> int:
+    """A queueing-theory start for a knob: enough servers for the stage's work by the deadline and,
+    for walk-ins, more servers than the offered load (else the line grows all day).
 
-    A heuristic start, not a proof: the search also tries fewer stations when it passes.
+    A heuristic start, not a proof: the search also tries fewer when it passes.
     """
-    work = expected_arrivals(scenario, point) * swab_seconds(point)
+    stage = knob.stage
+    work = expected_arrivals(scenario, point) * service_seconds(point, stage)
     deadline_s = scenario.deadline_s if deadline_h is None else scenario.clock.open_s + deadline_h * 3600.0
     hours = scenario.hours
     available = sum(max(0.0, min(close, deadline_s) - open_) for open_, close in hours)
@@ -249,59 +273,216 @@ def lower_bound(scenario: Scenario, point: Point, deadline_h: Optional[float]) -
     bound = math.ceil(work / available) if available > 0 else 1
     arrivals = scenario.arrivals_for(point)
     if isinstance(arrivals, PoissonArrivals):
-        load = arrivals.rate_per_hour * swab_seconds(point) / 3600.0
+        load = arrivals.rate_per_hour * service_seconds(point, stage) / 3600.0
         bound = max(bound, math.floor(load) + 1)
-    return int(min(MAX_SERVERS, max(minimum_stations(point), bound)))
+    low, high = knob.bounds(scenario, point)
+    return int(min(high, MAX_SERVERS, max(low, bound)))
 
 
 # ------------------------------------------------------------------ the search for one point
 
 @dataclass
-class PointSearch:
-    """Smallest passing number of stations: gallop from the start, then bisect (pass is monotone in stations)."""
+class StaffingSearch:
+    """The least-cost staffing of one point that passes: up by the bottleneck, then each knob down.
+
+    ``knobs`` are the point's staffed knobs, dearest first. ``fixed`` holds other knob values
+    every candidate carries (the calling span being tried).
+    """
 
     point_id: str
-    minimum: int
-    start: int
-    cap: int
-    highest_fail: Optional[int] = None
-    lowest_pass: Optional[int] = None
-    step: int = 1
-    evaluations: int = 0
-    infeasible: bool = False
+    knobs: list[str]
+    minimum: dict[str, int]
+    start: dict[str, int]
+    cap: dict[str, int]
+    serves: dict[str, tuple[str, ...]]
+    fixed: Values = field(default_factory=dict)
+    current: dict[str, int] = field(default_factory=dict)
+    phase: str = "up"  # up | down | done | infeasible
+    tried: dict[tuple, Evaluation] = field(default_factory=dict)
+    pending: Optional[dict[str, int]] = None
+    last_knob: Optional[str] = None
+    up_step: int = 1
+    down_index: int = 0
+    down_step: int = 1
+    stalled: int = 0
+    previous: Optional[Evaluation] = None
+    why: str = ""
+
+    def __post_init__(self) -> None:
+        self.current = dict(self.start)
+        self.pending = dict(self.start)
 
     @property
     def done(self) -> bool:
-        if self.infeasible:
-            return True
-        if self.lowest_pass is None:
-            return False
-        return self.lowest_pass == self.minimum or (self.highest_fail is not None and self.lowest_pass - self.highest_fail <= 1)
+        return self.phase in ("done", "infeasible")
 
     @property
-    def answer(self) -> Optional[int]:
-        return None if self.infeasible else self.lowest_pass
+    def answer(self) -> Optional[Evaluation]:
+        return self.tried[self._key(self.current)] if self.phase == "done" else None
 
-    def candidate(self) -> int:
-        if self.evaluations == 0:
-            return self.start
-        if self.lowest_pass is None:  # only failures: gallop up
-            return min(self.cap, self.highest_fail + self.step)
-        if self.highest_fail is None:  # only passes: gallop down
-            return max(self.minimum, self.lowest_pass - self.step)
-        return (self.highest_fail + self.lowest_pass) // 2
+    def _key(self, values: dict[str, int]) -> tuple:
+        return tuple(values[k] for k in self.knobs)
 
-    def record(self, stations: int, passed: bool) -> None:
-        gallop = self.highest_fail is None or self.lowest_pass is None
-        self.evaluations += 1
-        if passed:
-            self.lowest_pass = stations if self.lowest_pass is None else min(self.lowest_pass, stations)
+    def candidate(self) -> Values:
+        return {**self.pending, **self.fixed}
+
+    def record(self, evaluation: Evaluation) -> None:
+        """Take the evaluation of the pending candidate; choose the next (reusing any already tried)."""
+        while True:
+            values = dict(self.pending)
+            self.tried[self._key(values)] = evaluation
+            if self.phase == "up":
+                self._up(values, evaluation)
+            else:
+                self._down(values, evaluation)
+            if self.done:
+                self.pending = None
+                return
+            again = self.tried.get(self._key(self.pending))
+            if again is None:
+                return
+            evaluation = again
+
+    def _up(self, values: dict[str, int], e: Evaluation) -> None:
+        if e.passed:
+            self.current = values
+            self.phase = "down"
+            self._next_down()
+            return
+        if self.previous is not None and not _improved(self.previous, e):
+            self.stalled += 1
         else:
-            self.highest_fail = stations if self.highest_fail is None else max(self.highest_fail, stations)
-            if self.lowest_pass is None and stations >= self.cap:
-                self.infeasible = True
-        if gallop and self.evaluations > 1:
-            self.step *= 2
+            self.stalled = 0
+        self.previous = e
+        if self.stalled >= STALL_LIMIT:
+            self.phase, self.why = "infeasible", (f"{STALL_LIMIT} increases in a row changed none of the broken "
+                                                  "constraints: the staffing does not set them")
+            return
+        open_knobs = [k for k in self.knobs if values[k] < self.cap[k]]
+        if not open_knobs:
+            self.phase, self.why = "infeasible", "every staffed knob reached the search's cap"
+            return
+        waiting = e.waiting_by_stage
+
+        def pressure(knob: str) -> float:
+            return max((waiting.get(stage, 0.0) for stage in self.serves[knob]), default=0.0)
+
+        knob = max(open_knobs, key=lambda k: (pressure(k), -self.knobs.index(k)))
+        self.up_step = self.up_step * 2 if knob == self.last_knob else 1
+        self.last_knob = knob
+        self.pending = {**values, knob: min(self.cap[knob], values[knob] + self.up_step)}
+
+    def _down(self, values: dict[str, int], e: Evaluation) -> None:
+        if e.passed:
+            self.current = values
+        self._next_down()
+
+    def _next_down(self) -> None:
+        while self.down_index < len(self.knobs):
+            knob = self.knobs[self.down_index]
+            high = self.current[knob]
+            low = self._highest_fail(knob)
+            if high <= self.minimum[knob] or high - low <= 1:
+                self.down_index += 1
+                self.down_step = 1
+                continue
+            if low >= self.minimum[knob]:
+                value = (low + high) // 2
+            else:
+                value = max(self.minimum[knob], high - self.down_step)
+                self.down_step *= 2
+            self.pending = {**self.current, knob: value}
+            return
+        self.phase = "done"
+
+    def _highest_fail(self, knob: str) -> int:
+        """The most servers of ``knob`` known to fail with the other knobs at their current values or more."""
+        others = [k for k in self.knobs if k != knob]
+        fails = [dict(zip(self.knobs, key))[knob] for key, e in self.tried.items() if not e.passed
+                 and all(dict(zip(self.knobs, key))[k] >= self.current[k] for k in others)]
+        return max(fails, default=self.minimum[knob] - 1)
+
+    def best(self) -> Optional[Evaluation]:
+        """The evaluation closest to passing: most successes, then fewest staff-hours."""
+        if not self.tried:
+            return None
+        return max(self.tried.values(), key=lambda e: (e.successes, -(e.staff_hours_mean or 0.0)))
+
+
+def _improved(before: Evaluation, after: Evaluation) -> bool:
+    """Whether ``after`` moved any constraint ``before`` broke (more successes, or its KPI closer to the limit)."""
+    if after.successes > before.successes:
+        return True
+    moved = {"deadline": (before.finish_h_mean, after.finish_h_mean, 1e-4),
+             "wait": (before.wait_p90_mean, after.wait_p90_mean, 1e-3),
+             "waiting_area": (before.overflow_max, after.overflow_max, 1e-9)}
+    for name in before.broken:
+        old, new, tolerance = moved[name]
+        if old is not None and new is not None and new < old - tolerance:
+            return True
+    return False
+
+
+@dataclass
+class PlanSearch:
+    """One point's search: a staffing search per calling plan tried (the plan as written, or shorter ones)."""
+
+    point_id: str
+    options: list[float]
+    """Hours by which the calling plan is shortened, one staffing search each, in order."""
+    make: Callable[[float, Optional[dict[str, int]]], StaffingSearch]
+    span_h: Optional[float] = None
+    searches: list[StaffingSearch] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.searches.append(self.make(self.options[0], None))
+
+    @property
+    def search(self) -> StaffingSearch:
+        return self.searches[-1]
+
+    @property
+    def done(self) -> bool:
+        return self.search.done and len(self.searches) == len(self.options)
+
+    def candidate(self) -> tuple[Values, float]:
+        return self.search.candidate(), self.options[len(self.searches) - 1]
+
+    def record(self, evaluation: Evaluation) -> None:
+        self.search.record(evaluation)
+        if self.search.done and len(self.searches) < len(self.options):
+            found = self.search.answer
+            start = {k: int(found.values[k]) for k in self.search.knobs} if found is not None else None
+            self.searches.append(self.make(self.options[len(self.searches)], start))
+
+    @property
+    def answer(self) -> Optional[Evaluation]:
+        """The cheapest passing staffing over the plans tried (ties: the longer calling plan)."""
+        found = [s.answer for s in self.searches if s.answer is not None]
+        return min(found, key=lambda e: ((e.staff_hours_mean or 0.0), e.calls_shortened_h)) if found else None
+
+    def best(self) -> Optional[Evaluation]:
+        tried = [s.best() for s in self.searches if s.best() is not None]
+        return max(tried, key=lambda e: (e.successes, -(e.staff_hours_mean or 0.0))) if tried else None
+
+    @property
+    def why(self) -> str:
+        return "; ".join(dict.fromkeys(s.why for s in self.searches if s.why))
+
+
+class InfeasibleTarget(Exception):
+    """No staffing meets the target at some points: each reason names the field to change.
+
+    ``best`` holds, per point the search ran, the evaluation closest to passing (None when the
+    arrivals proved it out of reach before any simulation).
+    """
+
+    def __init__(self, reasons: dict[str, str], best: dict[str, Optional[Evaluation]],
+                 evaluations: Sequence[Evaluation] = ()):
+        self.reasons = reasons
+        self.best = best
+        self.evaluations = list(evaluations)
+        super().__init__("\n".join(f"{pid}: {reason}" for pid, reason in reasons.items()))
 
 
 @dataclass
@@ -315,6 +496,7 @@ class OptimiseResult:
     replications: int
     evaluations: list[Evaluation]
     answers: dict[str, Optional[int]]
+    """Stations per point."""
     starts: dict[str, int]
     verification: list[Evaluation]
     verification_run: Optional[RunResult]
@@ -322,6 +504,10 @@ class OptimiseResult:
     total: Optional[int] = None
     allocation_steps: list[dict[str, Any]] = field(default_factory=list)
     elapsed_s: float = 0.0
+    staffing: dict[str, Values] = field(default_factory=dict)
+    """Per point, every staffed knob's value in the answer."""
+    calls_shortened_h: dict[str, float] = field(default_factory=dict)
+    file: str = ""
 
     @property
     def feasible(self) -> bool:
@@ -334,13 +520,19 @@ class OptimiseResult:
             return None
         return all(e.passed for e in self.verification)
 
+    def staff_hours(self, scenario: Scenario) -> float:
+        """Staff-hours the scenario's staff plans schedule (overtime aside)."""
+        return sum(scheduled_staff_hours(p, scenario) for p in scenario.points)
+
     def summary(self) -> dict[str, Any]:
         before = {p.id: p.stations for p in self.scenario.points}
         by_point = {e.point_id: e for e in self.verification}
         run = self.verification_run.summary if self.verification_run is not None else None
+        optimised = {p.id: p for p in self.optimised.points}
         out: dict[str, Any] = {
             "mode": self.mode,
             "scenario": self.scenario.name,
+            "file": self.file,
             "seed": self.scenario.seed,
             "verify_seed": self.verify_seed,
             "replications": self.replications,
@@ -348,6 +540,8 @@ class OptimiseResult:
             "elapsed_s": round(self.elapsed_s, 3),
             "stations_before": sum(before.values()),
             "stations_after": sum(a for a in self.answers.values() if a is not None) if self.feasible else None,
+            "staff_hours_scheduled_before": round(self.staff_hours(self.scenario), 6),
+            "staff_hours_scheduled_after": round(self.staff_hours(self.optimised), 6),
             "feasible": self.feasible,
         }
         if self.constraints is not None:
@@ -363,24 +557,31 @@ class OptimiseResult:
             out["objective"] = "minimise the latest point's mean finish_h (greedy marginal allocation)"
             out["allocation_steps"] = len(self.allocation_steps)
         out["verified"] = self.verified
-        out["points"] = [
-            {
+        out["points"] = []
+        for p in self.scenario.points:
+            v = by_point.get(p.id)
+            out["points"].append({
                 "id": p.id, "population": p.population, "stations_before": before[p.id],
                 "start": self.starts.get(p.id), "stations": self.answers.get(p.id),
+                "servers_before": {k.name: k.value(self.scenario, p) for k in STAFFED_KNOBS
+                                   if k.why_not(self.scenario, p) is None},
+                "servers": {k.name: k.value(self.optimised, optimised[p.id]) for k in STAFFED_KNOBS
+                            if k.why_not(self.optimised, optimised[p.id]) is None},
+                "calls_shortened_h": self.calls_shortened_h.get(p.id, 0.0),
                 "evaluations": sum(1 for e in self.evaluations if e.point_id == p.id),
-                "verification": None if p.id not in by_point else {
-                    "successes": by_point[p.id].successes, "replications": by_point[p.id].replications,
-                    "success_lower_bound": by_point[p.id].lower_bound, "passed": by_point[p.id].passed,
-                    "finish_h_mean": by_point[p.id].finish_h_mean, "wait_p90_min_mean": by_point[p.id].wait_p90_mean,
+                "verification": None if v is None else {
+                    "successes": v.successes, "replications": v.replications,
+                    "success_lower_bound": v.lower_bound, "passed": v.passed,
+                    "finish_h_mean": v.finish_h_mean, "wait_p90_min_mean": v.wait_p90_mean,
+                    "staff_hours_mean": v.staff_hours_mean,
                 },
-            }
-            for p in self.scenario.points
-        ]
+            })
         if run is not None:
             k = run["kpis"]
             out["verification_run"] = {"seed": run["seed"], "replications": run["replications"],
                                        "finish_h": k["finish_h"], "wait_p90_min": k["wait_min"]["total"]["p90"],
-                                       "sampled_by_deadline_share": k["sampled_by_deadline_share"]}
+                                       "sampled_by_deadline_share": k["sampled_by_deadline_share"],
+                                       "staff_hours": k["staff_hours"]}
         return out
 
 
@@ -420,7 +621,7 @@ def run_cached(scenario: Scenario, journal: Optional[Journal], done: dict[str, d
 
 
 class _Evaluator:
-    """Runs candidate station counts, the whole scenario (sample chain) or only the points asked (no chain)."""
+    """Runs candidate staffings, the whole scenario (sample chain) or only the points asked (no chain)."""
 
     def __init__(self, scenario: Scenario, replications: int, constraints: Optional[Constraints],
                  run_kwargs: dict[str, Any], say: Say, journal_folder: Optional[Path] = None):
@@ -436,30 +637,32 @@ class _Evaluator:
         self.run_kwargs = run_kwargs
         self.say = say
         self.points = {p.id: p for p in scenario.points}
-        self.current = {p.id: p.stations for p in scenario.points}
+        self.current: dict[str, Values] = {p.id: {} for p in scenario.points}
         self.step = 0
         self.evaluations: list[Evaluation] = []
 
-    def run(self, candidates: dict[str, int], phase: str, seed: Optional[int] = None) -> dict[str, list[dict[str, Any]]]:
-        """Per point asked, its per-replication KPIs with ``candidates`` stations."""
+    def run(self, candidates: dict[str, Values], phase: str, seed: Optional[int] = None) -> dict[str, list[dict[str, Any]]]:
+        """Per point asked, its per-replication KPIs with the knob values of ``candidates``."""
         self.step += 1
         if self.scenario.chain is not None:
-            stations = {**self.current, **candidates}
-            run_on = scenario_with(self.scenario, stations, seed=seed, replications=self.replications)
+            values = {**self.current, **candidates}
+            run_on = with_values(self.scenario, values, seed=seed, replications=self.replications)
         else:
-            run_on = scenario_with(self.scenario, candidates, only=list(candidates), seed=seed,
-                                   replications=self.replications)
+            run_on = with_values(self.scenario, candidates, only=list(candidates), seed=seed,
+                                 replications=self.replications)
         return run_cached(run_on, self.journal, self.done, list(candidates), self.run_kwargs)
 
-    def judge(self, candidates: dict[str, int], phase: str) -> dict[str, Evaluation]:
-        kpis = self.run(candidates, phase)
+    def judge(self, candidates: dict[str, tuple[Values, float]], phase: str) -> dict[str, Evaluation]:
+        """Evaluate each point's (knob values, hours the calling plan is shortened)."""
+        kpis = self.run({pid: values for pid, (values, _) in candidates.items()}, phase)
         out = {}
-        for pid, stations in candidates.items():
-            evaluation = evaluate_point(kpis[pid], self.points[pid], stations, self.constraints, self.step, phase,
-                                        self.scenario.seed)
+        for pid, (values, shortened) in candidates.items():
+            staffed = {k: v for k, v in values.items() if KNOB[k].staffed}
+            evaluation = evaluate_point(kpis[pid], self.points[pid], int(staffed["tents"]), self.constraints,
+                                        self.step, phase, self.scenario.seed, staffed, shortened)
             self.evaluations.append(evaluation)
             out[pid] = evaluation
-            self.say(f"  {phase} {self.step}: {pid} with {stations} station(s): "
+            self.say(f"  {phase} {self.step}: {pid} with {evaluation.describe()}: "
                      f"{evaluation.successes}/{evaluation.replications} replications meet the constraints "
                      f"(lower bound {evaluation.lower_bound:.3f}) -> {'pass' if evaluation.passed else 'fail'}")
         return out
@@ -485,7 +688,36 @@ def verify_seed_of(seed: int) -> int:
     return (seed + VERIFY_SEED_OFFSET) % 2**63
 
 
-def optimise_stations(
+def _calling_options(scenario: Scenario, point: Point, constraints: Constraints, replications: int,
+                     needed: int, calling_span: bool) -> tuple[list[float], Optional[DeadlineCheck]]:
+    """Hours by which the point's calling plan is shortened in the search, and the check of the plan as written.
+
+    Without ``calling_span``: the plan as written, unless the arrivals prove the deadline out of
+    its reach (no option). With it: the ``SPAN_OPTIONS`` longest plans, half an hour apart, within reach.
+    """
+    if constraints.deadline_h is None:
+        return [0.0], None
+    written = deadline_check(scenario, point, constraints.deadline_h, replications, needed)
+    knob = KNOB["calling_span"]
+    if not calling_span or knob.why_not(scenario, point) is not None:
+        return ([0.0] if written is None or written.within_reach else []), written
+    span = knob.value(scenario, point)
+    options: list[float] = []
+    shortened = 0.0
+    while len(options) < SPAN_OPTIONS and span - shortened >= MIN_CALLING_SPAN_H - 1e-9:
+        if shortened == 0.0:
+            check = written
+        else:
+            variant = with_values(scenario, {point.id: {knob.name: span - shortened}}, only=[point.id])
+            check = deadline_check(variant, variant.points[0], constraints.deadline_h, replications, needed,
+                                   explain=False)
+        if check is None or check.within_reach:
+            options.append(shortened)
+        shortened += SHORTEN_STEP_H
+    return options, written
+
+
+def optimise_staffing(
     scenario: Scenario,
     deadline_h: Optional[float],
     max_p90_wait_min: Optional[float],
@@ -495,18 +727,20 @@ def optimise_stations(
     replications: Optional[int] = None,
     say: Optional[Say] = None,
     journal_folder: Optional[Path] = None,
+    calling_span: bool = False,
+    file: str = "",
     **run_kwargs: Any,
 ) -> OptimiseResult:
-    """The fewest stations per point meeting the constraints with ``confidence`` (see the module doc).
+    """The least staff-hours per point meeting the constraints with ``confidence`` (see the module doc).
 
     ``deadline_h`` None: the scenario's deadline; ``max_p90_wait_min`` None: no wait limit.
     ``replications``: default the larger of the scenario's and the success-run size.
+    ``calling_span``: also try calling plans shortened by half hours (the longest within reach).
     ``run_kwargs`` (``jobs``, ``executor``, ``engine`` ...) go to every ``run_scenario``.
     ``journal_folder``: record every evaluation there, and reuse those already recorded
     (an interrupted optimisation resumes without repeating them).
+    Raises :class:`InfeasibleTarget` when some point cannot meet the target.
     """
-    import time
-
     started = time.perf_counter()
     say = say or (lambda text: None)
     if deadline_h is None:
@@ -519,36 +753,85 @@ def optimise_stations(
         raise ScenarioError([Problem("<arguments>", None, "--replications",
                                      f"{n} replications cannot establish confidence {confidence:g} at assurance "
                                      f"{assurance:g}: at least {need} are needed")])
-    evaluator = _Evaluator(scenario, n, constraints, run_kwargs, say, journal_folder)
-    searches = {}
+    needed = fewest_successes(n, confidence, assurance)
+    # Out of reach by the arrivals alone: said before any simulation.
+    plans: dict[str, list[float]] = {}
+    unreachable: dict[str, str] = {}
     for point in scenario.points:
-        start = lower_bound(scenario, point, deadline_h)
-        searches[point.id] = PointSearch(point.id, minimum_stations(point), start,
-                                         cap=min(MAX_SERVERS, max(CAP_FACTOR * start, start + CAP_MIN)))
+        options, written = _calling_options(scenario, point, constraints, n, needed, calling_span)
+        plans[point.id] = options
+        if not options:
+            unreachable[point.id] = written.reason if written is not None else "the deadline is out of reach"
+        elif written is not None and not written.within_reach:
+            say(f"  {point.id}: the calling plan as written cannot meet the deadline; trying it "
+                f"{', '.join(f'{o:g}' for o in options)} h shorter")
+    if unreachable:
+        raise InfeasibleTarget(unreachable, {pid: None for pid in unreachable})
+    evaluator = _Evaluator(scenario, n, constraints, run_kwargs, say, journal_folder)
+    searches: dict[str, PlanSearch] = {}
+    for point in scenario.points:
+        knobs = sorted((k for k in STAFFED_KNOBS if k.why_not(scenario, point) is None),
+                       key=lambda k: -unit_cost_staff_hours(k, scenario, point))
+        starts = {k.name: start_value(k, scenario, point, deadline_h) for k in knobs}
+        span = KNOB["calling_span"].value(scenario, point) if plans[point.id] != [0.0] else None
+
+        def make(shortened: float, start: Optional[dict[str, int]], point=point, knobs=knobs, starts=starts,
+                 span=span) -> StaffingSearch:
+            first = start or starts
+            return StaffingSearch(
+                point.id, [k.name for k in knobs],
+                minimum={k.name: int(k.bounds(scenario, point)[0]) for k in knobs}, start=dict(first),
+                cap={k.name: int(min(MAX_SERVERS, max(CAP_FACTOR * first[k.name], first[k.name] + CAP_MIN)))
+                     for k in knobs},
+                serves={k.name: k.serves(point) for k in knobs},
+                fixed={"calling_span": span - shortened} if shortened else {})
+
+        searches[point.id] = PlanSearch(point.id, plans[point.id], make, span)
     while True:
         open_searches = [s for s in searches.values() if not s.done]
         if not open_searches:
             break
         candidates = {s.point_id: s.candidate() for s in open_searches}
         for pid, evaluation in evaluator.judge(candidates, "search").items():
-            searches[pid].record(evaluation.stations, evaluation.passed)
+            searches[pid].record(evaluation)
+            evaluator.current[pid] = candidates[pid][0]
+    failed = {pid: s for pid, s in searches.items() if s.answer is None}
+    if failed:
+        reasons = {}
+        for pid, s in failed.items():
+            best = s.best()
+            reasons[pid] = (f"no staffing the search tried meets {constraints.describe()} ({s.why}); the best found, "
+                            f"{best.describe()}, met them in {best.successes} of {best.replications} replications"
+                            + (f" (broken: {', '.join(f'{k} in {v}' for k, v in best.broken.items())})"
+                               if best.broken else "")
+                            + "; relax --deadline, --max-p90-wait or --confidence, or change the calling plan")
+        raise InfeasibleTarget(reasons, {pid: s.best() for pid, s in failed.items()}, evaluator.evaluations)
     answers = {pid: s.answer for pid, s in searches.items()}
-    final = {pid: (a if a is not None else searches[pid].cap) for pid, a in answers.items()}
-    optimised = scenario_with(scenario, final)
+    values = {pid: {**e.values, **({"calling_span": searches[pid].span_h - e.calls_shortened_h}
+                                   if e.calls_shortened_h else {})} for pid, e in answers.items()}
+    optimised = with_values(scenario, values)
     # Verification: the whole optimised scenario again, with a fresh seed.
     seed = verify_seed_of(scenario.seed)
-    check = scenario_with(scenario, final, seed=seed, replications=n)
+    check = with_values(scenario, values, seed=seed, replications=n)
     verification_run = run_scenario(check, **run_kwargs)
     verification = []
     for point in check.points:
+        answer = answers[point.id]
         e = evaluate_point(verification_run.point_kpis[point.id], point, point.stations, constraints,
-                           evaluator.step + 1, "verify", seed)
+                           evaluator.step + 1, "verify", seed, answer.values, answer.calls_shortened_h)
         verification.append(e)
-        say(f"  verify: {point.id} with {point.stations} station(s), seed {seed}: {e.successes}/{e.replications} "
+        say(f"  verify: {point.id} with {e.describe()}, seed {seed}: {e.successes}/{e.replications} "
             f"(lower bound {e.lower_bound:.3f}) -> {'pass' if e.passed else 'fail'}")
-    return OptimiseResult("stations", scenario, optimised, constraints, n, evaluator.evaluations, answers,
-                          {pid: s.start for pid, s in searches.items()}, verification, verification_run, seed,
-                          elapsed_s=time.perf_counter() - started)
+    return OptimiseResult("stations", scenario, optimised, constraints, n, evaluator.evaluations,
+                          {pid: int(e.values["tents"]) for pid, e in answers.items()},
+                          {pid: s.searches[0].start["tents"] for pid, s in searches.items()}, verification,
+                          verification_run, seed, elapsed_s=time.perf_counter() - started,
+                          staffing={pid: dict(e.values) for pid, e in answers.items()},
+                          calls_shortened_h={pid: e.calls_shortened_h for pid, e in answers.items()}, file=file)
+
+
+optimise_stations = optimise_staffing
+"""The earlier name: stations were its only knob."""
 
 
 def allocate_stations(
@@ -557,6 +840,7 @@ def allocate_stations(
     replications: Optional[int] = None,
     say: Optional[Say] = None,
     journal_folder: Optional[Path] = None,
+    file: str = "",
     **run_kwargs: Any,
 ) -> OptimiseResult:
     """Share ``total`` stations over the points so that the latest point finishes earliest.
@@ -568,8 +852,6 @@ def allocate_stations(
     and re-evaluates that point only. Exact for the min-max objective when each point's
     finish time does not increase with stations; see docs/experiments.md for its limits.
     """
-    import time
-
     started = time.perf_counter()
     say = say or (lambda text: None)
     minimum = {p.id: minimum_stations(p) for p in scenario.points}
@@ -586,7 +868,7 @@ def allocate_stations(
     gain: dict[str, float] = {pid: math.inf for pid in stations}
 
     def measure(candidates: dict[str, int], phase: str) -> None:
-        kpis = evaluator.run(candidates, phase)
+        kpis = evaluator.run({pid: {"tents": count} for pid, count in candidates.items()}, phase)
         for pid, count in candidates.items():
             e = evaluate_point(kpis[pid], evaluator.points[pid], count, Constraints(None, None), evaluator.step,
                                phase, scenario.seed)
@@ -597,7 +879,7 @@ def allocate_stations(
             finish[pid] = value
 
     measure(dict(stations), "allocate")
-    evaluator.current = dict(stations)
+    evaluator.current = {pid: {"tents": count} for pid, count in stations.items()}
     steps: list[dict[str, Any]] = [{"step": 0, "point": None, "stations": sum(stations.values()),
                                     "latest_point": max(finish, key=finish.get), "finish_h": max(finish.values())}]
     while sum(stations.values()) < total:
@@ -605,7 +887,7 @@ def allocate_stations(
         pool = eligible or [pid for pid in stations if stations[pid] < MAX_SERVERS]
         pid = max(pool, key=lambda p: finish[p])  # ties: the first in scenario order
         stations[pid] += 1
-        evaluator.current = dict(stations)
+        evaluator.current[pid] = {"tents": stations[pid]}
         measure({pid: stations[pid]}, "allocate")
         latest = max(finish, key=finish.get)
         steps.append({"step": len(steps), "point": pid, "stations": sum(stations.values()), "latest_point": latest,
@@ -620,4 +902,4 @@ def allocate_stations(
                                    evaluator.step + 1, "verify", seed) for p in check.points]
     return OptimiseResult("allocation", scenario, optimised, None, n, evaluator.evaluations, dict(stations),
                           dict(minimum), verification, verification_run, seed, total=total, allocation_steps=steps,
-                          elapsed_s=time.perf_counter() - started)
+                          elapsed_s=time.perf_counter() - started, file=file)

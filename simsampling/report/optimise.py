@@ -13,6 +13,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 from matplotlib.ticker import MaxNLocator  # noqa: E402
 
+from ..advice.levers import STAFFED_KNOBS  # noqa: E402
 from ..experiment.optimise import Evaluation, OptimiseResult  # noqa: E402
 from . import html as h  # noqa: E402
 from .files import scenario_text, write_csv  # noqa: E402
@@ -22,21 +23,24 @@ CHART_POINTS = 12
 """Stations mode: the search chart draws this many points (the ones with the most evaluations)."""
 DPI = 130
 
+OTHER_KNOBS = [knob.name for knob in STAFFED_KNOBS if knob.name != "tents"]
 ANSWER_HEADER = ["point", "population", "stations_before", "start", "stations", "status", "evaluations",
                  "verify_seed", "verify_successes", "verify_replications", "verify_success_lower_bound",
-                 "verify_passed", "verify_finish_h_mean", "verify_wait_p90_min_mean"]
+                 "verify_passed", "verify_finish_h_mean", "verify_wait_p90_min_mean",
+                 *(f"{name}_{when}" for name in OTHER_KNOBS for when in ("servers_before", "servers")),
+                 "calls_shortened_h", "verify_staff_hours_mean"]
 
 
 def answer_rows(result: OptimiseResult) -> list[list[Any]]:
     rows = []
     for p in result.summary()["points"]:
         v = p["verification"] or {}
-        status = "found" if p["stations"] is not None else "infeasible"
-        if result.mode == "allocation":
-            status = "allocated"
+        status = "allocated" if result.mode == "allocation" else "found"
+        knobs = [p[key].get(name) for name in OTHER_KNOBS for key in ("servers_before", "servers")]
         rows.append([p["id"], p["population"], p["stations_before"], p["start"], p["stations"], status,
                      p["evaluations"], result.verify_seed, v.get("successes"), v.get("replications"),
-                     v.get("success_lower_bound"), v.get("passed"), v.get("finish_h_mean"), v.get("wait_p90_min_mean")])
+                     v.get("success_lower_bound"), v.get("passed"), v.get("finish_h_mean"), v.get("wait_p90_min_mean"),
+                     *knobs, p["calls_shortened_h"], v.get("staff_hours_mean")])
     return rows
 
 
@@ -91,21 +95,26 @@ def render_html(result: OptimiseResult, summary: dict[str, Any], chart: Path) ->
     if result.mode == "stations":
         verdict = ("The answer passed again with a fresh seed." if result.verified
                    else "The answer did NOT pass every point again with a fresh seed: see the verification table.")
-        intro = [h.paragraph(f"Fewest stations per point such that {result.constraints.describe()}."),
-                 h.paragraph(f"{summary['stations_before']} stations before, {summary['stations_after']} after. "
-                             f"{verdict}" if result.feasible else
-                             "No answer for some points within the search cap: see answer.csv.")]
+        intro = [h.paragraph(f"Least staff-hours per point (stations with their staff, temperature checkers, "
+                             f"registration desks) such that {result.constraints.describe()}."),
+                 h.paragraph(f"{summary['stations_before']} stations before, {summary['stations_after']} after; "
+                             f"{summary['staff_hours_scheduled_before']:,.0f} staff-hours scheduled before, "
+                             f"{summary['staff_hours_scheduled_after']:,.0f} after. {verdict}")]
     else:
         last = result.allocation_steps[-1]
         intro = [h.paragraph(f"{result.total} stations shared out greedily so that the latest point finishes "
                              f"earliest; the latest point ({last['latest_point']}) finishes at "
                              f"{last['finish_h']:.2f} h (mean, search seed).")]
     rows = answer_rows(result)
-    answer = h.table(ANSWER_HEADER[:7] + ["verified"], [r[:7] + [r[11]] for r in rows], numeric=(1, 2, 3, 4, 6))
+    shown = [ANSWER_HEADER.index(c) for c in ANSWER_HEADER[:7] + ANSWER_HEADER[14:-1] + ["verify_passed"]]
+    answer = h.table([ANSWER_HEADER[i] for i in shown], [[r[i] for i in shown] for r in rows],
+                     numeric=[k for k, i in enumerate(shown) if i not in (0, 5, 11)])
     search = h.table(Evaluation.CSV_HEADER,
                      [[h.formatted(v, "{:,.3f}") if isinstance(v, float) else v for v in e.row()]
-                      for e in result.evaluations + result.verification], numeric=range(3, 15))
-    provenance = {"scenario": result.scenario.name, "seed (search)": result.scenario.seed,
+                      for e in result.evaluations + result.verification],
+                     numeric=[i for i, name in enumerate(Evaluation.CSV_HEADER) if i >= 3 and name not in ("passed", "broken")])
+    provenance = {"scenario": result.scenario.name, "file": result.file or "(from Python)",
+                  "seed (search)": result.scenario.seed,
                   "seed (verification)": result.verify_seed, "replications per evaluation": result.replications,
                   "evaluations": summary["evaluations"], "run time": f"{result.elapsed_s:,.1f} s"}
     sections = [

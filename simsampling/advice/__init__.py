@@ -1,0 +1,1 @@
+"""Advice: what limits a round, and which change to make (levers, their impact, moves between points)."""
