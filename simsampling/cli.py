@@ -25,6 +25,8 @@ from .experiment import RunResult, run_scenario
 from .experiment import estimate as run_estimate
 from .experiment.executors import DEFAULT_EXECUTOR, EXECUTORS, ExecutorUnavailable, check_executor
 from .experiment.replicate import DEFAULT_ENGINE, ENGINES, KEEP_LOGS_UP_TO, EngineScopeError, plan_engines
+from .cli_advise import add_parser as add_advise_parser
+from .cli_advise import advise_run, advise_sections, run_advise
 from .cli_app import add_parser as add_app_parser
 from .cli_app import run_app
 from .cli_experiments import add_parsers as add_experiment_parsers
@@ -96,7 +98,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--no-memory-check runs it anyway (the estimate errs high)",
     )
 
+    run.add_argument("--advise", action="store_true",
+                     help="also measure every lever against this run (one more / one fewer tent, checker, desk; QR "
+                     "share; a shorter calling plan) and add the impact view to the folder and report.html")
+
     add_optimise_parser(commands)
+    add_advise_parser(commands, _bounded_int, add_engine_arguments)
 
     add_experiment_parsers(commands, _bounded_int, add_engine_arguments)
     add_fit_parser(commands)
@@ -175,6 +182,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             return run_fit(args, out, err)
         if args.command == "animate":
             return run_animate(args, out, err)
+        if args.command == "advise":
+            return run_advise(args, out, err, run_options)
         if args.command == "app":
             return run_app(args, out, err)
         return _run(args, out, err)
@@ -263,9 +272,11 @@ def _run(args, out: Console, err: Console) -> int:
                 progress=lambda done, total: progress.update(task, completed=done),
                 **first_kwargs,
             )
+        impact = advise_run(result, args, progress, str(args.scenario)) if args.advise else None
         progress.update(task, description=f"{scenario.name}: writing results")
         try:
-            write_results(result, target, force=args.force, table_format=args.format)
+            write_results(result, target, force=args.force, table_format=args.format,
+                          more=advise_sections(impact) if impact else None)
         except ResultsExistError as exc:
             raise ScenarioError([Problem(str(target), None, "--out", str(exc).removeprefix(f"{target} "))]) from None
     if not result.littles_law.passed:

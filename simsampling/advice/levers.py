@@ -276,11 +276,11 @@ class Change:
         return self.after is not None
 
     def describe(self) -> str:
-        """"tents 4 -> 5", or the reason."""
+        """"tents 4 → 5", or the reason."""
         knob = self.lever.knob
         if not self.applies:
             return self.reason or ""
-        return f"{knob.what} {knob.show(self.before)} -> {knob.show(self.after)}"
+        return f"{knob.what} {knob.show(self.before)} → {knob.show(self.after)}"
 
 
 def with_values(scenario: Scenario, values: Mapping[str, Mapping[str, float]], only: Optional[Sequence[str]] = None,

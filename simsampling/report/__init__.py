@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Optional, Union
+from typing import Any, Callable, Optional, Sequence, Union
 
 from ..experiment import RunResult
 from .charts import write_charts
@@ -29,7 +29,8 @@ __all__ = ["ResultsExistError", "check_target", "default_folder", "write_report_
 
 
 def write_results(result: RunResult, target: Union[str, Path], force: bool = False,
-                  provenance: Optional[dict[str, Any]] = None, table_format: str = "csv") -> Path:
+                  provenance: Optional[dict[str, Any]] = None, table_format: str = "csv",
+                  more: Optional[Callable[[Path], Sequence[tuple[str, str, Any]]]] = None) -> Path:
     """Write every output of ``result`` into ``target``, whole or not at all.
 
     The charts are drawn meanwhile in a forked child process (``forked.aside``): a city's take
@@ -37,6 +38,8 @@ def write_results(result: RunResult, target: Union[str, Path], force: bool = Fal
 
     ``provenance`` adds rows to report.html's provenance table (e.g. ``{"executor": "dask"}``).
     ``table_format``: ``csv`` or ``parquet`` for persons and timeseries (the other tables are CSV).
+    ``more(folder)`` writes further files into the folder and returns report.html sections to add after
+    the key figures, as (anchor, label, HTML) (``run --advise``: the impact view).
     """
     target = Path(target)
     result.summary  # made once, before the charts' process starts: they read it too
@@ -55,5 +58,7 @@ def write_results(result: RunResult, target: Union[str, Path], force: bool = Fal
         write_scenario(result.scenario, staging)
         write_flow(result, staging)
         write_stations(result, staging)
-        write_report_html(result, staging, charts=charts(), provenance=provenance)  # reads the charts just written
+        sections = more(staging) if more is not None else ()
+        write_report_html(result, staging, charts=charts(), provenance=provenance,  # reads the charts just written
+                          sections=sections)
     return target

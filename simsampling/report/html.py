@@ -480,12 +480,14 @@ def yaml_excerpt(text: str, limit: int = MAX_YAML_CHARS) -> tuple[str, bool]:
 
 def render_run_report(result, folder: Path, charts: Optional[Sequence[Path]] = None,
                       provenance: Optional[Mapping[str, Any]] = None,
-                      generated: Optional[datetime] = None) -> str:
+                      generated: Optional[datetime] = None, sections: Sequence[tuple[str, str, Markup]] = ()) -> str:
     """The HTML of one run's page, from ``result.summary`` and the files already in ``folder``.
 
     ``charts`` are the PNGs to embed in that order (default: every PNG in ``folder/charts``, in the
-    order of docs/outputs.md); ``provenance`` adds rows (e.g. ``{"executor": "dask"}``).
+    order of docs/outputs.md); ``provenance`` adds rows (e.g. ``{"executor": "dask"}``); ``sections``
+    (anchor, label, HTML) follow the key figures.
     """
+    more = sections
     from .scenario_yaml import scenario_text  # the YAML as written, when scenario.yaml is not there
 
     summary = result.summary
@@ -517,6 +519,9 @@ def render_run_report(result, folder: Path, charts: Optional[Sequence[Path]] = N
                   f"({summary['clock']['open']} on day 0). kpis.csv and summary.json hold every KPI, for the run "
                   "and for each point.", class_="note"),
         id="kpis"))
+    for anchor, label, markup in more:
+        sections.append(markup)
+        contents.append((anchor, label))
 
     if "chain" in kpis:
         limit = scenario.chain.freshness_limit_h if scenario.chain is not None else None
@@ -579,9 +584,10 @@ def render_run_report(result, folder: Path, charts: Optional[Sequence[Path]] = N
 
 
 def write_report_html(result, folder: Union[str, Path], charts: Optional[Sequence[Path]] = None,
-                      provenance: Optional[Mapping[str, Any]] = None, generated: Optional[datetime] = None) -> Path:
+                      provenance: Optional[Mapping[str, Any]] = None, generated: Optional[datetime] = None,
+                      sections: Sequence[tuple[str, str, Markup]] = ()) -> Path:
     """Write ``folder/report.html`` for a run whose summary, scenario.yaml and charts are already in ``folder``."""
     folder = Path(folder)
     target = folder / "report.html"
-    target.write_text(render_run_report(result, folder, charts, provenance, generated), encoding="utf-8")
+    target.write_text(render_run_report(result, folder, charts, provenance, generated, sections), encoding="utf-8")
     return target

@@ -382,6 +382,9 @@ class Point(_Model):
 
     id: Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")]
     name: Annotated[str, Field(max_length=200)] = ""
+    town: Optional[Annotated[str, Field(min_length=1, max_length=200)]] = None
+    """The town or street the point belongs to: the advice moves stations only between points of a town
+    (none given: the point id without its trailing number, ``tsh-07`` -> ``tsh``)."""
     population: Annotated[int, Field(ge=0, le=MAX_POPULATION)]
     tents: Servers
     queue: Literal["shared", "per_tent"] = "shared"

@@ -1,0 +1,175 @@
+"""The impact view in sentences a planner acts on: what to do first, where staff can be saved,
+what to move, and when the calling plan rather than capacity sets the finish.
+
+Every sentence gives its figure with the paired 95% confidence interval it rests on.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, Optional
+
+from .moves import town_label
+from .targets import NAMES, UNITS, leaves, meets
+
+FORMATS = {"finish_h": "{:+.2f}", "wait_min.total.p90": "{:+.1f}", "queue_max.total": "{:+,.0f}", "staff_hours": "{:+,.0f}"}
+LEVELS = {"finish_h": "{:.1f}", "wait_min.total.p90": "{:.1f}", "queue_max.total": "{:,.0f}", "staff_hours": "{:,.0f}"}
+
+
+def signed(key: str, value: Optional[float]) -> str:
+    return "n/a" if value is None else FORMATS[key].format(value).replace("-", "−")
+
+
+def level(key: str, value: Optional[float]) -> str:
+    return "n/a" if value is None else LEVELS[key].format(value)
+
+
+def change_text(effect: Any, key: str) -> str:
+    """"p90 wait −3.2 min (95% CI −3.9 to −2.5)"."""
+    leaf = effect.deltas.get(key) or {}
+    ci = leaf.get("ci95")
+    interval = f" (95% CI {signed(key, ci[0])} to {signed(key, ci[1])})" if ci else ""
+    return f"{NAMES[key]} {signed(key, leaf.get('mean'))} {UNITS[key]}{interval}"
+
+
+def _who(effect: Any, impact: Any) -> str:
+    return f"{effect.point_id}: " if effect.point_id is not None and impact.district else (
+        "every point: " if effect.point_id is None else "")
+
+
+def _what(effect: Any) -> str:
+    change = effect.change.describe() if effect.change is not None else ""
+    return f"{effect.lever.label} ({change})" if change else effect.lever.label
+
+
+def effect_sentence(effect: Any, impact: Any) -> str:
+    """One effect in a sentence: its change of the ranked KPI with the CI, its staff-hours, its verdict."""
+    who, what, key = _who(effect, impact), _what(effect), impact.rank_by
+    if effect.verdict == "not_applicable":
+        return f"{who}{effect.lever.label}: does not apply ({effect.reason})."
+    cost = effect.cost
+    extra = ""
+    if key != "finish_h" and (effect.deltas.get("finish_h") or {}).get("significant"):
+        extra = f"; {change_text(effect, 'finish_h')}"
+    if effect.verdict == "helps":
+        price = ("at no staff cost" if effect.score == math.inf else
+                 f"for {level('staff_hours', cost)} staff-hours ({effect.score:.3g} {UNITS[key]} per staff-hour)")
+        return f"{who}{what}: {change_text(effect, key)}{extra}, {price}."
+    if effect.verdict == "saves":
+        return f"{who}{what} saves {level('staff_hours', -cost)} staff-hours; {against_targets(effect.after, impact)}."
+    if effect.verdict == "harms":
+        broken = [NAMES[k] for k, ok in meets(effect.after, impact.targets).items() if not ok]
+        return (f"{who}{what}: {change_text(effect, key)}{extra}; the {' and the '.join(broken)} would miss "
+                f"{'its target' if len(broken) == 1 else 'their targets'}.")
+    ranked = effect.deltas.get(key) or {}
+    if ranked.get("significant"):
+        return f"{who}{what}: {change_text(effect, key)}{extra}; within the targets."
+    return f"{who}{what}: no significant change of the {NAMES[key]} ({change_text(effect, key)}){extra}."
+
+
+def against_targets(leaves_: dict, impact: Any) -> str:
+    """"p90 wait 9.6 min (limit 15 min), last sample 14.2 h (deadline 15 h)"."""
+    targets = impact.targets
+    wait, finish = leaves_.get("wait_min.total.p90") or {}, leaves_.get("finish_h") or {}
+    return (f"p90 wait {level('wait_min.total.p90', wait.get('mean'))} min (limit {targets.max_p90_wait_min:g} min), "
+            f"last sample {level('finish_h', finish.get('mean'))} h (deadline {targets.deadline_h:g} h)")
+
+
+def move_sentence(move: Any, impact: Any) -> str:
+    key = impact.rank_by
+    return (f"In {town_label(move.town)}, move a tent with its staff from {move.donor} to {move.recipient}: "
+            f"at {move.recipient} {change_text(move.take, key)}; at {move.donor} {change_text(move.give, key)}, "
+            f"within its targets; staff-hours {signed('staff_hours', move.staff_hours)}.")
+
+
+def _status(impact: Any) -> str:
+    targets = impact.targets
+    limits = (f"a p90 wait within {targets.max_p90_wait_min:g} min and the last sample by {targets.deadline_h:g} h "
+              "after the first opening")
+    if not impact.district:
+        point = impact.scenario.points[0]
+        base = leaves(impact.baseline.point_kpis[point.id])
+        met = meets(base, targets)
+        if all(met.values()):
+            return f"{point.id} meets its targets: {against_targets(base, impact)}."
+        missed = " and the ".join(NAMES[k] for k, ok in met.items() if not ok)
+        return f"{point.id} misses its targets: {against_targets(base, impact)}; the {missed} is over."
+    missing = impact.missing()
+    count = len(impact.scenario.points)
+    return f"{count - len(missing):,} of {count:,} points meet both targets ({limits}); {len(missing):,} miss one."
+
+
+def _bottleneck(impact: Any) -> Optional[str]:
+    if not impact.district:
+        stage, share = impact.bottlenecks[impact.scenario.points[0].id]
+        if stage is None:
+            return "Residents barely wait (under a minute on average, all stages together): no stage holds them back."
+        return f"The bottleneck is {stage}: it holds {share:.0%} of the resident-minutes waited."
+    counts: dict[str, int] = {}
+    for pid in impact.missing():
+        stage = impact.bottlenecks[pid][0]
+        if stage is not None:
+            counts[stage] = counts.get(stage, 0) + 1
+    if not counts:
+        return None
+    ranked = sorted(counts.items(), key=lambda item: -item[1])
+    return "At the points that miss a target, most waiting is at " + ", ".join(
+        f"{stage} ({count:,} point{'s' if count != 1 else ''})" for stage, count in ranked) + "."
+
+
+SAME_FINISH_H = 0.05
+"""A change of the last sample smaller than this (3 minutes) does not move the finish."""
+
+
+def _calling_sets_finish(impact: Any) -> Optional[str]:
+    """When a shorter calling plan moves a point's finish and no added server does."""
+    if impact.district:
+        return None
+    by = {e.lever.name: e for e in impact.point_effects(impact.scenario.points[0].id)}
+    calls = by.get("calls-1h")
+    added = [e for e in by.values() if e.applies and e.lever.knob.staffed and e.lever.step > 0]
+    if calls is None or not calls.applies or not added:
+        return None
+    moved = calls.deltas.get("finish_h") or {}
+    most = max(added, key=lambda e: abs(e.delta("finish_h") or 0.0))
+    if moved.get("significant") and (moved.get("mean") or 0.0) < -SAME_FINISH_H and \
+            abs(most.delta("finish_h") or 0.0) < SAME_FINISH_H:
+        return (f"The calling plan, not capacity, sets the finish: calling one hour faster moves the last sample by "
+                f"{signed('finish_h', moved.get('mean'))} h; {most.lever.label} by "
+                f"{signed('finish_h', most.delta('finish_h'))} h.")
+    return None
+
+
+def impact_sentences(impact: Any, top: int = 3) -> list[str]:
+    """What to do, in order: the state against the targets, the bottleneck, the best changes, savings, moves."""
+    sentences = [_status(impact)]
+    said = _bottleneck(impact)
+    if said:
+        sentences.append(said)
+    effects = impact.point_effects()
+    missing = impact.missing()
+    helps = [e for e in effects if e.verdict == "helps" and (e.point_id in missing or not missing)]
+    saves = [e for e in effects if e.verdict == "saves"]
+    saving = []
+    if saves:
+        if impact.district:
+            saving.append(f"{len({e.point_id for e in saves}):,} point(s) can give up staff within their targets; "
+                          f"the largest saving: {saves[0].sentence}")
+        else:
+            saving.append("Staff can be saved: " + saves[0].sentence)
+    improving = []
+    if helps:
+        improving.append(("Best change per staff-hour: " if missing else "To shorten the wait further: ")
+                         + helps[0].sentence)
+        improving += [f"Next: {e.sentence}" for e in helps[1:top]]
+    elif missing:
+        improving.append(f"No single lever significantly improves the {NAMES[impact.rank_by]} (the levers are "
+                         "ranked by it) without breaking a target.")
+    sentences += improving + saving if missing else saving + improving
+    calling = _calling_sets_finish(impact)
+    if calling:
+        sentences.append(calling)
+    sentences += [move.sentence for move in impact.moves[:top]]
+    if impact.district and len(impact.moves) > top:
+        sentences.append(f"{len(impact.moves) - top:,} more move(s) in moves.csv.")
+    return sentences

@@ -1,0 +1,171 @@
+"""``simsampling advise``: the impact of every lever, and ``run --advise`` (registered by cli.py).
+
+Same conventions as ``run``: bad input exits with status 2 before anything runs, and the
+results folder appears whole or not at all. The work is in advice/impact.py, the folder in
+report/advice.py.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any, Callable, Optional
+
+from rich import box
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+from rich.table import Table
+from rich.text import Text
+
+from .advice.impact import RANK_BY, Impact, levers_named, measure_impact
+from .advice.levers import LEVER
+from .advice.targets import DEFAULT_MAX_P90_WAIT_MIN, NAMES, UNITS
+from .advice.words import signed
+from .scenario import Problem, ScenarioError, load_scenario, validate_scenario
+from .scenario.schema import MAX_REPLICATIONS
+
+TOP_ROWS = 10
+"""District: point rows of the terminal table."""
+
+
+def add_parser(commands, bounded_int: Callable, add_engine_arguments: Callable) -> None:
+    """Add ``advise`` to the command line's subparsers."""
+    advise = commands.add_parser(
+        "advise", help="what one more or one fewer tent, checker or desk, a higher QR share or a shorter calling plan "
+        "changes (paired 95%% CIs), ranked by effect per staff-hour",
+        description="Run the scenario as written and once per lever (one more / one fewer tent with its staff, "
+        "temperature checker, registration desk; QR share up by 0.1; the calling plan one hour shorter), all with "
+        "the same seed and replications (common random numbers), and write what each changes with paired 95%% CIs, "
+        "ranked by effect per staff-hour; for a district, per point, with moves of tents inside a town.")
+    advise.add_argument("scenario", type=Path, help="scenario file (YAML)")
+    add_target_arguments(advise)
+    advise.add_argument("--rank-by", choices=tuple(RANK_BY), help="the KPI the levers are ranked by (default: the "
+                        "finish when the scenario misses its deadline, else the p90 wait)")
+    advise.add_argument("--lever", action="append", metavar="NAME", choices=tuple(LEVER),
+                        help=f"only these levers (repeatable; default all: {', '.join(LEVER)})")
+    advise.add_argument("--replications", "-r", type=bounded_int(1, MAX_REPLICATIONS),
+                        help="replications of every run (default: the scenario's)")
+    advise.add_argument("--seed", type=bounded_int(0, 2**63 - 1), help="random seed of every run (default: the scenario's)")
+    advise.add_argument("--out", "-o", type=Path, help="results folder (default: results/<name>-advise-<timestamp>)")
+    advise.add_argument("--jobs", "-j", type=bounded_int(1, 1024), default=1, help="worker processes (default 1)")
+    add_engine_arguments(advise)
+    advise.add_argument("--force", action="store_true", help="replace an existing non-empty results folder")
+    advise.add_argument("--quiet", "-q", action="store_true", help="no progress bar or table")
+
+
+def add_target_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--deadline", type=float, metavar="H",
+                        help="hours from the first opening by which each point must finish (default: the scenario's)")
+    parser.add_argument("--max-p90-wait", type=float, metavar="MIN", default=DEFAULT_MAX_P90_WAIT_MIN,
+                        help=f"the p90 wait a point must stay within (default {DEFAULT_MAX_P90_WAIT_MIN:g} min)")
+
+
+def _fixed(scenario, seed: Optional[int], replications: Optional[int], file: str):
+    if seed is None and replications is None:
+        return scenario
+    data = scenario.model_dump(mode="json", exclude_none=True)
+    if seed is not None:
+        data["seed"] = seed
+    if replications is not None:
+        data["replications"] = replications
+    return validate_scenario(data, file=file)
+
+
+def _progress(err: Console, quiet: bool) -> Progress:
+    return Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                    TimeRemainingColumn(), console=err, disable=quiet or not err.is_terminal, transient=False)
+
+
+def run_advise(args, out: Console, err: Console, run_options: Callable[..., dict[str, Any]]) -> int:
+    from .report import ResultsExistError, check_target, default_folder
+    from .report.advice import write_advice
+
+    file = str(args.scenario)
+    scenario = _fixed(load_scenario(args.scenario), args.seed, args.replications, file)
+    levers = levers_named(args.lever)
+    target = args.out if args.out is not None else default_folder(f"{scenario.name}-advise")
+    try:
+        check_target(target, args.force)
+    except ResultsExistError as exc:
+        raise ScenarioError([Problem(str(target), None, "--out", str(exc).removeprefix(f"{target} "))]) from None
+    options = run_options(args, scenario, file)
+    with _progress(err, args.quiet) as progress:
+        task = progress.add_task(f"{scenario.name}: advising", total=None)
+        impact = measure_impact(scenario, levers, deadline_h=args.deadline, max_p90_wait_min=args.max_p90_wait,
+                                rank_by=args.rank_by, file=file,
+                                progress=lambda done, total: progress.update(task, completed=done, total=total),
+                                **options)
+        progress.update(task, description=f"{scenario.name}: writing results")
+        try:
+            write_advice(impact, target, force=args.force)
+        except ResultsExistError as exc:
+            raise ScenarioError([Problem(str(target), None, "--out", str(exc).removeprefix(f"{target} "))]) from None
+    if not args.quiet:
+        print_impact(impact, out)
+    out.print(f"results written to {target}", markup=False, soft_wrap=True)
+    return 0
+
+
+def advise_run(result, args, progress: Progress, file: str) -> Impact:
+    """``run --advise``: the levers measured against the run just made (its replications are the baseline)."""
+    options = {key: getattr(args, key) for key in ("jobs", "executor", "scheduler", "engine") if hasattr(args, key)}
+    task = progress.add_task(f"{result.scenario.name}: measuring the levers", total=None)
+    return measure_impact(result.scenario, deadline_h=getattr(args, "deadline", None),
+                          max_p90_wait_min=getattr(args, "max_p90_wait", None) or DEFAULT_MAX_P90_WAIT_MIN,
+                          baseline=result, file=file,
+                          progress=lambda done, total: progress.update(task, completed=done, total=total), **options)
+
+
+def advise_sections(impact: Impact) -> Callable[[Path], list]:
+    """For ``write_results(more=...)``: the impact view's files into the run's folder, and its report.html section."""
+    from .report.advice import advice_section, write_advice_files
+
+    def more(folder: Path) -> list:
+        return [("advice", "What to change", advice_section(impact, write_advice_files(impact, folder)))]
+
+    return more
+
+
+def _with_ci(key: str, leaf: dict) -> str:
+    """"−23.5 ±3.1": the paired mean change and the half-width of its 95% CI."""
+    if not leaf or leaf.get("mean") is None:
+        return ""
+    ci = leaf.get("ci95")
+    half = f" ±{signed(key, (ci[1] - ci[0]) / 2).lstrip('+')}" if ci else ""
+    return signed(key, leaf["mean"]) + half
+
+
+def impact_table(effects, title: str, with_point: bool) -> Table:
+    table = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False)
+    table.add_column("#", justify="right", no_wrap=True)
+    table.add_column("lever (change)", ratio=1, overflow="fold")
+    for key in ("wait_min.total.p90", "finish_h", "staff_hours"):
+        table.add_column(f"{NAMES[key]} {UNITS[key].replace('staff-hours', '')}".strip(), justify="right", no_wrap=True)
+    table.add_column("verdict", no_wrap=True)
+    for effect in effects:
+        change = effect.change.describe() if effect.change is not None and effect.change.applies else ""
+        name = (f"{effect.point_id}: " if with_point else "") + effect.lever.label + (f" ({change})" if change else "")
+        table.add_row(str(effect.rank), name, *(_with_ci(k, effect.deltas.get(k) or {})
+                                                for k in ("wait_min.total.p90", "finish_h", "staff_hours")),
+                      effect.verdict.replace("_", " "))
+    return table
+
+
+def print_impact(impact: Impact, out: Console) -> None:
+    """The sentences, then the levers' table (a district: every point at once, then the best per point)."""
+    said = Table.grid(padding=(0, 1))
+    said.add_column(no_wrap=True)
+    said.add_column()
+    for sentence in impact.sentences:
+        said.add_row("•", Text(sentence))
+    out.print(said)
+    reps = f"{impact.baseline.replications} replications; paired 95% CI as ±half-width"
+    if impact.district:
+        out.print(impact_table([e for e in impact.district_effects() if e.applies],
+                               f"Every point at once ({reps})", False))
+        best = [e for e in impact.point_effects() if e.verdict in ("helps", "saves")][:TOP_ROWS]
+        if best:
+            out.print(impact_table(best, f"Best changes per point (advice.csv has all {len(impact.point_effects()):,})",
+                                   True))
+    else:
+        out.print(impact_table([e for e in impact.effects if e.applies], f"Levers, best first ({reps})", False))
