@@ -11,6 +11,7 @@ from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 from typing import Any
 
+from rich import box
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
@@ -125,7 +126,8 @@ def run_compare(args, out: Console, err: Console) -> int:
         except ResultsExistError as exc:
             raise ScenarioError([Problem(str(target), None, "--out", str(exc).removeprefix(f"{target} "))]) from None
     if not args.quiet:
-        out.print(compare_table(comparison))
+        for table in compare_tables(comparison, out):
+            out.print(table)
         for note in comparison.notes[1:]:
             out.print(note, markup=False, soft_wrap=True)
     for label, result in zip(comparison.labels, comparison.results):
@@ -135,27 +137,44 @@ def run_compare(args, out: Console, err: Console) -> int:
     return 0
 
 
-def compare_table(comparison) -> Table:
+def compare_tables(comparison, console: Console) -> list[Table]:
+    """The headline KPIs: one table with every scenario's mean and 95% CI and each difference with A, or, when
+    that is wider than the terminal, one narrower table per scenario compared with A (means and differences)."""
+    whole = _compare_table(comparison, comparison.labels[1:], with_ci=True)
+    if _fits(whole, console):
+        return [whole]
+    return [_compare_table(comparison, [label], with_ci=False) for label in comparison.labels[1:]]
+
+
+def _fits(table: Table, console: Console) -> bool:
+    from rich.measure import Measurement
+
+    natural = Measurement.get(console, console.options.update(max_width=100_000), table).maximum
+    return natural <= console.width
+
+
+def _compare_table(comparison, others: list[str], with_ci: bool) -> Table:
     from .report.compare import fmt_diff, fmt_leaf, headline_rows
 
     base = comparison.labels[0]
-    table = Table(title=f"{' vs '.join(f'{l}: {r.scenario.name}' for l, r in zip(comparison.labels, comparison.results))}"
-                        f"\n{comparison.replications} replications, seed {comparison.seed}, common random numbers; "
-                        f"differences with paired 95% CIs", title_justify="left")
-    table.add_column("KPI")
-    for label in comparison.labels:
-        table.add_column(f"{label} (95% CI)", justify="right")
-    for label in comparison.labels[1:]:
-        table.add_column(f"{label}−{base}", justify="right")
-        table.add_column("paired 95% CI", justify="right")
-        table.add_column("sig.", justify="center")
+    shown = [base, *others]
+    names = " vs ".join(f"{label}: {comparison.results[comparison.labels.index(label)].scenario.name}" for label in shown)
+    table = Table(title=f"{names}\n{comparison.replications} replications, seed {comparison.seed}, common random "
+                        "numbers; differences with paired 95% CIs", title_justify="left", box=box.SIMPLE_HEAD)
+    table.add_column("KPI", ratio=1, overflow="fold", min_width=12)
+    for label in shown:
+        table.add_column(f"{label} (95% CI)" if with_ci else label, justify="right", no_wrap=True)
+    for label in others:
+        table.add_column(f"{label}−{base}", justify="right", no_wrap=True)
+        table.add_column("paired 95% CI", justify="right", no_wrap=True)
+        table.add_column("sig.", justify="center", no_wrap=True)
     for key, label, fmt in headline_rows(comparison):
         row = comparison.table[key]
         cells = [label]
-        for lbl in comparison.labels:
+        for lbl in shown:
             mean, ci = fmt_leaf(row[lbl], fmt)
-            cells.append(f"{mean} ({ci})" if ci else mean)
-        for lbl in comparison.labels[1:]:
+            cells.append(f"{mean} ({ci})" if ci and with_ci else mean)
+        for lbl in others:
             cells += list(fmt_diff(row["differences"][f"{lbl}-{base}"], fmt))
         table.add_row(*cells)
     return table
@@ -195,7 +214,7 @@ def run_sweep(args, out: Console, err: Console) -> int:
         try:
             result = sweep(base, factors, kpis=args.kpi, out=args.out, force=args.force, fresh=args.fresh,
                            progress=report, before_run=before_run,
-                           check=lambda s: _options(args, s, file), **_options(args, base, file))
+                           check=lambda s: _options(args, s, file), file=file, **_options(args, base, file))
         except KeyboardInterrupt:
             progress.stop()
             err.print(_saved("interrupted", state, partial), markup=False, soft_wrap=True)
@@ -208,7 +227,11 @@ def run_sweep(args, out: Console, err: Console) -> int:
             err.print(_saved("a worker process died", state, partial), markup=False, soft_wrap=True)
             return FAILED
     if not args.quiet:
-        out.print(sweep_table(result))
+        for table in sweep_tables(result, out):
+            out.print(table)
+        legend = factor_legend(result)
+        if legend:
+            out.print(f"factors: {legend}", markup=False, soft_wrap=True)
     failed = [row.index for row in result.rows if not row.littles_law_passed]
     if failed:
         err.print(f"warning: self-check failed in combination(s) {failed}: see summary.json", markup=False)
@@ -224,21 +247,45 @@ def _saved(what: str, state: dict, partial: Path) -> str:
             "run the same command again to resume")
 
 
-def sweep_table(result) -> Table:
-    from .report.html import formatted
-
-    table = Table(title=f"{result.scenario.name}: {len(result.rows)} combinations, {result.scenario.replications} "
-                        f"replications each, seed {result.scenario.seed} (common random numbers)", title_justify="left")
-    table.add_column("#", justify="right")
-    for factor in result.factors:
-        table.add_column(factor.path, justify="right")
+def sweep_tables(result, console: Console) -> list[Table]:
+    """The combinations with the chosen KPIs' means; factors named by their last distinct part; when the KPIs
+    do not fit the terminal side by side, several tables, each repeating the factors."""
+    groups: list[list[str]] = [[]]
     for kpi in result.kpis:
-        table.add_column(kpi, justify="right")
+        trial = groups[-1] + [kpi]
+        if groups[-1] and not _fits(_sweep_table(result, trial), console):
+            groups.append([kpi])
+        else:
+            groups[-1] = trial
+    return [_sweep_table(result, kpis, part=(i + 1, len(groups))) for i, kpis in enumerate(groups)]
+
+
+def factor_legend(result) -> str:
+    """"tents = points.*.tents; ..." for the factors whose short name differs from their path (empty if none)."""
+    from .report.labels import short_names
+
+    paths = [f.path for f in result.factors]
+    return "; ".join(f"{name} = {path}" for name, path in zip(short_names(paths), paths) if name != path)
+
+
+def _sweep_table(result, kpis: list[str], part: tuple[int, int] = (1, 1)) -> Table:
+    import textwrap
+
+    from .report.html import formatted
+    from .report.labels import kpi_format, kpi_label, short_names
+
+    more = f" ({part[0]} of {part[1]})" if part[1] > 1 else ""
+    table = Table(title=f"{result.scenario.name}: {len(result.rows)} combinations, {result.scenario.replications} "
+                        f"replications each, seed {result.scenario.seed} (common random numbers){more}",
+                  title_justify="left", box=box.SIMPLE_HEAD)
+    table.add_column("#", justify="right", no_wrap=True)
+    for name in short_names([f.path for f in result.factors]):
+        table.add_column(name, justify="right", no_wrap=True)
+    for kpi in kpis:
+        table.add_column("\n".join(textwrap.wrap(kpi_label(kpi), 16)), justify="right", no_wrap=True)
     for row in result.rows:
         cells = [str(row.index)] + [str(row.factors[f.path]) for f in result.factors]
-        for kpi in result.kpis:
-            fmt = "{:.1%}" if kpi.endswith("share") or kpi.startswith("utilization") else "{:,.2f}"
-            cells.append(formatted(row.leaf(kpi)["mean"], fmt))
+        cells += [formatted(row.leaf(kpi)["mean"], kpi_format(kpi)) for kpi in kpis]
         table.add_row(*cells)
     return table
 

@@ -258,6 +258,7 @@ def sweep(
     progress: Optional[SweepProgress] = None,
     before_run: Optional[Callable[[int, int], None]] = None,
     check: Optional[Callable[[Scenario], None]] = None,
+    file: Optional[str] = None,
     **run_kwargs: Any,
 ) -> SweepResult:
     """Run every combination of ``factors`` (``{"points.*.tents": [2, 3]}``) on ``scenario``.
@@ -269,14 +270,15 @@ def sweep(
     discards them). ``run_kwargs`` go to :func:`run_scenario` (``jobs=``...).
     ``check(scenario)`` is called on every combination before anything runs (raise to refuse);
     ``before_run(done, total)`` once the work left is known, before any simulation.
+    ``file`` names where a given Scenario came from (report.html's provenance).
     """
     started = time.perf_counter()
-    file = "<scenario>"
     if not isinstance(scenario, Scenario):
         from ..scenario import load_scenario
 
         file = str(scenario)
         scenario = load_scenario(scenario)
+    file = file or "(from Python)"
     scenario = with_fixed(scenario, seed, replications, file)
     factors = as_factors(factors)
     kpis = list(kpis) if kpis else list(DEFAULT_KPIS)

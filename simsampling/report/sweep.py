@@ -14,20 +14,11 @@ import numpy as np
 from ..experiment.factorial import SweepResult
 from .files import scenario_text, write_csv
 from .folder import promote, results_folder
+from .labels import kpi_format, kpi_label, short_names
 
 MAX_LINES = 10
 """With more factors, a chart draws one line per combination of the other factors up to this many;
 beyond, the mean over the other factors."""
-
-LABELS = {
-    "finish_h": "last sample (h from opening)",
-    "sampled_by_deadline_share": "share sampled by the deadline",
-    "wait_min.total.p90": "wait p90, all stages (min)",
-    "utilization.swab": "swab utilisation",
-    "staff_hours": "staff-hours",
-    "waiting_over_capacity_person_min": "person-min outside the waiting area",
-}
-
 
 def sweep_header(result: SweepResult) -> list[str]:
     header = ["combination"] + [f.path for f in result.factors]
@@ -76,23 +67,38 @@ def _numeric(values: tuple) -> bool:
 
 
 def write_sweep_charts(result: SweepResult, folder: Path) -> list[Path]:
-    """One PNG per factor, ``by_<factor>.png``: a panel per KPI, the KPI's mean (95% CI band) against the factor."""
+    """One PNG per factor, ``by_<factor>.png``: a panel per KPI, the KPI's mean (95% CI band) against the factor.
+
+    Factors are named by their last distinct part (the full path in the title), KPIs by their labels;
+    a whole-number factor has a tick at each of its values; the legend (the other factors' levels) sits
+    under the panels.
+    """
+    import textwrap
+
+    from matplotlib.ticker import FixedLocator, PercentFormatter
+
     from .charts import _save, _style, plain, plt
     from .compare import colour
 
     folder.mkdir(parents=True, exist_ok=True)
     written = []
+    names = dict(zip((f.path for f in result.factors), short_names([f.path for f in result.factors])))
     by_values = {tuple(row.factors[f.path] for f in result.factors): row for row in result.rows}
     for position, factor in enumerate(result.factors):
         others = [f for f in result.factors if f is not factor]
         levels = list(itertools.product(*(f.values for f in others)))
         marginal = len(levels) > MAX_LINES
-        xs = list(factor.values) if _numeric(factor.values) else list(range(len(factor.values)))
+        numeric = _numeric(factor.values)
+        xs = list(factor.values) if numeric else list(range(len(factor.values)))
         columns = min(3, len(result.kpis))
         rows = -(-len(result.kpis) // columns)
-        fig, axes = plt.subplots(rows, columns, figsize=(4.6 * columns, 3.5 * rows + 0.8), squeeze=False)
+        lines = [()] if marginal else levels
+        legend_rows = 0 if not others else 1 if marginal else -(-len(lines) // 3)
+        height = 3.5 * rows + 1.1 + 0.25 * legend_rows
+        fig, axes = plt.subplots(rows, columns, figsize=(4.6 * columns, height), squeeze=False)
+        handles = []
         for ax, kpi in zip(axes.flat, result.kpis):
-            lines = [()] if marginal else levels
+            share = kpi_format(kpi).endswith("%}")
             for index, level in enumerate(lines):
                 means, lows, highs = [], [], []
                 for value in factor.values:
@@ -109,24 +115,38 @@ def write_sweep_charts(result: SweepResult, folder: Path) -> list[Path]:
                     mean = np.nan if leaf["mean"] is None else leaf["mean"]
                     low, high = leaf["ci95"] or (mean, mean)
                     means.append(mean)
-                    lows.append(low)
+                    lows.append(max(low, 0.0) if mean >= 0 else low)  # the KPIs are not negative
                     highs.append(high)
                 label = ("mean over the other factors" if marginal else
-                         ", ".join(f"{f.path}={v}" for f, v in zip(others, level)) or None)
+                         ", ".join(f"{names[f.path]} = {v}" for f, v in zip(others, level)) or None)
                 ax.fill_between(xs, lows, highs, color=colour(index), alpha=0.18, linewidth=0)
-                ax.plot(xs, means, color=colour(index), marker="o", linewidth=1.6, label=plain(label) if label else None)
-            if not _numeric(factor.values):
+                line, = ax.plot(xs, means, color=colour(index), marker="o", markersize=5 - min(index, 2),
+                                linewidth=1.6, label=plain(label) if label else None)
+                if ax is axes.flat[0] and label:
+                    handles.append(line)
+            if numeric:
+                ax.xaxis.set_major_locator(FixedLocator(xs))
                 ax.set_xticks(xs, [plain(v) for v in factor.values])
-            _style(ax, plain(LABELS.get(kpi, kpi)), plain(factor.path), plain(kpi))
-            if others and ax is axes.flat[0]:
-                ax.legend(fontsize=7, frameon=False)
+            else:
+                ax.set_xticks(xs, [plain(v) for v in factor.values])
+            if share:
+                ax.yaxis.set_major_formatter(PercentFormatter(1.0))
+            if all(not m for line in ax.get_lines() for m in line.get_ydata() if np.isfinite(m)):
+                ax.set_ylim(bottom=0)  # nothing to show but zeros: no axis below them
+            _style(ax, plain("\n".join(textwrap.wrap(kpi_label(kpi), 38))), plain(names[factor.path]), "")
+            ax.title.set_fontsize(10)
         for ax in list(axes.flat)[len(result.kpis):]:
             ax.set_visible(False)
-        fig.suptitle(plain(f"{result.scenario.name}: KPIs against {factor.path} ({result.scenario.replications} "
-                           f"replications, seed {result.scenario.seed}; band: 95% CI)"),
-                     x=0.01, ha="left", fontsize=11, fontweight="bold")
+        bottom = 0.0
+        if handles:
+            fig.legend(handles=handles, loc="lower center", ncol=min(3, len(handles)), fontsize=8, frameon=False)
+            bottom = (0.35 + 0.25 * legend_rows) / height
+        title = (f"{result.scenario.name}: KPIs against {names[factor.path]} ({factor.path}); "
+                 f"{result.scenario.replications} replications, seed {result.scenario.seed}; band: 95% CI")
+        fig.suptitle(plain("\n".join(textwrap.wrap(title, int(17 * 4.6 * columns / 1.2)))), x=0.01, ha="left",
+                     fontsize=11, fontweight="bold")
         path = folder / f"by_{_slug(factor.path)}.png"
-        _save(fig, path)
+        _save(fig, path, bottom=bottom)
         written.append(path)
     return written
 
@@ -135,22 +155,25 @@ def write_sweep_html(result: SweepResult, folder: Path, charts: list[Path]) -> P
     from . import html as h
 
     summary = result.summary
-    design_rows = [[f.path, ", ".join(str(v) for v in f.values), len(f.values)] for f in result.factors]
+    names = short_names([f.path for f in result.factors])
+    design_rows = [[name, f.path, ", ".join(str(v) for v in f.values), len(f.values)]
+                   for name, f in zip(names, result.factors)]
     sections = [h.paragraph(
         f"{len(result.rows)} combinations of {len(result.factors)} factor(s), each run with seed {result.scenario.seed} "
         f"and {result.scenario.replications} replications: common random numbers, so the same residents come in "
         "every combination and differences between rows come from the factors, not from chance draws.",
         class_="verdict")]
-    sections.append(h.section("Design", h.table(["field", "values", "levels"], design_rows, numeric=(2,)), id="design"))
-    header = ["#"] + [f.path for f in result.factors]
+    sections.append(h.section("Design", h.table(["factor", "field", "values", "levels"], design_rows, numeric=(3,)),
+                              id="design"))
+    header = ["#"] + names
     for kpi in result.kpis:
-        header += [LABELS.get(kpi, kpi), "95% CI"]
+        header += [kpi_label(kpi), "95% CI"]
     rows = []
     for row in result.rows:
         cells: list[Any] = [row.index] + [str(row.factors[f.path]) for f in result.factors]
         for kpi in result.kpis:
             leaf = row.leaf(kpi)
-            fmt = "{:.1%}" if kpi.endswith("share") or kpi.startswith("utilization") else "{:,.2f}"
+            fmt = kpi_format(kpi)
             mean = h.formatted(leaf["mean"], fmt)
             ci = leaf["ci95"]
             cells += [mean, f"{h.formatted(ci[0], fmt)} – {h.formatted(ci[1], fmt)}" if ci else ""]
@@ -159,8 +182,8 @@ def write_sweep_html(result: SweepResult, folder: Path, charts: list[Path]) -> P
                               h.paragraph("sweep.csv has the same rows; summary.json every KPI of every combination.",
                                           class_="note"), id="results"))
     if charts:
-        sections.append(h.section("Charts", *(h.figure(p, f"each KPI against {f.path}")
-                                              for p, f in zip(charts, result.factors)), id="charts"))
+        sections.append(h.section("Charts", *(h.figure(p, f"each KPI against {name} ({f.path})")
+                                              for p, name, f in zip(charts, names, result.factors)), id="charts"))
     text = scenario_text(result.scenario)
     sections.append(h.section("Base scenario", h.code_block(text, summary="scenario.yaml (the factors are applied to it)"),
                               id="scenario"))
@@ -169,7 +192,7 @@ def write_sweep_html(result: SweepResult, folder: Path, charts: list[Path]) -> P
         "seed": result.scenario.seed, "replications": result.scenario.replications,
         "design hash": result.design_hash}), id="provenance"))
     page = h.page(f"Sweep: {result.scenario.name}", sections,
-                  subtitle=" × ".join(f"{f.path} ({len(f.values)})" for f in result.factors),
+                  subtitle=" × ".join(f"{name} ({len(f.values)})" for name, f in zip(names, result.factors)),
                   contents=[("design", "Design"), ("results", "Results"), ("charts", "Charts"),
                             ("scenario", "Base scenario"), ("provenance", "Provenance")])
     target = folder / "report.html"

@@ -1,0 +1,77 @@
+"""What a KPI or a factor is called in tables and charts, and how its numbers are written.
+
+KPIs are flattened keys of summary.json (``wait_min.registration.p90``); the headline ones have a
+label of their own (experiment/compare.py's ``MAIN_KPIS``), the others are read from their parts
+(``registration: wait p90 (min)``). Factors of a sweep are field paths; side by side they are
+named by their last distinct part (``points.*.tents`` -> ``tents``).
+"""
+
+from __future__ import annotations
+
+from typing import Sequence, Union
+
+from ..experiment.compare import MAIN_KPIS
+from ..experiment.factors import Segment
+
+KNOWN = {key: label for key, label, _ in MAIN_KPIS}
+KNOWN.update({
+    "sampled_by_deadline_share": "share sampled by the deadline",
+    "utilization.swab": "swab utilisation",
+    "throughput_per_station_hour": "residents per station-hour",
+    "residents_per_sampler_hour": "residents per sampler-hour",
+    "points_finished_by_deadline_share": "share of points finished by the deadline",
+})
+FORMATS = {key: fmt for key, _, fmt in MAIN_KPIS}
+STATS = {"mean": "mean", "p50": "median", "p90": "p90", "p95": "p95", "max": "max"}
+
+
+def kpi_label(key: str) -> str:
+    """A KPI's label: ``wait_min.registration.p90`` -> ``registration: wait p90 (min)``."""
+    if key in KNOWN:
+        return KNOWN[key]
+    parts = key.split(".")
+    head, rest = parts[0], parts[1:]
+    if head == "wait_min" and len(rest) == 2:
+        stage, stat = rest
+        where = "all stages" if stage == "total" else stage
+        return f"wait {STATS.get(stat, stat)}, {where} (min)" if stage == "total" else f"{where}: wait {STATS.get(stat, stat)} (min)"
+    if head == "time_in_system_min" and len(rest) == 1:
+        return f"time in system {STATS.get(rest[0], rest[0])} (min)"
+    if head == "queue_max" and len(rest) == 1:
+        return "longest line, all stages" if rest[0] == "total" else f"{rest[0]}: longest line"
+    if head == "utilization" and len(rest) == 1:
+        return f"{rest[0]} utilisation"
+    if head == "staff_hours_by_role" and len(rest) == 1:
+        return f"staff-hours, {rest[0]}"
+    if head == "idle_share" and len(rest) == 1:
+        return f"{rest[0]}: idle share"
+    return key.replace("chain.", "chain: ").replace("_", " ")
+
+
+def kpi_format(key: str) -> str:
+    """A format for the KPI's values: percentages for shares and utilisations."""
+    if key in FORMATS:
+        return FORMATS[key]
+    last = key.split(".")[-1]
+    if key.startswith(("utilization.", "idle_share.")) or last.endswith("share"):
+        return "{:.1%}"
+    return "{:,.2f}"
+
+
+def short_names(paths: Sequence[Sequence[Union[Segment, str]]]) -> list[str]:
+    """Each path by its shortest distinct ending: ``points.*.tents`` and
+    ``points.*.stages.temperature.servers`` -> ``tents``, ``servers``; an ending that starts at a list
+    index or ``*`` takes its parent too (``points.0.tents``)."""
+    split = [tuple(str(s) for s in (p.split(".") if isinstance(p, str) else p)) for p in paths]
+    names = []
+    for path in split:
+        for length in range(1, len(path) + 1):
+            ending = path[-length:]
+            if ending[0] == "*" or ending[0].isdigit():
+                continue
+            if sum(1 for other in split if other[-length:] == ending) == 1:
+                names.append(".".join(ending))
+                break
+        else:
+            names.append(".".join(path))
+    return names
