@@ -11,9 +11,8 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
-from matplotlib.ticker import MaxNLocator  # noqa: E402
 
-from ..advice.levers import STAFFED_KNOBS  # noqa: E402
+from ..advice.levers import KNOB, STAFFED_KNOBS  # noqa: E402
 from ..experiment.optimise import Evaluation, OptimiseResult  # noqa: E402
 from . import html as h  # noqa: E402
 from .files import scenario_text, write_csv  # noqa: E402
@@ -45,8 +44,8 @@ def answer_rows(result: OptimiseResult) -> list[list[Any]]:
 
 
 def search_chart(result: OptimiseResult, path: Path) -> Path:
-    """Stations mode: stations vs p90 wait and finish time per point (filled: passed); allocation:
-    the latest point's finish time by step."""
+    """Stations mode: the staff-hours of each staffing tried against its worst p90 wait and finish, per point
+    (filled: passed; ringed: the answer); allocation: the latest point's finish time by step."""
     if result.mode == "allocation":
         fig, ax = plt.subplots(figsize=(8, 4.5))
         steps = result.allocation_steps
@@ -60,30 +59,49 @@ def search_chart(result: OptimiseResult, path: Path) -> Path:
         for e in result.evaluations:
             searched.setdefault(e.point_id, []).append(e)
         shown = sorted(searched, key=lambda pid: -len(searched[pid]))[:CHART_POINTS]
-        fig, (top, bottom) = plt.subplots(2, 1, figsize=(8, 7), sharex=True)
+        answers = {e.point_id: e for e in result.verification}
+        fig, (top, bottom) = plt.subplots(2, 1, figsize=(8.5, 7.5), sharex=True)
         c = result.constraints
         for index, pid in enumerate(shown):
-            evals = sorted(searched[pid], key=lambda e: e.stations)
             colour = plt.cm.tab10(index % 10)
-            xs = [e.stations for e in evals]
-            for ax, values in ((top, [e.wait_p90_max for e in evals]), (bottom, [e.finish_h_max for e in evals])):
-                ax.plot(xs, [v if v is not None else float("nan") for v in values], color=colour, alpha=0.6,
-                        label=str(pid))
-                for e, v in zip(evals, values):
-                    if v is not None:
-                        ax.scatter([e.stations], [v], color=colour, facecolors=colour if e.passed else "white", zorder=3)
+            evals = searched[pid]
+            answer = answers.get(pid)
+            chosen = [e for e in evals if answer is not None and e.values == answer.values
+                      and e.calls_shortened_h == answer.calls_shortened_h]
+            for ax, value in ((top, lambda e: e.wait_p90_max), (bottom, lambda e: e.finish_h_max)):
+                for e in evals:
+                    if value(e) is not None and e.staff_hours_mean is not None:
+                        ax.scatter([e.staff_hours_mean], [value(e)], color=colour,
+                                   facecolors=colour if e.passed else "white", zorder=3, s=30)
+                        if ax is top and len(shown) <= 3:
+                            ax.annotate("·".join(str(int(v)) for v in e.values.values())
+                                        + (f" −{e.calls_shortened_h:g}h" if e.calls_shortened_h else ""),
+                                        (e.staff_hours_mean, value(e)), xytext=(5, 4), textcoords="offset points",
+                                        fontsize=7, color=colour)
+                ax.scatter([], [], color=colour, label=str(pid))
+                for e in chosen[:1]:
+                    if value(e) is not None and e.staff_hours_mean is not None:
+                        ax.scatter([e.staff_hours_mean], [value(e)], s=160, facecolors="none", edgecolors=colour,
+                                   linewidths=1.8, zorder=4)
+                        if ax is top:
+                            ax.annotate(e.describe(), (e.staff_hours_mean, value(e)), xytext=(-10, 10), fontsize=7.5,
+                                        textcoords="offset points", color=colour, ha="right")
         if c.max_p90_wait_min is not None:
             top.axhline(c.max_p90_wait_min, color="#c1121f", linestyle="--", label="limit")
         if c.deadline_h is not None:
             bottom.axhline(c.deadline_h, color="#c1121f", linestyle="--", label="deadline")
         top.set_ylabel("p90 total wait, worst replication (min)")
-        bottom.set_ylabel("finish, worst replication (h)")
-        bottom.set_xlabel("stations at the point (filled: passed the criterion)")
-        top.set_title("Search: every evaluation (common random numbers)")
+        bottom.set_ylabel("last sample, worst replication (h)")
+        bottom.set_xlabel("staff-hours of the staffing tried (mean over replications; filled: passed the criterion)")
+        first = result.evaluations[0].values if result.evaluations else {}
+        order = " · ".join(KNOB[name].units for name in first)
+        top.set_title("Search: every staffing tried (common random numbers); ringed: the answer"
+                      + (f"\nlabels: {order}" + (" (−h: calling plan shortened)" if any(e.calls_shortened_h for e in
+                                                                                        result.evaluations) else "")
+                         if len(shown) <= 3 else ""), fontsize=10)
         top.legend(fontsize=8, ncol=2)
         for ax in (top, bottom):
             ax.grid(alpha=0.3)
-        bottom.xaxis.set_major_locator(MaxNLocator(integer=True))
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=DPI)
