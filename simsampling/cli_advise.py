@@ -163,9 +163,9 @@ def print_impact(impact: Impact, out: Console) -> None:
     if impact.district:
         out.print(impact_table([e for e in impact.district_effects() if e.applies],
                                f"Every point at once ({reps})", False))
-        best = [e for e in impact.point_effects() if e.verdict in ("helps", "saves")][:TOP_ROWS]
+        best = impact.best_per_point()[:TOP_ROWS]
         if best:
-            out.print(impact_table(best, f"Best changes per point (advice.csv has all {len(impact.point_effects()):,})",
-                                   True))
+            out.print(impact_table(best, f"One change per point, what to act on first (advice.csv has all "
+                                         f"{len(impact.point_effects()):,})", True))
     else:
         out.print(impact_table([e for e in impact.effects if e.applies], f"Levers, best first ({reps})", False))

@@ -262,7 +262,7 @@ def sweep_tables(result, console: Console) -> list[Table]:
 
 def factor_legend(result) -> str:
     """"tents = points.*.tents; ..." for the factors whose short name differs from their path (empty if none)."""
-    from .report.labels import short_names
+    from .labels import short_names
 
     paths = [f.path for f in result.factors]
     return "; ".join(f"{name} = {path}" for name, path in zip(short_names(paths), paths) if name != path)
@@ -272,7 +272,7 @@ def _sweep_table(result, kpis: list[str], part: tuple[int, int] = (1, 1)) -> Tab
     import textwrap
 
     from .report.html import formatted
-    from .report.labels import kpi_format, kpi_label, short_names
+    from .labels import kpi_format, kpi_label, short_names
 
     more = f" ({part[0]} of {part[1]})" if part[1] > 1 else ""
     table = Table(title=f"{result.scenario.name}: {len(result.rows)} combinations, {result.scenario.replications} "

@@ -189,6 +189,17 @@ class Impact:
     def point_effects(self, point_id: Optional[str] = None) -> list[Effect]:
         return [e for e in self.effects if e.point_id is not None and (point_id is None or e.point_id == point_id)]
 
+    def best_per_point(self) -> list[Effect]:
+        """What to act on, one effect per point: at each point that misses a target its best help (best first),
+        then at the others their largest saving within the targets (largest first)."""
+        first: dict[str, Effect] = {}
+        for effect in self.point_effects():  # ranked: helps before saves, best first
+            wanted = "helps" if effect.point_id in self.missing else "saves"
+            if effect.verdict == wanted and effect.point_id not in first:
+                first[effect.point_id] = effect
+        chosen = list(first.values())
+        return [e for e in chosen if e.verdict == "helps"] + [e for e in chosen if e.verdict == "saves"]
+
     def district_effects(self) -> list[Effect]:
         return [e for e in self.effects if e.point_id is None]
 
@@ -196,10 +207,11 @@ class Impact:
     def sentences(self) -> list[str]:
         return impact_sentences(self)
 
-    def missing(self) -> set[str]:
+    @cached_property
+    def missing(self) -> frozenset[str]:
         """Points that miss a target (with confidence) as they are."""
-        return {pid for pid, kpis in self.baseline.point_kpis.items()
-                if not all(meets(leaves(kpis), self.targets).values())}
+        return frozenset(pid for pid, kpis in self.baseline.point_kpis.items()
+                         if not all(meets(leaves(kpis), self.targets).values()))
 
     def summary(self) -> dict[str, Any]:
         """The content of advice.json (schema in docs/outputs.md)."""
@@ -306,7 +318,7 @@ def measure_impact(
         judge(effect, key, targets)
     impact = Impact(scenario, baseline, targets, key, rank(effects) + rank(district),
                     {pid: bottleneck(kpis) for pid, kpis in base_points.items()}, file=file, runs=runs)
-    impact.moves = town_moves(scenario.points, impact.point_effects(), impact.missing())
+    impact.moves = town_moves(scenario.points, impact.point_effects(), impact.missing)
     for effect in impact.effects:
         effect.sentence = effect_sentence(effect, impact)
     for move in impact.moves:

@@ -94,7 +94,7 @@ def _status(impact: Any) -> str:
             return f"{point.id} meets its targets: {against_targets(base, impact)}."
         missed = " and the ".join(NAMES[k] for k, ok in met.items() if not ok)
         return f"{point.id} misses its targets: {against_targets(base, impact)}; the {missed} is over."
-    missing = impact.missing()
+    missing = impact.missing
     count = len(impact.scenario.points)
     return f"{count - len(missing):,} of {count:,} points meet both targets ({limits}); {len(missing):,} miss one."
 
@@ -106,7 +106,7 @@ def _bottleneck(impact: Any) -> Optional[str]:
             return "Residents barely wait (under a minute on average, all stages together): no stage holds them back."
         return f"The bottleneck is {stage}: it holds {share:.0%} of the resident-minutes waited."
     counts: dict[str, int] = {}
-    for pid in impact.missing():
+    for pid in impact.missing:
         stage = impact.bottlenecks[pid][0]
         if stage is not None:
             counts[stage] = counts.get(stage, 0) + 1
@@ -147,13 +147,18 @@ def impact_sentences(impact: Any, top: int = 3) -> list[str]:
     if said:
         sentences.append(said)
     effects = impact.point_effects()
-    missing = impact.missing()
-    helps = [e for e in effects if e.verdict == "helps" and (e.point_id in missing or not missing)]
-    saves = [e for e in effects if e.verdict == "saves"]
+    missing = impact.missing
+    if impact.district:
+        best = impact.best_per_point()
+        helps = [e for e in best if e.verdict == "helps"]
+        saves = [e for e in best if e.verdict == "saves"]
+    else:
+        helps = [e for e in effects if e.verdict == "helps"]
+        saves = [e for e in effects if e.verdict == "saves"]
     saving = []
     if saves:
         if impact.district:
-            saving.append(f"{len({e.point_id for e in saves}):,} point(s) can give up staff within their targets; "
+            saving.append(f"{len(saves):,} point(s) meeting their targets can give up staff within them; "
                           f"the largest saving: {saves[0].sentence}")
         else:
             saving.append("Staff can be saved: " + saves[0].sentence)

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any, Callable, Optional, Sequence, Union
 
 from .. import __version__
+from ..labels import kpi_format, kpi_label
 from ..metrics import estimate, flatten
 from ..scenario import Problem, Scenario, ScenarioError, load_scenario
 from .replicate import RunResult, run_scenario
@@ -28,19 +29,10 @@ from .factorial import with_fixed
 SUMMARY_SCHEMA = 1
 LABELS = string.ascii_uppercase
 
-MAIN_KPIS = (
-    ("finish_h", "last sample (h from opening)", "{:,.2f}"),
-    ("sampled_by_deadline_share", "sampled by the deadline", "{:.1%}"),
-    ("sampled_total", "residents sampled", "{:,.0f}"),
-    ("unserved", "unserved at the points", "{:,.0f}"),
-    ("wait_min.total.p90", "wait p90, all stages (min)", "{:,.1f}"),
-    ("time_in_system_min.p90", "time in system p90 (min)", "{:,.1f}"),
-    ("queue_max.total", "longest line, all stages", "{:,.0f}"),
-    ("utilization.swab", "swab utilisation", "{:.1%}"),
-    ("overtime_min", "overtime (min)", "{:,.1f}"),
-    ("staff_hours", "staff-hours", "{:,.0f}"),
-    ("waiting_over_capacity_person_min", "person-min outside the waiting area", "{:,.0f}"),
-)
+MAIN_KPIS = tuple((key, kpi_label(key), kpi_format(key)) for key in (
+    "finish_h", "sampled_by_deadline_share", "sampled_total", "unserved", "wait_min.total.p90",
+    "time_in_system_min.p90", "queue_max.total", "utilization.swab", "overtime_min", "staff_hours",
+    "waiting_over_capacity_person_min"))
 """(flattened KPI, label, format) of the headline table (command line and report.html)."""
 
 CompareProgress = Callable[[int, int, int], None]

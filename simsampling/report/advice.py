@@ -72,7 +72,7 @@ def moves_rows(impact: Impact):
 def on_bottleneck(effect: Effect, impact: Impact) -> Optional[str]:
     """The bottleneck stage the effect's lever acts on at its point (None: it does not, or no bottleneck)."""
     if effect.point_id is None:
-        stages = [impact.bottlenecks[p.id][0] for p in impact.scenario.points if p.id in impact.missing()]
+        stages = [impact.bottlenecks[p.id][0] for p in impact.scenario.points if p.id in impact.missing]
         stage = max(set(stages) - {None}, key=stages.count, default=None)
         points = impact.scenario.points
     else:
@@ -172,13 +172,12 @@ def write_advice_charts(impact: Impact, folder: Path) -> list[Path]:
     if shown:
         written.append(_tornado(shown, impact, folder / "impact.png", title))
     if impact.district:
-        missing = impact.missing()
-        best = [e for e in impact.point_effects() if e.verdict == "helps" and (e.point_id in missing or not missing)]
-        best += [e for e in impact.point_effects() if e.verdict == "saves"]
-        best = best[:TOP_POINT_ACTIONS]
+        best = impact.best_per_point()[:TOP_POINT_ACTIONS]
         if best:
-            title = (f"{impact.scenario.name}: the best change at the points that miss a target, then the largest "
-                     f"savings ({reps})")
+            helping = any(e.verdict == "helps" for e in best)
+            title = (f"{impact.scenario.name}: "
+                     + ("the best change at each point that misses a target, then " if helping else "")
+                     + f"the largest saving within the targets at the others ({reps})")
             written.append(_tornado(best, impact, folder / "impact_points.png", title,
                                     kpis=(impact.rank_by, "staff_hours"), with_point=True))
     return written
@@ -204,7 +203,8 @@ def advice_section(impact: Impact, charts: list[Path], id: str = "advice") -> h.
     header = ["rank", "point", "lever", "change", "verdict"] + [f"{NAMES[k]} ({UNITS[k]})" for k in IMPACT_KPIS] + [
         "score"]
     captions = {"impact.png": "What each lever changes (paired 95% CIs); red: it acts on the bottleneck stage.",
-                "impact_points.png": "The best change at each point that misses a target, then the largest savings."}
+                "impact_points.png": "One change per point: the best at each point that misses a target, then the "
+                                     "largest saving within the targets at the others."}
     parts: list[Any] = [h.tag("ul", h.join(h.tag("li", s) for s in impact.sentences), class_="verdict")]
     parts += [h.figure(p, captions.get(p.name, p.stem), id=f"chart-{p.stem}") for p in charts]
     parts.append(h.table(header, rows, numeric=range(5, len(header)),

@@ -14,7 +14,7 @@ import numpy as np
 from ..experiment.factorial import SweepResult
 from .files import scenario_text, write_csv
 from .folder import promote, results_folder
-from .labels import kpi_format, kpi_label, short_names
+from ..labels import kpi_format, kpi_label, short_names
 
 MAX_LINES = 10
 """With more factors, a chart draws one line per combination of the other factors up to this many;

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import io
 import json
 from pathlib import Path
 
@@ -127,3 +128,22 @@ def test_three_scenarios_are_each_compared_with_the_first():
     assert "C_minus_B" not in header
     rows = {row[0]: dict(zip(header, row)) for row in compare_rows(comparison)}
     assert rows["staff_hours"]["C_minus_A"] > rows["staff_hours"]["B_minus_A"] > 0
+
+
+def test_the_table_fits_a_narrow_terminal():
+    """Three scenarios on 80 columns: one table per comparison with A, no number cut."""
+    from rich.console import Console
+
+    from simsampling.cli_experiments import compare_tables
+
+    comparison = compare_scenarios([with_tents(4, "four"), with_tents(5, "five"), with_tents(3, "three")],
+                                   replications=2)
+    console = Console(width=80, record=True, file=io.StringIO())
+    tables = compare_tables(comparison, console)
+    assert len(tables) == 2
+    for table in tables:
+        console.print(table)
+    text = console.export_text()
+    assert "…" not in text and "B−A" in text and "C−A" in text
+    wide = Console(width=250, record=True, file=io.StringIO())
+    assert len(compare_tables(comparison, wide)) == 1

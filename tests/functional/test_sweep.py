@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import io
 import json
 from pathlib import Path
 
@@ -173,3 +174,25 @@ def test_an_existing_results_folder_is_refused_before_running(swept: Path, capsy
     monkeypatch.setattr(factorial, "run_scenario", counting)
     assert sweep_cli(swept) == 2
     assert "--out" in capsys.readouterr().err and counting.calls == 0
+
+
+def test_the_table_fits_a_narrow_terminal_and_names_factors_by_their_last_part():
+    """80 columns: no number is cut ("14…"); the KPIs go to a second table instead; factors read "tents"."""
+    from rich.console import Console
+
+    from simsampling.cli_experiments import factor_legend, sweep_tables
+
+    result = sweep(DEMO, {"points.*.tents": [3, 4], "points.*.stages.temperature.servers": [1]}, replications=1)
+    console = Console(width=80, record=True, file=io.StringIO())
+    tables = sweep_tables(result, console)
+    assert len(tables) >= 2
+    for table in tables:
+        console.print(table)
+    text = console.export_text()
+    assert "…" not in text and "tents" in text and "points.*" not in text and "14.31" in text
+    assert factor_legend(result) == "tents = points.*.tents; servers = points.*.stages.temperature.servers"
+
+
+def test_the_report_names_the_scenario_file(swept: Path):
+    html = (swept / "report.html").read_text()
+    assert "&lt;scenario&gt;" not in html and "one-point-demo.yaml" in html

@@ -1,27 +1,38 @@
 """What a KPI or a factor is called in tables and charts, and how its numbers are written.
 
 KPIs are flattened keys of summary.json (``wait_min.registration.p90``); the headline ones have a
-label of their own (experiment/compare.py's ``MAIN_KPIS``), the others are read from their parts
-(``registration: wait p90 (min)``). Factors of a sweep are field paths; side by side they are
-named by their last distinct part (``points.*.tents`` -> ``tents``).
+label of their own (``KNOWN``), the others are read from their parts (``registration: wait p90
+(min)``). Factors of a sweep are field paths; side by side they are named by their last distinct
+part (``points.*.tents`` -> ``tents``). Used by the command line, the reports and the experiments'
+headline tables alike.
 """
 
 from __future__ import annotations
 
 from typing import Sequence, Union
 
-from ..experiment.compare import MAIN_KPIS
-from ..experiment.factors import Segment
-
-KNOWN = {key: label for key, label, _ in MAIN_KPIS}
-KNOWN.update({
-    "sampled_by_deadline_share": "share sampled by the deadline",
+KNOWN = {
+    "finish_h": "last sample (h from opening)",
+    "sampled_by_deadline_share": "sampled by the deadline",
+    "sampled_total": "residents sampled",
+    "unserved": "unserved at the points",
+    "wait_min.total.p90": "wait p90, all stages (min)",
+    "time_in_system_min.p90": "time in system p90 (min)",
+    "queue_max.total": "longest line, all stages",
     "utilization.swab": "swab utilisation",
+    "overtime_min": "overtime (min)",
+    "staff_hours": "staff-hours",
+    "waiting_over_capacity_person_min": "person-min outside the waiting area",
     "throughput_per_station_hour": "residents per station-hour",
     "residents_per_sampler_hour": "residents per sampler-hour",
     "points_finished_by_deadline_share": "share of points finished by the deadline",
-})
-FORMATS = {key: fmt for key, _, fmt in MAIN_KPIS}
+}
+FORMATS = {
+    "finish_h": "{:,.2f}", "sampled_by_deadline_share": "{:.1%}", "sampled_total": "{:,.0f}", "unserved": "{:,.0f}",
+    "wait_min.total.p90": "{:,.1f}", "time_in_system_min.p90": "{:,.1f}", "queue_max.total": "{:,.0f}",
+    "utilization.swab": "{:.1%}", "overtime_min": "{:,.1f}", "staff_hours": "{:,.0f}",
+    "waiting_over_capacity_person_min": "{:,.0f}",
+}
 STATS = {"mean": "mean", "p50": "median", "p90": "p90", "p95": "p95", "max": "max"}
 
 
@@ -58,7 +69,7 @@ def kpi_format(key: str) -> str:
     return "{:,.2f}"
 
 
-def short_names(paths: Sequence[Sequence[Union[Segment, str]]]) -> list[str]:
+def short_names(paths: Sequence[Union[str, Sequence[Union[str, int]]]]) -> list[str]:
     """Each path by its shortest distinct ending: ``points.*.tents`` and
     ``points.*.stages.temperature.servers`` -> ``tents``, ``servers``; an ending that starts at a list
     index or ``*`` takes its parent too (``points.0.tents``)."""
