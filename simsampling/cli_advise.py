@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
-from typing import Any, Callable, Optional
+from typing import Any, Callable
 
 from rich import box
 from rich.console import Console
@@ -21,7 +21,8 @@ from .advice.impact import RANK_BY, Impact, levers_named, measure_impact
 from .advice.levers import LEVER
 from .advice.targets import DEFAULT_MAX_P90_WAIT_MIN, NAMES, UNITS
 from .advice.words import signed
-from .scenario import Problem, ScenarioError, load_scenario, validate_scenario
+from .experiment.factorial import with_fixed
+from .scenario import Problem, ScenarioError, load_scenario
 from .scenario.schema import MAX_REPLICATIONS
 
 TOP_ROWS = 10
@@ -60,17 +61,6 @@ def add_target_arguments(parser: argparse.ArgumentParser) -> None:
                         help=f"the p90 wait a point must stay within (default {DEFAULT_MAX_P90_WAIT_MIN:g} min)")
 
 
-def _fixed(scenario, seed: Optional[int], replications: Optional[int], file: str):
-    if seed is None and replications is None:
-        return scenario
-    data = scenario.model_dump(mode="json", exclude_none=True)
-    if seed is not None:
-        data["seed"] = seed
-    if replications is not None:
-        data["replications"] = replications
-    return validate_scenario(data, file=file)
-
-
 def _progress(err: Console, quiet: bool) -> Progress:
     return Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                     TimeRemainingColumn(), console=err, disable=quiet or not err.is_terminal, transient=False)
@@ -81,7 +71,7 @@ def run_advise(args, out: Console, err: Console, run_options: Callable[..., dict
     from .report.advice import write_advice
 
     file = str(args.scenario)
-    scenario = _fixed(load_scenario(args.scenario), args.seed, args.replications, file)
+    scenario = with_fixed(load_scenario(args.scenario), args.seed, args.replications, file)
     levers = levers_named(args.lever)
     target = args.out if args.out is not None else default_folder(f"{scenario.name}-advise")
     try:

@@ -10,6 +10,7 @@ import textwrap
 from pathlib import Path
 from typing import Any, Optional, Union
 
+from .. import __version__
 from ..advice.impact import Effect, Impact
 from ..advice.moves import town_label, town_of
 from ..advice.targets import IMPACT_KPIS, NAMES, UNITS
@@ -242,7 +243,7 @@ def write_advice(impact: Impact, target: Union[str, Path], force: bool = False,
         charts = write_advice_files(impact, staging)
         (staging / "scenario.yaml").write_text(scenario_text(impact.scenario), encoding="utf-8")
         rows = {"scenario": impact.scenario.name, "file": impact.file or "(from Python)",
-                "simsampling version": impact.summary()["simsampling_version"], "seed": impact.scenario.seed,
+                "simsampling version": __version__, "seed": impact.scenario.seed,
                 "replications": impact.baseline.replications, "common random numbers": "yes",
                 "runs": f"{impact.runs} (the scenario as written and one per lever that applies)",
                 "run time": f"{impact.elapsed_s:,.1f} s", **(provenance or {})}
