@@ -118,3 +118,21 @@ def test_bad_executor_arguments_are_refused(monkeypatch):
     monkeypatch.setattr(executors, "dask_available", lambda: False)
     with pytest.raises(executors.ExecutorUnavailable, match="distributed"):
         check_executor("dask")
+
+
+def test_a_run_of_one_batch_starts_no_workers(monkeypatch):
+    """The demo's five quick tasks are one batch: with --jobs 2 they still run here, task by task
+    (starting worker processes would cost seconds each time; advise makes six such runs)."""
+    from pathlib import Path
+
+    from simsampling.experiment import replicate
+    from simsampling.scenario import load_scenario
+
+    def no_workers(*args, **kwargs):
+        raise AssertionError("worker processes were started for a run of one batch")
+
+    monkeypatch.setattr(executors, "_processes", no_workers)
+    demo = load_scenario(Path(__file__).resolve().parents[2] / "scenarios" / "one-point-demo.yaml")
+    done = []
+    replicate.run_scenario(demo, jobs=2, progress=lambda d, total: done.append(d))
+    assert done == [1, 2, 3, 4, 5]
