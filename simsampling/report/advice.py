@@ -191,9 +191,10 @@ def advice_section(impact: Impact, charts: list[Path], id: str = "advice") -> h.
     rows = []
     shown = impact.effects if not impact.district else [e for e in impact.effects if e.point_id is None or e.rank <= 30]
     for effect in shown:
-        cells: list[Any] = [effect.rank, effect.point_id or "every point", effect.lever.label,
-                            effect.change.describe() if effect.change is not None else "", effect.verdict]
-        for key in IMPACT_KPIS:
+        cells: list[Any] = [effect.rank] + ([effect.point_id or "every point"] if impact.district else []) + [
+            effect.lever.label, effect.change.describe() if effect.change is not None else "",
+            effect.verdict.replace("_", " ")]
+        for key in CHART_KPIS:
             leaf = effect.deltas.get(key) or {}
             ci = leaf.get("ci95")
             cells.append(signed(key, leaf.get("mean")) + (f" ({signed(key, ci[0])} to {signed(key, ci[1])})" if ci else "")
@@ -201,14 +202,14 @@ def advice_section(impact: Impact, charts: list[Path], id: str = "advice") -> h.
         score = effect.score
         cells.append("free" if score == math.inf else (f"{score:.3g}" if score is not None else ""))
         rows.append(cells)
-    header = ["rank", "point", "lever", "change", "verdict"] + [f"{NAMES[k]} ({UNITS[k]})" for k in IMPACT_KPIS] + [
-        "score"]
+    header = ["rank"] + (["point"] if impact.district else []) + ["lever", "change", "verdict"] + [
+        f"{NAMES[k]} ({UNITS[k]})" if UNITS[k] != NAMES[k] else NAMES[k] for k in CHART_KPIS] + ["score"]
     captions = {"impact.png": "What each lever changes (paired 95% CIs); red: it acts on the bottleneck stage.",
                 "impact_points.png": "One change per point: the best at each point that misses a target, then the "
                                      "largest saving within the targets at the others."}
     parts: list[Any] = [h.tag("ul", h.join(h.tag("li", s) for s in impact.sentences), class_="verdict")]
     parts += [h.figure(p, captions.get(p.name, p.stem), id=f"chart-{p.stem}") for p in charts]
-    parts.append(h.table(header, rows, numeric=range(5, len(header)),
+    parts.append(h.table(header, rows, numeric=[0] + list(range(header.index("verdict") + 1, len(header))),
                          caption="Each lever's paired mean change with its 95% CI (common random numbers). Score: "
                                  f"{NAMES[impact.rank_by]} gained per staff-hour (helps), or staff-hours saved "
                                  "(saves). advice.csv has every row."))
