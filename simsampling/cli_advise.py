@@ -125,17 +125,18 @@ def _with_ci(key: str, leaf: dict) -> str:
     return signed(key, leaf["mean"]) + half
 
 
-def impact_table(effects, title: str, with_point: bool) -> Table:
+def impact_table(effects, title: str, with_point: bool, numbered: bool = False) -> Table:
+    """The effects' rows: rank (or, ``numbered``, the place in this list), lever, p90 wait, finish, staff-hours, verdict."""
     table = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False)
     table.add_column("#", justify="right", no_wrap=True)
     table.add_column("lever (change)", ratio=1, overflow="fold")
     for key in ("wait_min.total.p90", "finish_h", "staff_hours"):
         table.add_column(f"{NAMES[key]} {UNITS[key].replace('staff-hours', '')}".strip(), justify="right", no_wrap=True)
     table.add_column("verdict", no_wrap=True)
-    for effect in effects:
+    for place, effect in enumerate(effects, start=1):
         change = effect.change.describe() if effect.change is not None and effect.change.applies else ""
         name = (f"{effect.point_id}: " if with_point else "") + effect.lever.label + (f" ({change})" if change else "")
-        table.add_row(str(effect.rank), name, *(_with_ci(k, effect.deltas.get(k) or {})
+        table.add_row(str(place if numbered else effect.rank), name, *(_with_ci(k, effect.deltas.get(k) or {})
                                                 for k in ("wait_min.total.p90", "finish_h", "staff_hours")),
                       effect.verdict.replace("_", " "))
     return table
@@ -156,6 +157,6 @@ def print_impact(impact: Impact, out: Console) -> None:
         best = impact.best_per_point()[:TOP_ROWS]
         if best:
             out.print(impact_table(best, f"One change per point, what to act on first (advice.csv has all "
-                                         f"{len(impact.point_effects()):,})", True))
+                                         f"{len(impact.point_effects()):,} effects, ranked)", True, numbered=True))
     else:
         out.print(impact_table([e for e in impact.effects if e.applies], f"Levers, best first ({reps})", False))

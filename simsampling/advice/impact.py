@@ -153,12 +153,13 @@ def judge(effect: Effect, rank_by: str, targets: Targets) -> None:
 
 def rank(effects: Sequence[Effect]) -> list[Effect]:
     """Best first: free helps by improvement, then helps by improvement per staff-hour, then savings by
-    staff-hours saved, then neutral, harms, not applicable; numbers ``rank`` from 1."""
+    staff-hours saved (then the least harm), then neutral, harms, not applicable; numbers ``rank`` from 1."""
     def key(e: Effect):
         if e.verdict == "helps":
             free = e.score == math.inf
-            return (0, not free, -e.improvement if free else -e.score)
-        return (VERDICTS.index(e.verdict), False, -e.score if e.verdict == "saves" else 0.0)
+            return (0, not free, -e.improvement if free else -e.score, 0.0)
+        # savings: the most whole staff-hours first (overtime makes the rest noise), then the least harm
+        return (VERDICTS.index(e.verdict), False, -round(e.score) if e.verdict == "saves" else 0.0, -e.improvement)
 
     ordered = sorted(effects, key=key)
     for number, effect in enumerate(ordered, start=1):

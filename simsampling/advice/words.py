@@ -122,10 +122,9 @@ SAME_FINISH_H = 0.05
 
 
 def _calling_sets_finish(impact: Any) -> Optional[str]:
-    """When a shorter calling plan moves a point's finish and no added server does."""
-    if impact.district:
-        return None
-    by = {e.lever.name: e for e in impact.point_effects(impact.scenario.points[0].id)}
+    """When a shorter calling plan moves the finish and no added server does (a district: each at every point)."""
+    effects = impact.district_effects() if impact.district else impact.point_effects(impact.scenario.points[0].id)
+    by = {e.lever.name: e for e in effects}
     calls = by.get("calls-1h")
     added = [e for e in by.values() if e.applies and e.lever.knob.staffed and e.lever.step > 0]
     if calls is None or not calls.applies or not added:
@@ -134,7 +133,8 @@ def _calling_sets_finish(impact: Any) -> Optional[str]:
     most = max(added, key=lambda e: abs(e.delta("finish_h") or 0.0))
     if moved.get("significant") and (moved.get("mean") or 0.0) < -SAME_FINISH_H and \
             abs(most.delta("finish_h") or 0.0) < SAME_FINISH_H:
-        return (f"The calling plan, not capacity, sets the finish: calling one hour faster moves the last sample by "
+        where = "the district's finish (at every point at once)" if impact.district else "the finish"
+        return (f"The calling plan, not capacity, sets {where}: calling one hour faster moves the last sample by "
                 f"{signed('finish_h', moved.get('mean'))} h; {most.lever.label} by "
                 f"{signed('finish_h', most.delta('finish_h'))} h.")
     return None

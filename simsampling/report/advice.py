@@ -104,8 +104,8 @@ def _tornado(effects: list[Effect], impact: Impact, path: Path, title: str, kpis
     from .charts import _save, _style, plain, plt
 
     rows = len(effects)
-    fig, axes = plt.subplots(1, len(kpis), figsize=(3.1 * len(kpis) + 3.2, 0.62 * rows + 2.3), sharey=True,
-                             squeeze=False)
+    width = 3.1 * len(kpis) + 3.2
+    fig, axes = plt.subplots(1, len(kpis), figsize=(width, 0.62 * rows + 2.3), sharey=True, squeeze=False)
     ys = list(range(rows))[::-1]
     used: set[str] = set()
     for ax, key in zip(axes[0], kpis):
@@ -153,7 +153,8 @@ def _tornado(effects: list[Effect], impact: Impact, path: Path, title: str, kpis
         legend.append(Patch(facecolor="white", edgecolor=BOTTLENECK, linewidth=2.2,
                             label=f"red: acts on the bottleneck ({', '.join(named)})"))
     fig.legend(handles=legend, loc="lower center", ncol=len(legend), fontsize=8, frameon=False)
-    fig.suptitle(plain("\n".join(textwrap.wrap(title, 120))), x=0.01, ha="left", fontsize=10.5, fontweight="bold")
+    fig.suptitle(plain("\n".join(textwrap.wrap(title, int(width * 10)))), x=0.01, ha="left", fontsize=10.5,
+                 fontweight="bold")
     _save(fig, path, bottom=min(0.12, 0.45 / (0.62 * rows + 2.3)))
     return path
 
@@ -176,9 +177,10 @@ def write_advice_charts(impact: Impact, folder: Path) -> list[Path]:
         best = impact.best_per_point()[:TOP_POINT_ACTIONS]
         if best:
             helping = any(e.verdict == "helps" for e in best)
-            title = (f"{impact.scenario.name}: "
-                     + ("the best change at each point that misses a target, then " if helping else "")
-                     + f"the largest saving within the targets at the others ({reps})")
+            title = (f"{impact.scenario.name}: " + ("the best change at each point that misses a target, then the "
+                                                    "largest saving within the targets at the others" if helping else
+                                                    "the largest saving within the targets at each point")
+                     + f" ({reps})")
             written.append(_tornado(best, impact, folder / "impact_points.png", title,
                                     kpis=(impact.rank_by, "staff_hours"), with_point=True))
     return written
