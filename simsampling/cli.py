@@ -26,7 +26,7 @@ from .experiment import estimate as run_estimate
 from .experiment.executors import DEFAULT_EXECUTOR, EXECUTORS, ExecutorUnavailable, check_executor
 from .experiment.replicate import DEFAULT_ENGINE, ENGINES, KEEP_LOGS_UP_TO, EngineScopeError, plan_engines
 from .cli_advise import add_parser as add_advise_parser
-from .cli_advise import advise_run, advise_sections, run_advise
+from .cli_advise import advise_run, advise_sections, print_sentences, run_advise
 from .cli_app import add_parser as add_app_parser
 from .cli_app import run_app
 from .cli_experiments import add_parsers as add_experiment_parsers
@@ -288,6 +288,9 @@ def _run(args, out: Console, err: Console) -> int:
         )
     if not args.quiet:
         out.print(_summary_table(result))
+        if impact is not None:
+            out.print("What to change (advice.csv, report.html):", markup=False)
+            print_sentences(impact, out)
     if sequential is not None:
         out.print(sequential.line(), markup=False, soft_wrap=True)
     if result.engine is not None:

@@ -142,14 +142,19 @@ def impact_table(effects, title: str, with_point: bool, numbered: bool = False) 
     return table
 
 
-def print_impact(impact: Impact, out: Console) -> None:
-    """The sentences, then the levers' table (a district: every point at once, then the best per point)."""
+def print_sentences(impact: Impact, out: Console) -> None:
+    """The impact view's sentences, one bullet each (wrapped lines indented under the text)."""
     said = Table.grid(padding=(0, 1))
     said.add_column(no_wrap=True)
     said.add_column()
     for sentence in impact.sentences:
         said.add_row("•", Text(sentence))
     out.print(said)
+
+
+def print_impact(impact: Impact, out: Console) -> None:
+    """The sentences, then the levers' table (a district: every point at once, then the best per point)."""
+    print_sentences(impact, out)
     reps = f"{impact.baseline.replications} replications; paired 95% CI as ±half-width"
     if impact.district:
         out.print(impact_table([e for e in impact.district_effects() if e.applies],
