@@ -150,15 +150,21 @@ def cumulative_chart(result: RunResult, path: Path) -> None:
     _open_close(ax, result, deadline=True)
     start_h, end_h = _window_hours(result)
     _clock_axis(ax, start_h, end_h)
-    ax.set_ylim(0, population * 1.08 if population else None)
+    ax.set_ylim(0, population * 1.08 if population else 1)
+    if not population:
+        ax.yaxis.set_major_locator(MaxNLocator(integer=True))
     _thousands(ax)
     done = result.summary["kpis"]
     total = done["sampled_total"]["mean"]
-    share = total / population if population else float("nan")
-    finish = result.scenario.hours[0][0] / 3600 + done["finish_h"]["mean"]
+    finish = done["finish_h"]["mean"]
     by_deadline = done["sampled_by_deadline_share"]["mean"]
-    ax.annotate(f"{total:,.0f} sampled ({share:.0%} of population), {by_deadline:.0%} by the deadline\n"
-                f"last sample at {clock_label(finish)} on average",
+    if population:
+        text = (f"{total:,.0f} sampled ({total / population:.0%} of population), {by_deadline:.0%} by the deadline\n"
+                + (f"last sample at {clock_label(result.scenario.hours[0][0] / 3600 + finish)} on average"
+                   if total and finish is not None else "nobody sampled"))
+    else:  # a round of nobody: no share, no last sample (null in summary.json)
+        text = "nobody to sample: the population is 0"
+    ax.annotate(text,
                 xy=(0.02, 0.97), xycoords="axes fraction", va="top", fontsize=9,
                 bbox={"boxstyle": "round", "facecolor": "white", "edgecolor": "#cccccc"})
     span = "the day" if result.scenario.round.days == 1 else f"the {result.scenario.round.days}-day round"

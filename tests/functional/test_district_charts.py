@@ -94,3 +94,12 @@ def test_finish_order_matches_points_csv(district: RunResult):
 def test_user_text_is_never_mathtext():
     for text in (NAME, POINTS[0]["name"], "cost $5", "a \\$ b $c$"):
         assert not cbook.is_math_text(charts.plain(text))
+
+
+def test_a_round_of_nobody_writes_every_output(tmp_path: Path):
+    """A scenario whose points have no residents validates, so it must run and write its folder (no share of nobody)."""
+    result = run_scenario(make_scenario([{"id": "empty-1", "population": 0, "tents": 1}]))
+    folder = simsampling.write_results(result, tmp_path / "nobody")
+    for name in BASE_CHARTS:
+        assert_sensible_png(folder / "charts" / name)
+    assert (folder / "report.html").is_file() and (folder / "summary.json").is_file()
