@@ -64,15 +64,45 @@ def choose_point(points: list[dict[str, Any]], wanted: Optional[str], where: str
     return max(points, key=lambda p: (p.get("queue_peak_first_replication") or 0.0, -points.index(p)))
 
 
+NOT_OURS = (ValueError, IndexError, KeyError, TypeError, csv.Error)
+"""What reading a file that `simsampling run` did not write raises (a UnicodeDecodeError is a ValueError)."""
+
+
+def _open(path: Path, missing: str):
+    """The file opened for reading; AnimationError if it is missing or not a regular file (a FIFO would block)."""
+    if not path.exists():
+        raise AnimationError(str(path), missing)
+    if not path.is_file():
+        raise AnimationError(str(path), "is not a regular file: give the results folder that `simsampling run` wrote")
+    return path.open(newline="", encoding="utf-8")
+
+
+def not_ours(where: str, exc: Exception) -> AnimationError:
+    return AnimationError(where, f"is not as `simsampling run` writes it ({exc}); run the scenario again")
+
+
 def _read_json(path: Path) -> Any:
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise AnimationError(str(path), "not found: is this a results folder written by `simsampling run`? "
-                             "(flow.json and stations.csv are written since simsampling 0.1.0 with the animation; "
-                             "run the scenario again)") from None
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise AnimationError(str(path), f"not valid JSON ({exc})") from None
+    missing = ("not found: is this a results folder written by `simsampling run`? (flow.json and stations.csv are "
+               "written since simsampling 0.1.0 with the animation; run the scenario again)")
+    with _open(path, missing) as handle:
+        try:
+            return json.load(handle)
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            raise AnimationError(str(path), f"not valid JSON ({exc})") from None
+
+
+def _check_flow(flow: Any, summary: Any, folder: Path) -> None:
+    """flow.json a list of points, each with its id and stages; summary.json an object."""
+    points = flow.get("points") if isinstance(flow, dict) else None
+    if not (isinstance(points, list) and points and all(
+            isinstance(p, dict) and isinstance(p.get("id"), str) and isinstance(p.get("stages"), list)
+            and all(isinstance(stage, dict) and isinstance(stage.get("name"), str) for stage in p["stages"])
+            for p in points)):
+        raise AnimationError(str(folder / "flow.json"), "is not as `simsampling run` writes it (a list of points, each "
+                             "with its id and stages); run the scenario again")
+    if not (isinstance(summary, dict) and isinstance(summary.get("replications", 1), int)):
+        raise AnimationError(str(folder / "summary.json"), "is not as `simsampling run` writes it (an object with "
+                             "the replications); run the scenario again")
 
 
 def _floats(values: list[str]) -> np.ndarray:
@@ -103,39 +133,43 @@ def as_arrays(columns: dict[str, list], names: list[str]) -> dict[str, np.ndarra
 def _read_persons(path: Path, point_id: str, stages: list[dict[str, Any]]) -> dict[str, np.ndarray]:
     """The point's rows of persons.csv (residents who came; home rows left out), as arrays."""
     names = person_columns(stages)
-    try:
-        handle = path.open(newline="", encoding="utf-8")
-    except FileNotFoundError:
-        raise AnimationError(str(path), "not found: the run wrote no persons.csv (rounds of over 1,000,000 residents "
-                             "write it only with `simsampling run --persons`)") from None
+    handle = _open(path, "not found: the run wrote no persons.csv (rounds of over 1,000,000 residents write it only "
+                         "with `simsampling run --persons`)")
     with handle:
         reader = csv.reader(handle)
-        header = next(reader, [])
-        missing = [name for name in ("point", *names) if name not in header]
-        if missing:
-            raise AnimationError(str(path), f"has no column {', '.join(missing)}: not the persons.csv of this flow")
-        index = [header.index(name) for name in names]
-        rows, seen = [], False
-        for row in reader:
-            if row and row[0] == point_id:
-                seen = True
-                rows.append([row[i] for i in index])
-            elif seen:
-                break  # persons.csv lists the points one after another
+        try:
+            header = next(reader, [])
+            missing = [name for name in ("point", *names) if name not in header]
+            if missing:
+                raise AnimationError(str(path), f"has no column {', '.join(missing)}: not the persons.csv of this flow")
+            index = [header.index(name) for name in names]
+            rows, seen = [], False
+            for row in reader:
+                if row and row[0] == point_id:
+                    seen = True
+                    rows.append([row[i] for i in index])
+                elif seen:
+                    break  # persons.csv lists the points one after another
+        except NOT_OURS as exc:
+            raise not_ours(f"{path}:{reader.line_num}", exc) from None
     columns = {name: [row[k] for row in rows] for k, name in enumerate(names)}
     keep = [status not in HOME_STATUSES for status in columns["status"]]
-    return as_arrays({name: [v for v, kept in zip(values, keep) if kept] for name, values in columns.items()}, names)
+    try:
+        return as_arrays({name: [v for v, kept in zip(values, keep) if kept] for name, values in columns.items()}, names)
+    except NOT_OURS as exc:
+        raise not_ours(str(path), exc) from None
 
 
 def _read_spells(path: Path, point_id: str) -> list[tuple[str, int, float, float, str]]:
-    try:
-        handle = path.open(newline="", encoding="utf-8")
-    except FileNotFoundError:
-        raise AnimationError(str(path), "not found: results written before the animation existed; run the scenario again") from None
+    handle = _open(path, "not found: results written before the animation existed; run the scenario again")
     with handle:
-        return [(row["state"], int(row["station"]) if row["station"] else -1, float(row["start_s"]),
-                 float(row["end_s"]) if row["end_s"] else math.inf, row["reason"])
-                for row in csv.DictReader(handle) if row["point"] == point_id]
+        reader = csv.DictReader(handle)
+        try:
+            return [(row["state"], int(row["station"]) if row["station"] else -1, float(row["start_s"]),
+                     float(row["end_s"]) if row["end_s"] else math.inf, row["reason"])
+                    for row in reader if row["point"] == point_id]
+        except NOT_OURS as exc:
+            raise not_ours(f"{path}:{reader.line_num}", exc) from None
 
 
 def read_results(folder: Path, point: Optional[str] = None) -> Scene:
@@ -145,10 +179,11 @@ def read_results(folder: Path, point: Optional[str] = None) -> Scene:
         raise AnimationError(str(folder), "not found: give the results folder that `simsampling run` wrote")
     flow = _read_json(folder / "flow.json")
     summary = _read_json(folder / "summary.json")
+    _check_flow(flow, summary, folder)
     chosen = choose_point(flow["points"], point, str(folder))
     persons = _read_persons(folder / "persons.csv", chosen["id"], chosen["stages"])
     spells = _read_spells(folder / "stations.csv", chosen["id"])
-    return Scene(scenario=summary.get("scenario", flow.get("scenario", "")), replications=int(summary.get("replications", 1)),
+    return Scene(scenario=str(summary.get("scenario", flow.get("scenario", ""))), replications=summary.get("replications", 1),
                  flow=chosen, persons=persons, spells=spells)
 
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 import csv
 import json
 import math
+import os
 import re
 import shutil
 import subprocess
@@ -291,6 +292,34 @@ def test_animate_missing_folder_ffmpeg_and_os_failures(runs, capsys, tmp_path, m
     blocker.write_text("x")
     assert main(["animate", str(folder), "--out", str(blocker / "a.html")]) == 1
     assert "cannot write" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("name, text, where", [
+    ("flow.json", "[1, 2]", "flow.json"),
+    ("flow.json", '{"points": []}', "flow.json"),
+    ("flow.json", '{"points": [{"id": "desks-1"}]}', "flow.json"),
+    ("summary.json", "null", "summary.json"),
+    ("persons.csv", b"\x8b\x00\xff binary", "persons.csv:"),
+    ("persons.csv", None, "persons.csv:"),  # a row cut short
+    ("stations.csv", "point,station\ndesks-1,x\n", "stations.csv:"),
+    ("stations.csv", "fifo", "stations.csv"),
+])
+def test_animate_a_folder_not_written_by_run_exits_2(runs, capsys, tmp_path, name, text, where):
+    _, folder = runs["desks"]
+    copy = tmp_path / "copy"
+    shutil.copytree(folder, copy, ignore=shutil.ignore_patterns("animation.*"))
+    (copy / name).unlink()
+    if text == "fifo":
+        os.mkfifo(copy / name)
+    elif text is None:
+        lines = (folder / name).read_text(encoding="utf-8").splitlines(keepends=True)
+        (copy / name).write_text("".join(lines[:3]) + lines[3][:20] + "\n" + "".join(lines[4:]), encoding="utf-8")
+    else:
+        (copy / name).write_bytes(text if isinstance(text, bytes) else text.encode())
+    assert main(["animate", str(copy)]) == 2
+    error = capsys.readouterr().err
+    assert error.startswith(str(copy / where)) and "Traceback" not in error, error
+    assert not list(copy.glob("*animation*"))
 
 
 @pytest.mark.skipif(shutil.which("ffmpeg") is None, reason="ffmpeg not installed")
