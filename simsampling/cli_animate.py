@@ -52,6 +52,8 @@ def run_animate(args, out: Console, err: Console) -> int:
 
     started = time.perf_counter()
     target = args.out if args.out is not None else args.results / f"animation.{args.format}"
+    if target.is_dir():
+        return refuse(str(target), "is a folder: give --out a file name (e.g. animation.html)")
     if target.exists() and not args.force:
         return refuse(str(target), "already exists; add --force to replace it, or --out to write elsewhere")
     if args.format == "mp4" and ffmpeg() is None:
@@ -91,7 +93,9 @@ def run_animate(args, out: Console, err: Console) -> int:
         os.replace(partial, target)
         partial = None
     except OSError as exc:
-        err.print(f"{exc.filename or target}: cannot write: {exc.strerror or exc}", markup=False, soft_wrap=True)
+        # The temporary file is ours, not the user's: name the file asked for.
+        where = target if exc.filename is None or Path(exc.filename).name.startswith(f".{target.name}.partial-") else exc.filename
+        err.print(f"{where}: cannot write: {exc.strerror or exc}", markup=False, soft_wrap=True)
         return OS_FAILURE
     finally:
         if partial is not None:

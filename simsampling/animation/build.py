@@ -114,10 +114,26 @@ def _line_peak(residents: Residents, index: int) -> int:
     return int(inside.max())
 
 
+def _within_the_day(scene: Scene, residents: Residents, start_s: Optional[float], end_s: Optional[float]) -> None:
+    """Refuse a window wholly outside the point's day (its opening hours and its residents' times): nothing to draw."""
+    times = [t for hours in scene.flow.get("hours", []) for t in hours]
+    if np.isfinite(residents.arrival).any():
+        times += [float(np.nanmin(residents.arrival)), float(residents.last_s.max())]
+    if not times:
+        return
+    first, last = min(times), max(times)
+    day = f"the point's day ({clock(first)}-{clock(last)}): nothing to draw"
+    if start_s is not None and start_s >= last:
+        raise AnimationError("--from", f"{clock(start_s)} is after {day}")
+    if end_s is not None and end_s <= first:
+        raise AnimationError("--to", f"{clock(end_s)} is before {day}")
+
+
 def build_animation(scene: Scene, start_s: Optional[float] = None, end_s: Optional[float] = None,
                     step_s: Optional[float] = None, auto_frames: int = AUTO_FRAMES) -> Animation:
     """The frames of ``scene`` over the window (defaults: the point's whole day, a step for at most ``auto_frames``)."""
     everyone = residents_of(scene)
+    _within_the_day(scene, everyone, start_s, end_s)
     window = choose_window(everyone, start_s, end_s, step_s, auto_frames)
     members = window_residents(everyone, window.start_s, window.end_s)
     residents = subset(everyone, members)

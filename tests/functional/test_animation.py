@@ -267,6 +267,9 @@ def test_animate_writes_once_and_refuses_to_overwrite(runs, capsys):
     (["--from", "8h"], "--from"),
     (["--from", "10:00", "--to", "09:00"], "--to"),
     (["--step-s", "0"], "--step-s"),
+    (["--from", "99999999:00"], "--from"),  # long after the point's day: nothing to draw
+    (["--from", "30:00", "--to", "31:00"], "--from"),
+    (["--to", "05:00"], "--to"),
 ])
 def test_animate_bad_input_exits_2_and_writes_nothing(runs, capsys, arguments, where, tmp_path):
     _, folder = runs["desks"]
@@ -292,6 +295,16 @@ def test_animate_missing_folder_ffmpeg_and_os_failures(runs, capsys, tmp_path, m
     blocker.write_text("x")
     assert main(["animate", str(folder), "--out", str(blocker / "a.html")]) == 1
     assert "cannot write" in capsys.readouterr().err
+    def refused(source, target):  # as the OS says it: the temporary file's name first
+        raise PermissionError(13, "Permission denied", str(source), None, str(target))
+
+    monkeypatch.setattr(os, "replace", refused)
+    assert main(["animate", str(folder), "--out", str(tmp_path / "b.html")]) == 1
+    assert capsys.readouterr().err.startswith(f"{tmp_path / 'b.html'}: cannot write")  # the file asked for, not a temporary one
+    monkeypatch.undo()
+    for flags in ([], ["--force"]):  # a folder is no file name, --force or not
+        assert main(["animate", str(folder), "--out", str(tmp_path), *flags]) == 2
+        assert capsys.readouterr().err.startswith(f"{tmp_path}: is a folder")
 
 
 @pytest.mark.parametrize("name, text, where", [
