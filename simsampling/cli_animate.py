@@ -45,6 +45,7 @@ def run_animate(args, out: Console, err: Console) -> int:
     from .animation.page import page_html
     from .animation.raster import ffmpeg, write_gif, write_mp4, write_png
     from .animation.scene import read_results
+    from .report.text import inert
 
     def refuse(where: str, message: str) -> int:
         err.print(f"{where}: {message}", markup=False, soft_wrap=True)
@@ -104,7 +105,7 @@ def run_animate(args, out: Console, err: Console) -> int:
     what = (f"the frame at {clock(animation.times[still])} (the most residents waiting)" if still is not None else
             f"{len(animation.frames):,} frames every {window.step_s:g} s, {clock(window.start_s)}-{clock(window.end_s)}")
     size = target.stat().st_size
-    out.print(f"animation of point {scene.point_id} ({scene.flow['name']}), first replication: {what}; "
+    out.print(f"animation of point {inert(scene.point_id)} ({inert(scene.flow['name'])}), first replication: {what}; "
               f"written to {target} ({size / 1e6:.1f} MB) in {time.perf_counter() - started:.1f} s",
               markup=False, soft_wrap=True)
     return 0

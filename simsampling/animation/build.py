@@ -15,6 +15,7 @@ from typing import Any, Optional
 
 import numpy as np
 
+from ..report.text import inert
 from .frames import Frame, Residents, Totals, frame_at, frame_times, residents_of, subset, window_residents
 from .layout import COLOURS, MAX_DRAWN, Layout, build_layout, caps, frame_texts
 from .scene import AnimationError, Scene
@@ -151,7 +152,7 @@ def build_animation(scene: Scene, start_s: Optional[float] = None, end_s: Option
         peaks.setdefault(("line", i), 0)
     places = caps(peaks, main_line, area)
     layout = build_layout(scene.flow, places, main_line)
-    frame_texts(layout, f"{scene.scenario}: {scene.flow['name']}", subtitle(scene), scene.stages, area)
+    frame_texts(layout, title(scene), subtitle(scene), scene.stages, area)
     more_keys = list(layout.more)
     more_index = {key: k for k, key in enumerate(more_keys)}
     drawn, more, notes = [], [], []
@@ -184,10 +185,15 @@ def build_animation(scene: Scene, start_s: Optional[float] = None, end_s: Option
                      drawn=drawn, more=more, more_keys=more_keys, count_names=names, notes=notes, residents=members)
 
 
+def title(scene: Scene) -> str:
+    """The scenario's and the point's names, their direction controls shown, not obeyed (report/text.py)."""
+    return inert(f"{scene.scenario}: {scene.flow['name']}")
+
+
 def subtitle(scene: Scene) -> str:
     """What the picture is: one replication's day, redrawn from its files."""
     of = f" of {scene.replications}" if scene.replications > 1 else ""
-    return (f"point {scene.point_id}: the first replication{of}, exactly as simulated (persons.csv, stations.csv); "
+    return (f"point {inert(scene.point_id)}: the first replication{of}, exactly as simulated (persons.csv, stations.csv); "
             "nothing is simulated again")
 
 

@@ -13,7 +13,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Optional, Union
 
-from .build import Animation, build_animation, clock, payload, subtitle
+from .build import Animation, build_animation, clock, payload, subtitle, title
 from .scene import Scene, read_results, scene_of_run
 
 POLICY = "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; img-src data:"
@@ -43,7 +43,7 @@ def json_for_script(value) -> str:
 def page_html(animation: Animation) -> str:
     """The whole page of ``animation``."""
     scene = animation.scene
-    title = f"{scene.scenario}: {scene.flow['name']}"
+    heading = title(scene)
     window = animation.window
     player = resources.files(__package__).joinpath("player.js").read_text(encoding="utf-8")
     speeds = "".join(f'<option value="{value}"{" selected" if value == DEFAULT_SPEED else ""}>{label}</option>'
@@ -55,18 +55,18 @@ def page_html(animation: Animation) -> str:
 <meta charset="utf-8">
 <meta http-equiv="Content-Security-Policy" content="{POLICY}">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<title>{html.escape(title)}: animation</title>
+<title>{html.escape(heading)}: animation</title>
 <style>{STYLE}</style>
 </head>
 <body>
-<h1>{html.escape(title)}</h1>
+<h1>{html.escape(heading)}</h1>
 <p class="note">{html.escape(subtitle(scene))}. {len(animation.frames):,} frames every {window.step_s:g} s,
 {html.escape(clock(window.start_s))} to {html.escape(clock(window.end_s))}; a dot is a resident, drawn where the log has it
 at each frame (between frames it moves in a straight line). Counts are exact: each line's count equals the
 time series of the first replication at that moment.</p>
 {notes}
 <canvas id="scene" width="{animation.layout.width}" height="{animation.layout.height}" role="img"
- aria-label="{html.escape(title)}: residents at the point over time"></canvas>
+ aria-label="{html.escape(heading)}: residents at the point over time"></canvas>
 <div class="controls">
 <button id="play" type="button">Play</button>
 <input id="time" type="range" min="0" max="0" step="1" value="0" aria-label="time">

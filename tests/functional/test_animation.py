@@ -49,7 +49,7 @@ def scenario(name: str, point: dict, seed: int = 3, **extra) -> dict:
 
 
 BEHAVIOUR = scenario("behaviour", {
-    "id": "busy-1", "name": "Busy <b>square</b></script><script>alert(1)</script>", "population": 700, "tents": 3,
+    "id": "busy-1", "name": "Busy <b>square</b></script><script>alert(1)</script> \u202eright", "population": 700, "tents": 3,
     "stages": {"temperature": {"servers": 1}, "registration": {"servers": "per_tent"}, "swab": {"servers": "per_tent"}},
     "staff": {"breaks": {"every_min": 40, "length_min": 10}},
     "green_channel": {"share": 0.1, "channel": "priority", "service_factor": 1.5},
@@ -216,6 +216,10 @@ def test_the_run_in_memory_gives_the_folders_scene(runs):
     text = animation_html(result, start_s=8 * 3600.0, end_s=9 * 3600.0)
     assert text.startswith("<!DOCTYPE html>") and "Busy &lt;b&gt;square&lt;/b&gt;&lt;/script&gt;" in text
     assert text.count("<script") == 2 and "alert(1)</script>" not in text  # the data and the player, nothing else
+    # A direction override in a name is shown, never obeyed: it would reverse the title on the page and the canvas.
+    data = json.loads(re.search(r'id="animation-data">(.*?)</script>', text, re.S).group(1))
+    assert "\u202e" not in text and not any("\u202e" in shape.get("s", "") for shape in data["shapes"])
+    assert "\\u202eright" in text
 
 
 def test_a_long_line_is_thinned_and_a_heavy_window_refused():
