@@ -5,7 +5,8 @@ swab; exported, that is a table with one row per resident. This module reads it 
 arrays (seconds since midnight of the records' day) and says what is wrong with each bad
 line. A bad line is never used: the caller skips it (with a count) or refuses the file.
 
-Columns (header names, case and surrounding spaces ignored; any subset of the four times):
+Columns (header names: case, surrounding spaces, and spaces or hyphens for ``_`` ignored; any subset of
+the four times):
 
 * ``arrival``: the resident joined the line (after any entrance check);
 * ``scan``: registration done (the resident's QR code and the tube scanned);
@@ -15,8 +16,11 @@ Columns (header names, case and surrounding spaces ignored; any subset of the fo
 
 Other columns are ignored, and named on the terminal (a misspelt column is then seen).
 
-Times are ``HH:MM``, ``HH:MM:SS`` (fractions of a second allowed) or a date and time
-``YYYY-MM-DD HH:MM:SS`` (``T`` between them also works). Every record must be of one day.
+Times are ``HH:MM``, ``HH:MM:SS`` (fractions of a second allowed, after a point or a comma)
+or a date and time ``YYYY-MM-DD HH:MM:SS`` (``T`` between them also works; ``2022/3/19 7:05``
+as spreadsheets write it too). Every record must be of one day. Cells are separated by
+commas, semicolons or tabs (whichever the header's column names are read with); the text
+is UTF-8 or GB18030 (what a Chinese Excel saves).
 """
 
 from __future__ import annotations
@@ -39,7 +43,11 @@ ID_COLUMNS = ("resident", "id")
 MAX_BYTES = 200_000_000
 MAX_ROWS = 2_000_000
 
-_TIME = re.compile(r"^(?:(\d{4})-(\d{2})-(\d{2})[ T])?(\d{1,2}):(\d{2})(?::(\d{2}(?:\.\d+)?))?$")
+_TIME = re.compile(r"^(?:(\d{4})([-/])(\d{1,2})\2(\d{1,2})[ T])?(\d{1,2}):(\d{2})(?::(\d{2})(?:[.,](\d+))?)?$")
+DELIMITERS = (",", ";", "\t")
+"""Between cells: a comma, or what spreadsheets write where the comma is the decimal mark (a semicolon), or a tab."""
+ENCODINGS = ("utf-8-sig", "gb18030")
+"""UTF-8 (with or without a byte-order mark), else GB18030: what Excel on a Chinese Windows saves as "CSV"."""
 
 
 class RecordsError(Exception):
@@ -84,8 +92,8 @@ def parse_time(text: str) -> tuple[Optional[date], float]:
     match = _TIME.match(text)
     if match is None:
         raise ValueError(f"{text!r} is not a time (HH:MM:SS, or YYYY-MM-DD HH:MM:SS)")
-    year, month, day, hours, minutes, seconds = match.groups()
-    hours, minutes, seconds = int(hours), int(minutes), float(seconds or 0.0)
+    year, _, month, day, hours, minutes, seconds, fraction = match.groups()
+    hours, minutes, seconds = int(hours), int(minutes), float(f"{seconds or 0}.{fraction or 0}")
     if hours > 23 or minutes > 59 or seconds >= 60:
         raise ValueError(f"{text!r} is not a time of day")
     when = None
@@ -110,21 +118,20 @@ def read_records(path: Path) -> Records:
         raw = path.read_bytes()
     except OSError as exc:
         raise RecordsError(f"{path}: cannot be read ({exc.strerror or exc})", os_error=True) from None
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        line = raw[: exc.start].count(b"\n") + 1
-        raise RecordsError(f"{path}:{line}: is not UTF-8 text", line) from None
+    text = _decoded(path, raw)
     if "\0" in text:
         raise RecordsError(f"{path}:{text[: text.index(chr(0))].count(chr(10)) + 1}: holds a NUL character")
-    reader = csv.reader(io.StringIO(text))
+    first_line = text.split("\n", 1)[0]
+    if not first_line.strip():
+        where, what = (f"{path}", "is empty") if not text.strip() else (f"{path}:1", "is blank")
+        raise RecordsError(f"{where}: {what}: it needs a header row first ({','.join(TIME_COLUMNS)},{STATION_COLUMN})")
+    delimiter = max(DELIMITERS, key=lambda d: (len(set(_names(first_line, d)) & set(TIME_COLUMNS)), first_line.count(d)))
+    reader = csv.reader(io.StringIO(text), delimiter=delimiter)
     try:
         header = next(reader)
-    except StopIteration:
-        raise RecordsError(f"{path}: is empty: it needs a header row ({','.join(TIME_COLUMNS)},{STATION_COLUMN})") from None
     except csv.Error as exc:
         raise RecordsError(f"{path}:1: is not valid CSV ({exc})", 1) from None
-    names = [name.strip().lower() for name in header]
+    names = [column_name(name) for name in header]
     for index, name in enumerate(names):
         if name and name in names[:index]:
             raise RecordsError(f"{path}:1: column {name!r} is given twice", 1)
@@ -132,7 +139,8 @@ def read_records(path: Path) -> Records:
     if not known:
         raise RecordsError(
             f"{path}:1: no time column: the header needs at least one of {', '.join(TIME_COLUMNS)} "
-            f"(it has {', '.join(repr(n) for n in names) or 'nothing'})", 1)
+            f"(it has {', '.join(repr(n) for n in names) or 'nothing'}): rename the columns of your export "
+            "to these names (docs/outputs.md, simsampling fit)", 1)
     ignored = [n for n in names if n and n not in TIME_COLUMNS and n != STATION_COLUMN and n not in ID_COLUMNS]
     where = {name: names.index(name) for name in known}
     station_at = names.index(STATION_COLUMN) if STATION_COLUMN in names else None
@@ -187,6 +195,29 @@ def read_records(path: Path) -> Records:
         ignored_columns=ignored,
         day=day,
     )
+
+
+def column_name(text: str) -> str:
+    """A header cell as a column name: case, surrounding spaces and inner spaces or hyphens ("Swab Start") ignored."""
+    return re.sub(r"[\s-]+", "_", text.strip().lower())
+
+
+def _names(line: str, delimiter: str) -> list[str]:
+    try:
+        return [column_name(cell) for cell in next(csv.reader([line], delimiter=delimiter), [])]
+    except csv.Error:
+        return []
+
+
+def _decoded(path: Path, raw: bytes) -> str:
+    """The file's text in the first of ``ENCODINGS`` that reads it whole."""
+    for encoding in ENCODINGS:
+        try:
+            return raw.decode(encoding)
+        except UnicodeDecodeError as exc:
+            if encoding == ENCODINGS[0]:
+                line = raw[: exc.start].count(b"\n") + 1
+    raise RecordsError(f"{path}:{line}: is not text (neither UTF-8 nor GB18030): save it as CSV, UTF-8", line)
 
 
 def _check_row(row: list[str], where: dict[str, int], number: int):

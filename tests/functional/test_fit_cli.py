@@ -103,7 +103,7 @@ def test_missing_file_not_utf8_and_taken_folder(tmp_path, capsys):
     latin = tmp_path / "latin.csv"
     latin.write_bytes(HEADER.encode() + "08:00:00,08:00:05,08:00:06,08:00:30,Tente \xe9\n".encode("latin-1"))
     assert cli.main(["fit", str(latin)]) == 2
-    assert "latin.csv:2: is not UTF-8 text" in capsys.readouterr().err
+    assert "latin.csv:2: is not text (neither UTF-8 nor GB18030)" in capsys.readouterr().err
     path = records(tmp_path, good_rows())
     taken = tmp_path / "taken"
     taken.mkdir()
@@ -144,3 +144,38 @@ def test_any_file_name_gives_a_scenario_run_accepts(tmp_path, stem):
     out = tmp_path / "fit"
     assert cli.main(["fit", str(path), "--out", str(out), "--quiet"]) == 0
     assert load_scenario(out / "scenario.yaml").points[0].id
+
+
+def excel(row: str, day: str) -> str:
+    """A row as a spreadsheet writes it: dates with slashes, no leading zeros, semicolons."""
+    cells = row.split(",")
+    times = [f"{day} {int(c[:2])}:{c[3:5]}:{c[6:].replace('.', ',')}" for c in cells[:4]]
+    return ";".join(times + [cells[4]])
+
+
+def test_spreadsheet_exports_are_read_as_they_come(tmp_path):
+    """BOM, CRLF, semicolons or tabs, "2022/3/19 8:05:07,3", spaced and capitalised names, GB18030 text: the same fit."""
+    rows = good_rows()
+    plain = records(tmp_path, rows, name="plain.csv")
+    variants = {
+        "semicolons.csv": ("\ufeffArrival;Scan;Swab Start;Swab-End;Station\r\n"
+                           + "".join(excel(r, "2022/3/19") + "\r\n" for r in rows)).encode("utf-8"),
+        "tabs.csv": ("arrival\tscan\tswab_start\tswab_end\tstation\n"
+                     + "".join(r.replace(",", "\t") + "\n" for r in rows)).encode("utf-8"),
+        "gb18030.csv": (HEADER + "".join(r.replace(",A", ",采样台A").replace(",B", ",采样台B") + "\n" for r in rows)).encode("gb18030"),
+    }
+    assert cli.main(["fit", str(plain), "--out", str(tmp_path / "plain"), "--quiet"]) == 0
+    expected = json.loads((tmp_path / "plain" / "fit.json").read_text())["stages"]
+    for name, data in variants.items():
+        (tmp_path / name).write_bytes(data)
+        assert cli.main(["fit", str(tmp_path / name), "--out", str(tmp_path / name[:-4]), "--quiet"]) == 0, name
+        summary = json.loads((tmp_path / name[:-4] / "fit.json").read_text())
+        assert summary["records_used"] == 60 and summary["stations"] == 2, name
+        for stage, fit in expected.items():
+            assert summary["stages"][stage]["mean_s"] == pytest.approx(fit["mean_s"], abs=0.051), (name, stage)
+
+
+def test_column_names_of_another_language_are_refused_with_the_names_to_use(tmp_path, capsys):
+    path = records(tmp_path, [], header="到达时间,扫码时间,采样开始,采样结束,采样台\n")
+    assert cli.main(["fit", str(path), "--out", str(tmp_path / "fit")]) == 2
+    assert "rename the columns" in capsys.readouterr().err and not (tmp_path / "fit").exists()
