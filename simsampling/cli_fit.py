@@ -60,6 +60,9 @@ def run_fit(args, out: Console, err: Console) -> int:
     if records.bad and args.strict:
         err.print(f"{args.records}: {len(records.bad)} bad record(s): refused (--strict); nothing was written", markup=False)
         return BAD_INPUT
+    if not records.count:
+        err.print(f"{args.records}: no usable record ({len(records.bad)} bad); nothing was written", markup=False, soft_wrap=True)
+        return BAD_INPUT
     if records.bad:
         err.print(f"{args.records}: skipped {len(records.bad)} bad record(s) of {records.count + len(records.bad)}; "
                   f"fitted from the other {records.count}", markup=False, soft_wrap=True)

@@ -12,7 +12,7 @@ the four times):
 * ``scan``: registration done (the resident's QR code and the tube scanned);
 * ``swab_start`` / ``swab_end``: the resident sat down at / left the sampling station;
 * ``station``: the station's id (text), when the system records it;
-* ``resident`` or ``id``: an identifier, not used.
+* ``resident`` or ``id``: an identifier: a resident recorded twice is a bad record the second time.
 
 Other columns are ignored, and named on the terminal (a misspelt column is then seen).
 
@@ -144,6 +144,8 @@ def read_records(path: Path) -> Records:
     ignored = [n for n in names if n and n not in TIME_COLUMNS and n != STATION_COLUMN and n not in ID_COLUMNS]
     where = {name: names.index(name) for name in known}
     station_at = names.index(STATION_COLUMN) if STATION_COLUMN in names else None
+    id_at = next((names.index(name) for name in ID_COLUMNS if name in names), None)
+    first_seen: dict[str, int] = {}
 
     lines, stations, bad = [], [], []
     values = {name: [] for name in known}
@@ -167,6 +169,12 @@ def read_records(path: Path) -> Records:
             if station_at is not None and not station:
                 bad.append(BadRecord(number, STATION_COLUMN, "is empty (the file records stations: give each record its own)"))
                 continue
+            resident = row[id_at].strip() if id_at is not None else ""
+            if resident in first_seen:  # an export's repeated row, or a second visit: each resident counts once
+                bad.append(BadRecord(number, names[id_at], f"{resident!r} is already on line {first_seen[resident]}"))
+                continue
+            if resident:
+                first_seen[resident] = number
             lines.append(number)
             stations.append(station)
             row_dates.append(when)

@@ -84,7 +84,7 @@ def test_records_of_two_days_keep_the_main_day(tmp_path, capsys):
     [
         ("name,phone\n", ["a,1"], ":1: no time column: the header needs at least one of arrival, scan, swab_start, swab_end"),
         ("arrival,scan\n", None, "no swab times: the records need swab_start and swab_end"),
-        (HEADER, [], "no swab times"),
+        (HEADER, [], "no usable record (0 bad)"),
         ("arrival,arrival,swab_end\n", [], ":1: column 'arrival' is given twice"),
     ],
 )
@@ -179,3 +179,15 @@ def test_column_names_of_another_language_are_refused_with_the_names_to_use(tmp_
     path = records(tmp_path, [], header="到达时间,扫码时间,采样开始,采样结束,采样台\n")
     assert cli.main(["fit", str(path), "--out", str(tmp_path / "fit")]) == 2
     assert "rename the columns" in capsys.readouterr().err and not (tmp_path / "fit").exists()
+
+
+def test_a_resident_recorded_twice_is_a_bad_record_and_a_file_of_none_is_refused(tmp_path, capsys):
+    rows = [f"r{k % 40},{row}" for k, row in enumerate(good_rows())]  # residents r0-r19 exported twice
+    path = records(tmp_path, rows, header="resident," + HEADER)
+    assert cli.main(["fit", str(path), "--out", str(tmp_path / "fit"), "--quiet"]) == 0
+    err = capsys.readouterr().err
+    assert f"{path}:42: resident: 'r0' is already on line 2" in err and "skipped 20 bad record(s) of 60" in err
+    for rows in ([], ["08:00:00,oops,,,A"]):  # a header only; nothing but a bad record
+        path = records(tmp_path, rows, name="none.csv")
+        assert cli.main(["fit", str(path), "--out", str(tmp_path / "none")]) == 2
+        assert f"{path}: no usable record" in capsys.readouterr().err and not (tmp_path / "none").exists()
