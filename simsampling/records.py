@@ -118,15 +118,19 @@ def read_records(path: Path) -> Records:
         raw = path.read_bytes()
     except OSError as exc:
         raise RecordsError(f"{path}: cannot be read ({exc.strerror or exc})", os_error=True) from None
-    text = _decoded(path, raw)
-    if "\0" in text:
-        raise RecordsError(f"{path}:{text[: text.index(chr(0))].count(chr(10)) + 1}: holds a NUL character")
-    first_line = text.split("\n", 1)[0]
+    lines = raw.count(b"\n") + (not raw.endswith(b"\n"))
+    if lines > MAX_ROWS + 1:  # refused at once, not after parsing millions of them
+        raise RecordsError(f"{path}: has {lines:,} lines: at most {MAX_ROWS:,} records (and a header) are read")
+    if b"\0" in raw:
+        raise RecordsError(f"{path}:{raw[: raw.index(0)].count(10) + 1}: holds a NUL character")
+    encoding = _encoding(path, raw)
+    first_line = raw.split(b"\n", 1)[0].decode(encoding)
     if not first_line.strip():
-        where, what = (f"{path}", "is empty") if not text.strip() else (f"{path}:1", "is blank")
+        where, what = (f"{path}", "is empty") if not raw.decode(encoding).strip() else (f"{path}:1", "is blank")
         raise RecordsError(f"{where}: {what}: it needs a header row first ({','.join(TIME_COLUMNS)},{STATION_COLUMN})")
     delimiter = max(DELIMITERS, key=lambda d: (len(set(_names(first_line, d)) & set(TIME_COLUMNS)), first_line.count(d)))
-    reader = csv.reader(io.StringIO(text), delimiter=delimiter)
+    # Decoded as it is read (a str of the whole file, as io.StringIO keeps it, takes four bytes a character).
+    reader = csv.reader(io.TextIOWrapper(io.BytesIO(raw), encoding=encoding, newline=""), delimiter=delimiter)
     try:
         header = next(reader)
     except csv.Error as exc:
@@ -217,11 +221,12 @@ def _names(line: str, delimiter: str) -> list[str]:
         return []
 
 
-def _decoded(path: Path, raw: bytes) -> str:
-    """The file's text in the first of ``ENCODINGS`` that reads it whole."""
+def _encoding(path: Path, raw: bytes) -> str:
+    """The first of ``ENCODINGS`` that reads the whole file."""
     for encoding in ENCODINGS:
         try:
-            return raw.decode(encoding)
+            raw.decode(encoding)
+            return encoding
         except UnicodeDecodeError as exc:
             if encoding == ENCODINGS[0]:
                 line = raw[: exc.start].count(b"\n") + 1

@@ -191,3 +191,13 @@ def test_a_resident_recorded_twice_is_a_bad_record_and_a_file_of_none_is_refused
         path = records(tmp_path, rows, name="none.csv")
         assert cli.main(["fit", str(path), "--out", str(tmp_path / "none")]) == 2
         assert f"{path}: no usable record" in capsys.readouterr().err and not (tmp_path / "none").exists()
+
+
+def test_a_file_of_too_many_lines_is_refused_before_it_is_parsed(tmp_path, capsys, monkeypatch):
+    from simsampling import records as records_module
+
+    monkeypatch.setattr(records_module, "MAX_ROWS", 50)
+    path = records(tmp_path, good_rows())
+    assert cli.main(["fit", str(path), "--out", str(tmp_path / "fit")]) == 2
+    assert f"{path}: has 61 lines: at most 50 records (and a header) are read" in capsys.readouterr().err
+
