@@ -22,6 +22,7 @@ from . import __version__
 from .fitting import CHOICES, MIN_TIMES, arrival_slots, fit_stage, records_waits, stage_times, stations_seen
 from .records import TIME_COLUMNS, RecordsError, read_records
 from .scenario import ScenarioError, validate_scenario
+from .scenario.schema import MAX_SERVERS
 
 BAD_INPUT = 2
 OS_FAILURE = 1
@@ -98,6 +99,10 @@ def run_fit(args, out: Console, err: Console) -> int:
         err.print(f"{target}: --out: {str(exc).removeprefix(f'{target} ')}", markup=False, soft_wrap=True)
         return BAD_INPUT
     stations, stations_from = stations_seen(records)
+    if stations is not None and stations > MAX_SERVERS:
+        err.print(f"{args.records}: the records show {stations:,} stations ({stations_from}), more than a point can have "
+                  f"({MAX_SERVERS:,}): fit one point's records at a time; nothing was written", markup=False, soft_wrap=True)
+        return BAD_INPUT
     slots, open_at, close_at = arrival_slots(arrival)
     text = scenario_text(name, records, fits, slots, open_at, close_at, stations, stations_from, arrival_from)
     try:

@@ -201,3 +201,10 @@ def test_a_file_of_too_many_lines_is_refused_before_it_is_parsed(tmp_path, capsy
     assert cli.main(["fit", str(path), "--out", str(tmp_path / "fit")]) == 2
     assert f"{path}: has 61 lines: at most 50 records (and a header) are read" in capsys.readouterr().err
 
+
+def test_records_showing_more_stations_than_a_point_can_have_are_refused(tmp_path, capsys):
+    """10,001 station ids (a district's records in one file?) would make a scenario run refuses: say so, exit 2."""
+    path = records(tmp_path, [f"08:00:00,08:00:{20 + k % 30},S{k}" for k in range(10_001)], header="swab_start,swab_end,station\n")
+    assert cli.main(["fit", str(path), "--out", str(tmp_path / "fit")]) == 2
+    err = capsys.readouterr().err
+    assert f"{path}: the records show 10,001 stations" in err and "one point" in err and not (tmp_path / "fit").exists()
