@@ -23,6 +23,7 @@ import streamlit as st
 from ..experiment import estimate as run_estimate
 from ..experiment.compare import MAIN_KPIS
 from ..experiment.factorial import DEFAULT_KPIS, kpi_names
+from ..animation import AnimationError, animation_html
 from ..metrics import flatten
 from ..report.html import formatted, summary_kpi_rows
 from ..scenario import ScenarioError
@@ -52,6 +53,8 @@ FIRST_CHART_WAIT_S = 1.2
 """How long a Run waits, in the same page update, for a small run's figures (so they show at once)."""
 POLL_S = 0.3
 """How often the page asks a running job for progress."""
+ANIMATION_HEIGHT_PX = 760
+"""The animation's frame in the page: its title, canvas and controls at the results column's width."""
 MAX_OPTIONS_COMPARED = 4
 MAX_SWEEP_VALUES = 12
 DEMO = "one-point-demo.yaml"
@@ -412,10 +415,41 @@ def results_panel() -> None:
     if view.several_points:
         points_panel(view)
     if folder is not None:
+        animation_panel(view, folder)
         st.download_button("Download the results folder (zip)", zip_folder(folder),
                            file_name=f"{folder.parent.name}-results.zip", mime="application/zip", key="download_zip")
     elif option is not None:
         results_pending(option)
+
+
+def animation_panel(view: RunView, folder: Path) -> None:
+    """The day at one point, as ``simsampling animate`` draws it from the results folder.
+
+    Built only when asked (a few seconds for a point's whole day) and kept with the run,
+    so that the page's later updates do not build it again.
+    """
+    points = view.summary["points"]
+    with st.expander("Watch the day at a point (animation)", expanded=bool(view.animations)):
+        point = None
+        if len(points) > 1:
+            labels = {p["id"]: f"{plain(p['name'])} ({plain(p['id'])})" for p in points}
+            point = st.selectbox("Point (default: the one with the longest line)", [None, *labels],
+                                 format_func=lambda key: "the longest line" if key is None else labels[key],
+                                 key="animation_point")
+        key = point
+        if key not in view.animations and st.button("Draw the day", key="animate"):
+            with st.spinner("Drawing the day from the event log..."):
+                try:
+                    view.animations[key] = animation_html(folder, point)
+                except AnimationError as error:
+                    view.animations[key] = error
+        shown = view.animations.get(key)
+        if isinstance(shown, AnimationError):
+            st.error(plain(str(shown)))
+        elif shown is not None:
+            st.caption("The first replication, redrawn from its event log: residents in line, at the servers and "
+                       "leaving; play, pause or drag the clock. The same page as `simsampling animate` writes.")
+            st.iframe(shown, height=ANIMATION_HEIGHT_PX)
 
 
 def draw(view: RunView, name: str, make) -> None:

@@ -77,6 +77,8 @@ class RunView:
     """The step of the curves as drawn (a multiple of the run's)."""
     specs: dict[str, Any] = field(default_factory=dict)
     """The page's charts of this run, once drawn (Vega-Lite specs by name)."""
+    animations: dict[Optional[str], Any] = field(default_factory=dict)
+    """animation.html's text (or the error met drawing it) by point id asked (None: the longest line), once drawn."""
 
     @property
     def several_points(self) -> bool:

@@ -22,6 +22,7 @@ from streamlit.testing.v1 import AppTest  # noqa: E402
 
 import simsampling  # noqa: E402
 from simsampling import cli  # noqa: E402
+from simsampling.animation import animation_html  # noqa: E402
 from simsampling.app import SCRIPT, WORKDIR_ENV  # noqa: E402
 from simsampling.app.views import advice_lines, results_of  # noqa: E402
 from simsampling.app.workspace import zip_folder  # noqa: E402
@@ -166,6 +167,10 @@ def test_run_shows_the_apis_figures_and_keeps_the_results(app, workdir):
     archive = zipfile.ZipFile(io.BytesIO(zip_folder(results)))
     assert "results/summary.json" in archive.namelist() and "results/report.html" in archive.namelist()
     assert [o["name"] for o in app.session_state["options"]] == ["1. one-point-demo"]
+    app.button(key="animate").click().run(timeout=60)  # the day at the point, as `simsampling animate` draws it
+    page = app.session_state["view"].animations[None]
+    assert page == animation_html(results)
+    assert [element.proto.srcdoc for element in app.get("iframe")] == [page]
 
 
 def test_cancel_stops_the_run_at_once_and_leaves_nothing(app):
