@@ -330,10 +330,33 @@ def overtime_by_day_s(log: EventLog) -> list[float]:
     return log.derived("overtime_by_day_s", compute)
 
 
+def staffed_days(log: EventLog) -> list[int]:
+    """The days the point is staffed: those on which residents came (or the first day, if nobody came).
+
+    A day of the round on which nobody is due at the point (a two-day round called
+    on the first day only) is not staffed: no staff-hours, no utilisation."""
+    return log.derived("staffed_days", lambda: sorted(set(log.day.tolist())) or [0])
+
+
+def staffed_spans(log: EventLog, days: Optional[list[int]] = None) -> list[tuple[float, float]]:
+    """Each staffed day's (or each of ``days``') opening and the later of its closing and its last station free."""
+    overtime = overtime_by_day_s(log)
+    return [(log.hours[day][0], log.hours[day][1] + overtime[day]) for day in (staffed_days(log) if days is None else days)]
+
+
+def home_team_days(log: EventLog) -> list[int]:
+    """Days door-to-door teams work: from the first day to the last on which they started a visit
+    (every day of the round if a household was never visited)."""
+    home = log.home
+    if not home.served.all():
+        return list(range(len(log.hours)))
+    return list(range(int(log.home_days().max(initial=0)) + 1))
+
+
 def staffed_span_s(log: EventLog) -> float:
-    """Seconds the point is staffed: each day from opening (set-up included) to
+    """Seconds the point is staffed: each staffed day from opening (set-up included) to
     the later of closing and the last swab of that day's residents."""
-    return sum(close_s - open_s for open_s, close_s in log.hours) + sum(overtime_by_day_s(log))
+    return sum(close_s - open_s for open_s, close_s in staffed_spans(log))
 
 
 def staff_seconds(log: EventLog) -> dict[str, float]:
@@ -347,16 +370,17 @@ def staff_seconds(log: EventLog) -> dict[str, float]:
         span = staffed_span_s(log)
         roles = {SERVING_ROLE[stage]: count * span for stage, count in log.servers.items()}
     else:
-        roles = log.plan.scheduled_s()
+        roles = log.plan.scheduled_s([(day * DAY, (day + 1) * DAY) for day in staffed_days(log)])
         for role, duty in log.plan.duty.items():
-            roles[role] += sum(duty.count_until(close_s) * extra for (_, close_s), extra in zip(log.hours, overtime))
+            roles[role] += sum(duty.count_until(log.hours[day][1]) * overtime[day] for day in staffed_days(log))
         if log.closures is not None:
             for role, late in log.closures.late_leaving_s().items():
                 roles[role] += late
         if "registration" in log.servers and "registrar" not in roles:
             roles["registrar"] = roles["sampler"]
     if log.home is not None:
-        roles["home"] = log.home.teams * log.home.team_size * staffed_span_s(log)
+        span = sum(close_s - open_s for open_s, close_s in staffed_spans(log, home_team_days(log)))
+        roles["home"] = log.home.teams * log.home.team_size * span
     return roles
 
 
@@ -392,6 +416,9 @@ class Tally:
     closed_s: float = 0.0
     over_capacity_s: float = 0.0
     peak_overflow: float = 0.0
+    last_arrival_s: float = math.nan
+    before_opening_s: float = 0.0
+    busy_periods: dict[str, "BusyPeriod"] = field(default_factory=dict)
 
 
 COUNT_KEYS = (
@@ -424,7 +451,7 @@ def tally(log: EventLog, deadline_s: float) -> Tally:
     span = staffed_span_s(log)
     closures = log.closures
     # Slots closed for lack of staff while the point was open or serving its line out.
-    spans = [(open_s, close_s + extra) for (open_s, close_s), extra in zip(log.hours, overtime_by_day_s(log))]
+    spans = staffed_spans(log)
     closed = {stage: closures.closed_s(SERVING_ROLE[stage], spans) if closures is not None else 0.0 for stage in log.stages}
     for stage in log.stages:
         wait = log.wait(stage)
@@ -441,6 +468,7 @@ def tally(log: EventLog, deadline_s: float) -> Tally:
     queue["total"] = float(total_queue_max(log))
     staff = staff_seconds(log)
     overflow_s, peak_overflow = over_capacity(*waiting_intervals(log), log.waiting_capacity) if log.waiting_capacity is not None else (0.0, 0)
+    arrivals = log.arrival_s
     last_sample = log.last_sample_s
     return Tally(
         counts=counts,
@@ -463,7 +491,85 @@ def tally(log: EventLog, deadline_s: float) -> Tally:
         closed_s=closed.get("swab", 0.0),
         over_capacity_s=overflow_s,
         peak_overflow=float(peak_overflow),
+        last_arrival_s=float(arrivals.max()) if arrivals.size else math.nan,
+        before_opening_s=waiting_before_opening_s(log),
+        busy_periods={stage: busy_period(log, stage) for stage in log.stages},
     )
+
+
+def waiting_before_opening_s(log: EventLog) -> float:
+    """Resident-seconds spent in line before the point opened: before each day's opening, the first
+    day's after its set-up (early arrivals, residents called before the set-up was done)."""
+    if not log.stages or not log.arrived:
+        return 0.0
+    first = log.stages[0]
+    ready = np.array([open_s + (log.setup_s if day == 0 else 0.0) for day, (open_s, _) in enumerate(log.hours)])
+    left_here = log.reneged & (log.left_stage == STAGE_ORDER.index(first))
+    leave = np.where(left_here, log.left_s, log.start[first])
+    return float(np.clip(np.fmin(leave, ready[log.day]) - log.arrival_s, 0.0, None).sum())
+
+
+BUSY_LINE = 1.0
+"""Residents waiting at a stage, on average over a minute, for the minute to be in its busy period."""
+BUSY_GAP_S = 15 * MINUTE
+"""Shorter gaps between such minutes belong to the same busy period."""
+
+
+@dataclass(frozen=True)
+class BusyPeriod:
+    """A stage's busy period in one replication (or several added up): when it began and ended, the
+    server-seconds spent serving and on duty in it, and the resident-seconds of waiting in it."""
+
+    start_s: float = math.nan
+    end_s: float = math.nan
+    busy_s: float = 0.0
+    duty_s: float = 0.0
+    waiting_s: float = 0.0
+
+    @staticmethod
+    def added(parts: list["BusyPeriod"]) -> "BusyPeriod":
+        """Several points' periods: the earliest start, the latest end, the sums."""
+        starts = [p.start_s for p in parts if not math.isnan(p.start_s)]
+        return BusyPeriod(min(starts, default=math.nan), max((p.end_s for p in parts if not math.isnan(p.end_s)), default=math.nan),
+                          sum(p.busy_s for p in parts), sum(p.duty_s for p in parts), sum(p.waiting_s for p in parts))
+
+
+def busy_period(log: EventLog, stage: str) -> BusyPeriod:
+    """The stage's busy period: the longest-waiting stretch of minutes in which at least ``BUSY_LINE``
+    resident waited on average while the stage had servers on duty (from each staffed day's opening,
+    after the first day's set-up, to its last swab), gaps up to ``BUSY_GAP_S`` bridged.
+
+    Servers on duty are the stage's less those closed for lack of staff. A server paired with the
+    stations (a registrar in the paired layout: its role has no duty of its own) is busy while
+    serving and while its resident waits for the next stage."""
+    spans = staffed_spans(log)
+    if spans[0][0] == log.hours[0][0]:
+        spans[0] = (spans[0][0] + log.setup_s, max(spans[0][1], spans[0][0] + log.setup_s))
+    edges = np.arange(math.floor(spans[0][0] / MINUTE), math.ceil(spans[-1][1] / MINUTE) + 1) * MINUTE
+    if edges.size < 2:
+        return BusyPeriod()
+    line = sorted_occupancy(*sorted_line(log, stage), edges)
+    busy = busy_servers(log, stage, edges)
+    role = SERVING_ROLE[stage]
+    stages = log.stages
+    if log.plan is not None and role not in log.plan.duty and stage != stages[-1]:
+        busy = busy + sorted_occupancy(*sorted_line(log, stages[stages.index(stage) + 1]), edges)
+        role = SERVING_ROLE[stages[-1]]
+    starts, ends = np.array([a for a, _ in spans]), np.array([b for _, b in spans])
+    duty = log.servers[stage] * occupancy(starts, ends, edges)
+    if log.closures is not None:
+        mine = log.closures.role == role
+        for begin, end in spans:  # closures within each staffed span
+            low = np.clip(log.closures.start_s[mine], begin, end)
+            duty -= occupancy(low, np.clip(log.closures.end_s[mine], begin, end), edges)
+    congested = np.flatnonzero((line >= BUSY_LINE) & (duty > 0))
+    if congested.size == 0:
+        return BusyPeriod()
+    breaks = np.flatnonzero(np.diff(congested) > BUSY_GAP_S / MINUTE + 1)
+    spells = zip(congested[np.concatenate([[0], breaks + 1])], congested[np.concatenate([breaks, [congested.size - 1]])] + 1)
+    first, last = max(spells, key=lambda spell: float(line[spell[0]:spell[1]].sum()))
+    return BusyPeriod(float(edges[first]), float(edges[last]), float(busy[first:last].sum()) * MINUTE,
+                      float(np.clip(duty[first:last], 0.0, None).sum()) * MINUTE, float(line[first:last].sum()) * MINUTE)
 
 
 def combine(parts: list[Tally]) -> Tally:
@@ -497,6 +603,10 @@ def combine(parts: list[Tally]) -> Tally:
         closed_s=sum(p.closed_s for p in parts),
         over_capacity_s=sum(p.over_capacity_s for p in parts),
         peak_overflow=max(p.peak_overflow for p in parts),
+        last_arrival_s=max((p.last_arrival_s for p in parts if not math.isnan(p.last_arrival_s)), default=math.nan),
+        before_opening_s=sum(p.before_opening_s for p in parts),
+        busy_periods={stage: BusyPeriod.added([p.busy_periods[stage] for p in parts if stage in p.busy_periods])
+                      for stage in dict.fromkeys(k for p in parts for k in p.busy_periods)},
     )
 
 
@@ -513,6 +623,7 @@ def kpis_of(t: Tally) -> dict[str, Any]:
         "sampled_total": counts["sampled"] + counts["home_sampled"],
         "completion_min": completion_s / MINUTE,
         "finish_h": (t.last_sample_s - t.open_s) / HOUR,
+        "last_arrival_h": (t.last_arrival_s - t.open_s) / HOUR,
         "overtime_min": t.overtime_s / MINUTE,
         "throughput_per_hour": throughput,
         "throughput_per_station_hour": throughput / t.stations,
@@ -531,6 +642,17 @@ def kpis_of(t: Tally) -> dict[str, Any]:
         "stations_closed_min": t.closed_s / MINUTE,
         "waiting_over_capacity_person_min": t.over_capacity_s / MINUTE,
         "waiting_peak_overflow": t.peak_overflow,
+        "waiting_before_opening_person_min": t.before_opening_s / MINUTE,
+        "busy_period": {s: _busy_period_kpis(t.busy_periods[s], t.open_s) for s in stages if s in t.busy_periods},
+    }
+
+
+def _busy_period_kpis(period: BusyPeriod, open_s: float) -> dict[str, float]:
+    return {
+        "start_h": (period.start_s - open_s) / HOUR,
+        "end_h": (period.end_s - open_s) / HOUR,
+        "utilization": period.busy_s / period.duty_s if period.duty_s > 0 else math.nan,
+        "waiting_person_min": period.waiting_s / MINUTE,
     }
 
 
@@ -594,14 +716,19 @@ def series_edges(log: EventLog, step_s: float = MINUTE) -> np.ndarray:
     return np.arange(steps + 1) * step_s
 
 
+def busy_servers(log: EventLog, stage: str, edges: np.ndarray) -> np.ndarray:
+    """Servers of a stage busy serving, time-averaged over each step (a station until its hand disinfection is done)."""
+    served = log.served
+    end = log.station_free_s()[served] if stage == "swab" else log.end[stage][served]
+    return occupancy(log.start[stage][served], end, edges)
+
+
 def point_series(log: EventLog, step_s: float = MINUTE) -> Series:
     edges = series_edges(log, step_s)
-    served = log.served
     queue, busy = {}, {}
     for stage in log.stages:
         queue[stage] = sorted_occupancy(*sorted_line(log, stage), edges)
-        end = log.station_free_s()[served] if stage == "swab" else log.end[stage][served]
-        busy[stage] = occupancy(log.start[stage][served], end, edges)
+        busy[stage] = busy_servers(log, stage, edges)
     ends = edges[1:]
     arrived = np.searchsorted(in_order(log.arrival_s), ends, side="right").astype(float)
     sampled = np.searchsorted(in_order(log.sampled_times()), ends, side="right").astype(float)
@@ -863,8 +990,7 @@ def station_timeline(log: EventLog, step_s: float = MINUTE) -> StationTimeline:
     """Busy share per station and step, the staffed spans and the samplers' closures of one point."""
     station, begin, end = station_intervals(log)
     stations = log.servers["swab"]
-    overtime = overtime_by_day_s(log)
-    staffed = [(open_s, close_s + extra) for (open_s, close_s), extra in zip(log.hours, overtime)]
+    staffed = staffed_spans(log)
     last = float(end.max(initial=log.open_s))
     first_step = math.floor(min(log.open_s, float(begin.min(initial=log.open_s))) / step_s)
     last_step = math.ceil(max(staffed[-1][1], last) / step_s)

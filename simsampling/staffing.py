@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from typing import Optional
 
 from .scenario.schema import DAY_S, Point, Staff, StaffShift, clock_seconds
 
@@ -78,6 +79,11 @@ class Duty:
         """Staff-seconds on duty."""
         return sum((end - start) * count for start, end, count in self.pieces)
 
+    def seconds_within(self, windows: list[tuple[float, float]]) -> float:
+        """Staff-seconds on duty within the given (start, end) windows."""
+        return sum(max(0.0, min(end, high) - max(start, low)) * count
+                   for start, end, count in self.pieces for low, high in windows)
+
 
 @dataclass(frozen=True)
 class StaffPlan:
@@ -94,9 +100,11 @@ class StaffPlan:
         duty = self.duty.get(role)
         return duty.count_at(time) if duty is not None else 0
 
-    def scheduled_s(self) -> dict[str, float]:
-        """Staff-seconds per role by the rota."""
-        return {role: duty.seconds for role, duty in self.duty.items()}
+    def scheduled_s(self, windows: Optional[list[tuple[float, float]]] = None) -> dict[str, float]:
+        """Staff-seconds per role by the rota (within ``windows`` only, when given)."""
+        if windows is None:
+            return {role: duty.seconds for role, duty in self.duty.items()}
+        return {role: duty.seconds_within(windows) for role, duty in self.duty.items()}
 
 
 def _shift_pieces(shifts: list[StaffShift], days: int) -> Duty:

@@ -45,7 +45,7 @@ from ..metrics import (
 )
 from ..chain_metrics import chain_kpis, chain_series
 from ..persons import PersonsWriter
-from ..scenario.schema import Scenario
+from ..scenario.schema import Point, Scenario
 from .costs import task_s
 from .executors import DEFAULT_EXECUTOR, batch_tasks, check_executor, run_batches, runs_in_process
 
@@ -172,27 +172,9 @@ def simulate_task(
     keep_log: bool = True,
     engine: str = DEFAULT_ENGINE,
 ) -> PointRun:
-    """Draw, simulate and measure one point in one replication.
-
-    ``engine``: ``simpy``, ``fast`` (ValueError for a point out of its scope) or
-    ``auto`` (fast when the point is in its scope); the log is the same.
-    """
+    """Draw, simulate and measure one point in one replication (``engine`` as for :func:`point_log`)."""
     point = scenario.points[point_index]
-    draws = draw_residents(scenario, point, replication)
-    if engine == "auto":
-        from ..model.fast import fast_scope
-
-        engine = "fast" if fast_scope(point, scenario) is None else "simpy"
-    if engine == "fast":
-        from ..model.fast import simulate_point_fast
-
-        log = simulate_point_fast(point, scenario.hours, draws, replication)
-    elif engine == "simpy":
-        from ..model import simulate_point
-
-        log = simulate_point(point, scenario.hours, draws, replication)
-    else:
-        raise ValueError(f"unknown engine {engine!r}; expected one of {', '.join(ENGINES)}")
+    log = point_log(scenario, replication, point, engine)
     point_tally = tally(log, scenario.deadline_s)
     series = point_series(log, step_s)
     tubes = None
@@ -212,6 +194,28 @@ def simulate_task(
         littles_law=littles_law(log, series),
         timeline=station_timeline(log, step_s) if replication == 0 else None,
     )
+
+
+def point_log(scenario: Scenario, replication: int, point: Point, engine: str = DEFAULT_ENGINE) -> EventLog:
+    """Draw and simulate one point of ``scenario`` in one replication: its event log.
+
+    ``engine``: ``simpy``, ``fast`` (ValueError for a point out of its scope) or
+    ``auto`` (fast when the point is in its scope); the log is the same.
+    """
+    draws = draw_residents(scenario, point, replication)
+    if engine == "auto":
+        from ..model.fast import fast_scope
+
+        engine = "fast" if fast_scope(point, scenario) is None else "simpy"
+    if engine == "fast":
+        from ..model.fast import simulate_point_fast
+
+        return simulate_point_fast(point, scenario.hours, draws, replication)
+    if engine == "simpy":
+        from ..model import simulate_point
+
+        return simulate_point(point, scenario.hours, draws, replication)
+    raise ValueError(f"unknown engine {engine!r}; expected one of {', '.join(ENGINES)}")
 
 
 @dataclass
@@ -257,7 +261,7 @@ class RunResult:
         """The content of summary.json (schema in docs/outputs.md), once the run is over."""
         scenario = self.scenario
         return {
-            "schema_version": 3,
+            "schema_version": 4,
             "scenario": scenario.name,
             "seed": scenario.seed,
             "replications": self.replications,
