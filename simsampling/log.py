@@ -6,6 +6,7 @@ are all computed from it. Times are seconds since midnight of the day.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Any, Callable, Hashable, Optional
 
@@ -346,3 +347,9 @@ def clock_text(seconds: float) -> str:
     sign = "-" if whole < 0 else ""
     whole = abs(whole)
     return f"{sign}{whole // 3600:02d}:{whole % 3600 // 60:02d}:{whole % 60:02d}"
+
+
+def day_clock(seconds: float) -> str:
+    """"HH:MM" on day 0, "+1d HH:MM" on the next (seconds since midnight of day 0, cut to the minute, as on a clock)."""
+    day, minute = divmod(int(math.floor(seconds / 60.0 + 1e-6)), 24 * 60)
+    return f"{minute // 60:02d}:{minute % 60:02d}" if day == 0 else f"+{day}d {minute // 60:02d}:{minute % 60:02d}"

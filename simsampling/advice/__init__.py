@@ -1,15 +1,27 @@
 """Advice: what limits a round, and which change to make, read from a finished run.
 
 The layer after metrics in the data path: it reads the KPIs and series every
-run already has, and never the report or the command line.
+run already has (and may simulate a point again to check a headroom), and never
+the report or the command line.
 
 * ``plans``: the arrival plan made shorter (a calling plan compressed in
   opening time) or busier (a walk-in rate scaled): what headroom measures and
   the calling-plan lever turns;
+* ``capacity``: what each stage of a point can serve per hour, layout included;
+* ``headroom``: how far the plan can be pushed before the p90 wait passes a
+  target (a fluid model calibrated on the run, checked by simulation where it matters);
+* ``diagnosis``: per point and for the run, ``limited_by``, the bottleneck
+  stage and its busy period, the headroom, the evidence;
+* ``ranking``: points by what a planner must act on;
+* ``sentences``: all of it in words that say what to do;
+* ``run_advice``: the three together, as summary.json's ``advice``;
 * ``levers``, ``impact``, ``moves``, ``feasibility``, ``targets``, ``words``: the
   levers, their measured impact, moves between points, what no staffing can change.
 """
 
+from .diagnosis import TARGET_P90_WAIT_MIN, Diagnosis, diagnose
 from .plans import end_plan_by, plan_window, scale_walk_in, shorten_plan, with_point_arrivals
+from .run_advice import RunAdvice, run_advice
 
-__all__ = ["end_plan_by", "plan_window", "scale_walk_in", "shorten_plan", "with_point_arrivals"]
+__all__ = ["TARGET_P90_WAIT_MIN", "Diagnosis", "RunAdvice", "diagnose", "end_plan_by", "plan_window", "run_advice",
+           "scale_walk_in", "shorten_plan", "with_point_arrivals"]

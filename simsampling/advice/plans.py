@@ -25,6 +25,8 @@ from __future__ import annotations
 import math
 from typing import Union
 
+import numpy as np
+
 from ..scenario.schema import DAY_S, CallingArrivals, PoissonArrivals, Point, Scenario, SlotArrivals, clock_seconds
 
 Arrivals = Union[SlotArrivals, PoissonArrivals, CallingArrivals]
@@ -37,26 +39,30 @@ SMALLEST_FACTOR = 0.02
 # ------------------------------------------------------------------ opening time
 
 
-def opening_time(hours: Hours, when_s: float) -> float:
-    """Seconds of opening hours from the first opening up to ``when_s`` (nights do not count)."""
-    return sum(min(max(when_s - open_s, 0.0), close_s - open_s) for open_s, close_s in hours)
+def opening_time(hours: Hours, when_s):
+    """Seconds of opening hours from the first opening up to ``when_s`` (nights do not count).
+
+    ``when_s`` may be a number or an array (then an array of the same shape).
+    """
+    when = np.asarray(when_s, dtype=float)
+    total = sum(np.clip(when - open_s, 0.0, close_s - open_s) for open_s, close_s in hours)
+    return float(total) if total.ndim == 0 else total
 
 
-def clock_at(hours: Hours, opened_s: float, start: bool = False) -> float:
+def clock_at(hours: Hours, opened_s, start: bool = False):
     """The time at which ``opened_s`` seconds of opening hours have passed (inverse of :func:`opening_time`).
 
     At a day's end the closing is returned, or with ``start`` the next opening
     (a window that starts there starts the next morning). Beyond the round's
-    hours the last day continues.
+    hours the last day continues. A number or an array.
     """
-    passed = 0.0
-    for day, (open_s, close_s) in enumerate(hours):
-        length = close_s - open_s
-        last = day == len(hours) - 1
-        if opened_s < passed + length or (opened_s == passed + length and (not start or last)) or last:
-            return open_s + (opened_s - passed)
-        passed += length
-    return hours[-1][1]
+    opened = np.asarray(opened_s, dtype=float)
+    lengths = np.array([close_s - open_s for open_s, close_s in hours])
+    ends = np.cumsum(lengths)
+    day = np.minimum(np.searchsorted(ends, opened, side="right" if start else "left"), len(hours) - 1)
+    opens = np.array([open_s for open_s, _ in hours])
+    when = opens[day] + opened - (ends - lengths)[day]
+    return float(when) if when.ndim == 0 else when
 
 
 # ------------------------------------------------------------------ the plan's span

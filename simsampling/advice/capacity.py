@@ -1,0 +1,157 @@
+"""How many residents each stage of a point can serve per hour, over the round.
+
+A stage's rate is its servers on duty (the staff plan: counts or rota, less the
+slots closed for lack of staff or uncovered breaks) over the mean time a
+server spends per resident. That mean is taken from the scenario's service
+distributions (a fixed-seed sample, the same for every run), layout
+included, because the layout changes what a server is tied up by:
+
+* a registrar **paired** with a station holds its resident until the sampler
+  is free, then registers the next, so a station takes a resident every
+  max(swab, next registration) and not every swab;
+* the sampling stations also spend the hand disinfection and, at a point that
+  pools, the sealing of each full tube (a share ``1 / ratio`` of residents);
+* assisted residents of a green channel take ``service_factor`` times as long.
+
+The rates feed the fluid model of ``headroom.py``; they are not statistics of
+the run (the run's own utilisation is in its KPIs).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Optional
+
+import numpy as np
+
+from ..log import STAGE_ORDER
+from ..random import sample
+from ..scenario.schema import Point, Scenario
+from ..staffing import SERVING, StaffPlan, staff_plan
+
+SAMPLE_SIZE = 20_000
+"""Draws per service distribution: the mean of a lognormal(30, 10) within 0.1%."""
+SEED = 13
+STAFFING_STAGE = STAGE_ORDER[-1]
+"""The sampling stations' stage: paired registrars and breaks follow its samplers."""
+ROLE_OF = {stage: role for role, stage in SERVING.items()}
+
+
+def stages_of(point: Point) -> tuple[str, ...]:
+    """The stages of a point, in walking order."""
+    return tuple(stage for stage in STAGE_ORDER if getattr(point.stages, stage) is not None)
+
+
+def service_draws(point: Point, scenario: Scenario, size: int = SAMPLE_SIZE) -> dict[str, np.ndarray]:
+    """A fixed-seed sample of the time a server of each stage spends per resident (seconds)."""
+    rng = np.random.default_rng(SEED)
+    green = point.green_channel
+    factor = np.where(rng.random(size) < green.share, green.service_factor, 1.0) if green is not None else 1.0
+    draws = {}
+    for stage in stages_of(point):
+        config = getattr(point.stages, stage)
+        times = config.service_s
+        if hasattr(times, "qr"):  # scanned or typed in, by the share that has a code
+            by_code = rng.random(size) < config.qr_share
+            seconds = np.where(by_code, sample(times.qr, rng, size), sample(times.manual, rng, size))
+        else:
+            seconds = sample(times, rng, size)
+        if getattr(config, "disinfection_s", None) is not None:
+            seconds = seconds + sample(config.disinfection_s, rng, size)
+        draws[stage] = seconds * factor
+    pooling = scenario.pooling_for(point)
+    if pooling is not None:
+        draws[STAFFING_STAGE] = draws[STAFFING_STAGE] + sample(pooling.tube_handling_s, rng, size) / pooling.ratio
+    return draws
+
+
+def mean_service_s(point: Point, scenario: Scenario) -> dict[str, float]:
+    """Per stage, the mean seconds a server is tied up per resident, the layout included.
+
+    The points of a district mostly share their stages: computed once per distinct layout.
+    """
+    pooling = scenario.pooling_for(point)
+    key = "|".join(part.model_dump_json() if part is not None else "" for part in (point.stages, point.green_channel, pooling))
+    if key not in _MEANS:
+        if len(_MEANS) >= MEANS_KEPT:
+            _MEANS.clear()
+        draws = service_draws(point, scenario)
+        means = {stage: float(values.mean()) for stage, values in draws.items()}
+        for stage in paired_stages(point):
+            # The next registration starts when the station takes the resident before it.
+            means[STAFFING_STAGE] = float(np.maximum(draws[STAFFING_STAGE], draws[stage]).mean())
+        _MEANS[key] = means
+    return dict(_MEANS[key])
+
+
+_MEANS: dict[str, dict[str, float]] = {}
+MEANS_KEPT = 256
+"""Distinct layouts whose means are kept (a district has a handful)."""
+
+
+def paired_stages(point: Point) -> list[str]:
+    """Stages whose servers are paired one to one with the sampling stations (``servers: per_tent``)."""
+    return [stage for stage in stages_of(point)
+            if stage != STAFFING_STAGE and getattr(getattr(point.stages, stage), "servers", None) == "per_tent"]
+
+
+@dataclass(frozen=True)
+class StageRate:
+    """Residents a stage can serve per second, at each step of a time grid."""
+
+    stage: str
+    servers: int
+    mean_service_s: float
+    per_s: np.ndarray
+
+    @property
+    def per_hour(self) -> float:
+        """At full strength (every server on duty)."""
+        return self.servers * 3600.0 / self.mean_service_s
+
+
+def servers_on_duty(point: Point, scenario: Scenario, stage: str, grid: np.ndarray, ready_s: list[float],
+                    plan: Optional[StaffPlan] = None) -> np.ndarray:
+    """Servers of ``stage`` able to serve at each grid time (seconds since midnight of day 0).
+
+    From each day's ``ready_s`` (its opening; the first day's after the set-up) to the next
+    day's opening: the stage's servers less those closed by the staff plan. After a closing
+    those on duty serve the line out (the line of the day: new arrivals wait for the next
+    opening, see ``headroom.admitted``).
+    """
+    hours = scenario.hours
+    slots = point.servers(stage)
+    servers = np.zeros(grid.size)
+    for day, ready in enumerate(ready_s):
+        following = hours[day + 1][0] if day + 1 < len(hours) else np.inf
+        servers[(grid >= ready) & (grid < following)] = slots
+    role = ROLE_OF.get(stage)
+    plan = plan if plan is not None else staff_plan(point, hours)
+    if role is None or role not in plan.duty:
+        role = ROLE_OF[STAFFING_STAGE]  # paired registrars follow their stations' samplers
+    for closure in plan.closures_of(role):
+        if closure.slot < slots:
+            servers[(grid >= closure.start_s) & (grid < closure.end_s)] -= 1
+    # A day's closing leaves on duty those at work then, until the line is served.
+    for day, (_, close_s) in enumerate(hours):
+        following = hours[day + 1][0] if day + 1 < len(hours) else np.inf
+        night = (grid >= close_s) & (grid < following)
+        at_close = servers[np.searchsorted(grid, close_s) - 1] if close_s > grid[0] else slots
+        servers[night] = at_close
+    return np.clip(servers, 0, None)
+
+
+def ready_times(point: Point, scenario: Scenario) -> list[float]:
+    """Each day's time the point starts serving: its opening, the first day's after the mean set-up."""
+    setup_s = 60.0 * point.setup_min.mean_value if point.setup_min is not None else 0.0
+    return [open_s + (setup_s if day == 0 else 0.0) for day, (open_s, _) in enumerate(scenario.hours)]
+
+
+def stage_rates(point: Point, scenario: Scenario, grid: np.ndarray) -> list[StageRate]:
+    """Each stage's serving rate over ``grid``, in walking order."""
+    means = mean_service_s(point, scenario)
+    ready = ready_times(point, scenario)
+    plan = staff_plan(point, scenario.hours)
+    return [StageRate(stage, point.servers(stage), means[stage],
+                      servers_on_duty(point, scenario, stage, grid, ready, plan) / means[stage])
+            for stage in stages_of(point)]

@@ -1,0 +1,174 @@
+"""The advice of one run: its diagnosis, the points ranked by what to act on, and sentences.
+
+``run_advice(result)`` is what every run writes (``advice`` in summary.json,
+the top of report.html, the command line); docs/outputs.md documents each key.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any, Optional
+
+import numpy as np
+
+from .diagnosis import TARGET_P90_WAIT_MIN, Bottleneck, Diagnosis, Evidence, PointDiagnosis, diagnose
+from .headroom import Headroom
+from .ranking import Ranked, rank_points
+from .sentences import clock, evidence_text, point_sentences, run_sentences
+
+
+@dataclass(frozen=True)
+class RunAdvice:
+    diagnosis: Diagnosis
+    ranking: list[Ranked]
+    sentences: list[str]
+
+    @property
+    def target_min(self) -> float:
+        return self.diagnosis.target_min
+
+    def rank_of(self, point_id: str) -> Ranked:
+        return next(row for row in self.ranking if row.point == point_id)
+
+    def ranked_ids(self) -> list[str]:
+        """Point ids, the one to act on first first."""
+        return [row.point for row in self.ranking]
+
+    def as_dict(self) -> dict[str, Any]:
+        """The ``advice`` entry of summary.json (numbers that are not finite as null)."""
+        return _finite(self._as_dict())
+
+    def _as_dict(self) -> dict[str, Any]:
+        d = self.diagnosis
+        hours = _Hours(d.open_s)
+        run = d.run
+        return {
+            "target_p90_wait_min": d.target_min,
+            "sentences": list(self.sentences),
+            "run": {
+                "limited_by": run.limited_by,
+                "points_by_limit": dict(run.counts),
+                "latest_point": run.latest_point,
+                "finish_set_by_plan": run.finish_set_by_plan,
+                "plan_end": clock(run.plan_end_s) if run.plan_end_s is not None else None,
+                "bottleneck": _bottleneck(run.bottleneck, hours, run=len(d.points) > 1),
+                "headroom": {kind: {"point": point_id, **_headroom(headroom, hours)}
+                             for kind, (point_id, headroom) in run.headrooms.items()},
+                "waiting_person_min": run.total_waiting_person_min,
+                "waiting_before_opening_person_min": run.waiting_before_opening_person_min,
+            },
+            "points": [self._point(point, hours) for point in d.points],
+        }
+
+    def _point(self, point: PointDiagnosis, hours: "_Hours") -> dict[str, Any]:
+        rank = self.rank_of(point.id)
+        return {
+            "id": point.id,
+            "limited_by": point.limited_by,
+            "rules": list(point.evidence.rules),
+            "evidence": _evidence(point, hours),
+            "bottleneck": _bottleneck(point.bottleneck, hours),
+            "headroom": _headroom(point.headroom, hours) if point.headroom is not None else None,
+            "waiting_person_min": dict(point.waiting_person_min),
+            "waiting_before_opening_person_min": point.waiting_before_opening_person_min,
+            "rank": rank.rank,
+            "concern": rank.concern,
+            "late_h": rank.late_h,
+            "peak_line": rank.peak_line,
+            "waiting_space": rank.waiting_space,
+            "idle_stations": rank.idle_stations,
+            "peak_busy_stations": rank.peak_busy_stations,
+            "sentences": point_sentences(point, self.target_min, self.diagnosis.open_s),
+        }
+
+
+def _finite(value: Any) -> Any:
+    """Floats that are not finite as None, numpy numbers as Python ones, recursively."""
+    if isinstance(value, dict):
+        return {key: _finite(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_finite(item) for item in value]
+    if isinstance(value, (bool, str)) or value is None:
+        return value
+    if isinstance(value, (int, np.integer)):
+        return int(value)
+    number = float(value)
+    return number if math.isfinite(number) else None
+
+
+@dataclass(frozen=True)
+class _Hours:
+    """Times as summary.json gives them: hours from the first opening and a clock text."""
+
+    open_s: float
+
+    def pair(self, name: str, seconds: Optional[float]) -> dict[str, Any]:
+        finite = seconds is not None and math.isfinite(seconds)
+        return {name: clock(seconds) if finite else None, f"{name}_h": (seconds - self.open_s) / 3600.0 if finite else None}
+
+
+def _evidence(point: PointDiagnosis, hours: _Hours) -> dict[str, Any]:
+    e: Evidence = point.evidence
+    return {
+        "plan": e.plan,
+        **hours.pair("plan_end", e.plan_end_s),
+        **hours.pair("last_arrival", e.last_arrival_s),
+        **hours.pair("last_swab", e.last_swab_s),
+        **hours.pair("finish", e.finish_s),
+        "drain_min": e.drain_min,
+        "p90_wait_min": e.p90_wait_min,
+        "overtime_min": e.overtime_min,
+        **hours.pair("last_closing", e.last_closing_s),
+        "waiting_at_last_closing": e.waiting_at_closing,
+        "not_called": e.not_called,
+        "never_walked_in": e.never_walked_in,
+        "home_unserved": e.home_unserved,
+        "turned_away": e.turned_away,
+        "left_the_line": e.left_the_line,
+        "text": evidence_text(point),
+    }
+
+
+def _bottleneck(b: Optional[Bottleneck], hours: _Hours, run: bool = False) -> Optional[dict[str, Any]]:
+    if b is None:
+        return None
+    period = b.busy_period
+    record = {
+        "stage": b.stage,
+        "wait_share": b.wait_share,
+        "utilization": b.utilization if math.isfinite(b.utilization) else None,
+        "busy_period": None if period is None else {
+            **hours.pair("start", hours.open_s + 3600.0 * period.start_h), **hours.pair("end", hours.open_s + 3600.0 * period.end_h),
+            "waiting_person_min": period.waiting_person_min, "replications": period.replications},
+        "waiting_person_min": b.waiting_person_min,
+        "servers": b.servers,
+    }
+    if run:
+        record["points"] = b.points
+        del record["busy_period"]
+    return record
+
+
+def _headroom(h: Headroom, hours: _Hours) -> dict[str, Any]:
+    return {
+        "kind": h.kind,
+        "p90_wait_min": h.p90_now_min,
+        "reachable": h.reachable,
+        "at_least": h.at_least,
+        "hours": h.hours,
+        **hours.pair("plan_end", h.plan_end_s),
+        **hours.pair("plan_end_at_target", h.end_at_target_s),
+        "factor": h.factor,
+        "rate_per_hour": h.rate_per_hour,
+        "method": h.method,
+        "precision": h.precision,
+        "fluid_correction_min": h.correction_min,
+    }
+
+
+def run_advice(result, target_min: float = TARGET_P90_WAIT_MIN, check_by_simulation: bool = True) -> RunAdvice:
+    """The advice of a finished run (``RunResult``); ``target_min`` is the p90 wait target (``--max-p90-wait``)."""
+    diagnosis = diagnose(result, target_min, check_by_simulation)
+    ranking = rank_points(diagnosis, result.point_summaries, result.point_bands)
+    return RunAdvice(diagnosis, ranking, run_sentences(diagnosis, ranking))
