@@ -21,6 +21,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from . import __version__
+from .advice import TARGET_P90_WAIT_MIN, RunAdvice, run_advice
 from .experiment import RunResult, run_scenario
 from .experiment import estimate as run_estimate
 from .experiment.executors import DEFAULT_EXECUTOR, EXECUTORS, ExecutorUnavailable, check_executor
@@ -58,6 +59,16 @@ def _bounded_int(low: int, high: int):
     return parse
 
 
+def _positive_minutes(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of minutes") from None
+    if not 0 < value < 10_000:
+        raise argparse.ArgumentTypeError(f"{value:g} must be more than 0 and under 10000 minutes")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="simsampling",
@@ -83,6 +94,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="write persons.csv, every resident of the first replication (default: for rounds of up to "
         f"{KEEP_LOGS_UP_TO:,} residents; --persons streams it to disk for any size)",
     )
+    run.add_argument("--max-p90-wait", type=_positive_minutes, default=TARGET_P90_WAIT_MIN, metavar="MIN",
+                     help="the p90 total wait the advice holds each point to: headroom is how far the arrival plan "
+                     f"can be pushed before passing it (default {TARGET_P90_WAIT_MIN:g} min)")
+    run.add_argument("--rota-point", metavar="ID", help="the point rota.png shows (default: the point whose stations "
+                     "were closed longest, or the first to act on)")
     run.add_argument(
         "--format",
         choices=FORMATS,
@@ -225,6 +241,9 @@ def _run(args, out: Console, err: Console) -> int:
     from .report import ResultsExistError, check_target, default_folder, write_results
 
     scenario = _with_overrides(load_scenario(args.scenario), args, str(args.scenario))
+    if args.rota_point is not None and args.rota_point not in {point.id for point in scenario.points}:
+        raise ScenarioError([Problem(str(args.scenario), None, "--rota-point",
+                                     f"{args.rota_point!r} is not the id of a point of the scenario")])
     target = args.out if args.out is not None else default_folder(scenario.name)
     try:
         check_target(target, args.force)
@@ -272,11 +291,13 @@ def _run(args, out: Console, err: Console) -> int:
                 progress=lambda done, total: progress.update(task, completed=done),
                 **first_kwargs,
             )
+        progress.update(task, description=f"{scenario.name}: diagnosing")
+        advice = run_advice(result, args.max_p90_wait)
         impact = advise_run(result, args, progress, str(args.scenario)) if args.advise else None
         progress.update(task, description=f"{scenario.name}: writing results")
         try:
-            write_results(result, target, force=args.force, table_format=args.format,
-                          more=advise_sections(impact) if impact else None)
+            write_results(result, target, force=args.force, table_format=args.format, advice=advice,
+                          rota_point=args.rota_point, more=advise_sections(impact) if impact else None)
         except ResultsExistError as exc:
             raise ScenarioError([Problem(str(target), None, "--out", str(exc).removeprefix(f"{target} "))]) from None
     if not result.littles_law.passed:
@@ -287,7 +308,9 @@ def _run(args, out: Console, err: Console) -> int:
             soft_wrap=True,
         )
     if not args.quiet:
-        out.print(_summary_table(result))
+        out.print(_summary_table(result, advice))
+        for sentence in advice.sentences:
+            out.print(f"- {sentence}", markup=False, soft_wrap=True)
         if impact is not None:
             out.print("What to change (advice.csv, report.html):", markup=False)
             print_sentences(impact, out)
@@ -299,16 +322,18 @@ def _run(args, out: Console, err: Console) -> int:
     return 0
 
 
-def _summary_table(result: RunResult) -> Table:
-    """The main KPIs, the same rows as report.html's table."""
+def _summary_table(result: RunResult, advice: Optional[RunAdvice] = None) -> Table:
+    """The main KPIs, the same rows as report.html's table (``advice`` made when not given)."""
+    from .report.files import advised_summary
     from .report.html import summary_kpi_rows
 
+    advice = advice if advice is not None else run_advice(result, check_by_simulation=False)
     table = Table(title=f"{result.scenario.name}: {result.replications} replications, seed {result.scenario.seed}", title_justify="left")
     table.add_column("KPI")
     table.add_column("mean", justify="right")
     table.add_column("95% CI", justify="right")
     waiting_area = any(point.waiting_area is not None for point in result.scenario.points)
-    for row in summary_kpi_rows(result.summary, len(result.scenario.points), waiting_area):
+    for row in summary_kpi_rows(advised_summary(result, advice), len(result.scenario.points), waiting_area):
         table.add_row(row.label, row.mean, row.ci95.replace(" – ", " - "))
     return table
 

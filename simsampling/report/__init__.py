@@ -5,9 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Callable, Optional, Sequence, Union
 
+from ..advice import RunAdvice, run_advice
 from ..experiment import RunResult
 from .charts import write_charts
 from .files import (
+    advised_summary,
     write_chain,
     write_flow,
     write_kpis,
@@ -30,7 +32,8 @@ __all__ = ["ResultsExistError", "check_target", "default_folder", "write_report_
 
 def write_results(result: RunResult, target: Union[str, Path], force: bool = False,
                   provenance: Optional[dict[str, Any]] = None, table_format: str = "csv",
-                  more: Optional[Callable[[Path], Sequence[tuple[str, str, Any]]]] = None) -> Path:
+                  more: Optional[Callable[[Path], Sequence[tuple[str, str, Any]]]] = None,
+                  advice: Optional[RunAdvice] = None, rota_point: Optional[str] = None) -> Path:
     """Write every output of ``result`` into ``target``, whole or not at all.
 
     The charts are drawn meanwhile in a forked child process (``forked.aside``): a city's take
@@ -40,11 +43,18 @@ def write_results(result: RunResult, target: Union[str, Path], force: bool = Fal
     ``table_format``: ``csv`` or ``parquet`` for persons and timeseries (the other tables are CSV).
     ``more(folder)`` writes further files into the folder and returns report.html sections to add after
     the key figures, as (anchor, label, HTML) (``run --advise``: the impact view).
+    ``advice`` is the run's diagnosis (``advice.run_advice``; made here with the default
+    target when not given). ``rota_point`` is the id of the point rota.png shows (default: the
+    point whose stations were closed longest, or the first to act on).
     """
     target = Path(target)
-    result.summary  # made once, before the charts' process starts: they read it too
-    with results_folder(target, force=force) as staging, aside(lambda: write_charts(result, staging / "charts")) as charts:
-        summary = write_summary(result, staging)
+    if rota_point is not None and rota_point not in {point.id for point in result.scenario.points}:
+        raise ValueError(f"rota_point: {rota_point!r} is not a point of the scenario")
+    advice = advice if advice is not None else run_advice(result)
+    summary = advised_summary(result, advice)  # made once, before the charts' process starts: they read it too
+    with results_folder(target, force=force) as staging, aside(
+            lambda: write_charts(result, staging / "charts", advice, rota_point)) as charts:
+        write_summary(summary, staging)
         write_kpis(summary, staging)
         write_points(summary, staging)
         write_persons(result, staging, table_format)
@@ -60,5 +70,5 @@ def write_results(result: RunResult, target: Union[str, Path], force: bool = Fal
         write_stations(result, staging)
         sections = more(staging) if more is not None else ()
         write_report_html(result, staging, charts=charts(), provenance=provenance,  # reads the charts just written
-                          sections=sections)
+                          sections=sections, advice=advice)
     return target

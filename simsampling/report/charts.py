@@ -12,8 +12,10 @@ names are user text: they go through :func:`plain` so that matplotlib prints the
 
 from __future__ import annotations
 
+import functools
 import math
 from pathlib import Path
+from typing import Optional
 
 import matplotlib
 
@@ -25,8 +27,10 @@ from matplotlib.lines import Line2D  # noqa: E402
 from matplotlib.patches import Patch  # noqa: E402
 from matplotlib.ticker import FuncFormatter, MaxNLocator, MultipleLocator, PercentFormatter  # noqa: E402
 
+from ..advice import RunAdvice, run_advice  # noqa: E402
 from ..experiment import RunResult  # noqa: E402
 from ..flow import STAGE_COLOURS, STAGE_LABELS  # noqa: E402
+from ..log import day_clock  # noqa: E402
 from ..metrics import HOUR, WAIT_BINS, estimate  # noqa: E402
 from ..model.chain import shift_windows  # noqa: E402
 from .files import active_window, chain_window  # noqa: E402
@@ -55,8 +59,7 @@ def plain(text: object) -> str:
 
 def clock_label(hours: float) -> str:
     """"HH:MM" on day 0, "+1d HH:MM" on the next (hours since midnight of day 0; seconds cut, as on a clock)."""
-    day, minute = divmod(int(math.floor(hours * 60 + 1e-6)), 24 * 60)
-    return f"{minute // 60:02d}:{minute % 60:02d}" if day == 0 else f"+{day}d {minute // 60:02d}:{minute % 60:02d}"
+    return day_clock(hours * HOUR)
 
 
 def _style(ax, title: str, xlabel: str, ylabel: str) -> None:
@@ -133,6 +136,12 @@ def _step_text(result: RunResult) -> str:
 
 def _thousands(ax, axis: str = "y") -> None:
     getattr(ax, f"{axis}axis").set_major_formatter(FuncFormatter(lambda v, _: f"{v:,.0f}"))
+
+
+def _count_axis(ax) -> None:
+    """A y axis of people: whole-number ticks (never 0, 0, 1, 1 from half steps), thousands separated."""
+    ax.yaxis.set_major_locator(MaxNLocator(nbins="auto", integer=True, min_n_ticks=2))
+    _thousands(ax)
 
 
 def cumulative_chart(result: RunResult, path: Path) -> None:
@@ -218,24 +227,20 @@ def queue_chart(result: RunResult, path: Path) -> None:
         hours = _steps_axis(result, mean.size)
         colour = STAGE_COLOURS.get(stage, MAIN)
         ax.fill_between(hours, low, high, color=colour, alpha=0.25, linewidth=0, label="range across replications")
-        ax.plot(hours, mean, color=colour, linewidth=1.6, label="mean")
+        ax.plot(hours, mean, color=colour, linewidth=1.6, label=f"mean (highest {np.max(mean, initial=0):,.1f})")
+        # The KPI is the longest line at any instant, a mean over replications; the curves are per-step averages.
         peak = result.summary["kpis"]["queue_max"][stage]["mean"]
-        if stage == "total" and several:
-            _style(ax, f"All lines of all points together (most waiting at one point: {peak:,.0f} on average)",
-                   "", "people waiting, all points")
-        elif stage == "total":
-            _style(ax, f"All lines together: people waiting at the point (peak {peak:,.0f} on average)", "", "people waiting")
-        elif several:
-            _style(ax, f"{STAGE_LABELS[stage]}: all points together (longest line at one point: {peak:,.0f} on average)",
-                   "", "people in line, all points")
-        else:
-            _style(ax, f"{STAGE_LABELS[stage]}: people waiting (peak {peak:,.0f} on average)", "", "people in line")
+        ax.plot([], [], linestyle="none", label=f"longest line at any instant{' at one point' if several else ''}: "
+                                                 f"{peak:,.1f}\n(mean of the replications' longest)")
+        label = "All lines together" if stage == "total" else STAGE_LABELS[stage]
+        _style(ax, f"{label}: {'all points together' if several else 'people waiting'}", "",
+               "people waiting, all points" if several else "people in line")
         _open_close(ax, result)
         _clock_axis(ax, start_h, end_h)
         ax.set_ylim(bottom=0)
         if capacity is not None and stage == panels[-1]:
             _capacity_line(ax, *capacity, float(np.max(high, initial=0)))
-        _thousands(ax)
+        _count_axis(ax)
         ax.legend(loc="upper right", fontsize=8, frameon=False)
     axes[-1, 0].set_xlabel(f"time of day ({_step_text(result)})")
     fig.suptitle(f"{plain(result.scenario.name)}: queue length per stage", x=0.01, ha="left", fontsize=12, fontweight="bold")
@@ -445,11 +450,14 @@ def _place_legend(fig, ax, legend: dict) -> None:
     ax.legend(loc=best[1], **options).get_frame().set_boxstyle("round")
 
 
-def points_finish_chart(result: RunResult, path: Path) -> None:
+def points_finish_chart(result: RunResult, path: Path, advice: RunAdvice) -> None:
     """Points ranked by finish time (mean, 95% CI) against the deadline.
 
     Up to FEW_POINTS points: one bar each. More: the ranked curve of all points
-    (share finished by each time) over bars for the SLOWEST_BARS slowest.
+    (share finished by each time) over bars for the SLOWEST_BARS slowest. When
+    every point's finish is set by its calling plan (the finish times tie), the
+    chart says so, the bars follow the ranking of what to act on, and with many
+    points the lower panel shows the first SLOWEST_BARS of that ranking by p90 wait.
     """
     rows = _finish_rows(result)
     deadline_h = _deadline_h(result)
@@ -459,19 +467,34 @@ def points_finish_chart(result: RunResult, path: Path) -> None:
     name = plain(result.scenario.name)
     xlabel = f"finish time (last sample at the point): hours after the first opening, {clock_label(open_h)}"
     ci = "mean, 95% CI" if result.replications > 1 else "no CI from one replication"
+    tied = advice.diagnosis.run.finish_set_by_plan
+    plan_end = advice.diagnosis.run.plan_end_s
+    note = (f"Every point's finish is set by its calling plan (the plans end by {day_clock(plan_end)}):\n"
+            "finish times tie; the points are ranked by waits and lines instead") if tied else ""
     if len(rows) <= FEW_POINTS:
-        fig, ax = plt.subplots(figsize=(9, 1.7 + 0.42 * (len(rows) + LEGEND_ROWS)))
+        if tied:
+            rows = _ranked_rows(rows, advice)
+        fig, ax = plt.subplots(figsize=(9, 1.7 + 0.42 * (len(rows) + LEGEND_ROWS) + (0.4 if tied else 0)))
         _finish_bars(ax, rows, deadline_h, open_h, right)
-        _style(ax, f"{name}: finish time per point ({ci}; {_replications(result)})", xlabel, "")
+        _style(ax, f"{name}: finish time per point ({ci}; {_replications(result)})" + (f"\n{note}" if tied else ""),
+               xlabel, "")
         ax.grid(False, axis="y")
     else:
-        slowest = rows[:SLOWEST_BARS]
-        fig, (top, bottom) = plt.subplots(2, 1, figsize=(9, 10.5), sharex=True, gridspec_kw={"height_ratios": [1, 1.2]})
+        fig, (top, bottom) = plt.subplots(2, 1, figsize=(9, 10.5), sharex=not tied, gridspec_kw={"height_ratios": [1, 1.2]})
         legend = _finish_curve(top, rows, deadline_h, open_h, result)
         _style(top, f"All {len(rows):,} points, fastest to slowest: share finished by each time", "", "share of points finished")
         top.tick_params(labelbottom=True)
-        _finish_bars(bottom, slowest, deadline_h, open_h, right)
-        _style(bottom, f"The {len(slowest)} slowest points ({ci})", xlabel, "")
+        if tied:
+            top.set_xlabel(xlabel)
+            top.annotate(note, (0.02, 0.5), xycoords="axes fraction", fontsize=9, va="center",
+                         bbox={"boxstyle": "round", "facecolor": "#fff4e5", "edgecolor": LATE})
+            first = _ranked_rows(rows, advice)[:SLOWEST_BARS]
+            _wait_bars(bottom, first, advice)
+            _style(bottom, f"The {len(first)} points to act on first: p90 total wait (mean) against the "
+                           f"{advice.target_min:g}-minute target", "minutes", "")
+        else:
+            _finish_bars(bottom, rows[:SLOWEST_BARS], deadline_h, open_h, right)
+            _style(bottom, f"The {SLOWEST_BARS} slowest points ({ci})", xlabel, "")
         bottom.grid(False, axis="y")
         fig.suptitle(f"{name}: finish time per point ({_replications(result)})",
                      x=0.01, ha="left", fontsize=12, fontweight="bold")
@@ -481,9 +504,33 @@ def points_finish_chart(result: RunResult, path: Path) -> None:
     _save(fig, path)
 
 
-def queue_heatmap(result: RunResult, path: Path) -> None:
-    """People waiting at each point (all stages) over time; points by finish time, slowest at the top."""
-    rows = _finish_rows(result)
+def _ranked_rows(rows: list[dict], advice: RunAdvice) -> list[dict]:
+    """The rows of ``_finish_rows`` in the order of the ranking of what to act on."""
+    order = {point_id: rank for rank, point_id in enumerate(advice.ranked_ids())}
+    return sorted(rows, key=lambda row: order.get(row["point"].id, len(order)))
+
+
+def _wait_bars(ax, rows: list[dict], advice: RunAdvice) -> None:
+    """One bar per point (first to act on at the top): its p90 total wait, against the target."""
+    waits = np.array([advice.diagnosis.point(row["point"].id).evidence.p90_wait_min or 0.0 for row in rows])
+    target = advice.target_min
+    positions = np.arange(len(rows))[::-1]
+    ax.barh(positions, waits, height=0.65, color=[LATE if w > target else MAIN for w in waits])
+    for y, row, wait in zip(positions, rows, waits):
+        rank = advice.rank_of(row["point"].id)
+        ax.annotate(f"{wait:.1f} min; longest line {rank.peak_line:,.0f}", (wait, y), xytext=(5, 0),
+                    textcoords="offset points", va="center", fontsize=8)
+    ax.axvline(target, color=DEADLINE, linestyle="--", linewidth=1.4)
+    ax.set_yticks(positions, [_point_label(row["point"]) for row in rows], fontsize=8)
+    ax.set_xlim(0, max(target, float(waits.max(initial=0))) * 1.35)
+    ax.legend(handles=[Patch(color=MAIN, label="within the target"), Patch(color=LATE, label="over the target"),
+                       Line2D([], [], color=DEADLINE, linestyle="--", linewidth=1.4, label=f"target {target:g} min")],
+              loc="lower right", fontsize=8, frameon=False)
+
+
+def queue_heatmap(result: RunResult, path: Path, advice: RunAdvice) -> None:
+    """People waiting at each point (all stages) over time; points ranked by what to act on, the first at the top."""
+    rows = _ranked_rows(_finish_rows(result), advice)
     n = len(rows)
     open_h = result.scenario.hours[0][0] / HOUR
     finish = np.array([open_h + row["mean"] for row in rows])
@@ -519,17 +566,20 @@ def queue_heatmap(result: RunResult, path: Path) -> None:
     ax.set_ylim(n, 0)
     if labelled:
         ax.set_yticks(centres, [plain(row["point"].id) for row in rows], fontsize=8)
-        ylabel = "points, slowest at the top"
+        ylabel = "points, the first to act on at the top"
     else:
         ranks = [int(v) for v in MaxNLocator(nbins=8, integer=True).tick_values(1, n) if 1 <= v <= n]
         ranks = sorted({1, *ranks})
         ax.set_yticks(np.array(ranks) - 0.5, [f"{r:,}" for r in ranks])
-        ylabel = "points by finish time (rank, 1 = slowest)"
+        ylabel = "points by what to act on (rank, 1 = first)"
         if group > 1:
-            ylabel += f"\neach row: mean of {group} points in finish order"
+            ylabel += f"\neach row: mean of {group} points in that order"
     what = "mean over replications" if group == 1 else f"mean over replications and the row's {group} points"
     span = "the day" if result.scenario.round.days == 1 else "the round"
-    _style(ax, f"{plain(result.scenario.name)}: people waiting at each point over {span} ({n:,} points)",
+    tied = (f"\nevery point's finish is set by its calling plan (by {day_clock(advice.diagnosis.run.plan_end_s)}): "
+            "ranked by deadline, waiting space, p90 wait") if advice.diagnosis.run.finish_set_by_plan else (
+        "\nranked by time past the deadline, line over the waiting space, p90 wait")
+    _style(ax, f"{plain(result.scenario.name)}: people waiting at each point over {span} ({n:,} points){tied}",
            f"time of day ({_step_text(result)})", ylabel)
     ax.grid(False)
     bar = fig.colorbar(image, ax=ax, pad=0.015, fraction=0.04, aspect=30)
@@ -539,11 +589,9 @@ def queue_heatmap(result: RunResult, path: Path) -> None:
     _save(fig, path, bottom=0.22 / fig.get_figheight())
 
 
-def slowest_points_chart(result: RunResult, path: Path) -> None:
-    """The slowest points one by one: line length per stage over time, finish time and deadline."""
-    rows = [row for row in _finish_rows(result) if math.isfinite(row["mean"])][:DRILL_DOWN]
-    if not rows:
-        rows = _finish_rows(result)[:1]
+def slowest_points_chart(result: RunResult, path: Path, advice: RunAdvice) -> None:
+    """The points to act on first, one by one: line length per stage over time, finish time and deadline."""
+    rows = _ranked_rows(_finish_rows(result), advice)[:DRILL_DOWN]
     fig, axes = plt.subplots(len(rows), 1, figsize=(9, 2.7 * len(rows) + 0.8), sharex=True, squeeze=False)
     open_h = result.scenario.hours[0][0] / HOUR
     start_h, end_h = _window_hours(result)
@@ -572,9 +620,10 @@ def slowest_points_chart(result: RunResult, path: Path) -> None:
         ax.yaxis.set_major_locator(MaxNLocator(nbins=5, integer=True))
         _thousands(ax)
         name = point.name.strip()
-        heading = f"{index + 1}. {point.id}" + (f" \u00b7 {name[:60]}" if name and name != point.id else "")
+        heading = f"{index + 1}. {point.id}" + (f" \u00b7 {name[:50]}" if name and name != point.id else "")
         stations = f"{point.stations} station" + ("s" if point.stations != 1 else "")
-        _style(ax, plain(f"{heading} ({point.population:,} residents, {stations})"), "", "people in line")
+        _style(ax, plain(f"{heading} ({point.population:,} residents, {stations}): {_concern_label(advice, point.id)}"),
+               "", "people in line")
         ax.title.set_fontsize(10)
     keys = [Line2D([], [], color=STAGE_COLOURS[stage], linewidth=1.5, label=STAGE_LABELS[stage])
             for stage in STAGE_COLOURS if any(stage in result.point_bands[row["point"].id].queue for row in rows)]
@@ -585,9 +634,20 @@ def slowest_points_chart(result: RunResult, path: Path) -> None:
     axes[-1, 0].set_xlabel(f"time of day ({_step_text(result)})")
     height = fig.get_figheight()
     fig.legend(handles=keys, loc="lower center", ncol=len(keys), fontsize=8, frameon=False, bbox_to_anchor=(0.5, 0.0))
-    fig.suptitle(f"{plain(result.scenario.name)}: the {len(rows)} slowest points, people waiting per stage",
+    fig.suptitle(f"{plain(result.scenario.name)}: the {len(rows)} points to act on first, people waiting per stage",
                  x=0.01, ha="left", fontsize=12, fontweight="bold")
     _save(fig, path, bottom=0.35 / height)
+
+
+def _concern_label(advice: RunAdvice, point_id: str) -> str:
+    """Why a point is where it is in the ranking, in a few words."""
+    rank = advice.rank_of(point_id)
+    if rank.concern == "late":
+        return f"{rank.late_h:.1f} h past the deadline" if rank.late_h > 0 else "residents left unserved"
+    if rank.concern == "overflow":
+        return f"line of {rank.peak_line:,.0f} for a waiting area of {rank.waiting_space:,}"
+    wait = f"p90 wait {rank.p90_wait_min:.1f} min" if rank.p90_wait_min is not None else "no wait"
+    return wait + (" (over the target)" if rank.concern == "long_wait" else "")
 
 
 # ---------------------------------------------------------------- staff
@@ -602,17 +662,26 @@ ROTA_LABELLED = 30
 """Up to this many stations, rota.png names every row."""
 
 
-def rota_point(result: RunResult):
+def rota_point(result: RunResult, advice: Optional[RunAdvice] = None, chosen: Optional[str] = None):
     """The point rota.png shows, and why; None when there is nothing to show.
 
-    The only point of a one-point run; in a district, the point whose stations
-    were closed longest in replication 1 (ties: the first point, in the
-    scenario's order, that has anything to show).
+    ``chosen`` (``--rota-point``) if given; the only point of a one-point run; in a
+    district, the point whose stations were closed longest in replication 1, or when
+    none was closed the first point with anything to show in the ranking of what to
+    act on (``advice``; without it, in the scenario's order).
     """
     timelines = result.timelines
     points = [point for point in result.scenario.points if point.id in timelines]
+    if chosen is not None:
+        points = [point for point in points if point.id == chosen]
+        if not points or not _has_activity(timelines[chosen]):
+            return None
+        return points[0], f"as asked (--rota-point {chosen})" if len(result.scenario.points) > 1 else ""
     if not points:
         return None
+    if advice is not None:
+        order = {point_id: rank for rank, point_id in enumerate(advice.ranked_ids())}
+        points.sort(key=lambda point: order.get(point.id, len(order)))
     closed = [result.point_kpis[point.id][0]["stations_closed_min"] if result.point_kpis.get(point.id) else 0.0
               for point in points]
     shown = [_has_activity(timelines[point.id]) for point in points]
@@ -625,7 +694,8 @@ def rota_point(result: RunResult):
         why = (f"its stations were closed longest of the {len(result.scenario.points):,} points in replication 1 "
                f"({closed[best]:,.0f} station-min)")
     else:
-        why = "no station of any point was closed for lack of staff in replication 1: the first point"
+        first = "first in the ranking of what to act on" if advice is not None else "the first point"
+        why = f"no station of any point was closed for lack of staff in replication 1: the {first}"
     return points[best], why
 
 
@@ -638,14 +708,14 @@ def _row_edges(rows: int) -> np.ndarray:
     return np.column_stack([np.arange(rows) - 0.4, np.arange(rows) + 0.4]).ravel()
 
 
-def rota_chart(result: RunResult, path: Path) -> None:
+def rota_chart(result: RunResult, path: Path, advice: Optional[RunAdvice] = None, chosen: Optional[str] = None) -> None:
     """One point's sampling stations over the round (replication 1): busy, idle, or closed for lack of staff.
 
     A row per station; per time step the shade is the share of the step spent
     serving. Closures are drawn at their exact times, hatched: a sampler's break
     (no relief free) or the station unstaffed by the rota (off duty).
     """
-    point, why = rota_point(result)
+    point, why = rota_point(result, advice, chosen)
     timeline = result.timelines[point.id]
     stations = timeline.stations
     start_h, end_h = _window_hours(result)
@@ -695,7 +765,9 @@ def rota_chart(result: RunResult, path: Path) -> None:
         facts.append(f"stations busy {timeline.busy_s / open_s:.0%} of the time they were open")
     facts.append(f"closed {on_break:,.0f} station-min for breaks, {off_duty:,.0f} off duty"
                  if on_break or off_duty else "no station closed for lack of staff")
-    lines = ([why[:1].upper() + why[1:] + "."] if why else []) + ["; ".join(facts)]
+    another = ("; another point: simsampling run SCENARIO --rota-point ID (every point's stations are kept)"
+               if len(result.scenario.points) > 1 else "")
+    lines = ([why[:1].upper() + why[1:] + another + "."] if why else []) + ["; ".join(facts)]
     _style(ax, "", f"time of day (shade: share of each {step} serving)", "")
     ax.set_title("\n".join(lines), loc="left", fontsize=9, color="#333333")
     ax.grid(False, axis="y")
@@ -1015,13 +1087,19 @@ POINT_CHARTS = {
 # rota.png (rota_chart) is written whenever rota_point finds a point with anything to show.
 
 
-def write_charts(result: RunResult, folder: Path) -> list[Path]:
+def write_charts(result: RunResult, folder: Path, advice: Optional[RunAdvice] = None,
+                 rota_point_id: Optional[str] = None) -> list[Path]:
+    """Every chart of the run into ``folder``; the district charts follow ``advice``'s ranking (made
+    here, without checks by simulation, when not given), rota.png shows ``rota_point_id`` if given."""
     folder.mkdir(parents=True, exist_ok=True)
-    charts = dict(CHARTS)
-    if len(result.scenario.points) > 1:
-        charts.update(POINT_CHARTS)
-    if rota_point(result) is not None:
-        charts["rota.png"] = rota_chart
+    several = len(result.scenario.points) > 1
+    if advice is None and several:
+        advice = run_advice(result, check_by_simulation=False)
+    charts = {name: draw for name, draw in CHARTS.items()}
+    if several:
+        charts.update({name: functools.partial(draw, advice=advice) for name, draw in POINT_CHARTS.items()})
+    if rota_point(result, advice, rota_point_id) is not None:
+        charts["rota.png"] = functools.partial(rota_chart, advice=advice, chosen=rota_point_id)
     if result.scenario.chain is not None and result.first_chain is not None:
         charts.update(CHAIN_CHARTS)
     written = []

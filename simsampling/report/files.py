@@ -13,6 +13,7 @@ from typing import Any, Iterable
 
 import numpy as np
 
+from ..advice import RunAdvice
 from ..experiment import RunResult
 from ..flow import flow_document
 from ..log import clock_text
@@ -34,11 +35,13 @@ def write_csv(path: Path, header: list[str], rows: Iterable[Iterable[Any]]) -> N
     write_rows(path, header, rows)
 
 
-def write_summary(result: RunResult, folder: Path) -> dict[str, Any]:
-    summary = result.summary
-    text = json_text(summary)
-    (folder / "summary.json").write_text(text + "\n", encoding="utf-8")
-    return summary
+def advised_summary(result: RunResult, advice: RunAdvice) -> dict[str, Any]:
+    """The content of summary.json: the run's summary and its advice."""
+    return {**result.summary, "advice": advice.as_dict()}
+
+
+def write_summary(summary: dict[str, Any], folder: Path) -> None:
+    (folder / "summary.json").write_text(json_text(summary) + "\n", encoding="utf-8")
 
 
 def write_kpis(summary: dict[str, Any], folder: Path) -> None:
@@ -76,14 +79,31 @@ def write_points(summary: dict[str, Any], folder: Path) -> None:
     header = ["rank", "point", "name", "population", "tents", "stations", "finish_h_ci95_low", "finish_h_ci95_high"]
     header += [name for name, _ in POINT_COLUMNS]
 
+    advice = {entry["id"]: entry for entry in summary.get("advice", {}).get("points", [])}
+    header += ADVICE_COLUMNS
+
     def rows():
         for rank, point in enumerate(points, start=1):
             finish = point["kpis"]["finish_h"]["ci95"] or (None, None)
             leaves = flatten(point["kpis"])
             yield (rank, point["id"], point["name"], point["population"], point["tents"], point["stations"], *finish,
-                   *(leaves[path]["mean"] if leaves.get(path) else None for _, path in POINT_COLUMNS))
+                   *(leaves[path]["mean"] if leaves.get(path) else None for _, path in POINT_COLUMNS),
+                   *_advice_cells(advice.get(point["id"])))
 
     write_csv(folder / "points.csv", header, rows())
+
+
+ADVICE_COLUMNS = ["limited_by", "bottleneck", "bottleneck_wait_share", "headroom_h", "walk_in_headroom_factor",
+                  "action_rank", "concern", "idle_stations"]
+"""points.csv's columns from summary.json's ``advice.points`` (docs/outputs.md)."""
+
+
+def _advice_cells(entry: Any) -> tuple:
+    if entry is None:
+        return (None,) * len(ADVICE_COLUMNS)
+    bottleneck, headroom = entry["bottleneck"] or {}, entry["headroom"] or {}
+    return (entry["limited_by"], bottleneck.get("stage"), bottleneck.get("wait_share"), headroom.get("hours"),
+            headroom.get("factor"), entry["rank"], entry["concern"], entry["idle_stations"])
 
 
 def write_persons(result: RunResult, folder: Path, table_format: str = "csv") -> bool:

@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any, Iterable, Mapping, Optional, Sequence, Union
 
 from .. import __version__
+from ..advice import RunAdvice, run_advice
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
@@ -73,6 +74,9 @@ p { margin: 8px 0; }
 .verdict { font-size: 17px; background: var(--band); border-left: 5px solid var(--accent); padding: 12px 16px; margin: 16px 0; }
 .verdict.late { border-left-color: var(--late); }
 .verdict.on-time { border-left-color: var(--ok); }
+section.advice { background: #fff8ec; border-left: 5px solid #e76f51; padding: 4px 16px 8px; margin: 16px 0; }
+section.advice h2 { border-bottom: none; margin: 10px 0 4px; font-size: 18px; }
+section.advice li { margin: 4px 0; }
 .note { color: var(--muted); font-size: 13.5px; }
 .text { white-space: pre-wrap; }
 nav.contents { font-size: 14px; color: var(--muted); }
@@ -271,7 +275,10 @@ def summary_kpi_rows(summary: Mapping[str, Any], points: int, waiting_area: bool
         if kpis[key]["mean"]:
             rows.append(KpiRow(label, kpis[key], "{:,.0f}"))
     if kpis["not_called"]["mean"]:
-        rows.append(KpiRow("never called (calling plan too long)", kpis["not_called"], "{:,.0f}"))
+        why = {"never called": "calling plan too long", "never walked in": "walk-ins fewer than the roster"}
+        words = not_called_words(summary)
+        rows.append(KpiRow(f"{words} ({why.get(words, 'see not_called in docs/outputs.md')})", kpis["not_called"],
+                           "{:,.0f}"))
     rows.append(KpiRow(f"last sample (h from opening; deadline {deadline:g} h)", kpis["finish_h"], "{:,.2f}"))
     rows.append(KpiRow("sampled by the deadline", kpis["sampled_by_deadline_share"], "{:.1%}"))
     if points > 1:
@@ -317,7 +324,7 @@ def chain_kpi_rows(chain: Mapping[str, Any], freshness_limit_h: Optional[float] 
 
 POINT_HEADER = ["rank", "point", "name", "residents", "stations", "last sample (h)", "95% CI",
                 "sampled by the deadline", "finished by the deadline", "total wait p90 (min)", "most waiting at once",
-                "swab utilisation"]
+                "swab utilisation", "limited by", "act on (rank)"]
 """The columns of the points table: the main ones of points.csv."""
 
 
@@ -334,6 +341,7 @@ def point_rows(summary: Mapping[str, Any], top: int = TOP_POINTS) -> list[Any]:
         shown: list[Any] = ranked[:top] + [None] + ranked[-top:]
     else:
         hidden, shown = 0, ranked
+    advice = {entry["id"]: entry for entry in summary.get("advice", {}).get("points", [])}
     rows: list[Any] = []
     for entry in shown:
         if entry is None:
@@ -349,6 +357,7 @@ def point_rows(summary: Mapping[str, Any], top: int = TOP_POINTS) -> list[Any]:
             formatted(kpis["wait_min"]["total"]["p90"]["mean"]) if "total" in kpis["wait_min"] else "n/a",
             formatted(kpis["queue_max"]["total"]["mean"], "{:,.0f}") if "total" in kpis["queue_max"] else "n/a",
             formatted(kpis["utilization"]["swab"]["mean"], "{:.0%}") if "swab" in kpis["utilization"] else "n/a",
+            advice.get(point["id"], {}).get("limited_by", "n/a"), advice.get(point["id"], {}).get("rank", "n/a"),
         ])
     return rows
 
@@ -360,10 +369,13 @@ CHART_CAPTIONS = {
     "queues.png": "People in line at each stage over the round (mean and range across replications).",
     "waits.png": "How long residents waited before each stage, over all replications, with the median (p50) and p90.",
     "utilization.png": "Share of the staffed time each stage's servers spent serving (mean, 95% CI).",
-    "rota.png": "One point's sampling stations in the first replication: serving, idle, closed for lack of staff.",
-    "points_finish.png": "Points ranked by the time of their last sample (mean, 95% CI), against the deadline.",
-    "queue_heatmap.png": "People waiting at each point over time; points sorted by finish time.",
-    "slowest_points.png": "The slowest points' lines at each stage.",
+    "rota.png": "One point's sampling stations in the first replication: serving, idle, closed for lack of staff "
+                "(another point of a district: simsampling run ... --rota-point ID).",
+    "points_finish.png": "Points ranked by the time of their last sample (mean, 95% CI), against the deadline; when "
+                         "every point's finish is set by its calling plan, the points to act on first by p90 wait.",
+    "queue_heatmap.png": "People waiting at each point over time; points ranked by what to act on (time past the "
+                         "deadline, line over the waiting space, p90 wait), the first at the top.",
+    "slowest_points.png": "The lines at each stage of the points to act on first.",
     "results.png": "Residents with the result of their pool over time, against residents sampled.",
     "lab_backlog.png": "Tubes waiting at the laboratories over time; below, the first replication's runs.",
     "specimen_age.png": "Age of the specimens on arrival at the laboratory (first replication), against the "
@@ -385,7 +397,11 @@ def clock_after_opening(summary: Mapping[str, Any], hours: float) -> str:
 
 
 def verdict(summary: Mapping[str, Any]) -> tuple[str, Optional[bool]]:
-    """One paragraph for a planner, and whether the round finished by the deadline (None if unknown)."""
+    """One paragraph for a planner, and whether the round finished by the deadline (None if unknown).
+
+    The round finishes by the deadline when its last sample comes by then and every point sampled
+    everyone it was to sample (nobody left uncalled, unvisited or, for walk-ins, never walked in).
+    """
     kpis = summary["kpis"]
     deadline = summary["round"]["deadline_h"]
     share, finish = kpis["sampled_by_deadline_share"]["mean"], kpis["finish_h"]["mean"]
@@ -398,10 +414,18 @@ def verdict(summary: Mapping[str, Any]) -> tuple[str, Optional[bool]]:
         head += (f"; last sample {finish:.1f} h after opening ({clock_after_opening(summary, finish)}"
                  f"{'; 95% CI ' + ci + ' h' if ci else ''})")
     sentences.append(head + ".")
-    on_time = None if finish is None else finish <= deadline + 1e-9
-    if on_time is not None:
-        sentences.append("The round finishes by the deadline." if on_time
-                         else f"The round runs {finish - deadline:.1f} h past the deadline.")
+    not_called = kpis["not_called"]["mean"] or 0
+    unreached = not_called + (kpis["home_unserved"]["mean"] or 0)
+    words = not_called_words(summary)
+    everyone = (kpis["points_finished_by_deadline_share"]["mean"] or 0) >= 1 - 1e-9
+    on_time = None if finish is None else finish <= deadline + 1e-9 and everyone
+    if finish is not None and finish > deadline + 1e-9:
+        sentences.append(f"The last sample comes {_duration(finish - deadline)} after the deadline.")
+    elif on_time:
+        sentences.append("The round finishes by the deadline.")
+    elif finish is not None and population:
+        sentences.append(f"Sampling ends by the deadline, but the round does not finish: {unreached:,.0f} residents "
+                         f"({unreached / population:.0%} of the roster) were {words} or left unvisited at home.")
     points = len(summary["points"])
     finished = kpis["points_finished_by_deadline_share"]["mean"]
     if points > 1 and finished is not None:
@@ -410,9 +434,11 @@ def verdict(summary: Mapping[str, Any]) -> tuple[str, Optional[bool]]:
     unserved = (kpis["unserved"]["mean"] or 0) + (kpis["home_unserved"]["mean"] or 0)
     if unserved >= 0.5:
         sentences.append(f"About {unserved:,.0f} residents who came or were due a home visit were not sampled.")
-    absent = (kpis["no_show"]["mean"] or 0) + (kpis["not_called"]["mean"] or 0)
-    if absent >= 0.5:
-        sentences.append(f"About {absent:,.0f} residents never came (called but did not show up, or never called).")
+    no_show = kpis["no_show"]["mean"] or 0
+    if no_show + not_called >= 0.5:
+        parts = ([f"{no_show:,.0f} called but did not come"] if no_show >= 0.5 else []) + (
+            [f"{not_called:,.0f} {words}"] if not_called >= 0.5 else [])
+        sentences.append(f"About {no_show + not_called:,.0f} residents never came ({' and '.join(parts)}).")
     if "total" in kpis["wait_min"] and kpis["wait_min"]["total"]["p90"]["mean"] is not None:
         sentences.append(f"Nine in ten residents sampled at a point waited under "
                          f"{kpis['wait_min']['total']['p90']['mean']:.0f} min in all.")
@@ -426,6 +452,19 @@ def verdict(summary: Mapping[str, Any]) -> tuple[str, Optional[bool]]:
     sentences.append(f"Figures are means over {replications} replication{'s' if replications != 1 else ''} "
                      f"(seed {summary['seed']}).")
     return " ".join(sentences), on_time
+
+
+def _duration(hours: float) -> str:
+    """"1.5 h", or "12 min" under an hour."""
+    return f"{hours:.1f} h" if hours >= 1 else f"{hours * 60:.0f} min"
+
+
+def not_called_words(summary: Mapping[str, Any]) -> str:
+    """What ``not_called`` means for the run's arrival plans: residents never called, never walked in, or both."""
+    plans = {entry["evidence"]["plan"] for entry in summary.get("advice", {}).get("points", [])}
+    if plans == {"walk_in"}:
+        return "never walked in"
+    return "never called or never walked in" if "walk_in" in plans else "never called"
 
 
 def _engine_text(engine: Any) -> str:
@@ -480,17 +519,21 @@ def yaml_excerpt(text: str, limit: int = MAX_YAML_CHARS) -> tuple[str, bool]:
 
 def render_run_report(result, folder: Path, charts: Optional[Sequence[Path]] = None,
                       provenance: Optional[Mapping[str, Any]] = None,
-                      generated: Optional[datetime] = None, sections: Sequence[tuple[str, str, Markup]] = ()) -> str:
-    """The HTML of one run's page, from ``result.summary`` and the files already in ``folder``.
+                      generated: Optional[datetime] = None, sections: Sequence[tuple[str, str, Markup]] = (),
+                      advice: Optional[RunAdvice] = None) -> str:
+    """The HTML of one run's page, from ``result.summary``, its ``advice`` and the files already in ``folder``.
 
     ``charts`` are the PNGs to embed in that order (default: every PNG in ``folder/charts``, in the
     order of docs/outputs.md); ``provenance`` adds rows (e.g. ``{"executor": "dask"}``); ``sections``
-    (anchor, label, HTML) follow the key figures.
+    (anchor, label, HTML) follow the key figures; ``advice`` is the run's diagnosis (made here when
+    not given).
     """
-    more = sections
+    from .files import advised_summary
     from .scenario_yaml import scenario_text  # the YAML as written, when scenario.yaml is not there
 
-    summary = result.summary
+    more = sections
+    advice = advice if advice is not None else run_advice(result)
+    summary = advised_summary(result, advice)
     scenario = result.scenario
     folder = Path(folder)
     if charts is None:
@@ -508,8 +551,9 @@ def render_run_report(result, folder: Path, charts: Optional[Sequence[Path]] = N
                 f"-{summary['clock']['close']}; {summary['replications']} replications, seed {summary['seed']}")
 
     text, on_time = verdict(summary)
-    sections = [tag("p", text, class_="verdict " + {True: "on-time", False: "late", None: ""}[on_time])]
-    contents = [("kpis", "Key figures")]
+    sections = [tag("p", text, class_="verdict " + {True: "on-time", False: "late", None: ""}[on_time]),
+                advice_block(advice)]
+    contents = [("advice", "What to do"), ("kpis", "Key figures")]
 
     waiting_area = any(point.waiting_area is not None for point in scenario.points)
     sections.append(section(
@@ -537,11 +581,13 @@ def render_run_report(result, folder: Path, charts: Optional[Sequence[Path]] = N
             f"the {TOP_POINTS} slowest and the {TOP_POINTS} fastest of {points:,} points")
         sections.append(section(
             "Points, slowest first",
-            table(POINT_HEADER, point_rows(summary), numeric=(0, 3, 4, 5, 6, 7, 8, 9, 10, 11),
+            table(POINT_HEADER, point_rows(summary), numeric=(0, 3, 4, 5, 6, 7, 8, 9, 10, 11, 13),
                   caption=f"{shown[0].upper()}{shown[1:]}, ranked by the time of their last sample (means over "
                           "replications). points.csv has every point.", class_="points"),
             paragraph("\"Finished by the deadline\" is the share of replications in which the point sampled everyone "
-                      "due by the deadline.", class_="note"),
+                      "due by the deadline. \"Limited by\" says what sets the point's finish (capacity, its arrival "
+                      "plan or the opening hours); \"act on\" ranks the points by what a planner must act on first "
+                      "(time past the deadline, line over the waiting space, p90 wait).", class_="note"),
             id="points"))
         contents.append(("points", "Points"))
 
@@ -585,9 +631,20 @@ def render_run_report(result, folder: Path, charts: Optional[Sequence[Path]] = N
 
 def write_report_html(result, folder: Union[str, Path], charts: Optional[Sequence[Path]] = None,
                       provenance: Optional[Mapping[str, Any]] = None, generated: Optional[datetime] = None,
-                      sections: Sequence[tuple[str, str, Markup]] = ()) -> Path:
+                      sections: Sequence[tuple[str, str, Markup]] = (), advice: Optional[RunAdvice] = None) -> Path:
     """Write ``folder/report.html`` for a run whose summary, scenario.yaml and charts are already in ``folder``."""
     folder = Path(folder)
     target = folder / "report.html"
-    target.write_text(render_run_report(result, folder, charts, provenance, generated, sections), encoding="utf-8")
+    target.write_text(render_run_report(result, folder, charts, provenance, generated, sections, advice),
+                      encoding="utf-8")
     return target
+
+
+def advice_block(advice: RunAdvice) -> Markup:
+    """What limits the round and what to change: the advice's sentences, as a list under a heading."""
+    items = join(tag("li", sentence) for sentence in advice.sentences)
+    note = paragraph(f"From this run's own figures; the p90 wait target is {advice.target_min:g} min "
+                     "(simsampling run --max-p90-wait). summary.json holds the numbers (advice), docs/experiments.md "
+                     "says how to read them and their limits.", class_="note")
+    return tag("section", join([tag("h2", "What limits the round, and what to change"), tag("ul", items), note]),
+               id="advice", class_="advice")
