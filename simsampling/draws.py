@@ -87,6 +87,13 @@ def draw_home(point: Point, residents: np.ndarray, streams) -> HomeDraws:
     )
 
 
+def setup_s(scenario: Scenario, point: Point, replication: int) -> float:
+    """Seconds the point's first opening waits for its set-up in a replication (0 without ``setup_min``)."""
+    if point.setup_min is None:
+        return 0.0
+    return 60.0 * float(sample(point.setup_min, stream(scenario.seed, replication, point.id, "setup"), 1)[0])
+
+
 def draw_residents(scenario: Scenario, point: Point, replication: int) -> ResidentDraws:
     streams = lambda name: stream(scenario.seed, replication, point.id, name)  # noqa: E731
     roster = point.population
@@ -129,7 +136,7 @@ def draw_residents(scenario: Scenario, point: Point, replication: int) -> Reside
         factor = np.where(priority, point.green_channel.service_factor, 1.0)
         temperature, registration, swab = (times * factor if times.size else times for times in (temperature, registration, swab))
     balking, reneging = point.balking, point.reneging
-    setup = 60.0 * float(sample(point.setup_min, streams("setup"), 1)[0]) if point.setup_min is not None else 0.0
+    setup = setup_s(scenario, point, replication)
     pooling = scenario.pooling_for(point)
     chain = scenario.chain
     return ResidentDraws(

@@ -25,6 +25,7 @@ from typing import Optional
 import numpy as np
 
 from ..log import STAGE_ORDER
+from ..draws import setup_s
 from ..random import sample
 from ..scenario.schema import Point, Scenario
 from ..staffing import SERVING, StaffPlan, staff_plan
@@ -70,8 +71,12 @@ def mean_service_s(point: Point, scenario: Scenario) -> dict[str, float]:
 
     The points of a district mostly share their stages: computed once per distinct layout.
     """
-    pooling = scenario.pooling_for(point)
-    key = "|".join(part.model_dump_json() if part is not None else "" for part in (point.stages, point.green_channel, pooling))
+    parts = (point.stages, point.green_channel, scenario.pooling_for(point))
+    key = parts  # frozen models hash and compare by value
+    try:
+        hash(key)
+    except TypeError:  # a list inside (an empirical distribution's values)
+        key = "|".join(part.model_dump_json() if part is not None else "" for part in parts)
     if key not in _MEANS:
         if len(_MEANS) >= MEANS_KEPT:
             _MEANS.clear()
@@ -84,7 +89,7 @@ def mean_service_s(point: Point, scenario: Scenario) -> dict[str, float]:
     return dict(_MEANS[key])
 
 
-_MEANS: dict[str, dict[str, float]] = {}
+_MEANS: dict = {}
 MEANS_KEPT = 256
 """Distinct layouts whose means are kept (a district has a handful)."""
 
@@ -111,11 +116,11 @@ class StageRate:
 
 
 def servers_on_duty(point: Point, scenario: Scenario, stage: str, grid: np.ndarray, ready_s: list[float],
-                    plan: Optional[StaffPlan] = None) -> np.ndarray:
+                    plan: Optional[StaffPlan]) -> np.ndarray:
     """Servers of ``stage`` able to serve at each grid time (seconds since midnight of day 0).
 
-    From each day's ``ready_s`` (its opening; the first day's after the set-up) to the next
-    day's opening: the stage's servers less those closed by the staff plan. After a closing
+    From each day's ``ready_s`` (its opening) to the next day's opening: the stage's servers less
+    those closed by the staff ``plan`` (None: nobody closed). After a closing
     those on duty serve the line out (the line of the day: new arrivals wait for the next
     opening, see ``headroom.admitted``).
     """
@@ -126,10 +131,9 @@ def servers_on_duty(point: Point, scenario: Scenario, stage: str, grid: np.ndarr
         following = hours[day + 1][0] if day + 1 < len(hours) else np.inf
         servers[(grid >= ready) & (grid < following)] = slots
     role = ROLE_OF.get(stage)
-    plan = plan if plan is not None else staff_plan(point, hours)
-    if role is None or role not in plan.duty:
+    if plan is not None and (role is None or role not in plan.duty):
         role = ROLE_OF[STAFFING_STAGE]  # paired registrars follow their stations' samplers
-    for closure in plan.closures_of(role):
+    for closure in plan.closures_of(role) if plan is not None else ():
         if closure.slot < slots:
             servers[(grid >= closure.start_s) & (grid < closure.end_s)] -= 1
     # A day's closing leaves on duty those at work then, until the line is served.
@@ -141,17 +145,29 @@ def servers_on_duty(point: Point, scenario: Scenario, stage: str, grid: np.ndarr
     return np.clip(servers, 0, None)
 
 
-def ready_times(point: Point, scenario: Scenario) -> list[float]:
-    """Each day's time the point starts serving: its opening, the first day's after the mean set-up."""
-    setup_s = 60.0 * point.setup_min.mean_value if point.setup_min is not None else 0.0
-    return [open_s + (setup_s if day == 0 else 0.0) for day, (open_s, _) in enumerate(scenario.hours)]
+def setup_times(point: Point, scenario: Scenario, replications: int) -> list[float]:
+    """The point's set-up in each replication of the run (the draws' own; at most ``SETUPS_KEPT``,
+    spread over them); [0] for a point without a set-up."""
+    if point.setup_min is None:
+        return [0.0]
+    drawn = sorted(setup_s(scenario, point, replication) for replication in range(replications))
+    if len(drawn) <= SETUPS_KEPT:
+        return drawn
+    return [float(value) for value in np.quantile(drawn, (np.arange(SETUPS_KEPT) + 0.5) / SETUPS_KEPT)]
+
+
+SETUPS_KEPT = 8
+"""Set-up times a fluid is run with at most (a row each)."""
 
 
 def stage_rates(point: Point, scenario: Scenario, grid: np.ndarray) -> list[StageRate]:
-    """Each stage's serving rate over ``grid``, in walking order."""
+    """Each stage's serving rate over ``grid``, in walking order, from each day's opening (set-up not counted)."""
     means = mean_service_s(point, scenario)
-    ready = ready_times(point, scenario)
-    plan = staff_plan(point, scenario.hours)
+    opening = [open_s for open_s, _ in scenario.hours]
+    # Without a staff section every server is on duty through the opening hours: no plan to read.
+    plan = staff_plan(point, scenario.hours) if point.staff is not None else None
+    staffed = servers_on_duty(point, scenario, STAFFING_STAGE, grid, opening, None) / point.stations if plan is None else None
     return [StageRate(stage, point.servers(stage), means[stage],
-                      servers_on_duty(point, scenario, stage, grid, ready, plan) / means[stage])
+                      (point.servers(stage) * staffed if plan is None
+                       else servers_on_duty(point, scenario, stage, grid, opening, plan)) / means[stage])
             for stage in stages_of(point)]

@@ -51,7 +51,7 @@ import numpy as np
 
 from ..scenario.schema import CallingArrivals, PoissonArrivals, Point, Scenario, SlotArrivals
 from .capacity import stages_of
-from .headroom import Headroom, point_headroom, refine
+from .headroom import Headroom, estimate_headrooms, refine
 from .plans import plan_window
 
 TARGET_P90_WAIT_MIN = 15.0
@@ -271,32 +271,33 @@ def point_evidence(point: Point, scenario: Scenario, kpis: dict, bands) -> Evide
 
 
 def diagnose_point(point: Point, scenario: Scenario, kpis: dict, bands, target: float) -> PointDiagnosis:
-    """Everything but a check of the headroom by simulation (see :func:`diagnose`)."""
+    """Everything but the headroom (estimated for all points at once, see :func:`diagnose`)."""
     evidence = point_evidence(point, scenario, kpis, bands)
     limited_by, rules = classify(evidence, target)
-    evidence = replace(evidence, rules=rules)
     before = _mean(kpis.get("waiting_before_opening_person_min", {}), 0.0)
     waiting = stage_waiting(bands, stages_of(point), before)
-    headroom = point_headroom(point, scenario, bands.arrived.mean, bands.step_s,
-                              evidence.p90_wait_min if evidence.p90_wait_min is not None else math.nan, target,
-                              evidence.roster)
-    return PointDiagnosis(point, limited_by, evidence, point_bottleneck(point, kpis, waiting), waiting, before, headroom)
-
-
-# ------------------------------------------------------------------ the run
+    return PointDiagnosis(point, limited_by, replace(evidence, rules=rules), point_bottleneck(point, kpis, waiting),
+                          waiting, before, None)
 
 
 def diagnose(result, target_min: float = TARGET_P90_WAIT_MIN, check_by_simulation: bool = True) -> Diagnosis:
     """The diagnosis of a finished run (``RunResult``): every point, then the run.
 
-    With ``check_by_simulation``, the headrooms that matter most are checked by simulating
-    the plans tried (:func:`headroom.refine`), within ``CHECK_BUDGET_RESIDENTS``: first
-    estimates the fluid model is doubtful of, then the least headroom of each kind (the
-    run's), then the rest by least headroom; only points the fast engine can run.
+    Headrooms are estimated for every point at once (``headroom.estimate_headrooms``). With
+    ``check_by_simulation``, those that matter most are checked by simulating the plans tried
+    (:func:`headroom.refine`), within ``CHECK_BUDGET_RESIDENTS``: first the estimates the fluid
+    model is doubtful of, then the least headroom of each kind (the run's), then the rest by least
+    headroom; only points the fast engine can run.
     """
     scenario = result.scenario
     points = [diagnose_point(point, scenario, result.point_summaries[point.id], result.point_bands[point.id], target_min)
               for point in scenario.points]
+    bands = [result.point_bands[point.id] for point in scenario.points]
+    headrooms = estimate_headrooms(scenario.points, scenario, [band.arrived.mean for band in bands], result.step_s,
+                                   [p.evidence.p90_wait_min if p.evidence.p90_wait_min is not None else math.nan
+                                    for p in points], target_min, [p.evidence.roster for p in points],
+                                   result.replications)
+    points = [replace(point, headroom=headroom) for point, headroom in zip(points, headrooms)]
     if check_by_simulation:
         points = _checked(points, scenario, result.replications)
     return Diagnosis(target_min, points, run_diagnosis(points, result), scenario.deadline_s, scenario.hours[0][0])

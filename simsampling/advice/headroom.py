@@ -34,8 +34,9 @@ import numpy as np
 
 from ..experiment.replicate import point_log
 from ..metrics import time_stats
+from ..log import STAGE_ORDER
 from ..scenario.schema import PoissonArrivals, Point, Scenario
-from .capacity import StageRate, mean_service_s, stage_rates
+from .capacity import mean_service_s, setup_times, stage_rates, stages_of
 from .plans import (
     SMALLEST_FACTOR,
     Arrivals,
@@ -54,11 +55,12 @@ COARSE_GRID_S = 180.0
 """Step of the fluid model for runs whose series are coarser than a minute (districts of over 100 points)."""
 MAX_DRAIN_S = 3 * 86400.0
 """The fluid follows a point's line at most this long after the round's last closing."""
-QUANTILES = 500
-"""Residents followed through the fluid (evenly spaced in arrival order)."""
+QUANTILES = 200
+"""Residents followed through the fluid (evenly spaced in arrival order: the p90 within half a percent)."""
 RANK_90 = int(0.9 * (QUANTILES - 1))
-SEARCH_STEPS = 9
-"""Bisection steps: the headroom of a calling plan of 16 h within 16 h / 2**9, about 2 minutes."""
+SEARCH_STEPS = {GRID_S: 8, COARSE_GRID_S: 6}
+"""Bisection steps, by the fluid's step: a calling plan of 16 h placed within 16 h / 2**8, about 4 minutes,
+or (districts of over 100 points, coarser series) 2**6, 15 minutes: the estimate's own tolerance."""
 MAX_WALK_IN_FACTOR = 10.0
 """Walk-in rates are not tried beyond this multiple."""
 ESTIMATE_TOLERANCE = {"calling_plan": 0.25, "walk_in_rate": 0.05}
@@ -73,45 +75,81 @@ def estimate_tolerance(kind: str, value: Optional[float]) -> float:
     return max(ESTIMATE_TOLERANCE[kind], ESTIMATE_RELATIVE_TOLERANCE * push)
 
 
+UNLIMITED = 1e6
+"""Residents per grid step a stage a point does not have can serve: nobody waits there."""
+CHUNK = 256
+"""Points whose fluids are computed together (memory stays bounded in a city of thousands)."""
+
+
 @dataclass(frozen=True)
-class Fluid:
-    """The stages of one point as a fluid on a time grid."""
+class Fluids:
+    """Several points' stages as fluids on one time grid: arrays ``[point, set-up, time]``.
+
+    A point with a set-up has a row for each of the run's set-up times (a long set-up piles
+    up more residents than a short one spares: the fluid of the mean set-up is too kind);
+    ``weight`` averages a point's rows as the run averages its replications.
+    """
 
     grid: np.ndarray
-    rates: list[StageRate]
     served: list[np.ndarray]
-    """Per stage, residents it could have served from the grid's start to each grid time."""
+    """Per stage in walking order, residents it could have served from the grid's start to each time."""
+    weight: np.ndarray
     admitted: np.ndarray
     """Per grid time, the latest time whose arrivals may be in line (nights wait for the opening)."""
 
     @classmethod
-    def of(cls, point: Point, scenario: Scenario, start_s: float, end_s: float, step_s: float = GRID_S) -> "Fluid":
-        """From ``start_s`` (before the first arrival) to ``end_s`` (after the last service)."""
+    def of(cls, points: list[Point], scenario: Scenario, grid: np.ndarray, replications: int = 1) -> "Fluids":
         hours = scenario.hours
-        grid = np.arange(math.floor(start_s / step_s) * step_s, end_s + step_s, step_s)
         admitted = grid.copy()
         for day, (open_s, close_s) in enumerate(hours):
             following = hours[day + 1][0] if day + 1 < len(hours) else np.inf
             admitted[(grid > close_s) & (grid < following)] = close_s
         admitted[grid < hours[0][0]] = -np.inf
-        rates = stage_rates(point, scenario, grid)
-        served = [np.concatenate([[0.0], np.cumsum(rate.per_s[:-1] * step_s)]) for rate in rates]
-        return cls(grid, rates, served, admitted)
+        setups = [setup_times(point, scenario, replications) for point in points]
+        rows = max(len(times) for times in setups)
+        weight = np.array([[1.0 / len(times) if k < len(times) else 0.0 for k in range(rows)] for times in setups])
+        padded = np.array([times + times[-1:] * (rows - len(times)) for times in setups])
+        # Before the set-up ends on the first day nobody is served: a row per set-up time.
+        closed = (grid >= hours[0][0]) & (grid < hours[0][0] + padded[:, :, None])
+        step = grid[1] - grid[0]
+        stages = [s for s in STAGE_ORDER if any(s in point_stages for point_stages in map(stages_of, points))]
+        per_point = [{rate.stage: rate.per_s for rate in stage_rates(point, scenario, grid)} for point in points]
+        served = []
+        for stage in stages:
+            per_s = np.array([rates.get(stage, np.full(grid.size, UNLIMITED / step)) for rates in per_point])
+            per_step = np.where(closed, 0.0, per_s[:, None, :]) * step
+            served.append(np.concatenate([np.zeros(per_step.shape[:2] + (1,)), np.cumsum(per_step[:, :, :-1], axis=2)],
+                                         axis=2))
+        return cls(grid, served, weight, admitted)
 
-    def p90_wait_min(self, arrived: np.ndarray) -> float:
-        """The p90 of the total wait (minutes) of residents arriving as ``arrived`` (cumulative, on the grid)."""
-        total = float(arrived[-1])
-        if total <= 0:
-            return 0.0
-        flow = np.interp(self.admitted, self.grid, arrived, left=0.0)  # in line by each time
+    def p90_wait_min(self, arrived: np.ndarray) -> np.ndarray:
+        """Per point, the p90 of the total wait (minutes) of residents arriving as ``arrived`` (cumulative,
+        a row per point on the grid), the mean over its set-up rows (as the run's p90 is a mean over replications)."""
+        total = arrived[:, -1]
+        flow = np.broadcast_to(_rows_interp(self.admitted, self.grid, arrived, left=0.0)[:, None, :], self.served[0].shape)
         for served in self.served:
             # A stage's departures: what it could serve, less what it could not for want of residents.
-            flow = served + np.minimum.accumulate(np.minimum(flow - served, 0.0))
-        who = (np.arange(QUANTILES) + 0.5) / QUANTILES * total
+            flow = served + np.minimum.accumulate(np.minimum(flow - served, 0.0), axis=2)
+        who = (np.arange(QUANTILES) + 0.5) / QUANTILES * total[:, None]
         # When each resident arrived and left the last line: the curves read backwards (a resident
         # on a flat stretch of a curve is placed at its end: residents sit strictly between counts).
-        waits = np.interp(who, flow, self.grid, right=np.inf) - np.interp(who, arrived, self.grid)
-        return float(np.partition(waits, RANK_90)[RANK_90]) / 60.0
+        points, rows, _ = flow.shape
+        left = _rows_interp(np.repeat(who, rows, axis=0), flow.reshape(points * rows, -1), self.grid).reshape(points, rows, -1)
+        left[who[:, None, :] > flow[:, :, -1:]] = np.inf  # never served within the grid
+        waits = left - _rows_interp(who, arrived, self.grid)[:, None, :]
+        p90 = np.partition(waits, RANK_90, axis=2)[:, :, RANK_90]
+        return np.where(total > 0, (np.where(self.weight > 0, p90, 0.0) * self.weight).sum(axis=1), 0.0) / 60.0
+
+
+def _rows_interp(x: np.ndarray, xp: np.ndarray, fp: np.ndarray, left: Optional[float] = None) -> np.ndarray:
+    """``np.interp`` row by row in one call (each row lifted above the one before); ``x``, ``xp``
+    (non-decreasing per row) and ``fp`` are 2-D, or 1-D when every row shares them."""
+    rows = max(len(a) if np.ndim(a) == 2 else 1 for a in (x, xp, fp))
+    x, xp, fp = (np.broadcast_to(a, (rows, np.shape(a)[-1])) for a in (x, xp, fp))
+    lift = (float(xp.max() - xp.min()) + 1.0) * np.arange(rows)[:, None]
+    values = np.interp((np.clip(x, xp[:, :1], xp[:, -1:]) + lift).ravel(), (xp + lift).ravel(), fp.ravel())
+    values = values.reshape(rows, -1)
+    return np.where(x < xp[:, :1], left, values) if left is not None else values
 
 
 @dataclass(frozen=True)
@@ -200,59 +238,84 @@ class Headroom:
         return self.hours if self.kind == "calling_plan" else self.factor
 
 
-def point_headroom(point: Point, scenario: Scenario, arrived: np.ndarray, step_s: float, p90_now_min: float,
-                   target_min: float, roster: float) -> Optional[Headroom]:
-    """The headroom of one point from its run, estimated: ``arrived`` is its cumulative arrivals per
-    series step (mean over replications), ``p90_now_min`` its p90 total wait, ``roster`` the
-    residents it could receive (walk-ins stop there). None when nobody came or there is no plan to push."""
-    push = Push.of(point, scenario)
-    if push is None or p90_now_min is None or not math.isfinite(p90_now_min) or arrived.size == 0 or arrived[-1] <= 0:
-        return None
+def estimate_headrooms(points: list[Point], scenario: Scenario, arrived: list[np.ndarray], step_s: float,
+                       p90_now_min: list[float], target_min: float, roster: list[float],
+                       replications: int = 1) -> list[Optional[Headroom]]:
+    """The estimated headroom of each point from its run: ``arrived`` its cumulative arrivals per series
+    step (mean over replications), ``p90_now_min`` its p90 total wait, ``roster`` the residents it
+    could receive (walk-ins stop there), ``replications`` the run's (their set-ups). None for a point
+    nobody came to, or whose plan cannot be pushed. Points are computed ``CHUNK`` at a time."""
+    found: list[Optional[Headroom]] = [None] * len(points)
+    pushes = [Push.of(point, scenario) for point in points]
+    usable = [i for i, push in enumerate(pushes) if push is not None and arrived[i].size and arrived[i][-1] > 0
+              and p90_now_min[i] is not None and math.isfinite(p90_now_min[i])]
     hours = scenario.hours
-    came = np.concatenate([[0.0], arrived])
-    first_step = int(np.argmax(came > 0)) - 1
-    slowest = min(point.servers(stage) * 3600.0 / seconds for stage, seconds in mean_service_s(point, scenario).items())
-    drain_s = 3600.0 * (1.0 + max(roster, came[-1]) / slowest)
-    finish_s = min(max(hours[-1][1], arrived.size * step_s) + drain_s, hours[-1][1] + MAX_DRAIN_S)
-    fluid = Fluid.of(point, scenario, min(first_step * step_s, hours[0][0]), finish_s,
-                     GRID_S if step_s <= GRID_S else COARSE_GRID_S)
-    base = np.interp(fluid.grid, np.arange(arrived.size + 1) * step_s, came)
-    correction = p90_now_min - fluid.p90_wait_min(base)
-    if push.kind == "walk_in_rate":
-        pushed = lambda factor: np.minimum(base * factor, max(roster, base[-1]))  # noqa: E731
-    else:
-        start_s, end_s = plan_window(push.arrivals, hours, point.population)
-        start_open, end_open = opening_time(hours, start_s), opening_time(hours, end_s)
-        span = end_open - start_open
-        grid_open = opening_time(hours, fluid.grid)
-        early = fluid.grid <= start_s
-
-        def pushed(by_h: float) -> np.ndarray:
-            factor = (span - by_h * 3600.0) / span
-            moved = np.where(early, fluid.grid, clock_at(hours, start_open + (grid_open - start_open) * factor, start=True))
-            moved = np.maximum.accumulate(moved) + np.arange(moved.size) * 1e-6  # increasing, for interpolation
-            return np.interp(fluid.grid, moved, base)
-
-    estimate = lambda value: fluid.p90_wait_min(pushed(value)) + correction  # noqa: E731
-    value, at_least = _search(estimate, push, target_min, p90_now_min)
-    return push.headroom(value, target_min, p90_now_min, "estimate", correction, at_least)
+    grid_s = GRID_S if step_s <= GRID_S else COARSE_GRID_S
+    for begin in range(0, len(usable), CHUNK):
+        chunk = usable[begin:begin + CHUNK]
+        length = max(arrived[i].size for i in chunk) + 1
+        came = np.array([np.pad(np.concatenate([[0.0], arrived[i]]), (0, length - arrived[i].size - 1), mode="edge")
+                         for i in chunk])
+        firsts = [int(np.argmax(row > 0)) - 1 for row in came]
+        slowest = [min(points[i].servers(stage) * 3600.0 / seconds
+                       for stage, seconds in mean_service_s(points[i], scenario).items()) for i in chunk]
+        drain_s = max(3600.0 * (1.0 + max(roster[i], row[-1]) / rate) for i, row, rate in zip(chunk, came, slowest))
+        end_s = min(max(hours[-1][1], came.shape[1] * step_s) + drain_s, hours[-1][1] + MAX_DRAIN_S)
+        start_s = min(min(firsts) * step_s, hours[0][0])
+        grid = np.arange(math.floor(start_s / grid_s) * grid_s, end_s + grid_s, grid_s)
+        fluids = Fluids.of([points[i] for i in chunk], scenario, grid, replications)
+        base = _rows_interp(grid, np.arange(came.shape[1]) * step_s, came)
+        now = np.array([p90_now_min[i] for i in chunk])
+        correction = now - fluids.p90_wait_min(base)
+        pushed = _pusher([pushes[i] for i in chunk], base, grid, hours, np.array([roster[i] for i in chunk]))
+        values, at_least = _search(lambda value: fluids.p90_wait_min(pushed(value)) + correction,
+                                   [pushes[i] for i in chunk], target_min, now, SEARCH_STEPS[grid_s])
+        for k, i in enumerate(chunk):
+            value = None if math.isnan(values[k]) else float(values[k])
+            found[i] = pushes[i].headroom(value, target_min, p90_now_min[i], "estimate", float(correction[k]),
+                                          bool(at_least[k]))
+    return found
 
 
-def _search(p90: Callable[[float], float], push: Push, target: float, p90_now: float) -> tuple[Optional[float], bool]:
-    """The hardest push with a p90 within ``target``, by bisection (the p90 grows with the push):
-    (value or None if no push tried meets it, whether even ``push.high`` meets it)."""
-    if p90_now <= target:
-        if p90(push.high) <= target:
-            return push.high, True
-        good, bad = push.now, push.high
-    else:
-        if push.low >= push.now or p90(push.low) > target:
-            return None, False
-        good, bad = push.low, push.now
-    for _ in range(SEARCH_STEPS):
+def _pusher(pushes: list[Push], base: np.ndarray, grid: np.ndarray, hours, roster: np.ndarray):
+    """The points' arrival curves under a push (an array, a value per point): calling plans compressed
+    in opening time towards their first call, walk-ins scaled up to the roster."""
+    walk_in = np.array([push.kind == "walk_in_rate" for push in pushes])
+    windows = [plan_window(push.arrivals, hours, push.population) if not w else (grid[0], grid[-1])
+               for push, w in zip(pushes, walk_in)]
+    start_s = np.array([start for start, _ in windows])[:, None]
+    start_open = opening_time(hours, start_s)
+    span = np.maximum(opening_time(hours, np.array([end for _, end in windows])[:, None]) - start_open, 1.0)
+    grid_open = opening_time(hours, grid)[None, :]
+    early = grid[None, :] <= start_s
+    ramp = np.arange(grid.size) * 1e-6  # keeps the moved times increasing, for interpolation
+
+    def pushed(value: np.ndarray) -> np.ndarray:
+        factor = np.where(walk_in, 1.0, (span[:, 0] - value * 3600.0) / span[:, 0])[:, None]
+        moved = np.where(early, grid, clock_at(hours, start_open + (grid_open - start_open) * factor, start=True))
+        compressed = _rows_interp(grid, np.maximum.accumulate(moved, axis=1) + ramp, base)
+        scaled = np.minimum(base * value[:, None], np.maximum(roster, base[:, -1])[:, None])
+        return np.where(walk_in[:, None], scaled, compressed)
+
+    return pushed
+
+
+def _search(p90: Callable[[np.ndarray], np.ndarray], pushes: list[Push], target: float, p90_now: np.ndarray,
+            steps: int = 8) -> tuple[np.ndarray, np.ndarray]:
+    """Per point, the hardest push with a p90 within ``target``, by bisection (the p90 grows with the
+    push), all points at once: (value, NaN where no push tried meets it; whether even the hardest does)."""
+    now, low, high = (np.array([getattr(push, name) for push in pushes]) for name in ("now", "low", "high"))
+    within = p90_now <= target
+    probe = p90(np.where(within, high, low))  # the hardest plan for those within, the gentlest for the others
+    at_least = within & (probe <= target)
+    hopeless = ~within & ((low >= now) | (probe > target))
+    good, bad = np.where(within, now, low), np.where(within, high, now)
+    for _ in range(steps):
         middle = (good + bad) / 2.0
-        good, bad = (middle, bad) if p90(middle) <= target else (good, middle)
-    return good, False
+        ok = p90(middle) <= target
+        good, bad = np.where(ok, middle, good), np.where(ok, bad, middle)
+    value = np.where(at_least, high, np.where(hopeless, np.nan, good))
+    return value, at_least
 
 
 # ------------------------------------------------------------------ checked by simulation
@@ -277,49 +340,75 @@ def simulated_p90_min(scenario: Scenario, point: Point, arrivals: Arrivals, repl
 def refine(estimate: Headroom, point: Point, scenario: Scenario, replications: int,
            max_plans: int = 4) -> tuple[Headroom, int]:
     """The headroom found again by simulating the point (its first ``replications``) under at most
-    ``max_plans`` plans: a bracket around the estimate (half a tolerance either side, widening),
-    then bisection towards ``REFINE_TOLERANCE``. Returns it and the plans simulated; its
-    ``precision`` is the width of the bracket left (the tolerance, or wider when the plans ran out)."""
+    ``max_plans`` plans: a bracket around the estimate, then bisection towards ``REFINE_TOLERANCE``.
+    Returns it and the plans simulated.
+
+    What the plans show is kept even when they run out: the largest push that met the target and the
+    smallest above it that did not (``precision`` is their distance); only the first found: "at
+    least" that push; only failures: the estimate, no larger than the smallest failure.
+    """
     push = Push.of(point, scenario)
     tolerance = REFINE_TOLERANCE[estimate.kind]
+    target = estimate.target_min
     tried: dict[float, float] = {}
 
     def p90(value: float) -> float:
         if value not in tried:
-            tried[value] = math.inf if len(tried) >= max_plans else simulated_p90_min(scenario, point, push.plan(value),
-                                                                                        replications)
+            if len(tried) >= max_plans:
+                raise _OutOfPlans
+            tried[value] = simulated_p90_min(scenario, point, push.plan(value), replications)
         return tried[value]
 
     guess = estimate.value if estimate.value is not None else (push.high if estimate.at_least else push.low)
-    good, bad = _bracket(p90, guess, push.low, push.high, estimate.target_min, tolerance)
-    while good is not None and bad is not None and bad - good > tolerance and len(tried) < max_plans:
-        middle = (good + bad) / 2.0
-        good, bad = (middle, bad) if p90(middle) <= estimate.target_min else (good, middle)
-    if any(math.isinf(value) for value in tried.values()):  # the plans ran out while bracketing
-        return estimate, min(len(tried), max_plans)
-    found = push.headroom(good, estimate.target_min, estimate.p90_now_min, "simulation", estimate.correction_min,
-                          at_least=good is not None and bad is None)
-    return replace(found, precision=(bad - good) if good is not None and bad is not None else tolerance), len(tried)
+    try:
+        good, bad = _bracket(p90, guess, push.low, push.high, target, tolerance, estimate.precision)
+        while good is not None and bad is not None and bad - good > tolerance:
+            middle = (good + bad) / 2.0
+            good, bad = (middle, bad) if p90(middle) <= target else (good, middle)
+    except _OutOfPlans:
+        pass
+    failed = [value for value, wait in tried.items() if wait > target]
+    bad = min(failed, default=None)
+    passed = [value for value, wait in tried.items() if wait <= target and (bad is None or value < bad)]
+    if passed:
+        good = max(passed)
+        found = push.headroom(good, target, estimate.p90_now_min, "simulation", estimate.correction_min, bad is None)
+        return replace(found, precision=bad - good if bad is not None else tolerance), len(tried)
+    if bad is not None and bad <= push.low:  # even the gentlest plan fails
+        return push.headroom(None, target, estimate.p90_now_min, "simulation", estimate.correction_min), len(tried)
+    if bad is not None and estimate.value is not None and estimate.value >= bad:  # no larger than a failure
+        return replace(push.headroom(bad - tolerance, target, estimate.p90_now_min, "estimate", estimate.correction_min),
+                       precision=estimate.precision), len(tried)
+    return estimate, len(tried)
+
+
+class _OutOfPlans(Exception):
+    """A check by simulation has simulated all the plans it may."""
 
 
 def _bracket(p90: Callable[[float], float], guess: float, low: float, high: float, target: float,
-             tolerance: float) -> tuple[Optional[float], Optional[float]]:
-    """(good, bad): a push that meets the target and a larger one that does not, tried first half a
-    tolerance either side of ``guess``, then further out by doubling steps; good is None if even
-    ``low`` fails, bad None if even ``high`` meets it."""
-    step, bad = tolerance / 2.0, None
-    good = max(low, guess - step)
-    while p90(good) > target:
+             tolerance: float, jump: float) -> tuple[Optional[float], Optional[float]]:
+    """(good, bad): a push that meets the target and a larger one that does not. Tried first half a
+    ``tolerance`` either side of ``guess`` (enough when the estimate is close), then ``jump`` (the
+    estimate's own tolerance) further out, doubling; good is None if even ``low`` fails, bad None if
+    even ``high`` meets it."""
+    steps = [tolerance / 2.0] + [jump * 2 ** k for k in range(40)]
+    bad = None
+    for step in steps:
+        good = max(low, guess - step)
+        if p90(good) <= target:
+            break
+        bad = good
         if good <= low:
             return None, None
-        bad, step = good, step * 2.0
-        good = max(low, good - step)
     if bad is not None:
         return good, bad
-    step = tolerance / 2.0
-    while good < high:
-        above = min(high, max(guess, good) + step)
-        if p90(above) > target:
-            return good, above
-        good, step = above, step * 2.0
+    for step in steps:
+        above = min(high, guess + step)
+        if above > good:
+            if p90(above) > target:
+                return good, above
+            good = above
+        if above >= high:
+            return good, None
     return good, None

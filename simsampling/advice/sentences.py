@@ -239,11 +239,12 @@ def _run_headroom(kind: str, point_id: str, headroom: Headroom, target: float) -
     if not headroom.reachable:
         return (f"At {point_id} no plan within the opening hours keeps the p90 wait under {target:g} min: "
                 "add capacity there first.")
+    more = "at least " if headroom.at_least else ""
     if kind == "walk_in_rate":
-        return (f"Walk-ins could come {headroom.factor:.2f} times as fast at every walk-in point before the first "
+        return (f"Walk-ins could come {more}{headroom.factor:.2f} times as fast at every walk-in point before the first "
                 f"({point_id}) passes a p90 wait of {target:g} min.")
     if headroom.hours < 0:
         return (f"At {point_id} the calling plan must end {duration(headroom.hours)} later to keep the p90 wait under "
                 f"{target:g} min.")
-    return (f"The calling plans could end {duration(headroom.hours)} earlier everywhere before the first point "
+    return (f"The calling plans could end {more}{duration(headroom.hours)} earlier everywhere before the first point "
             f"({point_id}) passes a p90 wait of {target:g} min.")

@@ -490,8 +490,8 @@ def points_finish_chart(result: RunResult, path: Path, advice: RunAdvice) -> Non
                          bbox={"boxstyle": "round", "facecolor": "#fff4e5", "edgecolor": LATE})
             first = _ranked_rows(rows, advice)[:SLOWEST_BARS]
             _wait_bars(bottom, first, advice)
-            _style(bottom, f"The {len(first)} points to act on first: p90 total wait (mean) against the "
-                           f"{advice.target_min:g}-minute target", "minutes", "")
+            _style(bottom, f"The {len(first)} points to act on first: p90 wait against the {advice.target_min:g}-min target",
+                   "p90 total wait, minutes (mean over replications)", "")
         else:
             _finish_bars(bottom, rows[:SLOWEST_BARS], deadline_h, open_h, right)
             _style(bottom, f"The {SLOWEST_BARS} slowest points ({ci})", xlabel, "")
@@ -765,9 +765,9 @@ def rota_chart(result: RunResult, path: Path, advice: Optional[RunAdvice] = None
         facts.append(f"stations busy {timeline.busy_s / open_s:.0%} of the time they were open")
     facts.append(f"closed {on_break:,.0f} station-min for breaks, {off_duty:,.0f} off duty"
                  if on_break or off_duty else "no station closed for lack of staff")
-    another = ("; another point: simsampling run SCENARIO --rota-point ID (every point's stations are kept)"
-               if len(result.scenario.points) > 1 else "")
-    lines = ([why[:1].upper() + why[1:] + another + "."] if why else []) + ["; ".join(facts)]
+    lines = ([why[:1].upper() + why[1:] + "."] if why else []) + ["; ".join(facts)]
+    if len(result.scenario.points) > 1:
+        lines.append("Another point: simsampling run SCENARIO --rota-point ID (every point's stations are kept).")
     _style(ax, "", f"time of day (shade: share of each {step} serving)", "")
     ax.set_title("\n".join(lines), loc="left", fontsize=9, color="#333333")
     ax.grid(False, axis="y")

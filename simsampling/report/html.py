@@ -419,13 +419,16 @@ def verdict(summary: Mapping[str, Any]) -> tuple[str, Optional[bool]]:
     words = not_called_words(summary)
     everyone = (kpis["points_finished_by_deadline_share"]["mean"] or 0) >= 1 - 1e-9
     on_time = None if finish is None else finish <= deadline + 1e-9 and everyone
+    missing = (f"{unreached:,.0f} residents ({unreached / population:.0%} of the roster) were {words} or left "
+               "unvisited at home") if unreached >= 0.5 and population else ""
     if finish is not None and finish > deadline + 1e-9:
-        sentences.append(f"The last sample comes {_duration(finish - deadline)} after the deadline.")
+        sentences.append(f"The last sample comes {_duration(finish - deadline)} after the deadline"
+                         + (f", and {missing}." if missing else "."))
     elif on_time:
         sentences.append("The round finishes by the deadline.")
-    elif finish is not None and population:
-        sentences.append(f"Sampling ends by the deadline, but the round does not finish: {unreached:,.0f} residents "
-                         f"({unreached / population:.0%} of the roster) were {words} or left unvisited at home.")
+    elif finish is not None:
+        sentences.append("Sampling ends by the deadline, but the round does not finish"
+                         + (f": {missing}." if missing else ": not every point sampled everyone due by then."))
     points = len(summary["points"])
     finished = kpis["points_finished_by_deadline_share"]["mean"]
     if points > 1 and finished is not None:
