@@ -324,7 +324,6 @@ def _run(args, out: Console, err: Console) -> int:
 
 def _summary_table(result: RunResult, advice: Optional[RunAdvice] = None) -> Table:
     """The main KPIs, the same rows as report.html's table (``advice`` made when not given)."""
-    from .report.files import advised_summary
     from .report.html import summary_kpi_rows
 
     advice = advice if advice is not None else run_advice(result, check_by_simulation=False)
@@ -333,7 +332,7 @@ def _summary_table(result: RunResult, advice: Optional[RunAdvice] = None) -> Tab
     table.add_column("mean", justify="right")
     table.add_column("95% CI", justify="right")
     waiting_area = any(point.waiting_area is not None for point in result.scenario.points)
-    for row in summary_kpi_rows(advised_summary(result, advice), len(result.scenario.points), waiting_area):
+    for row in summary_kpi_rows(advice.summary(result), len(result.scenario.points), waiting_area):
         table.add_row(row.label, row.mean, row.ci95.replace(" – ", " - "))
     return table
 

@@ -19,13 +19,12 @@ the run (the run's own utilisation is in its KPIs).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Optional
 
 import numpy as np
 
-from ..log import STAGE_ORDER
 from ..draws import setup_s
+from ..log import STAGE_ORDER
 from ..random import sample
 from ..scenario.schema import Point, Scenario
 from ..staffing import SERVING, StaffPlan, staff_plan
@@ -100,48 +99,32 @@ def paired_stages(point: Point) -> list[str]:
             if stage != STAFFING_STAGE and getattr(getattr(point.stages, stage), "servers", None) == "per_tent"]
 
 
-@dataclass(frozen=True)
-class StageRate:
-    """Residents a stage can serve per second, at each step of a time grid."""
-
-    stage: str
-    servers: int
-    mean_service_s: float
-    per_s: np.ndarray
-
-    @property
-    def per_hour(self) -> float:
-        """At full strength (every server on duty)."""
-        return self.servers * 3600.0 / self.mean_service_s
-
-
-def servers_on_duty(point: Point, scenario: Scenario, stage: str, grid: np.ndarray, ready_s: list[float],
-                    plan: Optional[StaffPlan]) -> np.ndarray:
+def servers_on_duty(point: Point, scenario: Scenario, stage: str, grid: np.ndarray, plan: Optional[StaffPlan]) -> np.ndarray:
     """Servers of ``stage`` able to serve at each grid time (seconds since midnight of day 0).
 
-    From each day's ``ready_s`` (its opening) to the next day's opening: the stage's servers less
-    those closed by the staff ``plan`` (None: nobody closed). After a closing
-    those on duty serve the line out (the line of the day: new arrivals wait for the next
-    opening, see ``headroom.admitted``).
+    From each day's opening to the next day's opening (a set-up is the fluid's to add): the
+    stage's servers less those the staff ``plan`` closes (None: nobody is closed). After a closing
+    those on duty then serve the line out (the line of the day: new arrivals wait for the next
+    opening, see ``headroom.Fluids.admitted``).
     """
     hours = scenario.hours
     slots = point.servers(stage)
     servers = np.zeros(grid.size)
-    for day, ready in enumerate(ready_s):
+    for day, (open_s, _) in enumerate(hours):
         following = hours[day + 1][0] if day + 1 < len(hours) else np.inf
-        servers[(grid >= ready) & (grid < following)] = slots
+        servers[(grid >= open_s) & (grid < following)] = slots
+    if plan is None:
+        return servers
     role = ROLE_OF.get(stage)
-    if plan is not None and (role is None or role not in plan.duty):
+    if role is None or role not in plan.duty:
         role = ROLE_OF[STAFFING_STAGE]  # paired registrars follow their stations' samplers
-    for closure in plan.closures_of(role) if plan is not None else ():
+    for closure in plan.closures_of(role):
         if closure.slot < slots:
             servers[(grid >= closure.start_s) & (grid < closure.end_s)] -= 1
-    # A day's closing leaves on duty those at work then, until the line is served.
-    for day, (_, close_s) in enumerate(hours):
+    for day, (_, close_s) in enumerate(hours):  # those at work at a closing stay till the line is served
         following = hours[day + 1][0] if day + 1 < len(hours) else np.inf
-        night = (grid >= close_s) & (grid < following)
         at_close = servers[np.searchsorted(grid, close_s) - 1] if close_s > grid[0] else slots
-        servers[night] = at_close
+        servers[(grid >= close_s) & (grid < following)] = at_close
     return np.clip(servers, 0, None)
 
 
@@ -160,14 +143,9 @@ SETUPS_KEPT = 8
 """Set-up times a fluid is run with at most (a row each)."""
 
 
-def stage_rates(point: Point, scenario: Scenario, grid: np.ndarray) -> list[StageRate]:
-    """Each stage's serving rate over ``grid``, in walking order, from each day's opening (set-up not counted)."""
+def stage_rates(point: Point, scenario: Scenario, grid: np.ndarray) -> dict[str, np.ndarray]:
+    """Per stage (walking order), the residents it can serve per second at each grid time, from each
+    day's opening (set-up not counted). Without a ``staff`` section nobody is ever closed: no plan to read."""
     means = mean_service_s(point, scenario)
-    opening = [open_s for open_s, _ in scenario.hours]
-    # Without a staff section every server is on duty through the opening hours: no plan to read.
     plan = staff_plan(point, scenario.hours) if point.staff is not None else None
-    staffed = servers_on_duty(point, scenario, STAFFING_STAGE, grid, opening, None) / point.stations if plan is None else None
-    return [StageRate(stage, point.servers(stage), means[stage],
-                      (point.servers(stage) * staffed if plan is None
-                       else servers_on_duty(point, scenario, stage, grid, opening, plan)) / means[stage])
-            for stage in stages_of(point)]
+    return {stage: servers_on_duty(point, scenario, stage, grid, plan) / means[stage] for stage in stages_of(point)}

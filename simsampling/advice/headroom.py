@@ -2,9 +2,10 @@
 come, before the p90 of the total wait passes a target.
 
 Re-simulating every point of a district many times would multiply its run time,
-so the headroom is **estimated with a fluid model** and calibrated on the run (``ESTIMATE_TOLERANCE``):
+so the headroom is **estimated with a fluid model**, calibrated on the run, for all
+points at once (arrays of points x set-ups x time, ``CHUNK`` points at a time):
 
-1. The point's arrivals are the run's own (the cumulative arrivals, mean over
+1. A point's arrivals are the run's own (the cumulative arrivals, mean over
    replications); a shortened plan moves them as ``plans.shorten_plan`` moves the
    calls (compressed in opening time towards the first call); faster walk-ins
    scale them (up to the roster).
@@ -12,16 +13,20 @@ so the headroom is **estimated with a fluid model** and calibrated on the run (`
    serves its line at the rate of ``capacity.stage_rates`` (servers on duty over
    the mean time a server is tied up per resident, the layout included); a
    line grows while more arrive than the stage can serve. Residents who arrive
-   while the point is closed join the line at the next opening. Waits are read
-   first in, first out from the cumulative curves.
+   while the point is closed join the line at the next opening, which on the
+   first day waits for the set-up: once for each replication's set-up time,
+   the p90s averaged as the run averages its replications'. Waits are read first
+   in, first out from the cumulative curves.
 3. A fluid has no random waits: the difference between the run's p90 and the
    fluid's p90 of the plan as it is (the random part of the wait, and what the
    fluid leaves out: balking, priorities, lines per tent) is added to every
    estimate.
 
 The headroom is then found by bisection on the estimate (opening hours for a
-calling plan, the rate's factor for walk-ins). tests/validation/test_headroom.py
-holds it to bisection by simulation on the calling plan itself.
+calling plan, the rate's factor for walk-ins), to the estimate's stated tolerance
+(``estimate_tolerance``). ``refine`` checks one point's headroom by simulating the
+point under the plans tried. tests/validation/test_headroom.py holds both to
+bisection by simulation on the plan itself.
 """
 
 from __future__ import annotations
@@ -113,7 +118,7 @@ class Fluids:
         closed = (grid >= hours[0][0]) & (grid < hours[0][0] + padded[:, :, None])
         step = grid[1] - grid[0]
         stages = [s for s in STAGE_ORDER if any(s in point_stages for point_stages in map(stages_of, points))]
-        per_point = [{rate.stage: rate.per_s for rate in stage_rates(point, scenario, grid)} for point in points]
+        per_point = [stage_rates(point, scenario, grid) for point in points]
         served = []
         for stage in stages:
             per_s = np.array([rates.get(stage, np.full(grid.size, UNLIMITED / step)) for rates in per_point])

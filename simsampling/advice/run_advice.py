@@ -35,6 +35,10 @@ class RunAdvice:
         """Point ids, the one to act on first first."""
         return [row.point for row in self.ranking]
 
+    def summary(self, result) -> dict[str, Any]:
+        """The content of summary.json: the run's summary (``RunResult.summary``) and this advice."""
+        return {**result.summary, "advice": self.as_dict()}
+
     def as_dict(self) -> dict[str, Any]:
         """The ``advice`` entry of summary.json (numbers that are not finite as null)."""
         return _finite(self._as_dict())

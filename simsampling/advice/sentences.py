@@ -43,6 +43,7 @@ def stage_words(stage: str, paired: bool = False) -> StageWords:
     return words or StageWords(stage.capitalize(), f"{stage} servers", f"add a server at {stage}")
 
 
+LIMIT_SHORT = {"capacity": "capacity", "arrivals": "the arrival plan", "hours": "the opening hours"}
 LIMIT_WORDS = {
     "capacity": "capacity (lines hold residents back)",
     "arrivals": "the arrival plan (capacity has headroom)",
@@ -157,9 +158,10 @@ def point_sentences(point: PointDiagnosis, target: float, opening_s: float) -> l
     before = point.waiting_before_opening_person_min
     if before >= OPENING_WAIT_MIN and before >= OPENING_WAIT_SHARE * total:
         setup = point.point.setup_min is not None
+        change = "call the first residents after the set-up, or set up earlier" if setup else (
+            "start calling a little after the opening, or open earlier")
         sentences.append(f"{before / 60:,.1f} resident-hours ({before / total:.0%} of all waiting) are spent waiting "
-                         f"for the point to open ({clock(opening_s)}{', then its set-up' if setup else ''}): call the "
-                         f"first residents {'after the set-up, or set up earlier' if setup else 'at the opening, or open earlier'}.")
+                         f"for the point to open ({clock(opening_s)}{', then its set-up' if setup else ''}): {change}.")
     return sentences
 
 
@@ -188,8 +190,9 @@ def run_sentences(diagnosis: Diagnosis, ranking: list[Ranked]) -> list[str]:
         latest = diagnosis.point(run.latest_point)
         sentences.append(f"The round's finish is set at {latest.id}, limited by {LIMIT_WORDS[latest.limited_by]}: "
                          f"{evidence_text(latest)}.")
-    shares = ", ".join(f"{counts[limit]:,} by {limit}" for limit in ("hours", "capacity", "arrivals") if counts[limit])
-    sentences.append(f"Of the {total:,} points, {shares}.")
+    shares = [f"{LIMIT_SHORT[limit]} at {'all ' if counts[limit] == total else ''}{counts[limit]:,}"
+              for limit in ("hours", "capacity", "arrivals") if counts[limit]]
+    sentences.append(f"What limits the {total:,} points: {', '.join(shares)}.")
     concerns = [row for row in ranking if row.concern != "none"]
     if concerns:
         shown = ", ".join(_concern_text(row, target) for row in concerns[:TOP_POINTS])
@@ -203,7 +206,8 @@ def run_sentences(diagnosis: Diagnosis, ranking: list[Ranked]) -> list[str]:
                              f"{nearest}.")
     b = run.bottleneck
     if b is not None:
-        words = stage_words(b.stage)
+        having = [p.point for p in diagnosis.points if b.stage in p.waiting_person_min]
+        words = stage_words(b.stage, all(b.stage in paired_stages(point) for point in having))
         busy = f", {words.servers} busy {b.utilization:.0%} in their busy periods" if math.isfinite(b.utilization) else ""
         sentences.append(f"{words.name} holds {b.wait_share:.0%} of all waiting (the most at {b.points:,} of the "
                          f"{total:,} points{busy}).")

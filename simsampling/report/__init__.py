@@ -9,7 +9,6 @@ from ..advice import RunAdvice, run_advice
 from ..experiment import RunResult
 from .charts import write_charts
 from .files import (
-    advised_summary,
     write_chain,
     write_flow,
     write_kpis,
@@ -51,7 +50,7 @@ def write_results(result: RunResult, target: Union[str, Path], force: bool = Fal
     if rota_point is not None and rota_point not in {point.id for point in result.scenario.points}:
         raise ValueError(f"rota_point: {rota_point!r} is not a point of the scenario")
     advice = advice if advice is not None else run_advice(result)
-    summary = advised_summary(result, advice)  # made once, before the charts' process starts: they read it too
+    summary = advice.summary(result)  # made once, before the charts' process starts: they read it too
     with results_folder(target, force=force) as staging, aside(
             lambda: write_charts(result, staging / "charts", advice, rota_point)) as charts:
         write_summary(summary, staging)

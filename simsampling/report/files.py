@@ -13,7 +13,6 @@ from typing import Any, Iterable
 
 import numpy as np
 
-from ..advice import RunAdvice
 from ..experiment import RunResult
 from ..flow import flow_document
 from ..log import clock_text
@@ -33,11 +32,6 @@ FINE_TABLES_UP_TO = 100
 def write_csv(path: Path, header: list[str], rows: Iterable[Iterable[Any]]) -> None:
     """A small table built row by row, as CSV (``tables.write_rows``)."""
     write_rows(path, header, rows)
-
-
-def advised_summary(result: RunResult, advice: RunAdvice) -> dict[str, Any]:
-    """The content of summary.json: the run's summary and its advice."""
-    return {**result.summary, "advice": advice.as_dict()}
 
 
 def write_summary(summary: dict[str, Any], folder: Path) -> None:

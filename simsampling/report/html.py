@@ -531,12 +531,11 @@ def render_run_report(result, folder: Path, charts: Optional[Sequence[Path]] = N
     (anchor, label, HTML) follow the key figures; ``advice`` is the run's diagnosis (made here when
     not given).
     """
-    from .files import advised_summary
     from .scenario_yaml import scenario_text  # the YAML as written, when scenario.yaml is not there
 
     more = sections
     advice = advice if advice is not None else run_advice(result)
-    summary = advised_summary(result, advice)
+    summary = advice.summary(result)
     scenario = result.scenario
     folder = Path(folder)
     if charts is None:

@@ -11,7 +11,6 @@ import pytest
 from simsampling import run_scenario
 from simsampling.advice import run_advice
 from simsampling.cli import main
-from simsampling.report.files import advised_summary
 from simsampling.report.html import summary_kpi_rows, verdict
 from simsampling.scenario import validate_scenario
 
@@ -77,7 +76,7 @@ def test_walk_ins_fewer_than_the_roster_are_said_to_be_so():
     diagnosis = advice.diagnosis.points[0]
     assert diagnosis.limited_by == "arrivals" and diagnosis.evidence.never_walked_in > 2000
     assert diagnosis.headroom.kind == "walk_in_rate" and diagnosis.headroom.factor > 2
-    summary = advised_summary(result, advice)
+    summary = advice.summary(result)
     text, on_time = verdict(summary)
     assert on_time is False and "does not finish" in text and "never walked in" in text and "0.0 h" not in text
     labels = [row.label for row in summary_kpi_rows(summary, 1)]
