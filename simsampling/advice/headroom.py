@@ -50,7 +50,6 @@ from .plans import (
     plan_window,
     scale_walk_in,
     shorten_plan,
-    stretch_room_h,
     with_point_arrivals,
 )
 
@@ -171,6 +170,8 @@ class Push:
     now: float
     low: float
     high: float
+    window: tuple[float, float] = (math.nan, math.nan)
+    """The plan's first call and end (``plans.plan_window``; calling plans)."""
 
     @classmethod
     def of(cls, point: Point, scenario: Scenario) -> Optional["Push"]:
@@ -183,8 +184,9 @@ class Push:
         span_h = (opening_time(hours, end_s) - opening_time(hours, start_s)) / 3600.0
         if span_h <= 0:
             return None
-        return cls("calling_plan", arrivals, hours, point.population, 0.0,
-                   -stretch_room_h(arrivals, hours, point.population), span_h * (1.0 - SMALLEST_FACTOR))
+        room_h = (opening_time(hours, hours[-1][1]) - opening_time(hours, end_s)) / 3600.0
+        return cls("calling_plan", arrivals, hours, point.population, 0.0, -max(0.0, room_h),
+                   span_h * (1.0 - SMALLEST_FACTOR), (start_s, end_s))
 
     def plan(self, value: float) -> Arrivals:
         """The arrival plan pushed by ``value``."""
@@ -201,7 +203,7 @@ class Push:
             return Headroom(self.kind, target_min, p90_now_min, factor=value, reachable=found, at_least=at_least,
                             rate_per_hour=self.arrivals.rate_per_hour * value if found else None, method=method,
                             correction_min=correction_min, precision=precision)
-        _, end_s = plan_window(self.arrivals, self.hours, self.population)
+        end_s = self.window[1]
         end_at = clock_at(self.hours, opening_time(self.hours, end_s) - value * 3600.0) if found else None
         return Headroom(self.kind, target_min, p90_now_min, hours=value, plan_end_s=end_s, end_at_target_s=end_at,
                         reachable=found, at_least=at_least, method=method, correction_min=correction_min,
@@ -286,8 +288,7 @@ def _pusher(pushes: list[Push], base: np.ndarray, grid: np.ndarray, hours, roste
     """The points' arrival curves under a push (an array, a value per point): calling plans compressed
     in opening time towards their first call, walk-ins scaled up to the roster."""
     walk_in = np.array([push.kind == "walk_in_rate" for push in pushes])
-    windows = [plan_window(push.arrivals, hours, push.population) if not w else (grid[0], grid[-1])
-               for push, w in zip(pushes, walk_in)]
+    windows = [push.window if not w else (grid[0], grid[-1]) for push, w in zip(pushes, walk_in)]
     start_s = np.array([start for start, _ in windows])[:, None]
     start_open = opening_time(hours, start_s)
     span = np.maximum(opening_time(hours, np.array([end for _, end in windows])[:, None]) - start_open, 1.0)

@@ -44,9 +44,10 @@ def opening_time(hours: Hours, when_s):
 
     ``when_s`` may be a number or an array (then an array of the same shape).
     """
+    if np.ndim(when_s) == 0:  # a number: plain arithmetic, a call costs microseconds
+        return sum(min(max(float(when_s) - open_s, 0.0), close_s - open_s) for open_s, close_s in hours)
     when = np.asarray(when_s, dtype=float)
-    total = sum(np.clip(when - open_s, 0.0, close_s - open_s) for open_s, close_s in hours)
-    return float(total) if total.ndim == 0 else total
+    return sum(np.clip(when - open_s, 0.0, close_s - open_s) for open_s, close_s in hours)
 
 
 def clock_at(hours: Hours, opened_s, start: bool = False):

@@ -134,7 +134,7 @@ def point_sentences(point: PointDiagnosis, target: float, opening_s: float) -> l
     """What limits one point, its evidence, what to change."""
     e = point.evidence
     head = {
-        "capacity": "Capacity limits the round",
+        "capacity": "Lines hold residents back",
         "arrivals": {"walk_in": "Walk-in demand sets the finish",
                      "slots": "The calling plan sets the finish",
                      "calling": "The calling plan sets the finish"}[e.plan],
