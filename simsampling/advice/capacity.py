@@ -99,6 +99,15 @@ def paired_stages(point: Point) -> list[str]:
             if stage != STAFFING_STAGE and getattr(getattr(point.stages, stage), "servers", None) == "per_tent"]
 
 
+def open_mask(hours: list[tuple[float, float]], grid: np.ndarray) -> np.ndarray:
+    """1.0 at grid times from each day's opening to the next day's opening (the night serves the line out), else 0."""
+    mask = np.zeros(grid.size)
+    for day, (open_s, _) in enumerate(hours):
+        following = hours[day + 1][0] if day + 1 < len(hours) else np.inf
+        mask[(grid >= open_s) & (grid < following)] = 1.0
+    return mask
+
+
 def servers_on_duty(point: Point, scenario: Scenario, stage: str, grid: np.ndarray, plan: Optional[StaffPlan]) -> np.ndarray:
     """Servers of ``stage`` able to serve at each grid time (seconds since midnight of day 0).
 
@@ -109,10 +118,7 @@ def servers_on_duty(point: Point, scenario: Scenario, stage: str, grid: np.ndarr
     """
     hours = scenario.hours
     slots = point.servers(stage)
-    servers = np.zeros(grid.size)
-    for day, (open_s, _) in enumerate(hours):
-        following = hours[day + 1][0] if day + 1 < len(hours) else np.inf
-        servers[(grid >= open_s) & (grid < following)] = slots
+    servers = slots * open_mask(hours, grid)
     if plan is None:
         return servers
     role = ROLE_OF.get(stage)
@@ -136,11 +142,11 @@ def setup_times(point: Point, scenario: Scenario, replications: int) -> list[flo
     drawn = sorted(setup_s(scenario, point, replication) for replication in range(replications))
     if len(drawn) <= SETUPS_KEPT:
         return drawn
-    return [float(value) for value in np.quantile(drawn, (np.arange(SETUPS_KEPT) + 0.5) / SETUPS_KEPT)]
+    return [drawn[int((k + 0.5) * len(drawn) / SETUPS_KEPT)] for k in range(SETUPS_KEPT)]
 
 
-SETUPS_KEPT = 8
-"""Set-up times a fluid is run with at most (a row each)."""
+SETUPS_KEPT = 3
+"""Set-up times a fluid is run with at most (a row each): with more replications, a spread of theirs."""
 
 
 def stage_rates(point: Point, scenario: Scenario, grid: np.ndarray) -> dict[str, np.ndarray]:

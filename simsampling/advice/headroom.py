@@ -41,7 +41,7 @@ from ..experiment.replicate import point_log
 from ..metrics import time_stats
 from ..log import STAGE_ORDER
 from ..scenario.schema import PoissonArrivals, Point, Scenario
-from .capacity import mean_service_s, setup_times, stage_rates, stages_of
+from .capacity import mean_service_s, open_mask, setup_times, stage_rates, stages_of
 from .plans import (
     SMALLEST_FACTOR,
     Arrivals,
@@ -55,7 +55,7 @@ from .plans import (
 
 GRID_S = 60.0
 """Step of the fluid model."""
-COARSE_GRID_S = 180.0
+COARSE_GRID_S = 300.0
 """Step of the fluid model for runs whose series are coarser than a minute (districts of over 100 points)."""
 MAX_DRAIN_S = 3 * 86400.0
 """The fluid follows a point's line at most this long after the round's last closing."""
@@ -102,7 +102,9 @@ class Fluids:
     """Per grid time, the latest time whose arrivals may be in line (nights wait for the opening)."""
 
     @classmethod
-    def of(cls, points: list[Point], scenario: Scenario, grid: np.ndarray, replications: int = 1) -> "Fluids":
+    def of(cls, points: list[Point], scenario: Scenario, grid: np.ndarray, replications: int = 1,
+           means: Optional[list[dict[str, float]]] = None) -> "Fluids":
+        """``means``: each point's ``capacity.mean_service_s`` when already known."""
         hours = scenario.hours
         admitted = grid.copy()
         for day, (open_s, close_s) in enumerate(hours):
@@ -117,11 +119,18 @@ class Fluids:
         closed = (grid >= hours[0][0]) & (grid < hours[0][0] + padded[:, :, None])
         step = grid[1] - grid[0]
         stages = [s for s in STAGE_ORDER if any(s in point_stages for point_stages in map(stages_of, points))]
-        per_point = [stage_rates(point, scenario, grid) for point in points]
+        # Points without a staff plan serve at a constant rate while open: one mask scaled per point and stage.
+        means = means if means is not None else [mean_service_s(point, scenario) for point in points]
+        scale = np.array([[point.servers(stage) / mean[stage] if stage in mean else UNLIMITED / step
+                           for stage in stages] for point, mean in zip(points, means)])
+        per_s = scale.T[:, :, None] * open_mask(hours, grid)[None, None, :]
+        for c, point in enumerate(points):
+            if point.staff is not None:
+                for k, (stage, rate) in enumerate(stage_rates(point, scenario, grid).items()):
+                    per_s[stages.index(stage), c] = rate
         served = []
-        for stage in stages:
-            per_s = np.array([rates.get(stage, np.full(grid.size, UNLIMITED / step)) for rates in per_point])
-            per_step = np.where(closed, 0.0, per_s[:, None, :]) * step
+        for rate in per_s:
+            per_step = np.where(closed, 0.0, rate[:, None, :]) * step
             served.append(np.concatenate([np.zeros(per_step.shape[:2] + (1,)), np.cumsum(per_step[:, :, :-1], axis=2)],
                                          axis=2))
         return cls(grid, served, weight, admitted)
@@ -264,13 +273,14 @@ def estimate_headrooms(points: list[Point], scenario: Scenario, arrived: list[np
         came = np.array([np.pad(np.concatenate([[0.0], arrived[i]]), (0, length - arrived[i].size - 1), mode="edge")
                          for i in chunk])
         firsts = [int(np.argmax(row > 0)) - 1 for row in came]
-        slowest = [min(points[i].servers(stage) * 3600.0 / seconds
-                       for stage, seconds in mean_service_s(points[i], scenario).items()) for i in chunk]
+        means = [mean_service_s(points[i], scenario) for i in chunk]
+        slowest = [min(points[i].servers(stage) * 3600.0 / seconds for stage, seconds in mean.items())
+                   for i, mean in zip(chunk, means)]
         drain_s = max(3600.0 * (1.0 + max(roster[i], row[-1]) / rate) for i, row, rate in zip(chunk, came, slowest))
         end_s = min(max(hours[-1][1], came.shape[1] * step_s) + drain_s, hours[-1][1] + MAX_DRAIN_S)
         start_s = min(min(firsts) * step_s, hours[0][0])
         grid = np.arange(math.floor(start_s / grid_s) * grid_s, end_s + grid_s, grid_s)
-        fluids = Fluids.of([points[i] for i in chunk], scenario, grid, replications)
+        fluids = Fluids.of([points[i] for i in chunk], scenario, grid, replications, means)
         base = _rows_interp(grid, np.arange(came.shape[1]) * step_s, came)
         now = np.array([p90_now_min[i] for i in chunk])
         correction = now - fluids.p90_wait_min(base)

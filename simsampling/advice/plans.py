@@ -57,6 +57,13 @@ def clock_at(hours: Hours, opened_s, start: bool = False):
     (a window that starts there starts the next morning). Beyond the round's
     hours the last day continues. A number or an array.
     """
+    if np.ndim(opened_s) == 0:  # a number: walk the days
+        opened, passed = float(opened_s), 0.0
+        for day, (open_s, close_s) in enumerate(hours):
+            length = close_s - open_s
+            if day == len(hours) - 1 or opened < passed + length or (opened == passed + length and not start):
+                return open_s + opened - passed
+            passed += length
     opened = np.asarray(opened_s, dtype=float)
     lengths = np.array([close_s - open_s for open_s, close_s in hours])
     ends = np.cumsum(lengths)

@@ -8,9 +8,8 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any, Optional
-
-import numpy as np
 
 from .diagnosis import TARGET_P90_WAIT_MIN, Bottleneck, Diagnosis, Evidence, PointDiagnosis, diagnose
 from .headroom import Headroom
@@ -20,6 +19,8 @@ from .sentences import clock, evidence_text, point_sentences, run_sentences
 
 @dataclass(frozen=True)
 class RunAdvice:
+    """A run's diagnosis, its points ranked by what to act on, and the sentences that say what to do."""
+
     diagnosis: Diagnosis
     ranking: list[Ranked]
     sentences: list[str]
@@ -29,7 +30,11 @@ class RunAdvice:
         return self.diagnosis.target_min
 
     def rank_of(self, point_id: str) -> Ranked:
-        return next(row for row in self.ranking if row.point == point_id)
+        return self._ranks[point_id]
+
+    @cached_property
+    def _ranks(self) -> dict[str, Ranked]:
+        return {row.point: row for row in self.ranking}
 
     def ranked_ids(self) -> list[str]:
         """Point ids, the one to act on first first."""
@@ -41,26 +46,23 @@ class RunAdvice:
 
     def as_dict(self) -> dict[str, Any]:
         """The ``advice`` entry of summary.json (numbers that are not finite as null)."""
-        return _finite(self._as_dict())
-
-    def _as_dict(self) -> dict[str, Any]:
         d = self.diagnosis
         hours = _Hours(d.open_s)
         run = d.run
         return {
-            "target_p90_wait_min": d.target_min,
+            "target_p90_wait_min": _num(d.target_min),
             "sentences": list(self.sentences),
             "run": {
                 "limited_by": run.limited_by,
                 "points_by_limit": dict(run.counts),
                 "latest_point": run.latest_point,
                 "finish_set_by_plan": run.finish_set_by_plan,
-                "plan_end": clock(run.plan_end_s) if run.plan_end_s is not None else None,
+                **hours.pair("plan_end", run.plan_end_s),
                 "bottleneck": _bottleneck(run.bottleneck, hours, run=len(d.points) > 1),
                 "headroom": {kind: {"point": point_id, **_headroom(headroom, hours)}
                              for kind, (point_id, headroom) in run.headrooms.items()},
-                "waiting_person_min": run.total_waiting_person_min,
-                "waiting_before_opening_person_min": run.waiting_before_opening_person_min,
+                "waiting_person_min": _num(run.total_waiting_person_min),
+                "waiting_before_opening_person_min": _num(run.waiting_before_opening_person_min),
             },
             "points": [self._point(point, hours) for point in d.points],
         }
@@ -74,31 +76,22 @@ class RunAdvice:
             "evidence": _evidence(point, hours),
             "bottleneck": _bottleneck(point.bottleneck, hours),
             "headroom": _headroom(point.headroom, hours) if point.headroom is not None else None,
-            "waiting_person_min": dict(point.waiting_person_min),
-            "waiting_before_opening_person_min": point.waiting_before_opening_person_min,
+            "waiting_person_min": {stage: _num(minutes) for stage, minutes in point.waiting_person_min.items()},
+            "waiting_before_opening_person_min": _num(point.waiting_before_opening_person_min),
             "rank": rank.rank,
             "concern": rank.concern,
-            "late_h": rank.late_h,
-            "peak_line": rank.peak_line,
+            "late_h": _num(rank.late_h),
+            "peak_line": _num(rank.peak_line),
             "waiting_space": rank.waiting_space,
             "idle_stations": rank.idle_stations,
-            "peak_busy_stations": rank.peak_busy_stations,
+            "peak_busy_stations": _num(rank.peak_busy_stations),
             "sentences": point_sentences(point, self.target_min, self.diagnosis.open_s),
         }
 
 
-def _finite(value: Any) -> Any:
-    """Floats that are not finite as None, numpy numbers as Python ones, recursively."""
-    if isinstance(value, dict):
-        return {key: _finite(item) for key, item in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_finite(item) for item in value]
-    if isinstance(value, (bool, str)) or value is None:
-        return value
-    if isinstance(value, (int, np.integer)):
-        return int(value)
-    number = float(value)
-    return number if math.isfinite(number) else None
+def _num(value: Optional[float]) -> Optional[float]:
+    """A number for summary.json: a float, or None when missing or not finite."""
+    return float(value) if value is not None and math.isfinite(value) else None
 
 
 @dataclass(frozen=True)
@@ -120,18 +113,17 @@ def _evidence(point: PointDiagnosis, hours: _Hours) -> dict[str, Any]:
         **hours.pair("last_arrival", e.last_arrival_s),
         **hours.pair("last_swab", e.last_swab_s),
         **hours.pair("finish", e.finish_s),
-        "drain_min": e.drain_min,
-        "p90_wait_min": e.p90_wait_min,
-        "overtime_min": e.overtime_min,
+        **{key: _num(getattr(e, field)) for key, field in EVIDENCE_NUMBERS.items()},
         **hours.pair("last_closing", e.last_closing_s),
-        "waiting_at_last_closing": e.waiting_at_closing,
-        "not_called": e.not_called,
-        "never_walked_in": e.never_walked_in,
-        "home_unserved": e.home_unserved,
-        "turned_away": e.turned_away,
-        "left_the_line": e.left_the_line,
         "text": evidence_text(point),
     }
+
+
+EVIDENCE_NUMBERS = {"drain_min": "drain_min", "p90_wait_min": "p90_wait_min", "overtime_min": "overtime_min",
+                    "waiting_at_last_closing": "waiting_at_closing", "not_called": "not_called",
+                    "never_walked_in": "never_walked_in", "home_unserved": "home_unserved",
+                    "turned_away": "turned_away", "left_the_line": "left_the_line"}
+"""summary.json's evidence keys and the fields they hold."""
 
 
 def _bottleneck(b: Optional[Bottleneck], hours: _Hours, run: bool = False) -> Optional[dict[str, Any]]:
@@ -140,12 +132,12 @@ def _bottleneck(b: Optional[Bottleneck], hours: _Hours, run: bool = False) -> Op
     period = b.busy_period
     record = {
         "stage": b.stage,
-        "wait_share": b.wait_share,
-        "utilization": b.utilization if math.isfinite(b.utilization) else None,
+        "wait_share": _num(b.wait_share),
+        "utilization": _num(b.utilization),
         "busy_period": None if period is None else {
             **hours.pair("start", hours.open_s + 3600.0 * period.start_h), **hours.pair("end", hours.open_s + 3600.0 * period.end_h),
-            "waiting_person_min": period.waiting_person_min, "replications": period.replications},
-        "waiting_person_min": b.waiting_person_min,
+            "waiting_person_min": _num(period.waiting_person_min), "replications": period.replications},
+        "waiting_person_min": _num(b.waiting_person_min),
         "servers": b.servers,
     }
     if run:
@@ -157,17 +149,17 @@ def _bottleneck(b: Optional[Bottleneck], hours: _Hours, run: bool = False) -> Op
 def _headroom(h: Headroom, hours: _Hours) -> dict[str, Any]:
     return {
         "kind": h.kind,
-        "p90_wait_min": h.p90_now_min,
+        "p90_wait_min": _num(h.p90_now_min),
         "reachable": h.reachable,
         "at_least": h.at_least,
-        "hours": h.hours,
+        "hours": _num(h.hours),
         **hours.pair("plan_end", h.plan_end_s),
         **hours.pair("plan_end_at_target", h.end_at_target_s),
-        "factor": h.factor,
-        "rate_per_hour": h.rate_per_hour,
+        "factor": _num(h.factor),
+        "rate_per_hour": _num(h.rate_per_hour),
         "method": h.method,
-        "precision": h.precision,
-        "fluid_correction_min": h.correction_min,
+        "precision": _num(h.precision),
+        "fluid_correction_min": _num(h.correction_min),
     }
 
 
