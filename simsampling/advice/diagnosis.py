@@ -67,7 +67,9 @@ CHECK_REPLICATIONS = 10
 CHECKS_PER_POINT = 4
 """Plans a headroom check simulates at most: a bracket and a bisection step or two."""
 DOUBTFUL_CORRECTION_MIN = 3.0
-"""A fluid estimate that misses the run's own p90 by more than this is checked by simulation first."""
+"""A fluid estimate that misses the run's own p90 by more than this is checked by simulation first ..."""
+DOUBTFUL_JUMP = 4.0
+"""... its bracket widening in steps of this many times its stated precision."""
 
 
 # ------------------------------------------------------------------ the records
@@ -314,13 +316,16 @@ def _checked(points: list[PointDiagnosis], scenario: Scenario, replications: int
     least_of_kind = list({points[i].headroom.kind: i for i in reversed(by_least)}.values())
     budget, runs = CHECK_BUDGET_RESIDENTS, min(replications, CHECK_REPLICATIONS)
     checked = list(points)
-    for i in dict.fromkeys(doubtful + least_of_kind + by_least):
-        point = points[i].point
+    for order, i in enumerate(dict.fromkeys(doubtful + least_of_kind + by_least)):
+        point, estimate = points[i].point, points[i].headroom
         residents = max(1, round(points[i].evidence.arrived))  # what a simulation of the point costs
-        plans = min(CHECKS_PER_POINT, budget // (residents * runs))
+        # The first point checked gets its plans whatever its size; the others while the budget lasts.
+        plans = CHECKS_PER_POINT if order == 0 else min(CHECKS_PER_POINT, budget // (residents * runs))
         if plans < 2 or fast_scope(point, scenario) is not None:
             continue
-        headroom, tried = refine(points[i].headroom, point, scenario, runs, plans)
+        # A doubtful estimate may be far off: its bracket widens four times as fast.
+        jump = estimate.precision * (DOUBTFUL_JUMP if i in doubtful else 1.0)
+        headroom, tried = refine(estimate, point, scenario, runs, plans, jump)
         budget -= tried * residents * runs
         checked[i] = replace(points[i], headroom=headroom)
     return checked

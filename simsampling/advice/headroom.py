@@ -14,7 +14,7 @@ points at once (arrays of points x set-ups x time, ``CHUNK`` points at a time):
    the mean time a server is tied up per resident, the layout included); a
    line grows while more arrive than the stage can serve. Residents who arrive
    while the point is closed join the line at the next opening, which on the
-   first day waits for the set-up: once for each replication's set-up time,
+   first day waits for the set-up: once for each of the run's set-up times (up to three),
    the p90s averaged as the run averages its replications'. Waits are read first
    in, first out from the cumulative curves.
 3. A fluid has no random waits: the difference between the run's p90 and the
@@ -89,7 +89,7 @@ CHUNK = 256
 class Fluids:
     """Several points' stages as fluids on one time grid: arrays ``[point, set-up, time]``.
 
-    A point with a set-up has a row for each of the run's set-up times (a long set-up piles
+    A point with a set-up has a row for each of the run's set-up times, up to three (a long set-up piles
     up more residents than a short one spares: the fluid of the mean set-up is too kind);
     ``weight`` averages a point's rows as the run averages its replications.
     """
@@ -354,9 +354,10 @@ def simulated_p90_min(scenario: Scenario, point: Point, arrivals: Arrivals, repl
 
 
 def refine(estimate: Headroom, point: Point, scenario: Scenario, replications: int,
-           max_plans: int = 4) -> tuple[Headroom, int]:
+           max_plans: int = 4, jump: Optional[float] = None) -> tuple[Headroom, int]:
     """The headroom found again by simulating the point (its first ``replications``) under at most
-    ``max_plans`` plans: a bracket around the estimate, then bisection towards ``REFINE_TOLERANCE``.
+    ``max_plans`` plans: a bracket around the estimate (half a tolerance either side, then ``jump``,
+    default the estimate's precision, doubling), then bisection towards ``REFINE_TOLERANCE``.
     Returns it and the plans simulated.
 
     What the plans show is kept even when they run out: the largest push that met the target and the
@@ -377,7 +378,7 @@ def refine(estimate: Headroom, point: Point, scenario: Scenario, replications: i
 
     guess = estimate.value if estimate.value is not None else (push.high if estimate.at_least else push.low)
     try:
-        good, bad = _bracket(p90, guess, push.low, push.high, target, tolerance, estimate.precision)
+        good, bad = _bracket(p90, guess, push.low, push.high, target, tolerance, jump or estimate.precision)
         while good is not None and bad is not None and bad - good > tolerance:
             middle = (good + bad) / 2.0
             good, bad = (middle, bad) if p90(middle) <= target else (good, middle)

@@ -14,7 +14,7 @@ from typing import Optional
 from ..log import day_clock
 from .capacity import paired_stages
 from .diagnosis import Bottleneck, Diagnosis, PointDiagnosis
-from .headroom import Headroom
+from .headroom import REFINE_TOLERANCE, Headroom
 from .ranking import Ranked
 
 
@@ -113,11 +113,14 @@ def headroom_sentence(headroom: Optional[Headroom], target: float) -> Optional[s
     if headroom is None:
         return None
     checked = "checked by simulation" if headroom.method == "simulation" else "estimated"
+    # A check whose plans ran out before the tolerance gives a range: from what passed to what did not.
+    wide = headroom.method == "simulation" and not headroom.at_least and headroom.precision > REFINE_TOLERANCE[headroom.kind] + 1e-9
     if headroom.kind == "walk_in_rate":
         if not headroom.reachable:
             return f"Even at a tenth of the walk-in rate the p90 wait would pass {target:g} min: add capacity."
         more = "at least " if headroom.at_least else ""
-        return (f"Capacity has headroom: walk-ins could come {more}{headroom.factor:.2f} times as fast "
+        upto = f" to {headroom.factor + headroom.precision:.2f}" if wide else ""
+        return (f"Capacity has headroom: walk-ins could come {more}{headroom.factor:.2f}{upto} times as fast "
                 f"({headroom.rate_per_hour:,.0f} an hour) before the p90 wait passes {target:g} min ({checked}).")
     if not headroom.reachable:
         return (f"No calling plan within the opening hours keeps the p90 wait under {target:g} min, even one "
@@ -126,8 +129,10 @@ def headroom_sentence(headroom: Optional[Headroom], target: float) -> Optional[s
         return (f"To keep the p90 wait under {target:g} min with this capacity, the calling plan must end "
                 f"{duration(headroom.hours)} later, by {clock(headroom.end_at_target_s)} ({checked}).")
     more = "at least " if headroom.at_least else ""
-    return (f"Capacity has headroom: the calling plan could end {more}{duration(headroom.hours)} earlier, by "
-            f"{clock(headroom.end_at_target_s)}, before the p90 wait passes {target:g} min ({checked}).")
+    upto = f" to {duration(headroom.hours + headroom.precision)}" if wide else ""
+    return (f"Capacity has headroom: the calling plan could end {more}{duration(headroom.hours)}{upto} earlier "
+            f"({'at least ' if wide else ''}by {clock(headroom.end_at_target_s)}) before the p90 wait passes "
+            f"{target:g} min ({checked}).")
 
 
 def point_sentences(point: PointDiagnosis, target: float, opening_s: float) -> list[str]:

@@ -159,7 +159,9 @@ def test_every_stage_has_words_even_one_not_described():
 
 def test_headroom_words_follow_its_sign_and_reach():
     base = dict(kind="calling_plan", target_min=TARGET, p90_now_min=1.0, plan_end_s=75600.0)
-    assert "could end 1 h 30 min earlier" in headroom_sentence(Headroom(**base, hours=1.5, end_at_target_s=70200.0), TARGET)
+    assert "could end 1 h 30 min earlier (by 19:30)" in headroom_sentence(Headroom(**base, hours=1.5, end_at_target_s=70200.0), TARGET)
+    ranged = Headroom(**base, hours=0.5, end_at_target_s=73800.0, method="simulation", precision=0.5)
+    assert "could end 30 min to 1 h 00 min earlier (at least by 20:30)" in headroom_sentence(ranged, TARGET)
     assert "must end 45 min later" in headroom_sentence(Headroom(**base, hours=-0.75, end_at_target_s=78300.0), TARGET)
     assert "add capacity" in headroom_sentence(Headroom(**base, reachable=False), TARGET)
     walk_in = Headroom("walk_in_rate", TARGET, 1.0, factor=1.25, rate_per_hour=480.0, method="simulation")
