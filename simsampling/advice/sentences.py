@@ -87,6 +87,10 @@ def evidence_text(point: PointDiagnosis) -> str:
     text = f"{end} {clock(e.plan_end_s)}, the last arrival {clock(e.last_arrival_s)}, the last swab {clock(e.last_swab_s)}"
     if e.p90_wait_min is not None:
         text += f"; p90 wait {e.p90_wait_min:.1f} min"
+    if "slow_drain" in e.rules:
+        text += f"; the line took {e.drain_min:.0f} min to clear after the last arrival"
+    if "left_the_line" in e.rules:
+        text += f"; {people(e.left_the_line)} residents left the line unsampled"
     return text
 
 
