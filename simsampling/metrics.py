@@ -643,7 +643,7 @@ def kpis_of(t: Tally) -> dict[str, Any]:
         "waiting_over_capacity_person_min": t.over_capacity_s / MINUTE,
         "waiting_peak_overflow": t.peak_overflow,
         "waiting_before_opening_person_min": t.before_opening_s / MINUTE,
-        "busy_period": {s: _busy_period_kpis(t.busy_periods[s], t.open_s) for s in stages if s in t.busy_periods},
+        "busy_period": {s: _busy_period_kpis(t.busy_periods.get(s, BusyPeriod()), t.open_s) for s in stages},
     }
 
 
