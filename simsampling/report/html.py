@@ -419,8 +419,11 @@ def verdict(summary: Mapping[str, Any]) -> tuple[str, Optional[bool]]:
     words = not_called_words(summary)
     everyone = (kpis["points_finished_by_deadline_share"]["mean"] or 0) >= 1 - 1e-9
     on_time = None if finish is None else finish <= deadline + 1e-9 and everyone
-    missing = (f"{unreached:,.0f} residents ({unreached / population:.0%} of the roster) were {words} or left "
-               "unvisited at home") if unreached >= 0.5 and population else ""
+    unvisited = kpis["home_unserved"]["mean"] or 0
+    reasons = ([f"{'' if words == 'never walked in' else 'were '}{words}"] if not_called >= 0.5 else []) + (
+        ["were left unvisited at home"] if unvisited >= 0.5 else [])
+    missing = (f"{unreached:,.0f} residents ({unreached / population:.0%} of the roster) {' or '.join(reasons)}"
+               if unreached >= 0.5 and population else "")
     if finish is not None and finish > deadline + 1e-9:
         sentences.append(f"The last sample comes {_duration(finish - deadline)} after the deadline"
                          + (f", and {missing}." if missing else "."))
