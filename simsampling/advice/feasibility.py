@@ -22,8 +22,10 @@ from typing import Optional
 import numpy as np
 
 from ..draws import draw_residents
+from ..log import day_clock
 from ..scenario.schema import DAY_S, CallingArrivals, Point, PoissonArrivals, Scenario, SlotArrivals, clock_seconds
-from .levers import KNOB, MIN_CALLING_SPAN_H, calling_span_h, with_values
+from .levers import KNOB, with_values
+from .plans import calls_window
 
 SHORTEN_STEP_H = 0.5
 """The calling plan's end is suggested to the half hour."""
@@ -83,8 +85,7 @@ def _latest_window(scenario: Scenario, point: Point) -> tuple[float, str, str]:
         slot = arrivals.slots[k]
         windows.append((slot.day * DAY_S + clock_seconds(slot.end), f"{where}.slots[{k}].end", "the last calling slot"))
     elif isinstance(arrivals, CallingArrivals):
-        first = arrivals.day * DAY_S + (clock_seconds(arrivals.start) if arrivals.start else scenario.clock.open_s)
-        end = first + calling_span_h(arrivals, point.population) * 3600.0
+        end = calls_window(arrivals, scenario.hours, point.population)[1]
         windows.append((end, f"{where}.gap_min", "the last call (building by building)"))
     else:
         end = clock_seconds(arrivals.end) if arrivals.end else scenario.clock.close_s
@@ -96,9 +97,7 @@ def _latest_window(scenario: Scenario, point: Point) -> tuple[float, str, str]:
 
 
 def _clock(seconds: float) -> str:
-    day, minute = divmod(int(round(seconds / 60.0)), 24 * 60)
-    text = f"{minute // 60:02d}:{minute % 60:02d}"
-    return text if day == 0 else f"+{day}d {text}"
+    return day_clock(round(seconds / 60.0) * 60.0)
 
 
 def _lateness_sd_s(scenario: Scenario, point: Point) -> float:
@@ -159,7 +158,7 @@ def _shortest_fix(scenario: Scenario, point: Point, deadline_h: float, replicati
     if knob.why_not(scenario, point) is not None:
         return None
     span = knob.value(scenario, point)
-    steps = int(math.floor((span - MIN_CALLING_SPAN_H) / SHORTEN_STEP_H + 1e-9))
+    steps = int(math.floor((span - knob.bounds(scenario, point)[0]) / SHORTEN_STEP_H + 1e-9))
 
     def shortened(k: int) -> tuple[Scenario, Point]:
         variant = with_values(scenario, {point.id: {knob.name: span - k * SHORTEN_STEP_H}}, only=[point.id])
@@ -181,9 +180,4 @@ def _shortest_fix(scenario: Scenario, point: Point, deadline_h: float, replicati
 
 
 def _latest_window_of_calls(scenario: Scenario, point: Point) -> float:
-    arrivals = scenario.arrivals_for(point)
-    if isinstance(arrivals, SlotArrivals):
-        return max(slot.day * DAY_S + clock_seconds(slot.end) for slot in arrivals.slots)
-    first = arrivals.day * DAY_S + (clock_seconds(arrivals.start) if arrivals.start else scenario.clock.open_s)
-    return first + calling_span_h(arrivals, point.population) * 3600.0
-
+    return calls_window(scenario.arrivals_for(point), scenario.hours, point.population)[1]

@@ -17,21 +17,13 @@ keeps its shape.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import Any, Mapping, Optional, Sequence
 
 from ..scenario import Problem, ScenarioError, validate_scenario
-from ..scenario.schema import (
-    MAX_SERVERS,
-    CallingArrivals,
-    Point,
-    PoissonArrivals,
-    Scenario,
-    SlotArrivals,
-    clock_seconds,
-)
+from ..scenario.schema import MAX_SERVERS, Point, PoissonArrivals, Scenario
 from ..staffing import staff_plan
+from .plans import plan_span_h, shorten_plan, shortest_span_h
 
 MIN_CALLING_SPAN_H = 0.5
 """A calling plan is never shortened below this span (hours)."""
@@ -68,6 +60,8 @@ class Knob:
     units: str
     what: str
     """What it is, in a table: "tents", "QR share"."""
+    servers: str = ""
+    """What the servers it adds are called in a sentence ("sampling stations"); empty when it adds none."""
     field: str
     """The point's field it writes (``tents``, ``stages.temperature.servers``...)."""
     stage: str
@@ -102,6 +96,7 @@ class Stations(Knob):
     """A point's sampling stations (its ``tents``, or ``stages.swab.servers`` when that is a number)."""
 
     name, unit, units, what, field, stage = "tents", "tent", "tents", "tents", "tents", "swab"
+    servers = "sampling stations"
 
     def value(self, scenario: Scenario, point: Point) -> float:
         return point.stations
@@ -129,10 +124,15 @@ class Stations(Knob):
 class StageServers(Knob):
     """The servers of a stage that has its own (not paired with the stations): desks, checkers."""
 
-    def __init__(self, stage: str, name: str, unit: str, units: str, role: str, count_field: str):
+    def __init__(self, stage: str, name: str, unit: str, units: str, role: str, count_field: str, person: str):
         self.stage, self.name, self.unit, self.units, self.what = stage, name, unit, units, units
-        self.role, self.count_field = role, count_field
+        self.role, self.count_field, self.person = role, count_field, person
         self.field = f"stages.{stage}.servers"
+        self.servers = units
+
+    def paired_servers(self) -> str:
+        """Its servers when they are paired with the stations ("registrars paired with the stations")."""
+        return f"{self.person}s paired with the stations"
 
     def why_not(self, scenario: Scenario, point: Point) -> Optional[str]:
         config = getattr(point.stages, self.stage)
@@ -174,7 +174,8 @@ class QrShare(Knob):
 
 
 class CallingSpan(Knob):
-    """How long the calling plan calls residents (its last day, hours): shortening it calls them faster."""
+    """How long the calling plan calls residents: opening hours from its first call to its end (the mop-up
+    included when it ends last). A shorter span calls the same residents faster (``advice.plans.shorten_plan``)."""
 
     name, unit, units, what, field, stage = "calling_span", "hour", "hours", "calling span", "arrivals", "arrivals"
     staffed = False
@@ -183,28 +184,34 @@ class CallingSpan(Knob):
     def why_not(self, scenario: Scenario, point: Point) -> Optional[str]:
         if isinstance(scenario.arrivals_for(point), PoissonArrivals):
             return "residents walk in (arrivals kind: poisson): there is no calling plan to shorten"
+        if self.value(scenario, point) <= 0:
+            return "the calling plan calls everyone at once: there is nothing to shorten"
         return None
 
     def value(self, scenario: Scenario, point: Point) -> float:
-        return calling_span_h(scenario.arrivals_for(point), point.population)
+        return plan_span_h(scenario.arrivals_for(point), scenario.hours, point.population)
 
     def bounds(self, scenario: Scenario, point: Point) -> tuple[float, float]:
-        return min(MIN_CALLING_SPAN_H, self.value(scenario, point)), self.value(scenario, point)
+        span = self.value(scenario, point)
+        shortest = shortest_span_h(scenario.arrivals_for(point), scenario.hours, point.population)
+        return min(max(MIN_CALLING_SPAN_H, shortest), span), span
 
     def put(self, data: dict[str, Any], scenario: Scenario, point: Point, value: float) -> dict[str, Any]:
         arrivals = scenario.arrivals_for(point)
-        shorter = shorten_calling_plan(arrivals, point.population, self.value(scenario, point) - value)
-        return {**data, "arrivals": shorter}
+        shorter = shorten_plan(arrivals, scenario.hours, self.value(scenario, point) - value, point.population)
+        return {**data, "arrivals": shorter.model_dump(mode="json", exclude_none=True)}
 
     def show(self, value: float) -> str:
-        return f"{value:g} h"
+        return f"{round(value, 2):g} h"
 
 
 STATIONS = Stations()
 KNOBS: tuple[Knob, ...] = (
     STATIONS,
-    StageServers("temperature", "temperature", "temperature checker", "temperature checkers", "temperature", "temperature"),
-    StageServers("registration", "registration", "registration desk", "registration desks", "registrar", "registrars"),
+    StageServers("temperature", "temperature", "temperature checker", "temperature checkers", "temperature", "temperature",
+                 "temperature checker"),
+    StageServers("registration", "registration", "registration desk", "registration desks", "registrar", "registrars",
+                 "registrar"),
     QrShare(),
     CallingSpan(),
 )
@@ -259,6 +266,13 @@ LEVERS: tuple[Lever, ...] = (
 )
 """Every lever of the impact view, in the order tables list them before ranking."""
 LEVER = {lever.name: lever for lever in LEVERS}
+
+
+def levers_adding_capacity(stage: str, scenario: Scenario, point: Point) -> list[Lever]:
+    """The levers that relieve ``stage`` at ``point`` by a step up (a server more, a higher QR share), those
+    that apply there: what the run's diagnosis proposes at its bottleneck and ``advise`` measures."""
+    return [lever for lever in LEVERS if lever.step > 0 and stage in lever.knob.serves(point)
+            and lever.target(scenario, point)[0] is not None]
 
 
 @dataclass(frozen=True)
@@ -372,61 +386,3 @@ def unit_cost_staff_hours(knob: Knob, scenario: Scenario, point: Point) -> float
     data = point.model_dump(mode="json", exclude_none=True)
     more = Point.model_validate(knob.put(data, scenario, point, knob.value(scenario, point) + 1))
     return scheduled_staff_hours(more, scenario) - scheduled_staff_hours(point, scenario)
-
-
-# ------------------------------------------------------------------ the calling plan
-
-
-def calling_span_h(arrivals: Any, population: int) -> float:
-    """Hours from the first call to the end of the last, on the plan's last calling day.
-
-    Slots: the last day's first slot start to its last slot end. Building-by-building calls:
-    from the first batch to the last one expected for the roster (households of the mean size).
-    """
-    if isinstance(arrivals, SlotArrivals):
-        last_day = max(slot.day for slot in arrivals.slots)
-        slots = [slot for slot in arrivals.slots if slot.day == last_day]
-        return (max(clock_seconds(s.end) for s in slots) - min(clock_seconds(s.start) for s in slots)) / 3600.0
-    if isinstance(arrivals, CallingArrivals):
-        return (expected_batches(arrivals, population) - 1) * arrivals.gap_min / 60.0
-    raise ValueError("walk-ins have no calling plan")
-
-
-def expected_batches(arrivals: CallingArrivals, population: int) -> int:
-    households = math.ceil(population / arrivals.household_size) if population else 0
-    return max(1, math.ceil(households / arrivals.batch_households))
-
-
-def shorten_calling_plan(arrivals: Any, population: int, by_h: float) -> dict[str, Any]:
-    """The calling plan's data, calling the same residents ``by_h`` hours faster (the mop-up is kept).
-
-    Slots of the last calling day are compressed towards that day's first slot start (each
-    keeps its share; times to the minute); building-by-building calls get a shorter gap.
-    """
-    data = arrivals.model_dump(mode="json", exclude_none=True)
-    span_h = calling_span_h(arrivals, population)
-    if by_h <= 0:
-        return data
-    if span_h - by_h < MIN_CALLING_SPAN_H - 1e-9:
-        raise ValueError(f"the calling plan lasts {span_h:g} h: it cannot be {by_h:g} h shorter")
-    factor = (span_h - by_h) / span_h
-    if isinstance(arrivals, CallingArrivals):
-        data["gap_min"] = round(arrivals.gap_min * factor, 6)
-        return data
-    last_day = max(slot.day for slot in arrivals.slots)
-    first = min(clock_seconds(s.start) for s in arrivals.slots if s.day == last_day) / 60.0
-    slots = []
-    for slot, slot_data in zip(arrivals.slots, data["slots"]):
-        if slot.day == last_day:
-            start = round(first + (clock_seconds(slot.start) / 60.0 - first) * factor)
-            end = max(start + 1, round(first + (clock_seconds(slot.end) / 60.0 - first) * factor))
-            slot_data = {**slot_data, "start": _hhmm(start), "end": _hhmm(end)}
-        slots.append(slot_data)
-    data["slots"] = slots
-    return data
-
-
-def _hhmm(minutes: float) -> str:
-    minutes = int(minutes)
-    return f"{minutes // 60:02d}:{minutes % 60:02d}"
-

@@ -1,4 +1,8 @@
-"""Arrival plans made shorter or busier: the changes headroom and the impact view try.
+"""Arrival plans made shorter or busier: the changes headroom tries and the calling-plan lever makes.
+
+The one implementation of shortening a calling plan: ``advice.levers`` (the
+``calling_span`` knob, the ``calls-1h`` lever, ``optimise --calling-span``),
+``advice.feasibility`` and ``advice.headroom`` all go through it.
 
 A calling plan (time slots, or building-by-building calls with their mop-up) is
 **compressed in opening time**: every time the plan names (slot edges, the
@@ -86,12 +90,12 @@ def _first_call_s(config: CallingArrivals, hours: Hours) -> float:
     return config.day * DAY_S + clock_seconds(config.start) if config.start else hours[config.day][0]
 
 
-def plan_window(arrivals: Arrivals, hours: Hours, residents: int) -> tuple[float, float]:
-    """(first call, end of the plan) in seconds since midnight of day 0.
+def calls_window(arrivals: Arrivals, hours: Hours, residents: int) -> tuple[float, float]:
+    """(first call, end of the calls) in seconds since midnight of day 0, the mop-up left out.
 
     Slots: the first slot's start to the last slot's end; calls: the first call to the
-    expected last call; either to the mop-up's end if later. Walk-ins: their window on the
-    last day (from ``start`` on the first day).
+    expected last call (calls skip the nights, as the model's do). Walk-ins: their window on
+    the last day (from ``start`` on the first day).
     """
     if isinstance(arrivals, PoissonArrivals):
         first = clock_seconds(arrivals.start) if arrivals.start else hours[0][0]
@@ -99,14 +103,30 @@ def plan_window(arrivals: Arrivals, hours: Hours, residents: int) -> tuple[float
         return first, last_day + clock_seconds(arrivals.end) if arrivals.end else hours[-1][1]
     if isinstance(arrivals, SlotArrivals):
         first = min(slot.day * DAY_S + clock_seconds(slot.start) for slot in arrivals.slots)
-        end = max(slot.day * DAY_S + clock_seconds(slot.end) for slot in arrivals.slots)
-    else:
-        first = _first_call_s(arrivals, hours)
-        calls = (expected_batches(arrivals, residents) - 1) * arrivals.gap_min * MINUTE
-        end = clock_at(hours, opening_time(hours, first) + calls)
-    if arrivals.mop_up is not None:
+        return first, max(slot.day * DAY_S + clock_seconds(slot.end) for slot in arrivals.slots)
+    first = _first_call_s(arrivals, hours)
+    calls = (expected_batches(arrivals, residents) - 1) * arrivals.gap_min * MINUTE
+    return first, clock_at(hours, opening_time(hours, first) + calls)
+
+
+def plan_window(arrivals: Arrivals, hours: Hours, residents: int) -> tuple[float, float]:
+    """(first call, end of the plan) in seconds since midnight of day 0: :func:`calls_window`, its end
+    moved to the mop-up's end when that is later."""
+    first, end = calls_window(arrivals, hours, residents)
+    if not isinstance(arrivals, PoissonArrivals) and arrivals.mop_up is not None:
         end = max(end, arrivals.mop_up.day * DAY_S + clock_seconds(arrivals.mop_up.end))
     return first, end
+
+
+def plan_span_h(arrivals: Arrivals, hours: Hours, residents: int) -> float:
+    """Opening hours from the plan's first call to its end (nights do not count): what :func:`shorten_plan` shortens."""
+    first, end = plan_window(arrivals, hours, residents)
+    return (opening_time(hours, end) - opening_time(hours, first)) / 3600.0
+
+
+def shortest_span_h(arrivals: Arrivals, hours: Hours, residents: int) -> float:
+    """The shortest span :func:`shorten_plan` compresses the plan to (``SMALLEST_FACTOR`` of its span)."""
+    return SMALLEST_FACTOR * plan_span_h(arrivals, hours, residents)
 
 
 def stretch_room_h(arrivals: Arrivals, hours: Hours, residents: int) -> float:
@@ -127,6 +147,8 @@ def shorten_plan(arrivals: Arrivals, hours: Hours, by_h: float, residents: int) 
     first, end = plan_window(arrivals, hours, residents)
     start_open, end_open = opening_time(hours, first), opening_time(hours, end)
     span = end_open - start_open
+    if by_h == 0:
+        return arrivals
     if span <= 0:
         raise ValueError("the calling plan calls everyone at once: there is nothing to shorten")
     factor = (span - by_h * 3600.0) / span

@@ -15,13 +15,12 @@ from simsampling.advice.levers import (
     LEVER,
     LEVERS,
     apply_lever,
-    calling_span_h,
     scheduled_staff_hours,
-    shorten_calling_plan,
     unit_cost_staff_hours,
     with_values,
 )
 from simsampling.advice.moves import town_of
+from simsampling.advice.plans import plan_span_h, plan_window
 from simsampling.advice.targets import Targets
 from simsampling.experiment.optimise import Evaluation, StaffingSearch, fewest_successes
 from simsampling.labels import kpi_label, short_names
@@ -94,17 +93,21 @@ def test_qr_share_is_clamped_at_one(demo):
     assert "already" in apply_lever(validate_scenario(data), LEVER["qr+0.1"])[1][0].reason
 
 
-def test_a_shorter_calling_plan_compresses_the_last_day_and_keeps_the_shares(demo):
-    assert calling_span_h(demo.arrivals, 2600) == 14
+def test_the_calling_plan_lever_is_the_plans_shortening_towards_its_first_call(demo):
+    knob = KNOB["calling_span"]
+    assert knob.value(demo, demo.points[0]) == 14
     shorter = apply_lever(demo, LEVER["calls-1h"])[0].points[0].arrivals
     assert [(s.start, s.end) for s in shorter.slots][0][0] == "07:00" and shorter.slots[-1].end == "20:00"
     assert [s.share for s in shorter.slots] == [s.share for s in demo.arrivals.slots]
+    # Building by building with a mop-up that ends last: the whole plan ends an opening hour earlier, mop-up included.
     beibei = load_scenario(SCENARIOS / "beibei-district.yaml")
-    calls = beibei.points[0].arrivals
-    shortened = shorten_calling_plan(calls, beibei.points[0].population, 1.0)
-    assert calling_span_h(calls.model_validate(shortened), beibei.points[0].population) == pytest.approx(
-        calling_span_h(calls, beibei.points[0].population) - 1.0)
-    assert shortened["mop_up"] == calls.mop_up.model_dump(mode="json")  # the mop-up window stays
+    point = beibei.points[0]
+    moved = with_values(beibei, {point.id: {"calling_span": knob.value(beibei, point) - 1.0}}, only=[point.id])
+    calls, after = beibei.arrivals_for(point), moved.points[0].arrivals
+    assert plan_span_h(after, beibei.hours, point.population) == pytest.approx(
+        plan_span_h(calls, beibei.hours, point.population) - 1.0, abs=1 / 60)
+    assert plan_window(after, beibei.hours, point.population)[1] == pytest.approx(
+        plan_window(calls, beibei.hours, point.population)[1] - 3600.0, abs=60.0)
 
 
 def test_with_values_sets_several_knobs_and_keeps_other_points(rush):
