@@ -21,7 +21,8 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from . import __version__
-from .advice import TARGET_P90_WAIT_MIN, RunAdvice, run_advice
+from .advice import RunAdvice, run_advice
+from .advice.targets import DEFAULT_MAX_P90_WAIT_MIN
 from .experiment import RunResult, run_scenario
 from .experiment import estimate as run_estimate
 from .experiment.executors import DEFAULT_EXECUTOR, EXECUTORS, ExecutorUnavailable, check_executor
@@ -94,9 +95,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="write persons.csv, every resident of the first replication (default: for rounds of up to "
         f"{KEEP_LOGS_UP_TO:,} residents; --persons streams it to disk for any size)",
     )
-    run.add_argument("--max-p90-wait", type=_positive_minutes, default=TARGET_P90_WAIT_MIN, metavar="MIN",
+    run.add_argument("--max-p90-wait", type=_positive_minutes, default=DEFAULT_MAX_P90_WAIT_MIN, metavar="MIN",
                      help="the p90 total wait the advice holds each point to: headroom is how far the arrival plan "
-                     f"can be pushed before passing it (default {TARGET_P90_WAIT_MIN:g} min)")
+                     f"can be pushed before passing it (default {DEFAULT_MAX_P90_WAIT_MIN:g} min)")
     run.add_argument("--rota-point", metavar="ID", help="the point rota.png shows (default: the point whose stations "
                      "were closed longest, or the first to act on)")
     run.add_argument(
@@ -309,11 +310,10 @@ def _run(args, out: Console, err: Console) -> int:
         )
     if not args.quiet:
         out.print(_summary_table(result, advice))
-        for sentence in advice.sentences:
-            out.print(f"- {sentence}", markup=False, soft_wrap=True)
+        print_sentences(advice.sentences, out)
         if impact is not None:
-            out.print("What to change (advice.csv, report.html):", markup=False)
-            print_sentences(impact, out)
+            out.print("Each change measured against this run (paired 95% CIs; advice.csv, report.html):", markup=False)
+            print_sentences(impact.sentences, out)
     if sequential is not None:
         out.print(sequential.line(), markup=False, soft_wrap=True)
     if result.engine is not None:

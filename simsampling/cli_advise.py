@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Sequence
 
 from rich import box
 from rich.console import Console
@@ -102,7 +102,7 @@ def advise_run(result, args, progress: Progress, file: str) -> Impact:
     task = progress.add_task(f"{result.scenario.name}: measuring the levers", total=None)
     return measure_impact(result.scenario, deadline_h=getattr(args, "deadline", None),
                           max_p90_wait_min=getattr(args, "max_p90_wait", None) or DEFAULT_MAX_P90_WAIT_MIN,
-                          baseline=result, file=file,
+                          baseline=result, file=file, after_diagnosis=True,
                           progress=lambda done, total: progress.update(task, completed=done, total=total), **options)
 
 
@@ -142,19 +142,20 @@ def impact_table(effects, title: str, with_point: bool, numbered: bool = False) 
     return table
 
 
-def print_sentences(impact: Impact, out: Console) -> None:
-    """The impact view's sentences, one bullet each (wrapped lines indented under the text)."""
+def print_sentences(sentences: Sequence[str], out: Console) -> None:
+    """Sentences that say what to do, one bullet each (wrapped lines indented under the text): the impact
+    view's, and the run's diagnosis."""
     said = Table.grid(padding=(0, 1))
     said.add_column(no_wrap=True)
     said.add_column()
-    for sentence in impact.sentences:
+    for sentence in sentences:
         said.add_row("•", Text(sentence))
     out.print(said)
 
 
 def print_impact(impact: Impact, out: Console) -> None:
     """The sentences, then the levers' table (a district: every point at once, then the best per point)."""
-    print_sentences(impact, out)
+    print_sentences(impact.sentences, out)
     reps = f"{impact.baseline.replications} replications; paired 95% CI as ±half-width"
     if impact.district:
         out.print(impact_table([e for e in impact.district_effects() if e.applies],

@@ -1,4 +1,4 @@
-"""What a KPI or a factor is called in tables and charts, and how its numbers are written.
+"""What a KPI, a factor or a stage is called in tables, charts and sentences, and how numbers are written.
 
 KPIs are flattened keys of summary.json (``wait_min.registration.p90``); the headline ones have a
 label of their own (``KNOWN``), the others are read from their parts (``registration: wait p90
@@ -10,6 +10,8 @@ headline tables alike.
 from __future__ import annotations
 
 from typing import Sequence, Union
+
+from .flow import STAGE_LABELS
 
 KNOWN = {
     "finish_h": "last sample (h from opening)",
@@ -86,3 +88,8 @@ def short_names(paths: Sequence[Union[str, Sequence[Union[str, int]]]]) -> list[
         else:
             names.append(".".join(path))
     return names
+
+
+def stage_name(stage: str) -> str:
+    """A stage in a sentence: "the registration stage", "the temperature check stage" (its label, lowercase)."""
+    return f"the {STAGE_LABELS.get(stage, stage.replace('_', ' ')).lower()} stage"

@@ -19,9 +19,9 @@ the report or the command line.
   levers, their measured impact, moves between points, what no staffing can change.
 """
 
-from .diagnosis import TARGET_P90_WAIT_MIN, Diagnosis, diagnose
-from .plans import end_plan_by, plan_window, scale_walk_in, shorten_plan, with_point_arrivals
+from .diagnosis import Diagnosis, diagnose
+from .plans import end_plan_by, plan_span_h, plan_window, scale_walk_in, shorten_plan, with_point_arrivals
 from .run_advice import RunAdvice, run_advice
 
-__all__ = ["TARGET_P90_WAIT_MIN", "Diagnosis", "RunAdvice", "diagnose", "end_plan_by", "plan_window", "run_advice",
+__all__ = ["Diagnosis", "RunAdvice", "diagnose", "end_plan_by", "plan_span_h", "plan_window", "run_advice",
            "scale_walk_in", "shorten_plan", "with_point_arrivals"]

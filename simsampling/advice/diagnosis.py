@@ -53,9 +53,7 @@ from ..scenario.schema import CallingArrivals, PoissonArrivals, Point, Scenario,
 from .capacity import stages_of
 from .headroom import Headroom, estimate_headrooms, refine
 from .plans import plan_window
-
-TARGET_P90_WAIT_MIN = 15.0
-"""Default target of the p90 total wait (``--max-p90-wait``)."""
+from .targets import DEFAULT_MAX_P90_WAIT_MIN
 LIMITS = ("capacity", "arrivals", "hours")
 AT_LEAST = 0.5
 """A count (residents, minutes) counts as present from half a unit on average."""
@@ -168,6 +166,7 @@ class Diagnosis:
     run: RunDiagnosis
     deadline_s: float
     open_s: float
+    scenario: Optional[Scenario] = None
 
     def point(self, point_id: str) -> PointDiagnosis:
         return next(p for p in self.points if p.id == point_id)
@@ -272,17 +271,34 @@ def point_evidence(point: Point, scenario: Scenario, kpis: dict, bands) -> Evide
     )
 
 
+def point_waiting(point: Point, kpis: dict, bands) -> tuple[dict[str, float], float]:
+    """Resident-minutes of waiting per stage (:func:`stage_waiting`) and before the opening."""
+    before = _mean(kpis.get("waiting_before_opening_person_min", {}), 0.0)
+    return stage_waiting(bands, stages_of(point), before), before
+
+
+def bottlenecks(result) -> dict[str, Optional[Bottleneck]]:
+    """Each point's bottleneck in a finished run, as the diagnosis names it (no headroom: cheap).
+
+    The impact view (``advise``) names the same stage with the same share."""
+    out = {}
+    for point in result.scenario.points:
+        kpis = result.point_summaries[point.id]
+        waiting, _ = point_waiting(point, kpis, result.point_bands[point.id])
+        out[point.id] = point_bottleneck(point, kpis, waiting)
+    return out
+
+
 def diagnose_point(point: Point, scenario: Scenario, kpis: dict, bands, target: float) -> PointDiagnosis:
     """Everything but the headroom (estimated for all points at once, see :func:`diagnose`)."""
     evidence = point_evidence(point, scenario, kpis, bands)
     limited_by, rules = classify(evidence, target)
-    before = _mean(kpis.get("waiting_before_opening_person_min", {}), 0.0)
-    waiting = stage_waiting(bands, stages_of(point), before)
+    waiting, before = point_waiting(point, kpis, bands)
     return PointDiagnosis(point, limited_by, replace(evidence, rules=rules), point_bottleneck(point, kpis, waiting),
                           waiting, before, None)
 
 
-def diagnose(result, target_min: float = TARGET_P90_WAIT_MIN, check_by_simulation: bool = True) -> Diagnosis:
+def diagnose(result, target_min: float = DEFAULT_MAX_P90_WAIT_MIN, check_by_simulation: bool = True) -> Diagnosis:
     """The diagnosis of a finished run (``RunResult``): every point, then the run.
 
     Headrooms are estimated for every point at once (``headroom.estimate_headrooms``). With
@@ -302,7 +318,7 @@ def diagnose(result, target_min: float = TARGET_P90_WAIT_MIN, check_by_simulatio
     points = [replace(point, headroom=headroom) for point, headroom in zip(points, headrooms)]
     if check_by_simulation:
         points = _checked(points, scenario, result.replications)
-    return Diagnosis(target_min, points, run_diagnosis(points, result), scenario.deadline_s, scenario.hours[0][0])
+    return Diagnosis(target_min, points, run_diagnosis(points, result), scenario.deadline_s, scenario.hours[0][0], scenario)
 
 
 def _checked(points: list[PointDiagnosis], scenario: Scenario, replications: int) -> list[PointDiagnosis]:

@@ -27,6 +27,7 @@ from ..experiment.replicate import RunResult, run_scenario
 from ..metrics import estimate
 from ..scenario import Problem, ScenarioError
 from ..scenario.schema import Scenario
+from .diagnosis import bottlenecks
 from .levers import LEVER, LEVERS, Change, Lever, apply_lever
 from .targets import DEFAULT_MAX_P90_WAIT_MIN, IMPACT_KPIS, Targets, kpi_values, leaves, meets
 from .moves import town_moves
@@ -93,27 +94,20 @@ def _finite_or_none(value: Optional[float]) -> Optional[float]:
     return value if value is not None and math.isfinite(value) else None
 
 
-def bottleneck(kpis_list: Sequence[dict[str, Any]]) -> tuple[Optional[str], float]:
-    """The stage holding the most resident-minutes of waiting (mean wait x residents sampled), and its share.
+def held_back(baseline: RunResult) -> dict[str, tuple[Optional[str], float]]:
+    """Per point, its bottleneck as the run's diagnosis names it (``diagnosis.bottlenecks``: the stage holding
+    the most resident-minutes of waiting, the opening's left out) and its share of that waiting.
 
     (None, 0) when residents barely wait (under ``BARELY_WAIT_MIN`` on average, all stages together).
     """
-    if not kpis_list:
-        return None, 0.0
-    mean_wait = [w for w in kpi_values(kpis_list, "wait_min.total.mean") if w is not None and math.isfinite(w)]
-    if not mean_wait or sum(mean_wait) / len(mean_wait) < BARELY_WAIT_MIN:
-        return None, 0.0
-    stages = [s for s in kpis_list[0]["wait_min"] if s != "total"]
-    held = {}
-    for stage in stages:
-        minutes = [(w or 0.0) * (n or 0.0) for w, n in zip(kpi_values(kpis_list, f"wait_min.{stage}.mean"),
-                                                          kpi_values(kpis_list, "sampled"))]
-        held[stage] = sum(m for m in minutes if math.isfinite(m)) / len(minutes)
-    total = sum(held.values())
-    if total <= 0:
-        return None, 0.0
-    stage = max(held, key=held.get)
-    return stage, held[stage] / total
+    named = bottlenecks(baseline)
+    out: dict[str, tuple[Optional[str], float]] = {}
+    for point_id, kpis_list in baseline.point_kpis.items():
+        mean_wait = [w for w in kpi_values(kpis_list, "wait_min.total.mean") if w is not None and math.isfinite(w)]
+        found = named.get(point_id)
+        barely = not mean_wait or sum(mean_wait) / len(mean_wait) < BARELY_WAIT_MIN
+        out[point_id] = (None, 0.0) if barely or found is None else (found.stage, found.wait_share)
+    return out
 
 
 def judge(effect: Effect, rank_by: str, targets: Targets) -> None:
@@ -182,6 +176,9 @@ class Impact:
     file: str = ""
     elapsed_s: float = 0.0
     runs: int = 1
+    after_diagnosis: bool = False
+    """``run --advise``: its sentences follow the run's diagnosis, which has named the bottleneck (and, for
+    one point, its wait against the target) already: they are not said twice."""
 
     @property
     def district(self) -> bool:
@@ -262,6 +259,7 @@ def measure_impact(
     baseline: Optional[RunResult] = None,
     progress: Optional[Progress] = None,
     file: str = "",
+    after_diagnosis: bool = False,
     **run_kwargs: Any,
 ) -> Impact:
     """Run the baseline (unless given) and each lever at every point; the effects, judged and ranked.
@@ -269,6 +267,7 @@ def measure_impact(
     ``deadline_h`` None: the scenario's deadline. ``rank_by`` (``finish``, ``wait``, ``line``) None:
     the finish when the baseline misses the deadline, else the p90 wait. ``baseline``: a run of
     ``scenario`` already made (``run --advise``). ``progress(done, total)`` counts tasks.
+    ``after_diagnosis``: the sentences follow the run's diagnosis (``Impact.after_diagnosis``).
     ``run_kwargs`` go to every ``run_scenario``.
     """
     started = time.perf_counter()
@@ -318,7 +317,7 @@ def measure_impact(
     for effect in effects + district:
         judge(effect, key, targets)
     impact = Impact(scenario, baseline, targets, key, rank(effects) + rank(district),
-                    {pid: bottleneck(kpis) for pid, kpis in base_points.items()}, file=file, runs=runs)
+                    held_back(baseline), file=file, runs=runs, after_diagnosis=after_diagnosis)
     impact.moves = town_moves(scenario.points, impact.point_effects(), impact.missing)
     for effect in impact.effects:
         effect.sentence = effect_sentence(effect, impact)

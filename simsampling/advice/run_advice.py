@@ -11,10 +11,11 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import Any, Optional
 
-from .diagnosis import TARGET_P90_WAIT_MIN, Bottleneck, Diagnosis, Evidence, PointDiagnosis, diagnose
+from .diagnosis import Bottleneck, Diagnosis, Evidence, PointDiagnosis, diagnose
 from .headroom import Headroom
 from .ranking import Ranked, rank_points
 from .sentences import clock, evidence_text, point_sentences, run_sentences
+from .targets import DEFAULT_MAX_P90_WAIT_MIN
 
 
 @dataclass(frozen=True)
@@ -68,7 +69,7 @@ class RunAdvice:
         }
 
     def _point(self, point: PointDiagnosis, hours: "_Hours") -> dict[str, Any]:
-        rank = self.rank_of(point.id)
+        rank, d = self.rank_of(point.id), self.diagnosis
         return {
             "id": point.id,
             "limited_by": point.limited_by,
@@ -85,7 +86,7 @@ class RunAdvice:
             "waiting_space": rank.waiting_space,
             "idle_stations": rank.idle_stations,
             "peak_busy_stations": _num(rank.peak_busy_stations),
-            "sentences": point_sentences(point, self.target_min, self.diagnosis.open_s),
+            "sentences": point_sentences(point, d),
         }
 
 
@@ -163,7 +164,7 @@ def _headroom(h: Headroom, hours: _Hours) -> dict[str, Any]:
     }
 
 
-def run_advice(result, target_min: float = TARGET_P90_WAIT_MIN, check_by_simulation: bool = True) -> RunAdvice:
+def run_advice(result, target_min: float = DEFAULT_MAX_P90_WAIT_MIN, check_by_simulation: bool = True) -> RunAdvice:
     """The advice of a finished run (``RunResult``); ``target_min`` is the p90 wait target (``--max-p90-wait``)."""
     diagnosis = diagnose(result, target_min, check_by_simulation)
     ranking = rank_points(diagnosis, result.point_summaries, result.point_bands)

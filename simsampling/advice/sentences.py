@@ -11,36 +11,43 @@ import math
 from dataclasses import dataclass
 from typing import Optional
 
+from ..labels import stage_name
 from ..log import day_clock
+from ..scenario.schema import Point, Scenario
 from .capacity import paired_stages
 from .diagnosis import Bottleneck, Diagnosis, PointDiagnosis
 from .headroom import REFINE_TOLERANCE, Headroom
+from .levers import KNOBS, levers_adding_capacity
 from .ranking import Ranked
 
 
 @dataclass(frozen=True)
 class StageWords:
-    """How a sentence names a stage, its servers, and the change that adds capacity there."""
+    """How a sentence names a stage, its servers, and the levers that add capacity there."""
 
     name: str
     servers: str
     lever: str
 
 
-STAGE_WORDS = {
-    ("temperature", "own"): StageWords("The temperature check", "temperature checkers",
-                                       "add a checker or an infrared thermometer"),
-    ("registration", "own"): StageWords("Registration", "registration desks", "add a desk or raise the QR share"),
-    ("registration", "paired"): StageWords("Registration", "registrars paired with the stations",
-                                           "raise the QR share (a typed-in registration holds its station) or add a station"),
-    ("swab", "own"): StageWords("Swabbing", "sampling stations", "add a station (a tent and a sampler)"),
-}
-"""Per (stage, layout): ``paired`` when the stage's servers are paired with the stations, else ``own``."""
+def stage_words(stage: str, point: Optional[Point] = None, scenario: Optional[Scenario] = None) -> StageWords:
+    """A stage's words at ``point``, from the one vocabulary of stages and levers.
 
-
-def stage_words(stage: str, paired: bool = False) -> StageWords:
-    words = STAGE_WORDS.get((stage, "paired" if paired else "own")) or STAGE_WORDS.get((stage, "own"))
-    return words or StageWords(stage.capitalize(), f"{stage} servers", f"add a server at {stage}")
+    The name is ``labels.stage_name``; the servers are those of the knob that adds them
+    (advice/levers.py: "registration desks", or "registrars paired with the stations" where
+    they are); the change is every lever that relieves the stage there, as ``advise`` names and
+    measures it. A stage no knob serves gets generic words.
+    """
+    name = stage_name(stage)
+    knob = next((k for k in KNOBS if k.stage == stage and k.servers), None)
+    paired = point is not None and stage in paired_stages(point)
+    if knob is None:
+        servers = f"{stage.replace('_', ' ')} servers"
+    else:
+        servers = knob.paired_servers() if paired and hasattr(knob, "paired_servers") else knob.servers
+    levers = levers_adding_capacity(stage, scenario, point) if point is not None and scenario is not None else []
+    lever = ("try " + " or ".join(lever.label for lever in levers)) if levers else f"add capacity at {name}"
+    return StageWords(name, servers, lever)
 
 
 LIMIT_SHORT = {"capacity": "capacity", "arrivals": "the arrival plan", "hours": "the opening hours"}
@@ -94,20 +101,21 @@ def evidence_text(point: PointDiagnosis) -> str:
     return text
 
 
-def bottleneck_sentence(point: PointDiagnosis, target: float, opening_s: float) -> Optional[str]:
+def bottleneck_sentence(point: PointDiagnosis, diagnosis: Diagnosis) -> Optional[str]:
     """What holds the waiting, and what to change there."""
     b = point.bottleneck
     if b is None:
         return None
-    words = stage_words(b.stage, b.stage in paired_stages(point.point))
+    target, opening_s = diagnosis.target_min, diagnosis.open_s
+    words = stage_words(b.stage, point.point, diagnosis.scenario)
     where = (f"{words.servers} busy {b.utilization:.0%} from {clock(opening_s + 3600 * b.busy_period.start_h)} to "
              f"{clock(opening_s + 3600 * b.busy_period.end_h)}") if b.busy_period is not None else (
         f"{words.servers} busy {b.utilization:.0%} of the staffed time")
     p90 = point.evidence.p90_wait_min
     if point.limited_by == "arrivals":
         return (f"Lines stay short (p90 wait {p90:.1f} min against a target of {target:g} min); the most waiting, "
-                f"{b.wait_share:.0%}, is at {words.name.lower()} ({where}).") if p90 is not None else None
-    return (f"{words.name} is the bottleneck: {where} hold {b.wait_share:.0%} of all waiting"
+                f"{b.wait_share:.0%}, is at {words.name} ({where}).") if p90 is not None else None
+    return (f"The bottleneck is {words.name}: {where} hold {b.wait_share:.0%} of all waiting"
             + (f" (p90 wait {p90:.0f} min against a target of {target:g} min)" if p90 is not None else "")
             + f"; {words.lever}.")
 
@@ -139,9 +147,10 @@ def headroom_sentence(headroom: Optional[Headroom], target: float) -> Optional[s
             f"{target:g} min ({checked}).")
 
 
-def point_sentences(point: PointDiagnosis, target: float, opening_s: float) -> list[str]:
+def point_sentences(point: PointDiagnosis, diagnosis: Diagnosis) -> list[str]:
     """What limits one point, its evidence, what to change."""
     e = point.evidence
+    target, opening_s = diagnosis.target_min, diagnosis.open_s
     head = {
         "capacity": "Lines hold residents back",
         "arrivals": {"walk_in": "Walk-in demand sets the finish",
@@ -149,12 +158,17 @@ def point_sentences(point: PointDiagnosis, target: float, opening_s: float) -> l
                      "calling": "The calling plan sets the finish"}[e.plan],
         "hours": "The opening hours run out",
     }[point.limited_by]
-    sentences = [f"{head}: {evidence_text(point)}."]
-    lines = bottleneck_sentence(point, target, opening_s)
+    finish = ""
+    if point.limited_by == "capacity" and "slow_drain" not in e.rules and e.drain_min is not None and e.plan != "walk_in":
+        # Waits over the target with a line that clears as the calls end: the plan still sets the finish time.
+        finish = (f" (the line clears {max(e.drain_min, 0.0):.0f} min after the last arrival: the calling plan sets "
+                  "the finish, capacity the wait)")
+    sentences = [f"{head}: {evidence_text(point)}{finish}."]
+    lines = bottleneck_sentence(point, diagnosis)
     if lines:
         sentences.append(lines)
     if point.limited_by == "hours" and point.bottleneck is not None:
-        words = stage_words(point.bottleneck.stage, point.bottleneck.stage in paired_stages(point.point))
+        words = stage_words(point.bottleneck.stage, point.point, diagnosis.scenario)
         sentences.append(f"Open longer or {words.lever}.")
     room = headroom_sentence(point.headroom, target)
     if room and point.limited_by != "hours":
@@ -187,7 +201,7 @@ def run_sentences(diagnosis: Diagnosis, ranking: list[Ranked]) -> list[str]:
     """What to do, for the whole run: a point's sentences, or a district's summary."""
     target = diagnosis.target_min
     if len(diagnosis.points) == 1:
-        return point_sentences(diagnosis.points[0], target, diagnosis.open_s)
+        return point_sentences(diagnosis.points[0], diagnosis)
     run = diagnosis.run
     total = len(diagnosis.points)
     counts = run.counts
@@ -216,10 +230,11 @@ def run_sentences(diagnosis: Diagnosis, ranking: list[Ranked]) -> list[str]:
     b = run.bottleneck
     if b is not None:
         having = [p.point for p in diagnosis.points if b.stage in p.waiting_person_min]
-        words = stage_words(b.stage, all(b.stage in paired_stages(point) for point in having))
+        paired = {b.stage in paired_stages(point) for point in having}
+        words = stage_words(b.stage, having[0] if len(paired) == 1 else None)  # servers as they are at every point
         busy = f", {words.servers} busy {b.utilization:.0%} in their busy periods" if math.isfinite(b.utilization) else ""
-        sentences.append(f"{words.name} holds {b.wait_share:.0%} of all waiting (the most at {b.points:,} of the "
-                         f"{total:,} points{busy}).")
+        sentences.append(f"{words.name[0].upper()}{words.name[1:]} holds {b.wait_share:.0%} of all waiting (the most "
+                         f"at {b.points:,} of the {total:,} points{busy}).")
     for kind, (point_id, headroom) in run.headrooms.items():
         text = _run_headroom(kind, point_id, headroom, target)
         if text:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 from typing import Any, Optional
 
+from ..labels import stage_name
 from .moves import town_label
 from .targets import NAMES, UNITS, leaves, meets
 
@@ -82,7 +83,8 @@ def move_sentence(move: Any, impact: Any) -> str:
             f"within its targets; staff-hours {signed('staff_hours', move.staff_hours)}.")
 
 
-def _status(impact: Any) -> str:
+def status_sentence(impact: Any) -> str:
+    """Whether the point (or how many points) meets the targets, with the figures."""
     targets = impact.targets
     limits = (f"a p90 wait within {targets.max_p90_wait_min:g} min and the last sample by {targets.deadline_h:g} h "
               "after the first opening")
@@ -104,7 +106,7 @@ def _bottleneck(impact: Any) -> Optional[str]:
         stage, share = impact.bottlenecks[impact.scenario.points[0].id]
         if stage is None:
             return "Residents barely wait (under a minute on average, all stages together): no stage holds them back."
-        return f"The bottleneck is {stage}: it holds {share:.0%} of the resident-minutes waited."
+        return f"The bottleneck is {stage_name(stage)}: it holds {share:.0%} of the resident-minutes waited."
     counts: dict[str, int] = {}
     for pid in impact.missing:
         stage = impact.bottlenecks[pid][0]
@@ -114,7 +116,7 @@ def _bottleneck(impact: Any) -> Optional[str]:
         return None
     ranked = sorted(counts.items(), key=lambda item: -item[1])
     return "At the points that miss a target, most waiting is at " + ", ".join(
-        f"{stage} ({count:,} point{'s' if count != 1 else ''})" for stage, count in ranked) + "."
+        f"{stage_name(stage)} ({count:,} point{'s' if count != 1 else ''})" for stage, count in ranked) + "."
 
 
 SAME_FINISH_H = 0.05
@@ -141,9 +143,13 @@ def _calling_sets_finish(impact: Any) -> Optional[str]:
 
 
 def impact_sentences(impact: Any, top: int = 3) -> list[str]:
-    """What to do, in order: the state against the targets, the bottleneck, the best changes, savings, moves."""
-    sentences = [_status(impact)]
-    said = _bottleneck(impact)
+    """What to do, in order: the state against the targets, the bottleneck, the best changes, savings, moves.
+
+    After the run's diagnosis (``impact.after_diagnosis``) the bottleneck, and for one point its state,
+    are left out: the diagnosis said them, with the same figures.
+    """
+    sentences = [] if impact.after_diagnosis and not impact.district else [status_sentence(impact)]
+    said = None if impact.after_diagnosis else _bottleneck(impact)
     if said:
         sentences.append(said)
     effects = impact.point_effects()

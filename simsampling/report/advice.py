@@ -14,7 +14,7 @@ from .. import __version__
 from ..advice.impact import Effect, Impact
 from ..advice.moves import town_label, town_of
 from ..advice.targets import IMPACT_KPIS, NAMES, UNITS
-from ..advice.words import signed
+from ..advice.words import signed, status_sentence
 from . import html as h
 from .files import scenario_text, write_csv
 from .folder import results_folder
@@ -170,7 +170,7 @@ def write_advice_charts(impact: Impact, folder: Path) -> list[Path]:
         title = f"{impact.scenario.name}: each lever at every point at once ({reps})"
     else:
         shown = [e for e in impact.point_effects() if e.applies]
-        title = f"{impact.sentences[0]} ({reps})"
+        title = f"{status_sentence(impact)} ({reps})"
     if shown:
         written.append(_tornado(shown, impact, folder / "impact.png", title))
     if impact.district:

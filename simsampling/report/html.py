@@ -558,7 +558,7 @@ def render_run_report(result, folder: Path, charts: Optional[Sequence[Path]] = N
     text, on_time = verdict(summary)
     sections = [tag("p", text, class_="verdict " + {True: "on-time", False: "late", None: ""}[on_time]),
                 advice_block(advice)]
-    contents = [("advice", "What to do"), ("kpis", "Key figures")]
+    contents = [("what-to-do", "What to do"), ("kpis", "Key figures")]
 
     waiting_area = any(point.waiting_area is not None for point in scenario.points)
     sections.append(section(
@@ -652,4 +652,4 @@ def advice_block(advice: RunAdvice) -> Markup:
                      "(simsampling run --max-p90-wait). summary.json holds the numbers (advice), docs/experiments.md "
                      "says how to read them and their limits.", class_="note")
     return tag("section", join([tag("h2", "What limits the round, and what to change"), tag("ul", items), note]),
-               id="advice", class_="advice")
+               id="what-to-do", class_="advice")

@@ -70,7 +70,7 @@ def test_run_advise_adds_the_section(tmp_path: Path):
     for name in ("summary.json", "advice.json", "advice.csv", "charts/impact.png"):
         assert (out / name).exists(), name
     html = (out / "report.html").read_text()
-    assert 'id="advice"' in html and "The bottleneck is registration" in html
+    assert 'id="advice"' in html and "The bottleneck is the registration stage" in html
     effects = {e["lever"]: e for e in json.loads((out / "advice.json").read_text())["effects"]}
     assert effects["desk+1"]["verdict"] == "helps" and effects["desk-1"]["verdict"] == "harms"
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from types import SimpleNamespace
 
 import numpy as np
@@ -13,7 +14,7 @@ from simsampling.advice.ranking import concern_of
 from simsampling.advice.sentences import headroom_sentence, stage_words
 from simsampling.log import EventLog
 from simsampling.metrics import busy_period, staff_seconds, staffed_days, station_timeline, waiting_before_opening_s
-from simsampling.scenario import validate_scenario
+from simsampling.scenario import load_scenario, validate_scenario
 from simsampling.scenario.schema import DAY_S
 
 TARGET = 15.0
@@ -150,11 +151,18 @@ def test_concerns_rank_late_then_overflow_then_long_waits():
     assert concern_of(point(p90=4.0), kpis(), 12.0, TARGET) == ("none", 4.0)
 
 
-def test_every_stage_has_words_even_one_not_described():
-    assert "desk" in stage_words("registration").lever
-    assert "QR share" in stage_words("registration", paired=True).lever
+def test_every_stage_has_words_from_the_levers_even_one_not_described():
+    scenarios = Path(__file__).resolve().parents[2] / "scenarios"
+    rush, demo = (load_scenario(scenarios / f"{name}.yaml") for name in ("one-point-morning-rush", "one-point-demo"))
+    desks = stage_words("registration", rush.points[0], rush)
+    assert (desks.name, desks.servers) == ("the registration stage", "registration desks")
+    assert desks.lever == "try one more registration desk or QR share up by 0.1"
+    paired = stage_words("registration", demo.points[0], demo)
+    assert paired.servers == "registrars paired with the stations" and paired.lever == (
+        "try one more tent with its staff or QR share up by 0.1")
+    assert stage_words("swab", demo.points[0], demo).servers == "sampling stations"
     unknown = stage_words("fever_check")
-    assert unknown.servers == "fever_check servers" and "fever_check" in unknown.lever
+    assert unknown.servers == "fever check servers" and "fever check" in unknown.lever
 
 
 def test_headroom_words_follow_its_sign_and_reach():
