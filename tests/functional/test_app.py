@@ -164,6 +164,9 @@ def test_run_shows_the_apis_figures_and_keeps_the_results(app, workdir):
     assert results.is_relative_to(workdir) and (results / "summary.json").is_file()
     app.run()
     assert "Download the results folder (zip)" in [b.label for b in app.get("download_button")]
+    said = json.loads((results / "summary.json").read_text())["advice"]["sentences"]  # the run's diagnosis, shown
+    shown = [unescaped(m.value) for m in app.markdown]
+    assert said and all(f"- {sentence}" in shown for sentence in said)
     archive = zipfile.ZipFile(io.BytesIO(zip_folder(results)))
     assert "results/summary.json" in archive.namelist() and "results/report.html" in archive.namelist()
     assert [o["name"] for o in app.session_state["options"]] == ["1. one-point-demo"]
