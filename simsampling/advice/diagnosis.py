@@ -47,8 +47,6 @@ from collections import Counter
 from dataclasses import dataclass, field, replace
 from typing import Any, Optional
 
-import numpy as np
-
 from ..scenario.schema import CallingArrivals, PoissonArrivals, Point, Scenario, SlotArrivals
 from .capacity import stages_of
 from .headroom import Headroom, estimate_headrooms, refine

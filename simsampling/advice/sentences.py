@@ -15,7 +15,7 @@ from ..labels import stage_name
 from ..log import day_clock
 from ..scenario.schema import Point, Scenario
 from .capacity import paired_stages
-from .diagnosis import Bottleneck, Diagnosis, PointDiagnosis
+from .diagnosis import Diagnosis, PointDiagnosis
 from .headroom import REFINE_TOLERANCE, Headroom
 from .levers import KNOBS, levers_adding_capacity
 from .ranking import Ranked

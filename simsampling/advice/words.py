@@ -83,22 +83,42 @@ def move_sentence(move: Any, impact: Any) -> str:
             f"within its targets; staff-hours {signed('staff_hours', move.staff_hours)}.")
 
 
+def _over_on_average(leaves_: dict, targets: Any) -> dict[str, bool]:
+    """Per target KPI, whether its mean is past the limit (a target missed with confidence may be only doubtful)."""
+    return {key: (leaves_.get(key) or {}).get("mean") is not None and leaves_[key]["mean"] > limit + 1e-9
+            for key, limit in targets.limits().items()}
+
+
 def status_sentence(impact: Any) -> str:
-    """Whether the point (or how many points) meets the targets, with the figures."""
+    """Whether the point (or how many points) meets the targets, with the figures.
+
+    A target is met with confidence (``targets.meets``); one that is not is said to be *over* when its
+    mean is past the limit, else *not shown* (its 95% CI reaches past it: more replications would tell),
+    so that the sentence agrees with the run's diagnosis, which reads the means.
+    """
     targets = impact.targets
     limits = (f"a p90 wait within {targets.max_p90_wait_min:g} min and the last sample by {targets.deadline_h:g} h "
               "after the first opening")
     if not impact.district:
         point = impact.scenario.points[0]
         base = leaves(impact.baseline.point_kpis[point.id])
-        met = meets(base, targets)
+        met, over = meets(base, targets), _over_on_average(base, targets)
         if all(met.values()):
             return f"{point.id} meets its targets: {against_targets(base, impact)}."
-        missed = " and the ".join(NAMES[k] for k, ok in met.items() if not ok)
-        return f"{point.id} misses its targets: {against_targets(base, impact)}; the {missed} is over."
+        missed = " and the ".join(NAMES[k] for k, ok in met.items() if not ok and over[k])
+        doubtful = " and the ".join(NAMES[k] for k, ok in met.items() if not ok and not over[k])
+        return (f"{point.id} {'misses its targets' if missed else 'is not shown to meet its targets'}: "
+                f"{against_targets(base, impact)}" + (f"; the {missed} is over" if missed else "")
+                + (f"; the {doubtful} is within it on average, but its 95% CI reaches past it (more replications "
+                   "would tell)" if doubtful else "") + ".")
     missing = impact.missing
     count = len(impact.scenario.points)
-    return f"{count - len(missing):,} of {count:,} points meet both targets ({limits}); {len(missing):,} miss one."
+    over = sum(1 for pid in missing if any(_over_on_average(leaves(impact.baseline.point_kpis[pid]), targets).values()))
+    doubtful = len(missing) - over
+    return (f"{count - len(missing):,} of {count:,} points meet both targets with confidence ({limits})"
+            + (f"; {over:,} miss one on average" if over else "")
+            + (f"; {doubtful:,} are within them on average, but their 95% CI reaches past one (more replications "
+               "would tell)" if doubtful else "") + ".")
 
 
 def _bottleneck(impact: Any) -> Optional[str]:

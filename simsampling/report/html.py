@@ -646,10 +646,11 @@ def write_report_html(result, folder: Union[str, Path], charts: Optional[Sequenc
 
 
 def advice_block(advice: RunAdvice) -> Markup:
-    """What limits the round and what to change: the advice's sentences, as a list under a heading."""
+    """What limits the round and what to do: the advice's sentences, as a list under a heading."""
     items = join(tag("li", sentence) for sentence in advice.sentences)
     note = paragraph(f"From this run's own figures; the p90 wait target is {advice.target_min:g} min "
-                     "(simsampling run --max-p90-wait). summary.json holds the numbers (advice), docs/experiments.md "
-                     "says how to read them and their limits.", class_="note")
-    return tag("section", join([tag("h2", "What limits the round, and what to change"), tag("ul", items), note]),
+                     "(simsampling run --max-p90-wait). The changes proposed are measured, each with its paired "
+                     "95% CI, by simsampling advise or run --advise (\"What to change\"). summary.json holds the "
+                     "numbers (advice), docs/experiments.md says how to read them and their limits.", class_="note")
+    return tag("section", join([tag("h2", "What limits the round, and what to do"), tag("ul", items), note]),
                id="what-to-do", class_="advice")
