@@ -151,6 +151,8 @@ def point_sentences(point: PointDiagnosis, diagnosis: Diagnosis) -> list[str]:
     """What limits one point, its evidence, what to change."""
     e = point.evidence
     target, opening_s = diagnosis.target_min, diagnosis.open_s
+    if e.arrived < 0.5 and e.sampled_total < 0.5:
+        return [f"Nobody came to {point.id} (a roster of {people(e.roster)}): there is nothing to diagnose."]
     head = {
         "capacity": "Lines hold residents back",
         "arrivals": {"walk_in": "Walk-in demand sets the finish",
@@ -202,6 +204,8 @@ def run_sentences(diagnosis: Diagnosis, ranking: list[Ranked]) -> list[str]:
     target = diagnosis.target_min
     if len(diagnosis.points) == 1:
         return point_sentences(diagnosis.points[0], diagnosis)
+    if all(p.evidence.arrived < 0.5 and p.evidence.sampled_total < 0.5 for p in diagnosis.points):
+        return [f"Nobody came to any of the {len(diagnosis.points):,} points: there is nothing to diagnose."]
     run = diagnosis.run
     total = len(diagnosis.points)
     counts = run.counts

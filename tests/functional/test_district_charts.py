@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import struct
 from pathlib import Path
 
@@ -103,3 +104,5 @@ def test_a_round_of_nobody_writes_every_output(tmp_path: Path):
     for name in BASE_CHARTS:
         assert_sensible_png(folder / "charts" / name)
     assert (folder / "report.html").is_file() and (folder / "summary.json").is_file()
+    said = json.loads((folder / "summary.json").read_text())["advice"]["sentences"]
+    assert said == ["Nobody came to empty-1 (a roster of 0): there is nothing to diagnose."]
