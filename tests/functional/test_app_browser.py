@@ -87,6 +87,7 @@ def test_a_planner_changes_the_tents_runs_and_sees_the_run_commands_figures(tmp_
             shown = [[cell.strip() for cell in row.locator("th, td").all_inner_texts()]
                      for row in figures.locator("tbody tr").all()]
             page.get_by_text("Download the results folder (zip)").wait_for(timeout=TIMEOUT_MS)
+            page.get_by_text("What to do").first.wait_for(timeout=TIMEOUT_MS)  # the run's diagnosis, over the figures
             page.screenshot(path=shots / "app-results.png")
             page.locator(".vega-embed").first.scroll_into_view_if_needed()
             page.wait_for_timeout(500)  # the charts' transitions
