@@ -441,10 +441,11 @@ def verdict(summary: Mapping[str, Any]) -> tuple[str, Optional[bool]]:
     if unserved >= 0.5:
         sentences.append(f"About {unserved:,.0f} residents who came or were due a home visit were not sampled.")
     no_show = kpis["no_show"]["mean"] or 0
-    if no_show + not_called >= 0.5:
+    absent = 0 if missing and finish is not None else not_called  # said above with the finish
+    if no_show + absent >= 0.5:
         parts = ([f"{no_show:,.0f} called but did not come"] if no_show >= 0.5 else []) + (
-            [f"{not_called:,.0f} {words}"] if not_called >= 0.5 else [])
-        sentences.append(f"About {no_show + not_called:,.0f} residents never came ({' and '.join(parts)}).")
+            [f"{absent:,.0f} {words}"] if absent >= 0.5 else [])
+        sentences.append(f"About {no_show + absent:,.0f} residents never came ({' and '.join(parts)}).")
     if "total" in kpis["wait_min"] and kpis["wait_min"]["total"]["p90"]["mean"] is not None:
         sentences.append(f"Nine in ten residents sampled at a point waited under "
                          f"{kpis['wait_min']['total']['p90']['mean']:.0f} min in all.")
