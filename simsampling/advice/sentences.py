@@ -217,9 +217,9 @@ def run_sentences(diagnosis: Diagnosis, ranking: list[Ranked]) -> list[str]:
         latest = diagnosis.point(run.latest_point)
         sentences.append(f"The round's finish is set at {latest.id}, limited by {LIMIT_WORDS[latest.limited_by]}: "
                          f"{evidence_text(latest)}.")
-    shares = [f"{LIMIT_SHORT[limit]} at {'all ' if counts[limit] == total else ''}{counts[limit]:,}"
-              for limit in ("hours", "capacity", "arrivals") if counts[limit]]
-    sentences.append(f"What limits the {total:,} points: {', '.join(shares)}.")
+        shares = [f"{LIMIT_SHORT[limit]} at {'all ' if counts[limit] == total else ''}{counts[limit]:,}"
+                  for limit in ("hours", "capacity", "arrivals") if counts[limit]]
+        sentences.append(f"What limits the {total:,} points: {', '.join(shares)}.")
     concerns = [row for row in ranking if row.concern != "none"]
     if concerns:
         shown = ", ".join(_concern_text(row, target) for row in concerns[:TOP_POINTS])
@@ -245,7 +245,7 @@ def run_sentences(diagnosis: Diagnosis, ranking: list[Ranked]) -> list[str]:
             sentences.append(text)
     idle = [row for row in ranking if row.idle_stations > 0]
     if idle:
-        examples = ", ".join(f"{row.point} ({row.idle_stations})" for row in sorted(idle, key=lambda r: -r.idle_stations)[:5])
+        examples = ", ".join(f"{row.point} ({row.idle_stations} idle)" for row in sorted(idle, key=lambda r: -r.idle_stations)[:5])
         sentences.append(f"{len(idle):,} points never had all their stations busy at once: staff could move from "
                          f"their idle stations (for example {examples}).")
     if run.waiting_before_opening_person_min >= OPENING_WAIT_SHARE * (run.total_waiting_person_min
