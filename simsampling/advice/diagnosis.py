@@ -50,7 +50,7 @@ from typing import Any, Optional
 from ..scenario.schema import CallingArrivals, PoissonArrivals, Point, Scenario, SlotArrivals
 from .capacity import stages_of
 from .headroom import Headroom, estimate_headrooms, refine
-from .plans import plan_window
+from .plans import calls_window, plan_window
 from .targets import DEFAULT_MAX_P90_WAIT_MIN
 LIMITS = ("capacity", "arrivals", "hours")
 AT_LEAST = 0.5
@@ -120,6 +120,8 @@ class Evidence:
     sampled_total: float
     rules: tuple[str, ...] = ()
     """The conditions that held, by name (``p90_wait_over_target``, ``not_called``...)."""
+    calls_end_s: Optional[float] = None
+    """The end of the calls or slots, the mop-up left out (``plans.calls_window``); None for walk-ins."""
 
 
 @dataclass(frozen=True)
@@ -250,6 +252,7 @@ def point_evidence(point: Point, scenario: Scenario, kpis: dict, bands) -> Evide
     return Evidence(
         plan=kind,
         plan_end_s=plan_window(arrivals, scenario.hours, point.population)[1],
+        calls_end_s=None if kind == "walk_in" else calls_window(arrivals, scenario.hours, point.population)[1],
         last_arrival_s=last_arrival,
         last_swab_s=last_swab,
         finish_s=open_s + 3600.0 * _mean(kpis["finish_h"], 0.0),

@@ -111,6 +111,7 @@ def _evidence(point: PointDiagnosis, hours: _Hours) -> dict[str, Any]:
     return {
         "plan": e.plan,
         **hours.pair("plan_end", e.plan_end_s),
+        **hours.pair("calls_end", e.calls_end_s),
         **hours.pair("last_arrival", e.last_arrival_s),
         **hours.pair("last_swab", e.last_swab_s),
         **hours.pair("finish", e.finish_s),

@@ -90,8 +90,12 @@ def evidence_text(point: PointDiagnosis) -> str:
         if e.home_unserved >= 0.5:
             parts.append(f"{people(e.home_unserved)} residents due a home visit never visited")
         return "; ".join(parts)
-    end = {"walk_in": "walk-ins until", "slots": "the last slot ends at", "calling": "the calling plan ends about"}[e.plan]
-    text = f"{end} {clock(e.plan_end_s)}, the last arrival {clock(e.last_arrival_s)}, the last swab {clock(e.last_swab_s)}"
+    end = {"walk_in": "walk-ins until", "slots": "the last slot ends at", "calling": "the last call comes about"}[e.plan]
+    calls_end = e.plan_end_s if e.calls_end_s is None else e.calls_end_s
+    text = f"{end} {clock(calls_end)}"
+    if e.plan_end_s - calls_end >= 60.0:
+        text += f", the mop-up until {clock(e.plan_end_s)}"
+    text += f", the last arrival {clock(e.last_arrival_s)}, the last swab {clock(e.last_swab_s)}"
     if e.p90_wait_min is not None:
         text += f"; p90 wait {e.p90_wait_min:.1f} min"
     if "slow_drain" in e.rules:

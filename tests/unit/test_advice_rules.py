@@ -11,7 +11,7 @@ import pytest
 from simsampling.advice.diagnosis import Evidence, classify
 from simsampling.advice.headroom import Fluids, Headroom, Push, _bracket, _search
 from simsampling.advice.ranking import concern_of
-from simsampling.advice.sentences import headroom_sentence, stage_words
+from simsampling.advice.sentences import evidence_text, headroom_sentence, stage_words
 from simsampling.log import EventLog
 from simsampling.metrics import busy_period, staff_seconds, staffed_days, station_timeline, waiting_before_opening_s
 from simsampling.scenario import load_scenario, validate_scenario
@@ -69,6 +69,16 @@ def evidence(**changes) -> Evidence:
                   never_walked_in=0.0, home_unserved=0.0, turned_away=0.0, left_the_line=0.0, roster=100.0,
                   arrived=100.0, sampled_total=100.0)
     return Evidence(**{**values, **changes})
+
+
+def test_the_evidence_names_a_mop_up_that_ends_after_the_calls():
+    hour = 3600.0
+    called = evidence(plan="calling", calls_end_s=20.75 * hour, plan_end_s=23 * hour, last_arrival_s=22.9 * hour,
+                      last_swab_s=22.95 * hour)
+    text = evidence_text(SimpleNamespace(limited_by="arrivals", evidence=called))
+    assert text.startswith("the last call comes about 20:45, the mop-up until 23:00, the last arrival 22:54")
+    slots = evidence(calls_end_s=21 * hour, plan_end_s=21 * hour, last_arrival_s=21.2 * hour, last_swab_s=21.25 * hour)
+    assert "mop-up" not in evidence_text(SimpleNamespace(limited_by="arrivals", evidence=slots))
 
 
 @pytest.mark.parametrize("changes, limit, rule", [
