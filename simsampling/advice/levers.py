@@ -131,8 +131,8 @@ class StageServers(Knob):
         self.servers = units
 
     def paired_servers(self) -> str:
-        """Its servers when they are paired with the stations ("registrars paired with the stations")."""
-        return f"{self.person}s paired with the stations"
+        """Its servers when they are paired with the stations ("registrars at the stations")."""
+        return f"{self.person}s at the stations"
 
     def why_not(self, scenario: Scenario, point: Point) -> Optional[str]:
         config = getattr(point.stages, self.stage)

@@ -34,7 +34,7 @@ def stage_words(stage: str, point: Optional[Point] = None, scenario: Optional[Sc
     """A stage's words at ``point``, from the one vocabulary of stages and levers.
 
     The name is ``labels.stage_name``; the servers are those of the knob that adds them
-    (advice/levers.py: "registration desks", or "registrars paired with the stations" where
+    (advice/levers.py: "registration desks", or "registrars at the stations" where
     they are); the change is every lever that relieves the stage there, as ``advise`` names and
     measures it. A stage no knob serves gets generic words.
     """

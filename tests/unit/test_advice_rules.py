@@ -168,7 +168,7 @@ def test_every_stage_has_words_from_the_levers_even_one_not_described():
     assert (desks.name, desks.servers) == ("the registration stage", "registration desks")
     assert desks.lever == "try one more registration desk or QR share up by 0.1"
     paired = stage_words("registration", demo.points[0], demo)
-    assert paired.servers == "registrars paired with the stations" and paired.lever == (
+    assert paired.servers == "registrars at the stations" and paired.lever == (
         "try one more tent with its staff or QR share up by 0.1")
     assert stage_words("swab", demo.points[0], demo).servers == "sampling stations"
     unknown = stage_words("fever_check")
