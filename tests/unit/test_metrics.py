@@ -362,6 +362,14 @@ def test_estimate_ci_is_scipys_t_interval(values):
     assert result["ci95"] == pytest.approx([low, high], rel=1e-9, abs=1e-6)
 
 
+def test_t_quantile_is_scipy_stats_to_the_bit():
+    """Runs take the t quantile from scipy.special (a lighter import): the values scipy.stats gives."""
+    from simsampling.metrics import _t975
+
+    for df in (*range(1, 200), 499, 1000, 4999):
+        assert _t975(df) == float(stats.t.ppf(0.975, df))
+
+
 def test_estimate_small_samples_and_missing_values():
     assert estimate([]) == {"mean": None, "ci95": None, "n": 0}
     assert estimate([float("nan"), None]) == {"mean": None, "ci95": None, "n": 0}
