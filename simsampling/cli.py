@@ -239,7 +239,7 @@ def _with_overrides(scenario: Scenario, args, file: str) -> Scenario:
 
 
 def _run(args, out: Console, err: Console) -> int:
-    from .report import ResultsExistError, check_target, default_folder, write_results
+    from .report import ResultsExistError, charts_drawer, check_target, default_folder, write_results
 
     scenario = _with_overrides(load_scenario(args.scenario), args, str(args.scenario))
     if args.rota_point is not None and args.rota_point not in {point.id for point in scenario.points}:
@@ -264,7 +264,9 @@ def _run(args, out: Console, err: Console) -> int:
 
     show = not args.quiet and err.is_terminal
     target.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(prefix=f".{target.name}.persons-", dir=target.parent) as scratch, Progress(
+    # The charts' process starts now, importing matplotlib while this one simulates.
+    with charts_drawer(len(scenario.points)) as drawer, tempfile.TemporaryDirectory(
+            prefix=f".{target.name}.persons-", dir=target.parent) as scratch, Progress(
         TextColumn("[bold]{task.description}"),
         BarColumn(),
         MofNCompleteColumn(),
@@ -298,7 +300,7 @@ def _run(args, out: Console, err: Console) -> int:
         progress.update(task, description=f"{scenario.name}: writing results")
         try:
             write_results(result, target, force=args.force, table_format=args.format, advice=advice,
-                          rota_point=args.rota_point, more=advise_sections(impact) if impact else None)
+                          rota_point=args.rota_point, more=advise_sections(impact) if impact else None, drawer=drawer)
         except ResultsExistError as exc:
             raise ScenarioError([Problem(str(target), None, "--out", str(exc).removeprefix(f"{target} "))]) from None
     if not result.littles_law.passed:

@@ -5,6 +5,9 @@ become text a whole column at once, and polars (compiled Rust) writes the rows, 
 quoting and Parquet's typed columns, so a city's tables take a fraction of a second
 rather than a Python loop over millions of cells (docs/architecture.md says why polars).
 
+A small table (up to ``SMALL_TABLE_CELLS`` cells, e.g. the demo's) is written by the
+``csv`` module itself: importing polars costs more (0.3 s of CPU) than the whole table.
+
 The CSV bytes are those Python's ``csv`` module writes with its defaults, which is
 how these tables were first written (tests/unit/test_tables.py compares both on
 random tables): a field is quoted only when it holds a comma, a quote or a line
@@ -31,6 +34,9 @@ Column = Union[np.ndarray, Sequence[Any]]
 FORMATS = ("csv", "parquet")
 """``--format``: how persons and time series are written (the other tables are always CSV)."""
 PARQUET_COMPRESSION = "zstd"
+SMALL_TABLE_CELLS = 100_000
+"""Up to this many cells, CSV rows are written by the ``csv`` module (about 1 µs a cell) rather than by polars,
+whose import alone takes 0.3 s of CPU: the same bytes either way (tests/unit/test_tables.py)."""
 
 
 def text_cells(values: Iterable[Any]) -> list[Optional[str]]:
@@ -68,6 +74,18 @@ def _number_cell(value: Any) -> Optional[str]:
     if isinstance(value, (float, np.floating)):
         return f"{value:.10g}" if math.isfinite(value) else None
     return text_cells([value])[0]
+
+
+def fixed_cells(values: Column, decimals: int) -> list[Optional[str]]:
+    """Cells as polars writes a typed column with ``decimals`` fixed decimals (``frame(..., typed=True)``):
+    floats rounded as Python rounds them (NaN empty, infinities ``inf``), integers whole, booleans
+    ``true``/``false``, anything else text (``text_cells``)."""
+    kind = values.dtype.kind if isinstance(values, np.ndarray) else "O"
+    if kind == "f":
+        return [None if value != value else f"{value:.{decimals}f}" for value in values.tolist()]
+    if kind in "iub":
+        return number_cells(values)
+    return text_cells(values)
 
 
 def header_bytes(header: Sequence[str]) -> bytes:
@@ -109,9 +127,11 @@ def append_csv(handle, columns: Sequence[Column], decimals: Optional[int] = None
     """
     if not columns or not len(columns[0]):
         return
-    if len(columns) == 1:  # csv writes a lone empty field as "", polars as an empty line
+    # The csv module for small tables, and for a lone column: csv writes a lone empty field as "", polars as an empty line.
+    if len(columns) == 1 or len(columns) * len(columns[0]) <= SMALL_TABLE_CELLS:
+        cells = [number_cells(values) if decimals is None else fixed_cells(values, decimals) for values in columns]
         text = io.StringIO()
-        csv.writer(text).writerows([cell] for cell in frame(columns).to_series().to_list())
+        csv.writer(text).writerows(zip(*cells))
         handle.write(text.getvalue().encode("utf-8"))
         return
     table = frame(columns, typed=decimals is not None)

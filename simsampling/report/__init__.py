@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
+import copy
+import functools
+import importlib
 from pathlib import Path
-from typing import Any, Callable, Optional, Sequence, Union
+from typing import Any, Callable, ContextManager, Optional, Sequence, Union
 
 from ..advice import RunAdvice, run_advice
 from ..experiment import RunResult
-from .charts import write_charts
 from .files import (
     write_chain,
     write_flow,
@@ -23,20 +26,53 @@ from .files import (
     write_timeseries,
 )
 from .folder import ResultsExistError, check_target, default_folder, results_folder
-from .forked import aside
+from .forked import Prepared, aside, prepared
 from .html import write_report_html
 
-__all__ = ["ResultsExistError", "check_target", "default_folder", "write_report_html", "write_results"]
+__all__ = ["ResultsExistError", "charts_drawer", "check_target", "default_folder", "write_report_html", "write_results"]
+
+
+DRAWER_POINTS = 20
+"""Up to this many points, a run's charts are drawn by a process started with the run (``charts_drawer``),
+handed the run pickled (about 0.3 MB a point); a larger run's charts by a child forked after it, sharing its memory."""
+
+
+def charts_drawer(points: int) -> ContextManager[Optional[Prepared]]:
+    """A process that imports matplotlib now (half a second of CPU), while this one simulates a run of
+    ``points`` points, to draw its charts when ``write_results`` hands it the run; None for a large run."""
+    if points > DRAWER_POINTS:
+        return contextlib.nullcontext(None)
+    import scipy.special  # noqa: F401  (both processes compute confidence intervals: imported once, before the fork)
+
+    return prepared(functools.partial(importlib.import_module, ".charts", __name__))
+
+
+def _draw_charts(result: RunResult, folder: Path, advice: RunAdvice, rota_point: Optional[str]) -> list[Path]:
+    from .charts import write_charts  # here: the process that writes the tables never imports matplotlib
+
+    return write_charts(result, folder, advice, rota_point)
+
+
+def _charts_aside(result: RunResult, folder: Path, drawer: Optional[Prepared], advice: RunAdvice,
+                  rota_point: Optional[str]) -> ContextManager[Callable[[], list[Path]]]:
+    """Draw the charts in another process: ``drawer`` if given (handed the run without its residents), else a fork."""
+    if drawer is None:
+        return aside(functools.partial(_draw_charts, result, folder, advice, rota_point))
+    light = copy.copy(result)  # the computed summaries come along; the residents' logs are not drawn
+    light.first_logs, light.persons_file = [], None
+    return contextlib.nullcontext(drawer.start(functools.partial(_draw_charts, light, folder, advice, rota_point)))
 
 
 def write_results(result: RunResult, target: Union[str, Path], force: bool = False,
                   provenance: Optional[dict[str, Any]] = None, table_format: str = "csv",
                   more: Optional[Callable[[Path], Sequence[tuple[str, str, Any]]]] = None,
-                  advice: Optional[RunAdvice] = None, rota_point: Optional[str] = None) -> Path:
+                  advice: Optional[RunAdvice] = None, rota_point: Optional[str] = None,
+                  drawer: Optional[Prepared] = None) -> Path:
     """Write every output of ``result`` into ``target``, whole or not at all.
 
-    The charts are drawn meanwhile in a forked child process (``forked.aside``): a city's take
-    matplotlib seconds, as long as the tables, and the second core is free by then.
+    The charts are drawn meanwhile in other processes (``drawer``, from ``charts_drawer``, or a
+    child forked now, ``forked.aside``), two at a time (``charts.write_charts``): matplotlib takes
+    longer than the tables, and the second core is free by then.
 
     ``provenance`` adds rows to report.html's provenance table (e.g. ``{"executor": "dask"}``).
     ``table_format``: ``csv`` or ``parquet`` for persons and timeseries (the other tables are CSV).
@@ -45,14 +81,15 @@ def write_results(result: RunResult, target: Union[str, Path], force: bool = Fal
     ``advice`` is the run's diagnosis (``advice.run_advice``; made here with the default
     target when not given). ``rota_point`` is the id of the point rota.png shows (default: the
     point whose stations were closed longest, or the first to act on).
+    ``drawer``: the process of ``charts_drawer``, started with the run.
     """
     target = Path(target)
     if rota_point is not None and rota_point not in {point.id for point in result.scenario.points}:
         raise ValueError(f"rota_point: {rota_point!r} is not a point of the scenario")
     advice = advice if advice is not None else run_advice(result)
     summary = advice.summary(result)  # made once, before the charts' process starts: they read it too
-    with results_folder(target, force=force) as staging, aside(
-            lambda: write_charts(result, staging / "charts", advice, rota_point)) as charts:
+    with results_folder(target, force=force) as staging, _charts_aside(
+            result, staging / "charts", drawer, advice, rota_point) as charts:
         write_summary(summary, staging)
         write_kpis(summary, staging)
         write_points(summary, staging)

@@ -34,6 +34,7 @@ from ..log import day_clock  # noqa: E402
 from ..metrics import HOUR, WAIT_BINS, estimate  # noqa: E402
 from ..model.chain import shift_windows  # noqa: E402
 from .files import active_window, chain_window  # noqa: E402
+from .forked import share  # noqa: E402
 
 MAIN = "#264653"
 DEADLINE = "#c1121f"
@@ -728,8 +729,8 @@ def rota_chart(result: RunResult, path: Path, advice: Optional[RunAdvice] = None
     shares = np.full((2 * stations - 1, timeline.steps), np.nan)
     shares[::2] = timeline.busy[::-1]
     cells = np.ma.masked_where(~(shares > BUSY_FLOOR), shares)
-    mesh = ax.pcolormesh(timeline.edges / HOUR, _row_edges(stations), cells, cmap=BUSY_COLOURS, vmin=0.0, vmax=1.0,
-                         shading="flat", zorder=1, rasterized=True)
+    mesh = ax.pcolorfast(timeline.edges / HOUR, _row_edges(stations), cells, cmap=BUSY_COLOURS, vmin=0.0, vmax=1.0,
+                         zorder=1)
     closures = timeline.closures
     kinds = {"break": (BREAK_COLOUR, BREAK_EDGE, "////"), "off_duty": (OFF_DUTY_COLOUR, OFF_DUTY_EDGE, "xxx")}
     for slot, begin, end, reason in zip(closures.slot.tolist(), closures.start_s.tolist(), closures.end_s.tolist(),
@@ -1085,12 +1086,15 @@ POINT_CHARTS = {
 }
 """Written only when the scenario has more than one point."""
 # rota.png (rota_chart) is written whenever rota_point finds a point with anything to show.
+DRAWN_FIRST = ("queues.png", "waits.png", "slowest_points.png", "queue_heatmap.png", "points_finish.png", "lab_backlog.png")
+"""The charts of several panels (or many points), the slowest to draw: started first."""
 
 
 def write_charts(result: RunResult, folder: Path, advice: Optional[RunAdvice] = None,
-                 rota_point_id: Optional[str] = None) -> list[Path]:
-    """Every chart of the run into ``folder``; the district charts follow ``advice``'s ranking (made
-    here, without checks by simulation, when not given), rota.png shows ``rota_point_id`` if given."""
+                 rota_point_id: Optional[str] = None, processes: int = 2) -> list[Path]:
+    """Every chart of the run into ``folder``, in ``processes`` processes; the district charts follow ``advice``'s
+    ranking (made here, without checks by simulation, when not given), rota.png shows ``rota_point_id`` if given.
+    Returns the paths written, in report order."""
     folder.mkdir(parents=True, exist_ok=True)
     several = len(result.scenario.points) > 1
     if advice is None and several:
@@ -1102,11 +1106,12 @@ def write_charts(result: RunResult, folder: Path, advice: Optional[RunAdvice] = 
         charts["rota.png"] = functools.partial(rota_chart, advice=advice, chosen=rota_point_id)
     if result.scenario.chain is not None and result.first_chain is not None:
         charts.update(CHAIN_CHARTS)
-    written = []
-    for name, draw in charts.items():
-        draw(result, folder / name)
-        written.append(folder / name)
-    return written
+    # Two processes draw (forked.share), the charts of several panels first so that both end about together;
+    # figures are made at the resolution they are saved at, so that savefig does not lay out every text again.
+    names = sorted(charts, key=lambda name: name not in DRAWN_FIRST)
+    with plt.rc_context({"figure.dpi": DPI}):
+        share(names, lambda name: charts[name](result, folder / name), processes)
+    return [folder / name for name in charts]
 
 
 def _save(fig, path: Path, bottom: float = 0.0) -> None:

@@ -1,10 +1,15 @@
-"""Work done in a forked child process while this one goes on: the charts, while the tables are written.
+"""Work done in forked child processes while this one goes on: the charts, while the tables are written.
 
-Drawing a city's charts takes matplotlib 3-4 s of one core, about as long as
-writing its tables, and the simulation's workers are gone by then, so the second
-core is free. A forked child sees the finished run as it is in memory: nothing
-is pickled, and its pixels are those this process would draw. Where ``fork``
-does not exist (Windows) the work is done in this process, first.
+Drawing a run's charts takes matplotlib about as long as the rest of the run's
+outputs, and the simulation's workers are gone by then, so the second core is free.
+:func:`aside` forks a child that sees the finished run as it is in memory: nothing is
+pickled, and its pixels are those this process would draw. :func:`share` spreads a
+list of such pieces of work (charts) over this process and forked children, each
+taking the next piece when it is free. :func:`prepared` forks a child at the start of
+a run, which imports what the work needs (matplotlib: half a second of CPU) while
+this process simulates, then is handed the work, pickled (small runs only: a city's
+series would be hundreds of megabytes). Where ``fork`` does not exist (Windows) the
+work is done in this process.
 """
 
 from __future__ import annotations
@@ -14,8 +19,9 @@ import os
 import pickle
 import signal
 import sys
+import threading
 import traceback
-from typing import Any, Callable, Iterator
+from typing import Any, Callable, Iterator, Optional, Sequence
 
 
 class AsideError(RuntimeError):
@@ -73,3 +79,103 @@ def aside(work: Callable[[], Any]) -> Iterator[Callable[[], Any]]:
         if not reaped:
             os.kill(child, signal.SIGKILL)
             os.waitpid(child, 0)
+
+
+def share(items: Sequence[Any], work: Callable[[Any], Any], processes: int = 2) -> list[Any]:
+    """``[work(item) for item in items]``, done by this process and ``processes - 1`` forked children.
+
+    Each process takes the next item when it is free (put the longest first), so a
+    few pieces of uneven length end about together. Results (picklable) come in the
+    items' order. At most 255 items (their indices travel as single bytes on a pipe).
+    """
+    if len(items) > 255:
+        raise ValueError(f"share takes at most 255 items, not {len(items)}")
+    if processes <= 1 or len(items) <= 1 or not hasattr(os, "fork"):
+        return [work(item) for item in items]
+    read_end, write_end = os.pipe()
+    os.write(write_end, bytes(range(len(items))))  # the queue: a byte per item, well within a pipe's buffer
+    os.close(write_end)
+
+    def take() -> dict[int, Any]:
+        done = {}
+        while taken := os.read(read_end, 1):  # a one-byte read from a pipe is atomic: no item is taken twice
+            done[taken[0]] = work(items[taken[0]])
+        return done
+
+    try:
+        with contextlib.ExitStack() as children:
+            helpers = [children.enter_context(aside(take)) for _ in range(min(processes, len(items)) - 1)]
+            done = take()
+            for helper in helpers:
+                done.update(helper())
+    finally:
+        os.close(read_end)
+    return [done[index] for index in range(len(items))]
+
+
+class Prepared:
+    """A forked child that has prepared (imported) what a piece of work needs, waiting to be handed it."""
+
+    def __init__(self, job: Optional[int], result: Callable[[], Any]):
+        self._job, self._result = job, result
+
+    def start(self, work: Callable[[], Any]) -> Callable[[], Any]:
+        """Hand ``work`` (pickled: a module-level function with its arguments) to the child; return a
+        function that waits for its result. Without ``fork``: done here, now."""
+        if self._job is None:
+            value = work()
+            return lambda: value
+        message, job = pickle.dumps(work), self._job
+        self._job = None
+
+        def send() -> None:  # in a thread: the child may still be importing when this process has tables to write
+            try:
+                with os.fdopen(job, "wb") as pipe:
+                    pipe.write(message)
+            except BrokenPipeError:  # the child ended early: its result() says why
+                pass
+
+        sender = threading.Thread(target=send, daemon=True)
+        sender.start()
+
+        def result() -> Any:
+            sender.join()
+            return self._result()
+
+        return result
+
+
+@contextlib.contextmanager
+def prepared(prepare: Callable[[], Any]) -> Iterator[Prepared]:
+    """Fork a child now that runs ``prepare()`` and then waits for the work of :meth:`Prepared.start`.
+
+    Leaving the block kills the child if its result was not read (the work never came, or an error).
+    """
+    if not hasattr(os, "fork"):
+        yield Prepared(None, lambda: None)
+        return
+    job_read, job_write = os.pipe()
+
+    def serve() -> Any:
+        os.close(job_write)
+        prepare()
+        with os.fdopen(job_read, "rb") as pipe:
+            message = pipe.read()
+        if not message:
+            raise AsideError("no work was handed over")
+        return pickle.loads(message)()
+
+    ready: Optional[Prepared] = None
+    try:
+        with aside(serve) as result:
+            os.close(job_read)
+            job_read = -1
+            ready = Prepared(job_write, result)
+            yield ready
+    finally:
+        if job_read >= 0:
+            os.close(job_read)
+        if ready is None:
+            os.close(job_write)
+        elif ready._job is not None:  # the work never came
+            os.close(ready._job)

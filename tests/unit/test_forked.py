@@ -1,7 +1,8 @@
-"""report/forked.py: work done in a forked child while the caller goes on."""
+"""report/forked.py: work done in forked children while the caller goes on, shared by two processes, or handed to a child prepared earlier."""
 
 from __future__ import annotations
 
+import functools
 import os
 import time
 
@@ -47,3 +48,53 @@ def test_without_fork_the_work_is_done_here_first(monkeypatch):
     monkeypatch.delattr(forked.os, "fork")
     with aside(os.getpid) as result:
         assert result() == os.getpid()
+
+
+def test_shared_work_is_done_once_per_item_by_two_processes_in_the_items_order(tmp_path):
+    def work(item):
+        time.sleep(0.05)  # both processes get items
+        (tmp_path / f"{item}-{os.getpid()}").touch()
+        return item * 10
+
+    assert forked.share(list(range(12)), work) == [item * 10 for item in range(12)]
+    done = [path.name.split("-") for path in tmp_path.iterdir()]
+    assert sorted(int(item) for item, _ in done) == list(range(12))  # each item once
+    assert len({pid for _, pid in done}) == 2
+
+
+def test_an_error_in_shared_work_is_raised():
+    def work(item):
+        if item == 3:
+            raise ValueError("item three")
+        return item
+
+    with pytest.raises((ValueError, AsideError), match="item three"):
+        forked.share(list(range(6)), work)
+
+
+def prepared_where(name: str) -> str:
+    return os.environ[name]
+
+
+def test_a_prepared_child_does_the_work_handed_later_with_what_it_prepared():
+    with forked.prepared(lambda: os.environ.__setitem__("PREPARED_IN", str(os.getpid()))) as child:
+        result = child.start(functools.partial(prepared_where, "PREPARED_IN"))
+        assert int(result()) != os.getpid()
+    assert "PREPARED_IN" not in os.environ
+
+
+def test_a_prepared_child_never_handed_work_is_ended():
+    started = time.perf_counter()
+    with forked.prepared(lambda: None):
+        pass
+    with pytest.raises(KeyboardInterrupt):
+        with forked.prepared(lambda: time.sleep(30)):
+            raise KeyboardInterrupt
+    assert time.perf_counter() - started < 10
+
+
+def test_without_fork_prepared_work_is_done_here(monkeypatch):
+    monkeypatch.delattr(forked.os, "fork")
+    with forked.prepared(lambda: None) as child:
+        assert child.start(os.getpid)() == os.getpid()
+    assert forked.share([1, 2, 3], lambda item: (item, os.getpid())) == [(1, os.getpid()), (2, os.getpid()), (3, os.getpid())]

@@ -2,7 +2,8 @@
 
 The reference writers below are how results tables were written before they were
 written a column at a time: Python's ``csv.writer`` over rows, numbers ``{:.10g}``
-(persons: ``{:.3f}``), NaN and infinities empty. Every table must keep those bytes.
+(persons: ``{:.3f}``), NaN and infinities empty. Every table must keep those bytes,
+whether polars writes it or (a small table) the csv module.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import pytest
 
 from simsampling.log import EventLog, clock_text
 from simsampling.persons import PERSONS_HEADER, PersonsWriter, persons_columns
+from simsampling import tables
 from simsampling.tables import text_cells, write_csv, write_rows, write_table
 
 NAMES = ["a", "a,b", 'say "hi"', "line\nbreak", "cr\rhere", " lead ", "北碚-1", 'é,"x"', "=SUM(A1)", "tab\there", "", "null", "NaN"]
@@ -80,7 +82,14 @@ def random_floats(rng: np.random.Generator, n: int) -> np.ndarray:
     return rng.permutation(values)
 
 
-def test_rows_of_mixed_cells_are_written_as_the_csv_module_writes_them(tmp_path):
+@pytest.fixture(params=["polars", "csv module"])
+def writer(request, monkeypatch):
+    """Each byte comparison twice: every table through polars, then every table through the csv module."""
+    monkeypatch.setattr(tables, "SMALL_TABLE_CELLS", 0 if request.param == "polars" else 10**12)
+    return request.param
+
+
+def test_rows_of_mixed_cells_are_written_as_the_csv_module_writes_them(tmp_path, writer):
     rng = np.random.default_rng(1)
     floats = random_floats(rng, 300)
     n = floats.size
@@ -94,7 +103,7 @@ def test_rows_of_mixed_cells_are_written_as_the_csv_module_writes_them(tmp_path)
     assert (tmp_path / "t.csv").read_bytes() == reference_csv(header, rows)
 
 
-def test_columns_write_the_same_bytes_as_rows(tmp_path):
+def test_columns_write_the_same_bytes_as_rows(tmp_path, writer):
     rng = np.random.default_rng(2)
     floats = random_floats(rng, 500)
     ints = rng.integers(-1000, 10**12, floats.size)
@@ -106,7 +115,7 @@ def test_columns_write_the_same_bytes_as_rows(tmp_path):
 
 
 @pytest.mark.parametrize("header, rows", [(["only"], [[""], ["x"], [None], [1.5]]), (["a", "b"], []), (["a,b", 'q"'], [["", ""]])])
-def test_edge_tables(tmp_path, header, rows):
+def test_edge_tables(tmp_path, writer, header, rows):
     write_rows(tmp_path / "t.csv", header, rows)
     assert (tmp_path / "t.csv").read_bytes() == reference_csv(header, rows)
 
@@ -134,7 +143,7 @@ def random_log(rng: np.random.Generator, point_id: str, n: int) -> EventLog:
     )
 
 
-def test_persons_csv_keeps_its_bytes_on_random_logs(tmp_path):
+def test_persons_csv_keeps_its_bytes_on_random_logs(tmp_path, writer):
     rng = np.random.default_rng(3)
     logs = [random_log(rng, name, size) for name, size in (("p,1", 700), ('北碚 "2"', 300), ("=p3", 0), ("p4", 1))]
     writer = PersonsWriter(tmp_path / "persons", "csv")
