@@ -14,19 +14,16 @@ import shutil
 import sys
 import tempfile
 from pathlib import Path
-from typing import Optional, Sequence
+from typing import TYPE_CHECKING, Optional, Sequence
 
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
 
 from . import __version__
-from .advice import RunAdvice, run_advice
-from .advice.targets import DEFAULT_MAX_P90_WAIT_MIN
-from .experiment import RunResult, run_scenario
-from .experiment import estimate as run_estimate
+from .choices import (AUTO_FIRST, AUTO_KPIS, AUTO_MAX, AUTO_PRECISION, DEFAULT_ENGINE, DEFAULT_MAX_P90_WAIT_MIN, ENGINES, FORMATS,
+                      KEEP_LOGS_UP_TO)
 from .experiment.executors import DEFAULT_EXECUTOR, EXECUTORS, ExecutorUnavailable, check_executor
-from .experiment.replicate import DEFAULT_ENGINE, ENGINES, KEEP_LOGS_UP_TO, EngineScopeError, plan_engines
 from .cli_advise import add_parser as add_advise_parser
 from .cli_advise import advise_run, advise_sections, print_sentences, run_advise
 from .cli_app import add_parser as add_app_parser
@@ -39,7 +36,10 @@ from .cli_animate import add_parser as add_animate_parser
 from .cli_animate import run_animate
 from .scenario import Problem, Scenario, ScenarioError, load_scenario, validate_scenario
 from .scenario.schema import MAX_REPLICATIONS
-from .tables import FORMATS
+
+if TYPE_CHECKING:  # the simulation (numpy, the metrics) is imported by the commands that run one, not by validate
+    from .advice import RunAdvice
+    from .experiment import RunResult
 
 BAD_INPUT = 2
 INFEASIBLE = 3
@@ -162,6 +162,8 @@ def run_options(args, scenario: Scenario, file: str) -> dict:
     Refuses, as bad input and before anything runs, an executor that cannot run
     here and ``--engine fast`` on a point out of the fast engine's scope.
     """
+    from .experiment.replicate import EngineScopeError, plan_engines
+
     try:
         check_executor(args.executor, args.scheduler)
     except ExecutorUnavailable as exc:
@@ -239,6 +241,9 @@ def _with_overrides(scenario: Scenario, args, file: str) -> Scenario:
 
 
 def _run(args, out: Console, err: Console) -> int:
+    from .experiment import estimate as run_estimate
+    from .experiment import run_scenario
+    from .advice import run_advice
     from .report import ResultsExistError, charts_drawer, check_target, default_folder, write_results
 
     scenario = _with_overrides(load_scenario(args.scenario), args, str(args.scenario))
@@ -326,6 +331,7 @@ def _run(args, out: Console, err: Console) -> int:
 
 def _summary_table(result: RunResult, advice: Optional[RunAdvice] = None) -> Table:
     """The main KPIs, the same rows as report.html's table (``advice`` made when not given)."""
+    from .advice import run_advice
     from .report.html import summary_kpi_rows
 
     advice = advice if advice is not None else run_advice(result, check_by_simulation=False)
@@ -351,19 +357,17 @@ def _replications(text: str):
 
 def add_sequential_arguments(parser: argparse.ArgumentParser) -> None:
     """Options of ``--replications auto``: the target KPIs, their half-width, the first batch and the max."""
-    from .experiment import sequential
-
-    parser.add_argument("--precision", type=float, default=sequential.DEFAULT_PRECISION,
+    parser.add_argument("--precision", type=float, default=AUTO_PRECISION,
                         help="with --replications auto: wanted 95%% CI half-width relative to the mean "
-                        f"(default {sequential.DEFAULT_PRECISION:g} = 5%%)")
+                        f"(default {AUTO_PRECISION:g} = 5%%)")
     parser.add_argument("--kpi", action="append", metavar="KPI[=HALF_WIDTH]",
                         help="with --replications auto: a target KPI, a dotted path of summary.json kpis, optionally "
                         "with an absolute half-width in its unit (repeatable; default: "
-                        f"{', '.join(sequential.DEFAULT_KPIS)})")
-    parser.add_argument("--initial-replications", type=_bounded_int(2, MAX_REPLICATIONS), default=sequential.N0,
-                        help=f"with --replications auto: the first batch (default {sequential.N0})")
-    parser.add_argument("--max-replications", type=_bounded_int(2, MAX_REPLICATIONS), default=sequential.MAX_DEFAULT,
-                        help=f"with --replications auto: stop here if the target is not met (default {sequential.MAX_DEFAULT})")
+                        f"{', '.join(AUTO_KPIS)})")
+    parser.add_argument("--initial-replications", type=_bounded_int(2, MAX_REPLICATIONS), default=AUTO_FIRST,
+                        help=f"with --replications auto: the first batch (default {AUTO_FIRST})")
+    parser.add_argument("--max-replications", type=_bounded_int(2, MAX_REPLICATIONS), default=AUTO_MAX,
+                        help=f"with --replications auto: stop here if the target is not met (default {AUTO_MAX})")
 
 
 def sequential_targets(args) -> list:

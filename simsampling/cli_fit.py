@@ -13,16 +13,18 @@ import json
 import re
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import numpy as np
 from rich.console import Console
 from rich.table import Table
 
 from . import __version__
-from .fitting import CHOICES, MIN_TIMES, arrival_slots, fit_stage, records_waits, stage_times, stations_seen
-from .records import TIME_COLUMNS, RecordsError, read_records
+from .choices import LAW_CHOICES
 from .scenario import ScenarioError, validate_scenario
 from .scenario.schema import MAX_SERVERS
+
+if TYPE_CHECKING:
+    import numpy as np
 
 BAD_INPUT = 2
 OS_FAILURE = 1
@@ -40,12 +42,16 @@ def add_parser(commands) -> None:
     fit.add_argument("--out", type=Path, help="results folder (default: results/fit-<records>-<timestamp>)")
     fit.add_argument("--force", action="store_true", help="replace an existing results folder")
     fit.add_argument("--strict", action="store_true", help="refuse the file if any record is bad (default: skip bad records, with a count)")
-    fit.add_argument("--law", choices=CHOICES, default="auto",
+    fit.add_argument("--law", choices=LAW_CHOICES, default="auto",
                      help="law written to the scenario: auto (lowest AIC, or the records' own times if the KS test rejects every law) or one law")
     fit.add_argument("--quiet", "-q", action="store_true", help="print only problems")
 
 
 def run_fit(args, out: Console, err: Console) -> int:
+    import numpy as np  # here, as the fitting: the command line's parser (and validate) loads no numpy
+
+    from .fitting import MIN_TIMES, arrival_slots, fit_stage, stage_times, stations_seen
+    from .records import TIME_COLUMNS, RecordsError, read_records
     from .report import ResultsExistError, check_target, default_folder
     from .report.folder import results_folder  # the package does not re-export it
 
@@ -129,6 +135,10 @@ def run_fit(args, out: Console, err: Console) -> int:
 
 def _arrivals(records) -> tuple[np.ndarray, str]:
     """Each resident's arrival: its first time recorded (``arrival`` where the record has it)."""
+    import numpy as np
+
+    from .records import TIME_COLUMNS
+
     first = np.fmin.reduce([records.times[c] for c in TIME_COLUMNS if c in records.times])
     missing = int(np.isnan(records.times["arrival"]).sum()) if records.has("arrival") else records.count
     if not missing:
@@ -204,6 +214,10 @@ def scenario_text(name, records, fits, slots, open_at, close_at, stations, stati
 
 
 def _summary(args, records, fits, slots, stations, stations_from, arrival_from) -> dict:
+    import numpy as np
+
+    from .fitting import records_waits
+
     waits = records_waits(records)
     return {
         "records": str(args.records),

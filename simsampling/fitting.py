@@ -25,11 +25,10 @@ from typing import Optional
 import numpy as np
 from pydantic import TypeAdapter, ValidationError
 
+from .choices import LAWS
 from .records import Records
 from .scenario.distributions import Duration
 
-LAWS = ("lognormal", "gamma", "weibull")
-CHOICES = ("auto",) + LAWS + ("empirical",)
 MIN_TIMES = 20
 """Fewer measured times than this and a stage is not fitted (its law would be a guess)."""
 BIN_S = 900.0

@@ -30,9 +30,9 @@ from typing import Any, Iterable, Optional, Sequence, Union
 
 import numpy as np
 
+from .choices import FORMATS
+
 Column = Union[np.ndarray, Sequence[Any]]
-FORMATS = ("csv", "parquet")
-"""``--format``: how persons and time series are written (the other tables are always CSV)."""
 PARQUET_COMPRESSION = "zstd"
 SMALL_TABLE_CELLS = 100_000
 """Up to this many cells, CSV rows are written by the ``csv`` module (about 1 µs a cell) rather than by polars,

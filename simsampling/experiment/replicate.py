@@ -44,6 +44,7 @@ from ..metrics import (
     wait_histograms,
 )
 from ..chain_metrics import chain_kpis, chain_series
+from ..choices import DEFAULT_ENGINE, ENGINES, KEEP_LOGS_UP_TO
 from ..persons import PersonsWriter
 from ..scenario.schema import Point, Scenario
 from .costs import task_s
@@ -59,8 +60,6 @@ FOLD_EVERY = 256
 """Points' tallies held before they are folded into the replication's: ``combine`` costs a pass
 over the dense duration bins each time, so folding one point at a time would cost a district
 of thousands of points seconds; the result is the same (sums in the same order)."""
-KEEP_LOGS_UP_TO = 1_000_000
-"""Residents of the first replication kept in memory for ``RunResult.persons()``."""
 FINE_SERIES_UP_TO = 100
 """Points up to which series are per minute; larger runs use 15-minute steps."""
 
@@ -86,9 +85,6 @@ class PointRun:
     """Busy share per station and step, and closures, for the rota chart (first replication only)."""
 
 
-ENGINES = ("auto", "simpy", "fast")
-DEFAULT_ENGINE = "auto"
-"""The fast engine gives SimPy's log to the last bit, for points in its scope."""
 
 
 class EngineScopeError(ValueError):

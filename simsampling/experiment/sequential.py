@@ -28,16 +28,16 @@ from typing import Any, Optional, Sequence
 
 import numpy as np
 
+from ..choices import AUTO_FIRST as N0
+from ..choices import AUTO_KPIS as DEFAULT_KPIS
+from ..choices import AUTO_MAX as MAX_DEFAULT
+from ..choices import AUTO_PRECISION as DEFAULT_PRECISION
 from ..metrics import Band, SeriesBands, _pad
 from ..scenario import Problem, ScenarioError
 from ..scenario.schema import MAX_REPLICATIONS, Scenario
 from .replicate import RunResult, run_scenario
 
-N0 = 5
-MAX_DEFAULT = 200
 MIN_BATCH = 2
-DEFAULT_KPIS = ("finish_h", "wait_min.total.p90")
-DEFAULT_PRECISION = 0.05
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,28 @@
+"""Choices the command line offers for a run, in a module that imports nothing.
+
+The parser of every command is built before any command runs, so what it offers is
+named here rather than beside the code that uses it (which imports numpy): ``simsampling
+validate`` then loads the scenario layer only (docs/architecture.md, imports paid by use).
+"""
+
+ENGINES = ("auto", "simpy", "fast")
+DEFAULT_ENGINE = "auto"
+"""The fast engine gives SimPy's log to the last bit, for points in its scope."""
+KEEP_LOGS_UP_TO = 1_000_000
+"""Residents of the first replication kept in memory for ``RunResult.persons()``."""
+FORMATS = ("csv", "parquet")
+"""``--format``: how persons and time series are written (the other tables are always CSV)."""
+AUTO_FIRST = 5
+"""``--replications auto``: the first batch of replications."""
+AUTO_MAX = 200
+"""``--replications auto``: stop here if the target is not met."""
+AUTO_KPIS = ("finish_h", "wait_min.total.p90")
+"""``--replications auto``: the KPIs whose confidence intervals must be narrow enough."""
+AUTO_PRECISION = 0.05
+"""``--replications auto``: the wanted 95% CI half-width, relative to the mean."""
+DEFAULT_MAX_P90_WAIT_MIN = 15.0
+"""``run --max-p90-wait`` and the advice's target: the p90 wait a point should not pass, minutes (advice/targets.py)."""
+LAWS = ("lognormal", "gamma", "weibull")
+"""The laws ``simsampling fit`` fits to a stage's times."""
+LAW_CHOICES = ("auto",) + LAWS + ("empirical",)
+"""``fit --law``: the lowest AIC (auto), one law, or the records' own times."""
