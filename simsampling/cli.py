@@ -438,6 +438,9 @@ def _optimise(args, out: Console, err: Console) -> int:
                                      "(or --total-stations for the allocation mode)")])
     options = run_options(args, scenario, file)
     say = (lambda text: None) if args.quiet else (lambda text: err.print(text, markup=False, soft_wrap=True))
+    from .experiment.warm_up import warm_up
+
+    options["engine"] = warm_up(scenario, options["engine"], args.jobs, say, runs=None)  # a search: compiled first, said
     replications = None if args.replications in (None, "auto") else args.replications
     if args.replications == "auto":
         replications = replications_for(scenario, sequential_targets(args), n0=args.initial_replications,

@@ -7,6 +7,7 @@ folder taken) exits with status 2 and one line per problem, before anything runs
 from __future__ import annotations
 
 import argparse
+import math
 from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 from typing import Any
@@ -75,6 +76,17 @@ def _options(args, scenario, file: str) -> dict[str, Any]:
     return run_options(args, scenario, file)
 
 
+def _ready(options: dict[str, Any], scenarios, err: Console, quiet: bool, runs: int = 1) -> dict[str, Any]:
+    """``options`` with the engine the runs use: the first run after installing says it compiles the engine,
+    or runs on SimPy while it compiles aside (``experiment.warm_up``, as ``run`` does)."""
+    if "engine" in options:
+        from .experiment.warm_up import warm_up
+
+        say = (lambda text: None) if quiet else (lambda text: err.print(text, markup=False, soft_wrap=True))
+        options = {**options, "engine": warm_up(scenarios, options["engine"], options["jobs"], say, runs)}
+    return options
+
+
 def _target_free(target: Path, force: bool) -> None:
     from .report import ResultsExistError, check_target
 
@@ -112,6 +124,7 @@ def run_compare(args, out: Console, err: Console) -> int:
     if not args.quiet:
         err.print(f"common random numbers: every scenario runs with seed {seed} and {replications} replications",
                   markup=False, soft_wrap=True)
+    options = _ready(options, fixed, err, args.quiet)
     total = sum(replications * len(s.points) for s in fixed)
     offsets = [sum(replications * len(s.points) for s in fixed[:i]) for i in range(len(fixed))]
     with _progress(err, args.quiet) as progress:
@@ -193,8 +206,9 @@ def run_sweep(args, out: Console, err: Console) -> int:
     factors = _parse_all(args.vary, parse_vary)
     file = str(args.scenario)
     base = with_fixed(scenario, args.seed, args.replications, file)
-    _options(args, base, file)  # refuses a bad executor before the design is built
+    options = _options(args, base, file)  # refuses a bad executor before the design is built
     _target_free(args.out, args.force)
+    options = _ready(options, base, err, args.quiet, runs=math.prod(len(factor.values) for factor in factors))
     state = {"done": 0, "total": 0}
     partial = partial_folder(args.out)
 
@@ -214,7 +228,7 @@ def run_sweep(args, out: Console, err: Console) -> int:
         try:
             result = sweep(base, factors, kpis=args.kpi, out=args.out, force=args.force, fresh=args.fresh,
                            progress=report, before_run=before_run,
-                           check=lambda s: _options(args, s, file), file=file, **_options(args, base, file))
+                           check=lambda s: _options(args, s, file), file=file, **options)
         except KeyboardInterrupt:
             progress.stop()
             err.print(_saved("interrupted", state, partial), markup=False, soft_wrap=True)

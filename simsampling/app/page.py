@@ -373,6 +373,8 @@ def job_progress() -> None:
     text = f"{what}: {job.done:,} of {job.total:,} tasks" if job.total else f"{what}: starting (a large run starts worker processes first)"
     if job.label:
         text += f" ({plain(job.label)})"
+    if job.note:
+        text += f"; {plain(job.note)}"
     st.progress(min(1.0, share), text=text)
     st.caption(f"{plain(job.estimate)}; {job.elapsed_s:.1f} s so far")
     if st.button("Cancel", key="cancel_button"):

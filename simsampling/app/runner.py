@@ -76,12 +76,15 @@ def _warm_up() -> None:
     import pickle
 
     from .. import run_scenario, write_results  # noqa: F401  (write_results: the report's modules loaded before a fork)
+    from ..experiment.warm_up import warm_up
     from ..scenario import validate_scenario
     from .editing import BLANK_POINT
     from .views import run_view
 
     data = {**BLANK_POINT, "replications": 2, "points": [{**BLANK_POINT["points"][0], "population": 200}]}
-    result = run_scenario(validate_scenario(data))
+    scenario = validate_scenario(data)
+    # Right after installing: SimPy while the engine compiles aside; the first jobs say what they do.
+    result = run_scenario(scenario, engine=warm_up(scenario, "auto", 1, lambda text: None))
     pickle.dumps(run_view(result))
 
 
@@ -122,11 +125,17 @@ def _do(job: dict, conn) -> None:
             last[0] = now
             conn.send(("progress", done, total, label))
 
+    def ready(scenarios, runs: int = 1) -> str:
+        """The engine of the job's runs, compiling first or aside as the command line does; the page shows what it says."""
+        from ..experiment.warm_up import warm_up
+
+        return warm_up(scenarios, "auto", job["jobs"], lambda text: conn.send(("note", text)), runs)
+
     kind = job["kind"]
     if kind == "run":
         from .. import run_scenario, write_results
 
-        result = run_scenario(job["scenario"], jobs=job["jobs"], progress=progress)
+        result = run_scenario(job["scenario"], jobs=job["jobs"], progress=progress, engine=ready(job["scenario"]))
         conn.send(("view", run_view(result)))
         _write_aside(lambda: write_results(result, Path(job["folder"]) / "results"))
     elif kind == "compare":
@@ -137,7 +146,8 @@ def _do(job: dict, conn) -> None:
         def compared(index: int, done: int, total: int) -> None:
             progress(index * total + done, len(scenarios) * total, job["names"][index])
 
-        comparison = compare_scenarios(scenarios, jobs=job["jobs"], progress=compared, files=job["names"])
+        comparison = compare_scenarios(scenarios, jobs=job["jobs"], progress=compared, files=job["names"],
+                                       engine=ready(scenarios))
         conn.send(("comparison", {"labels": comparison.labels, "names": job["names"], "table": comparison.table,
                                   "notes": comparison.notes, "seed": comparison.seed,
                                   "replications": comparison.replications}))
@@ -145,7 +155,8 @@ def _do(job: dict, conn) -> None:
         from ..experiment.factorial import sweep
 
         result = sweep(job["scenario"], {job["path"]: job["values"]}, kpis=[job["kpi"]], jobs=job["jobs"],
-                       progress=lambda done, total, _: progress(done, total))
+                       progress=lambda done, total, _: progress(done, total),
+                       engine=ready(job["scenario"], runs=len(job["values"])))
         rows = [{"value": row.factors[job["path"]], **row.leaf(job["kpi"])} for row in result.rows]
         conn.send(("sweep", {"path": job["path"], "kpi": job["kpi"], "rows": rows}))
     else:
@@ -261,6 +272,8 @@ class Job:
     """What the page needs when the output comes (the scenario and text that ran)."""
     option: Optional[int] = None
     """The option a run became, once its figures came."""
+    note: str = ""
+    """What the runner said before simulating (the engine compiling, first or aside), shown with the progress."""
 
     @classmethod
     def start(cls, pool: RunnerPool, kind: str, folder: Optional[Path] = None, **work: Any) -> Optional["Job"]:
@@ -298,6 +311,8 @@ class Job:
             self.problems = list(message[1])
         elif kind == "error":
             self.error = message[1]
+        elif kind == "note":
+            self.note = message[1]
         elif kind == "done":
             self._finish(reusable=True)
 

@@ -106,7 +106,7 @@ class EnginePlan:
     asked: str
     engines: tuple[str, ...]
     reasons: tuple[Optional[str], ...] = ()
-    """Per point, why the fast engine cannot run it (None: it can, or it was not asked about)."""
+    """Per point, why the fast engine cannot run it, or did not (``WHILE_COMPILING``); None: it can, or it was not asked about."""
 
     @property
     def fast_points(self) -> int:
@@ -142,14 +142,22 @@ class EnginePlan:
         return "engine: " + ("; ".join(parts) if parts else "no points")
 
 
+SIMPY_WHILE_COMPILING = "simpy-while-compiling"
+"""What ``auto`` becomes when ``warm_up`` runs a small first run on SimPy while the fast engine compiles in
+another process: SimPy for every point, with that reason (``WHILE_COMPILING``); ``asked`` stays ``auto``."""
+WHILE_COMPILING = "while the fast engine compiles for later runs"
+
+
 def plan_engines(scenario: Scenario, engine: str = DEFAULT_ENGINE) -> EnginePlan:
     """Choose each point's engine: ``simpy`` always SimPy; ``fast`` the fast engine (raises
     ``EngineScopeError`` naming every point out of its scope); ``auto`` the fast engine
-    for every point in its scope and SimPy for the others."""
-    if engine not in ENGINES:
+    for every point in its scope and SimPy for the others (``SIMPY_WHILE_COMPILING``: SimPy)."""
+    if engine not in ENGINES and engine != SIMPY_WHILE_COMPILING:
         raise ValueError(f"unknown engine {engine!r}; expected one of {', '.join(ENGINES)}")
-    if engine == "simpy":
-        return EnginePlan(asked=engine, engines=("simpy",) * len(scenario.points), reasons=(None,) * len(scenario.points))
+    if engine in ("simpy", SIMPY_WHILE_COMPILING):
+        why = WHILE_COMPILING if engine == SIMPY_WHILE_COMPILING else None
+        return EnginePlan(asked="simpy" if why is None else "auto", engines=("simpy",) * len(scenario.points),
+                          reasons=(why,) * len(scenario.points))
     from ..model.fast import fast_scope  # imports numba: only when the fast engine may run
 
     reasons = tuple(fast_scope(point, scenario) for point in scenario.points)

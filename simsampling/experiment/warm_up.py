@@ -16,13 +16,13 @@ import subprocess
 import sys
 import tempfile
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Optional, Sequence, Union
 
 from ..jit import cached
 from ..scenario.schema import Scenario
 from .costs import task_s
 from .estimate import usable_cpus
-from .replicate import plan_engines, simulate_task
+from .replicate import SIMPY_WHILE_COMPILING, plan_engines, simulate_task
 
 COMPILE_S = {"engine": 40.0, "teams": 6.0, "metrics": 5.0}
 """CPU seconds numba takes to compile each part (the fast engine's kernel, its door-to-door teams'
@@ -79,33 +79,42 @@ def compile_kinds(scenario: Scenario, engines: tuple[str, ...]) -> None:
         simulate_task(scenario.model_copy(update={"points": [small]}), 0, 0, keep_log=False, engine=engine)
 
 
-def warm_up(scenario: Scenario, engine: str, jobs: int, say: Callable[[str], None]) -> str:
-    """Get a run of ``scenario`` ready; return the engine it should use (``engine``, or ``simpy``).
+def warm_up(scenarios: Union[Scenario, Sequence[Scenario]], engine: str, jobs: int, say: Callable[[str], None],
+            runs: Optional[int] = 1) -> str:
+    """Get ``runs`` runs of each of ``scenarios`` ready; return the engine they should use.
 
-    With everything cached: nothing to do. Else, with ``engine`` ``auto`` and points that
-    SimPy simulates sooner than the engine compiles: ``simpy``, and the engine compiles in a
-    detached process for the next runs. Else: says so, then compiles what the run uses.
+    Every command that simulates calls it first (run, compare, sweep, optimise, the app's
+    runner), so that each says the same thing through ``say``. With everything cached:
+    ``engine``. Else, with ``engine`` ``auto`` and runs that SimPy simulates sooner than
+    the engine compiles: ``SIMPY_WHILE_COMPILING`` (SimPy for every point, said as such in
+    the run's engine line and summary.json), and the engine compiles in a detached process
+    for the next runs. Else (``runs`` None: a search of unknown length) says so, then
+    compiles what the runs use.
     """
-    engines = plan_engines(scenario, engine).engines
-    fast = [point for point, point_engine in zip(scenario.points, engines) if point_engine == "fast"]
-    parts = cold_parts(bool(fast), any(point.home is not None for point in fast))
+    scenarios = [scenarios] if isinstance(scenarios, Scenario) else list(scenarios)
+    plans = [plan_engines(scenario, engine).engines for scenario in scenarios]
+    fast = [(scenario, point) for scenario, engines in zip(scenarios, plans)
+            for point, point_engine in zip(scenario.points, engines) if point_engine == "fast"]
+    parts = cold_parts(bool(fast), any(point.home is not None for _, point in fast))
     if not parts:
         return engine
     cores = max(1, min(jobs, usable_cpus()))
-    simpy_s = scenario.replications * sum(task_s(point.population, "simpy") for point in fast) / cores
-    fast_s = scenario.replications * sum(task_s(point.population, "fast") for point in fast) / cores
+    simpy_s = sum(scenario.replications * task_s(point.population, "simpy") for scenario, point in fast) / cores
+    fast_s = sum(scenario.replications * task_s(point.population, "fast") for scenario, point in fast) / cores
     engine_parts = [part for part in parts if part != "metrics"]
-    if engine == "auto" and engine_parts and simpy_s < fast_s + sum(COMPILE_S[part] for part in engine_parts):
+    compile_s = sum(COMPILE_S[part] for part in engine_parts)
+    if engine == "auto" and engine_parts and runs is not None and runs * simpy_s < runs * fast_s + compile_s:
         if not os.environ.get("SIMSAMPLING_NO_ASIDE") and not compiling_aside():  # the benchmark times a first run alone
             subprocess.Popen(BACKGROUND, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                              start_new_session=True)
-        say(f"the fast engine is compiling aside for the next runs (once, about {round(sum(COMPILE_S[p] for p in engine_parts))} s); "
+        say(f"the fast engine is compiling aside for the next runs (once, about {round(compile_s)} s); "
             "this run uses SimPy, whose figures are the same")
         parts = [part for part in parts if part == "metrics"]
-        engine, engines = "simpy", ("simpy",) * len(engines)
+        engine, plans = SIMPY_WHILE_COMPILING, [("simpy",) * len(engines) for engines in plans]
     if parts:
         say(compile_notice(parts))
-        compile_kinds(scenario, engines)
+        for scenario, engines in zip(scenarios, plans):
+            compile_kinds(scenario, engines)
     return engine
 
 

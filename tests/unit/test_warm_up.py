@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from simsampling.experiment import warm_up
+from simsampling.experiment import replicate, warm_up
 from simsampling.scenario import load_scenario
 
 DEMO = Path(__file__).resolve().parents[2] / "scenarios" / "one-point-demo.yaml"
@@ -29,7 +29,7 @@ def first_run(monkeypatch):
 
 def test_a_small_first_run_uses_simpy_while_the_engine_compiles_aside(first_run):
     demo = load_scenario(DEMO)  # SimPy: 5 x 2,600 residents, well under the engine's compilation
-    assert warm_up.warm_up(demo, "auto", 1, first_run["said"].append) == "simpy"
+    assert warm_up.warm_up(demo, "auto", 1, first_run["said"].append) == replicate.SIMPY_WHILE_COMPILING
     assert first_run["aside"] == [warm_up.BACKGROUND]
     assert first_run["compiled"] == [("simpy",)]  # the metrics' loops, which SimPy runs need too
     assert "compiling aside" in first_run["said"][0]
@@ -63,3 +63,50 @@ def test_a_run_while_the_engine_compiles_aside_starts_no_second_compilation(monk
     assert warm_up.compiling_aside()
     (tmp_path / "compiling").write_text("not a process id")
     assert not warm_up.compiling_aside()
+
+
+def test_a_run_on_simpy_while_the_engine_compiles_says_so_not_asked():
+    demo = load_scenario(DEMO)
+    plan = replicate.plan_engines(demo, replicate.SIMPY_WHILE_COMPILING)
+    assert plan.engines == ("simpy",)
+    assert plan.describe() == "engine: simpy for 1 point (while the fast engine compiles for later runs)"
+    assert plan.as_dict() == {"asked": "auto", "fast_points": 0, "simpy_points": 1,
+                              "reasons": {"while the fast engine compiles for later runs": 1}}
+    assert replicate.plan_engines(demo, "simpy").describe() == "engine: simpy for 1 point (asked)"
+
+
+def test_several_runs_weigh_against_the_compilation(first_run):
+    """A comparison or a sweep adds up its runs: many small runs compile first; a search (runs None) always does."""
+    demo = load_scenario(DEMO)
+    assert warm_up.warm_up([demo, demo], "auto", 1, first_run["said"].append) == replicate.SIMPY_WHILE_COMPILING
+    first_run["said"].clear()
+    assert warm_up.warm_up(demo, "auto", 1, first_run["said"].append, runs=1000) == "auto"
+    assert warm_up.warm_up(demo, "auto", 1, first_run["said"].append, runs=None) == "auto"
+    assert all(text.startswith("compiling the simulation engine (once, about") for text in first_run["said"])
+
+
+class Stop(Exception):
+    """Raised by the stand-in warm_up: the command asked it before simulating anything."""
+
+
+@pytest.mark.parametrize("argv, scenarios, runs", [
+    (["run", str(DEMO)], 1, 1),
+    (["compare", str(DEMO), str(DEMO)], 2, 1),
+    (["sweep", str(DEMO), "--vary", "points.*.tents=3,4,5"], 1, 3),
+    (["optimise", str(DEMO), "--deadline", "12"], 1, None),
+])
+def test_every_command_that_simulates_asks_warm_up_first_and_says_what_it_says(monkeypatch, tmp_path, capsys, argv, scenarios, runs):
+    from simsampling.cli import main
+
+    asked = []
+
+    def stand_in(given, engine, jobs, say, runs=1):
+        asked.append((len(given) if isinstance(given, list) else 1, engine, runs))
+        say("compiling the simulation engine (once, about 9 s)")
+        raise Stop
+
+    monkeypatch.setattr(warm_up, "warm_up", stand_in)
+    with pytest.raises(Stop):
+        main([*argv, "--out", str(tmp_path / "out")])
+    assert asked == [(scenarios, "auto", runs)]
+    assert "compiling the simulation engine (once, about 9 s)" in capsys.readouterr().err
