@@ -343,7 +343,11 @@ def clock_text(seconds: float) -> str:
     """"HH:MM:SS" of seconds since midnight of day 0 (hours go past 24 on later days)."""
     if not np.isfinite(seconds):
         return ""
-    whole = int(round(seconds))
+    return whole_clock_text(int(round(seconds)))
+
+
+def whole_clock_text(whole: int) -> str:
+    """``clock_text`` of a whole number of seconds."""
     sign = "-" if whole < 0 else ""
     whole = abs(whole)
     return f"{sign}{whole // 3600:02d}:{whole % 3600 // 60:02d}:{whole % 60:02d}"

@@ -14,7 +14,7 @@ from typing import Optional
 
 import numpy as np
 
-from .log import STAGE_ORDER, EventLog, clock_text
+from .log import STAGE_ORDER, EventLog, clock_text, whole_clock_text
 from .tables import FORMATS, Column, append_csv, header_bytes, write_parquet
 
 PERSONS_HEADER = [
@@ -34,7 +34,7 @@ def clock_cells(seconds: np.ndarray) -> np.ndarray:
     usual = np.abs(seconds) < 2.0**62  # False for NaN and infinities
     whole = np.rint(np.where(usual, seconds, 0.0)).astype(np.int64)  # round() to the nearest, ties to even
     distinct, where = np.unique(whole, return_inverse=True)
-    texts = np.array([clock_text(float(value)) for value in distinct.tolist()] + [""], dtype=object)
+    texts = np.array([whole_clock_text(value) for value in distinct.tolist()] + [""], dtype=object)
     cells = texts[where.reshape(-1)]
     cells[~usual] = [clock_text(value) for value in seconds[~usual].tolist()]
     return cells

@@ -50,8 +50,9 @@ points of the Xi'an round took 4.3 s."""
 WRITE_POINT_S = 0.0003
 """Writing, per point beyond that: 1,000, 3,000 and 4,485 points of the Xi'an round
 took 4.3, 5.4 and 4.9 s (``write_results``, wall time, 2026-11-28)."""
-PERSONS_ROW_S = 8e-6
-"""Writing one row of persons.csv: 1.5 s more for 190,000 rows."""
+PERSONS_ROW_S = 2.5e-6
+"""Writing one row of persons.csv, a column at a time: 0.37-0.40 s of CPU for the 189,892 rows of the
+200,000-resident point (1.9-2.1 us a row, polars imported before; 2026-12-03, load average 6)."""
 
 
 # ---------------------------------------------------------------- memory
@@ -85,9 +86,10 @@ KEEP_BYTES_PER_RESIDENT = 340
 """A resident of the first replication kept for persons.csv: the Beibei district's 830,000
 residents peaked 271 MiB higher than with ``--no-persons`` (0.935 against 0.67 GiB, ``--jobs 2``,
 2026-11-29; 41 MiB for 190,000 on the SimPy engine before)."""
-PERSONS_WRITE_BYTES_PER_RESIDENT = 700
-"""Writing a point's residents to persons.csv (its table as Python objects):
-about 135 MiB at once for a point of 190,000."""
+PERSONS_WRITE_BYTES_PER_RESIDENT = 300
+"""Writing a point's residents to persons.csv (its columns, and polars' copy as text): the process grew
+by 47 MiB (259 bytes a row) writing the 189,892 rows of the 200,000-resident point, and by 11-21 MiB
+when written again (resident set sampled every 2 ms, 2026-12-03)."""
 
 
 @dataclass(frozen=True)
