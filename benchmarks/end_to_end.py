@@ -10,13 +10,17 @@ Parts (each prints its figures and a ratio against a baseline measured in the sa
   ``scaled_scenario``, one replication): ``simsampling run`` with its default outputs, the
   whole process (interpreter start, imports, simulation, every file and chart), against
   ``run_scenario`` with the fast engine in this process (compiled, after a warm-up).
-  Target: at most 3 times. Also the process tree's peak memory (``city_round.tree_memory``).
+  Target: at most 3 times. Also the process tree's peak memory (``city_round.tree_memory``),
+  and the floor of any whole process that simulates it: a process that only imports the
+  package and calls ``run_scenario`` (interpreter, imports, numba loading the compiled code).
 * ``demo``: ``simsampling run scenarios/one-point-demo.yaml`` and ``simsampling validate``
-  on it, whole processes, once compiled. Targets: under 2 s and 0.5 s; ``python -c pass``
-  is printed beside them as the floor of any command.
+  on it, whole processes, once compiled. Targets: under 2 s and 0.5 s; ``python -c pass``,
+  ``python -c "import pydantic, yaml"`` and the scenario layer's import are printed beside
+  them (the floors of any command and of validate).
 * ``walk-in``: the walk-in tandem of speed_record.py drawing from a roster of 1,000,000
   (about 6,000 and 100,000 walk-ins a day), ``run_scenario`` with the fast engine in this
-  process: residents who came per second. Target: 1,000,000 or more.
+  process: residents who came per second. Target: 1,000,000 or more. The same point with a
+  roster of twice its walk-ins is timed beside it: the draws cost the residents who come.
 * ``formats``: the 200,000-resident point's persons and time series written as CSV and as
   Parquet (``--format parquet``), and read back with polars (and pandas, if installed):
   file sizes and read times, Parquet against CSV.
@@ -25,8 +29,9 @@ Parts (each prints its figures and a ratio against a baseline measured in the sa
   demo's first run with another empty cache (it runs on SimPy; the engine's compilation aside
   is not started, ``SIMSAMPLING_NO_ASIDE``, so as not to share the cores); the demo once compiled.
 
-Timings are medians of ``--repeats`` (best in brackets); the load average is printed at the
-start and the end (the machine may be shared).
+Timings are medians of ``--repeats`` (best in brackets), wall-clock and CPU (user and system,
+of the process and its children: what the run costs whatever else shares the cores); the load
+average is printed at the start and the end (the machine may be shared).
 """
 
 from __future__ import annotations
@@ -60,6 +65,11 @@ def median_best(values: list[float]) -> str:
     return f"{statistics.median(values):.3f} ({min(values):.3f})"
 
 
+def wall_cpu(runs: list[tuple[float, float]]) -> str:
+    """Wall and CPU seconds of repeated runs, each as median (best)."""
+    return f"{median_best([wall for wall, _ in runs])} s, CPU {median_best([cpu for _, cpu in runs])} s"
+
+
 def children_cpu() -> float:
     usage = resource.getrusage(resource.RUSAGE_CHILDREN)
     return usage.ru_utime + usage.ru_stime
@@ -77,14 +87,19 @@ def simsampling(*args: str) -> list[str]:
     return [sys.executable, "-m", "simsampling", *args]
 
 
-def in_process_s(scenario, repeats: int) -> list[float]:
+def in_process_s(scenario, repeats: int) -> list[tuple[float, float]]:
+    """Wall and CPU seconds of ``run_scenario`` with the fast engine, in this process, once warm."""
     run_scenario(scenario, engine="fast")  # warm-up: compiled or loaded from the cache
     times = []
     for _ in range(repeats):
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), time.process_time()
         run_scenario(scenario, engine="fast")
-        times.append(time.perf_counter() - started)
+        times.append((time.perf_counter() - started, time.process_time() - cpu))
     return times
+
+
+def medians(runs: list[tuple[float, float]]) -> tuple[float, float]:
+    return statistics.median(wall for wall, _ in runs), statistics.median(cpu for _, cpu in runs)
 
 
 def point_part(repeats: int, scratch: Path) -> None:
@@ -94,40 +109,60 @@ def point_part(repeats: int, scratch: Path) -> None:
     path.write_text(scenario_text(scenario), encoding="utf-8")
     point = scenario.points[0]
     print(f"\npoint: population {point.population:,}, {point.tents} tents, 1 replication")
-    engine = in_process_s(scenario, repeats)
-    runs, peaks = [], []
-    for repeat in range(repeats):
+    floor_code = ("import sys; from simsampling import load_scenario, run_scenario; "
+                  "run_scenario(load_scenario(sys.argv[1]), engine='fast')")
+    engine, runs, floor, peaks = [], [], [], []
+    for repeat in range(repeats):  # interleaved, so that a change of load touches each alike
+        engine += in_process_s(scenario, 1)
+        cpu = children_cpu()
         wall, peak = run_round(path, 1, scratch / f"point-{repeat}")
-        runs.append(wall)
+        runs.append((wall, children_cpu() - cpu))
         peaks.append(peak)
-    ratio = statistics.median(runs) / statistics.median(engine)
-    print(f"  run_scenario (fast engine, in process): {median_best(engine)} s")
-    print(f"  simsampling run, whole process:         {median_best(runs)} s, peak memory {max(peaks) / 2**20:.0f} MiB")
-    print(f"  ratio run / run_scenario: {ratio:.1f} (target at most 3: {'met' if ratio <= 3 else 'NOT met'})")
+        floor.append(command_s([sys.executable, "-c", floor_code, str(path)]))
+    (engine_wall, engine_cpu), (run_wall, run_cpu), (floor_wall, floor_cpu) = medians(engine), medians(runs), medians(floor)
+    ratio = run_wall / engine_wall
+    print(f"  run_scenario (fast engine, in process):      {wall_cpu(engine)}")
+    print(f"  simsampling run, whole process:              {wall_cpu(runs)}, peak memory {max(peaks) / 2**20:.0f} MiB")
+    print(f"  import and run_scenario only, whole process: {wall_cpu(floor)}")
+    print(f"  ratio run / run_scenario: {ratio:.1f} wall, {run_cpu / engine_cpu:.1f} CPU (target at most 3: "
+          f"{'met' if ratio <= 3 else 'NOT met'}); the floor (import and run_scenario only): "
+          f"{floor_wall / engine_wall:.1f} wall, {floor_cpu / engine_cpu:.1f} CPU")
 
 
 def demo_part(repeats: int, scratch: Path) -> None:
     print(f"\ndemo: {DEMO.name}")
     command_s(simsampling("run", str(DEMO), "--out", str(scratch / "demo-warm"), "--quiet"))  # compiled, files cached
-    floor = [command_s([sys.executable, "-c", "pass"])[0] for _ in range(repeats)]
-    validate = [command_s(simsampling("validate", str(DEMO)))[0] for _ in range(repeats)]
-    runs = [command_s(simsampling("run", str(DEMO), "--out", str(scratch / f"demo-{k}"), "--quiet"))[0] for k in range(repeats)]
-    print(f"  python -c pass:        {median_best(floor)} s")
-    print(f"  simsampling validate:  {median_best(validate)} s (target under 0.5 s: {'met' if statistics.median(validate) < 0.5 else 'NOT met'})")
-    print(f"  simsampling run:       {median_best(runs)} s (target under 2 s: {'met' if statistics.median(runs) < 2 else 'NOT met'})")
+    commands = {
+        "python -c pass": [sys.executable, "-c", "pass"],
+        'python -c "import pydantic, yaml"': [sys.executable, "-c", "import pydantic, yaml"],
+        "the scenario layer's import": [sys.executable, "-c", "import simsampling.scenario"],
+        "simsampling validate": simsampling("validate", str(DEMO)),
+        "simsampling run": simsampling("run", str(DEMO), "--out", str(scratch / "demo-{k}"), "--quiet"),
+    }
+    times: dict[str, list] = {name: [] for name in commands}
+    for k in range(repeats):  # interleaved
+        for name, command in commands.items():
+            times[name].append(command_s([part.replace("{k}", str(k)) for part in command]))
+    targets = {"simsampling validate": 0.5, "simsampling run": 2.0}
+    for name, runs in times.items():
+        target = targets.get(name)
+        verdict = "" if target is None else f" (target under {target:g} s: {'met' if medians(runs)[0] < target else 'NOT met'})"
+        print(f"  {name + ':':36s} {wall_cpu(runs)}{verdict}")
 
 
 def walk_in_part(repeats: int) -> None:
-    print("\nwalk-in tandem, roster 1,000,000 (run_scenario, fast engine, in process)")
+    print("\nwalk-in tandem (run_scenario, fast engine, in process; 10 runs a repeat)")
     for walk_ins in (6_000, 100_000):
-        scenario, _, _ = tandem_scenario(walk_ins, 0.8)
-        point = scenario.points[0].model_copy(update={"population": 1_000_000})
-        scenario = scenario.model_copy(update={"points": [point]})
-        times = in_process_s(scenario, repeats)
-        came = run_scenario(scenario, engine="fast").summary["kpis"]["arrived"]["mean"]
-        rate = came / statistics.median(times)
-        print(f"  about {walk_ins:,} walk-ins a day: {came:,.0f} came, {median_best(times)} s, {rate:,.0f} residents/s"
-              f" (target 1,000,000: {'met' if rate >= 1e6 else 'NOT met'})")
+        for roster in (2 * walk_ins, 1_000_000):
+            scenario, _, _ = tandem_scenario(walk_ins, 0.8)
+            point = scenario.points[0].model_copy(update={"population": roster})
+            scenario = scenario.model_copy(update={"points": [point]})
+            times = [tuple(value / 10 for value in map(sum, zip(*in_process_s(scenario, 10)))) for _ in range(repeats)]
+            came = run_scenario(scenario, engine="fast").summary["kpis"]["arrived"]["mean"]
+            wall, cpu = medians(times)
+            verdict = f" (target 1,000,000: {'met' if came / wall >= 1e6 else 'NOT met'})" if roster == 1_000_000 else ""
+            print(f"  about {walk_ins:,} walk-ins a day, roster {roster:,}: {came:,.0f} came, {wall_cpu(times)}, "
+                  f"{came / wall:,.0f} residents/s wall, {came / cpu:,.0f} CPU{verdict}")
 
 
 def formats_part(repeats: int, scratch: Path) -> None:

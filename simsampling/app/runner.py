@@ -76,6 +76,7 @@ def _warm_up() -> None:
     import pickle
 
     from .. import run_scenario, write_results  # noqa: F401  (write_results: the report's modules loaded before a fork)
+    from ..report import charts  # noqa: F401  (matplotlib too: the forked writers draw without importing it each time)
     from ..experiment.warm_up import warm_up
     from ..scenario import validate_scenario
     from .editing import BLANK_POINT

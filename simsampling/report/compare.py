@@ -51,7 +51,7 @@ def compare_rows(comparison: Comparison):
 def write_comparison(comparison: Comparison, target: Union[str, Path], force: bool = False,
                      provenance: Optional[dict[str, Any]] = None) -> Path:
     """Write the comparison's folder, whole or not at all."""
-    from . import write_results
+    from . import charts, write_results  # noqa: F401  (matplotlib imported once, here: each run's forked drawer inherits it)
 
     target = Path(target)
     with results_folder(target, force=force) as staging:
