@@ -20,8 +20,10 @@ AUTO_KPIS = ("finish_h", "wait_min.total.p90")
 """``--replications auto``: the KPIs whose confidence intervals must be narrow enough."""
 AUTO_PRECISION = 0.05
 """``--replications auto``: the wanted 95% CI half-width, relative to the mean."""
+RANK_BY = {"finish": "finish_h", "wait": "wait_min.total.p90", "line": "queue_max.total"}
+"""``advise --rank-by``: the KPI the levers are ranked by."""
 DEFAULT_MAX_P90_WAIT_MIN = 15.0
-"""``run --max-p90-wait`` and the advice's target: the p90 wait a point should not pass, minutes (advice/targets.py)."""
+"""``run --max-p90-wait`` and ``advise --max-p90-wait``: the p90 wait a point must stay within, minutes."""
 LAWS = ("lognormal", "gamma", "weibull")
 """The laws ``simsampling fit`` fits to a stage's times."""
 LAW_CHOICES = ("auto",) + LAWS + ("empirical",)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Sequence
 
 from rich import box
 from rich.console import Console
@@ -17,13 +17,13 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 from rich.text import Text
 
-from .advice.impact import RANK_BY, Impact, levers_named, measure_impact
 from .advice.levers import LEVER
-from .advice.targets import DEFAULT_MAX_P90_WAIT_MIN, NAMES, UNITS
-from .advice.words import signed
-from .experiment.factorial import with_fixed
+from .choices import DEFAULT_MAX_P90_WAIT_MIN, RANK_BY
 from .scenario import Problem, ScenarioError, load_scenario
 from .scenario.schema import MAX_REPLICATIONS
+
+if TYPE_CHECKING:  # the measuring (numpy, the engines) is imported where advice is measured, not by validate
+    from .advice.impact import Impact
 
 TOP_ROWS = 10
 """District: point rows of the terminal table."""
@@ -67,6 +67,9 @@ def _progress(err: Console, quiet: bool) -> Progress:
 
 
 def run_advise(args, out: Console, err: Console, run_options: Callable[..., dict[str, Any]]) -> int:
+    from .advice.impact import levers_named, measure_impact
+    from .experiment.factorial import with_fixed
+    from .experiment.warm_up import ready_options
     from .report import ResultsExistError, check_target, default_folder
     from .report.advice import write_advice
 
@@ -79,6 +82,9 @@ def run_advise(args, out: Console, err: Console, run_options: Callable[..., dict
     except ResultsExistError as exc:
         raise ScenarioError([Problem(str(target), None, "--out", str(exc).removeprefix(f"{target} "))]) from None
     options = run_options(args, scenario, file)
+    say = (lambda text: None) if args.quiet else (lambda text: err.print(text, markup=False, soft_wrap=True))
+    # The scenario, then a run per lever; a district's levers per point and moves: compiled first.
+    options = ready_options(options, scenario, say, runs=len(levers) + 1 if len(scenario.points) == 1 else None)
     with _progress(err, args.quiet) as progress:
         task = progress.add_task(f"{scenario.name}: advising", total=None)
         impact = measure_impact(scenario, levers, deadline_h=args.deadline, max_p90_wait_min=args.max_p90_wait,
@@ -98,6 +104,8 @@ def run_advise(args, out: Console, err: Console, run_options: Callable[..., dict
 
 def advise_run(result, args, progress: Progress, file: str) -> Impact:
     """``run --advise``: the levers measured against the run just made (its replications are the baseline)."""
+    from .advice.impact import measure_impact
+
     options = {key: getattr(args, key) for key in ("jobs", "executor", "scheduler", "engine") if hasattr(args, key)}
     task = progress.add_task(f"{result.scenario.name}: measuring the levers", total=None)
     return measure_impact(result.scenario, deadline_h=getattr(args, "deadline", None),
@@ -118,6 +126,8 @@ def advise_sections(impact: Impact) -> Callable[[Path], list]:
 
 def _with_ci(key: str, leaf: dict) -> str:
     """"−23.5 ±3.1": the paired mean change and the half-width of its 95% CI."""
+    from .advice.words import signed
+
     if not leaf or leaf.get("mean") is None:
         return ""
     ci = leaf.get("ci95")
@@ -127,6 +137,8 @@ def _with_ci(key: str, leaf: dict) -> str:
 
 def impact_table(effects, title: str, with_point: bool, numbered: bool = False) -> Table:
     """The effects' rows: rank (or, ``numbered``, the place in this list), lever, p90 wait, finish, staff-hours, verdict."""
+    from .advice.targets import NAMES, UNITS
+
     table = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False)
     table.add_column("#", justify="right", no_wrap=True)
     table.add_column("lever (change)", ratio=1, overflow="fold")

@@ -79,12 +79,9 @@ def _options(args, scenario, file: str) -> dict[str, Any]:
 def _ready(options: dict[str, Any], scenarios, err: Console, quiet: bool, runs: int = 1) -> dict[str, Any]:
     """``options`` with the engine the runs use: the first run after installing says it compiles the engine,
     or runs on SimPy while it compiles aside (``experiment.warm_up``, as ``run`` does)."""
-    if "engine" in options:
-        from .experiment.warm_up import warm_up
+    from .experiment.warm_up import ready_options
 
-        say = (lambda text: None) if quiet else (lambda text: err.print(text, markup=False, soft_wrap=True))
-        options = {**options, "engine": warm_up(scenarios, options["engine"], options["jobs"], say, runs)}
-    return options
+    return ready_options(options, scenarios, (lambda text: None) if quiet else (lambda text: err.print(text, markup=False, soft_wrap=True)), runs)
 
 
 def _target_free(target: Path, force: bool) -> None:

@@ -22,6 +22,7 @@ from functools import cached_property
 from typing import Any, Callable, Optional, Sequence
 
 from .. import __version__
+from ..choices import RANK_BY
 from ..experiment.compare import paired
 from ..experiment.replicate import RunResult, run_scenario
 from ..metrics import estimate
@@ -34,7 +35,6 @@ from .moves import town_moves
 from .words import effect_sentence, impact_sentences, move_sentence
 
 SCHEMA = 1
-RANK_BY = {"finish": "finish_h", "wait": "wait_min.total.p90", "line": "queue_max.total"}
 FREE_STAFF_H = 0.5
 """A change of fewer staff-hours than this (either way) costs no staff."""
 VERDICTS = ("helps", "saves", "neutral", "harms", "not_applicable")

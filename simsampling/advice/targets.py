@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Optional, Sequence
 
-from ..choices import DEFAULT_MAX_P90_WAIT_MIN  # noqa: F401  (named where the command line offers it)
+from ..choices import DEFAULT_MAX_P90_WAIT_MIN  # noqa: F401  (named with the command line's choices)
 from ..metrics import estimate
 
 IMPACT_KPIS = ("finish_h", "wait_min.total.p90", "queue_max.total", "staff_hours")

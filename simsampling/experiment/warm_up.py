@@ -118,6 +118,15 @@ def warm_up(scenarios: Union[Scenario, Sequence[Scenario]], engine: str, jobs: i
     return engine
 
 
+def ready_options(options: dict, scenarios: Union[Scenario, Sequence[Scenario]], say: Callable[[str], None],
+                  runs: Optional[int] = 1) -> dict:
+    """``options`` (``run_scenario``'s keywords) with the engine the runs should use (``warm_up``); as given
+    when they name no engine."""
+    if "engine" not in options:
+        return options
+    return {**options, "engine": warm_up(scenarios, options["engine"], options["jobs"], say, runs)}
+
+
 SMALL = {
     "name": "compile", "seed": 1, "replications": 1, "clock": {"open": "07:00", "close": "22:00"},
     "points": [{"id": "plain", "population": 60, "tents": 2}, {"id": "teams", "population": 60, "tents": 2, "home": {"share": 0.2}}],

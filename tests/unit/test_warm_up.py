@@ -94,6 +94,7 @@ class Stop(Exception):
     (["compare", str(DEMO), str(DEMO)], 2, 1),
     (["sweep", str(DEMO), "--vary", "points.*.tents=3,4,5"], 1, 3),
     (["optimise", str(DEMO), "--deadline", "12"], 1, None),
+    (["advise", str(DEMO), "--lever", "tent+1"], 1, 2),
 ])
 def test_every_command_that_simulates_asks_warm_up_first_and_says_what_it_says(monkeypatch, tmp_path, capsys, argv, scenarios, runs):
     from simsampling.cli import main
