@@ -21,6 +21,11 @@ Parts (each prints its figures and a ratio against a baseline measured in the sa
   (about 6,000 and 100,000 walk-ins a day), ``run_scenario`` with the fast engine in this
   process: residents who came per second. Target: 1,000,000 or more. The same point with a
   roster of twice its walk-ins is timed beside it: the draws cost the residents who come.
+* ``xian``: the Xi'an round (scenarios/calibration/xian-2021-round.yaml, 4,485 points, 11.6
+  million residents), ``simsampling run --jobs 2`` with its default outputs, whole process,
+  against ``run_scenario(jobs=2)`` with the fast engine in this process (the simulation and the
+  summaries, no files): target under 10 s wall on two cores; peak memory of the process tree.
+  A third of ``--repeats`` (at least one): a run takes tens of seconds.
 * ``formats``: the 200,000-resident point's persons and time series written as CSV and as
   Parquet (``--format parquet``), and read back with polars (and pandas, if installed):
   file sizes and read times, Parquet against CSV.
@@ -49,16 +54,16 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from city_round import run_round  # noqa: E402
+from city_round import CITY, run_round  # noqa: E402
 from point_speed import scaled_scenario  # noqa: E402
 from speed_record import tandem_scenario  # noqa: E402
 
-from simsampling import run_scenario  # noqa: E402
+from simsampling import load_scenario, run_scenario  # noqa: E402
 from simsampling.report.scenario_yaml import scenario_text  # noqa: E402
 
 REPO = Path(__file__).resolve().parent.parent
 DEMO = REPO / "scenarios" / "one-point-demo.yaml"
-PARTS = ("point", "demo", "walk-in", "formats", "compile")
+PARTS = ("point", "demo", "walk-in", "xian", "formats", "compile")
 
 
 def median_best(values: list[float]) -> str:
@@ -165,6 +170,27 @@ def walk_in_part(repeats: int) -> None:
                   f"{came / wall:,.0f} residents/s wall, {came / cpu:,.0f} CPU{verdict}")
 
 
+def xian_part(repeats: int, scratch: Path) -> None:
+    scenario = load_scenario(CITY)
+    residents = sum(point.population for point in scenario.points)
+    print(f"\nXi'an round: {len(scenario.points):,} points, {residents:,} residents, --jobs 2")
+    engine, runs, peaks = [], [], []
+    for repeat in range(repeats):  # interleaved
+        started, cpu = time.perf_counter(), time.process_time()
+        children = children_cpu()
+        run_scenario(scenario, jobs=2, engine="fast")
+        engine.append((time.perf_counter() - started, time.process_time() - cpu + children_cpu() - children))
+        children = children_cpu()
+        wall, peak = run_round(CITY, 2, scratch / f"xian-{repeat}")
+        runs.append((wall, children_cpu() - children))
+        peaks.append(peak)
+    run_wall = medians(runs)[0]
+    print(f"  run_scenario (fast engine, jobs 2, in process): {wall_cpu(engine)}")
+    print(f"  simsampling run, whole process:                 {wall_cpu(runs)}, peak memory {max(peaks) / 2**20:.0f} MiB")
+    print(f"  ratio run / run_scenario: {run_wall / medians(engine)[0]:.1f} wall, {medians(runs)[1] / medians(engine)[1]:.1f} CPU; "
+          f"target under 10 s wall: {'met' if run_wall < 10 else 'NOT met'}")
+
+
 def formats_part(repeats: int, scratch: Path) -> None:
     import polars as pl
 
@@ -231,6 +257,8 @@ def main(argv=None) -> int:
                 demo_part(args.repeats, scratch)
             elif part == "walk-in":
                 walk_in_part(args.repeats)
+            elif part == "xian":
+                xian_part(max(1, args.repeats // 3), scratch)
             elif part == "formats":
                 formats_part(args.repeats, scratch)
             else:
