@@ -56,6 +56,13 @@ def number_cells(values: Column) -> list[Optional[str]]:
         for index in np.flatnonzero(~np.isfinite(values)).tolist():
             cells[index] = None
         return cells
+    kinds = set(map(type, values))  # a list of one kind of cell (a city's kpis.csv: 2.4 million) goes a column at once
+    if kinds <= {float, type(None)}:
+        return [None if value is None or not math.isfinite(value) else f"{value:.10g}" for value in values]
+    if kinds == {int}:
+        return list(map(str, values))
+    if kinds == {str}:
+        return text_cells(values)
     return [_number_cell(value) for value in values]
 
 
