@@ -998,9 +998,11 @@ def station_timeline(log: EventLog, step_s: float = MINUTE) -> StationTimeline:
     last_step = math.ceil(max(staffed[-1][1], last) / step_s)
     edges = np.arange(first_step, max(last_step, first_step + 1) + 1) * step_s
     busy = np.zeros((stations, edges.size - 1), dtype=np.float32)
-    for k in range(stations):
-        here = station == k
-        if here.any():
+    by_station = np.argsort(station, kind="stable")  # each station's spells in one slice, not a pass over all per station
+    bounds = np.searchsorted(station[by_station], np.arange(stations + 1)).tolist()
+    for k, (low, high) in enumerate(zip(bounds, bounds[1:])):
+        if high > low:
+            here = by_station[low:high]
             busy[k] = np.clip(occupancy(begin[here], end[here], edges), 0.0, 1.0)
     closures = log.closures if log.closures is not None else ClosureLog.of([])
     samplers = closures.role == "sampler"
