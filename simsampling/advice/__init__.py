@@ -19,9 +19,22 @@ the report or the command line.
   levers, their measured impact, moves between points, what no staffing can change.
 """
 
-from .diagnosis import Diagnosis, diagnose
-from .plans import end_plan_by, plan_span_h, plan_window, scale_walk_in, shorten_plan, with_point_arrivals
-from .run_advice import RunAdvice, run_advice
-
 __all__ = ["Diagnosis", "RunAdvice", "diagnose", "end_plan_by", "plan_span_h", "plan_window", "run_advice",
            "scale_walk_in", "shorten_plan", "with_point_arrivals"]
+
+# Names imported when first asked for, as in experiment/: the command line's parser reads
+# ``levers`` without loading the diagnosis (numpy, the metrics), so that validate stays light.
+_WHERE = {"Diagnosis": "diagnosis", "diagnose": "diagnosis", "RunAdvice": "run_advice", "run_advice": "run_advice",
+          **{name: "plans" for name in ("end_plan_by", "plan_span_h", "plan_window", "scale_walk_in", "shorten_plan",
+                                        "with_point_arrivals")}}
+
+
+def __getattr__(name: str):
+    if name in _WHERE:
+        import importlib
+
+        module = importlib.import_module(f".{_WHERE[name]}", __name__)
+        # bound here, over the submodule of the same name (run_advice) that the import just bound
+        globals().update({known: getattr(module, known) for known, where in _WHERE.items() if where == _WHERE[name]})
+        return globals()[name]
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -23,7 +23,6 @@ from typing import Any, Mapping, Optional, Sequence
 from ..scenario import Problem, ScenarioError, validate_scenario
 from ..scenario.schema import MAX_SERVERS, Point, PoissonArrivals, Scenario
 from ..staffing import staff_plan
-from .plans import plan_span_h, shorten_plan, shortest_span_h
 
 MIN_CALLING_SPAN_H = 0.5
 """A calling plan is never shortened below this span (hours)."""
@@ -189,14 +188,20 @@ class CallingSpan(Knob):
         return None
 
     def value(self, scenario: Scenario, point: Point) -> float:
+        from .plans import plan_span_h  # here: the command line's parser reads the levers, plans imports numpy
+
         return plan_span_h(scenario.arrivals_for(point), scenario.hours, point.population)
 
     def bounds(self, scenario: Scenario, point: Point) -> tuple[float, float]:
+        from .plans import shortest_span_h
+
         span = self.value(scenario, point)
         shortest = shortest_span_h(scenario.arrivals_for(point), scenario.hours, point.population)
         return min(max(MIN_CALLING_SPAN_H, shortest), span), span
 
     def put(self, data: dict[str, Any], scenario: Scenario, point: Point, value: float) -> dict[str, Any]:
+        from .plans import shorten_plan
+
         arrivals = scenario.arrivals_for(point)
         shorter = shorten_plan(arrivals, scenario.hours, self.value(scenario, point) - value, point.population)
         return {**data, "arrivals": shorter.model_dump(mode="json", exclude_none=True)}
