@@ -27,6 +27,7 @@ import yaml
 
 from ..scenario.errors import Problem, ScenarioError, dotted
 from ..scenario.loading import _ScenarioLoader
+from ..scenario.reading import whole_number
 
 Segment = Union[str, int]
 """A key of a mapping, an index of a list, or ``"*"``: every item of a list."""
@@ -72,7 +73,7 @@ def parse_path(text: str, argument: str | None = None) -> tuple[Segment, ...]:
         if part == "*" or _KEY.match(part):
             segments.append(part)
         elif part.isdigit():
-            segments.append(int(part))
+            segments.append(whole_number(part))
         else:
             raise problem(argument, normal, f"{part!r} is not a field name, a list index or *")
     if isinstance(segments[0], int) or segments[0] == "*":

@@ -16,9 +16,12 @@ from pathlib import Path
 from typing import Any, Optional
 
 from .errors import Problem, ScenarioError, dotted
+from .reading import Unreadable, read_input, whole_number
 from .schema import Point
 
 MAX_ROWS = 100_000
+MAX_TABLE_BYTES = 50_000_000
+"""A points table is refused unread beyond this size: 100,000 rows of 500 bytes (the Xi'an table: 46 bytes a row)."""
 TEXT_COLUMNS = {"id", "name", "lab"}
 REQUIRED_COLUMNS = ("id", "population", "tents")
 _INT = re.compile(r"^[-+]?\d+$")
@@ -114,10 +117,9 @@ def read_points_csv(path: Path, named_by: Source) -> list[tuple[int, dict, dict[
     """Rows of a points table as (line, point data, {column: field path})."""
     name = str(path)
     try:
-        raw = path.read_bytes()
-    except (OSError, ValueError) as exc:  # ValueError: a path with a NUL character
-        reason = "no such file" if isinstance(exc, FileNotFoundError) else f"cannot be read ({getattr(exc, 'strerror', None) or exc})"
-        raise ScenarioError([Problem(named_by.file, named_by.line, named_by.field, f"{name}: {reason}")]) from None
+        raw = read_input(path, MAX_TABLE_BYTES, "points table (CSV)")
+    except Unreadable as exc:
+        raise ScenarioError([Problem(named_by.file, named_by.line, named_by.field, f"{name}: {exc}")]) from None
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -178,7 +180,7 @@ def read_points_csv(path: Path, named_by: Source) -> list[tuple[int, dict, dict[
 def _value(cell: str) -> Any:
     """A cell as the YAML value it stands for: whole number, number, true/false, or text."""
     if _INT.match(cell):
-        return int(cell)
+        return whole_number(cell)
     if _FLOAT.match(cell):
         return float(cell)
     if cell.lower() in ("true", "false"):
