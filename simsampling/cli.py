@@ -1,10 +1,12 @@
 """The command line: a thin shell over the Python API.
 
-Exit status: 0 done; 1 an operating-system failure (`fit`: records or folder not readable or
-writable; `app`: the port taken, the working folder not writable, Streamlit missing); 2 bad
-input (scenario, arguments, results folder taken); 3 a target that cannot be met (optimise: the
-reason names the field to change; nothing written); 130 interrupted (nothing written). Bad input
-never shows a traceback.
+Exit status: 0 done; 1 an operating-system failure (a path that cannot be read or
+written, a full disk, a scheduler that cannot be reached, `app`'s port taken or Streamlit
+missing: one line naming the path or address and the cause); 2 bad input (scenario,
+arguments, results folder taken); 3 a target that cannot be met (optimise, advise: the
+reason names the field to change; nothing written); 130 interrupted (nothing written).
+None shows a traceback. Text from a scenario is printed through terminal.py: never
+markup, emoji or raw control characters.
 """
 
 from __future__ import annotations
@@ -12,7 +14,6 @@ from __future__ import annotations
 import argparse
 import shutil
 import sys
-import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Optional, Sequence
 
@@ -23,7 +24,7 @@ from rich.table import Table
 from . import __version__
 from .choices import (AUTO_FIRST, AUTO_KPIS, AUTO_MAX, AUTO_PRECISION, DEFAULT_ENGINE, DEFAULT_MAX_P90_WAIT_MIN, ENGINES, FORMATS,
                       KEEP_LOGS_UP_TO)
-from .experiment.executors import DEFAULT_EXECUTOR, EXECUTORS, ExecutorUnavailable, check_executor
+from .experiment.executors import DEFAULT_EXECUTOR, EXECUTORS, ExecutorUnavailable, check_executor, check_scheduler
 from .cli_advise import add_parser as add_advise_parser
 from .cli_advise import advise_run, advise_sections, print_sentences, run_advise
 from .cli_app import add_parser as add_app_parser
@@ -31,16 +32,19 @@ from .cli_app import run_app
 from .cli_experiments import add_parsers as add_experiment_parsers
 from .cli_fit import add_parser as add_fit_parser
 from .cli_fit import run_fit
-from .cli_experiments import run_compare, run_sweep
+from .cli_experiments import run_compare, run_sweep, target_free
 from .cli_animate import add_parser as add_animate_parser
 from .cli_animate import run_animate
 from .scenario import Problem, Scenario, ScenarioError, load_scenario, validate_scenario
+from .scenario.reading import whole_number
 from .scenario.schema import MAX_REPLICATIONS
+from .terminal import console, printable, say, shown
 
 if TYPE_CHECKING:  # the simulation (numpy, the metrics) is imported by the commands that run one, not by validate
     from .advice import RunAdvice
     from .experiment import RunResult
 
+FAILED = 1
 BAD_INPUT = 2
 INFEASIBLE = 3
 INTERRUPTED = 130
@@ -50,11 +54,12 @@ SAY_ESTIMATE_FROM_S = 30.0
 def _bounded_int(low: int, high: int):
     def parse(text: str) -> int:
         try:
-            value = int(text)
+            value = whole_number(text)
         except ValueError:
             raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
         if not low <= value <= high:
-            raise argparse.ArgumentTypeError(f"{value} is outside {low}..{high}")
+            shown_value = text.strip() if len(text.strip()) <= 30 else f"{text.strip()[:12]}... ({len(text.strip()):,} characters)"
+            raise argparse.ArgumentTypeError(f"{shown_value} is outside {low}..{high}")
         return value
 
     return parse
@@ -170,6 +175,8 @@ def run_options(args, scenario: Scenario, file: str) -> dict:
         raise ScenarioError([Problem(file, None, "--executor", str(exc))]) from None
     except ValueError as exc:
         raise ScenarioError([Problem(file, None, "--scheduler", str(exc))]) from None
+    if args.scheduler is not None:
+        check_scheduler(args.scheduler)  # unreachable: an operating-system failure (exit 1), before anything runs
     try:
         plan_engines(scenario, args.engine)
     except EngineScopeError as exc:
@@ -186,8 +193,7 @@ def run_options(args, scenario: Scenario, file: str) -> dict:
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
     args = build_parser().parse_args(argv)
-    out = Console(stderr=False, highlight=False)
-    err = Console(stderr=True, highlight=False)
+    out, err = console(), console(stderr=True)
     try:
         if args.command == "validate":
             return _validate(args, out)
@@ -208,23 +214,28 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         return _run(args, out, err)
     except ScenarioError as exc:
         for problem in exc.problems:
-            err.print(str(problem), markup=False, soft_wrap=True)
+            say(err, problem)
         return BAD_INPUT
+    except OSError as exc:
+        say(err, failure_line(exc))
+        return FAILED
     except KeyboardInterrupt:
-        err.print("interrupted: no results were written", markup=False)
+        say(err, "interrupted: no results were written")
         return INTERRUPTED
+
+
+def failure_line(exc: OSError) -> str:
+    """An operating-system failure in one line: the path or address, then the cause."""
+    cause = exc.strerror or str(exc) or type(exc).__name__
+    return cause if exc.filename is None else f"{exc.filename}: {cause}"
 
 
 def _validate(args, out: Console) -> int:
     scenario = load_scenario(args.scenario)
     population = sum(p.population for p in scenario.points)
     stations = sum(p.stations for p in scenario.points)
-    out.print(
-        f"{args.scenario}: OK: {scenario.name}, {len(scenario.points)} point(s), "
-        f"{population:,} residents, {stations} stations, {scenario.replications} replications",
-        markup=False,
-        soft_wrap=True,
-    )
+    say(out, f"{args.scenario}: OK: {scenario.name}, {len(scenario.points)} point(s), "
+             f"{population:,} residents, {stations} stations, {scenario.replications} replications")
     return 0
 
 
@@ -244,35 +255,32 @@ def _run(args, out: Console, err: Console) -> int:
     from .experiment import estimate as run_estimate
     from .experiment import run_scenario
     from .advice import run_advice
-    from .report import ResultsExistError, charts_drawer, check_target, default_folder, write_results
+    from .report import ResultsExistError, charts_drawer, default_folder, write_results
+    from .report.folder import WriteError, scratch_beside
 
     scenario = _with_overrides(load_scenario(args.scenario), args, str(args.scenario))
     if args.rota_point is not None and args.rota_point not in {point.id for point in scenario.points}:
         raise ScenarioError([Problem(str(args.scenario), None, "--rota-point",
                                      f"{args.rota_point!r} is not the id of a point of the scenario")])
     target = args.out if args.out is not None else default_folder(scenario.name)
-    try:
-        check_target(target, args.force)
-    except ResultsExistError as exc:
-        raise ScenarioError([Problem(str(target), None, "--out", str(exc).removeprefix(f"{target} "))]) from None
+    target_free(target, args.force, err, args.quiet)
     options = run_options(args, scenario, str(args.scenario))
     estimate = run_estimate.estimate_run(scenario, args.jobs, keep_logs=None if args.persons is None else False,
                                          persons=bool(args.persons), engine=args.engine)
     if args.memory_check:
         run_estimate.check_memory(estimate, str(args.scenario))
     if estimate.wall_s > SAY_ESTIMATE_FROM_S and not args.quiet:
-        err.print(estimate.describe(), markup=False)
+        say(err, estimate.describe())
     from .experiment.warm_up import warm_up
 
     # The first run after installing compiles the engine: said here, not behind a progress bar stuck at 0.
-    options["engine"] = warm_up(scenario, args.engine, args.jobs, lambda text: None if args.quiet else err.print(text, markup=False))
+    options["engine"] = warm_up(scenario, args.engine, args.jobs, lambda text: None if args.quiet else say(err, text))
 
     show = not args.quiet and err.is_terminal
-    target.parent.mkdir(parents=True, exist_ok=True)
-    # The charts' process starts now, importing matplotlib while this one simulates.
-    with charts_drawer(len(scenario.points)) as drawer, tempfile.TemporaryDirectory(
-            prefix=f".{target.name}.persons-", dir=target.parent) as scratch, Progress(
-        TextColumn("[bold]{task.description}"),
+    # The scratch folder beside the target also shows, before the run, that results can be written there;
+    # the charts' process starts next, importing matplotlib while this one simulates.
+    with scratch_beside(target, "persons") as scratch, charts_drawer(len(scenario.points)) as drawer, Progress(
+        TextColumn("{task.description}", style="bold", markup=False),
         BarColumn(),
         MofNCompleteColumn(),
         TimeElapsedColumn(),
@@ -281,51 +289,53 @@ def _run(args, out: Console, err: Console) -> int:
         disable=not show,
         transient=False,
     ) as progress:
-        task = progress.add_task(f"{scenario.name}: simulating", total=scenario.replications * len(scenario.points))
+        name = printable(scenario.name)  # a progress description is plain text
+        task = progress.add_task(f"{name}: simulating", total=scenario.replications * len(scenario.points))
         first_kwargs = {"keep_logs": None if args.persons is None else False,
                         "persons_file": Path(scratch) / f"persons.{args.format}" if args.persons else None}
         sequential = None
-        if args.replications == "auto":
-            from .experiment.sequential import run_sequential
+        try:
+            if args.replications == "auto":
+                from .experiment.sequential import run_sequential
 
-            progress.update(task, description=f"{scenario.name}: simulating (replications auto)", total=None)
-            result, sequential = run_sequential(scenario, sequential_targets(args), n0=args.initial_replications,
-                                                max_replications=args.max_replications, first_kwargs=first_kwargs,
-                                                **options)
-        else:
-            result = run_scenario(
-                scenario,
-                **options,
-                progress=lambda done, total: progress.update(task, completed=done),
-                **first_kwargs,
-            )
-        progress.update(task, description=f"{scenario.name}: diagnosing")
+                progress.update(task, description=f"{name}: simulating (replications auto)", total=None)
+                result, sequential = run_sequential(scenario, sequential_targets(args), n0=args.initial_replications,
+                                                    max_replications=args.max_replications, first_kwargs=first_kwargs,
+                                                    **options)
+            else:
+                result = run_scenario(
+                    scenario,
+                    **options,
+                    progress=lambda done, total: progress.update(task, completed=done),
+                    **first_kwargs,
+                )
+        except OSError as exc:  # persons.csv streamed beside the target: a full disk names the target
+            if exc.filename is not None:
+                raise
+            raise WriteError(target, exc) from exc
+        progress.update(task, description=f"{name}: diagnosing")
         advice = run_advice(result, args.max_p90_wait)
         impact = advise_run(result, args, progress, str(args.scenario)) if args.advise else None
-        progress.update(task, description=f"{scenario.name}: writing results")
+        progress.update(task, description=f"{name}: writing results")
         try:
             write_results(result, target, force=args.force, table_format=args.format, advice=advice,
                           rota_point=args.rota_point, more=advise_sections(impact) if impact else None, drawer=drawer)
         except ResultsExistError as exc:
             raise ScenarioError([Problem(str(target), None, "--out", str(exc).removeprefix(f"{target} "))]) from None
     if not result.littles_law.passed:
-        err.print(
-            f"warning: self-check failed: the time series and the residents' waits disagree (Little's law, "
-            f"{result.littles_law.worst}); the queue series and charts may be wrong, see checks in summary.json",
-            markup=False,
-            soft_wrap=True,
-        )
+        say(err, f"warning: self-check failed: the time series and the residents' waits disagree (Little's law, "
+                 f"{result.littles_law.worst}); the queue series and charts may be wrong, see checks in summary.json")
     if not args.quiet:
         out.print(_summary_table(result, advice))
         print_sentences(advice.sentences, out)
         if impact is not None:
-            out.print("Each change measured against this run (paired 95% CIs; advice.csv, report.html):", markup=False)
+            say(out, "Each change measured against this run (paired 95% CIs; advice.csv, report.html):")
             print_sentences(impact.sentences, out)
     if sequential is not None:
-        out.print(sequential.line(), markup=False, soft_wrap=True)
+        say(out, sequential.line())
     if result.engine is not None:
-        out.print(result.engine.describe(), markup=False, soft_wrap=True)
-    out.print(f"results written to {target}", markup=False, soft_wrap=True)
+        say(out, result.engine.describe())
+    say(out, f"results written to {target}")
     return 0
 
 
@@ -335,7 +345,8 @@ def _summary_table(result: RunResult, advice: Optional[RunAdvice] = None) -> Tab
     from .report.html import summary_kpi_rows
 
     advice = advice if advice is not None else run_advice(result, check_by_simulation=False)
-    table = Table(title=f"{result.scenario.name}: {result.replications} replications, seed {result.scenario.seed}", title_justify="left")
+    table = Table(title=f"{shown(result.scenario.name)}: {result.replications} replications, seed {result.scenario.seed}",
+                  title_justify="left")
     table.add_column("KPI")
     table.add_column("mean", justify="right")
     table.add_column("95% CI", justify="right")
@@ -422,50 +433,52 @@ def add_optimise_parser(commands) -> None:
 def _optimise(args, out: Console, err: Console) -> int:
     from .experiment.optimise import InfeasibleTarget, allocate_stations, optimise_staffing, success_run_size
     from .experiment.sequential import replications_for
-    from .report import ResultsExistError, check_target, default_folder
+    from .report import ResultsExistError, default_folder
     from .report.folder import partial_folder
     from .report.optimise import write_optimise
 
     file = str(args.scenario)
     scenario = _with_overrides(load_scenario(args.scenario), args, file)
     target = args.out if args.out is not None else default_folder(f"{scenario.name}-optimise")
-    try:
-        check_target(target, args.force)
-    except ResultsExistError as exc:
-        raise ScenarioError([Problem(str(target), None, "--out", str(exc).removeprefix(f"{target} "))]) from None
+    target_free(target, args.force, err, args.quiet)
     if args.total_stations is None and args.deadline is None and args.max_p90_wait is None and not args.fit_waiting_area:
         raise ScenarioError([Problem(file, None, "--deadline", "give --deadline, --max-p90-wait or --fit-waiting-area "
                                      "(or --total-stations for the allocation mode)")])
     options = run_options(args, scenario, file)
-    say = (lambda text: None) if args.quiet else (lambda text: err.print(text, markup=False, soft_wrap=True))
+    line = (lambda text: None) if args.quiet else (lambda text: say(err, text))
     from .experiment.warm_up import warm_up
 
-    options["engine"] = warm_up(scenario, options["engine"], args.jobs, say, runs=None)  # a search: compiled first, said
+    options["engine"] = warm_up(scenario, options["engine"], args.jobs, line, runs=None)  # a search: compiled first, said
     replications = None if args.replications in (None, "auto") else args.replications
     if args.replications == "auto":
         replications = replications_for(scenario, sequential_targets(args), n0=args.initial_replications,
                                         max_replications=args.max_replications, **options)
         if args.total_stations is None:
             replications = max(replications, success_run_size(args.confidence, args.assurance)) if 0 < args.confidence < 1 and 0 < args.assurance < 1 else replications
-        say(f"replications auto: {replications} replications per evaluation")
+        line(f"replications auto: {replications} replications per evaluation")
     # Every evaluation is journalled beside the target: run the same command again to resume.
     journal_folder = partial_folder(target)
+    resuming = journal_folder.exists()
     journal_folder.mkdir(parents=True, exist_ok=True)
-    if args.total_stations is not None:
-        result = allocate_stations(scenario, args.total_stations, replications=replications, say=say,
-                                   journal_folder=journal_folder, file=file, **options)
-    else:
-        try:
+    try:
+        if args.total_stations is not None:
+            result = allocate_stations(scenario, args.total_stations, replications=replications, say=line,
+                                       journal_folder=journal_folder, file=file, **options)
+        else:
             result = optimise_staffing(scenario, args.deadline, args.max_p90_wait, confidence=args.confidence,
                                        fit_waiting_area=args.fit_waiting_area, assurance=args.assurance,
-                                       replications=replications, say=say, journal_folder=journal_folder,
+                                       replications=replications, say=line, journal_folder=journal_folder,
                                        calling_span=args.calling_span, file=file, **options)
-        except InfeasibleTarget as exc:
-            shutil.rmtree(journal_folder, ignore_errors=True)  # not a result: nothing is left behind
-            for point, reason in exc.reasons.items():
-                err.print(f"{file}: infeasible: point {point}: {reason}", markup=False, soft_wrap=True)
-            err.print("no results were written", markup=False)
-            return INFEASIBLE
+    except InfeasibleTarget as exc:
+        shutil.rmtree(journal_folder, ignore_errors=True)  # not a result: nothing is left behind
+        for point, reason in exc.reasons.items():
+            say(err, f"{file}: infeasible: point {point}: {reason}")
+        say(err, "no results were written")
+        return INFEASIBLE
+    except ScenarioError:  # arguments refused: a new journal holds nothing worth resuming
+        if not resuming:
+            shutil.rmtree(journal_folder, ignore_errors=True)
+        raise
     try:
         write_optimise(result, target, force=args.force)
     except ResultsExistError as exc:
@@ -475,20 +488,20 @@ def _optimise(args, out: Console, err: Console) -> int:
     if result.mode == "stations":
         by_point = {e.point_id: e for e in result.verification}
         for p in summary["points"][:10]:
-            out.print(f"{p['id']}: {by_point[p['id']].describe()}", markup=False, soft_wrap=True)
+            say(out, f"{p['id']}: {by_point[p['id']].describe()}")
         if len(summary["points"]) > 10:
-            out.print(f"and {len(summary['points']) - 10} more points: answer.csv", markup=False)
+            say(out, f"and {len(summary['points']) - 10} more points: answer.csv")
         verdict = "verified with seed" if result.verified else "NOT verified with seed"
-        out.print(f"{summary['stations_before']} stations before, {summary['stations_after']} after; "
-                  f"{summary['staff_hours_scheduled_before']:,.0f} staff-hours scheduled before, "
-                  f"{summary['staff_hours_scheduled_after']:,.0f} after; {verdict} {result.verify_seed} "
-                  f"({result.replications} replications)", markup=False, soft_wrap=True)
+        say(out, f"{summary['stations_before']} stations before, {summary['stations_after']} after; "
+                 f"{summary['staff_hours_scheduled_before']:,.0f} staff-hours scheduled before, "
+                 f"{summary['staff_hours_scheduled_after']:,.0f} after; {verdict} {result.verify_seed} "
+                 f"({result.replications} replications)")
     else:
         last = result.allocation_steps[-1]
         answer = ", ".join(f"{pid}: {n}" for pid, n in list(result.answers.items())[:10])
-        out.print(f"allocation of {result.total} stations: {answer}; latest point {last['latest_point']} "
-                  f"finishes at {last['finish_h']:.2f} h", markup=False, soft_wrap=True)
-    out.print(f"results written to {target}", markup=False, soft_wrap=True)
+        say(out, f"allocation of {result.total} stations: {answer}; latest point {last['latest_point']} "
+                 f"finishes at {last['finish_h']:.2f} h")
+    say(out, f"results written to {target}")
     return 0
 
 

@@ -19,6 +19,7 @@ from rich.table import Table
 
 from .scenario import Problem, ScenarioError, load_scenario
 from .scenario.schema import MAX_REPLICATIONS
+from .terminal import printable, say, shown
 
 INTERRUPTED = 130
 FAILED = 1
@@ -81,20 +82,26 @@ def _ready(options: dict[str, Any], scenarios, err: Console, quiet: bool, runs: 
     or runs on SimPy while it compiles aside (``experiment.warm_up``, as ``run`` does)."""
     from .experiment.warm_up import ready_options
 
-    return ready_options(options, scenarios, (lambda text: None) if quiet else (lambda text: err.print(text, markup=False, soft_wrap=True)), runs)
+    return ready_options(options, scenarios, (lambda text: None) if quiet else (lambda text: say(err, text)), runs)
 
 
-def _target_free(target: Path, force: bool) -> None:
+def target_free(target: Path, force: bool, err: Console, quiet: bool = False) -> None:
+    """Refuse, as bad input, a results folder that cannot be used; remove what a killed run left beside it."""
     from .report import ResultsExistError, check_target
+    from .report.folder import clean_leftovers
 
     try:
         check_target(target, force)
     except ResultsExistError as exc:
         raise ScenarioError([Problem(str(target), None, "--out", str(exc).removeprefix(f"{target} "))]) from None
+    removed = clean_leftovers(target)
+    if removed and not quiet:
+        say(err, f"removed {len(removed)} folder(s) left beside {target} by an interrupted run: "
+                 + ", ".join(path.name for path in removed))
 
 
 def _progress(err: Console, quiet: bool) -> Progress:
-    return Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+    return Progress(TextColumn("{task.description}", style="bold", markup=False), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                     TimeRemainingColumn(), console=err, disable=quiet or not err.is_terminal, transient=False)
 
 
@@ -117,10 +124,9 @@ def run_compare(args, out: Console, err: Console) -> int:
     for scenario, file in zip(fixed, args.scenarios):
         options = _options(args, scenario, str(file))
     target = args.out if args.out is not None else default_folder("compare-" + "-vs-".join(s.name for s in scenarios)[:80])
-    _target_free(target, args.force)
+    target_free(target, args.force, err, args.quiet)
     if not args.quiet:
-        err.print(f"common random numbers: every scenario runs with seed {seed} and {replications} replications",
-                  markup=False, soft_wrap=True)
+        say(err, f"common random numbers: every scenario runs with seed {seed} and {replications} replications")
     options = _ready(options, fixed, err, args.quiet)
     total = sum(replications * len(s.points) for s in fixed)
     offsets = [sum(replications * len(s.points) for s in fixed[:i]) for i in range(len(fixed))]
@@ -139,11 +145,11 @@ def run_compare(args, out: Console, err: Console) -> int:
         for table in compare_tables(comparison, out):
             out.print(table)
         for note in comparison.notes[1:]:
-            out.print(note, markup=False, soft_wrap=True)
+            say(out, note)
     for label, result in zip(comparison.labels, comparison.results):
         if not result.littles_law.passed:
-            err.print(f"warning: self-check failed in {label} ({result.scenario.name}): see its summary.json", markup=False)
-    out.print(f"results written to {target}", markup=False, soft_wrap=True)
+            say(err, f"warning: self-check failed in {label} ({result.scenario.name}): see its summary.json")
+    say(out, f"results written to {target}")
     return 0
 
 
@@ -167,12 +173,13 @@ def _compare_table(comparison, others: list[str], with_ci: bool) -> Table:
     from .report.compare import fmt_diff, fmt_leaf, headline_rows
 
     base = comparison.labels[0]
-    shown = [base, *others]
-    names = " vs ".join(f"{label}: {comparison.results[comparison.labels.index(label)].scenario.name}" for label in shown)
+    compared = [base, *others]
+    names = " vs ".join(f"{label}: {shown(comparison.results[comparison.labels.index(label)].scenario.name)}"
+                        for label in compared)
     table = Table(title=f"{names}\n{comparison.replications} replications, seed {comparison.seed}, common random "
                         "numbers; differences with paired 95% CIs", title_justify="left", box=box.SIMPLE_HEAD)
     table.add_column("KPI", ratio=1, overflow="fold", min_width=12)
-    for label in shown:
+    for label in compared:
         table.add_column(f"{label} (95% CI)" if with_ci else label, justify="right", no_wrap=True)
     for label in others:
         table.add_column(f"{label}−{base}", justify="right", no_wrap=True)
@@ -181,7 +188,7 @@ def _compare_table(comparison, others: list[str], with_ci: bool) -> Table:
     for key, label, fmt in headline_rows(comparison):
         row = comparison.table[key]
         cells = [label]
-        for lbl in shown:
+        for lbl in compared:
             mean, ci = fmt_leaf(row[lbl], fmt)
             cells.append(f"{mean} ({ci})" if ci and with_ci else mean)
         for lbl in others:
@@ -204,19 +211,19 @@ def run_sweep(args, out: Console, err: Console) -> int:
     file = str(args.scenario)
     base = with_fixed(scenario, args.seed, args.replications, file)
     options = _options(args, base, file)  # refuses a bad executor before the design is built
-    _target_free(args.out, args.force)
+    target_free(args.out, args.force, err, args.quiet)
     options = _ready(options, base, err, args.quiet, runs=math.prod(len(factor.values) for factor in factors))
     state = {"done": 0, "total": 0}
     partial = partial_folder(args.out)
 
     with _progress(err, args.quiet) as progress:
-        task = progress.add_task(f"{scenario.name}: sweeping", total=None)
+        task = progress.add_task(f"{printable(scenario.name)}: sweeping", total=None)
 
         def before_run(done: int, total: int) -> None:
             state.update(done=done, total=total)
             progress.update(task, total=total, completed=done)
             if done and not args.quiet:
-                err.print(f"resuming: {done} of {total} combinations already done ({partial})", markup=False, soft_wrap=True)
+                say(err, f"resuming: {done} of {total} combinations already done ({partial})")
 
         def report(done: int, total: int, factors_now) -> None:
             state["done"] = done
@@ -228,26 +235,31 @@ def run_sweep(args, out: Console, err: Console) -> int:
                            check=lambda s: _options(args, s, file), file=file, **options)
         except KeyboardInterrupt:
             progress.stop()
-            err.print(_saved("interrupted", state, partial), markup=False, soft_wrap=True)
+            say(err, _saved("interrupted", state, partial))
             return INTERRUPTED
+        except OSError:  # a full disk, say: cli.main names it; the finished combinations stay resumable
+            progress.stop()
+            if state["done"]:
+                say(err, _saved("stopped", state, partial))
+            raise
         except ResultsExistError as exc:  # the folder was taken while the sweep ran; its journal is kept
             raise ScenarioError([Problem(str(args.out), None, "--out", str(exc).removeprefix(f"{args.out} ")
                                          + f"; the finished sweep is kept in {partial}")]) from None
         except BrokenProcessPool:
             progress.stop()
-            err.print(_saved("a worker process died", state, partial), markup=False, soft_wrap=True)
+            say(err, _saved("a worker process died", state, partial))
             return FAILED
     if not args.quiet:
         for table in sweep_tables(result, out):
             out.print(table)
         legend = factor_legend(result)
         if legend:
-            out.print(f"factors: {legend}", markup=False, soft_wrap=True)
+            say(out, f"factors: {legend}")
     failed = [row.index for row in result.rows if not row.littles_law_passed]
     if failed:
-        err.print(f"warning: self-check failed in combination(s) {failed}: see summary.json", markup=False)
+        say(err, f"warning: self-check failed in combination(s) {failed}: see summary.json")
     resumed = f" ({result.resumed} resumed from an interrupted sweep)" if result.resumed else ""
-    out.print(f"{len(result.rows)} combinations{resumed}; results written to {args.out}", markup=False, soft_wrap=True)
+    say(out, f"{len(result.rows)} combinations{resumed}; results written to {args.out}")
     return 0
 
 
@@ -286,16 +298,16 @@ def _sweep_table(result, kpis: list[str], part: tuple[int, int] = (1, 1)) -> Tab
     from .labels import kpi_format, kpi_label, short_names
 
     more = f" ({part[0]} of {part[1]})" if part[1] > 1 else ""
-    table = Table(title=f"{result.scenario.name}: {len(result.rows)} combinations, {result.scenario.replications} "
+    table = Table(title=f"{shown(result.scenario.name)}: {len(result.rows)} combinations, {result.scenario.replications} "
                         f"replications each, seed {result.scenario.seed} (common random numbers){more}",
                   title_justify="left", box=box.SIMPLE_HEAD)
     table.add_column("#", justify="right", no_wrap=True)
     for name in short_names([f.path for f in result.factors]):
-        table.add_column(name, justify="right", no_wrap=True)
+        table.add_column(shown(name), justify="right", no_wrap=True)
     for kpi in kpis:
-        table.add_column("\n".join(textwrap.wrap(kpi_label(kpi), 16)), justify="right", no_wrap=True)
+        table.add_column("\n".join(shown(part) for part in textwrap.wrap(kpi_label(kpi), 16)), justify="right", no_wrap=True)
     for row in result.rows:
-        cells = [str(row.index)] + [str(row.factors[f.path]) for f in result.factors]
+        cells = [str(row.index)] + [shown(row.factors[f.path]) for f in result.factors]
         cells += [formatted(row.leaf(kpi)["mean"], kpi_format(kpi)) for kpi in kpis]
         table.add_row(*cells)
     return table

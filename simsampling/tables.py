@@ -16,8 +16,8 @@ break; rows end in CRLF; floats as ``{:.10g}``, or with ``decimals`` fixed decim
 decimals, infinities as ``inf``); booleans ``true``/``false``; None empty.
 
 Every text cell (point ids and names, statuses, clock times, KPI names) goes through
-``text_cells``: anything text cells need (such as neutralising spreadsheet formulas)
-is done there, once.
+``text_cells``: anything text cells need is done there, once: a text a spreadsheet
+would run as a formula gets a single quote in front (docs/outputs.md).
 """
 
 from __future__ import annotations
@@ -39,9 +39,16 @@ SMALL_TABLE_CELLS = 100_000
 whose import alone takes 0.3 s of CPU: the same bytes either way (tests/unit/test_tables.py)."""
 
 
+FORMULA_STARTS = frozenset("=+-@\t\r")
+"""A text cell starting with one of these is run as a formula by spreadsheet programs (OWASP, "CSV Injection")."""
+
+
 def text_cells(values: Iterable[Any]) -> list[Optional[str]]:
-    """Cells of text, as written: each value's text; an empty text is an empty cell (None)."""
-    return [None if value is None or value == "" else str(value) for value in values]
+    """Cells of text: each value's text, an empty text as an empty cell (None), and a text that a spreadsheet
+    would run as a formula (``=HYPERLINK(...)``, ``@SUM(...)``) with a single quote in front, as the OWASP
+    guidance on CSV injection advises. Parquet's text columns get the same cells, so both formats agree."""
+    return [None if value is None or value == "" else ("'" + text if text and text[0] in FORMULA_STARTS else text)
+            for value in values for text in (str(value),)]
 
 
 def number_cells(values: Column) -> list[Optional[str]]:

@@ -26,7 +26,10 @@ Executors:
   same version of simsampling installed), or, without one, a ``LocalCluster``
   of ``jobs`` worker processes with one thread each, closed when the run ends
   or is interrupted. What every batch needs (the scenario...) is sent to each
-  worker once.
+  worker once. A scheduler is reached within ``CONNECT_S`` or not at all
+  (:class:`SchedulerUnreachable`): nothing that answers otherwise (a closed
+  port, a server that never speaks, another protocol) stalls or crashes a run,
+  and one without workers is refused rather than waited for.
 
 This module knows nothing of the model: the caller passes a module-level
 function ``function(shared, batch) -> list`` and the ``shared`` object.
@@ -45,7 +48,10 @@ import threading
 import uuid
 from concurrent.futures import ProcessPoolExecutor
 from multiprocessing.reduction import ForkingPickler
+from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, Optional, Sequence, TypeVar
+
+from ..leftovers import exit_when_orphaned, owned_prefix, remove, stale
 
 EXECUTORS = ("serial", "processes", "dask")
 DEFAULT_EXECUTOR = "processes"
@@ -63,6 +69,13 @@ Batch = list
 
 class ExecutorUnavailable(RuntimeError):
     """The executor asked for cannot run here (``dask`` without dask.distributed installed)."""
+
+
+class SchedulerUnreachable(ConnectionError):
+    """No Dask scheduler with workers answered at ``filename`` (the address); ``strerror`` says why."""
+
+    def __init__(self, address: str, cause: str):
+        super().__init__(None, cause, address)
 
 
 def batch_tasks(costs: Sequence[float], target_s: Optional[float] = None) -> list[range]:
@@ -90,13 +103,25 @@ def batch_tasks(costs: Sequence[float], target_s: Optional[float] = None) -> lis
 
 
 def check_executor(executor: str, scheduler: Optional[str] = None) -> None:
-    """Raise, before anything runs, if ``executor`` is unknown, cannot run here, or ``scheduler`` is given without dask."""
+    """Raise, before anything runs, if ``executor`` is unknown, cannot run here, or ``scheduler`` is given
+    without dask or is not an address (ValueError)."""
     if executor not in EXECUTORS:
         raise ValueError(f"unknown executor {executor!r}; expected one of {', '.join(EXECUTORS)}")
     if executor != "dask" and scheduler is not None:
         raise ValueError("a scheduler address is for the dask executor only")
     if executor == "dask" and not dask_available():
         raise ExecutorUnavailable(DASK_MISSING)
+    if scheduler is not None:
+        from distributed.comm.addressing import parse_address, parse_host_port
+        from distributed.comm.registry import get_backend
+
+        try:
+            scheme, location = parse_address(scheduler)
+            get_backend(scheme)
+            if scheme in ("tcp", "tls"):
+                parse_host_port(location)
+        except (ValueError, TypeError) as exc:
+            raise ValueError(f"{scheduler!r} is not a scheduler address such as tcp://10.0.0.5:8786 ({exc})") from None
 
 
 def runs_in_process(executor: str, jobs: int, batches: int) -> bool:
@@ -153,7 +178,17 @@ def in_order(submit: Callable[[int, Batch], Any], batches: Iterable[Batch], in_f
 _worker: dict[str, Any] = {}
 
 
-def _set_worker(function: Callable[[Any, Batch], list], shared_path: str) -> None:
+SHARED_PREFIX = "simsampling-shared-"
+"""Temporary files handing ``shared`` to local workers: ``simsampling-shared-<pid>@<host>-<random>.pickle``."""
+
+
+def remove_stale_shared() -> list[Path]:
+    """Remove the files that runs killed on this host left for their workers (``SHARED_PREFIX``); return them."""
+    return [path for path in stale(Path(tempfile.gettempdir()), SHARED_PREFIX) if remove(path)]
+
+
+def _set_worker(function: Callable[[Any, Batch], list], shared_path: str, parent: Optional[int] = None) -> None:
+    exit_when_orphaned(parent)  # a worker must not outlive a killed run
     with open(shared_path, "rb") as handle:
         _worker.update(function=function, shared=ForkingPickler.loads(handle.read()))
 
@@ -167,7 +202,8 @@ def _processes(function, shared, batches: Sequence[Batch], jobs: int) -> Iterato
     # ``shared`` reaches the workers in a file, pickled once: sent with their start-up message
     # (larger than a pipe holds), the parent would wait for each child in turn to import
     # simsampling and read it, about 2.5 s per worker for a city.
-    descriptor, shared_path = tempfile.mkstemp(prefix="simsampling-shared-", suffix=".pickle")
+    remove_stale_shared()
+    descriptor, shared_path = tempfile.mkstemp(prefix=owned_prefix(SHARED_PREFIX), suffix=".pickle")
     try:
         with os.fdopen(descriptor, "wb") as handle:
             handle.write(ForkingPickler.dumps(shared))
@@ -176,7 +212,7 @@ def _processes(function, shared, batches: Sequence[Batch], jobs: int) -> Iterato
         raise
     # spawn: workers start clean (no inherited threads or locks from the parent).
     context = multiprocessing.get_context("spawn")
-    pool = ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=_set_worker, initargs=(function, shared_path))
+    pool = ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=_set_worker, initargs=(function, shared_path, os.getpid()))
     try:
         yield from in_order(lambda _, batch: pool.submit(_worker_batch, batch), batches, IN_FLIGHT_PER_WORKER * workers)
     except BaseException:  # an error, Ctrl-C or the caller stopping early: stop the workers now
@@ -225,6 +261,68 @@ def _ctrl_c_ignored():
         signal.signal(signal.SIGINT, previous)
 
 
+CONNECT_S = 10.0
+"""Seconds allowed to reach a Dask scheduler and hear from it."""
+
+
+def scheduler_workers(address: str, timeout_s: float = CONNECT_S) -> int:
+    """How many workers the Dask scheduler at ``address`` has, asked within ``timeout_s`` (its ``identity``).
+
+    Asked with distributed's own messages over one connection, in a thread of its
+    own with a deadline over the whole exchange: a server that accepts and never
+    answers, answers another protocol (a length of exabytes: MemoryError) or is
+    not there ends as a :class:`SchedulerUnreachable`, and leaves no client behind.
+    """
+    import asyncio
+
+    from distributed.comm import connect as open_comm
+
+    async def identity() -> dict:
+        comm = await open_comm(address, timeout=timeout_s)
+        try:
+            await comm.write({"op": "identity", "reply": True})
+            return await comm.read()
+        finally:
+            comm.abort()
+
+    box: dict[str, Any] = {}
+
+    def ask() -> None:
+        try:
+            box["identity"] = asyncio.run(asyncio.wait_for(identity(), timeout_s))
+        except BaseException as exc:  # noqa: BLE001 - whatever it is, it is reported below
+            box["error"] = exc
+
+    thread = threading.Thread(target=ask, name="simsampling-dask-identity", daemon=True)
+    thread.start()
+    thread.join(timeout_s + 2.0)
+    error = box.get("error")
+    if thread.is_alive() or isinstance(error, (asyncio.TimeoutError, TimeoutError)) or "Timed out" in str(error or ""):
+        raise SchedulerUnreachable(address, f"no answer from a Dask scheduler within {timeout_s:g} s "
+                                            "(is one running there?)")
+    if error is not None:
+        if isinstance(error, OSError) and error.strerror:
+            raise SchedulerUnreachable(address, f"cannot be reached ({error.strerror})")
+        cause = f"{type(error).__name__}: {error}"[:200].rstrip(": ")
+        raise SchedulerUnreachable(address, f"did not answer as a Dask scheduler ({cause})")
+    info = box.get("identity")
+    if not isinstance(info, dict) or info.get("type") != "Scheduler":
+        raise SchedulerUnreachable(address, "answered, but not as a Dask scheduler")
+    return len(info.get("workers") or {})
+
+
+_reached: set[str] = set()
+
+
+def check_scheduler(address: str) -> None:
+    """Refuse (``SchedulerUnreachable``) a scheduler that cannot be reached or has no workers; once per process."""
+    if address in _reached:
+        return
+    if scheduler_workers(address) == 0:
+        raise SchedulerUnreachable(address, "the Dask scheduler has no workers: start them first")
+    _reached.add(address)
+
+
 def _dask(function, shared, batches: Sequence[Batch], jobs: int, scheduler: Optional[str]) -> Iterator[list]:
     try:
         from distributed import Client, LocalCluster
@@ -237,7 +335,8 @@ def _dask(function, shared, batches: Sequence[Batch], jobs: int, scheduler: Opti
             stack.enter_context(cluster)
             client = stack.enter_context(Client(cluster))
         else:
-            client = stack.enter_context(Client(scheduler))
+            check_scheduler(scheduler)
+            client = stack.enter_context(Client(scheduler, timeout=CONNECT_S))
         workers = max(1, sum(client.nthreads().values()))
         remote_shared = client.scatter(shared, broadcast=True, hash=False)
         run = uuid.uuid4().hex[:12]

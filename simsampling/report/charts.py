@@ -33,8 +33,10 @@ from ..flow import STAGE_COLOURS, STAGE_LABELS  # noqa: E402
 from ..log import day_clock  # noqa: E402
 from ..metrics import HOUR, WAIT_BINS, estimate  # noqa: E402
 from ..model.chain import shift_windows  # noqa: E402
+from ..scenario.errors import printable  # noqa: E402
 from .files import active_window, chain_window  # noqa: E402
 from .forked import share  # noqa: E402
+from .text import isolated  # noqa: E402
 
 MAIN = "#264653"
 DEADLINE = "#c1121f"
@@ -54,8 +56,9 @@ LEGEND_ROWS = 0.8
 
 
 def plain(text: object) -> str:
-    """User text for matplotlib: a ``$`` is escaped so it prints as itself, never as mathtext."""
-    return str(text).replace("$", r"\$")
+    """User text for matplotlib: a ``$`` is escaped so it prints as itself, never as mathtext; control
+    characters are shown escaped and the text is isolated, so a direction override cannot reverse the title."""
+    return isolated(printable(str(text))).replace("$", r"\$")
 
 
 def clock_label(hours: float) -> str:

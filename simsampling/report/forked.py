@@ -23,6 +23,8 @@ import threading
 import traceback
 from typing import Any, Callable, Iterator, Optional, Sequence
 
+from ..leftovers import exit_when_orphaned
+
 
 class AsideError(RuntimeError):
     """The work done aside raised; the message holds the child's traceback."""
@@ -33,25 +35,28 @@ def aside(work: Callable[[], Any]) -> Iterator[Callable[[], Any]]:
     """Start ``work()`` in a forked child; yield a function that waits for it and returns its (picklable) result.
 
     Leaving the block early (an error, Ctrl-C) kills the child. The result is
-    read only through the yielded function, inside the block.
+    read only through the yielded function, inside the block; an ``OSError`` of
+    the child (a full disk) is raised as itself, anything else as ``AsideError``.
     """
     if not hasattr(os, "fork"):
         value = work()
         yield lambda: value
         return
     read_end, write_end = os.pipe()
+    parent = os.getpid()
     child = os.fork()
     if child == 0:  # the child: do the work, hand back its result or traceback, leave without any clean-up
         status = 1
         try:
+            exit_when_orphaned(parent)  # the charts of a killed run are not drawn
             os.close(read_end)
             # Fresh standard streams: a thread of the parent (a progress bar) may have held theirs.
             sys.stdout = open(1, "w", encoding=sys.stdout.encoding, errors="replace", closefd=False)
             sys.stderr = open(2, "w", encoding=sys.stderr.encoding, errors="backslashreplace", closefd=False)
             try:
                 message, status = pickle.dumps((True, work())), 0
-            except BaseException:
-                message = pickle.dumps((False, traceback.format_exc()))
+            except BaseException as exc:  # an OSError (a full disk) is handed back as itself
+                message = pickle.dumps((False, (traceback.format_exc(), exc if isinstance(exc, OSError) else None)))
             with os.fdopen(write_end, "wb") as pipe:
                 pipe.write(message)
         finally:
@@ -69,7 +74,10 @@ def aside(work: Callable[[], Any]) -> Iterator[Callable[[], Any]]:
             raise AsideError("the child process ended without a result")
         done, value = pickle.loads(message)
         if not done:
-            raise AsideError(f"in the child process:\n{value}")
+            text, error = value
+            if error is not None:
+                raise error
+            raise AsideError(f"in the child process:\n{text}")
         return value
 
     try:

@@ -7,8 +7,8 @@ script (its Content-Security-Policy forbids both).
 The building blocks (``page``, ``section``, ``paragraph``, ``table``, ``kpi_table``,
 ``figure``, ``code_block``, ``provenance_table``) return :class:`Markup`, HTML
 that is safe to insert. Everything else handed to them (names, ids, descriptions,
-YAML, numbers) is text and is escaped with :func:`html.escape`; only ``Markup``
-goes in as it is. Later commands (compare, sweep, optimise) build their pages
+YAML, numbers) is text and is escaped with :func:`html.escape`, its bidirectional
+and other controls shown as escapes (report/text.py); only ``Markup`` goes in as it is. Later commands (compare, sweep, optimise) build their pages
 from the same blocks; :func:`write_report_html` is the page of one run.
 
 What the page holds is documented in docs/outputs.md (report.html); change both together.
@@ -27,6 +27,7 @@ from typing import Any, Iterable, Mapping, Optional, Sequence, Union
 
 from .. import __version__
 from ..advice import RunAdvice, run_advice
+from .text import inert
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
@@ -42,10 +43,11 @@ class Markup(str):
 
 
 def esc(value: Any) -> Markup:
-    """Text as HTML: ``Markup`` is kept, anything else is turned into text and escaped (quotes too)."""
+    """Text as HTML: ``Markup`` is kept, anything else is turned into text and escaped (quotes too), its
+    direction controls and control characters shown as escapes (an override in a name cannot reverse the page)."""
     if isinstance(value, Markup):
         return value
-    return Markup(html.escape("" if value is None else str(value), quote=True))
+    return Markup(html.escape("" if value is None else inert(value), quote=True))
 
 
 def join(parts: Iterable[Any], separator: str = "\n") -> Markup:

@@ -7,9 +7,9 @@
   :func:`isolated` also wraps the text in FIRST STRONG ISOLATE ... POP
   DIRECTIONAL ISOLATE, so a right-to-left name (Arabic, Hebrew) reads right to
   left without moving the words around it.
-* CSV: a cell starting with ``=``, ``+``, ``-`` or ``@`` (or a tab or carriage
-  return) is run as a formula by spreadsheet programs. :func:`cell_text` puts a
-  single quote in front, as the OWASP guidance on CSV injection advises.
+
+CSV cells that a spreadsheet would run as formulas are neutralised where every
+text cell goes, ``tables.text_cells``.
 """
 
 from __future__ import annotations
@@ -21,7 +21,6 @@ INERT = re.compile("[\u202a-\u202e\u2066-\u2069\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x
 """Embeddings, overrides, isolates and their terminators (LRE, RLE, PDF, LRO, RLO, LRI, RLI, FSI, PDI), and the
 control characters other than tab, line feed and carriage return."""
 FIRST_STRONG_ISOLATE, POP_DIRECTIONAL_ISOLATE = "\u2068", "\u2069"
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
 def inert(text: Any) -> str:
@@ -34,7 +33,3 @@ def isolated(text: Any) -> str:
     """The text made inert, and isolated from the text around it (Unicode bidi isolate)."""
     return f"{FIRST_STRONG_ISOLATE}{inert(text)}{POP_DIRECTIONAL_ISOLATE}"
 
-
-def cell_text(text: str) -> str:
-    """A text cell of a CSV file that no spreadsheet will run as a formula (OWASP: prefix a single quote)."""
-    return "'" + text if text.startswith(FORMULA_STARTS) else text

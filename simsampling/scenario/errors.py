@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass
 from typing import Optional
 
@@ -20,8 +21,9 @@ class Problem:
 
 
 def printable(text: str) -> str:
-    """One line of plain text: line breaks and other control characters shown escaped."""
-    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+    """One line of plain text: line breaks, escape sequences, bidirectional overrides and other
+    control or format characters shown escaped (``\\x1b``, ``\\u202e``); spaces of any script kept."""
+    return "".join(c if c.isprintable() or unicodedata.category(c) == "Zs" else repr(c)[1:-1] for c in text)
 
 
 def dotted(path: tuple) -> str:

@@ -125,9 +125,14 @@ def test_existing_results_are_never_overwritten_without_force(tmp_path: Path, ca
     (out / "mine.txt").write_text("keep me")
     assert run_cli(DEMO, "-r", 1, "--out", out) == 2
     assert "--force" in capsys.readouterr().err
+    assert run_cli(DEMO, "-r", 1, "--out", out, "--force") == 2  # --force replaces only results simsampling wrote
+    assert "is not a results folder simsampling wrote" in capsys.readouterr().err
     assert (out / "mine.txt").read_text() == "keep me"
-    assert run_cli(DEMO, "-r", 1, "--out", out, "--force") == 0
-    assert not (out / "mine.txt").exists() and (out / "summary.json").exists()
+    (out / "mine.txt").unlink()
+    assert run_cli(DEMO, "-r", 1, "--out", out) == 0
+    first = (out / "summary.json").read_text()
+    assert run_cli(DEMO, "-r", 1, "--seed", 7, "--out", out, "--force") == 0
+    assert (out / "summary.json").read_text() != first
 
 
 def test_default_folder_is_new_under_results(tmp_path: Path, monkeypatch):

@@ -26,6 +26,11 @@ SPECIAL = [0.0, -0.0, 1e300, -1e300, 1e-300, 5e-324, 0.0005, 0.0015, 2.5e15, 123
            1 / 3, -2 / 3, 1e10, 9999999999.5, 1e-5, 0.0001]
 
 
+def reference_text(text: str) -> str:
+    """A text cell as the OWASP guidance on CSV injection advises: a formula gets a quote in front."""
+    return "'" + text if text.startswith(("=", "+", "-", "@", "\t", "\r")) else text
+
+
 def reference_number(value) -> str:
     kind = type(value)
     if kind is float:
@@ -33,7 +38,7 @@ def reference_number(value) -> str:
     if kind is int:
         return str(value)
     if kind is str:
-        return value
+        return reference_text(value)
     if value is None:
         return ""
     if isinstance(value, (bool, np.bool_)):
@@ -42,7 +47,7 @@ def reference_number(value) -> str:
         return str(int(value))
     if isinstance(value, (float, np.floating)):
         return "" if not math.isfinite(value) else f"{value:.10g}"
-    return str(value)
+    return reference_text(str(value))
 
 
 def reference_csv(header, rows) -> bytes:
@@ -59,7 +64,7 @@ def reference_cell(value) -> str:
         return "" if value != value else f"{value:.3f}"
     if isinstance(value, bool):
         return "true" if value else "false"
-    return str(value)
+    return reference_text(value) if isinstance(value, str) else str(value)
 
 
 def reference_persons(logs) -> bytes:
@@ -72,7 +77,7 @@ def reference_persons(logs) -> bytes:
         columns = [table[name].tolist() for name in PERSONS_HEADER if name != "arrival_clock"]
         for index, when in enumerate(clock_text(t) for t in table["arrival_s"].tolist()):
             row = [reference_cell(column[index]) for column in columns]
-            writer.writerow(row[:split] + [when] + row[split:])
+            writer.writerow(row[:split] + [reference_text(when)] + row[split:])
     return text.getvalue().encode("utf-8")
 
 

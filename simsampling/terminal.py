@@ -1,0 +1,34 @@
+"""Text on the terminal: a scenario's names are data, never markup, emoji codes or escape sequences.
+
+rich reads ``[bold]`` in any text it renders as markup (a name holding ``[/]``
+raises, ``[link=...]`` makes a hyperlink) and ``:x:`` as an emoji; a name holding
+an escape sequence would reach the terminal raw. Every console is made here
+without emoji, plain lines go through :func:`say`, and text placed inside
+markup (tables, progress descriptions) through :func:`shown`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.console import Console
+from rich.markup import escape
+
+from .scenario.errors import printable
+
+__all__ = ["console", "printable", "say", "shown"]
+
+
+def console(stderr: bool = False) -> Console:
+    """A console that never turns text into emoji or highlights it."""
+    return Console(stderr=stderr, highlight=False, emoji=False)
+
+
+def shown(text: Any) -> str:
+    """Text for a place rich renders as markup: control characters shown escaped, ``[`` escaped."""
+    return escape(printable(str(text)))
+
+
+def say(where: Console, text: Any) -> None:
+    """Print one plain line: no markup, control characters shown escaped, never cut."""
+    where.print(printable(str(text)), markup=False, emoji=False, soft_wrap=True)

@@ -1,0 +1,110 @@
+"""No leftovers after a kill: workers end with their parent, and the next run removes what a killed one left.
+
+A run killed with SIGKILL cannot clean up. Its worker processes notice their parent
+is gone and exit; its scratch folders and the file its workers read the scenario
+from carry its process id and host, and the next run into the same place (or the
+next that starts workers) removes those of processes that are gone.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import psutil
+import pytest
+
+from simsampling import leftovers
+from simsampling.cli import main
+from simsampling.experiment import executors
+from simsampling.report.folder import clean_leftovers
+
+ROOT = Path(__file__).resolve().parents[2]
+DISTRICT = ROOT / "scenarios" / "beibei-district.yaml"
+SMALL = (ROOT / "scenarios" / "one-point-demo.yaml").read_text().replace("population: 2600", "population: 300")
+
+
+def dead_pid() -> int:
+    """The id of a process that has ended (not reused within a test, in practice)."""
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    child.wait()
+    return child.pid
+
+
+def alive(processes: list[psutil.Process]) -> list[psutil.Process]:
+    found = []
+    for process in processes:
+        try:
+            if process.status() != psutil.STATUS_ZOMBIE:
+                found.append(process)
+        except psutil.NoSuchProcess:
+            pass
+    return found
+
+
+@pytest.mark.skipif(os.name != "posix", reason="SIGKILL and orphaned processes are POSIX")
+def test_a_killed_run_leaves_no_worker_and_its_scratch_is_removed_by_the_next(tmp_path: Path, capsys):
+    out = tmp_path / "district"
+    run = subprocess.Popen([sys.executable, "-m", "simsampling", "run", str(DISTRICT), "-r", "6", "--jobs", "2",
+                            "--quiet", "--out", str(out)], cwd=tmp_path, stdout=subprocess.DEVNULL,
+                           stderr=subprocess.DEVNULL)
+    main_process = psutil.Process(run.pid)
+    deadline = time.monotonic() + 120
+    workers: list[psutil.Process] = []
+    while time.monotonic() < deadline and run.poll() is None:
+        workers = [p for p in main_process.children(recursive=True) if "spawn_main" in " ".join(p.cmdline())]
+        if len(workers) == 2:
+            break
+        time.sleep(0.2)
+    assert len(workers) == 2, "the run did not start two workers"
+    time.sleep(1.0)  # the workers are importing or simulating
+    run.send_signal(signal.SIGKILL)
+    run.wait()
+    gone_by = time.monotonic() + 60  # imports under load: the orphan check starts once they are done
+    while alive(workers) and time.monotonic() < gone_by:
+        time.sleep(0.2)
+    assert alive(workers) == [], "worker processes outlived the killed run"
+    left = sorted(p.name for p in tmp_path.iterdir() if p.name.startswith("."))
+    assert left and all(name.startswith(f".district.persons-{run.pid}@") for name in left), left
+
+    scenario = tmp_path / "small.yaml"
+    scenario.write_text(SMALL)
+    assert main(["run", str(scenario), "-r", "1", "--out", str(out), "--no-persons"]) == 0
+    assert f"removed 1 folder(s) left beside {out} by an interrupted run: {left[0]}" in capsys.readouterr().err
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".")) == []
+
+
+def test_scratch_of_a_live_run_or_another_host_is_kept(tmp_path: Path, monkeypatch):
+    target = tmp_path / "out"
+    dead, host = dead_pid(), leftovers._HOST
+    names = [f".out.partial-{dead}@{host}-a", f".out.persons-{dead}@{host}-b", f".out.partial-{os.getpid()}@{host}-c",
+             f".out.partial-{dead}@{host}x-d", ".out.partial", "other"]
+    for name in names:
+        (tmp_path / name).mkdir()
+    removed = clean_leftovers(target)
+    assert sorted(p.name for p in removed) == names[:2]
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(names[2:])
+
+
+def test_old_results_moved_aside_by_a_killed_run_are_put_back(tmp_path: Path):
+    aside = tmp_path / f".out.old-{dead_pid()}@{leftovers._HOST}-x"
+    (aside / "out").mkdir(parents=True)
+    (aside / "out" / "summary.json").write_text("{}")
+    clean_leftovers(tmp_path / "out")
+    assert (tmp_path / "out" / "summary.json").read_text() == "{}" and not aside.exists()
+
+
+def test_a_killed_run_s_scenario_file_for_its_workers_is_removed(tmp_path: Path, monkeypatch):
+    monkeypatch.setattr("tempfile.tempdir", str(tmp_path))
+    stale = tmp_path / f"{executors.SHARED_PREFIX}{dead_pid()}@{leftovers._HOST}-x.pickle"
+    stale.write_bytes(b"left by a killed run")
+    kept = [tmp_path / f"{executors.SHARED_PREFIX}{dead_pid()}@elsewhere-y.pickle",
+            tmp_path / f"{executors.SHARED_PREFIX}{os.getpid()}@{leftovers._HOST}-z.pickle"]
+    for path in kept:
+        path.write_bytes(b"another host's, or a live run's")
+    assert executors.remove_stale_shared() == [stale]  # what every pool does before it starts
+    assert not stale.exists() and all(path.exists() for path in kept)
