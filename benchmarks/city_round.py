@@ -37,7 +37,7 @@ from point_speed import scaled_scenario, textbook_dists, textbook_run  # noqa: E
 
 from simsampling import load_scenario  # noqa: E402
 from simsampling.draws import draw_residents  # noqa: E402
-from simsampling.report.files import scenario_text  # noqa: E402
+from simsampling.report.scenario_yaml import scenario_files  # noqa: E402
 
 REPO = Path(__file__).resolve().parent.parent
 CITY = REPO / "scenarios" / "calibration" / "xian-2021-round.yaml"
@@ -77,8 +77,9 @@ def city_scenario(points: int, scratch: Path):
     path = CITY
     if points:
         scenario = scenario.model_copy(update={"points": scenario.points[:points]})
+        for name, text in scenario_files(scenario, "slice").items():  # a slice of many points: with its table
+            (scratch / name).write_text(text, encoding="utf-8")
         path = scratch / "slice.yaml"
-        path.write_text(scenario_text(scenario))
     return scenario, path
 
 

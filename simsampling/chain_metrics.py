@@ -65,6 +65,10 @@ def identification_s(log: ChainLog) -> np.ndarray:
     return np.concatenate(times)
 
 
+CUMULATIVE_SERIES = ("results",)
+"""Series of chain_series that count up (the others are time averages over each step)."""
+
+
 def chain_series(log: ChainLog, edges: np.ndarray) -> dict[str, np.ndarray]:
     """Per step: tubes waiting at the laboratories, recall tubes included (time average),
     and residents with the result of their pool (cumulative)."""

@@ -29,6 +29,7 @@ import numpy as np
 
 from .jit import configure_cache
 from .log import STAGE_ORDER, STAYED, ClosureLog, EventLog
+from .steps import MAX_TIMELINE_STEPS, end_of_groups, factor, mean_of_groups, rungs, step_for, sum_of_groups
 
 MINUTE = 60.0
 HOUR = 3600.0
@@ -707,11 +708,24 @@ class Series:
     def queue_total(self) -> np.ndarray:
         return np.sum(list(self.queue.values()), axis=0) if self.queue else np.zeros(self.steps)
 
+    def coarsened(self, step_s: float) -> "Series":
+        """The same series in steps of ``step_s`` (a multiple of this step: steps.py), exactly."""
+        k = factor(step_s, self.step_s)
+        if k == 1:
+            return self
+        return Series(queue={s: mean_of_groups(a, k) for s, a in self.queue.items()},
+                      busy={s: mean_of_groups(a, k) for s, a in self.busy.items()},
+                      arrived=end_of_groups(self.arrived, k), sampled=end_of_groups(self.sampled, k), step_s=step_s)
+
 
 def series_edges(log: EventLog, step_s: float = MINUTE) -> np.ndarray:
-    """Step edges from midnight of day 0 to the later of the round's last midnight and the last event."""
+    """Step edges from midnight of day 0 to the later of the round's last midnight and the last event.
+
+    The step is ``step_s``, or coarser when the span would need more than ``steps.MAX_SERIES_STEPS``.
+    """
     left = log.left_s[~np.isnan(log.left_s)]
     last = max(len(log.hours) * DAY, log.last_sample_s, float(log.arrival_s.max(initial=0.0)), float(left.max(initial=0.0)))
+    step_s = step_for(last, step_s)
     steps = math.ceil(last / step_s)
     return np.arange(steps + 1) * step_s
 
@@ -725,6 +739,7 @@ def busy_servers(log: EventLog, stage: str, edges: np.ndarray) -> np.ndarray:
 
 def point_series(log: EventLog, step_s: float = MINUTE) -> Series:
     edges = series_edges(log, step_s)
+    step_s = float(edges[1] - edges[0]) if edges.size > 1 else step_s
     queue, busy = {}, {}
     for stage in log.stages:
         queue[stage] = sorted_occupancy(*sorted_line(log, stage), edges)
@@ -749,6 +764,8 @@ def add_series(parts: list[Series]) -> Series:
         length = max(a.size for a in arrays)
         return np.sum([_pad(a, length) for a in arrays], axis=0)
 
+    step_s = max(part.step_s for part in parts)
+    parts = [part.coarsened(step_s) for part in parts]
     stages = [s for s in STAGE_ORDER if any(s in part.queue for part in parts)]
     return Series(
         queue={s: total([p.queue[s] for p in parts if s in p.queue]) for s in stages},
@@ -785,6 +802,14 @@ class Band:
     def mean(self) -> np.ndarray:
         return self.total / max(self.n, 1)
 
+    def coarsened(self, k: int, cumulative: bool) -> "Band":
+        """The band in steps ``k`` times longer. Exact for the mean; for a time average the low and high
+        become the averages of the finer ones (an envelope at least as wide as the true one)."""
+        if k == 1:
+            return self
+        group = end_of_groups if cumulative else mean_of_groups
+        return Band(n=self.n, total=group(self.total, k), low=group(self.low, k), high=group(self.high, k))
+
 
 def band(arrays: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Mean, min and max across replications of series of unequal length."""
@@ -807,6 +832,11 @@ class SeriesBands:
     hourly_sampled: list[np.ndarray] = field(default_factory=list)
 
     def add(self, series: Series) -> None:
+        if self.sampled.n and series.step_s != self.step_s:  # a replication that ran long: steps.py
+            if series.step_s < self.step_s:
+                series = series.coarsened(self.step_s)
+            else:
+                self.coarsen(series.step_s)
         self.step_s = series.step_s
         for stage, values in series.queue.items():
             self.queue.setdefault(stage, Band()).add(values)
@@ -821,6 +851,24 @@ class SeriesBands:
     @property
     def steps(self) -> int:
         return int(self.sampled.total.size)
+
+    @property
+    def period_s(self) -> float:
+        """What one entry of ``hourly_sampled`` counts: an hour, or a step when steps are longer."""
+        return max(HOUR, self.step_s)
+
+    def coarsen(self, step_s: float) -> None:
+        """Hold every band in steps of ``step_s`` (a multiple of the present step)."""
+        k = factor(step_s, self.step_s)
+        if k == 1:
+            return
+        periods = factor(max(HOUR, step_s), self.period_s)
+        self.queue = {s: b.coarsened(k, False) for s, b in self.queue.items()}
+        self.busy = {s: b.coarsened(k, False) for s, b in self.busy.items()}
+        self.queue_total = self.queue_total.coarsened(k, False)
+        self.arrived, self.sampled = self.arrived.coarsened(k, True), self.sampled.coarsened(k, True)
+        self.hourly_sampled = [sum_of_groups(h, periods) for h in self.hourly_sampled]
+        self.step_s = step_s
 
 
 def wait_histograms(logs: Iterable[EventLog]) -> dict[str, np.ndarray]:
@@ -897,18 +945,25 @@ def flatten(tree: dict[str, Any], prefix: str = "") -> dict[str, Any]:
 # ---------------------------------------------------------------- station timelines
 
 
+MAX_TIMELINE_ROWS = 60
+"""Rows of a station timeline: beyond this many stations a row holds several, in order (rota.png draws
+rows, and a chart of 10,000 stations draws 60 rows of 167, not 10,000)."""
+
+
 @dataclass
 class StationTimeline:
     """What each sampling station of a point did, step by step: for the rota chart.
 
     Kept for every point of the first replication, so it is small whatever the
-    point's size: ``busy`` is stations x steps (float32), over the steps from the
-    first opening to the last closing or the last station activity, and the
-    samplers' closures are the few rows of the log's :class:`ClosureLog`.
+    point's size or span: ``busy`` is rows x steps (float32), a row per station
+    up to ``MAX_TIMELINE_ROWS`` stations (beyond, ``per_row`` consecutive stations
+    a row, averaged), at most ``steps.MAX_TIMELINE_STEPS`` steps from the first
+    opening to the last closing or the last station activity; the samplers'
+    closures are the rows of the log's :class:`ClosureLog`.
 
     ``busy[k, j]`` is the share of step j (from ``start_s + j * step_s``) that
-    station k spent serving: swabs, hand disinfection and the sealing of full
-    pooled tubes, as in the utilisation KPI. ``staffed`` are the point's
+    the stations of row k spent serving: swabs, hand disinfection and the sealing
+    of full pooled tubes, as in the utilisation KPI. ``staffed`` are the point's
     staffed spans (each day's opening to its closing or last station free), and
     ``closures`` the spells a station was closed for lack of staff (breaks not
     covered by relief, samplers off duty; ``end_s`` infinite: to the end).
@@ -921,10 +976,23 @@ class StationTimeline:
     staffed: list[tuple[float, float]]
     closures: ClosureLog
     sampled: int
+    per_row: int = 1
+    """Stations in each row (the last row may hold fewer)."""
+    station_count: int = 0
+    """The point's sampling stations (0: one per row)."""
 
     @property
     def stations(self) -> int:
+        return self.station_count or int(self.busy.shape[0])
+
+    @property
+    def rows(self) -> int:
         return int(self.busy.shape[0])
+
+    def row_stations(self) -> np.ndarray:
+        """Stations in each row."""
+        first = np.arange(self.rows) * self.per_row
+        return np.minimum(first + self.per_row, self.stations) - first
 
     @property
     def steps(self) -> int:
@@ -938,7 +1006,9 @@ class StationTimeline:
     @property
     def busy_s(self) -> float:
         """Station-seconds spent serving."""
-        return float(self.busy.sum(dtype=float) * self.step_s)
+        if self.per_row == 1:
+            return float(self.busy.sum(dtype=float) * self.step_s)
+        return float((self.busy.sum(axis=1, dtype=float) * self.row_stations()).sum() * self.step_s)
 
     def closed_s(self, reason: Optional[str] = None) -> float:
         """Station-seconds closed within the staffed spans (all closures, or those of ``reason``)."""
@@ -989,21 +1059,31 @@ def station_intervals(log: EventLog) -> tuple[np.ndarray, np.ndarray, np.ndarray
 
 
 def station_timeline(log: EventLog, step_s: float = MINUTE) -> StationTimeline:
-    """Busy share per station and step, the staffed spans and the samplers' closures of one point."""
+    """Busy share per station (or row of stations) and step, the staffed spans and the samplers' closures of one point.
+
+    Its size is bounded whatever the point: at most MAX_TIMELINE_ROWS rows and steps.MAX_TIMELINE_STEPS
+    steps (coarser steps for a long span).
+    """
     station, begin, end = station_intervals(log)
     stations = log.servers["swab"]
     staffed = staffed_spans(log)
-    last = float(end.max(initial=log.open_s))
-    first_step = math.floor(min(log.open_s, float(begin.min(initial=log.open_s))) / step_s)
-    last_step = math.ceil(max(staffed[-1][1], last) / step_s)
+    first = min(log.open_s, float(begin.min(initial=log.open_s)))
+    last = max(staffed[-1][1], float(end.max(initial=log.open_s)))
+    for step_s in rungs(step_s):
+        first_step, last_step = math.floor(first / step_s), math.ceil(last / step_s)
+        if last_step - first_step <= MAX_TIMELINE_STEPS:
+            break
     edges = np.arange(first_step, max(last_step, first_step + 1) + 1) * step_s
-    busy = np.zeros((stations, edges.size - 1), dtype=np.float32)
-    by_station = np.argsort(station, kind="stable")  # each station's spells in one slice, not a pass over all per station
-    bounds = np.searchsorted(station[by_station], np.arange(stations + 1)).tolist()
+    per_row = -(-stations // MAX_TIMELINE_ROWS)
+    rows = -(-stations // per_row)
+    busy = np.zeros((rows, edges.size - 1), dtype=np.float32)
+    by_station = np.argsort(station, kind="stable")  # each row's spells in one slice, not a pass over all per row
+    bounds = np.searchsorted(station[by_station], np.arange(rows + 1) * per_row).tolist()
     for k, (low, high) in enumerate(zip(bounds, bounds[1:])):
         if high > low:
             here = by_station[low:high]
-            busy[k] = np.clip(occupancy(begin[here], end[here], edges), 0.0, 1.0)
+            busy_share = occupancy(begin[here], end[here], edges)
+            busy[k] = np.clip(busy_share if per_row == 1 else busy_share / min(per_row, stations - k * per_row), 0.0, 1.0)
     closures = log.closures if log.closures is not None else ClosureLog.of([])
     samplers = closures.role == "sampler"
     return StationTimeline(
@@ -1014,4 +1094,6 @@ def station_timeline(log: EventLog, step_s: float = MINUTE) -> StationTimeline:
         staffed=staffed,
         closures=ClosureLog(*(getattr(closures, name)[samplers] for name in CLOSURE_FIELDS)),
         sampled=log.sampled,
+        per_row=per_row,
+        station_count=stations,
     )

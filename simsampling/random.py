@@ -83,7 +83,9 @@ def sample(dist, rng: np.random.Generator, size: int, signed: bool = False) -> n
     if isinstance(dist, Lognormal):
         if dist.sd == 0:
             return np.full(size, float(dist.mean))
-        sigma2 = math.log1p((dist.sd / dist.mean) ** 2)
+        ratio = dist.sd / dist.mean
+        # (sd / mean) ** 2 overflows for a subnormal mean: log1p(x ** 2) is then 2 log x, taken in logs.
+        sigma2 = math.log1p(ratio**2) if ratio < 1e150 else 2.0 * (math.log(dist.sd) - math.log(dist.mean))
         return rng.lognormal(math.log(dist.mean) - sigma2 / 2.0, math.sqrt(sigma2), size)
     if isinstance(dist, Triangular):
         return rng.triangular(dist.low, dist.mode, dist.high, size)

@@ -17,15 +17,18 @@ against whole runs.
 
 from __future__ import annotations
 
+import math
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Optional
 
-from ..metrics import DAY, MINUTE
+from ..metrics import DAY, HOUR, MAX_TIMELINE_ROWS, MINUTE
+from ..scenario.distributions import Empirical, Exponential, Fixed, Gamma, Lognormal, Normal, Triangular, Uniform, Weibull
 from ..scenario.errors import Problem, ScenarioError
-from ..scenario.schema import Scenario
-from .costs import task_s
+from ..scenario.schema import CallingArrivals, PoissonArrivals, Point, Scenario, SlotArrivals, poisson_window
+from ..steps import MAX_SERIES_STEPS, MAX_TIMELINE_STEPS
+from .costs import point_task_s
 from .replicate import KEEP_LOGS_UP_TO, plan_engines, series_step_s
 
 MIB = 2**20
@@ -43,6 +46,12 @@ WRITE_S = 1.55
 WRITE_POINT_DAY_S = 0.031
 """Writing, per point and day, with 1-minute series (up to 100 points: timeseries.csv
 lists every point's rows): 100 points of the Xi'an round on two days took 7.7 s."""
+WRITE_POINT_STEP_S = WRITE_POINT_DAY_S / 1440
+"""The same per step of a point's series: a point whose lines drain for weeks writes that many more rows."""
+WRITE_CHART_STEP_S = 5.5e-5
+"""Drawing, per step of the run's series beyond a day of minutes: a point of 300 residents whose ten-day
+swabs keep it busy for 700 days (16,808 hourly steps) wrote its folder in 1.76 times the demo's time
+(16.3 s against 9.3 s on a loaded machine, 2026-12-03): 1.2 s more on an idle one, a third of it the tables."""
 WRITE_MANY_S = 4.0
 """Writing the results of a round of over 100 points (15-minute series): the district
 charts (drawn in a forked child while the tables are written) set the pace; 1,000
@@ -90,6 +99,83 @@ PERSONS_WRITE_BYTES_PER_RESIDENT = 300
 """Writing a point's residents to persons.csv (its columns, and polars' copy as text): the process grew
 by 47 MiB (259 bytes a row) writing the 189,892 rows of the 200,000-resident point, and by 11-21 MiB
 when written again (resident set sampled every 2 ms, 2026-12-03)."""
+STATION_BYTES = 4_000
+"""Per sampling station of a point being simulated (SimPy resources and lines, the fast engine's arrays)."""
+TIMELINE_CELL_BYTES = 4 * 3
+"""A cell (row x step) of a point's station timeline kept for rota.png (float32), with the copies made
+while it is computed and drawn."""
+HOURLY_BYTES = 8 * 2
+"""An hour of a point's residents sampled per hour, kept per replication for throughput.csv."""
+
+
+def long_value(dist) -> float:
+    """A value a draw of ``dist`` rarely exceeds (a duration's long tail): the largest for bounded laws,
+    the mean and four standard deviations otherwise."""
+    if isinstance(dist, Fixed):
+        return dist.value
+    if isinstance(dist, (Triangular, Uniform)):
+        return dist.high
+    if isinstance(dist, Empirical):
+        return max(dist.values)
+    if isinstance(dist, Exponential):
+        return 5.0 * dist.mean
+    if isinstance(dist, (Lognormal, Normal)):
+        return dist.mean + 4.0 * dist.sd
+    if isinstance(dist, Gamma):
+        return dist.mean_value + 4.0 * math.sqrt(dist.shape) * dist.scale
+    if isinstance(dist, Weibull):
+        spread = math.gamma(1.0 + 2.0 / dist.shape) - math.gamma(1.0 + 1.0 / dist.shape) ** 2
+        return dist.mean_value + 4.0 * dist.scale * math.sqrt(max(0.0, spread))
+    return dist.mean_value
+
+
+def span_s(scenario: Scenario, point: Point) -> float:
+    """When a point's last event may come (seconds since midnight of day 0): the later of the round's end,
+    the last arrival (late, or back after balking) and the time its busiest stage needs to serve everyone.
+
+    Rounds whose lines drain within the days keep their series per minute; a point overloaded for weeks
+    gets as many steps as that (at most steps.MAX_SERIES_STEPS): the memory of its series follows.
+    """
+    hours = scenario.hours
+    first_open, last_close = hours[0][0], hours[-1][1]
+    arrivals = scenario.arrivals_for(point)
+    last_arrival = last_close
+    if isinstance(arrivals, (SlotArrivals, CallingArrivals)):
+        last_arrival += max(0.0, long_value(arrivals.lateness_min) * MINUTE)
+    elif isinstance(arrivals, PoissonArrivals):
+        last_arrival = max(last_arrival, (len(hours) - 1) * DAY + poisson_window(arrivals, scenario.clock)[1])
+    if point.balking is not None:
+        last_arrival += max(0.0, long_value(point.balking.return_after_min) * MINUTE)
+    stages = point.stages
+    factor = 1.0
+    if point.green_channel is not None:
+        factor += point.green_channel.share * (point.green_channel.service_factor - 1.0)
+    work, tail = [], 0.0
+    for name in ("temperature", "registration", "swab"):
+        stage = getattr(stages, name)
+        if stage is None:
+            continue
+        if name == "registration":
+            times = stage.service_s
+            mean = stage.qr_share * times.qr.mean_value + (1 - stage.qr_share) * times.manual.mean_value
+            longest = max(long_value(times.qr), long_value(times.manual))
+        else:
+            mean, longest = stage.service_s.mean_value, long_value(stage.service_s)
+            if name == "swab" and stage.disinfection_s is not None:
+                mean += stage.disinfection_s.mean_value
+                longest += long_value(stage.disinfection_s)
+        pooling = scenario.pooling_for(point)
+        if name == "swab" and pooling is not None:
+            mean += pooling.tube_handling_s.mean_value / pooling.ratio
+        work.append(point.population * mean * factor / point.servers(name))
+        tail += longest * factor
+    drained = first_open + max(work, default=0.0) + tail
+    return max(len(hours) * DAY, last_arrival + tail, drained)
+
+
+def series_steps(scenario: Scenario, point: Point) -> int:
+    """Steps of the point's series: as many as its span needs, at most steps.MAX_SERIES_STEPS."""
+    return min(MAX_SERIES_STEPS, int(span_s(scenario, point) // series_step_s(scenario)) + 1)
 
 
 @dataclass(frozen=True)
@@ -132,20 +218,27 @@ def estimate_run(
     processes = max(1, min(jobs, tasks))
     cores = min(processes, usable_cpus())
 
-    fine = series_step_s(scenario) == MINUTE
-    simulate_s = replications * sum(task_s(p.population, e) for p, e in zip(scenario.points, engines))
+    step_s = series_step_s(scenario)
+    fine = step_s == MINUTE
+    steps = [series_steps(scenario, point) for point in scenario.points]
+    simulate_s = replications * sum(point_task_s(p, e) for p, e in zip(scenario.points, engines))
     simulate_s = (simulate_s + tasks * FOLD_TASK_S) / cores
-    write_s = WRITE_S + points * WRITE_POINT_DAY_S * scenario.round.days if fine else WRITE_MANY_S + points * WRITE_POINT_S
+    write_s = (WRITE_S + WRITE_POINT_STEP_S * sum(steps) if fine
+               else WRITE_MANY_S + WRITE_POINT_S * sum(max(1.0, n * step_s / (2 * DAY)) for n in steps))
+    write_s += WRITE_CHART_STEP_S * max(0, max(steps) - DAY / MINUTE)
     if keep_logs or persons:
         write_s += residents * PERSONS_ROW_S
     wall_s = (START_S if processes > 1 else 0.0) + simulate_s + write_s
 
-    steps = scenario.round.days * DAY / series_step_s(scenario)
     largest = sorted(zip(scenario.points, engines), key=lambda pair: -pair[0].population)[:processes]
-    simulating = sum(SIMULATE_BYTES_PER_RESIDENT[point_engine] * point.population for point, point_engine in largest)
+    simulating = sum(SIMULATE_BYTES_PER_RESIDENT[point_engine] * point.population + STATION_BYTES * point.stations
+                     + SERIES_ARRAYS * 8 * MAX_SERIES_STEPS for point, point_engine in largest)
+    timelines = sum(min(p.stations, MAX_TIMELINE_ROWS) * min(n, MAX_TIMELINE_STEPS) for p, n in zip(scenario.points, steps))
+    hours = sum(n * step_s / HOUR + 1 for n in steps)
     parts = {
-        "points": MAIN_BYTES + WRITE_BYTES + points * (POINT_BYTES + SERIES_FACTOR * SERIES_ARRAYS * 8 * steps),
-        "replications": POINT_REPLICATION_BYTES * tasks,
+        "points": MAIN_BYTES + WRITE_BYTES + points * POINT_BYTES + SERIES_FACTOR * SERIES_ARRAYS * 8 * sum(steps)
+        + TIMELINE_CELL_BYTES * timelines,
+        "replications": POINT_REPLICATION_BYTES * tasks + HOURLY_BYTES * hours * replications,
         "--persons": (KEEP_BYTES_PER_RESIDENT * residents if keep_logs else 0)
         + (PERSONS_WRITE_BYTES_PER_RESIDENT * populations[0] if keep_logs or persons else 0),
         # With one process the main process simulates; with more, each worker holds one point at a time.

@@ -43,11 +43,12 @@ from ..metrics import (
     tally,
     wait_histograms,
 )
-from ..chain_metrics import chain_kpis, chain_series
+from ..chain_metrics import CUMULATIVE_SERIES, chain_kpis, chain_series
 from ..choices import DEFAULT_ENGINE, ENGINES, KEEP_LOGS_UP_TO
 from ..persons import PersonsWriter
 from ..scenario.schema import Point, Scenario
-from .costs import task_s
+from ..steps import factor, step_for
+from .costs import point_task_s
 from .executors import DEFAULT_EXECUTOR, batch_tasks, check_executor, run_batches, runs_in_process
 
 if TYPE_CHECKING:  # the engines and the chain import SimPy (and numba): loaded where a task runs
@@ -237,6 +238,8 @@ class RunResult:
     wait_counts: dict[str, np.ndarray] = field(default_factory=dict)
     first_logs: list[EventLog] = field(default_factory=list)
     chain_bands: dict[str, Band] = field(default_factory=dict)
+    chain_step_s: float = MINUTE
+    """The step of ``chain_bands``: ``step_s`` once the run is over."""
     first_chain: Optional[ChainLog] = None
     persons_file: Optional[Path] = None
     persons_rows: int = 0
@@ -340,7 +343,8 @@ def run_scenario(
     step_s = series_step_s(scenario)
     first = first_replication
     tasks = [(rep, index) for rep in range(first, first + scenario.replications) for index in range(points)]
-    result = RunResult(scenario=scenario, jobs=jobs, step_s=step_s, persons_file=persons_file, executor=executor, engine=plan)
+    result = RunResult(scenario=scenario, jobs=jobs, step_s=step_s, chain_step_s=step_s, persons_file=persons_file,
+                       executor=executor, engine=plan)
     result.point_kpis = {point.id: [] for point in scenario.points}
     result.point_bands = {point.id: SeriesBands() for point in scenario.points}
     want_logs = keep_logs or persons_file is not None
@@ -376,7 +380,7 @@ def run_scenario(
             if done % points == 0:  # the last point of a replication
                 kpis = dict(run.kpis) if points == 1 else kpis_of(combine(tallies))
                 if scenario.chain is not None:
-                    kpis["chain"] = _run_chain(scenario, run.replication, chain_parts, run_series.step_s, result)
+                    kpis["chain"] = _run_chain(scenario, run.replication, chain_parts, step_s, result)
                 result.run_kpis.append(kpis)
                 result.run_bands.add(run_series)
                 tallies, run_series, chain_parts = [], None, []
@@ -391,8 +395,27 @@ def run_scenario(
     if writer is not None:
         result.persons_file = writer.close()
     result.point_summaries = summaries  # the cached value, dropped like any other by sequential.merge_results
+    same_steps(result)
     result.elapsed_s = time.perf_counter() - started
     return result
+
+
+def same_steps(result: "RunResult") -> None:
+    """Put every series of the run in the coarsest step any of them took (steps.py: a replication whose lines
+    drained for weeks); a round of up to two weeks keeps its minutes and is left as it is."""
+    bands = [result.run_bands, *result.point_bands.values()]
+    step = max([b.step_s for b in bands if b.sampled.n] + [result.step_s, result.chain_step_s])
+    for scope in bands:
+        if scope.sampled.n:
+            scope.coarsen(step)
+    _coarsen_chain(result, step)
+    result.step_s = step
+
+
+def _coarsen_chain(result: "RunResult", step_s: float) -> None:
+    k = factor(step_s, result.chain_step_s)
+    result.chain_bands = {name: band.coarsened(k, name in CUMULATIVE_SERIES) for name, band in result.chain_bands.items()}
+    result.chain_step_s = step_s
 
 
 def _run_chain(scenario: Scenario, replication: int, parts: list[PointTubes], step_s: float, result: RunResult) -> dict[str, Any]:
@@ -401,6 +424,9 @@ def _run_chain(scenario: Scenario, replication: int, parts: list[PointTubes], st
 
     log = simulate_chain(scenario, replication, parts)
     last = np.nanmax(np.concatenate([[scenario.hours[-1][1]], log.released_s, log.recall_released_s]))
+    step_s = max(step_for(last, step_s), result.chain_step_s)
+    if step_s > result.chain_step_s:
+        _coarsen_chain(result, step_s)
     edges = np.arange(int(np.ceil(last / step_s)) + 1) * step_s
     for name, values in chain_series(log, edges).items():
         result.chain_bands.setdefault(name, Band()).add(values)
@@ -422,7 +448,7 @@ def _execute(
 ) -> Iterator[PointRun]:
     """Every task's PointRun, in task order, whatever the executor (the single place tasks are run)."""
     shared = _Shared(scenario, step_s, want_logs, engines or ("simpy",) * len(scenario.points))
-    costs = [task_s(scenario.points[index].population, shared.engines[index]) for _, index in tasks]
+    costs = [point_task_s(scenario.points[index], shared.engines[index]) for _, index in tasks]
     batches = [tasks[span.start : span.stop] for span in batch_tasks(costs)]
     if runs_in_process(executor, jobs, len(batches)):
         # In this process, one task at a time so the progress bar moves per task (and stays here:

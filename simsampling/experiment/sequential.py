@@ -22,6 +22,7 @@ timeseries.csv are added in another order and may differ in the last bit (1e-16 
 
 from __future__ import annotations
 
+import copy
 import math
 from dataclasses import dataclass, field, replace
 from typing import Any, Optional, Sequence
@@ -35,7 +36,7 @@ from ..choices import AUTO_PRECISION as DEFAULT_PRECISION
 from ..metrics import Band, SeriesBands, _pad
 from ..scenario import Problem, ScenarioError
 from ..scenario.schema import MAX_REPLICATIONS, Scenario
-from .replicate import RunResult, run_scenario
+from .replicate import RunResult, run_scenario, same_steps
 
 MIN_BATCH = 2
 
@@ -195,6 +196,11 @@ def _merge_bands(a: SeriesBands, b: SeriesBands) -> SeriesBands:
 
 def merge_results(first: RunResult, later: RunResult) -> RunResult:
     """Two runs of consecutive replications of the same scenario as one run (``first`` holds the lower numbers)."""
+    if first.step_s != later.step_s:  # a replication that ran for weeks took coarser steps (steps.py): a copy of
+        finer = copy.deepcopy(first if first.step_s < later.step_s else later)  # the finer run is put in them
+        finer.step_s = max(first.step_s, later.step_s)
+        same_steps(finer)
+        first, later = (finer, later) if first.step_s < later.step_s else (first, finer)
     total = first.replications + later.replications
     merged = replace(first)  # a shallow copy: fields are replaced below, never mutated
     merged.__dict__.pop("summary", None)

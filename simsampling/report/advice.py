@@ -16,7 +16,7 @@ from ..advice.moves import town_label, town_of
 from ..advice.targets import IMPACT_KPIS, NAMES, UNITS
 from ..advice.words import signed, status_sentence
 from . import html as h
-from .files import scenario_text, write_csv
+from .files import write_csv, write_scenario
 from .folder import results_folder
 
 BOTTLENECK = "#c1121f"
@@ -244,14 +244,14 @@ def write_advice(impact: Impact, target: Union[str, Path], force: bool = False,
     target = Path(target)
     with results_folder(target, force=force) as staging:
         charts = write_advice_files(impact, staging)
-        (staging / "scenario.yaml").write_text(scenario_text(impact.scenario), encoding="utf-8")
+        write_scenario(impact.scenario, staging)
         rows = {"scenario": impact.scenario.name, "file": impact.file or "(from Python)",
                 "simsampling version": __version__, "seed": impact.scenario.seed,
                 "replications": impact.baseline.replications, "common random numbers": "yes",
                 "runs": f"{impact.runs} (the scenario as written and one per lever that applies)",
                 "run time": f"{impact.elapsed_s:,.1f} s", **(provenance or {})}
         sections = [advice_section(impact, charts),
-                    h.section("Scenario", h.code_block(scenario_text(impact.scenario), summary="scenario.yaml"),
+                    h.section("Scenario", h.yaml_file_block(staging / "scenario.yaml", "scenario.yaml"),
                               id="scenario"),
                     h.section("Provenance", h.provenance_table(rows), id="provenance")]
         page = h.page(f"{impact.scenario.name}: what to change", sections,

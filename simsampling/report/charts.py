@@ -22,7 +22,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
-from matplotlib.colors import LinearSegmentedColormap, PowerNorm  # noqa: E402
+from matplotlib.colors import LinearSegmentedColormap, ListedColormap, PowerNorm  # noqa: E402
 from matplotlib.lines import Line2D  # noqa: E402
 from matplotlib.patches import Patch  # noqa: E402
 from matplotlib.ticker import FuncFormatter, MaxNLocator, MultipleLocator, PercentFormatter  # noqa: E402
@@ -31,8 +31,9 @@ from ..advice import RunAdvice, run_advice  # noqa: E402
 from ..experiment import RunResult  # noqa: E402
 from ..flow import STAGE_COLOURS, STAGE_LABELS  # noqa: E402
 from ..log import day_clock  # noqa: E402
-from ..metrics import HOUR, WAIT_BINS, estimate  # noqa: E402
+from ..metrics import HOUR, WAIT_BINS, estimate, occupancy  # noqa: E402
 from ..model.chain import shift_windows  # noqa: E402
+from ..steps import MAX_TIMELINE_STEPS, sum_of_groups  # noqa: E402
 from ..scenario.errors import printable  # noqa: E402
 from .files import active_window, chain_window  # noqa: E402
 from .forked import share  # noqa: E402
@@ -80,7 +81,8 @@ def _clock_axis(ax, start_h: float, end_h: float) -> None:
     ax.set_xlim(start_h, end_h)
     span = end_h - start_h
     # Up to a day: every hour to three; longer rounds: at most about 9 labels ("+1d 06:00" is wide).
-    step = 1 if span <= 12 else 2 if span <= 20 else 3 if span <= 27 else next((s for s in (6, 12, 24, 48) if span / s <= 9), 72)
+    step = 1 if span <= 12 else 2 if span <= 20 else 3 if span <= 27 else next((s for s in (6, 12, 24, 48) if span / s <= 9),
+                                                                               24 * max(3, math.ceil(span / 24 / 9)))
     ax.xaxis.set_major_locator(MultipleLocator(step))
     ax.xaxis.set_major_formatter(FuncFormatter(lambda h, _: hour_label(h) if h >= 0 else ""))
 
@@ -187,24 +189,40 @@ def cumulative_chart(result: RunResult, path: Path) -> None:
     _save(fig, path)
 
 
+MAX_BARS = 720
+"""Bars of a chart of residents sampled per hour: a bar per hour up to 30 days; beyond, a bar per several
+hours (their mean per hour), so a round that drains for months is drawn in seconds."""
+
+
+def hourly_rates(bands) -> tuple[np.ndarray, float, list[dict]]:
+    """Residents sampled per hour, a bar per hour (or per several: MAX_BARS): the bars' centres and width
+    in hours since midnight of day 0, and each bar's mean and 95% CI across replications (a leaf)."""
+    per_bar_h = bands.period_s / HOUR  # an hour; a step when steps are longer (steps.py)
+    length = max(h.size for h in bands.hourly_sampled)
+    group = -(-length // MAX_BARS)
+    padded = [sum_of_groups(np.pad(h, (0, length - h.size)), group) / (per_bar_h * group) for h in bands.hourly_sampled]
+    bars = padded[0].size
+    leaves = [estimate([float(p[i]) for p in padded]) for i in range(bars)]
+    return (np.arange(bars) + 0.5) * per_bar_h * group, per_bar_h * group, leaves
+
+
 def throughput_chart(result: RunResult, path: Path) -> None:
     """Residents sampled per clock hour, with the stations' nominal swab capacity."""
-    hours = result.run_bands.hourly_sampled
-    length = max(h.size for h in hours)
-    padded = [np.pad(h, (0, length - h.size)) for h in hours]
-    leaves = [estimate([float(p[i]) for p in padded]) for i in range(length)]
+    centres, per_bar_h, leaves = hourly_rates(result.run_bands)
     means = np.array([leaf["mean"] for leaf in leaves])
     errors = np.array([[leaf["mean"] - leaf["ci95"][0], leaf["ci95"][1] - leaf["mean"]] if leaf["ci95"] else [0, 0] for leaf in leaves]).T
     fig, ax = plt.subplots(figsize=(9, 4.5))
-    centres = np.arange(length) + 0.5
-    ax.bar(centres, means, width=0.85, color=MAIN, alpha=0.85, label="sampled per hour (mean)")
+    ax.bar(centres, means, width=0.85 * per_bar_h, color=MAIN, alpha=0.85, label="sampled per hour (mean)")
     ax.errorbar(centres, means, yerr=errors, fmt="none", ecolor="#333333", elinewidth=0.8, capsize=2, label="95% CI")
-    capacity = sum(p.stations * 3600.0 / p.stages.swab.service_s.mean_value for p in result.scenario.points)
-    ax.axhline(capacity, color="#c1121f", linestyle="--", linewidth=1.2,
-               label=f"nominal swab capacity {capacity:,.0f}/h (stations x 3600 / mean swab time)")
+    means_s = [p.stages.swab.service_s.mean_value for p in result.scenario.points]
+    capacity = sum(p.stations * 3600.0 / m for p, m in zip(result.scenario.points, means_s)) if min(means_s) > 0 else math.inf
+    if math.isfinite(capacity):  # a swab of no time has no nominal capacity
+        ax.axhline(capacity, color="#c1121f", linestyle="--", linewidth=1.2,
+                   label=f"nominal swab capacity {capacity:,.0f}/h (stations x 3600 / mean swab time)")
     _open_close(ax, result)
     _clock_axis(ax, *_window_hours(result))
-    ax.set_ylim(0, max(capacity, float(np.max(means, initial=0))) * 1.3)
+    top = max(capacity if math.isfinite(capacity) else 0.0, float(np.max(means, initial=0)))
+    ax.set_ylim(0, top * 1.3 if top > 0 else 1.0)
     _thousands(ax)
     _style(ax, f"{plain(result.scenario.name)}: throughput per hour", "time of day", "residents sampled per hour")
     ax.legend(loc="upper right", fontsize=8, frameon=False)
@@ -542,15 +560,17 @@ def queue_heatmap(result: RunResult, path: Path, advice: RunAdvice) -> None:
     end_h = max(end_h, float(np.ceil(np.nanmax(finish, initial=end_h))))
     step_h = result.step_s / HOUR
     first, last = int(round(start_h / step_h)), int(round(end_h / step_h))
-    matrix = np.zeros((n, max(1, last - first)))
-    for index, row in enumerate(rows):
-        waiting = result.point_bands[row["point"].id].queue_total.mean[first:last]
-        matrix[index, : waiting.size] = waiting
     group = -(-n // HEATMAP_ROWS) if n > HEATMAP_ROWS else 1
     starts = np.arange(0, n, group)
     sizes = np.diff(np.append(starts, n))
+    # Rows of `group` points added up as they are read: the matrix is never points x steps (a city's would be GBs).
+    columns = -(-max(1, last - first) // (per_column := -(-max(1, last - first) // MAX_TIMELINE_STEPS)))
+    matrix = np.zeros((starts.size, columns * per_column))
+    for index, row in enumerate(rows):
+        waiting = result.point_bands[row["point"].id].queue_total.mean[first:last]
+        matrix[index // group, : waiting.size] += waiting
+    matrix = matrix.reshape(starts.size, columns, per_column).mean(axis=2) / sizes[:, None]
     if group > 1:
-        matrix = np.add.reduceat(matrix, starts, axis=0) / sizes[:, None]
         finish = np.array([np.nanmean(finish[a : a + size]) if np.isfinite(finish[a : a + size]).any() else np.nan
                            for a, size in zip(starts, sizes)])
     centres = starts + sizes / 2.0
@@ -560,7 +580,7 @@ def queue_heatmap(result: RunResult, path: Path, advice: RunAdvice) -> None:
     norm = PowerNorm(0.5, vmin=0, vmax=max(1.0, float(matrix.max(initial=0))))
     # Rows of `group` points each; the last, shorter group is cut at n by the y limits below.
     image = ax.imshow(matrix, aspect="auto", interpolation="nearest", cmap="magma_r", norm=norm,
-                      extent=(start_h, end_h, len(starts) * group, 0))
+                      extent=(start_h, start_h + columns * per_column * step_h, len(starts) * group, 0))
     row_pt = (fig.get_figheight() - 1.6) * 72 / len(starts)  # a row's height, roughly, in points
     ticks = row_pt >= 3  # a tick per row while rows are tall enough, else dots
     ax.plot(finish, centres, linestyle="none", marker="|" if ticks else ".", markersize=min(9, 0.8 * row_pt) if ticks else 3,
@@ -664,6 +684,9 @@ BUSY_FLOOR = 0.005
 """Busy shares at or below this are drawn as idle (a blank cell, not a faint one)."""
 ROTA_LABELLED = 30
 """Up to this many stations, rota.png names every row."""
+ROTA_EXACT_CLOSURES = 2_000
+"""Up to this many closures, a row per station, rota.png draws each at its exact times; beyond (or with rows of
+several stations), a cell is drawn closed when half its row's stations were closed for most of it."""
 
 
 def rota_point(result: RunResult, advice: Optional[RunAdvice] = None, chosen: Optional[str] = None):
@@ -707,6 +730,27 @@ def _has_activity(timeline) -> bool:
     return timeline.sampled > 0 or timeline.closures.start_s.size > 0
 
 
+def _closed_shares(timeline, window: list[tuple[float, float]]) -> dict[str, np.ndarray]:
+    """Per kind of closure, the share of each row's station-time closed in each step, within ``window``."""
+    closures, edges = timeline.closures, timeline.edges
+    sizes = timeline.row_stations()[:, None]
+    shares = {}
+    for kind in ("break", "off_duty"):
+        mine = (closures.reason == "break") if kind == "break" else (closures.reason != "break")
+        mine &= closures.slot < timeline.stations
+        share = np.zeros((timeline.rows, timeline.steps))
+        for low, high in window:
+            begin = np.clip(closures.start_s[mine], low, high)
+            end = np.clip(np.minimum(closures.end_s[mine], edges[-1]), low, high)
+            rows = closures.slot[mine] // timeline.per_row
+            for row in np.unique(rows):
+                here = rows == row
+                share[row] += occupancy(begin[here], end[here], edges)
+        if share.any():
+            shares[kind] = share / sizes
+    return shares
+
+
 def _row_edges(rows: int) -> np.ndarray:
     """y edges of ``rows`` bars of height 0.8 centred on 0, 1, ...: bar, gap, bar, ..."""
     return np.column_stack([np.arange(rows) - 0.4, np.arange(rows) + 0.4]).ravel()
@@ -721,38 +765,54 @@ def rota_chart(result: RunResult, path: Path, advice: Optional[RunAdvice] = None
     """
     point, why = rota_point(result, advice, chosen)
     timeline = result.timelines[point.id]
-    stations = timeline.stations
+    stations, rows = timeline.stations, timeline.rows
     start_h, end_h = _window_hours(result)
-    height = min(14.0, max(3.8, 2.4 + 0.34 * stations))
+    height = min(14.0, max(3.8, 2.4 + 0.34 * rows))
     fig, ax = plt.subplots(figsize=(10.5, height))
     ax.set_facecolor(POINT_CLOSED)
     for begin, end in timeline.staffed:
         ax.axvspan(begin / HOUR, end / HOUR, color="white", linewidth=0, zorder=0)
-    # Station 1 at the top: row y = stations - 1 - k. Gap rows between bars stay masked.
-    shares = np.full((2 * stations - 1, timeline.steps), np.nan)
+    # Station 1 (the first row) at the top: row y = rows - 1 - k. Gap rows between bars stay masked.
+    shares = np.full((2 * rows - 1, timeline.steps), np.nan)
     shares[::2] = timeline.busy[::-1]
     cells = np.ma.masked_where(~(shares > BUSY_FLOOR), shares)
-    mesh = ax.pcolorfast(timeline.edges / HOUR, _row_edges(stations), cells, cmap=BUSY_COLOURS, vmin=0.0, vmax=1.0,
+    mesh = ax.pcolorfast(timeline.edges / HOUR, _row_edges(rows), cells, cmap=BUSY_COLOURS, vmin=0.0, vmax=1.0,
                          zorder=1)
     closures = timeline.closures
     kinds = {"break": (BREAK_COLOUR, BREAK_EDGE, "////"), "off_duty": (OFF_DUTY_COLOUR, OFF_DUTY_EDGE, "xxx")}
-    for slot, begin, end, reason in zip(closures.slot.tolist(), closures.start_s.tolist(), closures.end_s.tolist(),
-                                        closures.reason.tolist()):
-        # Drawn within the staffed spans only: at night the whole point is closed, whoever is on duty.
-        spans = [(max(begin, a, start_h * HOUR) / HOUR, min(end, b, end_h * HOUR) / HOUR) for a, b in timeline.staffed]
-        spans = [(lo, hi - lo) for lo, hi in spans if hi > lo]
-        if not spans or slot >= stations:
-            continue
-        face, edge, hatch = kinds.get(reason, kinds["off_duty"])
-        ax.broken_barh(spans, (stations - 1 - slot - 0.4, 0.8), facecolor=face, edgecolor=edge, hatch=hatch,
-                       linewidth=0, zorder=2)
+    # Drawn within the staffed spans only: at night the whole point is closed, whoever is on duty.
+    window = [(max(a, start_h * HOUR), min(b, end_h * HOUR)) for a, b in timeline.staffed]
+    if timeline.per_row == 1 and closures.start_s.size <= ROTA_EXACT_CLOSURES:
+        spans: dict[tuple[int, str], list] = {}
+        for slot, begin, end, reason in zip(closures.slot.tolist(), closures.start_s.tolist(), closures.end_s.tolist(),
+                                            closures.reason.tolist()):
+            if slot < stations:
+                kind = reason if reason in kinds else "off_duty"
+                spans.setdefault((slot, kind), []).extend(
+                    (max(begin, a) / HOUR, (min(end, b) - max(begin, a)) / HOUR) for a, b in window if min(end, b) > max(begin, a))
+        for (slot, kind), bars in spans.items():  # one collection per station and kind
+            face, edge, hatch = kinds[kind]
+            ax.broken_barh(bars, (rows - 1 - slot - 0.4, 0.8), facecolor=face, edgecolor=edge, hatch=hatch,
+                           linewidth=0, zorder=2)
+    else:
+        for kind, closed_share in _closed_shares(timeline, window).items():
+            closed = np.full((2 * rows - 1, timeline.steps), np.nan)
+            closed[::2] = closed_share[::-1]
+            ax.pcolormesh(timeline.edges / HOUR, _row_edges(rows), np.ma.masked_where(~(closed >= 0.5), closed),
+                          cmap=ListedColormap([kinds[kind][0]]), shading="flat", zorder=2, rasterized=True)
     _open_close(ax, result)
     _clock_axis(ax, start_h, end_h)
     # Room below the last row for the open and close labels: about 16 points, in rows.
-    ax.set_ylim(-0.4 - min(0.8, 16 / 72 * stations / max(height - 2.2, 1.0)), stations - 0.4)
+    ax.set_ylim(-0.4 - min(0.8, 16 / 72 * rows / max(height - 2.2, 1.0)), rows - 0.4)
     green = point.green_channel
     dedicated = green.stations if green is not None and green.channel == "dedicated" else 0
-    if stations <= ROTA_LABELLED:
+    if timeline.per_row > 1:
+        ranks = sorted({0, rows - 1, *(int(v) for v in MaxNLocator(nbins=8, integer=True).tick_values(0, rows - 1)
+                                       if 0 <= v < rows)})
+        first = [k * timeline.per_row + 1 for k in ranks]
+        ax.set_yticks([rows - 1 - k for k in ranks],
+                      [f"stations {a}-{a + n - 1}" for a, n in zip(first, timeline.row_stations()[ranks])], fontsize=8)
+    elif stations <= ROTA_LABELLED:
         labels = [f"station {k + 1}" + (" (green channel)" if k < dedicated else "") for k in range(stations)]
         ax.set_yticks(np.arange(stations)[::-1], labels, fontsize=8 if stations > 12 else 9)
     else:
@@ -761,6 +821,8 @@ def rota_chart(result: RunResult, path: Path, advice: Optional[RunAdvice] = None
         ax.set_yticks([stations - r for r in ranks], [f"station {r}" for r in ranks], fontsize=8)
     ax.tick_params(axis="y", length=0)
     step = "minute" if timeline.step_s == 60 else f"{timeline.step_s / 60:g}-minute step"
+    if timeline.per_row > 1:
+        step += f"; a row per {timeline.per_row} stations, averaged"
     staffed_s = stations * sum(end - begin for begin, end in timeline.staffed)
     on_break, off_duty = timeline.closed_s("break") / 60, timeline.closed_s("off_duty") / 60
     open_s = staffed_s - timeline.closed_s()
@@ -784,12 +846,13 @@ def rota_chart(result: RunResult, path: Path, advice: Optional[RunAdvice] = None
     keys = [Patch(facecolor=BUSY_COLOURS(0.55), label="busy (swab, disinfection, sealing tubes)"),
             Patch(facecolor="white", edgecolor="#999999", linewidth=0.6, label="idle: staffed, no resident")]
     present = set(closures.reason.tolist())
+    most = "" if timeline.per_row == 1 and closures.start_s.size <= ROTA_EXACT_CLOSURES else " (half the row or more)"
     if "break" in present:
         keys.append(Patch(facecolor=BREAK_COLOUR, edgecolor=BREAK_EDGE, hatch="////", linewidth=0,
-                          label="closed: sampler on a break, no relief"))
+                          label=f"closed: sampler on a break, no relief{most}"))
     if present - {"break"}:
         keys.append(Patch(facecolor=OFF_DUTY_COLOUR, edgecolor=OFF_DUTY_EDGE, hatch="xxx", linewidth=0,
-                          label="closed: no sampler on duty"))
+                          label=f"closed: no sampler on duty{most}"))
     keys.append(Patch(facecolor=POINT_CLOSED, label="point closed"))
     fig.legend(handles=keys, loc="lower left", bbox_to_anchor=(0.01, 0.0), ncol=len(keys), fontsize=8, frameon=False,
                columnspacing=1.4, handlelength=1.8)

@@ -10,7 +10,7 @@ from typing import Any, Optional, Union
 import numpy as np
 
 from ..experiment.compare import MAIN_KPIS, Comparison, folder_name
-from ..metrics import HOUR, estimate
+from ..metrics import HOUR
 from .files import active_window, write_csv
 from .folder import results_folder
 
@@ -105,7 +105,7 @@ def _overlay_bands(ax, comparison: Comparison, series: str, linewidth: float) ->
         ax.plot(hours, band.mean, color=colour(i), linewidth=linewidth, label=_name(comparison, i))
 
 def write_compare_charts(comparison: Comparison, folder: Path) -> list[Path]:
-    from .charts import _clock_axis, _save, _style, _thousands, plt
+    from .charts import _clock_axis, _save, _style, _thousands, hourly_rates, plt
 
     folder.mkdir(parents=True, exist_ok=True)
     start_h, end_h = _window(comparison)
@@ -143,11 +143,7 @@ def write_compare_charts(comparison: Comparison, folder: Path) -> list[Path]:
 
     fig, ax = plt.subplots(figsize=(9, 4.5))
     for i, result in enumerate(comparison.results):
-        hourly = result.run_bands.hourly_sampled
-        length = max(h.size for h in hourly)
-        padded = [np.pad(h, (0, length - h.size)) for h in hourly]
-        leaves = [estimate([float(p[k]) for p in padded]) for k in range(length)]
-        centres = np.arange(length) + 0.5
+        centres, _, leaves = hourly_rates(result.run_bands)
         mean = np.array([leaf["mean"] for leaf in leaves], dtype=float)
         low = np.array([leaf["ci95"][0] if leaf["ci95"] else leaf["mean"] for leaf in leaves], dtype=float)
         high = np.array([leaf["ci95"][1] if leaf["ci95"] else leaf["mean"] for leaf in leaves], dtype=float)

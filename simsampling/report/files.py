@@ -23,7 +23,7 @@ from ..scenario.schema import Scenario
 from ..tables import write_csv as write_csv_columns
 from ..tables import write_rows, write_table
 from .json_text import json_text
-from .scenario_yaml import scenario_text
+from .scenario_yaml import scenario_files
 
 FINE_TABLES_UP_TO = 100
 """Points up to which timeseries.csv lists every point; beyond, queue_by_point.csv does."""
@@ -192,6 +192,7 @@ def write_throughput(result: RunResult, folder: Path) -> None:
     if len(points) <= FINE_TABLES_UP_TO:
         scopes += [(p.id, result.point_bands[p.id]) for p in points]
     per_hour = max(1, int(round(HOUR / result.step_s)))
+    hours_per_row = max(1, int(round(result.step_s / HOUR)))  # a row per step when steps are longer (steps.py)
 
     def rows():
         for point_id, bands in scopes:
@@ -203,7 +204,8 @@ def write_throughput(result: RunResult, folder: Path) -> None:
             for hour in range(start // per_hour, min(length, -(-end // per_hour))):
                 leaf = estimate([float(p[hour]) for p in padded])
                 low, high = leaf["ci95"] or (None, None)
-                yield point_id, hour, f"{hour:02d}:00", leaf["mean"], low, high, cumulative[hour], arrived[hour]
+                clock_hour = hour * hours_per_row
+                yield point_id, clock_hour, f"{clock_hour:02d}:00", leaf["mean"], low, high, cumulative[hour], arrived[hour]
 
     write_csv(folder / "throughput.csv", header, rows())
 
@@ -330,8 +332,10 @@ def write_labs(result: RunResult, folder: Path) -> None:
     write_csv(folder / "labs.csv", LABS_HEADER, lab_rows(result.first_chain) if result.first_chain is not None else [])
 
 
-def write_scenario(scenario: Scenario, folder: Path) -> None:
-    (folder / "scenario.yaml").write_text(scenario_text(scenario), encoding="utf-8")
+def write_scenario(scenario: Scenario, folder: Path, stem: str = "scenario") -> None:
+    """``<stem>.yaml``, the resolved scenario (with ``<stem>-points.csv`` for a city: scenario_yaml.scenario_files)."""
+    for name, text in scenario_files(scenario, stem).items():
+        (folder / name).write_text(text, encoding="utf-8")
 
 
 # ---------------------------------------------------------------- what a drawing of a point needs

@@ -526,6 +526,15 @@ def yaml_excerpt(text: str, limit: int = MAX_YAML_CHARS) -> tuple[str, bool]:
     return text[: cut + 1 if cut >= 0 else limit], True
 
 
+def yaml_file_block(path: Path, summary: str) -> Markup:
+    """A scenario file written into a results folder, folded under ``summary``: its first lines when it is long
+    (a page never holds a city's scenario whole)."""
+    text = Path(path).read_text(encoding="utf-8")
+    shown_text, cut = yaml_excerpt(text)
+    more = f" (its first {shown_text.count(chr(10)):,} of {text.count(chr(10)):,} lines)" if cut else ""
+    return code_block(shown_text, summary=summary + more)
+
+
 def render_run_report(result, folder: Path, charts: Optional[Sequence[Path]] = None,
                       provenance: Optional[Mapping[str, Any]] = None,
                       generated: Optional[datetime] = None, sections: Sequence[tuple[str, str, Markup]] = (),

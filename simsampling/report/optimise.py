@@ -15,7 +15,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 from ..advice.levers import KNOB, STAFFED_KNOBS  # noqa: E402
 from ..experiment.optimise import Evaluation, OptimiseResult  # noqa: E402
 from . import html as h  # noqa: E402
-from .files import scenario_text, write_csv  # noqa: E402
+from .files import write_csv, write_scenario  # noqa: E402
 from .folder import results_folder  # noqa: E402
 
 CHART_POINTS = 12
@@ -109,7 +109,7 @@ def search_chart(result: OptimiseResult, path: Path) -> Path:
     return path
 
 
-def render_html(result: OptimiseResult, summary: dict[str, Any], chart: Path) -> str:
+def render_html(result: OptimiseResult, summary: dict[str, Any], chart: Path, folder: Path) -> str:
     if result.mode == "stations":
         verdict = ("The answer passed again with a fresh seed." if result.verified
                    else "The answer did NOT pass every point again with a fresh seed: see the verification table.")
@@ -138,7 +138,7 @@ def render_html(result: OptimiseResult, summary: dict[str, Any], chart: Path) ->
     sections = [
         h.section("Answer", *intro, answer, id="answer"),
         h.section("Search", h.figure(chart, "every evaluation of the search"), search, id="search"),
-        h.section("Optimised scenario", h.code_block(scenario_text(result.optimised), summary="optimised.yaml"),
+        h.section("Optimised scenario", h.yaml_file_block(folder / "optimised.yaml", "optimised.yaml"),
                   id="scenario"),
         h.section("Provenance", h.provenance_table(provenance), id="provenance"),
     ]
@@ -156,7 +156,7 @@ def write_optimise(result: OptimiseResult, target: Union[str, Path], force: bool
         write_csv(staging / "search.csv", Evaluation.CSV_HEADER,
                   [e.row() for e in result.evaluations + result.verification])
         write_csv(staging / "answer.csv", ANSWER_HEADER, answer_rows(result))
-        (staging / "optimised.yaml").write_text(scenario_text(result.optimised), encoding="utf-8")
+        write_scenario(result.optimised, staging, "optimised")
         chart = search_chart(result, staging / "charts" / "search.png")
-        (staging / "report.html").write_text(render_html(result, summary, chart), encoding="utf-8")
+        (staging / "report.html").write_text(render_html(result, summary, chart, staging), encoding="utf-8")
     return target

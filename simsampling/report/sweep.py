@@ -12,7 +12,7 @@ from typing import Any, Optional, Union
 import numpy as np
 
 from ..experiment.factorial import SweepResult
-from .files import scenario_text, write_csv
+from .files import write_csv, write_scenario
 from .folder import promote, results_folder
 from ..labels import kpi_format, kpi_label, short_names
 
@@ -53,7 +53,7 @@ def _fill(result: SweepResult, folder: Path) -> None:
     write_csv(folder / "sweep.csv", sweep_header(result), sweep_rows(result))
     text = json.dumps(result.summary, indent=2, allow_nan=False, ensure_ascii=False)
     (folder / "summary.json").write_text(text + "\n", encoding="utf-8")
-    (folder / "scenario.yaml").write_text(scenario_text(result.scenario), encoding="utf-8")
+    write_scenario(result.scenario, folder)
     charts = write_sweep_charts(result, folder / "charts")
     write_sweep_html(result, folder, charts)
 
@@ -184,8 +184,8 @@ def write_sweep_html(result: SweepResult, folder: Path, charts: list[Path]) -> P
     if charts:
         sections.append(h.section("Charts", *(h.figure(p, f"each KPI against {name} ({f.path})")
                                               for p, name, f in zip(charts, names, result.factors)), id="charts"))
-    text = scenario_text(result.scenario)
-    sections.append(h.section("Base scenario", h.code_block(text, summary="scenario.yaml (the factors are applied to it)"),
+    sections.append(h.section("Base scenario", h.yaml_file_block(folder / "scenario.yaml",
+                                                                 "scenario.yaml (the factors are applied to it)"),
                               id="scenario"))
     sections.append(h.section("Provenance", h.provenance_table({
         "scenario": result.scenario.name, "file": result.file, "simsampling version": summary["simsampling_version"],

@@ -167,7 +167,7 @@ def read_points_csv(path: Path, named_by: Source) -> list[tuple[int, dict, dict[
                 cell = cell.strip()
                 if cell == "":
                     continue
-                _put(point, paths[column], cell if column in TEXT_COLUMNS else _value(cell))
+                _put(point, paths[column], cell if column in TEXT_COLUMNS else cell_value(cell))
                 given[column] = paths[column]
             rows.append((line, point, given))
     except csv.Error as exc:
@@ -177,7 +177,7 @@ def read_points_csv(path: Path, named_by: Source) -> list[tuple[int, dict, dict[
     return rows
 
 
-def _value(cell: str) -> Any:
+def cell_value(cell: str) -> Any:
     """A cell as the YAML value it stands for: whole number, number, true/false, or text."""
     if _INT.match(cell):
         return whole_number(cell)

@@ -21,7 +21,7 @@ from pydantic import (
     model_validator,
 )
 
-from .distributions import Duration, Lognormal, Normal, Offset, Triangular
+from .distributions import Duration, Lognormal, Normal, Offset, Triangular, positive_zero
 
 _HHMM = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$|^24:00$")
 
@@ -54,6 +54,11 @@ Share = Annotated[float, Field(ge=0.0, le=1.0, allow_inf_nan=False)]
 class _Model(BaseModel):
     # strict: a scenario says what it means (no "5" for 5, no true for 1).
     model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_negative_zero(cls, data):
+        return {key: positive_zero(value) for key, value in data.items()} if isinstance(data, dict) else data
 
 
 class Clock(_Model):

@@ -9,7 +9,7 @@ import pytest
 
 from simsampling import load_scenario
 from simsampling.cli import main
-from simsampling.report.files import scenario_text
+from simsampling.report.scenario_yaml import scenario_text
 
 SCENARIOS = sorted((Path(__file__).resolve().parents[2] / "scenarios").rglob("*.yaml"))
 

@@ -49,8 +49,15 @@ def test_time_and_memory_grow_with_residents(engine):
     small, large = est.estimate_run(scenario(100_000), engine=engine), est.estimate_run(scenario(400_000), engine=engine)
     simulate = 5 * (costs.task_s(400_000, engine) - costs.task_s(100_000, engine))
     persons = 300_000 * est.PERSONS_ROW_S
-    assert large.wall_s - small.wall_s == pytest.approx(simulate + persons)
-    assert large.memory_parts["--jobs"] == 4 * small.memory_parts["--jobs"]
+    # Four stations serve 100,000 residents in about 7 days, 400,000 in 29: their series (and tables) are that
+    # long, up to two weeks of minutes (steps.MAX_SERIES_STEPS; longer spans take longer steps).
+    days = [est.series_steps(s, s.points[0]) * 60 / 86_400 for s in (scenario(100_000), scenario(400_000))]
+    assert days[1] == 14 > days[0] > 7
+    steps = [d * 1440 for d in days]
+    written = (steps[1] - steps[0]) * (est.WRITE_POINT_STEP_S + est.WRITE_CHART_STEP_S)
+    assert large.wall_s - small.wall_s == pytest.approx(simulate + persons + written)
+    per_resident = est.SIMULATE_BYTES_PER_RESIDENT[engine]
+    assert large.memory_parts["--jobs"] - small.memory_parts["--jobs"] == 300_000 * per_resident
     assert large.memory_bytes > small.memory_bytes
 
 
@@ -60,7 +67,8 @@ def test_jobs_share_the_time_and_add_workers():
     # Four cores: four workers take a quarter of the simulation time; eight do no better.
     assert four.wall_s < one.wall_s / 2 and eight.wall_s == pytest.approx(four.wall_s)
     # Each worker holds its own interpreter and one point at a time.
-    assert four.memory_parts["--jobs"] == pytest.approx(4 * (est.WORKER_BYTES + 100_000 * est.SIMULATE_BYTES_PER_RESIDENT["simpy"]))
+    task = 100_000 * est.SIMULATE_BYTES_PER_RESIDENT["simpy"] + 4 * est.STATION_BYTES + est.SERIES_ARRAYS * 8 * est.MAX_SERIES_STEPS
+    assert four.memory_parts["--jobs"] == pytest.approx(4 * (est.WORKER_BYTES + task))
     assert eight.memory_bytes > four.memory_bytes > one.memory_bytes
 
 
@@ -114,3 +122,39 @@ def test_available_memory_is_read_on_linux():
     if not Path("/proc/meminfo").exists():
         pytest.skip("not Linux")
     assert available is not None and 0 < available < 2**50
+
+
+def with_swab(scenario_, service: dict, tents: int | None = None, queue: str | None = None):
+    point = scenario_.points[0]
+    swab = point.stages.swab.model_copy(update={"service_s": est.Fixed(**service)}) if service else point.stages.swab
+    update = {"stages": point.stages.model_copy(update={"swab": swab})}
+    if tents is not None:
+        update["tents"] = tents
+    if queue is not None:
+        update["queue"] = queue
+    return scenario_.model_copy(update={"points": [point.model_copy(update=update)]})
+
+
+def test_lines_per_station_cost_time_per_station():
+    shared = with_swab(scenario(100_000, replications=1), {}, tents=10_000)
+    lines = with_swab(scenario(100_000, replications=1), {}, tents=10_000, queue="per_tent")
+    extra = est.estimate_run(lines).wall_s - est.estimate_run(shared).wall_s
+    assert extra == pytest.approx(100_000 * 10_000 * costs.LINE_CHOICE_S["fast"])
+    extra = est.estimate_run(lines, engine="simpy").wall_s - est.estimate_run(shared, engine="simpy").wall_s
+    assert extra == pytest.approx(100_000 * 10_000 * costs.LINE_CHOICE_S["simpy"])  # about 35 s
+
+
+def test_what_grows_with_stations_and_span_is_bounded_in_the_estimate():
+    demo = scenario(2_600, replications=1)
+    days = est.series_steps(demo, demo.points[0])
+    assert days == 1441  # a day of minutes, and the step after midnight
+    # Ten-day swabs: 300 residents keep four stations busy for two years; the series take longer steps.
+    slow = with_swab(scenario(300, replications=1), {"dist": "fixed", "value": 864_000.0})
+    assert est.span_s(slow, slow.points[0]) > 700 * 86_400
+    assert est.series_steps(slow, slow.points[0]) == est.MAX_SERIES_STEPS
+    assert est.estimate_run(slow).wall_s > est.estimate_run(demo).wall_s + 1.0  # more rows and chart points
+    # 10,000 stations: their timeline is 60 rows (of 167 stations) for the rota chart, whatever the stations.
+    wide = with_swab(scenario(100_000, replications=1), {}, tents=10_000)
+    cells = est.estimate_run(wide).memory_parts["points"] - est.estimate_run(with_swab(wide, {}, tents=60)).memory_parts["points"]
+    assert cells == 0
+    assert est.estimate_run(wide).memory_parts["--jobs"] > 10_000 * est.STATION_BYTES

@@ -7,8 +7,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from simsampling.report.scenario_yaml import DUMPER, HEADER, scenario_text
-from simsampling.scenario import load_scenario, validate_scenario
+from simsampling.report import scenario_yaml
+from simsampling.report.scenario_yaml import DUMPER, HEADER, scenario_files, scenario_text
+from simsampling.scenario import load_scenario, loading, validate_scenario
 
 SCENARIOS = Path(__file__).resolve().parents[2] / "scenarios"
 
@@ -41,3 +42,51 @@ def test_points_with_awkward_text_and_shared_blocks():
     text = scenario_text(scenario)
     assert text == whole(scenario)
     assert validate_scenario(yaml.safe_load(text)) == scenario
+
+
+# ---------------------------------------------------------------- a city's scenario: defaults and a points table
+
+def written(scenario, tmp_path: Path) -> dict[str, str]:
+    files = scenario_files(scenario)
+    for name, text in files.items():
+        (tmp_path / name).write_text(text, encoding="utf-8")
+    return files
+
+
+@pytest.mark.parametrize("name", ["beibei-district.yaml", "beibei-with-labs.yaml", "one-point-demo.yaml", "summer-heat-rota.yaml"])
+def test_the_table_form_loads_back_the_same_scenario(name, tmp_path: Path, monkeypatch):
+    monkeypatch.setattr(scenario_yaml, "TABLE_FROM_POINTS", 1)
+    scenario = load_scenario(SCENARIOS / name)
+    files = written(scenario, tmp_path)
+    assert sorted(files) == ["scenario-points.csv", "scenario.yaml"]
+    assert load_scenario(tmp_path / "scenario.yaml") == scenario
+
+
+def test_a_scenario_the_loader_would_refuse_whole_is_written_as_a_table(tmp_path: Path, monkeypatch):
+    scenario = load_scenario(SCENARIOS / "beibei-district.yaml")
+    assert list(scenario_files(scenario)) == ["scenario.yaml"]  # 326 points fit in one file
+    monkeypatch.setattr(loading, "MAX_FILE_BYTES", len(scenario_text(scenario)))  # as a city's 55 MB against 20 MB
+    files = written(scenario, tmp_path)
+    assert sorted(files) == ["scenario-points.csv", "scenario.yaml"]
+    header, first = files["scenario-points.csv"].splitlines()[:2]
+    assert header.startswith("id,population,tents,") and first.startswith("tsh-01,2460,4,")
+    assert load_scenario(tmp_path / "scenario.yaml") == scenario
+
+
+def test_points_whose_differences_are_not_single_values_stay_inline_and_first(tmp_path: Path, monkeypatch):
+    monkeypatch.setattr(scenario_yaml, "TABLE_FROM_POINTS", 1)
+    own_slots = {"kind": "slots", "slots": [{"start": "08:00", "end": "10:00", "share": 1.0}]}
+    scenario = validate_scenario({
+        "name": "mixed", "clock": {"open": "07:00", "close": "19:00"},
+        "points": [{"id": "a", "population": 10, "tents": 1, "arrivals": own_slots, "name": ""},
+                   {"id": "b", "population": 20, "tents": 2, "name": "B"},
+                   {"id": "c", "population": 30, "tents": 2, "name": " padded "},
+                   {"id": "d", "population": 40, "tents": 3, "name": "=1+1, \"quoted\""},
+                   {"id": "e", "population": 50, "tents": 3, "stages": {"swab": {"service_s": {"dist": "fixed", "value": 20}}}}],
+        "arrivals": {"kind": "poisson", "rate_per_hour": 10},
+    })
+    files = written(scenario, tmp_path)
+    data = yaml.safe_load(files["scenario.yaml"])
+    assert [p["id"] for p in data["points"]] == ["a", "b", "c"]  # up to the last that a table cannot hold
+    assert [line.split(",")[0] for line in files["scenario-points.csv"].splitlines()[1:]] == ["d", "e"]
+    assert load_scenario(tmp_path / "scenario.yaml") == scenario
