@@ -93,8 +93,17 @@ def run_round(scenario_path: Path, jobs: int, out: Path, engine: str | None = No
     if engine is not None:
         command += ["--engine", engine]
     command += list(options)
+    elapsed, peak, code = measured(command)
+    if code != 0:
+        raise SystemExit(f"the run failed with exit status {code}")
+    return elapsed, peak
+
+
+def measured(command: list[str], timeout: float | None = None, **popen) -> tuple[float, int, int | None]:
+    """Run ``command``: its wall seconds, the peak memory of its process tree (``tree_memory``, sampled every
+    0.2 s) and its exit status (None: stopped, with all its processes, after ``timeout`` seconds)."""
     started = time.perf_counter()
-    child = subprocess.Popen(command)
+    child = subprocess.Popen(command, **popen)
     process = psutil.Process(child.pid)
     peak = 0
     done = threading.Event()
@@ -110,13 +119,21 @@ def run_round(scenario_path: Path, jobs: int, out: Path, engine: str | None = No
 
     sampler = threading.Thread(target=sample, daemon=True)
     sampler.start()
-    code = child.wait()
+    try:
+        child.communicate(timeout=timeout)
+        code: int | None = child.returncode
+    except subprocess.TimeoutExpired:
+        for proc in [*process.children(recursive=True), process]:
+            try:
+                proc.kill()
+            except psutil.Error:
+                pass
+        child.wait()
+        code = None
     elapsed = time.perf_counter() - started
     done.set()
     sampler.join()
-    if code != 0:
-        raise SystemExit(f"the run failed with exit status {code}")
-    return elapsed, peak
+    return elapsed, peak, code
 
 
 def main(argv=None) -> int:

@@ -35,19 +35,16 @@ import resource
 import subprocess
 import sys
 import tempfile
-import threading
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
-import psutil
 import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from city_round import tree_memory  # noqa: E402
+from city_round import measured  # noqa: E402
 
 from simsampling.experiment.estimate import estimate_run  # noqa: E402
 from simsampling.scenario import load_scenario, validate_scenario  # noqa: E402
@@ -72,44 +69,14 @@ class Measured:
 
 
 def run_measured(scenario_path: Path, out: Path, options: list[str], memory_cap: int, time_cap: float) -> tuple[float, int, int | None]:
-    """Wall seconds, peak memory of the process tree and exit status (None: stopped at ``time_cap``)."""
+    """Wall seconds, peak memory of the process tree and exit status (None: stopped at ``time_cap``), the run's
+    address space capped at ``memory_cap`` bytes (like ``prlimit --as``)."""
     command = [sys.executable, "-m", "simsampling", "run", str(scenario_path), "--out", str(out), "--quiet", *options]
 
     def cap() -> None:
         resource.setrlimit(resource.RLIMIT_AS, (memory_cap, memory_cap))
 
-    started = time.perf_counter()
-    child = subprocess.Popen(command, preexec_fn=cap, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    process = psutil.Process(child.pid)
-    peak = 0
-    done = threading.Event()
-
-    def sample() -> None:
-        nonlocal peak
-        while not done.is_set():
-            try:
-                peak = max(peak, tree_memory(process))
-            except psutil.Error:
-                pass
-            done.wait(0.2)
-
-    sampler = threading.Thread(target=sample, daemon=True)
-    sampler.start()
-    try:
-        child.communicate(timeout=time_cap)
-        code: int | None = child.returncode
-    except subprocess.TimeoutExpired:
-        for proc in [*process.children(recursive=True), process]:
-            try:
-                proc.kill()
-            except psutil.Error:
-                pass
-        child.wait()
-        code = None
-    elapsed = time.perf_counter() - started
-    done.set()
-    sampler.join()
-    return elapsed, peak, code
+    return measured(command, time_cap, preexec_fn=cap, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
 
 
 @st.composite

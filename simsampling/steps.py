@@ -53,24 +53,22 @@ def factor(coarse_s: float, fine_s: float) -> int:
     return k
 
 
-def mean_of_groups(values: np.ndarray, k: int) -> np.ndarray:
-    """Time averages over steps ``k`` times longer: zero after the end (nothing in line once the series ends)."""
-    if k == 1:
-        return values
+def _grouped(values: np.ndarray, k: int) -> np.ndarray:
+    """``values`` padded with zeros to whole groups of ``k``, one group a row."""
     groups = -(-values.size // k)
     padded = np.zeros(groups * k, dtype=values.dtype)
     padded[: values.size] = values
-    return padded.reshape(groups, k).mean(axis=1)
+    return padded.reshape(groups, k)
+
+
+def mean_of_groups(values: np.ndarray, k: int) -> np.ndarray:
+    """Time averages over steps ``k`` times longer: zero after the end (nothing in line once the series ends)."""
+    return values if k == 1 else _grouped(values, k).mean(axis=1)
 
 
 def sum_of_groups(values: np.ndarray, k: int) -> np.ndarray:
     """Counts over steps ``k`` times longer."""
-    if k == 1:
-        return values
-    groups = -(-values.size // k)
-    padded = np.zeros(groups * k, dtype=values.dtype)
-    padded[: values.size] = values
-    return padded.reshape(groups, k).sum(axis=1)
+    return values if k == 1 else _grouped(values, k).sum(axis=1)
 
 
 def end_of_groups(values: np.ndarray, k: int) -> np.ndarray:
