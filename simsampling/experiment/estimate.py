@@ -5,9 +5,11 @@ exhaust the machine's memory near the end, when the results are written. The
 figures here let the command line say so up front and refuse a run that cannot
 fit. Time follows the engine each point runs on (experiment/costs.py) and assumes
 the cores are free; memory is meant to err high but may fall a few percent short
-(the Beibei district: 0.90 GiB estimated, 0.94 GiB measured). The Xi'an round on
-two cores: 19 s and 1.19 GiB estimated, 20-23 s and 1.15-1.21 GiB measured with the
-fast engine; 165 s estimated and 182 s measured with SimPy.
+(the Beibei district: 0.91 GiB estimated, 0.94 GiB measured). The Xi'an round on
+two cores: 20 s and 1.23 GiB estimated, 20-23 s and 1.15-1.21 GiB measured with the
+fast engine; 166 s estimated and 182 s measured with SimPy. What grows with a point's
+span or stations is here too (``span_s``, timelines, stations), or bounded by design
+(steps.py); benchmarks/estimate_bounds.py checks the estimate against random runs.
 
 Every constant was measured on the development machine (2 cores, Python 3.11.7,
 x86_64 Linux, nothing else running) with the scripts of benchmarks/ and runs
@@ -41,6 +43,9 @@ summaries folded in): 5.8 s of CPU for the 4,485 tasks of the Xi'an round (getru
 2026-11-28), on the same cores as the workers."""
 START_S = 2.0
 """Starting worker processes: each imports numpy, scipy, SimPy and the package."""
+PROCESS_S = 1.4
+"""The command's own start (Python, the package's imports, numba's cache) and the scenario's reading:
+the demo's run took 3.4 s end to end (2026-11-29) against 2.0 s estimated for its simulation and writing."""
 WRITE_S = 1.55
 """Writing the results folder of the demo point (one replication; 2026-11-28)."""
 WRITE_POINT_DAY_S = 0.031
@@ -137,6 +142,8 @@ def span_s(scenario: Scenario, point: Point) -> float:
     gets as many steps as that (at most steps.MAX_SERIES_STEPS): the memory of its series follows.
     """
     hours = scenario.hours
+    if point.population == 0:
+        return len(hours) * DAY
     first_open, last_close = hours[0][0], hours[-1][1]
     arrivals = scenario.arrivals_for(point)
     last_arrival = last_close
@@ -228,7 +235,7 @@ def estimate_run(
     write_s += WRITE_CHART_STEP_S * max(0, max(steps) - DAY / MINUTE)
     if keep_logs or persons:
         write_s += residents * PERSONS_ROW_S
-    wall_s = (START_S if processes > 1 else 0.0) + simulate_s + write_s
+    wall_s = PROCESS_S + (START_S if processes > 1 else 0.0) + simulate_s + write_s
 
     largest = sorted(zip(scenario.points, engines), key=lambda pair: -pair[0].population)[:processes]
     simulating = sum(SIMULATE_BYTES_PER_RESIDENT[point_engine] * point.population + STATION_BYTES * point.stations

@@ -74,6 +74,8 @@ def check_target(target: Path, force: bool) -> None:
     """Refuse a target that cannot take results: a file, a mount point, the current folder (or one holding it),
     a non-empty folder without ``force``, or with ``force`` one that simsampling did not write."""
     target = Path(target)
+    if "\x00" in str(target):
+        raise ResultsExistError(f"{target} holds a NUL character, which no folder name can hold")
     here = _absolute(target)
     if here.parent == here:
         raise ResultsExistError(f"{target} is the root of the file system: choose a folder inside it")

@@ -150,7 +150,7 @@ class Empirical(_Dist):
     """Draws uniformly among observed values (a bootstrap of a field survey)."""
 
     dist: Literal["empirical"]
-    values: Annotated[list[Number], Field(min_length=1, max_length=1_000_000)]
+    values: Annotated[list[Number], Field(min_length=1, max_length=100_000)]
 
     @property
     def mean_value(self) -> float:
