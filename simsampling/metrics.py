@@ -388,10 +388,28 @@ def staff_seconds(log: EventLog) -> dict[str, float]:
 SERVING_ROLE = {"temperature": "temperature", "registration": "registrar", "swab": "sampler"}
 
 
-def _hourly(times: np.ndarray) -> np.ndarray:
-    """Counts per clock hour since midnight of day 0."""
-    hours = np.floor(times / HOUR).astype(np.int64) if times.size else np.zeros(0, dtype=np.int64)
-    return np.bincount(hours[hours >= 0], minlength=24)
+@dataclass(frozen=True)
+class HourCounts:
+    """Residents counted per clock hour since midnight of day 0, for the hours that have any: memory follows
+    the residents, not the span (a swab time of a heavy-tailed law may put the last one years later)."""
+
+    hours: np.ndarray
+    counts: np.ndarray
+
+    @staticmethod
+    def of(times: np.ndarray) -> "HourCounts":
+        hours = np.floor(times / HOUR)
+        hours, counts = np.unique(hours[hours >= 0], return_counts=True)
+        return HourCounts(hours, counts)
+
+    @staticmethod
+    def added(parts: list["HourCounts"]) -> "HourCounts":
+        hours, where = np.unique(np.concatenate([p.hours for p in parts]), return_inverse=True)
+        return HourCounts(hours, np.bincount(where, weights=np.concatenate([p.counts for p in parts]),
+                                             minlength=hours.size).astype(np.int64))
+
+    def peak(self) -> float:
+        return float(self.counts.max(initial=0))
 
 
 @dataclass
@@ -406,7 +424,7 @@ class Tally:
     overtime_s: float
     stations: int
     staff_s: float
-    hourly: np.ndarray
+    hourly: HourCounts
     durations: dict[str, Durations]
     queue_max: dict[str, float]
     busy_s: dict[str, float]
@@ -480,7 +498,7 @@ def tally(log: EventLog, deadline_s: float) -> Tally:
         overtime_s=max(0.0, log.last_swab_s - log.close_s),
         stations=log.servers["swab"],
         staff_s=sum(staff.values()),
-        hourly=_hourly(done),
+        hourly=HourCounts.of(done),
         durations=durations,
         queue_max=queue,
         busy_s=busy,
@@ -582,7 +600,6 @@ def combine(parts: list[Tally]) -> Tally:
         keys = [key for key in dict.fromkeys(k for d in dicts for k in d)]
         return {key: how(d[key] for d in dicts if key in d) for key in keys}
 
-    hourly_length = max(p.hourly.size for p in parts)
     return Tally(
         counts=add([p.counts for p in parts]),
         open_s=min(p.open_s for p in parts),
@@ -592,7 +609,7 @@ def combine(parts: list[Tally]) -> Tally:
         overtime_s=max(p.overtime_s for p in parts),
         stations=sum(p.stations for p in parts),
         staff_s=sum(p.staff_s for p in parts),
-        hourly=np.sum([np.pad(p.hourly, (0, hourly_length - p.hourly.size)) for p in parts], axis=0),
+        hourly=HourCounts.added([p.hourly for p in parts]),
         durations={key: Durations.pooled([p.durations[key] for p in parts if key in p.durations])
                    for key in dict.fromkeys(k for p in parts for k in p.durations)},
         queue_max=add([p.queue_max for p in parts], max),
@@ -628,7 +645,7 @@ def kpis_of(t: Tally) -> dict[str, Any]:
         "overtime_min": t.overtime_s / MINUTE,
         "throughput_per_hour": throughput,
         "throughput_per_station_hour": throughput / t.stations,
-        "peak_hour_sampled": float(t.hourly.max(initial=0)),
+        "peak_hour_sampled": t.hourly.peak(),
         "staff_hours": t.staff_s / HOUR,
         "sampled_by_deadline": counts["sampled_by_deadline"],
         "sampled_by_deadline_share": counts["sampled_by_deadline"] / population if population else math.nan,

@@ -27,7 +27,7 @@ from typing import Any, Callable, Mapping, Optional, Sequence, Union
 import numpy as np
 
 from .. import __version__
-from ..metrics import Durations, Tally, flatten, kpis_of, summarise
+from ..metrics import Durations, HourCounts, Tally, flatten, kpis_of, summarise
 from ..log import STAGE_ORDER
 from ..scenario import Problem, Scenario, ScenarioError, validate_scenario
 from .factors import Factor, apply, make_factor
@@ -222,7 +222,7 @@ def kpi_names(scenario: Scenario) -> list[str]:
                                              "sampled_by_deadline", "tubes", "part_filled_tubes", "balked", "reneged",
                                              "returned_after_balking", "turned_away", "priority")},
                   open_s=0.0, close_s=0.0, last_swab_s=0.0, last_sample_s=0.0, overtime_s=0.0, stations=1, staff_s=0.0,
-                  hourly=np.zeros(24), durations={"time_in_system": empty, "wait.total": empty,
+                  hourly=HourCounts.of(np.zeros(0)), durations={"time_in_system": empty, "wait.total": empty,
                                                    **{f"wait.{s}": empty for s in stages}},
                   queue_max={**{s: 0.0 for s in stages}, "total": 0.0}, busy_s={s: 0.0 for s in stages},
                   capacity_s={s: 0.0 for s in stages})

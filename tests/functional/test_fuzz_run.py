@@ -62,6 +62,8 @@ EXTREME_DURATIONS = [
     {"dist": "triangular", "low": 0.0, "mode": 0.0, "high": 5e-324}, {"dist": "uniform", "low": 0.0, "high": 0.0},
     {"dist": "normal", "mean": 5e-324, "sd": TEN_DAYS_S}, {"dist": "normal", "mean": TEN_DAYS_S, "sd": -0.0},
     {"dist": "empirical", "values": [0.0, TEN_DAYS_S]},
+    {"dist": "gamma", "shape": 5e-324, "scale": TEN_DAYS_S}, {"dist": "gamma", "shape": TEN_DAYS_S, "scale": 5e-324},
+    {"dist": "weibull", "shape": 0.05, "scale": TEN_DAYS_S}, {"dist": "weibull", "shape": 1000.0, "scale": 5e-324},
 ]
 
 
@@ -235,3 +237,13 @@ def test_negative_zero_as_a_standard_deviation_runs(tmp_path: Path):
     scenario = validate_scenario(data)
     assert math.copysign(1.0, scenario.arrivals.lateness_min.sd) == 1.0
     write_results(run_scenario(scenario, jobs=1, executor="serial"), tmp_path / "out")
+
+
+@pytest.mark.parametrize("engine", ["simpy", "fast"])
+def test_a_heavy_tailed_swab_time_runs_in_the_memory_of_its_residents(engine: str, tmp_path: Path):
+    data = copy.deepcopy(BASES["one-point-demo"])
+    data["points"][0]["stages"]["swab"]["service_s"] = {"dist": "weibull", "shape": 0.05, "scale": TEN_DAYS_S}
+    scenario = validate_scenario(data)  # a mean of 2e24 s: the last swab ends years later (305 TiB of hours before)
+    result = run_scenario(scenario, jobs=1, executor="serial", engine=engine)
+    assert result.summary["kpis"]["finish_h"]["mean"] > 24 * 365
+    write_results(result, tmp_path / "out")
