@@ -18,7 +18,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Optional, Sequence
 
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
 
 from . import __version__
@@ -38,7 +37,7 @@ from .cli_animate import run_animate
 from .scenario import Problem, Scenario, ScenarioError, load_scenario, validate_scenario
 from .scenario.reading import whole_number
 from .scenario.schema import MAX_REPLICATIONS
-from .terminal import console, printable, say, shown
+from .terminal import console, printable, progress_bar, say, shown
 
 if TYPE_CHECKING:  # the simulation (numpy, the metrics) is imported by the commands that run one, not by validate
     from .advice import RunAdvice
@@ -276,19 +275,10 @@ def _run(args, out: Console, err: Console) -> int:
     # The first run after installing compiles the engine: said here, not behind a progress bar stuck at 0.
     options["engine"] = warm_up(scenario, args.engine, args.jobs, lambda text: None if args.quiet else say(err, text))
 
-    show = not args.quiet and err.is_terminal
     # The scratch folder beside the target also shows, before the run, that results can be written there;
     # the charts' process starts next, importing matplotlib while this one simulates.
-    with scratch_beside(target, "persons") as scratch, charts_drawer(len(scenario.points)) as drawer, Progress(
-        TextColumn("{task.description}", style="bold", markup=False),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        TimeRemainingColumn(),
-        console=err,
-        disable=not show,
-        transient=False,
-    ) as progress:
+    with scratch_beside(target, "persons") as scratch, charts_drawer(len(scenario.points)) as drawer, \
+            progress_bar(err, args.quiet) as progress:
         name = printable(scenario.name)  # a progress description is plain text
         task = progress.add_task(f"{name}: simulating", total=scenario.replications * len(scenario.points))
         first_kwargs = {"keep_logs": None if args.persons is None else False,

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, Callable, Sequence
 
 from rich import box
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+from rich.progress import Progress
 from rich.table import Table
 from rich.text import Text
 
@@ -21,6 +21,7 @@ from .advice.levers import LEVER
 from .choices import DEFAULT_MAX_P90_WAIT_MIN, RANK_BY
 from .scenario import Problem, ScenarioError, load_scenario
 from .scenario.schema import MAX_REPLICATIONS
+from .terminal import printable, progress_bar, say
 
 if TYPE_CHECKING:  # the measuring (numpy, the engines) is imported where advice is measured, not by validate
     from .advice.impact import Impact
@@ -61,44 +62,38 @@ def add_target_arguments(parser: argparse.ArgumentParser) -> None:
                         help=f"the p90 wait a point must stay within (default {DEFAULT_MAX_P90_WAIT_MIN:g} min)")
 
 
-def _progress(err: Console, quiet: bool) -> Progress:
-    return Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                    TimeRemainingColumn(), console=err, disable=quiet or not err.is_terminal, transient=False)
-
-
 def run_advise(args, out: Console, err: Console, run_options: Callable[..., dict[str, Any]]) -> int:
     from .advice.impact import levers_named, measure_impact
+    from .cli_experiments import target_free
     from .experiment.factorial import with_fixed
     from .experiment.warm_up import ready_options
-    from .report import ResultsExistError, check_target, default_folder
+    from .report import ResultsExistError, default_folder
     from .report.advice import write_advice
 
     file = str(args.scenario)
     scenario = with_fixed(load_scenario(args.scenario), args.seed, args.replications, file)
     levers = levers_named(args.lever)
     target = args.out if args.out is not None else default_folder(f"{scenario.name}-advise")
-    try:
-        check_target(target, args.force)
-    except ResultsExistError as exc:
-        raise ScenarioError([Problem(str(target), None, "--out", str(exc).removeprefix(f"{target} "))]) from None
+    target_free(target, args.force, err, args.quiet)
     options = run_options(args, scenario, file)
-    say = (lambda text: None) if args.quiet else (lambda text: err.print(text, markup=False, soft_wrap=True))
+    line = (lambda text: None) if args.quiet else (lambda text: say(err, text))
     # The scenario, then a run per lever; a district's levers per point and moves: compiled first.
-    options = ready_options(options, scenario, say, runs=len(levers) + 1 if len(scenario.points) == 1 else None)
-    with _progress(err, args.quiet) as progress:
-        task = progress.add_task(f"{scenario.name}: advising", total=None)
+    options = ready_options(options, scenario, line, runs=len(levers) + 1 if len(scenario.points) == 1 else None)
+    name = printable(scenario.name)  # a progress description is plain text
+    with progress_bar(err, args.quiet) as progress:
+        task = progress.add_task(f"{name}: advising", total=None)
         impact = measure_impact(scenario, levers, deadline_h=args.deadline, max_p90_wait_min=args.max_p90_wait,
                                 rank_by=args.rank_by, file=file,
                                 progress=lambda done, total: progress.update(task, completed=done, total=total),
                                 **options)
-        progress.update(task, description=f"{scenario.name}: writing results")
+        progress.update(task, description=f"{name}: writing results")
         try:
             write_advice(impact, target, force=args.force)
         except ResultsExistError as exc:
             raise ScenarioError([Problem(str(target), None, "--out", str(exc).removeprefix(f"{target} "))]) from None
     if not args.quiet:
         print_impact(impact, out)
-    out.print(f"results written to {target}", markup=False, soft_wrap=True)
+    say(out, f"results written to {target}")
     return 0
 
 
@@ -107,7 +102,7 @@ def advise_run(result, args, progress: Progress, file: str) -> Impact:
     from .advice.impact import measure_impact
 
     options = {key: getattr(args, key) for key in ("jobs", "executor", "scheduler", "engine") if hasattr(args, key)}
-    task = progress.add_task(f"{result.scenario.name}: measuring the levers", total=None)
+    task = progress.add_task(f"{printable(result.scenario.name)}: measuring the levers", total=None)
     return measure_impact(result.scenario, deadline_h=getattr(args, "deadline", None),
                           max_p90_wait_min=getattr(args, "max_p90_wait", None) or DEFAULT_MAX_P90_WAIT_MIN,
                           baseline=result, file=file, after_diagnosis=True,
@@ -161,7 +156,7 @@ def print_sentences(sentences: Sequence[str], out: Console) -> None:
     said.add_column(no_wrap=True)
     said.add_column()
     for sentence in sentences:
-        said.add_row("•", Text(sentence))
+        said.add_row("•", Text(printable(sentence)))  # a name in a sentence stays text
     out.print(said)
 
 

@@ -1,7 +1,9 @@
 """``simsampling animate RESULTS_DIR``: one point of a results folder, animated from its files.
 
 Writes animation.html (or .gif, .mp4, .png) into the folder, whole or not at all (a
-temporary file renamed into place), and never over an existing file without --force.
+temporary file renamed into place), and never over an existing file without --force;
+--force replaces only a file simsampling wrote (listed in the ``.simsampling-files``
+beside it, where every file animate writes is recorded).
 Exit status: 0 written; 1 a file could not be read or written (the path and the cause);
 2 bad input (not a results folder, an unknown point, a bad window, the file exists,
 mp4 without ffmpeg); 130 interrupted (nothing written).
@@ -15,6 +17,9 @@ import time
 from pathlib import Path
 
 from rich.console import Console
+
+from .manifest import record_written, written_here
+from .terminal import say
 
 FORMATS = ("html", "gif", "mp4", "png")
 OS_FAILURE, BAD_INPUT = 1, 2
@@ -45,10 +50,9 @@ def run_animate(args, out: Console, err: Console) -> int:
     from .animation.page import page_html
     from .animation.raster import ffmpeg, write_gif, write_mp4, write_png
     from .animation.scene import read_results
-    from .report.text import inert
 
     def refuse(where: str, message: str) -> int:
-        err.print(f"{where}: {message}", markup=False, soft_wrap=True)
+        say(err, f"{where}: {message}")
         return BAD_INPUT
 
     started = time.perf_counter()
@@ -57,6 +61,9 @@ def run_animate(args, out: Console, err: Console) -> int:
         return refuse(str(target), "is a folder: give --out a file name (e.g. animation.html)")
     if target.exists() and not args.force:
         return refuse(str(target), "already exists; add --force to replace it, or --out to write elsewhere")
+    if target.exists() and not written_here(target):
+        return refuse(str(target), "--out: was not written by simsampling (it is not in the .simsampling-files beside "
+                      "it); --force replaces only what simsampling wrote: choose another --out")
     if args.format == "mp4" and ffmpeg() is None:
         return refuse("--format", "mp4 needs ffmpeg, which is not installed here (on Debian or Ubuntu: apt-get install "
                       "ffmpeg); --format gif or html need nothing more")
@@ -69,10 +76,10 @@ def run_animate(args, out: Console, err: Console) -> int:
     except AnimationError as exc:
         return refuse(exc.where, str(exc).removeprefix(f"{exc.where}: "))
     except OSError as exc:
-        err.print(f"{exc.filename or args.results}: cannot read: {exc.strerror or exc}", markup=False, soft_wrap=True)
+        say(err, f"{exc.filename or args.results}: cannot read: {exc.strerror or exc}")
         return OS_FAILURE
     for note in animation.notes:
-        err.print(f"note: {note}", markup=False, soft_wrap=True)
+        say(err, f"note: {note}")
     partial = None
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
@@ -91,12 +98,14 @@ def run_animate(args, out: Console, err: Console) -> int:
         mask = os.umask(0)
         os.umask(mask)
         partial.chmod(0o666 & ~mask)  # as any other file of the folder (a temporary file is private)
+        record_written(target)  # first: a record of a file not yet there is harmless, a file without one is not
         os.replace(partial, target)
         partial = None
     except OSError as exc:
-        # The temporary file is ours, not the user's: name the file asked for.
-        where = target if exc.filename is None or Path(exc.filename).name.startswith(f".{target.name}.partial-") else exc.filename
-        err.print(f"{where}: cannot write: {exc.strerror or exc}", markup=False, soft_wrap=True)
+        # Hidden files beside it (the temporary file, the list's scratch) are ours: name the file asked for.
+        ours = exc.filename is None or (Path(exc.filename).parent == target.parent and Path(exc.filename).name.startswith("."))
+        where = target if ours else exc.filename
+        say(err, f"{where}: cannot write: {exc.strerror or exc}")
         return OS_FAILURE
     finally:
         if partial is not None:
@@ -105,8 +114,7 @@ def run_animate(args, out: Console, err: Console) -> int:
     what = (f"the frame at {clock(animation.times[still])} (the most residents waiting)" if still is not None else
             f"{len(animation.frames):,} frames every {window.step_s:g} s, {clock(window.start_s)}-{clock(window.end_s)}")
     size = target.stat().st_size
-    out.print(f"animation of point {inert(scene.point_id)} ({inert(scene.flow['name'])}), first replication: {what}; "
-              f"written to {target} ({size / 1e6:.1f} MB) in {time.perf_counter() - started:.1f} s",
-              markup=False, soft_wrap=True)
+    say(out, f"animation of point {scene.point_id} ({scene.flow['name']}), first replication: {what}; "
+             f"written to {target} ({size / 1e6:.1f} MB) in {time.perf_counter() - started:.1f} s")
     return 0
 

@@ -24,6 +24,8 @@ from pathlib import Path
 
 from rich.console import Console
 
+from .terminal import say
+
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8501
 MAX_UPLOAD_MB = 20
@@ -47,17 +49,17 @@ def run_app(args, out: Console, err: Console) -> int:
     try:
         import streamlit  # noqa: F401
     except ImportError:
-        err.print('the web app needs Streamlit: pip install -e ".[app]"', markup=False)
+        say(err, 'the web app needs Streamlit: pip install -e ".[app]"')
         return OS_FAILURE
     from .app import SCRIPT, WORKDIR_ENV
 
     port = args.port if args.port is not None else (DEFAULT_PORT if _free(args.host, DEFAULT_PORT) else _any_port(args.host))
     if not 0 < port < 65536:
-        err.print(f"--port: {port} is not a port number (1-65535)", markup=False)
+        say(err, f"--port: {port} is not a port number (1-65535)")
         return 2
     if not _free(args.host, port):
-        err.print(f"{args.host}:{port}: cannot listen there (taken, or not an address of this machine); "
-                  "choose another --port or --host", markup=False)
+        say(err, f"{args.host}:{port}: cannot listen there (taken, or not an address of this machine); "
+            "choose another --port or --host")
         return OS_FAILURE
     temporary = args.workdir is None
     workdir = Path(tempfile.mkdtemp(prefix="simsampling-app-")) if temporary else args.workdir
@@ -66,11 +68,11 @@ def run_app(args, out: Console, err: Console) -> int:
         probe = tempfile.NamedTemporaryFile(dir=workdir)
         probe.close()
     except OSError as exc:
-        err.print(f"{workdir}: cannot write there ({exc.strerror or exc})", markup=False)
+        say(err, f"{workdir}: cannot write there ({exc.strerror or exc})")
         return OS_FAILURE
     if not _loopback(args.host):
-        err.print(f"warning: listening on {args.host}: anyone who can reach this machine on port {port} can use the "
-                  "app (it has no login) and run simulations with its cores and memory", markup=False, soft_wrap=True)
+        say(err, f"warning: listening on {args.host}: anyone who can reach this machine on port {port} can use the "
+            "app (it has no login) and run simulations with its cores and memory")
     command = [sys.executable, "-m", "streamlit", "run", str(SCRIPT),
                "--server.address", args.host, "--server.port", str(port), "--server.headless", "true",
                "--server.fileWatcherType", "none", "--server.runOnSave", "false",
@@ -83,13 +85,13 @@ def run_app(args, out: Console, err: Console) -> int:
     previous = signal.signal(signal.SIGTERM, _interrupt)  # a plain kill stops the server too, and cleans up
     try:
         scope = "this machine only; --host to change" if _loopback(args.host) else "open to the network"
-        out.print(f"simsampling app: http://{shown}:{port} ({scope}); working folder {workdir}"
-                  + (" (removed when the app stops)" if temporary else ""), markup=False, soft_wrap=True)
+        say(out, f"simsampling app: http://{shown}:{port} ({scope}); working folder {workdir}"
+            + (" (removed when the app stops)" if temporary else ""))
         if _wait_ready(args.host, port, server):
-            out.print("ready: open the address in a browser; Ctrl-C stops the app", markup=False)
+            say(out, "ready: open the address in a browser; Ctrl-C stops the app")
         server.wait()
         if server.returncode not in (0, None, -2):
-            err.print(f"the app stopped with status {server.returncode}", markup=False)
+            say(err, f"the app stopped with status {server.returncode}")
             return OS_FAILURE
         return 0
     except KeyboardInterrupt:

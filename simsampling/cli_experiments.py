@@ -14,12 +14,11 @@ from typing import Any
 
 from rich import box
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
 
 from .scenario import Problem, ScenarioError, load_scenario
 from .scenario.schema import MAX_REPLICATIONS
-from .terminal import printable, say, shown
+from .terminal import printable, progress_bar, say, shown
 
 INTERRUPTED = 130
 FAILED = 1
@@ -100,11 +99,6 @@ def target_free(target: Path, force: bool, err: Console, quiet: bool = False) ->
                  + ", ".join(path.name for path in removed))
 
 
-def _progress(err: Console, quiet: bool) -> Progress:
-    return Progress(TextColumn("{task.description}", style="bold", markup=False), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                    TimeRemainingColumn(), console=err, disable=quiet or not err.is_terminal, transient=False)
-
-
 # ---------------------------------------------------------------- compare
 
 
@@ -130,7 +124,7 @@ def run_compare(args, out: Console, err: Console) -> int:
     options = _ready(options, fixed, err, args.quiet)
     total = sum(replications * len(s.points) for s in fixed)
     offsets = [sum(replications * len(s.points) for s in fixed[:i]) for i in range(len(fixed))]
-    with _progress(err, args.quiet) as progress:
+    with progress_bar(err, args.quiet) as progress:
         task = progress.add_task("comparing: simulating", total=total)
         comparison = compare_scenarios(
             scenarios, replications=replications, seed=seed, files=[str(f) for f in args.scenarios],
@@ -216,7 +210,7 @@ def run_sweep(args, out: Console, err: Console) -> int:
     state = {"done": 0, "total": 0}
     partial = partial_folder(args.out)
 
-    with _progress(err, args.quiet) as progress:
+    with progress_bar(err, args.quiet) as progress:
         task = progress.add_task(f"{printable(scenario.name)}: sweeping", total=None)
 
         def before_run(done: int, total: int) -> None:

@@ -22,6 +22,7 @@ from . import __version__
 from .choices import LAW_CHOICES
 from .scenario import ScenarioError, validate_scenario
 from .scenario.schema import MAX_SERVERS
+from .terminal import say
 
 if TYPE_CHECKING:
     import numpy as np
@@ -58,24 +59,24 @@ def run_fit(args, out: Console, err: Console) -> int:
     try:
         records = read_records(args.records)
     except RecordsError as exc:
-        err.print(str(exc), markup=False, soft_wrap=True)
+        say(err, str(exc))
         return OS_FAILURE if exc.os_error else BAD_INPUT
     for bad in records.bad[:SHOWN_BAD]:
-        err.print(f"{args.records}:{bad.line}: {bad.column + ': ' if bad.column else ''}{bad.message}", markup=False, soft_wrap=True)
+        say(err, f"{args.records}:{bad.line}: {bad.column + ': ' if bad.column else ''}{bad.message}")
     if len(records.bad) > SHOWN_BAD:
-        err.print(f"{args.records}: and {len(records.bad) - SHOWN_BAD} more bad records (all listed in fit.json)", markup=False)
+        say(err, f"{args.records}: and {len(records.bad) - SHOWN_BAD} more bad records (all listed in fit.json)")
     if records.bad and args.strict:
-        err.print(f"{args.records}: {len(records.bad)} bad record(s): refused (--strict); nothing was written", markup=False)
+        say(err, f"{args.records}: {len(records.bad)} bad record(s): refused (--strict); nothing was written")
         return BAD_INPUT
     if not records.count:
-        err.print(f"{args.records}: no usable record ({len(records.bad)} bad); nothing was written", markup=False, soft_wrap=True)
+        say(err, f"{args.records}: no usable record ({len(records.bad)} bad); nothing was written")
         return BAD_INPUT
     if records.bad:
-        err.print(f"{args.records}: skipped {len(records.bad)} bad record(s) of {records.count + len(records.bad)}; "
-                  f"fitted from the other {records.count}", markup=False, soft_wrap=True)
+        say(err, f"{args.records}: skipped {len(records.bad)} bad record(s) of {records.count + len(records.bad)}; "
+            f"fitted from the other {records.count}")
     if records.ignored_columns:
-        err.print(f"{args.records}:1: ignored column(s) {', '.join(records.ignored_columns)} "
-                  f"(known: {', '.join(TIME_COLUMNS)}, station)", markup=False, soft_wrap=True)
+        say(err, f"{args.records}:1: ignored column(s) {', '.join(records.ignored_columns)} "
+            f"(known: {', '.join(TIME_COLUMNS)}, station)")
 
     measured = stage_times(records)
     fits = []
@@ -83,17 +84,17 @@ def run_fit(args, out: Console, err: Console) -> int:
         negative = np.count_nonzero(times < 0)
         if negative > INCONSISTENT_SHARE * times.size:
             # A scan before the station's previous resident left the registrar: not a registrar paired with the station.
-            err.print(f"{args.records}: {stage}: {negative:,} of {times.size:,} times come out negative ({how}): "
-                      "the records do not fit that layout; not fitted", markup=False, soft_wrap=True)
+            say(err, f"{args.records}: {stage}: {negative:,} of {times.size:,} times come out negative ({how}): "
+                "the records do not fit that layout; not fitted")
             continue
         if np.count_nonzero(times > 0) < MIN_TIMES:
-            err.print(f"{args.records}: {stage}: only {np.count_nonzero(times > 0)} times measured "
-                      f"({how}); at least {MIN_TIMES} are needed: not fitted", markup=False, soft_wrap=True)
+            say(err, f"{args.records}: {stage}: only {np.count_nonzero(times > 0)} times measured "
+                f"({how}); at least {MIN_TIMES} are needed: not fitted")
             continue
         fits.append(fit_stage(stage, times, how, args.law))
     if not any(f.stage == "swab" for f in fits):
-        err.print(f"{args.records}: no swab times: the records need swab_start and swab_end, or swab_end with station "
-                  f"and scan or arrival (at least {MIN_TIMES} residents); nothing was written", markup=False, soft_wrap=True)
+        say(err, f"{args.records}: no swab times: the records need swab_start and swab_end, or swab_end with station "
+            f"and scan or arrival (at least {MIN_TIMES} residents); nothing was written")
         return BAD_INPUT
     arrival, arrival_from = _arrivals(records)
 
@@ -102,12 +103,12 @@ def run_fit(args, out: Console, err: Console) -> int:
     try:
         check_target(target, args.force)
     except ResultsExistError as exc:
-        err.print(f"{target}: --out: {str(exc).removeprefix(f'{target} ')}", markup=False, soft_wrap=True)
+        say(err, f"{target}: --out: {str(exc).removeprefix(f'{target} ')}")
         return BAD_INPUT
     stations, stations_from = stations_seen(records)
     if stations is not None and stations > MAX_SERVERS:
-        err.print(f"{args.records}: the records show {stations:,} stations ({stations_from}), more than a point can have "
-                  f"({MAX_SERVERS:,}): fit one point's records at a time; nothing was written", markup=False, soft_wrap=True)
+        say(err, f"{args.records}: the records show {stations:,} stations ({stations_from}), more than a point can have "
+            f"({MAX_SERVERS:,}): fit one point's records at a time; nothing was written")
         return BAD_INPUT
     slots, open_at, close_at = arrival_slots(arrival)
     text = scenario_text(name, records, fits, slots, open_at, close_at, stations, stations_from, arrival_from)
@@ -125,8 +126,8 @@ def run_fit(args, out: Console, err: Console) -> int:
             for fit in fits:
                 qq_chart(fit, folder / f"qq-{fit.stage}.png")
             arrivals_chart(slots, arrival.size, folder / "arrivals.png")
-    except OSError as exc:
-        err.print(f"{target}: cannot be written ({exc.strerror or exc}); nothing was written", markup=False, soft_wrap=True)
+    except OSError as exc:  # results_folder's WriteError names the folder and says nothing was written
+        say(err, f"{exc.filename or target}: cannot be written ({exc.strerror or exc})")
         return OS_FAILURE
     if not args.quiet:
         _print(out, fits, records, target)
@@ -260,5 +261,4 @@ def _print(out: Console, fits, records, target: Path) -> None:
                       _flow(chosen.params) if chosen else f"{len(fit.dist['values']):,} values",
                       f"{chosen.ks_pvalue:.2g}" if chosen else "-")
     out.print(table)
-    out.print(f"wrote {target}/ (scenario.yaml, fit.json, qq-*.png, arrivals.png); try: simsampling run {target}/scenario.yaml",
-              markup=False, soft_wrap=True)
+    say(out, f"wrote {target}/ (scenario.yaml, fit.json, qq-*.png, arrivals.png); try: simsampling run {target}/scenario.yaml")

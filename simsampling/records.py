@@ -35,6 +35,8 @@ from typing import Optional
 
 import numpy as np
 
+from .scenario.reading import Unreadable, read_input
+
 TIME_COLUMNS = ("arrival", "scan", "swab_start", "swab_end")
 """The timestamps of a resident, in the order they must happen."""
 STATION_COLUMN = "station"
@@ -108,16 +110,10 @@ def parse_time(text: str) -> tuple[Optional[date], float]:
 def read_records(path: Path) -> Records:
     """Read and check a records table; raise :class:`RecordsError` when nothing of it can be used."""
     path = Path(path)
-    if not path.exists():
-        raise RecordsError(f"{path}: no such file")
-    if not path.is_file():
-        raise RecordsError(f"{path}: is not a file")
-    try:
-        if path.stat().st_size > MAX_BYTES:
-            raise RecordsError(f"{path}: is larger than {MAX_BYTES:,} bytes")
-        raw = path.read_bytes()
-    except OSError as exc:
-        raise RecordsError(f"{path}: cannot be read ({exc.strerror or exc})", os_error=True) from None
+    try:  # a regular file within its size, refused unread otherwise (/dev/zero, a FIFO, a file that grows)
+        raw = read_input(path, MAX_BYTES, "records table")
+    except Unreadable as exc:
+        raise RecordsError(f"{path}: {exc}", os_error=exc.os_error) from None
     lines = raw.count(b"\n") + (not raw.endswith(b"\n"))
     if lines > MAX_ROWS + 1:  # refused at once, not after parsing millions of them
         raise RecordsError(f"{path}: has {lines:,} lines: at most {MAX_ROWS:,} records (and a header) are read")

@@ -13,10 +13,11 @@ from typing import Any
 
 from rich.console import Console
 from rich.markup import escape
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
 from .scenario.errors import printable
 
-__all__ = ["console", "printable", "say", "shown"]
+__all__ = ["console", "printable", "progress_bar", "say", "shown"]
 
 
 def console(stderr: bool = False) -> Console:
@@ -27,6 +28,14 @@ def console(stderr: bool = False) -> Console:
 def shown(text: Any) -> str:
     """Text for a place rich renders as markup: control characters shown escaped, ``[`` escaped."""
     return escape(printable(str(text)))
+
+
+def progress_bar(err: Console, quiet: bool) -> Progress:
+    """A progress bar on ``err`` (none when ``quiet`` or not a terminal) whose descriptions are plain text:
+    give them through :func:`printable`."""
+    return Progress(TextColumn("{task.description}", style="bold", markup=False), BarColumn(), MofNCompleteColumn(),
+                    TimeElapsedColumn(), TimeRemainingColumn(), console=err, disable=quiet or not err.is_terminal,
+                    transient=False)
 
 
 def say(where: Console, text: Any) -> None:

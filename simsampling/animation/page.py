@@ -13,6 +13,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Optional, Union
 
+from ..report.text import isolated
 from .build import Animation, build_animation, clock, payload, subtitle, title
 from .scene import Scene, read_results, scene_of_run
 
@@ -48,7 +49,7 @@ def page_html(animation: Animation) -> str:
     player = resources.files(__package__).joinpath("player.js").read_text(encoding="utf-8")
     speeds = "".join(f'<option value="{value}"{" selected" if value == DEFAULT_SPEED else ""}>{label}</option>'
                      for value, label in SPEEDS)
-    notes = "".join(f"<p class=\"note\">Note: {html.escape(note)}.</p>" for note in animation.notes)
+    notes = "".join(f"<p class=\"note\">Note: {html.escape(isolated(note))}.</p>" for note in animation.notes)
     return f"""<!DOCTYPE html>
 <html lang="en">
 <head>

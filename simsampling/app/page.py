@@ -21,6 +21,7 @@ import pandas as pd
 import streamlit as st
 
 from ..experiment import estimate as run_estimate
+from ..report.text import inert
 from ..experiment.compare import MAIN_KPIS
 from ..experiment.factorial import DEFAULT_KPIS, kpi_names
 from ..animation import AnimationError, animation_html
@@ -89,8 +90,9 @@ _PUNCTUATION = re.compile(r"([!-/:-@\[-`{-~])")
 
 def plain(text: Any) -> str:
     """A visitor's text for a Markdown element, shown as itself: every ASCII punctuation mark escaped
-    (CommonMark's backslash escapes), so no link, image, HTML tag or Streamlit directive comes alive."""
-    return _PUNCTUATION.sub(r"\\\1", str(text)).replace("\n", "  \n")
+    (CommonMark's backslash escapes), so no link, image, HTML tag or Streamlit directive comes alive, and
+    direction overrides and control characters shown as escapes (report/text.py), so none reverses the page."""
+    return _PUNCTUATION.sub(r"\\\1", inert(text)).replace("\n", "  \n")
 
 
 # ---------------------------------------------------------------- the session
@@ -581,7 +583,7 @@ def comparison_table(comparison: dict[str, Any]) -> None:
             line[f"{label} - {base}"] = text + (" *" if diff.get("significant") else "")
         rows.append(line)
     st.table(pd.DataFrame(rows).set_index("KPI"))
-    st.caption("* the 95% interval of the paired difference excludes 0. " + " ".join(comparison["notes"]))
+    st.caption("\\* the 95% interval of the paired difference excludes 0. " + " ".join(map(plain, comparison["notes"])))
 
 
 def sweep_panel() -> None:

@@ -2,7 +2,7 @@
 
 Files are written into a hidden temporary folder beside the target, which is
 renamed into place only when everything is written; the folder then lists what
-it holds in ``.simsampling-files`` (:data:`MANIFEST`). An interrupted run removes
+it holds in ``.simsampling-files`` (manifest.py). An interrupted run removes
 its temporary folder, and a run killed outright leaves one that the next run into
 the same place removes (``leftovers.py``). An existing non-empty target is refused
 unless forced, and ``--force`` replaces only a folder simsampling wrote: its
@@ -25,11 +25,9 @@ from datetime import datetime
 from pathlib import Path
 from typing import Iterator, Optional
 
-from .. import __version__
 from ..leftovers import make_scratch_folder, remove, stale
+from ..manifest import MANIFEST, contents, listed, write_list
 
-MANIFEST = ".simsampling-files"
-"""Written last into every results folder: what simsampling wrote there (JSON: version and relative paths)."""
 SUMMARY = "summary.json"
 SCRATCH_KINDS = ("partial", "persons", "old")
 """Hidden scratch folders beside a target: ``.<name>.<kind>-<pid>@<host>-<random>``."""
@@ -111,32 +109,16 @@ def not_ours(folder: Path) -> Optional[str]:
         return f"no readable {SUMMARY}"
     if not isinstance(summary, dict):
         return f"{SUMMARY} is not a simsampling summary"
-    try:
-        manifest = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
-        listed = set(manifest["files"])
-    except (OSError, ValueError, KeyError, TypeError):
+    names = listed(folder)
+    if names is None:
         return f"no record of the files simsampling wrote ({MANIFEST})"
-    if SUMMARY not in listed:
+    if SUMMARY not in names:
         return f"{SUMMARY} was not written by simsampling"
-    foreign = [path for path in _contents(folder) if path not in listed and path != MANIFEST]
+    foreign = [path for path in contents(folder) if path not in names and path != MANIFEST]
     if foreign:
         more = f" and {len(foreign) - 3} more" if len(foreign) > 3 else ""
         return f"it holds {', '.join(foreign[:3])}{more}, which simsampling did not write"
     return None
-
-
-def _contents(folder: Path) -> list[str]:
-    """Every file and folder under ``folder``, as relative POSIX paths (symbolic links not followed)."""
-    found = []
-    for root, dirs, files in os.walk(folder):
-        base = Path(root).relative_to(folder)
-        found += [(base / name).as_posix() for name in sorted(dirs + files)]
-    return sorted(found)
-
-
-def _write_manifest(folder: Path) -> None:
-    record = {"written_by": f"simsampling {__version__}", "files": _contents(folder)}
-    (folder / MANIFEST).write_text(json.dumps(record, indent=1) + "\n", encoding="utf-8")
 
 
 def clean_leftovers(target: Path) -> list[Path]:
@@ -220,7 +202,7 @@ def promote(staging: Path, target: Path, force: bool = False) -> None:
     check_target(target, force)
     given, target = target, _named(target)
     try:
-        _write_manifest(staging)
+        write_list(staging, contents(staging))
         if target.is_dir() and any(target.iterdir()):
             retired = scratch_folder(target, "old")
             os.replace(target, retired / target.name)

@@ -8,7 +8,7 @@ The building blocks (``page``, ``section``, ``paragraph``, ``table``, ``kpi_tabl
 ``figure``, ``code_block``, ``provenance_table``) return :class:`Markup`, HTML
 that is safe to insert. Everything else handed to them (names, ids, descriptions,
 YAML, numbers) is text and is escaped with :func:`html.escape`, its bidirectional
-and other controls shown as escapes (report/text.py); only ``Markup`` goes in as it is. Later commands (compare, sweep, optimise) build their pages
+and other controls shown as escapes (text.py); only ``Markup`` goes in as it is. Later commands (compare, sweep, optimise) build their pages
 from the same blocks; :func:`write_report_html` is the page of one run.
 
 What the page holds is documented in docs/outputs.md (report.html); change both together.

@@ -1,4 +1,4 @@
-"""A scenario's text in the results: it stays data in charts, report.html and spreadsheets.
+"""A scenario's text in the results: it stays data in charts, report.html and animation.html.
 
 * Bidirectional text: an override (U+202E RIGHT-TO-LEFT OVERRIDE) in a point's
   name would reverse the rest of a chart title or of the page after it.

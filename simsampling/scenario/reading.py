@@ -10,6 +10,7 @@ ValueError, not a problem report): :func:`whole_number` reads any length.
 
 from __future__ import annotations
 
+import errno
 import os
 import stat
 from pathlib import Path
@@ -19,8 +20,17 @@ MAX_DIGITS = 1_000
 so validation reports them as too large, without converting thousands of digits."""
 
 
+BAD_PATHS = (errno.ELOOP, errno.ENOTDIR, errno.ENAMETOOLONG)
+"""Paths that lead nowhere (a symbolic link loop, a file where a folder should be, a name too long): bad input."""
+
+
 class Unreadable(Exception):
-    """An input file that is not read: the reason, as it follows the file's name in a problem."""
+    """An input file that is not read: the reason, as it follows the file's name in a problem. ``os_error``: the
+    system failed to read it (a permission, an I/O error), rather than the file being unfit."""
+
+    def __init__(self, reason: str, os_error: bool = False):
+        super().__init__(reason)
+        self.os_error = os_error
 
 
 def read_input(path: Path, limit: int, what: str = "file") -> bytes:
@@ -32,13 +42,21 @@ def read_input(path: Path, limit: int, what: str = "file") -> bytes:
         raise Unreadable("no such file") from None
     except IsADirectoryError:
         raise Unreadable(f"is a folder, not a {what}") from None
-    except (OSError, ValueError) as exc:  # ValueError: a path with a NUL character
-        raise Unreadable(f"cannot be read ({getattr(exc, 'strerror', None) or exc})") from None
+    except ValueError:
+        raise Unreadable("holds a NUL character, which no file name can hold") from None
+    except OSError as exc:  # a path that leads nowhere is the planner's to fix; a refusal to read, the system's
+        try:
+            mode = os.stat(path).st_mode
+        except OSError:
+            mode = stat.S_IFREG
+        if not stat.S_ISREG(mode):  # a socket cannot even be opened
+            raise Unreadable(f"is not a regular file but {_kind(mode)}: give a {what} saved on disk") from None
+        raise Unreadable(f"cannot be read ({exc.strerror or exc})", os_error=exc.errno not in BAD_PATHS) from None
     try:
         info = os.fstat(descriptor)
     except OSError as exc:
         os.close(descriptor)
-        raise Unreadable(f"cannot be read ({exc.strerror or exc})") from None
+        raise Unreadable(f"cannot be read ({exc.strerror or exc})", os_error=True) from None
     problem = None
     if stat.S_ISDIR(info.st_mode):
         problem = f"is a folder, not a {what}"
@@ -53,7 +71,7 @@ def read_input(path: Path, limit: int, what: str = "file") -> bytes:
         try:
             data = handle.read(limit + 1)
         except OSError as exc:
-            raise Unreadable(f"cannot be read ({exc.strerror or exc})") from None
+            raise Unreadable(f"cannot be read ({exc.strerror or exc})", os_error=True) from None
     if len(data) > limit:
         raise Unreadable(f"is larger than {limit:,} bytes (it grew while it was read)")
     return data

@@ -263,7 +263,7 @@ def test_animate_writes_once_and_refuses_to_overwrite(runs, capsys):
         assert still.size == (1280, 720) and len(still.convert("RGB").getcolors(1 << 16)) > 20
     with Image.open(folder / "animation.gif") as gif:
         assert gif.n_frames == 11
-    assert not [p.name for p in folder.iterdir() if p.name.startswith(".")], "temporary files left behind"
+    assert [p.name for p in folder.iterdir() if p.name.startswith(".")] == [".simsampling-files"], "temporary files left"
 
 
 @pytest.mark.parametrize("arguments, where", [

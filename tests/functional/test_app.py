@@ -228,11 +228,12 @@ def test_a_huge_population_is_refused_with_the_command_lines_message(app, capsys
 
 
 def test_script_in_names_is_shown_as_text(app):
-    text = DEMO.read_text().replace("name: one-point-demo", f"name: {json.dumps(EVIL)}")
+    name = EVIL + " \u202eesrever"
+    text = DEMO.read_text().replace("name: one-point-demo", f"name: {json.dumps(name)}")
     set_yaml(app, text)
     run_and_wait(app)
     (heading,) = app.subheader
-    assert unescaped(heading.value) == f"Results: {EVIL}"
+    assert unescaped(heading.value) == f"Results: {EVIL} \\u202eesrever"  # an override shown, reversing nothing
     assert "<script>" not in heading.value and "](" not in heading.value  # every mark escaped: nothing comes alive
 
 

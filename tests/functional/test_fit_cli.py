@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import errno
 import json
+import os
 from pathlib import Path
 
 import numpy as np
@@ -54,7 +56,8 @@ def test_bad_records_are_named_by_line_and_skipped_with_a_count(tmp_path, capsys
     assert "skipped 3 bad record(s) of 60; fitted from the other 57" in err
     summary = json.loads((out / "fit.json").read_text())
     assert [b["line"] for b in summary["bad_records"]] == [5, 9, 11] and summary["records_used"] == 57
-    assert sorted(p.name for p in out.iterdir()) == ["arrivals.png", "fit.json", "qq-registration.png", "qq-swab.png", "scenario.yaml"]
+    assert sorted(p.name for p in out.iterdir()) == [".simsampling-files", "arrivals.png", "fit.json", "qq-registration.png",
+                                                      "qq-swab.png", "scenario.yaml"]
     scenario = load_scenario(out / "scenario.yaml")  # what fit writes, run accepts
     assert scenario.points[0].population == 57 and scenario.points[0].stations == 2
 
@@ -112,12 +115,20 @@ def test_missing_file_not_utf8_and_taken_folder(tmp_path, capsys):
     assert "already holds results" in capsys.readouterr().err and (taken / "mine.txt").read_text() == "keep"
 
 
-def test_a_folder_that_cannot_be_written_is_an_os_failure(tmp_path, capsys):
+def test_a_folder_that_cannot_be_written_is_an_os_failure(tmp_path, capsys, monkeypatch):
     path = records(tmp_path, good_rows())
     blocker = tmp_path / "file"
     blocker.write_text("not a folder")
-    assert cli.main(["fit", str(path), "--out", str(blocker / "fit")]) == 1
-    assert "cannot be written" in capsys.readouterr().err
+    assert cli.main(["fit", str(path), "--out", str(blocker / "fit")]) == 2  # as every command: refused before writing
+    assert "--out: " in capsys.readouterr().err
+    from simsampling.report import fit_charts
+
+    def full(*args):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(fit_charts, "arrivals_chart", full)  # the disk fills up while the folder is written
+    assert cli.main(["fit", str(path), "--out", str(tmp_path / "fit")]) == 1
+    assert capsys.readouterr().err.endswith("fit: cannot be written (No space left on device; nothing was written)\n")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["file", "point.csv"]
 
 

@@ -130,15 +130,16 @@ def special_files(folder: Path) -> dict[str, Path]:
     return found
 
 
-@pytest.mark.parametrize("role", ["scenario", "points table"])
+@pytest.mark.parametrize("role", ["scenario", "points table", "records"])
 def test_special_files_as_input_are_refused_unread(role: str, tmp_path: Path):
     for kind, path in special_files(tmp_path).items():
-        if role == "scenario":
-            target = path
-        else:
+        if role == "points table":
             target = tmp_path / f"table-{kind}.yaml"
             target.write_text(f"name: t\npoints_file: {path}\narrivals: {{kind: poisson, rate_per_hour: 10}}\n")
-        code, printed = outcome(["validate", str(target)])
+        else:
+            target = path
+        command = ["fit", str(target), "--out", str(tmp_path / "fit")] if role == "records" else ["validate", str(target)]
+        code, printed = outcome(command)
         assert code == 2 and "Traceback" not in printed, (kind, printed)
         assert str(path) in printed, (kind, printed)
 

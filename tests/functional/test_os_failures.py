@@ -12,6 +12,7 @@ from __future__ import annotations
 import errno
 import json
 import os
+import shutil
 import socket
 import threading
 from pathlib import Path
@@ -140,7 +141,7 @@ def test_a_refused_rename_keeps_the_previous_results(previous: Path, scenario: P
     copy = tmp_path / "results"
     os.system(f"cp -r '{previous}' '{copy}'")
     before = (copy / "summary.json").read_bytes()
-    fail = failing(errno.EBUSY, after=1, once=True)  # the old results are moved aside, the new ones cannot take their place
+    fail = failing(errno.EBUSY, after=2, once=True)  # the list written, the old results moved aside: the new cannot take their place
     fail.original = os.replace
     monkeypatch.setattr(folder.os, "replace", fail)
     assert run(scenario, copy, "--force") == 1
@@ -167,6 +168,17 @@ def test_force_replaces_only_a_folder_simsampling_wrote(previous: Path, scenario
     assert (mine / "notes.txt").read_text() == "keep me"
     listed = json.loads((copy / folder.MANIFEST).read_text())["files"]
     assert "summary.json" in listed and "charts/cumulative.png" in listed
+
+
+def test_animate_force_replaces_only_a_file_simsampling_wrote(previous: Path, scenario: Path, tmp_path: Path, capsys):
+    copy = tmp_path / "results"
+    shutil.copytree(previous, copy)
+    essay = tmp_path / "essay.html"
+    essay.write_text("mine")
+    assert main(["animate", str(copy), "--out", str(essay), "--force"]) == 2
+    assert "was not written by simsampling" in lines(capsys)[0] and essay.read_text() == "mine"
+    assert main(["animate", str(copy)]) == 0 and main(["animate", str(copy), "--force"]) == 0
+    assert run(scenario, copy, "--force") == 0  # the animation is listed: the folder is still simsampling's
 
 
 def test_refused_optimise_arguments_leave_no_partial_folder(scenario: Path, tmp_path: Path, capsys):
