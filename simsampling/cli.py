@@ -31,7 +31,8 @@ from .cli_app import run_app
 from .cli_experiments import add_parsers as add_experiment_parsers
 from .cli_fit import add_parser as add_fit_parser
 from .cli_fit import run_fit
-from .cli_experiments import run_compare, run_sweep, target_free
+from .cli_experiments import run_compare, run_sweep
+from .cli_folder import target_free
 from .cli_animate import add_parser as add_animate_parser
 from .cli_animate import run_animate
 from .scenario import Problem, Scenario, ScenarioError, load_scenario, validate_scenario

@@ -21,6 +21,7 @@ from .advice.levers import LEVER
 from .choices import DEFAULT_MAX_P90_WAIT_MIN, RANK_BY
 from .scenario import Problem, ScenarioError, load_scenario
 from .scenario.schema import MAX_REPLICATIONS
+from .cli_folder import target_free
 from .terminal import printable, progress_bar, say
 
 if TYPE_CHECKING:  # the measuring (numpy, the engines) is imported where advice is measured, not by validate
@@ -64,7 +65,6 @@ def add_target_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run_advise(args, out: Console, err: Console, run_options: Callable[..., dict[str, Any]]) -> int:
     from .advice.impact import levers_named, measure_impact
-    from .cli_experiments import target_free
     from .experiment.factorial import with_fixed
     from .experiment.warm_up import ready_options
     from .report import ResultsExistError, default_folder

@@ -18,6 +18,7 @@ from rich.table import Table
 
 from .scenario import Problem, ScenarioError, load_scenario
 from .scenario.schema import MAX_REPLICATIONS
+from .cli_folder import target_free
 from .terminal import printable, progress_bar, say, shown
 
 INTERRUPTED = 130
@@ -82,21 +83,6 @@ def _ready(options: dict[str, Any], scenarios, err: Console, quiet: bool, runs: 
     from .experiment.warm_up import ready_options
 
     return ready_options(options, scenarios, (lambda text: None) if quiet else (lambda text: say(err, text)), runs)
-
-
-def target_free(target: Path, force: bool, err: Console, quiet: bool = False) -> None:
-    """Refuse, as bad input, a results folder that cannot be used; remove what a killed run left beside it."""
-    from .report import ResultsExistError, check_target
-    from .report.folder import clean_leftovers
-
-    try:
-        check_target(target, force)
-    except ResultsExistError as exc:
-        raise ScenarioError([Problem(str(target), None, "--out", str(exc).removeprefix(f"{target} "))]) from None
-    removed = clean_leftovers(target)
-    if removed and not quiet:
-        say(err, f"removed {len(removed)} folder(s) left beside {target} by an interrupted run: "
-                 + ", ".join(path.name for path in removed))
 
 
 # ---------------------------------------------------------------- compare
