@@ -564,7 +564,8 @@ def busy_period(log: EventLog, stage: str) -> BusyPeriod:
     spans = staffed_spans(log)
     if spans[0][0] == log.hours[0][0]:
         spans[0] = (spans[0][0] + log.setup_s, max(spans[0][1], spans[0][0] + log.setup_s))
-    edges = np.arange(math.floor(spans[0][0] / MINUTE), math.ceil(spans[-1][1] / MINUTE) + 1) * MINUTE
+    step = step_for(spans[-1][1] - spans[0][0], MINUTE)  # a span of years (a valid heavy tail) in coarser steps
+    edges = np.arange(math.floor(spans[0][0] / step), math.ceil(spans[-1][1] / step) + 1) * step
     if edges.size < 2:
         return BusyPeriod()
     line = sorted_occupancy(*sorted_line(log, stage), edges)
@@ -584,11 +585,11 @@ def busy_period(log: EventLog, stage: str) -> BusyPeriod:
     congested = np.flatnonzero((line >= BUSY_LINE) & (duty > 0))
     if congested.size == 0:
         return BusyPeriod()
-    breaks = np.flatnonzero(np.diff(congested) > BUSY_GAP_S / MINUTE + 1)
+    breaks = np.flatnonzero(np.diff(congested) > BUSY_GAP_S / step + 1)
     spells = zip(congested[np.concatenate([[0], breaks + 1])], congested[np.concatenate([breaks, [congested.size - 1]])] + 1)
     first, last = max(spells, key=lambda spell: float(line[spell[0]:spell[1]].sum()))
-    return BusyPeriod(float(edges[first]), float(edges[last]), float(busy[first:last].sum()) * MINUTE,
-                      float(np.clip(duty[first:last], 0.0, None).sum()) * MINUTE, float(line[first:last].sum()) * MINUTE)
+    return BusyPeriod(float(edges[first]), float(edges[last]), float(busy[first:last].sum()) * step,
+                      float(np.clip(duty[first:last], 0.0, None).sum()) * step, float(line[first:last].sum()) * step)
 
 
 def combine(parts: list[Tally]) -> Tally:

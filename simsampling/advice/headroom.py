@@ -121,7 +121,7 @@ class Fluids:
         stages = [s for s in STAGE_ORDER if any(s in point_stages for point_stages in map(stages_of, points))]
         # Points without a staff plan serve at a constant rate while open: one mask scaled per point and stage.
         means = means if means is not None else [mean_service_s(point, scenario) for point in points]
-        scale = np.array([[point.servers(stage) / mean[stage] if stage in mean else UNLIMITED / step
+        scale = np.array([[point.servers(stage) / mean[stage] if mean.get(stage, 0.0) > 0 else UNLIMITED / step
                            for stage in stages] for point, mean in zip(points, means)])
         per_s = scale.T[:, :, None] * open_mask(hours, grid)[None, None, :]
         for c, point in enumerate(points):
@@ -274,8 +274,8 @@ def estimate_headrooms(points: list[Point], scenario: Scenario, arrived: list[np
                          for i in chunk])
         firsts = [int(np.argmax(row > 0)) - 1 for row in came]
         means = [mean_service_s(points[i], scenario) for i in chunk]
-        slowest = [min(points[i].servers(stage) * 3600.0 / seconds for stage, seconds in mean.items())
-                   for i, mean in zip(chunk, means)]
+        slowest = [min((points[i].servers(stage) * 3600.0 / seconds for stage, seconds in mean.items() if seconds > 0),
+                       default=math.inf) for i, mean in zip(chunk, means)]  # a stage of no time (valid) limits nothing
         drain_s = max(3600.0 * (1.0 + max(roster[i], row[-1]) / rate) for i, row, rate in zip(chunk, came, slowest))
         end_s = min(max(hours[-1][1], came.shape[1] * step_s) + drain_s, hours[-1][1] + MAX_DRAIN_S)
         start_s = min(min(firsts) * step_s, hours[0][0])
