@@ -60,7 +60,7 @@ def outcome(argv: list[str]) -> tuple[int, str]:
 @pytest.fixture
 def no_charts(monkeypatch):
     """Charts do not depend on these inputs and take most of a tiny run's time: not drawn here."""
-    monkeypatch.setattr(report, "write_charts", lambda result, folder: [])
+    monkeypatch.setattr(report, "write_charts", lambda result, folder, *advice_and_rota: [])
 
 
 @pytest.fixture(scope="module")
