@@ -283,10 +283,14 @@ def estimate_headrooms(points: list[Point], scenario: Scenario, arrived: list[np
         fluids = Fluids.of([points[i] for i in chunk], scenario, grid, replications, means)
         base = _rows_interp(grid, np.arange(came.shape[1]) * step_s, came)
         now = np.array([p90_now_min[i] for i in chunk])
-        correction = now - fluids.p90_wait_min(base)
+        modelled = fluids.p90_wait_min(base)
+        # A line the model does not drain within its grid (a ten-day swab) has no estimate: no push is found.
+        placed = np.isfinite(modelled)
+        correction = np.where(placed, now - modelled, 0.0)
         pushed = _pusher([pushes[i] for i in chunk], base, grid, hours, np.array([roster[i] for i in chunk]))
         values, at_least = _search(lambda value: fluids.p90_wait_min(pushed(value)) + correction,
                                    [pushes[i] for i in chunk], target_min, now, SEARCH_STEPS[grid_s])
+        values, at_least = np.where(placed, values, np.nan), at_least & placed
         for k, i in enumerate(chunk):
             value = None if math.isnan(values[k]) else float(values[k])
             found[i] = pushes[i].headroom(value, target_min, p90_now_min[i], "estimate", float(correction[k]),
