@@ -52,7 +52,7 @@ def no_run(monkeypatch) -> None:
     def refuse(*args, **kwargs):
         raise AssertionError("the run started")
 
-    monkeypatch.setattr("simsampling.cli.run_scenario", refuse)
+    monkeypatch.setattr("simsampling.experiment.run_scenario", refuse)  # what the run command imports when it runs
 
 
 def failing(code: int, after: int = 0, once: bool = False):
@@ -88,10 +88,15 @@ def test_a_read_only_drive_is_exit_1_before_running(scenario: Path, tmp_path: Pa
 
 @pytest.mark.parametrize("where", ["tables", "charts"])
 def test_a_full_disk_while_writing_leaves_nothing(where: str, scenario: Path, tmp_path: Path, capsys, monkeypatch):
-    name = "write_throughput" if where == "tables" else "write_charts"  # the charts are drawn in a forked child
+    # The charts are drawn in a forked child, which takes write_charts from report.charts.
+    if where == "tables":
+        module, name = report, "write_throughput"
+    else:
+        from simsampling.report import charts as module
+        name = "write_charts"
     fail = failing(errno.ENOSPC)
-    fail.original = getattr(report, name)
-    monkeypatch.setattr(report, name, fail)
+    fail.original = getattr(module, name)
+    monkeypatch.setattr(module, name, fail)
     assert run(scenario, tmp_path / "out") == 1
     assert lines(capsys) == [f"{tmp_path / 'out'}: No space left on device; nothing was written"]
     assert not (tmp_path / "out").exists() and hidden(tmp_path) == []
