@@ -108,3 +108,29 @@ def test_a_killed_run_s_scenario_file_for_its_workers_is_removed(tmp_path: Path,
         path.write_bytes(b"another host's, or a live run's")
     assert executors.remove_stale_shared() == [stale]  # what every pool does before it starts
     assert not stale.exists() and all(path.exists() for path in kept)
+
+
+@pytest.mark.skipif(os.name != "posix", reason="SIGKILL and orphaned processes are POSIX")
+def test_a_killed_small_run_leaves_no_chart_drawer(tmp_path: Path):
+    """A run of a few points starts its chart drawer with it (importing matplotlib while it simulates): killed
+    while it simulates, the drawer, waiting for the run, ends too."""
+    scenario = tmp_path / "small.yaml"
+    scenario.write_text(SMALL.replace("population: 300", "population: 2600"))
+    run = subprocess.Popen([sys.executable, "-m", "simsampling", "run", str(scenario), "-r", "500", "--engine", "simpy",
+                            "--quiet", "--no-persons", "--out", str(tmp_path / "out")], cwd=tmp_path,
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    main_process = psutil.Process(run.pid)
+    deadline = time.monotonic() + 120
+    children: list[psutil.Process] = []
+    while time.monotonic() < deadline and run.poll() is None and not children:
+        children = main_process.children(recursive=True)
+        time.sleep(0.2)
+    assert children, "the run started no chart drawer"
+    time.sleep(1.0)  # the drawer imports matplotlib, then waits for the run
+    run.send_signal(signal.SIGKILL)
+    run.wait()
+    gone_by = time.monotonic() + 60
+    while alive(children) and time.monotonic() < gone_by:
+        time.sleep(0.2)
+    assert alive(children) == [], "the chart drawer outlived the killed run"
+    assert not (tmp_path / "out").exists()
