@@ -121,8 +121,9 @@ class Fluids:
         stages = [s for s in STAGE_ORDER if any(s in point_stages for point_stages in map(stages_of, points))]
         # Points without a staff plan serve at a constant rate while open: one mask scaled per point and stage.
         means = means if means is not None else [mean_service_s(point, scenario) for point in points]
-        scale = np.array([[point.servers(stage) / mean[stage] if mean.get(stage, 0.0) > 0 else UNLIMITED / step
-                           for stage in stages] for point, mean in zip(points, means)])
+        # A stage of no time, or of so little that its rate overflows (a subnormal mean), limits nothing.
+        scale = np.array([[min(point.servers(stage) / mean[stage], UNLIMITED / step) if mean.get(stage, 0.0) > 0
+                           else UNLIMITED / step for stage in stages] for point, mean in zip(points, means)])
         per_s = scale.T[:, :, None] * open_mask(hours, grid)[None, None, :]
         for c, point in enumerate(points):
             if point.staff is not None:

@@ -126,6 +126,15 @@ def test_fluid_has_no_wait_below_capacity_and_counts_the_wait_for_the_opening():
     assert waits[1] == pytest.approx(30 + 0.9 * 10, abs=1.5)
 
 
+@pytest.mark.filterwarnings("error::RuntimeWarning")
+@pytest.mark.parametrize("service_s", [0.0, 5e-324])
+def test_a_stage_of_no_time_or_of_a_subnormal_time_limits_nothing(service_s: float):
+    # 1 / 5e-324 overflows: its rate is capped as a stage of no time's, not inf x 0 = NaN while closed.
+    fluid = one_station(service_s=service_s)
+    crowd = np.where(fluid.grid >= 8 * 3600.0, 120.0, 0.0)
+    assert fluid.p90_wait_min(crowd[None, :])[0] <= 1.0  # within a step of the grid (a minute)
+
+
 def test_bisection_and_bracket_find_the_crossing_of_a_growing_wait():
     p90 = lambda push: 2 * push ** 2  # noqa: E731  crosses 8 min at a push of 2
     push = Push("calling_plan", None, [], 0, now=0.0, low=-1.0, high=5.0)
