@@ -1,4 +1,4 @@
-"""Residents simulated per second: the SimPy engine against the fast engine (model/fast.py).
+"""Residents simulated per second: the SimPy engine against the fast engine (model/fast/).
 
 Run from anywhere (the scenario is found relative to this file):
 

@@ -137,6 +137,8 @@ def first(draws, n: int):
         value = getattr(draws, f.name)
         if isinstance(value, np.ndarray) and value.shape[:1] == (count,):
             cut[f.name] = value[:n]
+        elif isinstance(value, dict):  # per stage (service times, routes)
+            cut[f.name] = {key: array[:n] for key, array in value.items()}
     return dataclasses.replace(draws, **cut)
 
 
@@ -178,8 +180,7 @@ def ciw_network(draws, n: int, servers: dict):
     gaps = np.diff(arrival, prepend=arrival[0]).tolist()
     network = ciw.create_network(
         arrival_distributions=[Gaps(gaps), None, None],
-        service_distributions=[Own(draws.temperature_s[:n].tolist()), Own(draws.registration_s[:n].tolist()),
-                               Own(draws.swab_s[:n].tolist())],
+        service_distributions=[Own(draws.service_s[stage][:n].tolist()) for stage in ("temperature", "registration", "swab")],
         number_of_servers=[servers["temperature"], servers["registration"], servers["swab"]],
         routing=[[0.0, 1.0, 0.0], [0.0, 0.0, 1.0], [0.0, 0.0, 0.0]],
     )

@@ -6,13 +6,14 @@ same draws can drive any engine that simulates the point.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Optional
 
 import numpy as np
 
 from .arrivals import ArrivalDraw, draw_arrivals, household_of
 from .random import roster_sample, roster_uniform, sample, stream
+from .stages import Flow
 from .scenario.schema import PoissonArrivals, Point, Pooling, Scenario
 
 
@@ -38,16 +39,18 @@ class ResidentDraws:
     ``resident`` is the identity in the point's roster (0..population-1);
     ``day`` the day each arrival counts for (after that day's closing it is
     turned away). ``no_show`` counts residents called who never came,
-    ``not_called`` those the calling plan never reached. Service arrays of
-    stages absent at the point are empty. ``setup_s`` delays the first opening.
+    ``not_called`` those the calling plan never reached. ``service_s`` holds
+    each stage's service times, by stage name in flow order (side stages
+    included). ``divert`` holds, per stage that diverts, the route each resident
+    takes after it (an index into its routes; -1: on along the flow).
+    ``reserved`` marks who uses the reserved stations. ``setup_s`` delays the
+    first opening.
     """
 
     resident: np.ndarray
     arrival_s: np.ndarray
     qr: np.ndarray
-    temperature_s: np.ndarray
-    registration_s: np.ndarray
-    swab_s: np.ndarray
+    service_s: dict[str, np.ndarray]
     no_show: int
     day: Optional[np.ndarray] = None
     not_called: int = 0
@@ -64,6 +67,8 @@ class ResidentDraws:
     balk_return_s: Optional[np.ndarray] = None
     patience_s: Optional[np.ndarray] = None
     household: Optional[np.ndarray] = None
+    divert: dict[str, np.ndarray] = field(default_factory=dict)
+    reserved: Optional[np.ndarray] = None
 
     @property
     def count(self) -> int:
@@ -116,25 +121,19 @@ def draw_residents(scenario: Scenario, point: Point, replication: int) -> Reside
     order = came if members is None else members[came]
     # Service draws are indexed by identity in the roster, so a resident's service time does
     # not depend on who else showed up; they are drawn only as far as the last resident who came.
-    stages = point.stages
-    empty = np.empty(0)
-    qr = np.zeros(order.size, dtype=bool)
-    temperature = registration = empty
     draw_of = lambda dist, name, scale=1.0: scale * roster_sample(dist, streams(name), roster, order)  # noqa: E731
-    share_of = lambda name, share: roster_uniform(streams(name), order) < share  # noqa: E731
-    if stages.temperature is not None:
-        temperature = draw_of(stages.temperature.service_s, "temperature")
-    if stages.registration is not None:
-        reg = stages.registration
-        qr = share_of("qr", reg.qr_share)
-        registration = np.where(qr, draw_of(reg.service_s.qr, "registration_qr"), draw_of(reg.service_s.manual, "registration_manual"))
-    swab = draw_of(stages.swab.service_s, "swab")
+    uniform = lambda name: roster_uniform(streams(name), order)  # noqa: E731
+    share_of = lambda name, share: uniform(name) < share  # noqa: E731
+    flow = point.flow
+    drawn = {stage.name: stage.kind.draw(stage.name, stage.config, draw_of, uniform) for stage in flow.stages}
+    service = {name: values["service_s"] for name, values in drawn.items()}
+    extras = {key: value for values in drawn.values() for key, value in values.items() if key != "service_s"}
     priority = None
     if point.green_channel is not None:
         # Assisted residents take longer at every stage.
         priority = share_of("priority", point.green_channel.share)
         factor = np.where(priority, point.green_channel.service_factor, 1.0)
-        temperature, registration, swab = (times * factor if times.size else times for times in (temperature, registration, swab))
+        service = {name: times * factor for name, times in service.items()}
     balking, reneging = point.balking, point.reneging
     setup = setup_s(scenario, point, replication)
     pooling = scenario.pooling_for(point)
@@ -142,10 +141,8 @@ def draw_residents(scenario: Scenario, point: Point, replication: int) -> Reside
     return ResidentDraws(
         resident=order.astype(np.int64),
         arrival_s=draw.arrival_s[came],
-        qr=qr,
-        temperature_s=temperature,
-        registration_s=registration,
-        swab_s=swab,
+        qr=extras.get("qr", np.zeros(order.size, dtype=bool)),
+        service_s=service,
         no_show=draw.no_show,
         day=draw.day[came],
         not_called=draw.not_called,
@@ -156,10 +153,26 @@ def draw_residents(scenario: Scenario, point: Point, replication: int) -> Reside
         infected=share_of("infection", chain.prevalence) if chain else None,
         recall_s=draw_of(chain.recall.delay_min, "recall", 60.0) if chain else None,
         priority=priority,
-        disinfection_s=draw_of(stages.swab.disinfection_s, "disinfection") if stages.swab.disinfection_s else None,
+        disinfection_s=extras.get("disinfection_s"),
         balk_threshold=draw_of(balking.threshold, "balk_threshold") if balking else None,
         balk_returns=share_of("balk_return", balking.return_share) if balking else None,
         balk_return_s=draw_of(balking.return_after_min, "balk_return_delay", 60.0) if balking else None,
         patience_s=draw_of(reneging.patience_min, "patience", 60.0) if reneging else None,
         household=draw.household[came] if draw.household is not None else None,
+        divert=divert_draws(flow, uniform),
+        reserved=extras.get("reserved"),
     )
+
+
+def divert_draws(flow: Flow, uniform) -> dict[str, np.ndarray]:
+    """Per stage with routes, each resident's route (-1: none) from one uniform draw of the
+    stage's ``divert:<stage>`` stream against the routes' cumulative shares: raising a share
+    keeps every resident it diverted diverted (and on the same route, for the first route)."""
+    chosen = {}
+    for stage in flow.stages:
+        if stage.routes:
+            draw = uniform(f"divert:{stage.name}")
+            bounds = np.cumsum([route.share for route in stage.routes])
+            route = np.searchsorted(bounds, draw, side="right")
+            chosen[stage.name] = np.where(route < bounds.size, route, -1).astype(np.int8)
+    return chosen

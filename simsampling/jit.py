@@ -1,9 +1,9 @@
 """Compiled code: where numba caches it, and whether a function's code is cached.
 
-Imported by the modules that compile (model/fast.py, metrics.py) before numba; it
+Imported by the modules that compile (model/fast/, metrics.py) before numba; it
 imports nothing of the package. experiment/warm_up.py decides what a run compiles first.
 
-numba compiles the fast engine (model/fast.py) and the metrics' loops (metrics.py)
+numba compiles the fast engine (model/fast/) and the metrics' loops (metrics.py)
 at their first call after an install, then caches the machine code: later runs load
 it in about half a second. numba caches beside the sources (``__pycache__``) when the
 package folder is writable; an install in a read-only place (a system site-packages,

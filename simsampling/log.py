@@ -8,14 +8,13 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Any, Callable, Hashable, Optional
+from typing import Any, Callable, Hashable, Optional, Sequence
 
 import numpy as np
 
 from .scenario.schema import DAY_S
 from .staffing import StaffPlan
-
-STAGE_ORDER = ("temperature", "registration", "swab")
+from .stages import union
 
 
 @dataclass
@@ -107,10 +106,11 @@ class ClosureLog:
         return total
 
 
-STATUSES = ("sampled", "unserved", "balked", "reneged")
+STATUSES = ("sampled", "unserved", "balked", "reneged", "diverted")
 """What became of a resident who came: sampled; arrived after closing; left on
-seeing the line (and did not come back, or balked again); left the line."""
-STAYED, BALKED, RENEGED = 0, 1, 2
+seeing the line (and did not come back, or balked again); left the line; sent
+to a side stage (an isolation area) and left from there unswabbed."""
+STAYED, BALKED, RENEGED, DIVERTED = 0, 1, 2, 3
 """Codes of ``EventLog.left``."""
 
 
@@ -118,9 +118,12 @@ STAYED, BALKED, RENEGED = 0, 1, 2
 class EventLog:
     """Timestamps of one point in one replication.
 
-    ``start[stage]`` / ``end[stage]`` exist for the stages present at the point
-    and are NaN for residents who were not served (arrived after closing).
-    ``servers[stage]`` is the number of servers of the stage.
+    ``flow`` are the point's stages in flow order (the main flow, ending with
+    ``swab``, then the side stages; ``stages``); ``start[stage]`` / ``end[stage]`` exist for
+    each and are NaN for residents who did not get there (arrived after
+    closing, gave up, were diverted). ``servers[stage]`` is the number of
+    servers of the stage. ``sources[side]`` are the stages that divert
+    residents to a side stage. ``left_stage`` is an index into ``stages``.
 
     A log is final once its model hands it on: the metrics of a point share
     what they derive from it (``derived``), so a changed log is a new one
@@ -160,6 +163,8 @@ class EventLog:
     closures: Optional[ClosureLog] = None
     plan: Optional[StaffPlan] = None
     waiting_capacity: Optional[int] = None
+    flow: tuple[str, ...] = ()
+    sources: dict[str, tuple[str, ...]] = field(default_factory=dict)
     _derived: dict = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -203,9 +208,43 @@ class EventLog:
         """Residents who joined a line and left it before their swab."""
         return self.left == RENEGED
 
+    @property
+    def diverted(self) -> np.ndarray:
+        """Residents sent to a side stage, who left from there unswabbed."""
+        return self.left == DIVERTED
+
+    @property
+    def stages(self) -> tuple[str, ...]:
+        """The point's stages in flow order (a log made by hand without ``flow``: temperature,
+        registration, the other stages as given, swab)."""
+        if self.flow:
+            return self.flow
+        known = [stage for stage in ("temperature", "registration") if stage in self.start]
+        return tuple(known + [stage for stage in self.start if stage not in known and stage != "swab"] + ["swab"])
+
+    @property
+    def main(self) -> tuple[str, ...]:
+        """The main flow: the stages up to and including swab."""
+        return self.stages[: self.stages.index("swab") + 1]
+
+    @property
+    def side(self) -> tuple[str, ...]:
+        """The side stages, reached by a divert."""
+        return self.stages[self.stages.index("swab") + 1:]
+
     def status(self) -> np.ndarray:
         """One of ``STATUSES`` per resident who came."""
         return np.asarray(STATUSES, dtype=object)[np.where(self.served, 0, np.where(self.left > 0, self.left + 1, 1))]
+
+    def through(self, stage: str) -> np.ndarray:
+        """Residents counted at ``stage`` (waits, service, busy servers): at a stage of the main
+        flow those swabbed and those diverted after getting through it; at a side stage, those
+        who went through it."""
+        if stage in self.sources:
+            return np.isfinite(self.end[stage])
+        if not self.sources:
+            return self.served
+        return self.served | (self.diverted & np.isfinite(self.end[stage]))
 
     def line(self, stage: str) -> tuple[np.ndarray, np.ndarray]:
         """(joined, left) of everyone who stood in the line of ``stage``.
@@ -217,8 +256,8 @@ class EventLog:
 
         def compute() -> tuple[np.ndarray, np.ndarray]:
             enter, start = self.enter(stage), self.start[stage]
-            left_here = self.reneged & (self.left_stage == STAGE_ORDER.index(stage))
-            stood = self.served | np.isfinite(start) | left_here
+            left_here = self.reneged & (self.left_stage == self.stages.index(stage))
+            stood = (np.isfinite(start) if stage in self.sources else self.served | np.isfinite(start)) | left_here
             leave = np.where(left_here, self.left_s, start)
             return enter[stood], leave[stood]
 
@@ -228,9 +267,6 @@ class EventLog:
         """When each resident's station was free again (swab end plus hand disinfection; NaN: not served)."""
         end = self.end["swab"]
         return end + self.overhead_s if self.overhead_s is not None else end
-    @property
-    def stages(self) -> tuple[str, ...]:
-        return tuple(s for s in STAGE_ORDER if s in self.start)
 
     @property
     def arrived(self) -> int:
@@ -241,16 +277,22 @@ class EventLog:
         return int(np.count_nonzero(self.served))
 
     def enter(self, stage: str) -> np.ndarray:
-        """When each resident joined the line of ``stage``: the end of the stage before."""
-        previous = self.stages[: self.stages.index(stage)]
-        return self.end[previous[-1]] if previous else self.arrival_s
+        """When each resident joined the line of ``stage``: the end of the stage before it (in
+        the main flow), or of the stage that diverted it there (a side stage)."""
+        sources = self.sources.get(stage)
+        if sources:
+            ends = [self.end[source] for source in sources]
+            return ends[0] if len(ends) == 1 else np.fmax.reduce(ends)
+        main = self.main
+        at = main.index(stage)
+        return self.end[main[at - 1]] if at else self.arrival_s
 
     def wait(self, stage: str) -> np.ndarray:
-        """Seconds each served resident waited for ``stage`` (blocking included)."""
-        return (self.start[stage] - self.enter(stage))[self.served]
+        """Seconds each resident counted at ``stage`` (``through``) waited for it (blocking included)."""
+        return (self.start[stage] - self.enter(stage))[self.through(stage)]
 
     def service(self, stage: str) -> np.ndarray:
-        return (self.end[stage] - self.start[stage])[self.served]
+        return (self.end[stage] - self.start[stage])[self.through(stage)]
 
     @property
     def finish_s(self) -> np.ndarray:
@@ -288,8 +330,9 @@ class EventLog:
         days = np.floor((np.nan_to_num(start, nan=self.open_s) - self.open_s) / DAY_S)
         return np.maximum(days, 0).astype(self.day.dtype)
 
-    def table(self) -> dict[str, np.ndarray]:
-        """The log as named columns (all stages, NaN where absent), for CSV or pandas.
+    def table(self, stages: Sequence[str] = ()) -> dict[str, np.ndarray]:
+        """The log as named columns, a pair per stage of ``stages`` (default: the point's; NaN
+        where the point has no such stage), for CSV or pandas.
 
         Residents sampled at home follow those who came, with status
         ``home_sampled`` (or ``home_unserved``) and their visit in the swab columns.
@@ -304,7 +347,8 @@ class EventLog:
             "station": self.station,
             "arrival_s": self.arrival_s,
         }
-        for stage in STAGE_ORDER:
+        stages = stages or self.stages
+        for stage in stages:
             columns[f"{stage}_start_s"] = self.start.get(stage, nan)
             columns[f"{stage}_end_s"] = self.end.get(stage, nan)
         columns["priority"] = self.priority if self.priority is not None else np.zeros(self.arrived, dtype=bool)
@@ -324,7 +368,7 @@ class EventLog:
             "station": np.full(count, -1, dtype=self.station.dtype),
             "arrival_s": blank,
         }
-        for stage in STAGE_ORDER:
+        for stage in stages:
             extra[f"{stage}_start_s"] = home.start_s if stage == "swab" else blank
             extra[f"{stage}_end_s"] = home.end_s if stage == "swab" else blank
         extra["priority"] = np.zeros(count, dtype=bool)
@@ -333,9 +377,11 @@ class EventLog:
         return {name: np.concatenate([columns[name], extra[name]]) for name in columns}
 
 
-def concatenate(logs: list[EventLog]) -> dict[str, np.ndarray]:
-    """Columns of several logs stacked, in the order given."""
-    tables = [log.table() for log in logs]
+def concatenate(logs: list[EventLog], stages: Sequence[str] = ()) -> dict[str, np.ndarray]:
+    """Columns of several logs stacked, in the order given, a pair per stage of ``stages`` (default:
+    every stage of the logs, in one order)."""
+    stages = stages or persons_stages([log.stages for log in logs])
+    tables = [log.table(stages) for log in logs]
     return {name: np.concatenate([t[name] for t in tables]) for name in tables[0]}
 
 

@@ -28,7 +28,8 @@ from typing import Any, Callable, Iterable, Optional
 import numpy as np
 
 from .jit import configure_cache
-from .log import STAGE_ORDER, STAYED, ClosureLog, EventLog
+from .log import STAYED, ClosureLog, EventLog
+from .stages import ROLES, role, union
 from .steps import MAX_TIMELINE_STEPS, end_of_groups, factor, mean_of_groups, rungs, step_for, sum_of_groups
 
 MINUTE = 60.0
@@ -369,23 +370,20 @@ def staff_seconds(log: EventLog) -> dict[str, float]:
     overtime = overtime_by_day_s(log)
     if log.plan is None:
         span = staffed_span_s(log)
-        roles = {SERVING_ROLE[stage]: count * span for stage, count in log.servers.items()}
+        roles = {role(stage): count * span for stage, count in log.servers.items()}
     else:
         roles = log.plan.scheduled_s([(day * DAY, (day + 1) * DAY) for day in staffed_days(log)])
-        for role, duty in log.plan.duty.items():
-            roles[role] += sum(duty.count_until(log.hours[day][1]) * overtime[day] for day in staffed_days(log))
+        for name, duty in log.plan.duty.items():
+            roles[name] += sum(duty.count_until(log.hours[day][1]) * overtime[day] for day in staffed_days(log))
         if log.closures is not None:
-            for role, late in log.closures.late_leaving_s().items():
-                roles[role] += late
+            for name, late in log.closures.late_leaving_s().items():
+                roles[name] += late
         if "registration" in log.servers and "registrar" not in roles:
             roles["registrar"] = roles["sampler"]
     if log.home is not None:
         span = sum(close_s - open_s for open_s, close_s in staffed_spans(log, home_team_days(log)))
         roles["home"] = log.home.teams * log.home.team_size * span
     return roles
-
-
-SERVING_ROLE = {"temperature": "temperature", "registration": "registrar", "swab": "sampler"}
 
 
 @dataclass(frozen=True)
@@ -465,16 +463,18 @@ def tally(log: EventLog, deadline_s: float) -> Tally:
         np.count_nonzero(log.priority) if log.priority is not None else 0,
     ))))
     durations = {"time_in_system": Durations.of((log.finish_s - log.arrival_s)[served])}
-    total_wait = np.zeros(int(np.count_nonzero(served)))
+    total_wait = np.zeros(int(np.count_nonzero(served)))  # the waits of those swabbed, all stages together
     queue, busy, capacity = {}, {}, {}
     span = staffed_span_s(log)
     closures = log.closures
     # Slots closed for lack of staff while the point was open or serving its line out.
     spans = staffed_spans(log)
-    closed = {stage: closures.closed_s(SERVING_ROLE[stage], spans) if closures is not None else 0.0 for stage in log.stages}
+    closed = {stage: closures.closed_s(role(stage), spans) if closures is not None else 0.0 for stage in log.stages}
+    main = log.main
     for stage in log.stages:
         wait = log.wait(stage)
-        total_wait += wait
+        if stage in main:
+            total_wait += wait if not log.sources else (log.start[stage] - log.enter(stage))[served]
         durations[f"wait.{stage}"] = Durations.of(wait)
         queue[stage] = float(queue_max(log, stage))
         busy[stage] = float(log.service(stage).sum())
@@ -523,7 +523,7 @@ def waiting_before_opening_s(log: EventLog) -> float:
         return 0.0
     first = log.stages[0]
     ready = np.array([open_s + (log.setup_s if day == 0 else 0.0) for day, (open_s, _) in enumerate(log.hours)])
-    left_here = log.reneged & (log.left_stage == STAGE_ORDER.index(first))
+    left_here = log.reneged & (log.left_stage == log.stages.index(first))
     leave = np.where(left_here, log.left_s, log.start[first])
     return float(np.clip(np.fmin(leave, ready[log.day]) - log.arrival_s, 0.0, None).sum())
 
@@ -570,15 +570,15 @@ def busy_period(log: EventLog, stage: str) -> BusyPeriod:
         return BusyPeriod()
     line = sorted_occupancy(*sorted_line(log, stage), edges)
     busy = busy_servers(log, stage, edges)
-    role = SERVING_ROLE[stage]
-    stages = log.stages
-    if log.plan is not None and role not in log.plan.duty and stage != stages[-1]:
-        busy = busy + sorted_occupancy(*sorted_line(log, stages[stages.index(stage) + 1]), edges)
-        role = SERVING_ROLE[stages[-1]]
+    serving = role(stage)
+    main = log.main
+    if log.plan is not None and serving not in log.plan.duty and stage in main[-2:-1]:
+        busy = busy + sorted_occupancy(*sorted_line(log, main[-1]), edges)
+        serving = role(main[-1])
     starts, ends = np.array([a for a, _ in spans]), np.array([b for _, b in spans])
     duty = log.servers[stage] * occupancy(starts, ends, edges)
     if log.closures is not None:
-        mine = log.closures.role == role
+        mine = log.closures.role == serving
         for begin, end in spans:  # closures within each staffed span
             low = np.clip(log.closures.start_s[mine], begin, end)
             duty -= occupancy(low, np.clip(log.closures.end_s[mine], begin, end), edges)
@@ -601,6 +601,12 @@ def combine(parts: list[Tally]) -> Tally:
         keys = [key for key in dict.fromkeys(k for d in dicts for k in d)]
         return {key: how(d[key] for d in dicts if key in d) for key in keys}
 
+    stages = union(tuple(p.busy_s) for p in parts)  # each point's flow, in one order
+
+    def by_stage(dicts: list[dict[str, float]], how=sum) -> dict[str, float]:
+        added = add(dicts, how)
+        return {key: added[key] for key in (*stages, *added) if key in added}
+
     return Tally(
         counts=add([p.counts for p in parts]),
         open_s=min(p.open_s for p in parts),
@@ -613,9 +619,9 @@ def combine(parts: list[Tally]) -> Tally:
         hourly=HourCounts.added([p.hourly for p in parts]),
         durations={key: Durations.pooled([p.durations[key] for p in parts if key in p.durations])
                    for key in dict.fromkeys(k for p in parts for k in p.durations)},
-        queue_max=add([p.queue_max for p in parts], max),
-        busy_s=add([p.busy_s for p in parts]),
-        capacity_s=add([p.capacity_s for p in parts]),
+        queue_max=by_stage([p.queue_max for p in parts], max),
+        busy_s=by_stage([p.busy_s for p in parts]),
+        capacity_s=by_stage([p.capacity_s for p in parts]),
         points=sum(p.points for p in parts),
         points_finished=sum(p.points_finished for p in parts),
         staff_by_role_s=add([p.staff_by_role_s for p in parts]),
@@ -635,7 +641,7 @@ def kpis_of(t: Tally) -> dict[str, Any]:
     completion_s = t.last_swab_s - t.open_s
     throughput = counts["sampled"] / (completion_s / HOUR) if completion_s > 0 else math.nan
     population = counts["population"]
-    stages = [s for s in STAGE_ORDER if s in t.busy_s]
+    stages = list(t.busy_s)
     sampler_s = t.staff_by_role_s.get("sampler", 0.0) + t.staff_by_role_s.get("relief", 0.0)
     return {
         **{key: counts[key] for key in COUNT_KEYS if key != "sampled_by_deadline"},
@@ -655,8 +661,9 @@ def kpis_of(t: Tally) -> dict[str, Any]:
         "wait_min": {**{s: t.durations[f"wait.{s}"].stats() for s in stages}, "total": t.durations["wait.total"].stats()},
         "queue_max": {**{s: t.queue_max[s] for s in stages}, "total": t.queue_max["total"]},
         "utilization": {s: t.busy_s[s] / t.capacity_s[s] if t.capacity_s[s] > 0 else math.nan for s in stages},
-        "staff_hours_by_role": {role: t.staff_by_role_s.get(role, 0.0) / HOUR for role in STAFF_ROLES},
-        "idle_share": {SERVING_ROLE[s]: _idle_share(t, s) for s in stages},
+        "staff_hours_by_role": {name: t.staff_by_role_s.get(name, 0.0) / HOUR
+                                for name in STAFF_ROLES + tuple(r for r in t.staff_by_role_s if r not in STAFF_ROLES)},
+        "idle_share": {role(s): _idle_share(t, s) for s in stages},
         "residents_per_sampler_hour": counts["sampled"] / (sampler_s / HOUR) if sampler_s > 0 else math.nan,
         "stations_closed_min": t.closed_s / MINUTE,
         "waiting_over_capacity_person_min": t.over_capacity_s / MINUTE,
@@ -675,13 +682,14 @@ def _busy_period_kpis(period: BusyPeriod, open_s: float) -> dict[str, float]:
     }
 
 
-STAFF_ROLES = ("sampler", "relief", "registrar", "temperature", "marshal", "home")
+STAFF_ROLES = (*ROLES, "home")
+"""Roles in ``staff_hours_by_role`` (door-to-door teams as ``home``), then any plain stage's."""
 
 
 def _idle_share(t: Tally, stage: str) -> float:
     """Share of a serving role's paid time not spent serving (waiting for residents, breaks, closed)."""
-    role = SERVING_ROLE[stage]
-    paid = t.staff_by_role_s.get(role, 0.0) + (t.staff_by_role_s.get("relief", 0.0) if role == "sampler" else 0.0)
+    serving = role(stage)
+    paid = t.staff_by_role_s.get(serving, 0.0) + (t.staff_by_role_s.get("relief", 0.0) if serving == "sampler" else 0.0)
     return 1.0 - t.busy_s[stage] / paid if paid > 0 else math.nan
 
 
@@ -749,10 +757,11 @@ def series_edges(log: EventLog, step_s: float = MINUTE) -> np.ndarray:
 
 
 def busy_servers(log: EventLog, stage: str, edges: np.ndarray) -> np.ndarray:
-    """Servers of a stage busy serving, time-averaged over each step (a station until its hand disinfection is done)."""
-    served = log.served
-    end = log.station_free_s()[served] if stage == "swab" else log.end[stage][served]
-    return occupancy(log.start[stage][served], end, edges)
+    """Servers of a stage busy serving, time-averaged over each step (a station until its hand disinfection is done),
+    over every resident served there (the swabbed, and at a side stage or before a divert, the diverted)."""
+    through = log.through(stage)
+    end = log.station_free_s()[through] if stage == "swab" else log.end[stage][through]
+    return occupancy(log.start[stage][through], end, edges)
 
 
 def point_series(log: EventLog, step_s: float = MINUTE) -> Series:
@@ -784,7 +793,7 @@ def add_series(parts: list[Series]) -> Series:
 
     step_s = max(part.step_s for part in parts)
     parts = [part.coarsened(step_s) for part in parts]
-    stages = [s for s in STAGE_ORDER if any(s in part.queue for part in parts)]
+    stages = union(tuple(part.queue) for part in parts)
     return Series(
         queue={s: total([p.queue[s] for p in parts if s in p.queue]) for s in stages},
         busy={s: total([p.busy[s] for p in parts if s in p.busy]) for s in stages},

@@ -10,18 +10,31 @@ import os
 import shutil
 import tempfile
 from pathlib import Path
-from typing import Optional
+from typing import Iterable, Optional, Sequence
 
 import numpy as np
 
-from .log import STAGE_ORDER, EventLog, clock_text, whole_clock_text
+from .log import EventLog, clock_text, whole_clock_text
+from .stages import union
 from .tables import FORMATS, Column, append_csv, header_bytes, write_parquet
 
-PERSONS_HEADER = [
-    "point", "resident", "status", "day", "qr", "station", "arrival_s", "arrival_clock",
-    *(f"{stage}_{edge}_s" for stage in STAGE_ORDER for edge in ("start", "end")),
-    "priority", "balks", "left_s",
-]
+LEGACY_STAGES = ("temperature", "registration", "swab")
+
+
+def persons_stages(flows: Iterable[Sequence[str]]) -> tuple[str, ...]:
+    """The stages with columns in persons.csv: the three of the first versions, then any other."""
+    return union([LEGACY_STAGES, *flows])
+
+
+def persons_header(stages: Sequence[str]) -> list[str]:
+    """The persons table's columns, with a pair of columns per stage of ``stages``."""
+    return [
+        "point", "resident", "status", "day", "qr", "station", "arrival_s", "arrival_clock",
+        *(f"{stage}_{edge}_s" for stage in stages for edge in ("start", "end")),
+        "priority", "balks", "left_s",
+    ]
+
+
 DECIMALS = 3
 """Seconds in persons.csv: milliseconds."""
 DTYPES = {"point": object, "resident": np.int64, "status": object, "day": np.int16, "qr": bool, "station": np.int32,
@@ -40,38 +53,41 @@ def clock_cells(seconds: np.ndarray) -> np.ndarray:
     return cells
 
 
-def persons_columns(log: EventLog) -> dict[str, Column]:
-    """The log's residents as the persons table's columns, in ``PERSONS_HEADER`` order."""
-    table = log.table()
+def persons_columns(log: EventLog, stages: Sequence[str]) -> dict[str, Column]:
+    """The log's residents as the persons table's columns, in ``persons_header(stages)`` order."""
+    table = log.table(stages)
     table["arrival_clock"] = clock_cells(table["arrival_s"])
-    return {name: np.asarray(table[name], dtype=DTYPES.get(name, float)) for name in PERSONS_HEADER}
+    return {name: np.asarray(table[name], dtype=DTYPES.get(name, float)) for name in persons_header(stages)}
 
 
 class PersonsWriter:
-    """persons.csv or persons.parquet, appended to point by point; ``close`` returns the finished file.
+    """persons.csv or persons.parquet with the columns of ``stages``, appended to point by point;
+    ``close`` returns the finished file.
 
     Parquet is written as one part per point in a scratch folder beside the file, then
     streamed into one file by polars (the parts are never all in memory).
     """
 
-    def __init__(self, path: Path, table_format: str = "csv"):
+    def __init__(self, path: Path, stages: Sequence[str], table_format: str = "csv"):
         if table_format not in FORMATS:
             raise ValueError(f"unknown table format {table_format!r}; expected one of {', '.join(FORMATS)}")
         self.path = Path(path).with_suffix(f".{table_format}")
         self.table_format = table_format
+        self.stages = tuple(stages)
+        self.header = persons_header(self.stages)
         self.rows = 0
         self._parts: list[Path] = []
         self._scratch: Optional[Path] = None
         self._handle = None
         if table_format == "csv":
             self._handle = self.path.open("wb")
-            self._handle.write(header_bytes(PERSONS_HEADER))
+            self._handle.write(header_bytes(self.header))
         else:
             self._scratch = Path(tempfile.mkdtemp(prefix=f".{self.path.name}.parts-", dir=self.path.parent))
 
     def append(self, log: EventLog) -> int:
         """Write the log's residents; return how many."""
-        columns = persons_columns(log)
+        columns = persons_columns(log, self.stages)
         count = len(columns["resident"])
         if self._handle is not None:
             append_csv(self._handle, list(columns.values()), DECIMALS)
@@ -90,7 +106,7 @@ class PersonsWriter:
         elif self._scratch is not None:
             try:
                 if not self._parts:
-                    write_parquet(self.path, {name: np.empty(0, dtype=DTYPES.get(name, float)) for name in PERSONS_HEADER})
+                    write_parquet(self.path, {name: np.empty(0, dtype=DTYPES.get(name, float)) for name in self.header})
                 elif len(self._parts) == 1:
                     os.replace(self._parts[0], self.path)
                 else:

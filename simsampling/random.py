@@ -1,7 +1,9 @@
 """Random streams and batched draws from scenario distributions.
 
 Every random quantity has its own stream, keyed by (seed, replication, point id,
-stream name) through ``numpy.random.SeedSequence``. Because the key does not
+stream name) through ``numpy.random.SeedSequence``; a stage's streams are named
+after the stage (``simsampling/stages``), so adding a stage to a flow leaves
+the draws of every other stage as they were. Because the key does not
 depend on anything else in the scenario, two scenarios run with the same seed
 see the same residents (common random numbers), a point's draws do not change
 when another point is added, and any worker process can rebuild any stream.
@@ -59,14 +61,26 @@ STREAMS = {
 }
 
 
+NAMED = 2**64
+"""Streams not in ``STREAMS`` (the stages added since stages became data, their routes...) are
+numbered ``NAMED`` + a 64-bit hash of their name: stable in every process and run, never one
+of the numbers above, and independent of which other stages a point has."""
+
+
 def point_key(point_id: str) -> int:
     """A stable 64-bit number for a point id (the same in every process and run)."""
     return int.from_bytes(hashlib.blake2b(point_id.encode("utf-8"), digest_size=8).digest(), "little")
 
 
+def stream_number(name: str) -> int:
+    """The number keying a stream: its fixed number, or for any other name ``NAMED`` + its hash."""
+    number = STREAMS.get(name)
+    return number if number is not None else NAMED + point_key(name)
+
+
 def stream(seed: int, replication: int, point_id: str, name: str) -> np.random.Generator:
     """The generator of one named stream of one point in one replication."""
-    key = (replication, point_key(point_id), STREAMS[name])
+    key = (replication, point_key(point_id), stream_number(name))
     return np.random.Generator(np.random.PCG64(np.random.SeedSequence(entropy=seed, spawn_key=key)))
 
 

@@ -25,9 +25,6 @@ from typing import Optional
 from .scenario.schema import DAY_S, Point, Staff, StaffShift, clock_seconds
 
 Hours = list[tuple[float, float]]
-SERVING = {"sampler": "swab", "registrar": "registration", "temperature": "temperature"}
-"""Roles whose absence closes a slot of a stage (marshals and relief do not serve a line)."""
-ROLES = ("sampler", "relief", "registrar", "temperature", "marshal")
 
 
 @dataclass(frozen=True)
@@ -127,13 +124,18 @@ def _shift_pieces(shifts: list[StaffShift], days: int) -> Duty:
 
 def _counts(point: Point, staff: Staff) -> dict[str, int]:
     """Staff on duty through opening hours per role when no rota says otherwise."""
-    stages = point.stages
     counts = {"sampler": point.stations if staff.samplers is None else staff.samplers, "relief": staff.relief, "marshal": staff.marshals}
-    if stages.registration is not None and not point.paired_registration:
-        counts["registrar"] = point.servers("registration") if staff.registrars is None else staff.registrars
-    if stages.temperature is not None:
-        counts["temperature"] = point.servers("temperature") if staff.temperature is None else staff.temperature
+    given = {"registrar": staff.registrars, "temperature": staff.temperature, **staff.stage_counts}
+    for stage, serving in serving_roles(point).items():
+        if serving != "sampler":
+            counts[serving] = point.servers(stage) if given.get(serving) is None else given[serving]
     return counts
+
+
+def serving_roles(point: Point) -> dict[str, str]:
+    """The role serving each stage whose servers are staffed on their own, by stage (a paired
+    registrar follows its station's sampler; marshals and relief serve no line)."""
+    return {stage.name: stage.role for stage in point.flow.stages if not (stage.name == "registration" and point.paired_registration)}
 
 
 def staff_plan(point: Point, hours: Hours) -> StaffPlan:
@@ -144,7 +146,7 @@ def staff_plan(point: Point, hours: Hours) -> StaffPlan:
         shifts = [s for s in staff.rota if s.role == role]
         duty[role] = _shift_pieces(shifts, len(hours)) if shifts else Duty([(o, c, count) for o, c in hours if count])
     closures: list[Closure] = []
-    for role, stage in SERVING.items():
+    for stage, role in serving_roles(point).items():
         if role in duty:
             closures += _off_duty(role, duty[role], point.servers(stage), hours)
     breaks = _breaks(duty["sampler"], point.stations, staff, hours)

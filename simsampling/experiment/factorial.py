@@ -27,9 +27,9 @@ from typing import Any, Callable, Mapping, Optional, Sequence, Union
 import numpy as np
 
 from .. import __version__
-from ..metrics import Durations, HourCounts, Tally, flatten, kpis_of, summarise
-from ..log import STAGE_ORDER
+from ..metrics import COUNT_KEYS, Durations, HourCounts, Tally, flatten, kpis_of, summarise
 from ..scenario import Problem, Scenario, ScenarioError, validate_scenario
+from ..stages import role, union
 from .factors import Factor, apply, make_factor
 from .journal import Journal
 from .replicate import run_scenario
@@ -215,17 +215,14 @@ def design_hash(scenario: Scenario, factors: Sequence[Factor]) -> str:
 
 def kpi_names(scenario: Scenario) -> list[str]:
     """Every flattened KPI key a run of ``scenario`` reports (``chain.*`` added only by a run)."""
-    stages = [s for s in STAGE_ORDER if any(getattr(p.stages, s, None) is not None for p in scenario.points)]
+    stages = union(point.flow.names for point in scenario.points)
     empty = Durations.of(np.zeros(0))
-    tally = Tally(counts={k: 0.0 for k in ("population", "no_show", "not_called", "arrived", "sampled", "unserved",
-                                             "home_residents", "home_sampled", "home_unserved", "home_visits",
-                                             "sampled_by_deadline", "tubes", "part_filled_tubes", "balked", "reneged",
-                                             "returned_after_balking", "turned_away", "priority")},
+    tally = Tally(counts={k: 0.0 for k in COUNT_KEYS},
                   open_s=0.0, close_s=0.0, last_swab_s=0.0, last_sample_s=0.0, overtime_s=0.0, stations=1, staff_s=0.0,
                   hourly=HourCounts.of(np.zeros(0)), durations={"time_in_system": empty, "wait.total": empty,
                                                    **{f"wait.{s}": empty for s in stages}},
                   queue_max={**{s: 0.0 for s in stages}, "total": 0.0}, busy_s={s: 0.0 for s in stages},
-                  capacity_s={s: 0.0 for s in stages})
+                  capacity_s={s: 0.0 for s in stages}, staff_by_role_s={role(s): 0.0 for s in stages})
     return list(flatten(summarise([kpis_of(tally)])))
 
 

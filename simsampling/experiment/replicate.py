@@ -45,7 +45,7 @@ from ..metrics import (
 )
 from ..chain_metrics import CUMULATIVE_SERIES, chain_kpis, chain_series
 from ..choices import DEFAULT_ENGINE, ENGINES, KEEP_LOGS_UP_TO
-from ..persons import PersonsWriter
+from ..persons import PersonsWriter, persons_stages
 from ..scenario.schema import Point, Scenario
 from ..steps import factor, step_for
 from .costs import point_task_s
@@ -260,6 +260,11 @@ class RunResult:
         return sum(point.stations for point in self.scenario.points)
 
     @cached_property
+    def persons_stages(self) -> tuple[str, ...]:
+        """The stages with a pair of columns in persons.csv."""
+        return persons_stages(point.flow.names for point in self.scenario.points)
+
+    @cached_property
     def point_summaries(self) -> dict[str, dict[str, Any]]:
         return {point_id: summarise(kpis) for point_id, kpis in self.point_kpis.items()}
 
@@ -302,7 +307,7 @@ class RunResult:
         """
         if not self.first_logs:
             raise ValueError("this run did not keep its residents in memory (too many); use persons.csv")
-        return concatenate(self.first_logs)
+        return concatenate(self.first_logs, self.persons_stages)
 
 
 def run_scenario(
@@ -348,7 +353,7 @@ def run_scenario(
     result.point_kpis = {point.id: [] for point in scenario.points}
     result.point_bands = {point.id: SeriesBands() for point in scenario.points}
     want_logs = keep_logs or persons_file is not None
-    writer = PersonsWriter(persons_file, "parquet" if persons_file.suffix == ".parquet" else "csv") if persons_file is not None else None
+    writer = PersonsWriter(persons_file, result.persons_stages, "parquet" if persons_file.suffix == ".parquet" else "csv") if persons_file is not None else None
     last = first + scenario.replications - 1
     summaries: dict[str, dict[str, Any]] = {}
     tallies: list[Tally] = []

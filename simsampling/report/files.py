@@ -107,7 +107,7 @@ def write_persons(result: RunResult, folder: Path, table_format: str = "csv") ->
         return True
     if not result.first_logs:
         return False
-    writer = PersonsWriter(folder / "persons", table_format)
+    writer = PersonsWriter(folder / "persons", result.persons_stages, table_format)
     for log in result.first_logs:
         writer.append(log)
     writer.close()

@@ -96,14 +96,15 @@ def _merge(base: Any, override: Any, base_path: tuple, path: tuple, written: dic
         if _tag(override) != _tag(base):
             return override
     merged = {}
-    for key, value in base.items():
+    for key, value in base.items():  # in the inherited order (a point's stages keep the flow of the defaults)
         if key not in override:
             merged[key] = copy.deepcopy(value)
             _inherit(base_path + (key,), path + (key,), written, sources)
+        elif override[key] is not None:
+            merged[key] = _merge(value, override[key], base_path + (key,), path + (key,), written, sources)
     for key, value in override.items():
-        if value is None and key in base:
-            continue
-        merged[key] = _merge(base[key], value, base_path + (key,), path + (key,), written, sources) if key in base else value
+        if key not in base:
+            merged[key] = value
     return merged
 
 

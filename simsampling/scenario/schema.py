@@ -14,21 +14,21 @@ from typing import Annotated, Literal, Optional, Union
 
 from pydantic import (
     AfterValidator,
-    BaseModel,
     ConfigDict,
     Field,
     field_validator,
     model_validator,
 )
 
-from .distributions import Duration, Lognormal, Normal, Offset, Triangular, positive_zero
+from ..stages import ROLES, Stages, flow_of, flow_problems, role as stage_role
+from .base import MAX_SERVERS, FrozenModel, Servers, Share
+from .distributions import Duration, Lognormal, Normal, Offset, Triangular
 
 _HHMM = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$|^24:00$")
 
 MAX_POPULATION = 50_000_000
 MAX_DAYS = 14
 DAY_S = 86_400.0
-MAX_SERVERS = 10_000
 MAX_REPLICATIONS = 10_000
 
 
@@ -47,18 +47,7 @@ def _check_hhmm(value: str) -> str:
 ClockTime = Annotated[str, AfterValidator(_check_hhmm)]
 """A time of day written "HH:MM"; kept as text so a saved scenario reads the same."""
 
-Servers = Annotated[int, Field(ge=1, le=MAX_SERVERS)]
-Share = Annotated[float, Field(ge=0.0, le=1.0, allow_inf_nan=False)]
-
-
-class _Model(BaseModel):
-    # strict: a scenario says what it means (no "5" for 5, no true for 1).
-    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
-
-    @model_validator(mode="before")
-    @classmethod
-    def _no_negative_zero(cls, data):
-        return {key: positive_zero(value) for key, value in data.items()} if isinstance(data, dict) else data
+_Model = FrozenModel
 
 
 class Clock(_Model):
@@ -91,67 +80,6 @@ class Round(_Model):
 
     days: Annotated[int, Field(ge=1, le=MAX_DAYS)] = 1
     deadline_h: Optional[Annotated[float, Field(gt=0, le=MAX_DAYS * 24 + 24, allow_inf_nan=False)]] = None
-
-
-class TemperatureStage(_Model):
-    """Entrance: temperature and health-code check, one shared line."""
-
-    servers: Servers = 1
-    service_s: Duration = Triangular(dist="triangular", low=2, mode=3, high=5)
-
-
-class RegistrationTimes(_Model):
-    qr: Duration = Lognormal(dist="lognormal", mean=8, sd=3)
-    manual: Duration = Lognormal(dist="lognormal", mean=60, sd=20)
-
-
-class RegistrationStage(_Model):
-    """Scan of the resident's QR code and the tube barcode, or manual entry.
-
-    ``servers: per_tent`` pairs a registrar with each swab station: the resident
-    keeps the registrar until that station's sampler is free. An integer is a
-    pool of separate desks feeding all stations.
-    """
-
-    servers: Union[Literal["per_tent"], Servers] = "per_tent"
-    qr_share: Share = 0.8
-    service_s: RegistrationTimes = RegistrationTimes()
-
-
-class SwabStage(_Model):
-    """The throat swab at a station. ``per_tent``: one sampling station per tent."""
-
-    servers: Union[Literal["per_tent"], Servers] = "per_tent"
-    service_s: Duration = Lognormal(dist="lognormal", mean=30, sd=10)
-    disinfection_s: Optional[Duration] = None
-    """Hand disinfection or glove change after each resident, station still busy
-    (none by default: the default ``service_s`` already includes it)."""
-
-
-class Stages(_Model):
-    """The stages a resident walks, in this order. A stage left out does not exist."""
-
-    temperature: Optional[TemperatureStage] = None
-    registration: Optional[RegistrationStage] = None
-    swab: SwabStage
-
-    @model_validator(mode="before")
-    @classmethod
-    def _no_empty_stage(cls, data):
-        """``temperature:`` with nothing after it is YAML null: say so rather than drop the stage."""
-        if isinstance(data, dict):
-            for stage in ("temperature", "registration", "swab"):
-                if stage in data and data[stage] is None:
-                    raise ValueError(f"stage '{stage}' is empty: write `{stage}: {{}}` for its defaults, or leave it out")
-        return data
-
-    @classmethod
-    def standard(cls) -> "Stages":
-        return cls(
-            temperature=TemperatureStage(),
-            registration=RegistrationStage(),
-            swab=SwabStage(),
-        )
 
 
 Day = Annotated[int, Field(ge=0, lt=MAX_DAYS)]
@@ -286,7 +214,8 @@ class Pooling(_Model):
     by_household: bool = False
 
 
-Role = Literal["sampler", "relief", "registrar", "temperature", "marshal"]
+Role = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,39}$")]
+StaffCount = Annotated[int, Field(ge=0, le=MAX_SERVERS)]
 
 
 class Breaks(_Model):
@@ -324,8 +253,13 @@ class Staff(_Model):
     entrance (default one per desk or server); ``marshals`` keep the line in
     order (staff-hours only). In the paired layout a registrar belongs to each
     staffed station. ``rota`` lists shifts; a role that appears in it is on duty
-    only in its shifts, whatever its count says.
+    only in its shifts, whatever its count says. A plain stage's servers are
+    staffed by a count named after the stage (``health_code: 2``) or by shifts
+    of that role; by default one per server.
     """
+
+    model_config = ConfigDict(extra="allow")
+    __pydantic_extra__: dict[str, StaffCount]
 
     samplers: Optional[Annotated[int, Field(ge=0, le=MAX_SERVERS)]] = None
     relief: Annotated[int, Field(ge=0, le=MAX_SERVERS)] = 0
@@ -334,6 +268,11 @@ class Staff(_Model):
     marshals: Annotated[int, Field(ge=0, le=MAX_SERVERS)] = 0
     breaks: Optional[Breaks] = None
     rota: Annotated[list[StaffShift], Field(max_length=1000)] = []
+
+    @property
+    def stage_counts(self) -> dict[str, int]:
+        """Staff of plain stages, by the stage's name (its role)."""
+        return dict(self.__pydantic_extra__ or {})
 
 
 class Balking(_Model):
@@ -417,14 +356,22 @@ class Point(_Model):
         reg = self.stages.registration
         return reg is not None and reg.servers == "per_tent"
 
+    @property
+    def flow(self):
+        """The stages a resident walks (``simsampling.stages.Flow``): the main flow, then side stages."""
+        return flow_of(self.stages)
+
     def servers(self, stage: str) -> int:
-        """Servers of a stage present at this point."""
+        """Servers of a stage present at this point: ``per_tent`` is one per station for
+        registration and swab (paired with it), one per tent for a plain stage."""
         if stage == "swab":
             return self.stations
-        config = getattr(self.stages, stage)
+        config = self.stages.config(stage)
         if config is None:
             raise KeyError(f"point {self.id} has no {stage} stage")
-        return self.stations if config.servers == "per_tent" else config.servers
+        if config.servers == "per_tent":
+            return self.stations if stage == "registration" else self.tents
+        return config.servers
 
 
 class Shift(_Window):
@@ -575,17 +522,21 @@ class Scenario(_Model):
 
 
 def _point_problems(point: Point, pooling: Optional[Pooling], days: int, path: tuple) -> list[tuple[tuple, str]]:
-    """Staff and green channels must fit the point's layout."""
-    problems = []
+    """The flow must make sense, and staff, green channels and reserved stations must fit the point's layout."""
+    problems = flow_problems(point.stages, path + ("stages",))
     green = point.green_channel
-    if green is not None and green.channel == "dedicated":
-        if green.stations >= point.stations:
-            problems.append((path + ("green_channel", "stations"),
-                             f"{green.stations} dedicated station(s) leave none of the point's {point.stations} for other residents"))
-        if pooling is not None and (pooling.group_entry or pooling.by_household):
-            problems.append((path + ("green_channel", "channel"), "dedicated stations do not work with group entry to the stations"))
+    dedicated = green.stations if green is not None and green.channel == "dedicated" else 0
+    reserved = point.stages.swab.reserved
+    kept = dedicated + (reserved.stations if reserved is not None else 0)
+    if kept and kept >= point.stations:
+        where = path + (("green_channel", "stations") if dedicated else ("stages", "swab", "reserved", "stations"))
+        what = " and ".join(f"{n} {name}" for n, name in ((dedicated, "dedicated"), (kept - dedicated, "reserved")) if n)
+        problems.append((where, f"{what} station(s) leave none of the point's {point.stations} for other residents"))
+    if kept and pooling is not None and (pooling.group_entry or pooling.by_household):
+        where = path + (("green_channel", "channel") if dedicated else ("stages", "swab", "reserved"))
+        problems.append((where, f"{'dedicated' if dedicated else 'reserved'} stations do not work with group entry to the stations"))
     staff = point.staff
-    if staff is None:
+    if staff is None or problems:
         return problems
     stages = point.stages
     if point.paired_registration or stages.registration is None:
@@ -598,12 +549,21 @@ def _point_problems(point: Point, pooling: Optional[Pooling], days: int, path: t
         if staff.temperature is not None:
             problems.append((path + ("staff", "temperature"), why))
         problems += [(path + ("staff", "rota", k, "role"), why) for k, shift in enumerate(staff.rota) if shift.role == "temperature"]
+    own = {stage_role(name) for name in stages.names} - set(ROLES)  # plain stages' roles: their names
+    for name in staff.stage_counts:
+        if name not in own:
+            problems.append((path + ("staff", name), "is not a known field (see docs/scenario-format.md): staff are counted as samplers, "
+                                                     "relief, registrars, temperature, marshals, or by the name of a plain stage of the point"))
+    for k, shift in enumerate(staff.rota):
+        if shift.role not in ROLES and shift.role not in own:
+            problems.append((path + ("staff", "rota", k, "role"),
+                             f"'{shift.role}' is not a role: {', '.join(ROLES + tuple(sorted(own)))}"))
     counts = {"sampler": staff.samplers, "relief": staff.relief or None, "registrar": staff.registrars,
-              "temperature": staff.temperature, "marshal": staff.marshals or None}
+              "temperature": staff.temperature, "marshal": staff.marshals or None, **staff.stage_counts}
     fields = {"sampler": "samplers", "relief": "relief", "registrar": "registrars", "temperature": "temperature", "marshal": "marshals"}
     for role in dict.fromkeys(shift.role for shift in staff.rota):
-        if counts[role] is not None:
-            problems.append((path + ("staff", fields[role]), f"role {role} is also in the rota: give a role either as a count or in the rota"))
+        if counts.get(role) is not None:
+            problems.append((path + ("staff", fields.get(role, role)), f"role {role} is also in the rota: give a role either as a count or in the rota"))
     for k, shift in enumerate(staff.rota):
         if shift.day is not None and shift.day >= days:
             problems.append((path + ("staff", "rota", k, "day"), f"day {shift.day} is outside the round's {days} day(s) (days count from 0)"))

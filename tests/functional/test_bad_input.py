@@ -13,6 +13,17 @@ from simsampling.cli import main
 ROOT = Path(__file__).resolve().parents[2]
 DEMO_TEXT = (ROOT / "scenarios" / "one-point-demo.yaml").read_text()
 
+SWAB_LINE = "        service_s: {dist: lognormal, mean: 25, sd: 8}\n"
+TEMPERATURE = "        service_s: {dist: triangular, low: 2, mode: 3, high: 6}\n"
+
+
+def flow(after_swab: str = "", divert: str = "") -> str:
+    """The demo with side stages written after swab and ``divert`` added to the temperature check."""
+    text = DEMO_TEXT.replace(SWAB_LINE, SWAB_LINE + after_swab)
+    return text.replace(TEMPERATURE, TEMPERATURE + (f"        divert: {divert}\n" if divert else ""))
+
+
+ISOLATION = "      isolation:\n        service_s: {dist: fixed, value: 600}\n"
 CASES = {
     "yaml_syntax": (DEMO_TEXT.replace("tents: 4", "tents: [4"), None, "YAML syntax error"),
     "unknown_key": (DEMO_TEXT.replace("tents: 4", "tents: 4\n    colour: red"), "points[0].colour", "not a known field"),
@@ -23,6 +34,26 @@ CASES = {
     "close_before_open": (DEMO_TEXT.replace('close: "22:00"', 'close: "06:00"'), "clock", "must be after open"),
     "unknown_distribution": (DEMO_TEXT.replace("dist: triangular", "dist: beta"), "points[0].stages.temperature.service_s", "beta"),
     "unquoted_times_are_fine": (DEMO_TEXT.replace('"22:00"', "22:00").replace('"21:00"', "21:00"), None, None),
+    # Bad flows: the field at fault is named.
+    "flow_without_swab": (DEMO_TEXT.replace("      swab:\n        servers: per_tent\n" + SWAB_LINE, ""), "points[0].stages.swab", "is required"),
+    "route_to_unknown_stage": (flow(divert="{share: 0.01, to: isolaton}"), "points[0].stages.temperature.divert.to", "no stage 'isolaton'"),
+    "route_into_the_main_flow": (flow(divert="{share: 0.01, to: registration}"), "points[0].stages.temperature.divert.to", "main flow"),
+    "shares_over_one": (flow(ISOLATION + "      ward:\n        service_s: {dist: fixed, value: 60}\n",
+                             "[{share: 0.7, to: isolation}, {share: 0.6, to: ward}]"), "points[0].stages.temperature.divert", "more than 1"),
+    "share_over_one": (flow(ISOLATION, "{share: 1.5, to: isolation}"), "points[0].stages.temperature.divert.share", "less than or equal to 1"),
+    "routes_in_a_cycle": (flow(ISOLATION.replace("600}\n", "600}\n        divert: {share: 0.5, to: ward}\n")
+                               + "      ward:\n        service_s: {dist: fixed, value: 60}\n        divert: {share: 0.5, to: isolation}\n",
+                               "{share: 0.01, to: isolation}"), "points[0].stages.isolation.divert", "cycle: isolation -> ward -> isolation"),
+    "side_stage_never_reached": (flow(ISOLATION), "points[0].stages.isolation", "no stage diverts to isolation"),
+    "known_stage_after_swab": (flow("      health_code: {}\n"), "points[0].stages.health_code", "must come before swab"),
+    "paired_registrar_not_before_swab": (DEMO_TEXT.replace("      swab:\n", "      id_check:\n        service_s: {dist: fixed, value: 5}\n      swab:\n"),
+                                         "points[0].stages.registration.servers", "right before swab"),
+    "plain_stage_without_service": (DEMO_TEXT.replace("      swab:\n", "      id_check: {servers: 2}\n      swab:\n"),
+                                    "points[0].stages.id_check.service_s", "is required"),
+    "misspelt_stage": (DEMO_TEXT.replace("      temperature:\n        servers: 1\n" + TEMPERATURE, "      temprature: {servers: 1}\n"),
+                       "points[0].stages", "did you mean 'temperature'"),
+    "a_valid_flow": (flow(ISOLATION, "{share: 0.01, to: isolation}").replace("      temperature:\n", "      health_code: {}\n      temperature:\n"),
+                     None, None),
 }
 
 

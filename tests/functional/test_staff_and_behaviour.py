@@ -35,9 +35,7 @@ def make_draws(arrival, swab=30.0, **extra) -> ResidentDraws:
         resident=np.arange(n, dtype=np.int64),
         arrival_s=np.asarray(arrival, dtype=float),
         qr=np.zeros(n, dtype=bool),
-        temperature_s=np.empty(0),
-        registration_s=np.empty(0),
-        swab_s=np.full(n, swab) if np.isscalar(swab) else np.asarray(swab, dtype=float),
+        service_s={"swab": np.full(n, swab) if np.isscalar(swab) else np.asarray(swab, dtype=float)},
         no_show=0,
         **{key: np.asarray(value) for key, value in extra.items()},
     )

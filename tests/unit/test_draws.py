@@ -16,6 +16,14 @@ from simsampling.scenario.schema import DAY_S
 FIELDS = ("resident", "arrival_s", "qr", "temperature_s", "registration_s", "swab_s")
 
 
+def value(d, name):
+    """A field of the draws; ``<stage>_s`` is that stage's service times (empty if the point has none)."""
+    stage = name.removesuffix("_s")
+    if name.endswith("_s") and name != "arrival_s":
+        return d.service_s.get(stage, np.zeros(0))
+    return getattr(d, name)
+
+
 def scenario(show_up=0.9, seed=42, tents=4, extra_points=(), stages=None, arrivals=None, population=800):
     point = {"id": "p", "population": population, "tents": tents}
     if stages is not None:
@@ -38,7 +46,7 @@ def scenario(show_up=0.9, seed=42, tents=4, extra_points=(), stages=None, arriva
 
 def assert_same_draws(a, b):
     for name in FIELDS:
-        np.testing.assert_array_equal(getattr(a, name), getattr(b, name), err_msg=name)
+        np.testing.assert_array_equal(value(a, name), value(b, name), err_msg=name)
     assert a.no_show == b.no_show
 
 
@@ -55,7 +63,7 @@ def test_other_seed_or_replication_gives_other_draws(change):
     s = scenario(seed=change.get("seed", 42))
     a = draw_residents(scenario(), scenario().points[0], 0)
     b = draw_residents(s, s.points[0], change.get("replication", 0))
-    assert not np.array_equal(a.swab_s[:50], b.swab_s[:50])
+    assert not np.array_equal(a.service_s["swab"][:50], b.service_s["swab"][:50])
     assert not np.array_equal(a.arrival_s[:50], b.arrival_s[:50])
 
 
@@ -69,16 +77,17 @@ def test_residents_in_arrival_order_with_unique_identities():
     assert d.resident.min() >= 0 and d.resident.max() < 800
     assert d.count + d.no_show == 800
     for name in ("qr", "temperature_s", "registration_s", "swab_s"):
-        assert getattr(d, name).shape == (d.count,)
-    assert np.all(d.swab_s > 0) and np.all(d.temperature_s > 0) and np.all(d.registration_s > 0)
+        assert value(d, name).shape == (d.count,)
+    assert list(d.service_s) == ["temperature", "registration", "swab"]  # flow order
+    assert all(np.all(times > 0) for times in d.service_s.values())
 
 
 def test_absent_stages_have_empty_arrays():
     s = scenario(stages={"swab": {}})
     d = draw_residents(s, s.points[0], 0)
-    assert d.temperature_s.size == 0 and d.registration_s.size == 0
+    assert list(d.service_s) == ["swab"]
     assert d.qr.shape == (d.count,) and not d.qr.any()
-    assert d.swab_s.shape == (d.count,)
+    assert d.service_s["swab"].shape == (d.count,)
 
 
 def test_registration_time_is_the_qr_or_the_manual_draw():
@@ -88,12 +97,12 @@ def test_registration_time_is_the_qr_or_the_manual_draw():
     }
     s = scenario(stages=stages, show_up=1.0, population=4000)
     d = draw_residents(s, s.points[0], 0)
-    np.testing.assert_array_equal(d.registration_s, np.where(d.qr, 8.0, 60.0))
+    np.testing.assert_array_equal(d.service_s["registration"], np.where(d.qr, 8.0, 60.0))
     assert abs(d.qr.mean() - 0.7) < 0.03
 
 
 def by_identity(d, name):
-    return dict(zip(d.resident.tolist(), getattr(d, name).tolist()))
+    return dict(zip(d.resident.tolist(), value(d, name).tolist()))
 
 
 def test_common_random_numbers_service_times_do_not_depend_on_show_up():
@@ -127,13 +136,54 @@ def test_common_random_numbers_swab_time_does_not_depend_on_stages_present():
     a = draw_residents(with_all, with_all.points[0], 0)
     b = draw_residents(swab_only, swab_only.points[0], 0)
     np.testing.assert_array_equal(a.resident, b.resident)
-    np.testing.assert_array_equal(a.swab_s, b.swab_s)
+    np.testing.assert_array_equal(a.service_s["swab"], b.service_s["swab"])
+
+
+def test_adding_a_stage_leaves_every_other_stage_draws_unchanged():
+    """Streams are keyed by stage name: a health-code check, an ID desk and an isolation tent added
+    to the demo flow leave each resident's arrival, QR and temperature, registration and swab
+    times as they were (common random numbers across layouts)."""
+    plain = scenario()
+    wider = scenario(stages={
+        "health_code": {},
+        "temperature": {"divert": {"share": 0.1, "to": "isolation"}},
+        "id_check": {"servers": 2, "service_s": {"dist": "exponential", "mean": 20}},
+        "registration": {},
+        "swab": {},
+        "isolation": {"service_s": {"dist": "fixed", "value": 600}},
+    })
+    a = draw_residents(plain, plain.points[0], 1)
+    b = draw_residents(wider, wider.points[0], 1)
+    assert_same_draws(a, b)
+    assert list(b.service_s) == ["health_code", "temperature", "id_check", "registration", "swab", "isolation"]
+    assert not np.array_equal(b.service_s["id_check"][:100], b.service_s["health_code"][:100])
+    np.testing.assert_array_equal(b.service_s["isolation"], 600.0)
+    # A plain stage's draws are its own: the same under any other name is another stream.
+    renamed = scenario(stages={"id_desk": {"servers": 2, "service_s": {"dist": "exponential", "mean": 20}}, "swab": {}})
+    assert not np.array_equal(draw_residents(renamed, renamed.points[0], 1).service_s["id_desk"], b.service_s["id_check"])
+
+
+def test_a_divert_takes_its_share_and_a_larger_share_keeps_those_diverted():
+    def routes(share, second=0.0):
+        divert = [{"share": share, "to": "isolation"}] + ([{"share": second, "to": "ward"}] if second else [])
+        stages = {"temperature": {"divert": divert}, "swab": {}, "isolation": {"service_s": {"dist": "fixed", "value": 60}}}
+        if second:
+            stages["ward"] = {"service_s": {"dist": "fixed", "value": 60}}
+        s = scenario(stages=stages, show_up=1.0, population=20_000)
+        return draw_residents(s, s.points[0], 0).divert["temperature"]
+
+    small, large, two = routes(0.05), routes(0.2), routes(0.05, 0.1)
+    assert small.dtype == np.int8 and set(np.unique(small).tolist()) == {-1, 0}
+    assert abs((small == 0).mean() - 0.05) < 0.006 and abs((large == 0).mean() - 0.2) < 0.012
+    assert np.all(large[small == 0] == 0)  # raising the share keeps every diverted resident diverted
+    np.testing.assert_array_equal(two == 0, small == 0)  # a second route leaves the first as it was
+    assert abs((two == 1).mean() - 0.1) < 0.008
 
 
 def test_points_of_a_scenario_draw_independently():
     s = scenario(extra_points=({"id": "q", "population": 800, "tents": 4},))
     a, b = draw_residents(s, s.points[0], 0), draw_residents(s, s.points[1], 0)
-    assert not np.array_equal(a.swab_s[:100], b.swab_s[:100])
+    assert not np.array_equal(a.service_s["swab"][:100], b.service_s["swab"][:100])
 
 
 def test_poisson_walk_ins_are_identities_in_arrival_order():
@@ -145,14 +195,14 @@ def test_poisson_walk_ins_are_identities_in_arrival_order():
     capped = draw_residents(capped_s, capped_s.points[0], 0)
     assert capped.count == 100
     np.testing.assert_array_equal(capped.arrival_s, d.arrival_s[:100])
-    np.testing.assert_array_equal(capped.swab_s, d.swab_s[:100])
+    np.testing.assert_array_equal(capped.service_s["swab"], d.service_s["swab"][:100])
 
 
 def test_empty_point():
     s = scenario(population=0)
     d = draw_residents(s, s.points[0], 0)
     assert d.count == 0 and d.no_show == 0
-    assert all(getattr(d, f).size == 0 for f in FIELDS)
+    assert all(value(d, f).size == 0 for f in FIELDS)
 
 
 def test_resident_draws_are_frozen():

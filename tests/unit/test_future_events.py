@@ -14,7 +14,7 @@ import heapq
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from simsampling.model.fast import EVENT, SLOTS, SLOTS_PER_S, _future_events, _future_first, _future_pop, _future_push
+from simsampling.model.fast.events import EVENT, SLOTS, SLOTS_PER_S, future_events, future_first, future_pop, future_push
 
 HORIZON_S = SLOTS / SLOTS_PER_S
 
@@ -32,26 +32,26 @@ def replay(start: float, ops: list[tuple[str, float]]) -> None:
     (before that, everything goes to the radix heap).
     """
     ops = [("push", 0.0), ("pop", 0.0)] + ops
-    fi, ft, fb, fs, fbuf = _future_events(len(ops) + 1)
+    fi, ft, fb, fs, fbuf = future_events(len(ops) + 1)
     reference: list[tuple[float, int, int]] = []
     now = start
     scheduled = 0
     for op, delay in ops + [("pop", 0.0)] * len(ops):
         if op == "push":
-            _future_push(now + delay, scheduled, fi, ft, fb, fs, fbuf)
+            future_push(now + delay, scheduled, fi, ft, fb, fs, fbuf)
             heapq.heappush(reference, (now + delay, scheduled, scheduled))
             scheduled += 1
             continue
-        first = _future_first(fi, ft, fb, fs)
+        first = future_first(fi, ft, fb, fs)
         if not reference:
             assert first == -1
             continue
         time, _, event = heapq.heappop(reference)
         assert first >= 0
         assert (ft[first], fi[first * 4 + EVENT]) == (time, event)
-        _future_pop(first, fi, ft, fb, fs)
+        future_pop(first, fi, ft, fb, fs)
         now = time
-    assert _future_first(fi, ft, fb, fs) == -1
+    assert future_first(fi, ft, fb, fs) == -1
 
 
 @settings(max_examples=400, deadline=None)

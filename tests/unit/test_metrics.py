@@ -338,9 +338,7 @@ def test_wait_histograms_of_a_simulated_point_count_every_sampled_resident():
         resident=np.arange(2, dtype=np.int64),
         arrival_s=np.array([27901.313, 62587.782]),  # 07:45:01 and 17:23:07
         qr=np.zeros(2, dtype=bool),
-        temperature_s=np.empty(0),
-        registration_s=np.empty(0),
-        swab_s=np.array([20.0, 20.0]),
+        service_s={"swab": np.array([20.0, 20.0])},
         no_show=0,
     )
     log = simulate_point(scenario.points[0], scenario.clock, draws)

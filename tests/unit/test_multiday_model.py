@@ -15,6 +15,11 @@ from simsampling.model import simulate_point
 from simsampling.scenario import validate_scenario
 from simsampling.scenario.schema import DAY_S
 
+try:  # pytest puts tests/ on sys.path (tests/ has no __init__.py)
+    from unit.test_model_invariants import stage_times
+except ImportError:  # pragma: no cover - run from the repository root under another import mode
+    from tests.unit.test_model_invariants import stage_times
+
 D = DAY_S
 H = 3600.0
 M = 60.0
@@ -38,9 +43,7 @@ def make_draws(arrival, swab, day=None, temperature=None, registration=None, set
         resident=np.arange(n, dtype=np.int64),
         arrival_s=np.asarray(arrival, dtype=float),
         qr=np.zeros(n, dtype=bool),
-        temperature_s=np.asarray(temperature if temperature is not None else [], dtype=float),
-        registration_s=np.asarray(registration if registration is not None else [], dtype=float),
-        swab_s=np.asarray(swab, dtype=float),
+        service_s=stage_times(swab, temperature=temperature, registration=registration),
         no_show=0,
         day=None if day is None else np.asarray(day, dtype=np.int16),
         setup_s=setup_s,

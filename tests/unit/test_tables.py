@@ -17,8 +17,8 @@ import polars as pl
 import pytest
 
 from simsampling.log import EventLog, clock_text
-from simsampling.persons import PERSONS_HEADER, PersonsWriter, persons_columns
 from simsampling import tables
+from simsampling.persons import PersonsWriter, persons_columns, persons_header
 from simsampling.tables import text_cells, write_csv, write_rows, write_table
 
 NAMES = ["a", "a,b", 'say "hi"', "line\nbreak", "cr\rhere", " lead ", "北碚-1", 'é,"x"', "=SUM(A1)", "tab\there", "", "null", "NaN"]
@@ -67,13 +67,17 @@ def reference_cell(value) -> str:
     return reference_text(value) if isinstance(value, str) else str(value)
 
 
+STAGE_ORDER = ("temperature", "registration", "swab")
+PERSONS_HEADER = persons_header(STAGE_ORDER)
+
+
 def reference_persons(logs) -> bytes:
     text = io.StringIO(newline="")
     writer = csv.writer(text)
     writer.writerow(PERSONS_HEADER)
     split = PERSONS_HEADER.index("arrival_clock")
     for log in logs:
-        table = log.table()
+        table = log.table(STAGE_ORDER)
         columns = [table[name].tolist() for name in PERSONS_HEADER if name != "arrival_clock"]
         for index, when in enumerate(clock_text(t) for t in table["arrival_s"].tolist()):
             row = [reference_cell(column[index]) for column in columns]
@@ -151,7 +155,7 @@ def random_log(rng: np.random.Generator, point_id: str, n: int) -> EventLog:
 def test_persons_csv_keeps_its_bytes_on_random_logs(tmp_path, writer):
     rng = np.random.default_rng(3)
     logs = [random_log(rng, name, size) for name, size in (("p,1", 700), ('北碚 "2"', 300), ("=p3", 0), ("p4", 1))]
-    writer = PersonsWriter(tmp_path / "persons", "csv")
+    writer = PersonsWriter(tmp_path / "persons", STAGE_ORDER, "csv")
     for log in logs:
         writer.append(log)
     path = writer.close()
@@ -162,14 +166,14 @@ def test_persons_csv_keeps_its_bytes_on_random_logs(tmp_path, writer):
 def test_persons_parquet_holds_the_logs_typed_values(tmp_path):
     rng = np.random.default_rng(4)
     logs = [random_log(rng, "p,1", 400), random_log(rng, "p2", 250)]
-    writer = PersonsWriter(tmp_path / "persons", "parquet")
+    writer = PersonsWriter(tmp_path / "persons", STAGE_ORDER, "parquet")
     for log in logs:
         writer.append(log)
     path = writer.close()
     assert path.name == "persons.parquet" and not list(tmp_path.glob(".persons*"))  # the parts are gone
     table = pl.read_parquet(path)
     assert table.columns == PERSONS_HEADER and table.height == 650
-    expected = {name: np.concatenate([np.asarray(persons_columns(log)[name]) for log in logs]) for name in PERSONS_HEADER}
+    expected = {name: np.concatenate([np.asarray(persons_columns(log, STAGE_ORDER)[name]) for log in logs]) for name in PERSONS_HEADER}
     for name in PERSONS_HEADER:
         values = expected[name]
         if values.dtype.kind == "f":
@@ -185,7 +189,7 @@ def test_persons_parquet_holds_the_logs_typed_values(tmp_path):
 
 
 def test_an_empty_persons_parquet_has_the_schema(tmp_path):
-    path = PersonsWriter(tmp_path / "persons", "parquet").close()
+    path = PersonsWriter(tmp_path / "persons", STAGE_ORDER, "parquet").close()
     table = pl.read_parquet(path)
     assert table.columns == PERSONS_HEADER and table.height == 0
     assert table.schema["point"] == pl.String and table.schema["arrival_s"] == pl.Float64

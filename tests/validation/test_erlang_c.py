@@ -242,9 +242,7 @@ def simulate_draws(arrival, swab, stations: int = 1, open_="00:00", close="24:00
         resident=np.arange(n, dtype=np.int64),
         arrival_s=np.asarray(arrival, dtype=float),
         qr=np.zeros(n, dtype=bool),
-        temperature_s=np.empty(0),
-        registration_s=np.empty(0),
-        swab_s=np.asarray(swab, dtype=float),
+        service_s={"swab": np.asarray(swab, dtype=float)},
         no_show=0,
     )
     return simulate_point(scenario.points[0], scenario.clock, draws)

@@ -1,7 +1,7 @@
 """simsampling.model.fast against the SimPy model: the same timestamps, to the last bit.
 
 The fast engine replays SimPy's event order (see the docstring of
-``simsampling/model/fast.py``), so the two logs are compared exactly, not
+``simsampling/model/fast/__init__.py``), so the two logs are compared exactly, not
 within a tolerance: every timestamp array, the station of each resident,
 ``served``, the arrival times the model recorded, who balked or reneged (when,
 where, how often), the closure log row by row in SimPy's order, and the
@@ -45,9 +45,9 @@ from simsampling.scenario import load_scenario, validate_scenario
 from simsampling.scenario.schema import DAY_S
 
 try:  # pytest puts tests/ on sys.path (tests/ has no __init__.py)
-    from unit.test_model_invariants import people_scenarios, small_scenario_data
+    from unit.test_model_invariants import people_scenarios, small_scenario_data, stage_times
 except ImportError:  # pragma: no cover - run from the repository root under another import mode
-    from tests.unit.test_model_invariants import people_scenarios, small_scenario_data
+    from tests.unit.test_model_invariants import people_scenarios, small_scenario_data, stage_times
 
 H = 3600.0
 NAN = np.nan
@@ -67,7 +67,7 @@ def assert_same_array(got, want, what: str) -> None:
 
 def assert_same_logs(fast: EventLog, ref: EventLog) -> None:
     """Every per-resident field of the two logs is equal (NaN equal to NaN), and so are the point's."""
-    assert fast.stages == ref.stages
+    assert fast.stages == ref.stages and fast.sources == ref.sources
     for stage in ref.stages:
         for name, got, want in (("start", fast.start[stage], ref.start[stage]), ("end", fast.end[stage], ref.end[stage])):
             np.testing.assert_allclose(got, want, atol=1e-9, rtol=0, equal_nan=True, err_msg=f"{stage} {name}")
@@ -247,6 +247,122 @@ def test_same_log_as_simpy_on_the_invariant_tests_people_scenarios(scenario, rep
     assert_same_logs(*both(point, scenario.clock, draws, replication))
 
 
+PLAIN_NAMES = ("health_code", "id_check", "qr_desk")
+
+
+@st.composite
+def random_flow(draw, stages: dict, stations: int, dedicated: int = 0) -> dict:
+    """``stages`` (temperature, registration, swab as drawn) with plain stages put anywhere before
+    swab (not between a paired registration and swab), side stages reached by diverts (a chain
+    of two, sometimes), and reserved stations; service times that tie often."""
+    main = [name for name in stages if name != "swab"]
+    paired = stages.get("registration", {}).get("servers") == "per_tent"
+    for name in draw(st.lists(st.sampled_from(PLAIN_NAMES), unique=True, max_size=2)):
+        last = len(main) - (1 if paired and main and main[-1] == "registration" else 0)
+        main.insert(draw(st.integers(0, max(0, last))), name)
+        stages[name] = {"servers": draw(st.sampled_from(["per_tent", 1, 2, 3])), "service_s": draw(tied_durations(1, 30))}
+        if name == "health_code" and draw(st.booleans()):
+            del stages[name]["service_s"]  # the kind's default
+    divertible = [name for name in main if not (name == "registration" and paired)]
+    sides = draw(st.lists(st.sampled_from(["isolation", "ward"]), unique=True, max_size=2)) if divertible else []
+    share = st.sampled_from([0.1, 0.3, 0.5, 1.0])
+    for side in sides:
+        stages[side] = {"servers": draw(st.sampled_from([1, 2])), "service_s": draw(tied_durations(1, 60))}
+    if sides:
+        routes = {}
+        for name in draw(st.lists(st.sampled_from(divertible), unique=True, min_size=1, max_size=2)):
+            routes.setdefault(name, []).append({"share": draw(share), "to": sides[0]})
+        if len(sides) == 2:
+            source = draw(st.sampled_from(divertible + [sides[0]]))
+            routes.setdefault(source, []).append({"share": draw(st.sampled_from([0.1, 0.3])), "to": sides[1]})
+        for name, ways in routes.items():
+            total = sum(way["share"] for way in ways)
+            for way in ways:
+                way["share"] = way["share"] / max(total, 1.0)
+            stages[name]["divert"] = ways if len(ways) > 1 or draw(st.booleans()) else ways[0]
+    if stations > dedicated + 1 and draw(st.booleans()):
+        stages["swab"]["reserved"] = {"share": draw(st.sampled_from([0.2, 0.5])), "stations": draw(st.integers(1, stations - dedicated - 1))}
+    return {name: stages[name] for name in (*main, "swab", *sides)}
+
+
+@st.composite
+def fast_flow_data(draw):
+    """``fast_people_data`` with a random flow: plain stages (staffed by counts or shifts of their
+    own role), side routes and reserved stations."""
+    data = draw(fast_people_data())
+    point = data["points"][0]
+    stations = point["tents"] if point["stages"]["swab"]["servers"] == "per_tent" else point["stages"]["swab"]["servers"]
+    green = point.get("green_channel", {})
+    dedicated = green.get("stations", 0) if green.get("channel") == "dedicated" else 0
+    point["stages"] = draw(random_flow(point["stages"], stations, dedicated))
+    staff = point.get("staff")
+    if staff is not None:
+        for name in point["stages"]:
+            if name in PLAIN_NAMES + ("isolation", "ward") and draw(st.booleans()):
+                if staff.get("rota") and draw(st.booleans()):
+                    staff["rota"].append({"role": name, "count": draw(st.integers(0, 2)), "start": staff["rota"][0]["start"],
+                                          "end": staff["rota"][0]["end"]})
+                else:
+                    staff[name] = draw(st.integers(0, 3))
+    return data
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
+@given(data=fast_flow_data(), replication=st.integers(0, 5))
+def test_same_log_as_simpy_on_random_flows(data, replication):
+    scenario = validate_scenario(data)
+    point = scenario.points[0]
+    assert fast_scope(point, scenario) is None
+    draws = draw_residents(scenario, point, replication)
+    assert_same_logs(*both(point, scenario.hours, draws, replication))
+
+
+@st.composite
+def dense_flows(draw):
+    """``dense_people``'s grid of tied instants on a random flow: plain and side stages served in
+    0-15 s, every divert and reserved lane drawn by hand, staff closing plain stages too."""
+    tents = draw(st.integers(1, 4))
+    registration = draw(st.sampled_from([None, "per_tent", 1, 2]))
+    base = {"temperature": {"servers": draw(st.integers(1, 2))}} if draw(st.booleans()) else {}
+    if registration is not None:
+        base["registration"] = {"servers": registration}
+    base["swab"] = {}
+    green = draw(st.sampled_from([None, "priority", "dedicated"] if tents > 1 else [None, "priority"]))
+    stages = draw(random_flow(base, tents, 1 if green == "dedicated" else 0))  # its service times are not drawn: the draws are by hand
+    extra = {}
+    plain = [name for name in stages if name in PLAIN_NAMES + ("isolation", "ward")]
+    if draw(st.booleans()):
+        roles = ["sampler"] + plain
+        shifts = []
+        for _ in range(draw(st.integers(1, 3))):
+            start = draw(st.integers(0, 19))
+            shifts.append({"role": draw(st.sampled_from(roles)), "count": draw(st.integers(0, 2)), "start": f"07:{start:02d}",
+                           "end": f"07:{draw(st.integers(start + 1, 20)):02d}"})
+        extra["staff"] = {"rota": shifts}
+    if green is not None:
+        extra["green_channel"] = {"share": 0.5, "channel": green, "stations": 1}
+    point = make_point(tents=tents, stages=stages, queue=draw(st.sampled_from(["shared", "per_tent"])), **extra)
+    flow = point.flow
+    hours = [(O, O + 1200.0)]
+    n = draw(st.integers(0, 50))
+    arrival = sorted(O + 15.0 * draw(st.integers(-8, 84)) for _ in range(n))
+    grid = st.sampled_from([0.0, 15.0, 30.0, 60.0])
+    services = {stage.name: [draw(grid) for _ in range(n)] for stage in flow.stages}
+    divert = {stage.name: np.asarray([draw(st.sampled_from([-1] * 3 + list(range(len(stage.routes))))) for _ in range(n)], dtype=np.int8)
+              for stage in flow.stages if stage.routes}
+    reserved = np.asarray([draw(st.booleans()) for _ in range(n)], dtype=bool) if point.stages.swab.reserved is not None else None
+    draws = make_draws(arrival, services.pop("swab"), services=services, divert=divert, reserved=reserved,
+                       priority=[draw(st.booleans()) for _ in range(n)] if green is not None else None,
+                       patience_s=[draw(st.sampled_from([15.0, 60.0, 300.0])) for _ in range(n)] if draw(st.booleans()) else None)
+    return point, hours, draws
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(case=dense_flows())
+def test_same_log_as_simpy_on_random_flows_when_nearly_every_event_is_tied(case):
+    assert_same_logs(*both(*case))
+
+
 @st.composite
 def dense_ties(draw):
     """A point and hand-made draws on a coarse grid: arrivals every few seconds, service times of 0-15 s.
@@ -408,17 +524,18 @@ def make_point(tents=1, stages=None, queue="shared", **extra):
     return scenario.points[0]
 
 
-def make_draws(arrival, swab, temperature=None, registration=None, day=None, setup_s=0.0, **behaviour) -> ResidentDraws:
+def make_draws(arrival, swab, temperature=None, registration=None, day=None, setup_s=0.0, services=None, divert=None,
+               **behaviour) -> ResidentDraws:
+    """Hand-made draws: swab (and temperature, registration, or ``services`` of any stages, in flow order) times."""
     n = len(arrival)
-    arrays = {name: None if value is None else np.asarray(value, dtype=bool if name in ("priority", "balk_returns") else float)
+    arrays = {name: None if value is None else np.asarray(value, dtype=bool if name in ("priority", "balk_returns", "reserved") else float)
               for name, value in behaviour.items() if name != "home"}
     return ResidentDraws(
         resident=np.arange(n, dtype=np.int64),
         arrival_s=np.asarray(arrival, dtype=float),
         qr=np.zeros(n, dtype=bool),
-        temperature_s=np.asarray(temperature if temperature is not None else [], dtype=float),
-        registration_s=np.asarray(registration if registration is not None else [], dtype=float),
-        swab_s=np.asarray(swab, dtype=float),
+        service_s=stage_times(swab, **(services if services is not None else {"temperature": temperature, "registration": registration})),
+        divert=divert or {},
         no_show=0,
         day=None if day is None else np.asarray(day, dtype=np.int16),
         setup_s=setup_s,
@@ -513,12 +630,12 @@ def test_second_day_opening_and_overtime():
 def test_a_full_ring_of_pending_events_runs_again_with_a_larger_one(monkeypatch):
     """30 early residents, 30 entrance servers: at the opening each is granted a server, 30 events
     pending at once. With a ring of 32 the kernel stops and the run starts again with a larger ring."""
-    import simsampling.model.fast as fast
+    import simsampling.model.fast.engine as fast
 
     runs = []
-    replay = fast._replay
+    replay = fast.replay
     monkeypatch.setattr(fast, "RING_SIZE", 32)
-    monkeypatch.setattr(fast, "_replay", lambda *arguments: runs.append(arguments[-1].size) or replay(*arguments))
+    monkeypatch.setattr(fast, "replay", lambda *arguments: runs.append(arguments[4].ring.size) or replay(*arguments))
     stages = {"temperature": {"servers": 30}, "swab": {}}
     draws = make_draws([6 * H] * 30, [10.0] * 30, temperature=[5.0] * 30)
     assert_same_logs(*both(make_point(tents=3, stages=stages), HOURS, draws))
@@ -591,7 +708,7 @@ def test_a_closure_ends_no_earlier_than_its_end_even_when_the_sum_rounds_short(m
     made by hand to reach this case)."""
     import dataclasses
 
-    import simsampling.model.fast as fast
+    import simsampling.model.fast.engine as fast
     import simsampling.model.point as point_model
     from simsampling.staffing import Closure, staff_plan
 
@@ -623,7 +740,7 @@ def test_balking_on_the_line_seen_and_coming_back_once():
     np.testing.assert_array_equal(fast.arrival_s, [O, O + M, O + 2 * M, O + 33 * M, O + 4 * M])
     np.testing.assert_array_equal(fast.balks, [0, 0, 0, 1, 1])
     np.testing.assert_array_equal(fast.left, [0, 0, 0, 0, BALKED])
-    assert fast.left_s[4] == O + 4 * M and fast.left_stage[4] == 2
+    assert fast.left_s[4] == O + 4 * M and fast.stages[fast.left_stage[4]] == "swab"
 
 
 def test_reneging_when_patience_runs_out_in_line():
