@@ -30,7 +30,7 @@ import simpy
 from ..draws import HomeDraws, ResidentDraws
 from ..log import BALKED, DIVERTED, RENEGED, ClosureLog, EventLog, HomeLog, TubeLog
 from ..scenario.schema import Clock, Point
-from ..staffing import staff_plan
+from ..staffing import StaffPlan, staff_plan
 from ..stages import REGISTRATION, STATIONS
 from .residents import Residents
 from .serve_pool import PoolStage
@@ -196,46 +196,56 @@ def simulate_point(
     home = _start_home_teams(env, point, draws.home, open_hours, openings) if draws.home is not None else None
     env.run()
 
-    finish = np.asarray(residents.end[index["swab"]])
-    served = ~np.isnan(finish) if n else np.zeros(0, dtype=bool)
-    log = EventLog(
+    return point_log(
+        point, hours, draws, replication, plan,
+        start={name: np.asarray(residents.start[number]) for number, name in enumerate(names)},
+        end={name: np.asarray(residents.end[number]) for number, name in enumerate(names)},
+        arrival_s=np.asarray(residents.arrived_at),
+        station=np.asarray(residents.station, dtype=np.int32),
+        left=np.asarray(residents.left, dtype=np.int8),
+        left_s=np.asarray(residents.left_s),
+        left_stage=np.asarray(residents.left_stage, dtype=np.int8),
+        balks=np.asarray(residents.balks, dtype=np.int8),
+        closures=ClosureLog.of(closure_rows),
+        home=home() if home is not None else None,
+        pool_ratio=tubes.ratio if tubes is not None else 0,
+        tube=np.asarray(tubes.tube_of, dtype=np.int32) if tubes is not None else None,
+        tubes=_tube_log(tubes.station, tubes.opened, tubes.sealed_times(), tubes.last, tubes.tube_of) if tubes is not None else None,
+    )
+
+
+def point_log(point: Point, hours: list[tuple[float, float]], draws: ResidentDraws, replication: int, plan: StaffPlan,
+              **recorded) -> EventLog:
+    """The event log of one run of ``point``: what an engine ``recorded`` (per stage ``start`` and
+    ``end``, ``arrival_s``, ``station``, how residents left, the closures, the home teams, pooled
+    tubes), and what the point, its draws and its staff plan say. Both engines build it here."""
+    served = ~np.isnan(recorded["end"]["swab"])
+    flow = point.flow
+    return EventLog(
         point_id=point.id,
         replication=replication,
         open_s=hours[0][0],
         close_s=hours[-1][1],
         population=point.population,
         no_show=draws.no_show,
-        servers={name: point.servers(name) for name in names},
+        servers={name: point.servers(name) for name in flow.names},
         resident=draws.resident,
-        arrival_s=np.asarray(residents.arrived_at),
         qr=draws.qr,
         served=served,
-        station=np.asarray(residents.station, dtype=np.int32),
-        start={name: np.asarray(residents.start[number]) for number, name in enumerate(names)},
-        end={name: np.asarray(residents.end[number]) for number, name in enumerate(names)},
         day=draws.days,
         hours=list(hours),
         setup_s=draws.setup_s,
         not_called=draws.not_called,
-        home=home() if home is not None else None,
-        pool_ratio=tubes.ratio if tubes is not None else 0,
-        tube=np.asarray(tubes.tube_of, dtype=np.int32) if tubes is not None else None,
-        tubes=_tube_log(tubes.station, tubes.opened, tubes.sealed_times(), tubes.last, tubes.tube_of) if tubes is not None else None,
         infected=draws.infected,
         recall_s=draws.recall_s,
-        left=np.asarray(residents.left, dtype=np.int8),
-        left_s=np.asarray(residents.left_s),
-        left_stage=np.asarray(residents.left_stage, dtype=np.int8),
-        balks=np.asarray(residents.balks, dtype=np.int8),
         priority=draws.priority,
         overhead_s=np.where(served, draws.disinfection_s, 0.0) if draws.disinfection_s is not None else None,
-        closures=ClosureLog.of(closure_rows),
         plan=plan,
         waiting_capacity=point.waiting_area.capacity if point.waiting_area is not None else None,
-        flow=names,
+        flow=flow.names,
         sources=flow.sources(),
+        **recorded,
     )
-    return log
 
 
 def _tube_log(station, opened, sealed, last_swab, tube_of) -> TubeLog:

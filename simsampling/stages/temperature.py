@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-from pydantic import Field
-from typing import Annotated
-
 from ..scenario.base import Servers
 from ..scenario.distributions import Duration, Triangular
 from .kind import POOL, PlainStage, StageKind, draw_service

@@ -12,7 +12,7 @@ from ...scenario.schema import Clock, Point
 from ...staffing import staff_plan
 from ...stages import REGISTRATION, STATIONS
 from ...stages.swab import lane_of, lanes
-from ..point import delay_until, opening_hours
+from ..point import delay_until, opening_hours, point_log
 from .events import RESIDENT, WAKE, future_events
 from .home import home_log
 from .kernel import replay
@@ -128,48 +128,21 @@ def simulate_point_fast(
         if rows >= 0:
             break
         ring_size *= 16  # more events at one instant than the ring holds: run again with a larger one
-    end_swab = out.end[index["swab"]]
-    served = ~np.isnan(end_swab)
-    log = EventLog(
-        point_id=point.id,
-        replication=replication,
-        open_s=hours[0][0],
-        close_s=hours[-1][1],
-        population=point.population,
-        no_show=draws.no_show,
-        servers={name: point.servers(name) for name in names},
-        resident=draws.resident,
-        arrival_s=out.arrived,
-        qr=draws.qr,
-        served=served,
-        station=out.station,
+    return point_log(
+        point, hours, draws, replication, plan,
         start={name: out.start[number] for number, name in enumerate(names)},
         end={name: out.end[number] for number, name in enumerate(names)},
-        day=draws.days,
-        hours=list(hours),
-        setup_s=draws.setup_s,
-        not_called=draws.not_called,
-        home=home_log(point, draws, open_hours, layout.opening_time, start_time) if draws.home is not None else None,
-        pool_ratio=0,
-        tube=None,
-        tubes=None,
-        infected=draws.infected,
-        recall_s=draws.recall_s,
+        arrival_s=out.arrived,
+        station=out.station,
         left=out.left,
         left_s=out.left_s,
         left_stage=out.left_stage,
         balks=out.balks,
-        priority=draws.priority,
-        overhead_s=np.where(served, draws.disinfection_s, 0.0) if draws.disinfection_s is not None else None,
         closures=ClosureLog.of([(closures[c].role, closures[c].slot, closures[c].start_s, began, ended, closures[c].reason)
                                 for c, began, ended in zip(out.row_closure[:rows].tolist(), out.row_times[0, :rows].tolist(),
                                                            out.row_times[1, :rows].tolist())]),
-        plan=plan,
-        waiting_capacity=point.waiting_area.capacity if point.waiting_area is not None else None,
-        flow=names,
-        sources=flow.sources(),
+        home=home_log(point, draws, open_hours, layout.opening_time, start_time) if draws.home is not None else None,
     )
-    return log
 
 
 def _routes(flow, draws: ResidentDraws, index: dict[str, int]) -> np.ndarray:

@@ -6,10 +6,9 @@ from __future__ import annotations
 
 from ...log import RENEGED
 from .compiled import INLINE, njit
-from .events import RESIDENT, schedule
-from .lines import DEAD, GRANTED, RF, await_grant, enqueue, grant, release
+from .lines import GRANTED, RF, await_grant, enqueue, grant, release
 from .records import ASK, DONE, SERVED, WAITED
-from .walk import after_stage, leave
+from .walk import after_stage, begin_service, leave, lost_patience
 
 
 @njit(**INLINE)
@@ -28,13 +27,10 @@ def pool_step(r, s, phase, now, walk, layout, out, work, future, tail, first, wa
             tail = await_grant(r, rf, reneging, work.ring, tail, mask)
         return (s << 4) | WAITED, False, tail, first, waiting
     if phase == WAITED:
-        if reneging and patient and not rf[r * RF + GRANTED]:
-            rf[r * RF + DEAD] = 1
+        if patient and lost_patience(r, rf, reneging):
             leave(r, RENEGED, s, now, out, rs)
             return DONE, False, tail, first, waiting - 1
-        out.start[s, r] = now
-        tail, first = schedule(now + walk.service[s, r], now, r * 8 + RESIDENT, work.ring, tail, mask,
-                               future.fi, future.ft, future.fb, future.fs, future.fbuf, first)
+        tail, first = begin_service(r, s, now, walk, out, work, future, tail, first, mask)
         return (s << 4) | SERVED, False, tail, first, waiting
     out.end[s, r] = now  # SERVED
     tail = release(resource, work.res, work.ring, tail, mask)

@@ -13,11 +13,10 @@ from ...log import RENEGED
 from .compiled import INLINE, njit
 from .events import CLOSURE, RESIDENT, schedule
 from .lines import (
-    CLOSED, CLOSING, DEAD, DRAIN, GRANTED, HOLDS, LINE, RF, RS, STA, await_grant, enqueue, grant, line_up, off_line, pool_put,
-    release,
+    CLOSED, CLOSING, DRAIN, GRANTED, HOLDS, LINE, RF, RS, STA, await_grant, enqueue, grant, line_up, off_line, pool_put, release,
 )
 from .records import ASK, DONE, FREE, SAMPLER_WAIT, SERVED, SWAB_START, WAITED
-from .walk import leave
+from .walk import begin_service, leave, lost_patience
 
 
 @njit(**INLINE)
@@ -35,15 +34,12 @@ def paired_step(r, s, phase, now, walk, layout, out, work, future, tail, first, 
         tail = await_grant(r, rf, reneging, work.ring, tail, mask)
         return (s << 4) | WAITED, False, tail, first, waiting
     if phase == WAITED:
-        if reneging and not rf[r * RF + GRANTED]:
-            rf[r * RF + DEAD] = 1
+        if lost_patience(r, rf, reneging):
             if not layout.shared:
                 tail = off_line(rs[r * RS + HOLDS], work.sta, work.ring, tail, mask)
             leave(r, RENEGED, s, now, out, rs)
             return DONE, False, tail, first, waiting - 1
-        out.start[s, r] = now
-        tail, first = schedule(now + walk.service[s, r], now, r * 8 + RESIDENT, work.ring, tail, mask,
-                               future.fi, future.ft, future.fb, future.fs, future.fbuf, first)
+        tail, first = begin_service(r, s, now, walk, out, work, future, tail, first, mask)
         return (s << 4) | SERVED, False, tail, first, waiting
     out.end[s, r] = now  # SERVED: on to the swab, with the registrar
     return ((s + 1) << 4) | ASK, True, tail, first, waiting
@@ -78,25 +74,21 @@ def swab_step(r, s, phase, now, walk, layout, out, work, future, tail, first, wa
                 tail = pool_put(k, layout.station_lane[k], sta, work.items, work.pool_span, work.slots, work.ring, tail, mask)
             else:
                 tail = release(layout.first_sampler + layout.stations + k, work.res, work.ring, tail, mask)
-            if reneging and not rf[r * RF + GRANTED]:
-                rf[r * RF + DEAD] = 1
+            if lost_patience(r, rf, reneging):
                 tail = off_line(k, sta, work.ring, tail, mask)
                 leave(r, RENEGED, s, now, out, rs)
                 return DONE, False, tail, first, waiting - 1
             phase = SWAB_START
         elif phase == WAITED:
-            if reneging and not rf[r * RF + GRANTED]:
-                rf[r * RF + DEAD] = 1
+            if lost_patience(r, rf, reneging):
                 if not layout.shared:
                     tail = off_line(rs[r * RS + HOLDS], sta, work.ring, tail, mask)
                 leave(r, RENEGED, s, now, out, rs)
                 return DONE, False, tail, first, waiting - 1
             phase = SWAB_START
         elif phase == SWAB_START:
-            out.start[s, r] = now
             out.station[r] = rs[r * RS + HOLDS]
-            tail, first = schedule(now + walk.service[s, r], now, r * 8 + RESIDENT, work.ring, tail, mask,
-                                   future.fi, future.ft, future.fb, future.fs, future.fbuf, first)
+            tail, first = begin_service(r, s, now, walk, out, work, future, tail, first, mask)
             return (s << 4) | SERVED, False, tail, first, waiting - 1
         elif phase == SERVED:
             out.end[s, r] = now

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from ...log import DIVERTED
 from .compiled import INLINE, njit
-from .lines import RS, STATE
+from .events import RESIDENT, schedule
+from .lines import DEAD, GRANTED, RF, RS, STATE
 from .records import ASK, DONE
 
 
@@ -32,3 +33,21 @@ def after_stage(r, s, now, walk, layout, out, rs, waiting, diverts):
             leave(r, DIVERTED, s, now, out, rs)
             return DONE, waiting
     return ((s + 1) << 4) | ASK, waiting
+
+
+@njit(**INLINE)
+def lost_patience(r, rf, reneging):
+    """Whether resident r's wait in a line ended with its patience rather than a grant; if so it is
+    gone from the line (dropped when it reaches the head)."""
+    if reneging and not rf[r * RF + GRANTED]:
+        rf[r * RF + DEAD] = 1
+        return True
+    return False
+
+
+@njit(**INLINE)
+def begin_service(r, s, now, walk, out, work, future, tail, first, mask):
+    """Resident r starts its service at stage s now; its end is a timeout. Returns the ring's tail and the first future event."""
+    out.start[s, r] = now
+    return schedule(now + walk.service[s, r], now, r * 8 + RESIDENT, work.ring, tail, mask,
+                    future.fi, future.ft, future.fb, future.fs, future.fbuf, first)
