@@ -16,18 +16,20 @@ Each stage says:
 * ``server_column``: the persons.csv column giving the server of each resident at this
   stage (``station``), or null when the log does not record which server it was;
 * ``at_station``: its servers stand at the sampling stations (a registrar paired with
-  each), so they are drawn in the stations' tents.
+  each), so they are drawn in the stations' tents;
+* ``side`` and ``from``: a side stage (an isolation tent) is reached from the stages
+  named in ``from`` by a divert, and left unswabbed.
+
+Labels and colours are the stage kinds' (``simsampling/stages``).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from .log import STAGE_ORDER
 from .scenario.schema import Point, Scenario
+from .stages import colour
 
-STAGE_LABELS = {"temperature": "Temperature check", "registration": "Registration", "swab": "Swab"}
-STAGE_COLOURS = {"temperature": "#e07b39", "registration": "#3a7ebf", "swab": "#2a9d8f"}
 FLOW_VERSION = 1
 """Raised when a key of flow.json changes meaning."""
 
@@ -36,10 +38,11 @@ def stage_flow(point: Point) -> list[dict[str, Any]]:
     """The point's stages in walking order, each with its servers and where its residents wait."""
     per_tent_lines = point.queue == "per_tent"
     paired = point.paired_registration
+    flow = point.flow
+    sources = flow.sources()
     stages = []
-    for name in STAGE_ORDER:
-        if getattr(point.stages, name) is None:
-            continue
+    for stage in flow.stages:
+        name = stage.name
         line, column, at_station = "shared", None, False
         if name == "registration" and paired:
             # The resident is given its station (shared line) or chooses it (a line per tent) before registering.
@@ -47,8 +50,8 @@ def stage_flow(point: Point) -> list[dict[str, Any]]:
         elif name == "swab":
             column = "station"
             line = "at_previous" if paired else ("per_station" if per_tent_lines else "shared")
-        stages.append({"name": name, "label": STAGE_LABELS.get(name, name), "colour": STAGE_COLOURS.get(name, "#555555"),
-                       "servers": point.servers(name), "line": line, "server_column": column, "at_station": at_station})
+        stages.append({"name": name, "label": stage.label, "colour": colour(name), "servers": point.servers(name), "line": line,
+                       "server_column": column, "at_station": at_station, "side": stage.side, "from": list(sources.get(name, ()))})
     return stages
 
 

@@ -354,6 +354,7 @@ class EventLog:
         columns["priority"] = self.priority if self.priority is not None else np.zeros(self.arrived, dtype=bool)
         columns["balks"] = self.balks
         columns["left_s"] = self.left_s
+        columns["left_stage"] = np.asarray((*self.stages, ""), dtype=object)[self.left_stage]
         if self.home is None or self.home.resident.size == 0:
             return columns
         home = self.home
@@ -374,6 +375,7 @@ class EventLog:
         extra["priority"] = np.zeros(count, dtype=bool)
         extra["balks"] = np.zeros(count, dtype=self.balks.dtype)
         extra["left_s"] = blank
+        extra["left_stage"] = np.full(count, "", dtype=object)
         return {name: np.concatenate([columns[name], extra[name]]) for name in columns}
 
 

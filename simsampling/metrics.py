@@ -293,6 +293,13 @@ def queue_max(log: EventLog, stage: str) -> int:
     return int(_peak(*sorted_line(log, stage)))
 
 
+def area_max(log: EventLog, stage: str) -> int:
+    """The most people in a side stage's area at once (waiting there or being served), from
+    their joins and the ends of their service there."""
+    through = np.isfinite(log.end[stage])
+    return int(_peak(in_order(log.enter(stage)[through]), in_order(log.end[stage][through])))
+
+
 def waiting_intervals(log: EventLog) -> tuple[np.ndarray, np.ndarray]:
     """(joined, left) of every stretch anyone spent in any line of the point."""
     lines = [log.line(stage) for stage in log.stages]
@@ -436,12 +443,14 @@ class Tally:
     last_arrival_s: float = math.nan
     before_opening_s: float = 0.0
     busy_periods: dict[str, "BusyPeriod"] = field(default_factory=dict)
+    diverted_to: dict[str, float] = field(default_factory=dict)
+    occupancy_max: dict[str, float] = field(default_factory=dict)
 
 
 COUNT_KEYS = (
     "population", "no_show", "not_called", "arrived", "sampled", "unserved",
     "home_residents", "home_sampled", "home_unserved", "home_visits", "sampled_by_deadline",
-    "tubes", "part_filled_tubes", "balked", "reneged", "returned_after_balking", "turned_away", "priority",
+    "tubes", "part_filled_tubes", "balked", "reneged", "returned_after_balking", "turned_away", "priority", "diverted",
 )
 
 
@@ -461,6 +470,7 @@ def tally(log: EventLog, deadline_s: float) -> Tally:
         np.count_nonzero(log.balked), np.count_nonzero(log.reneged), np.count_nonzero((log.balks > 0) & ~log.balked),
         np.count_nonzero(~served & (log.left == STAYED)),
         np.count_nonzero(log.priority) if log.priority is not None else 0,
+        np.count_nonzero(log.diverted),
     ))))
     durations = {"time_in_system": Durations.of((log.finish_s - log.arrival_s)[served])}
     total_wait = np.zeros(int(np.count_nonzero(served)))  # the waits of those swabbed, all stages together
@@ -489,6 +499,7 @@ def tally(log: EventLog, deadline_s: float) -> Tally:
     overflow_s, peak_overflow = over_capacity(*waiting_intervals(log), log.waiting_capacity) if log.waiting_capacity is not None else (0.0, 0)
     arrivals = log.arrival_s
     last_sample = log.last_sample_s
+    side = {stage: log.line(stage)[0].size for stage in log.side}
     return Tally(
         counts=counts,
         open_s=log.open_s,
@@ -513,6 +524,8 @@ def tally(log: EventLog, deadline_s: float) -> Tally:
         last_arrival_s=float(arrivals.max()) if arrivals.size else math.nan,
         before_opening_s=waiting_before_opening_s(log),
         busy_periods={stage: busy_period(log, stage) for stage in log.stages},
+        diverted_to={stage: float(count) for stage, count in side.items()},
+        occupancy_max={stage: float(area_max(log, stage)) for stage in side},
     )
 
 
@@ -632,6 +645,8 @@ def combine(parts: list[Tally]) -> Tally:
         before_opening_s=sum(p.before_opening_s for p in parts),
         busy_periods={stage: BusyPeriod.added([p.busy_periods[stage] for p in parts if stage in p.busy_periods])
                       for stage in dict.fromkeys(k for p in parts for k in p.busy_periods)},
+        diverted_to=by_stage([p.diverted_to for p in parts]),
+        occupancy_max=by_stage([p.occupancy_max for p in parts], max),
     )
 
 
@@ -670,6 +685,8 @@ def kpis_of(t: Tally) -> dict[str, Any]:
         "waiting_peak_overflow": t.peak_overflow,
         "waiting_before_opening_person_min": t.before_opening_s / MINUTE,
         "busy_period": {s: _busy_period_kpis(t.busy_periods.get(s, BusyPeriod()), t.open_s) for s in stages},
+        "diverted_to": dict(t.diverted_to),
+        "occupancy_max": dict(t.occupancy_max),
     }
 
 

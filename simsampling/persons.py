@@ -18,12 +18,9 @@ from .log import EventLog, clock_text, whole_clock_text
 from .stages import union
 from .tables import FORMATS, Column, append_csv, header_bytes, write_parquet
 
-LEGACY_STAGES = ("temperature", "registration", "swab")
-
-
 def persons_stages(flows: Iterable[Sequence[str]]) -> tuple[str, ...]:
-    """The stages with columns in persons.csv: the three of the first versions, then any other."""
-    return union([LEGACY_STAGES, *flows])
+    """The stages with columns in the persons table: every stage of the points' flows, in one order."""
+    return union(flows)
 
 
 def persons_header(stages: Sequence[str]) -> list[str]:
@@ -31,14 +28,14 @@ def persons_header(stages: Sequence[str]) -> list[str]:
     return [
         "point", "resident", "status", "day", "qr", "station", "arrival_s", "arrival_clock",
         *(f"{stage}_{edge}_s" for stage in stages for edge in ("start", "end")),
-        "priority", "balks", "left_s",
+        "priority", "balks", "left_s", "left_stage",
     ]
 
 
 DECIMALS = 3
 """Seconds in persons.csv: milliseconds."""
 DTYPES = {"point": object, "resident": np.int64, "status": object, "day": np.int16, "qr": bool, "station": np.int32,
-          "arrival_clock": object, "priority": bool, "balks": np.int8}
+          "arrival_clock": object, "priority": bool, "balks": np.int8, "left_stage": object}
 """Column types (the others are floats): fixed, so every point's rows, and Parquet's schema, are the same whatever the engine."""
 
 

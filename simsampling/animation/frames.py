@@ -142,7 +142,11 @@ def residents_of(scene: Scene) -> Residents:
         name = stage["name"]
         start, end = persons[f"{name}_start_s"], persons[f"{name}_end_s"]
         left_here = reneged & (left_stage == index)
-        stood = served | np.isfinite(start) | left_here
+        if stage.get("side"):  # reached by a divert from its sources, by those who went there
+            previous_end = np.fmax.reduce([persons[f"{source}_end_s"] for source in stage["from"]]) if stage["from"] else previous_end
+            stood = np.isfinite(start)
+        else:
+            stood = served | np.isfinite(start) | left_here
         leave = np.where(left_here, persons["left_s"], start)
         tracks.append(Track(name=name, line=stage["line"], enter=previous_end, start=start, end=end, stood=stood,
                             leave=leave, server=np.full(count, -1, dtype=np.int64), rank=_line_order(rows, previous_end, priority if prioritised else None),
@@ -155,7 +159,8 @@ def residents_of(scene: Scene) -> Residents:
         column = stage.get("server_column")
         known = np.where(np.isfinite(track.start), persons[column], -1) if column else None
         track.server = assign_servers(track.start, until, int(stage["servers"]), known)
-    last_end = tracks[-1].end if tracks else persons["arrival_s"]
+    main = [track for track, stage in zip(tracks, stages) if not stage.get("side")]
+    last_end = main[-1].end if main else persons["arrival_s"]
     gave_up = (status == "balked") | reneged
     seen = np.column_stack([persons["arrival_s"], *(t.end for t in tracks)])
     last_seen = np.nanmax(np.where(np.isnan(seen), -math.inf, seen), axis=1)

@@ -261,7 +261,7 @@ class RunResult:
 
     @cached_property
     def persons_stages(self) -> tuple[str, ...]:
-        """The stages with a pair of columns in persons.csv."""
+        """Every stage of the points' flows, in one order: summary.json's ``stages``, persons.csv's columns."""
         return persons_stages(point.flow.names for point in self.scenario.points)
 
     @cached_property
@@ -273,7 +273,7 @@ class RunResult:
         """The content of summary.json (schema in docs/outputs.md), once the run is over."""
         scenario = self.scenario
         return {
-            "schema_version": 4,
+            "schema_version": 5,
             "scenario": scenario.name,
             "seed": scenario.seed,
             "replications": self.replications,
@@ -284,6 +284,7 @@ class RunResult:
             "elapsed_s": round(self.elapsed_s, 3),
             "clock": {"open": scenario.clock.open, "close": scenario.clock.close},
             "round": {"days": scenario.round.days, "deadline_h": (scenario.deadline_s - scenario.clock.open_s) / 3600.0},
+            "stages": list(self.persons_stages),
             "kpis": summarise(self.run_kpis),
             "points": [
                 {
@@ -292,6 +293,7 @@ class RunResult:
                     "population": point.population,
                     "tents": point.tents,
                     "stations": point.stations,
+                    "stages": list(point.flow.names),
                     "kpis": self.point_summaries[point.id],
                 }
                 for point in scenario.points

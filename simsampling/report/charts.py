@@ -29,12 +29,12 @@ from matplotlib.ticker import FuncFormatter, MaxNLocator, MultipleLocator, Perce
 
 from ..advice import RunAdvice, run_advice  # noqa: E402
 from ..experiment import RunResult  # noqa: E402
-from ..flow import STAGE_COLOURS, STAGE_LABELS  # noqa: E402
 from ..log import day_clock  # noqa: E402
 from ..metrics import HOUR, WAIT_BINS, estimate, occupancy  # noqa: E402
 from ..model.chain import shift_windows  # noqa: E402
 from ..steps import MAX_TIMELINE_STEPS, sum_of_groups  # noqa: E402
 from ..scenario.errors import printable  # noqa: E402
+from ..stages import colour as stage_colour, label as stage_label, union  # noqa: E402
 from .files import active_window, chain_window  # noqa: E402
 from .forked import share  # noqa: E402
 from .text import isolated  # noqa: E402
@@ -247,14 +247,14 @@ def queue_chart(result: RunResult, path: Path) -> None:
         queue = result.run_bands.queue[stage] if stage != "total" else result.run_bands.queue_total
         mean, low, high = queue.mean, queue.low, queue.high
         hours = _steps_axis(result, mean.size)
-        colour = STAGE_COLOURS.get(stage, MAIN)
+        colour = stage_colour(stage) if stage != "total" else MAIN
         ax.fill_between(hours, low, high, color=colour, alpha=0.25, linewidth=0, label="range across replications")
         ax.plot(hours, mean, color=colour, linewidth=1.6, label=f"mean (highest {np.max(mean, initial=0):,.1f})")
         # The KPI is the longest line at any instant, a mean over replications; the curves are per-step averages.
         peak = result.summary["kpis"]["queue_max"][stage]["mean"]
         ax.plot([], [], linestyle="none", label=f"longest line at any instant{' at one point' if several else ''}: "
                                                  f"{peak:,.1f}\n(mean of the replications' longest)")
-        label = "All lines together" if stage == "total" else STAGE_LABELS[stage]
+        label = "All lines together" if stage == "total" else stage_label(stage)
         _style(ax, f"{label}: {'all points together' if several else 'people waiting'}", "",
                "people waiting, all points" if several else "people in line")
         _open_close(ax, result)
@@ -314,13 +314,13 @@ def wait_chart(result: RunResult, path: Path) -> None:
         top = -(-top // merge) * merge
         merged = np.add.reduceat(shares[:top], np.arange(0, top, merge))
         edges = WAIT_BINS[: top + 1 : merge]
-        ax.bar(edges[:-1], merged[: edges.size - 1], width=np.diff(edges), align="edge", color=STAGE_COLOURS[stage], alpha=0.85)
+        ax.bar(edges[:-1], merged[: edges.size - 1], width=np.diff(edges), align="edge", color=stage_colour(stage), alpha=0.85)
         for key, style in (("p50", "--"), ("p90", ":")):
             value = waits[stage][key]["mean"]
             if value is not None:
                 ax.axvline(value, color="#333333", linestyle=style, linewidth=1.2, label=f"{key} {value:.1f} min")
         ax.yaxis.set_major_formatter(PercentFormatter(1.0, decimals=None))
-        _style(ax, STAGE_LABELS[stage], "wait (minutes)", "share of residents")
+        _style(ax, stage_label(stage), "wait (minutes)", "share of residents")
         ax.legend(fontsize=8, frameon=False)
     fig.suptitle(f"{plain(result.scenario.name)}: waiting time per stage", x=0.01, ha="left", fontsize=12, fontweight="bold")
     _save(fig, path)
@@ -334,11 +334,11 @@ def utilization_chart(result: RunResult, path: Path) -> None:
     errors = np.array([[m - (utilization[s]["ci95"] or [m, m])[0], (utilization[s]["ci95"] or [m, m])[1] - m] for s, m in zip(stages, means)]).T
     fig, ax = plt.subplots(figsize=(8, 1.2 + 0.8 * len(stages)))
     positions = np.arange(len(stages))[::-1]
-    ax.barh(positions, means, color=[STAGE_COLOURS[s] for s in stages], height=0.6)
+    ax.barh(positions, means, color=[stage_colour(s) for s in stages], height=0.6)
     ax.errorbar(means, positions, xerr=errors, fmt="none", ecolor="#333333", capsize=3)
     for y, value in zip(positions, means):
         ax.annotate(f"{value:.0%}", (value, y), xytext=(6, 0), textcoords="offset points", va="center", fontsize=9)
-    ax.set_yticks(positions, [STAGE_LABELS[s] for s in stages])
+    ax.set_yticks(positions, [stage_label(s) for s in stages])
     ax.set_xlim(0, 1.05)
     ax.xaxis.set_major_formatter(PercentFormatter(1.0))
     _style(ax, f"{plain(result.scenario.name)}: server utilisation (opening to closing or last swab)", "share of staffed time serving", "")
@@ -626,9 +626,9 @@ def slowest_points_chart(result: RunResult, path: Path, advice: RunAdvice) -> No
         bands = result.point_bands[point.id]
         for stage, queue in bands.queue.items():
             hours = _steps_axis(result, queue.mean.size)
-            colour = STAGE_COLOURS[stage]
+            colour = stage_colour(stage)
             ax.fill_between(hours, queue.low, queue.high, color=colour, alpha=0.22, linewidth=0)
-            ax.plot(hours, queue.mean, color=colour, linewidth=1.5, label=STAGE_LABELS[stage])
+            ax.plot(hours, queue.mean, color=colour, linewidth=1.5, label=stage_label(stage))
         if math.isfinite(row["mean"]):
             finish = open_h + row["mean"]
             ax.axvline(finish, color=MAIN, linewidth=1.6)
@@ -649,8 +649,8 @@ def slowest_points_chart(result: RunResult, path: Path, advice: RunAdvice) -> No
         _style(ax, plain(f"{heading} ({point.population:,} residents, {stations}): {_concern_label(advice, point.id)}"),
                "", "people in line")
         ax.title.set_fontsize(10)
-    keys = [Line2D([], [], color=STAGE_COLOURS[stage], linewidth=1.5, label=STAGE_LABELS[stage])
-            for stage in STAGE_COLOURS if any(stage in result.point_bands[row["point"].id].queue for row in rows)]
+    keys = [Line2D([], [], color=stage_colour(stage), linewidth=1.5, label=stage_label(stage))
+            for stage in union(tuple(result.point_bands[row["point"].id].queue) for row in rows)]
     keys += [Patch(color="#999999", alpha=0.35, linewidth=0, label="range across replications"),
              Line2D([], [], color=MAIN, linewidth=1.6,
                     label="finish (mean; whisker: 95% CI)" if result.replications > 1 else "finish"),

@@ -56,6 +56,7 @@ POINT_COLUMNS = [
     ("sampled", "sampled"),
     ("home_sampled", "home_sampled"),
     ("unserved", "unserved"),
+    ("diverted", "diverted"),
     ("sampled_by_deadline_share", "sampled_by_deadline_share"),
     ("finished_by_deadline", "points_finished_by_deadline_share"),
     ("wait_p90_min", "wait_min.total.p90"),

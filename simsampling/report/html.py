@@ -27,6 +27,7 @@ from typing import Any, Iterable, Mapping, Optional, Sequence, Union
 
 from .. import __version__
 from ..advice import RunAdvice, run_advice
+from ..stages import label as stage_label
 from .text import inert
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
@@ -273,7 +274,8 @@ def summary_kpi_rows(summary: Mapping[str, Any], points: int, waiting_area: bool
     total = None if None in unserved else unserved[0] + unserved[1]
     rows.append(KpiRow("unserved (turned away, left, or never visited)",
                        {**kpis["unserved"], "mean": total, "ci95": None}, "{:,.0f}"))
-    for key, label in (("balked", "  left on seeing the line"), ("reneged", "  left the line, out of patience")):
+    for key, label in (("balked", "  left on seeing the line"), ("reneged", "  left the line, out of patience"),
+                       ("diverted", "  sent to a side stage (isolation...), not swabbed")):
         if kpis[key]["mean"]:
             rows.append(KpiRow(label, kpis[key], "{:,.0f}"))
     if kpis["not_called"]["mean"]:
@@ -296,8 +298,10 @@ def summary_kpi_rows(summary: Mapping[str, Any], points: int, waiting_area: bool
                            "{:,.0f}"))
     rows.append(KpiRow("time in system p90 (min)", kpis["time_in_system_min"]["p90"]))
     for stage, utilization in kpis["utilization"].items():
-        rows.append(KpiRow(f"{stage}: wait p90 (min)", kpis["wait_min"][stage]["p90"]))
-        rows.append(KpiRow(f"{stage}: utilisation", utilization, "{:.0%}"))
+        rows.append(KpiRow(f"{stage_label(stage)}: wait p90 (min)", kpis["wait_min"][stage]["p90"]))
+        rows.append(KpiRow(f"{stage_label(stage)}: utilisation", utilization, "{:.0%}"))
+    for stage, peak in kpis["occupancy_max"].items():
+        rows.append(KpiRow(f"{stage_label(stage)}: most people there at once", peak, "{:,.0f}"))
     return rows
 
 

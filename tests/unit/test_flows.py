@@ -11,7 +11,7 @@ from simsampling.log import DIVERTED
 from simsampling.model import simulate_point
 from simsampling.report.scenario_yaml import scenario_text
 from simsampling.scenario import ScenarioError, validate_scenario
-from simsampling.stages import colour, describe, flow_of, label, role, union
+from simsampling.stages import colour, describe, label, role, union
 
 H = 3600.0
 O = 7 * H
@@ -33,7 +33,7 @@ def test_stages_are_walked_in_the_order_written_and_known_names_keep_their_meani
     assert point.stages.health_code.service_s.mean_value == 23 / 3  # the kind's default: triangular 3, 5, 15
     assert point.servers("id_check") == 4 and point.servers("health_code") == 1 and point.servers("registration") == 3
     assert (label("id_check"), label("health_code"), label("swab")) == ("Id check", "Health-code check", "Swab")
-    assert colour("id_check") == colour("id_check") != colour("queue_desk") or colour("id_check").startswith("#")
+    assert colour("id_check").startswith("#") and colour("temperature") == "#e07b39"
     assert describe("isolation").name is None and role("isolation") == "isolation"
 
 

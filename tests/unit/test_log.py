@@ -105,16 +105,19 @@ def test_unknown_stage_is_refused():
         log.wait("temperature")
 
 
-def test_table_has_every_stage_column_with_nan_where_absent():
+def test_table_has_a_pair_of_columns_per_stage_asked_with_nan_where_absent():
     log = make_log(stages=("swab",))
-    table = log.table(STAGE_ORDER)
+    assert list(log.table()) == ["point", "resident", "status", "day", "qr", "station", "arrival_s",
+                                 "swab_start_s", "swab_end_s", "priority", "balks", "left_s", "left_stage"]
+    table = log.table(STAGE_ORDER)  # the stages of a district whose other points have all three
     assert list(table) == [
         "point", "resident", "status", "day", "qr", "station", "arrival_s",
         "temperature_start_s", "temperature_end_s",
         "registration_start_s", "registration_end_s",
         "swab_start_s", "swab_end_s",
-        "priority", "balks", "left_s",
+        "priority", "balks", "left_s", "left_stage",
     ]  # fmt: skip
+    assert table["left_stage"].tolist() == [""] * 4
     assert all(column.shape == (4,) for column in table.values())
     assert np.isnan(table["temperature_start_s"]).all()
     assert table["status"].tolist() == ["sampled", "sampled", "sampled", "unserved"]
