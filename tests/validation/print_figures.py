@@ -3,6 +3,7 @@
     python tests/validation/print_figures.py          # all tables
     python tests/validation/print_figures.py ciw      # only the Ciw comparison (~40 s)
     python tests/validation/print_figures.py headroom # the diagnosis' headroom against bisection (~15 s)
+    python tests/validation/print_figures.py flows    # only stages as data (a plain stage, a divert)
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from test_erlang_c import (  # noqa: E402
     swab_only,
     t_interval,
 )
+from validation.test_flow_theory import MEAN_S, REPLICATIONS as FLOW_REPLICATIONS, RHO, diverted_counts, plain_mm1  # noqa: E402
 from validation.test_ciw_peer import (  # noqa: E402
     CASES,
     REPLICATIONS,
@@ -68,12 +70,30 @@ def headroom() -> None:
               f"(±{checked.precision:.2f}) | {bisected(scenario, kind, low, high):.2f} |")
 
 
+def flows() -> None:
+    from scipy import stats
+
+    means, waited = plain_mm1()
+    print(f"plain stage at the entrance, M/M/1 rho {RHO}, mean {MEAN_S:.0f} s, {FLOW_REPLICATIONS} replications: "
+          f"Wq theory {mmc_mean_wait(1, MEAN_S, RHO):.2f} s, simulated {means.mean():.2f} [{', '.join(f'{x:.2f}' for x in t_interval(means))}]; "
+          f"P(wait) theory {RHO}, simulated {waited.mean():.4f} [{', '.join(f'{x:.4f}' for x in t_interval(waited))}]")
+    for share in (0.02, 0.3):
+        counts = diverted_counts(share)
+        checked, diverted = (sum(column) for column in zip(*counts))
+        print(f"divert share {share}: {diverted:,} of {checked:,} diverted ({diverted / checked:.4f}), "
+              f"binomial {CONFIDENCE:.0%} interval {[int(x) for x in stats.binom.interval(CONFIDENCE, checked, share)]}; "
+              f"per replication: {', '.join(f'{d}/{n}' for n, d in counts)}")
+
+
 def main() -> None:
     if sys.argv[1:] == ["ciw"]:
         ciw_peer()
         return
     if sys.argv[1:] == ["headroom"]:
         headroom()
+        return
+    if sys.argv[1:] == ["flows"]:
+        flows()
         return
     print(f"| case | replications | theory Wq (s) | simulated Wq (s), {CONFIDENCE:.0%} CI | theory P(wait) | simulated P(wait), CI |")
     print("|---|---|---|---|---|---|")
@@ -92,6 +112,8 @@ def main() -> None:
         plow, phigh = t_interval(waited)
         print(f"| {label}, rho 0.7, mean 60 s | 30 | {pk_mean_wait(lam, 60.0, second):.2f} | {means.mean():.2f} [{low:.2f}, {high:.2f}] | "
               f"0.7000 | {waited.mean():.4f} [{plow:.4f}, {phigh:.4f}] |")
+    print()
+    flows()
     print()
     ciw_peer()
 
