@@ -382,7 +382,7 @@ class EventLog:
 def concatenate(logs: list[EventLog], stages: Sequence[str] = ()) -> dict[str, np.ndarray]:
     """Columns of several logs stacked, in the order given, a pair per stage of ``stages`` (default:
     every stage of the logs, in one order)."""
-    stages = stages or persons_stages([log.stages for log in logs])
+    stages = stages or union([log.stages for log in logs])
     tables = [log.table(stages) for log in logs]
     return {name: np.concatenate([t[name] for t in tables]) for name in tables[0]}
 
