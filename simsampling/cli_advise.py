@@ -17,7 +17,6 @@ from rich.progress import Progress
 from rich.table import Table
 from rich.text import Text
 
-from .advice.levers import LEVER
 from .choices import DEFAULT_MAX_P90_WAIT_MIN, RANK_BY
 from .scenario import Problem, ScenarioError, load_scenario
 from .scenario.schema import MAX_REPLICATIONS
@@ -34,18 +33,20 @@ TOP_ROWS = 10
 def add_parser(commands, bounded_int: Callable, add_engine_arguments: Callable) -> None:
     """Add ``advise`` to the command line's subparsers."""
     advise = commands.add_parser(
-        "advise", help="what one more or one fewer tent, checker or desk, a higher QR share or a shorter calling plan "
-        "changes (paired 95%% CIs), ranked by effect per staff-hour",
+        "advise", help="what one more or one fewer tent, checker, desk or server of any stage, a higher QR share or a "
+        "shorter calling plan changes (paired 95%% CIs), ranked by effect per staff-hour",
         description="Run the scenario as written and once per lever (one more / one fewer tent with its staff, "
-        "temperature checker, registration desk; QR share up by 0.1; the calling plan one hour shorter), all with "
+        "temperature checker, registration desk, server of any other stage with its own; QR share up by 0.1; the "
+        "calling plan one hour shorter), all with "
         "the same seed and replications (common random numbers), and write what each changes with paired 95% CIs, "
         "ranked by effect per staff-hour; for a district, per point, with moves of tents inside a town.")
     advise.add_argument("scenario", type=Path, help="scenario file (YAML)")
     add_target_arguments(advise)
     advise.add_argument("--rank-by", choices=tuple(RANK_BY), help="the KPI the levers are ranked by (default: the "
                         "finish when the scenario misses its deadline, else the p90 wait)")
-    advise.add_argument("--lever", action="append", metavar="NAME", choices=tuple(LEVER),
-                        help=f"only these levers (repeatable; default all: {', '.join(LEVER)})")
+    advise.add_argument("--lever", action="append", metavar="NAME",
+                        help="only these levers (repeatable; default all: tent+1, tent-1, checker+1, checker-1, desk+1, "
+                        "desk-1, <stage>+1 and <stage>-1 for every other stage with servers of its own, qr+0.1, calls-1h)")
     advise.add_argument("--replications", "-r", type=bounded_int(1, MAX_REPLICATIONS),
                         help="replications of every run (default: the scenario's)")
     advise.add_argument("--seed", type=bounded_int(0, 2**63 - 1), help="random seed of every run (default: the scenario's)")
@@ -72,7 +73,7 @@ def run_advise(args, out: Console, err: Console, run_options: Callable[..., dict
 
     file = str(args.scenario)
     scenario = with_fixed(load_scenario(args.scenario), args.seed, args.replications, file)
-    levers = levers_named(args.lever)
+    levers = levers_named(args.lever, scenario)
     target = args.out if args.out is not None else default_folder(f"{scenario.name}-advise")
     target_free(target, args.force, err, args.quiet)
     options = run_options(args, scenario, file)

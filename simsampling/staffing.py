@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from typing import Optional
 
 from .scenario.schema import DAY_S, Point, Staff, StaffShift, clock_seconds
+from .stages import staff_count
 
 Hours = list[tuple[float, float]]
 
@@ -125,10 +126,10 @@ def _shift_pieces(shifts: list[StaffShift], days: int) -> Duty:
 def _counts(point: Point, staff: Staff) -> dict[str, int]:
     """Staff on duty through opening hours per role when no rota says otherwise."""
     counts = {"sampler": point.stations if staff.samplers is None else staff.samplers, "relief": staff.relief, "marshal": staff.marshals}
-    given = {"registrar": staff.registrars, "temperature": staff.temperature, **staff.stage_counts}
     for stage, serving in serving_roles(point).items():
         if serving != "sampler":
-            counts[serving] = point.servers(stage) if given.get(serving) is None else given[serving]
+            given = staff.count(staff_count(stage))
+            counts[serving] = point.servers(stage) if given is None else given
     return counts
 
 

@@ -29,7 +29,7 @@ from ..metrics import estimate
 from ..scenario import Problem, ScenarioError
 from ..scenario.schema import Scenario
 from .diagnosis import bottlenecks
-from .levers import LEVER, LEVERS, Change, Lever, apply_lever
+from .levers import Change, Lever, apply_lever, levers as scenario_levers
 from .targets import DEFAULT_MAX_P90_WAIT_MIN, IMPACT_KPIS, Targets, kpi_values, leaves, meets
 from .moves import town_moves
 from .words import effect_sentence, impact_sentences, move_sentence
@@ -228,7 +228,7 @@ class Impact:
             "rank_by": self.rank_by,
             "kpis": list(IMPACT_KPIS),
             "sentences": list(self.sentences),
-            "levers": [lever.describe() for lever in LEVERS],
+            "levers": [lever.describe() for lever in scenario_levers(self.scenario)],
             "points": [
                 {"id": p.id, "bottleneck": {"stage": self.bottlenecks[p.id][0], "wait_share": self.bottlenecks[p.id][1]},
                  "meets_targets": meets(leaves(self.baseline.point_kpis[p.id]), self.targets)}
@@ -252,7 +252,7 @@ def _effect(lever: Lever, point_id: Optional[str], change: Optional[Change], bas
 
 def measure_impact(
     scenario: Scenario,
-    levers: Sequence[Lever] = LEVERS,
+    levers: Optional[Sequence[Lever]] = None,
     deadline_h: Optional[float] = None,
     max_p90_wait_min: float = DEFAULT_MAX_P90_WAIT_MIN,
     rank_by: Optional[str] = None,
@@ -268,7 +268,7 @@ def measure_impact(
     the finish when the baseline misses the deadline, else the p90 wait. ``baseline``: a run of
     ``scenario`` already made (``run --advise``). ``progress(done, total)`` counts tasks.
     ``after_diagnosis``: the sentences follow the run's diagnosis (``Impact.after_diagnosis``).
-    ``run_kwargs`` go to every ``run_scenario``.
+    ``levers`` None: every lever of the scenario. ``run_kwargs`` go to every ``run_scenario``.
     """
     started = time.perf_counter()
     if deadline_h is None:
@@ -284,7 +284,7 @@ def measure_impact(
         raise ScenarioError(problems)
     targets = Targets(deadline_h, max_p90_wait_min)
     tasks = scenario.replications * len(scenario.points)
-    variants = [(lever, *apply_lever(scenario, lever)) for lever in levers]
+    variants = [(lever, *apply_lever(scenario, lever)) for lever in (scenario_levers(scenario) if levers is None else levers)]
     total = tasks * (sum(1 for _, s, _ in variants if s is not None) + (baseline is None))
     done = 0
 
@@ -327,12 +327,13 @@ def measure_impact(
     return impact
 
 
-def levers_named(names: Optional[Sequence[str]]) -> list[Lever]:
-    """The levers of ``--lever`` names (all when None); an unknown name is bad input."""
+def levers_named(names: Optional[Sequence[str]], scenario: Scenario) -> list[Lever]:
+    """The scenario's levers of ``--lever`` names (all when None); an unknown name is bad input."""
+    known = {lever.name: lever for lever in scenario_levers(scenario)}
     if not names:
-        return list(LEVERS)
-    unknown = [n for n in names if n not in LEVER]
+        return list(known.values())
+    unknown = [n for n in names if n not in known]
     if unknown:
-        raise ScenarioError([Problem("<arguments>", None, "--lever", f"{n!r} is not a lever; the levers are "
-                                     f"{', '.join(LEVER)}") for n in unknown])
-    return [LEVER[n] for n in dict.fromkeys(names)]
+        raise ScenarioError([Problem("<arguments>", None, "--lever", f"{n!r} is not a lever of this scenario; its levers are "
+                                     f"{', '.join(known)}") for n in unknown])
+    return [known[n] for n in dict.fromkeys(names)]

@@ -1,18 +1,21 @@
 """Levers: the changes a planner can make at a sampling point, each described once.
 
 A *knob* is something a planner sets at a point: its tents (stations, with their staff), the
-servers of a stage that has its own servers (temperature checkers, registration desks), the
-share of residents with a QR code, the span of the calling plan. A *lever* turns one knob by
-one step: "one more tent with its staff", "QR share up by 0.1". The impact view
-(advice/impact.py) applies every lever of ``LEVERS`` and measures it with common random
-numbers; ``optimise`` (experiment/optimise.py) searches the staffed knobs of ``KNOBS`` for the
-least staff-hours; reports and the terminal name them from here. Nothing here runs a model.
+servers of each stage that has its own (temperature checkers, registration desks, health-code
+checkers, any plain stage's servers), the share of residents with a QR code, the span of the
+calling plan. A *lever* turns one knob by one step: "one more tent with its staff", "QR share
+up by 0.1". A scenario's knobs follow its points' flows (:func:`knobs`): a stage with servers of
+its own in any point's main flow has its knob and its two levers (``checker+1``, ``desk-1``,
+``id_check+1``), named by the stage kind (``stages/``). Side stages (an isolation tent) have
+none: no target of the advice concerns them. The impact view (advice/impact.py) applies every
+lever of :func:`levers` and measures it with common random numbers; ``optimise``
+(experiment/optimise.py) searches the staffed knobs for the least staff-hours; reports and the
+terminal name them from here. Nothing here runs a model.
 
 Staff follow the knob they serve: a tent brings its sampler (and its registrar when
-registrars are paired with the stations), a temperature server its checker, a desk its
-registrar. Explicit staff counts (``staff.samplers``, ``staff.registrars``,
-``staff.temperature``) and the rota shifts of that role move by the same number, so a rota
-keeps its shape.
+registrars are paired with the stations), a stage's server its staffer. Explicit staff counts
+(``staff.samplers``, ``staff.registrars``, ``staff.temperature``, ``staff.<plain stage>``) and
+the rota shifts of that role move by the same number, so a rota keeps its shape.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from typing import Any, Mapping, Optional, Sequence
 from ..scenario import Problem, ScenarioError, validate_scenario
 from ..scenario.schema import MAX_SERVERS, Point, PoissonArrivals, Scenario
 from ..staffing import staff_plan
+from ..stages import POOL, REGISTRATION, describe, lever as lever_stem, role, server, staff_count, union
 
 MIN_CALLING_SPAN_H = 0.5
 """A calling plan is never shortened below this span (hours)."""
@@ -121,29 +125,35 @@ class Stations(Knob):
 
 
 class StageServers(Knob):
-    """The servers of a stage that has its own (not paired with the stations): desks, checkers."""
+    """The servers of a stage that has its own (not paired with the stations): desks, checkers, a plain stage's."""
 
-    def __init__(self, stage: str, name: str, unit: str, units: str, role: str, count_field: str, person: str):
-        self.stage, self.name, self.unit, self.units, self.what = stage, name, unit, units, units
-        self.role, self.count_field, self.person = role, count_field, person
+    def __init__(self, stage: str):
+        self.stage = self.name = stage
+        self.unit = server(stage)
+        self.units = self.what = f"{self.unit}s"
+        self.role, self.count_field = role(stage), staff_count(stage)
+        # Who serves: a registrar for a registration desk (the person paired with a station), else the server.
+        self.person = role(stage) if describe(stage).serving == REGISTRATION else self.unit
         self.field = f"stages.{stage}.servers"
-        self.servers = units
+        self.servers = self.units
 
     def paired_servers(self) -> str:
         """Its servers when they are paired with the stations ("registrars at the stations")."""
         return f"{self.person}s at the stations"
 
     def why_not(self, scenario: Scenario, point: Point) -> Optional[str]:
-        config = getattr(point.stages, self.stage)
+        config = point.stages.config(self.stage)
         if config is None:
             return f"the point has no {self.stage} stage"
+        if point.flow[self.stage].side:
+            return f"{self.stage} is a side stage: no target concerns it"
         if config.servers == "per_tent":
             return (f"its {self.units} are paired with the stations ({self.field}: per_tent): "
                     "they come with the tents")
         return None
 
     def value(self, scenario: Scenario, point: Point) -> float:
-        return getattr(point.stages, self.stage).servers
+        return point.stages.config(self.stage).servers
 
     def put(self, data: dict[str, Any], scenario: Scenario, point: Point, value: float) -> dict[str, Any]:
         stage = {**data["stages"][self.stage], "servers": int(value)}
@@ -211,18 +221,39 @@ class CallingSpan(Knob):
 
 
 STATIONS = Stations()
-KNOBS: tuple[Knob, ...] = (
-    STATIONS,
-    StageServers("temperature", "temperature", "temperature checker", "temperature checkers", "temperature", "temperature",
-                 "temperature checker"),
-    StageServers("registration", "registration", "registration desk", "registration desks", "registrar", "registrars",
-                 "registrar"),
-    QrShare(),
-    CallingSpan(),
-)
-"""Every knob, staffed ones first; ``optimise`` searches those with ``staffed``."""
-KNOB = {knob.name: knob for knob in KNOBS}
-STAFFED_KNOBS = tuple(knob for knob in KNOBS if knob.staffed)
+FIXED_KNOBS: tuple[Knob, ...] = (STATIONS, QrShare(), CallingSpan())
+KNOB = {knob.name: knob for knob in FIXED_KNOBS}
+"""The knobs every scenario has (where they apply), by name."""
+
+
+def own_server_stages(scenario: Scenario) -> tuple[str, ...]:
+    """The stages of the points' main flows that have servers of their own (not swab), in flow order."""
+    flows = [[stage.name for stage in point.flow.main] for point in scenario.points]
+    return tuple(name for name in union(flows) if describe(name).serving in (POOL, REGISTRATION) and name not in KNOB)
+
+
+def knobs(scenario: Scenario) -> tuple[Knob, ...]:
+    """Every knob of the scenario, staffed ones first: stations, each stage's servers in flow order,
+    the QR share, the calling span."""
+    return (STATIONS, *(StageServers(stage) for stage in own_server_stages(scenario)), *FIXED_KNOBS[1:])
+
+
+def staffed_knobs(scenario: Scenario) -> tuple[Knob, ...]:
+    """The knobs that come with staff (``optimise`` searches these), stations first."""
+    return tuple(knob for knob in knobs(scenario) if knob.staffed)
+
+
+def servers_knob(stage: str) -> Optional[Knob]:
+    """The knob that adds servers at ``stage``: the stations at swab, a stage's own servers (checkers,
+    desks, a plain stage's); None for a stage without servers to add."""
+    if stage == STATIONS.stage:
+        return STATIONS
+    return StageServers(stage) if describe(stage).serving in (POOL, REGISTRATION) else None
+
+
+def knob_named(name: str) -> Knob:
+    """The knob called ``name``: one every scenario has, else the servers of the stage of that name."""
+    return KNOB[name] if name in KNOB else StageServers(name)
 
 
 # ------------------------------------------------------------------ levers
@@ -259,24 +290,26 @@ class Lever:
                 "stage": self.stage, "step": self.step, "staffed": self.knob.staffed}
 
 
-LEVERS: tuple[Lever, ...] = (
-    Lever("tent+1", "one more tent with its staff", KNOB["tents"], +1),
-    Lever("tent-1", "one fewer tent", KNOB["tents"], -1),
-    Lever("checker+1", "one more temperature checker", KNOB["temperature"], +1),
-    Lever("checker-1", "one fewer temperature checker", KNOB["temperature"], -1),
-    Lever("desk+1", "one more registration desk", KNOB["registration"], +1),
-    Lever("desk-1", "one fewer registration desk", KNOB["registration"], -1),
-    Lever("qr+0.1", "QR share up by 0.1", KNOB["qr_share"], +0.1),
-    Lever("calls-1h", "calling plan one hour shorter", KNOB["calling_span"], -1.0),
-)
-"""Every lever of the impact view, in the order tables list them before ranking."""
-LEVER = {lever.name: lever for lever in LEVERS}
+def stage_levers(stage: str) -> tuple[Lever, Lever]:
+    """One more and one fewer server at a stage with servers of its own (``checker+1``, ``id_check-1``)."""
+    knob = StageServers(stage)
+    return (Lever(f"{lever_stem(stage)}+1", f"one more {knob.unit}", knob, +1),
+            Lever(f"{lever_stem(stage)}-1", f"one fewer {knob.unit}", knob, -1))
+
+
+def levers(scenario: Scenario) -> tuple[Lever, ...]:
+    """Every lever of the impact view for the scenario, in the order tables list them before ranking:
+    tents, each stage's servers in flow order, the QR share, the calling span."""
+    tents = (Lever("tent+1", "one more tent with its staff", STATIONS, +1), Lever("tent-1", "one fewer tent", STATIONS, -1))
+    return (*tents, *(lever for stage in own_server_stages(scenario) for lever in stage_levers(stage)),
+            Lever("qr+0.1", "QR share up by 0.1", KNOB["qr_share"], +0.1),
+            Lever("calls-1h", "calling plan one hour shorter", KNOB["calling_span"], -1.0))
 
 
 def levers_adding_capacity(stage: str, scenario: Scenario, point: Point) -> list[Lever]:
     """The levers that relieve ``stage`` at ``point`` by a step up (a server more, a higher QR share), those
     that apply there: what the run's diagnosis proposes at its bottleneck and ``advise`` measures."""
-    return [lever for lever in LEVERS if lever.step > 0 and stage in lever.knob.serves(point)
+    return [lever for lever in levers(scenario) if lever.step > 0 and stage in lever.knob.serves(point)
             and lever.target(scenario, point)[0] is not None]
 
 
@@ -315,7 +348,7 @@ def with_values(scenario: Scenario, values: Mapping[str, Mapping[str, float]], o
         if keep is not None and point.id not in keep:
             continue
         for name, value in values.get(point.id, {}).items():
-            knob = KNOB[name]
+            knob = knob_named(name)
             if knob.value(scenario, point) != value:
                 point_data = knob.put(point_data, scenario, point, value)
         points.append(point_data)

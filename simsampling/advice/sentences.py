@@ -17,7 +17,7 @@ from ..scenario.schema import Point, Scenario
 from .capacity import paired_stages
 from .diagnosis import Diagnosis, PointDiagnosis
 from .headroom import REFINE_TOLERANCE, Headroom
-from .levers import KNOBS, levers_adding_capacity
+from .levers import levers_adding_capacity, servers_knob
 from .ranking import Ranked
 
 
@@ -39,7 +39,7 @@ def stage_words(stage: str, point: Optional[Point] = None, scenario: Optional[Sc
     measures it. A stage no knob serves gets generic words.
     """
     name = stage_name(stage)
-    knob = next((k for k in KNOBS if k.stage == stage and k.servers), None)
+    knob = servers_knob(stage)
     paired = point is not None and stage in paired_stages(point)
     if knob is None:
         servers = f"{stage.replace('_', ' ')} servers"

@@ -52,10 +52,11 @@ from ..advice.feasibility import SHORTEN_STEP_H, DeadlineCheck, deadline_check
 from ..advice.levers import (
     KNOB,
     MIN_CALLING_SPAN_H,
-    STAFFED_KNOBS,
     Knob,
+    knob_named,
     minimum_stations,
     scheduled_staff_hours,
+    staffed_knobs,
     unit_cost_staff_hours,
     with_values,
 )
@@ -169,22 +170,25 @@ class Evaluation:
     def share(self) -> float:
         return self.successes / self.replications if self.replications else 0.0
 
-    CSV_HEADER = ["step", "phase", "point", "stations", "replications", "seed", "successes", "success_share",
-                  "success_lower_bound", "passed", "finish_h_mean", "finish_h_max", "wait_p90_min_mean",
-                  "wait_p90_min_max", "waiting_peak_overflow_max", "broken",
-                  *(f"{knob.name}_servers" for knob in STAFFED_KNOBS[1:]), "calls_shortened_h", "staff_hours_mean"]
+    @staticmethod
+    def csv_header(knobs: Sequence[str]) -> list[str]:
+        """search.csv's columns, with the servers of each staffed knob but stations (``knobs``)."""
+        return ["step", "phase", "point", "stations", "replications", "seed", "successes", "success_share",
+                "success_lower_bound", "passed", "finish_h_mean", "finish_h_max", "wait_p90_min_mean",
+                "wait_p90_min_max", "waiting_peak_overflow_max", "broken",
+                *(f"{name}_servers" for name in knobs), "calls_shortened_h", "staff_hours_mean"]
 
-    def row(self) -> list[Any]:
+    def row(self, knobs: Sequence[str]) -> list[Any]:
         return [self.step, self.phase, self.point_id, self.stations, self.replications, self.seed, self.successes,
                 round(self.share, 6), round(self.lower_bound, 6), self.passed, self.finish_h_mean, self.finish_h_max,
                 self.wait_p90_mean, self.wait_p90_max, self.overflow_max,
                 ";".join(f"{k}:{v}" for k, v in self.broken.items()),
-                *(self.values.get(knob.name) for knob in STAFFED_KNOBS[1:]), self.calls_shortened_h,
+                *(self.values.get(name) for name in knobs), self.calls_shortened_h,
                 self.staff_hours_mean]
 
     def describe(self, scenario: Optional[Scenario] = None) -> str:
         """"5 tents, 2 temperature checkers (calls 1 h shorter)"."""
-        parts = [f"{int(value)} {KNOB[name].unit if value == 1 else KNOB[name].units}"
+        parts = [f"{int(value)} {knob_named(name).unit if value == 1 else knob_named(name).units}"
                  for name, value in self.values.items()]
         text = ", ".join(parts) or f"{self.stations} stations"
         return text + (f" (calling plan {self.calls_shortened_h:g} h shorter)" if self.calls_shortened_h else "")
@@ -243,7 +247,7 @@ def expected_arrivals(scenario: Scenario, point: Point) -> float:
 def service_seconds(point: Point, stage: str) -> float:
     """Mean service time at a stage (registration: QR scans and manual entries mixed; swab: with disinfection),
     green-channel residents' longer service included."""
-    config = getattr(point.stages, stage)
+    config = point.stages.config(stage)
     service = config.service_s
     if hasattr(service, "mean_value"):
         mean_s = service.mean_value
@@ -514,6 +518,11 @@ class OptimiseResult:
         return all(answer is not None for answer in self.answers.values())
 
     @property
+    def other_knobs(self) -> list[str]:
+        """The staffed knobs searched besides the stations (temperature, registration, each plain stage's), by name."""
+        return [knob.name for knob in staffed_knobs(self.scenario)[1:]]
+
+    @property
     def verified(self) -> Optional[bool]:
         """Stations mode: every point passes the criterion again with the fresh seed."""
         if self.mode != "stations" or not self.verification:
@@ -563,9 +572,9 @@ class OptimiseResult:
             out["points"].append({
                 "id": p.id, "population": p.population, "stations_before": before[p.id],
                 "start": self.starts.get(p.id), "stations": self.answers.get(p.id),
-                "servers_before": {k.name: k.value(self.scenario, p) for k in STAFFED_KNOBS
+                "servers_before": {k.name: k.value(self.scenario, p) for k in staffed_knobs(self.scenario)
                                    if k.why_not(self.scenario, p) is None},
-                "servers": {k.name: k.value(self.optimised, optimised[p.id]) for k in STAFFED_KNOBS
+                "servers": {k.name: k.value(self.optimised, optimised[p.id]) for k in staffed_knobs(self.scenario)
                             if k.why_not(self.optimised, optimised[p.id]) is None},
                 "calls_shortened_h": self.calls_shortened_h.get(p.id, 0.0),
                 "evaluations": sum(1 for e in self.evaluations if e.point_id == p.id),
@@ -657,7 +666,7 @@ class _Evaluator:
         kpis = self.run({pid: values for pid, (values, _) in candidates.items()}, phase)
         out = {}
         for pid, (values, shortened) in candidates.items():
-            staffed = {k: v for k, v in values.items() if KNOB[k].staffed}
+            staffed = {k: v for k, v in values.items() if knob_named(k).staffed}
             evaluation = evaluate_point(kpis[pid], self.points[pid], int(staffed["tents"]), self.constraints,
                                         self.step, phase, self.scenario.seed, staffed, shortened)
             self.evaluations.append(evaluation)
@@ -770,7 +779,7 @@ def optimise_staffing(
     evaluator = _Evaluator(scenario, n, constraints, run_kwargs, say, journal_folder)
     searches: dict[str, PlanSearch] = {}
     for point in scenario.points:
-        knobs = sorted((k for k in STAFFED_KNOBS if k.why_not(scenario, point) is None),
+        knobs = sorted((k for k in staffed_knobs(scenario) if k.why_not(scenario, point) is None),
                        key=lambda k: -unit_cost_staff_hours(k, scenario, point))
         starts = {k.name: start_value(k, scenario, point, deadline_h) for k in knobs}
         span = KNOB["calling_span"].value(scenario, point) if plans[point.id] != [0.0] else None

@@ -12,7 +12,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
-from ..advice.levers import KNOB, STAFFED_KNOBS  # noqa: E402
+from ..advice.levers import knob_named  # noqa: E402
 from ..experiment.optimise import Evaluation, OptimiseResult  # noqa: E402
 from . import html as h  # noqa: E402
 from .files import write_csv, write_scenario  # noqa: E402
@@ -22,12 +22,13 @@ CHART_POINTS = 12
 """Stations mode: the search chart draws this many points (the ones with the most evaluations)."""
 DPI = 130
 
-OTHER_KNOBS = [knob.name for knob in STAFFED_KNOBS if knob.name != "tents"]
-ANSWER_HEADER = ["point", "population", "stations_before", "start", "stations", "status", "evaluations",
-                 "verify_seed", "verify_successes", "verify_replications", "verify_success_lower_bound",
-                 "verify_passed", "verify_finish_h_mean", "verify_wait_p90_min_mean",
-                 *(f"{name}_{when}" for name in OTHER_KNOBS for when in ("servers_before", "servers")),
-                 "calls_shortened_h", "verify_staff_hours_mean"]
+def answer_header(result: OptimiseResult) -> list[str]:
+    """answer.csv's columns, with the servers before and after of each staffed knob but stations."""
+    return ["point", "population", "stations_before", "start", "stations", "status", "evaluations",
+            "verify_seed", "verify_successes", "verify_replications", "verify_success_lower_bound",
+            "verify_passed", "verify_finish_h_mean", "verify_wait_p90_min_mean",
+            *(f"{name}_{when}" for name in result.other_knobs for when in ("servers_before", "servers")),
+            "calls_shortened_h", "verify_staff_hours_mean"]
 
 
 def answer_rows(result: OptimiseResult) -> list[list[Any]]:
@@ -35,7 +36,7 @@ def answer_rows(result: OptimiseResult) -> list[list[Any]]:
     for p in result.summary()["points"]:
         v = p["verification"] or {}
         status = "allocated" if result.mode == "allocation" else "found"
-        knobs = [p[key].get(name) for name in OTHER_KNOBS for key in ("servers_before", "servers")]
+        knobs = [p[key].get(name) for name in result.other_knobs for key in ("servers_before", "servers")]
         rows.append([p["id"], p["population"], p["stations_before"], p["start"], p["stations"], status,
                      p["evaluations"], result.verify_seed, v.get("successes"), v.get("replications"),
                      v.get("success_lower_bound"), v.get("passed"), v.get("finish_h_mean"), v.get("wait_p90_min_mean"),
@@ -94,7 +95,7 @@ def search_chart(result: OptimiseResult, path: Path) -> Path:
         bottom.set_ylabel("last sample, worst replication (h)")
         bottom.set_xlabel("staff-hours of the staffing tried (mean over replications; filled: passed the criterion)")
         first = result.evaluations[0].values if result.evaluations else {}
-        order = " · ".join(KNOB[name].units for name in first)
+        order = " · ".join(knob_named(name).units for name in first)
         top.set_title("Search: every staffing tried (common random numbers); ringed: the answer"
                       + (f"\nlabels: {order}" + (" (−h: calling plan shortened)" if any(e.calls_shortened_h for e in
                                                                                         result.evaluations) else "")
@@ -113,8 +114,8 @@ def render_html(result: OptimiseResult, summary: dict[str, Any], chart: Path, fo
     if result.mode == "stations":
         verdict = ("The answer passed again with a fresh seed." if result.verified
                    else "The answer did NOT pass every point again with a fresh seed: see the verification table.")
-        intro = [h.paragraph(f"Least staff-hours per point (stations with their staff, temperature checkers, "
-                             f"registration desks) such that {result.constraints.describe()}."),
+        searched = ", ".join(["stations with their staff", *(knob_named(name).units for name in result.other_knobs)])
+        intro = [h.paragraph(f"Least staff-hours per point ({searched}) such that {result.constraints.describe()}."),
                  h.paragraph(f"{summary['stations_before']} stations before, {summary['stations_after']} after; "
                              f"{summary['staff_hours_scheduled_before']:,.0f} staff-hours scheduled before, "
                              f"{summary['staff_hours_scheduled_after']:,.0f} after. {verdict}")]
@@ -124,13 +125,15 @@ def render_html(result: OptimiseResult, summary: dict[str, Any], chart: Path, fo
                              f"earliest; the latest point ({last['latest_point']}) finishes at "
                              f"{last['finish_h']:.2f} h (mean, search seed).")]
     rows = answer_rows(result)
-    shown = [ANSWER_HEADER.index(c) for c in ANSWER_HEADER[:7] + ANSWER_HEADER[14:-1] + ["verify_passed"]]
-    answer = h.table([ANSWER_HEADER[i] for i in shown], [[r[i] for i in shown] for r in rows],
+    header = answer_header(result)
+    shown = [header.index(c) for c in header[:7] + header[14:-1] + ["verify_passed"]]
+    answer = h.table([header[i] for i in shown], [[r[i] for i in shown] for r in rows],
                      numeric=[k for k, i in enumerate(shown) if i not in (0, 5, 11)])
-    search = h.table(Evaluation.CSV_HEADER,
-                     [[h.formatted(v, "{:,.3f}") if isinstance(v, float) else v for v in e.row()]
+    search_header = Evaluation.csv_header(result.other_knobs)
+    search = h.table(search_header,
+                     [[h.formatted(v, "{:,.3f}") if isinstance(v, float) else v for v in e.row(result.other_knobs)]
                       for e in result.evaluations + result.verification],
-                     numeric=[i for i, name in enumerate(Evaluation.CSV_HEADER) if i >= 3 and name not in ("passed", "broken")])
+                     numeric=[i for i, name in enumerate(search_header) if i >= 3 and name not in ("passed", "broken")])
     provenance = {"scenario": result.scenario.name, "file": result.file or "(from Python)",
                   "seed (search)": result.scenario.seed,
                   "seed (verification)": result.verify_seed, "replications per evaluation": result.replications,
@@ -153,9 +156,9 @@ def write_optimise(result: OptimiseResult, target: Union[str, Path], force: bool
         summary = result.summary()
         (staging / "summary.json").write_text(json.dumps(summary, indent=2, allow_nan=False, ensure_ascii=False) + "\n",
                                               encoding="utf-8")
-        write_csv(staging / "search.csv", Evaluation.CSV_HEADER,
-                  [e.row() for e in result.evaluations + result.verification])
-        write_csv(staging / "answer.csv", ANSWER_HEADER, answer_rows(result))
+        write_csv(staging / "search.csv", Evaluation.csv_header(result.other_knobs),
+                  [e.row(result.other_knobs) for e in result.evaluations + result.verification])
+        write_csv(staging / "answer.csv", answer_header(result), answer_rows(result))
         write_scenario(result.optimised, staging, "optimised")
         chart = search_chart(result, staging / "charts" / "search.png")
         (staging / "report.html").write_text(render_html(result, summary, chart, staging), encoding="utf-8")

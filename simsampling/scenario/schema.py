@@ -274,6 +274,10 @@ class Staff(_Model):
         """Staff of plain stages, by the stage's name (its role)."""
         return dict(self.__pydantic_extra__ or {})
 
+    def count(self, name: str) -> Optional[int]:
+        """The count of staff field ``name`` (``registrars``, a plain stage's name), None when not given."""
+        return getattr(self, name) if name in type(self).model_fields else self.stage_counts.get(name)
+
 
 class Balking(_Model):
     """A resident who finds more than ``threshold`` people ahead at the point leaves.

@@ -8,9 +8,9 @@ staff role, random streams, how it draws, and how it serves (``kind.POOL``,
 point's ``stages`` mapping into the :class:`Flow` the engines walk.
 """
 
-from .catalogue import KINDS, PLAIN, ROLES, colour, describe, label, role
+from .catalogue import KINDS, PLAIN, ROLES, colour, describe, label, lever, role, server, staff_count
 from .flow import Flow, Stage, Stages, flow_of, flow_problems, union
 from .kind import POOL, REGISTRATION, STATIONS, Divert, PlainStage, StageKind, routes
 
 __all__ = ["KINDS", "PLAIN", "POOL", "ROLES", "REGISTRATION", "STATIONS", "Divert", "Flow", "PlainStage", "Stage", "StageKind", "Stages",
-           "colour", "describe", "flow_of", "flow_problems", "label", "role", "routes", "union"]
+           "colour", "describe", "flow_of", "flow_problems", "label", "lever", "role", "routes", "server", "staff_count", "union"]

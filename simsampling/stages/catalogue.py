@@ -37,3 +37,22 @@ def colour(name: str) -> str:
 def role(name: str) -> str:
     """The staff role serving the stage: its kind's, or for a plain stage its own name."""
     return describe(name).role or name
+
+
+def server(name: str) -> str:
+    """One server of the stage in words ("registration desk", "id check server")."""
+    return describe(name).server or f"{label(name).lower()} server"
+
+
+def staff_count(name: str) -> str:
+    """The field of a point's ``staff`` that counts the stage's staff (``registrars``, a plain stage's name)."""
+    return describe(name).staff_count or name
+
+
+def lever(name: str) -> str:
+    """The stem of the stage's levers' names: its kind's (``desk`` for ``desk+1``), else its name
+    (``<name>_servers`` for a plain stage named like a known kind's stem, ``tent`` say)."""
+    stem = describe(name).lever
+    if stem:
+        return stem
+    return name if name not in {kind.lever for kind in KINDS.values()} else f"{name}_servers"

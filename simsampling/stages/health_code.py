@@ -20,4 +20,5 @@ KIND = StageKind(
     serving=POOL,
     config=HealthCodeStage,
     draw=draw_service,
+    server="health-code checker",
 )

@@ -85,6 +85,12 @@ class StageKind:
     """Whether a stage of this kind may be a side stage (reached by a divert)."""
     divert: bool = True
     """Whether a stage of this kind may divert residents."""
+    server: str = ""
+    """One of its servers in words, for levers and tables ("temperature checker"; empty: "<label> server")."""
+    staff_count: Optional[str] = None
+    """The field of ``staff`` counting its staff (``registrars``; None: the stage's own name)."""
+    lever: Optional[str] = None
+    """The name of its levers (``desk``: ``desk+1``, ``desk-1``; None: the stage's own name)."""
 
 
 def stage_stream(name: str) -> str:

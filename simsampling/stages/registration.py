@@ -55,5 +55,8 @@ KIND = StageKind(
     serving=REGISTRATION,
     config=RegistrationStage,
     streams=("qr", "registration_qr", "registration_manual"),
+    server="registration desk",
+    staff_count="registrars",
+    lever="desk",
     draw=draw,
 )

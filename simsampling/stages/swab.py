@@ -81,4 +81,7 @@ KIND = StageKind(
     streams=("swab", "disinfection", RESERVED_STREAM),
     draw=draw,
     divert=False,
+    server="station",
+    staff_count="samplers",
+    lever="tent",
 )

@@ -22,5 +22,8 @@ KIND = StageKind(
     serving=POOL,
     config=TemperatureStage,
     streams=("temperature",),
+    server="temperature checker",
+    staff_count="temperature",
+    lever="checker",
     draw=lambda name, config, sample, uniform: draw_service(name, config, sample, uniform, "temperature"),
 )

@@ -12,10 +12,11 @@ from simsampling.advice.feasibility import deadline_check
 from simsampling.advice.impact import Effect, judge, rank
 from simsampling.advice.levers import (
     KNOB,
-    LEVER,
-    LEVERS,
+    StageServers,
     apply_lever,
     scheduled_staff_hours,
+    levers,
+    staffed_knobs,
     unit_cost_staff_hours,
     with_values,
 )
@@ -44,11 +45,31 @@ def rota():
     return load_scenario(SCENARIOS / "summer-heat-rota.yaml")
 
 
+LEVER = {lever.name: lever for lever in levers(load_scenario(SCENARIOS / "one-point-demo.yaml"))}
+"""The demo's levers: those of the three stages, the QR share and the calling plan."""
+
+
 def test_every_lever_is_described_once_with_a_knob_and_a_step():
-    assert [lever.name for lever in LEVERS] == ["tent+1", "tent-1", "checker+1", "checker-1", "desk+1", "desk-1",
-                                                "qr+0.1", "calls-1h"]
-    assert {lever.knob.stage for lever in LEVERS} == {"swab", "temperature", "registration", "arrivals"}
-    assert all(lever.describe()["label"] == lever.label for lever in LEVERS)
+    assert list(LEVER) == ["tent+1", "tent-1", "checker+1", "checker-1", "desk+1", "desk-1", "qr+0.1", "calls-1h"]
+    assert {lever.knob.stage for lever in LEVER.values()} == {"swab", "temperature", "registration", "arrivals"}
+    assert all(lever.describe()["label"] == lever.label for lever in LEVER.values())
+
+
+def test_a_layout_has_a_lever_per_stage_with_servers_of_its_own():
+    layout = load_scenario(SCENARIOS / "health-code-and-isolation.yaml")
+    found = {lever.name: lever for lever in levers(layout)}
+    assert list(found) == ["tent+1", "tent-1", "health_code+1", "health_code-1", "checker+1", "checker-1", "desk+1",
+                           "desk-1", "qr+0.1", "calls-1h"]  # in flow order; no lever for the isolation tent (a side stage)
+    assert found["health_code+1"].label == "one more health-code checker"
+    assert [knob.name for knob in staffed_knobs(layout)] == ["tents", "health_code", "temperature", "registration"]
+    changed, (change,) = apply_lever(layout, found["health_code-1"])
+    assert change.describe() == "health-code checkers 2 → 1" and changed.points[0].servers("health_code") == 1
+    assert "side stage" in StageServers("isolation").why_not(layout, layout.points[0])
+    # A plain stage staffed by its own count: the count follows the knob.
+    data = layout.model_dump(mode="json", exclude_none=True)
+    data["points"][0]["staff"] = {"health_code": 2}
+    more, _ = apply_lever(validate_scenario(data), found["health_code+1"])
+    assert more.points[0].staff.count("health_code") == 3 and more.points[0].servers("health_code") == 3
 
 
 def test_one_more_tent_brings_its_paired_registrar(demo):
@@ -64,10 +85,11 @@ def test_desks_and_checkers_are_their_own_knobs_only_where_the_stage_has_its_own
     assert "paired with the stations" in apply_lever(demo, LEVER["desk+1"])[1][0].reason
     changed, (change,) = apply_lever(rush, LEVER["desk+1"])
     assert changed.points[0].stages.registration.servers == 5 and changed.points[0].tents == 4
-    assert unit_cost_staff_hours(KNOB["registration"], rush, rush.points[0]) == 6  # one registrar, 07:00-13:00
+    assert unit_cost_staff_hours(StageServers("registration"), rush, rush.points[0]) == 6  # one registrar, 07:00-13:00
     assert "already at the fewest" in apply_lever(demo, LEVER["checker-1"])[1][0].reason
     walk_in = load_scenario(SCENARIOS / "walk-in-swab-only.yaml")
-    reasons = {lever.name: apply_lever(walk_in, lever)[1][0].reason for lever in LEVERS}
+    assert [lever.name for lever in levers(walk_in)] == ["tent+1", "tent-1", "qr+0.1", "calls-1h"]  # no temperature stage
+    reasons = {lever.name: apply_lever(walk_in, lever)[1][0].reason for lever in LEVER.values()}
     assert reasons["checker+1"] == "the point has no temperature stage"
     assert "walk in" in reasons["calls-1h"] and reasons["tent+1"] is None
 
