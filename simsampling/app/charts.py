@@ -1,9 +1,8 @@
 """Interactive charts of a run and a sweep: Vega-Lite specs built with Altair (which Streamlit ships with).
 
 The same figures as the report's matplotlib charts (report/charts.py), drawn in the
-browser so a planner can hover for values and zoom into an hour. Stage names, colours
-and labels come from the report's tables, so both say the same; a stage they do not
-know is drawn under its own name. Text from the scenario (names) reaches the charts as
+browser so a planner can hover for values and zoom into an hour. Stage labels and
+colours are the stage kinds' (``simsampling/stages``), as on the report's charts. Text from the scenario (names) reaches the charts as
 data, which Vega draws as text, never as markup.
 
 Each function returns the chart's Vega-Lite spec (a dict), its data given as plain
@@ -21,7 +20,8 @@ from typing import Any, Optional
 import altair as alt
 import numpy as np
 
-from ..report.charts import DEADLINE, MAIN, STAGE_COLOURS, STAGE_LABELS
+from ..report.charts import DEADLINE, MAIN
+from ..stages import colour as stage_colour, label as stage_label
 from .views import RunView
 
 HEIGHT = 280
@@ -45,10 +45,6 @@ def _records(**columns: Any) -> list[dict[str, Any]]:
 CLOCK = ("(datum.value >= 24 ? '+' + floor(datum.value / 24) + 'd ' : '') + format(floor(datum.value % 24), '02d')"
          " + ':' + format(round((datum.value % 1) * 60) % 60, '02d')")
 """Hours since midnight of day 0 as a clock ("07:00", "+1d 06:30"), as on the report's charts."""
-
-
-def stage_label(stage: str) -> str:
-    return STAGE_LABELS.get(stage, stage.replace("_", " "))
 
 
 def _clock_axis(title: str = "time of day") -> alt.X:
@@ -116,7 +112,7 @@ def queue_chart(view: RunView, queues: Optional[dict[str, np.ndarray]] = None, t
         records += _records(hour=view.hours[:size], clock=_clock(view.hours[:size]), stage=[stage_label(stage)] * size,
                             line=mean[:size], lowest=low[:size], highest=high[:size])
     order = [stage_label(stage) for stage in curves]
-    colour = alt.Color("stage:N", sort=order, scale=alt.Scale(domain=order, range=[STAGE_COLOURS.get(s, MAIN) for s in curves]),
+    colour = alt.Color("stage:N", sort=order, scale=alt.Scale(domain=order, range=[stage_colour(s) for s in curves]),
                        legend=alt.Legend(orient="top", title=None))
     base = _named("queues").encode(x=_clock_axis(), color=colour)
     layers = [] if queues is not None else [base.mark_area(opacity=0.18).encode(y="lowest:Q", y2="highest:Q")]
@@ -163,7 +159,7 @@ def utilisation_chart(summary: dict[str, Any]) -> Spec:
     bars = base.mark_bar().encode(
         x=alt.X("utilisation:Q", axis=alt.Axis(format="%"), scale=alt.Scale(domain=[0, 1])),
         color=alt.Color("stage:N", sort=order, legend=None,
-                        scale=alt.Scale(domain=order, range=[STAGE_COLOURS.get(row["key"], MAIN) for row in records])),
+                        scale=alt.Scale(domain=order, range=[stage_colour(row["key"]) for row in records])),
         tooltip=["stage:N", alt.Tooltip("utilisation:Q", format=".1%"), alt.Tooltip("low:Q", format=".1%", title="95% CI low"),
                  alt.Tooltip("high:Q", format=".1%", title="95% CI high")])
     errors = base.mark_rule(color="#333333").encode(x="low:Q", x2="high:Q")

@@ -28,6 +28,7 @@ from ..animation import AnimationError, animation_html
 from ..metrics import flatten
 from ..report.html import formatted, summary_kpi_rows
 from ..scenario import ScenarioError
+from ..stages import label as stage_label
 from . import WORKDIR_ENV
 from . import charts
 from .editing import (
@@ -246,7 +247,7 @@ def form_panel() -> None:
             + arrival_fields(data, resolved, scope):
         groups.setdefault(field.group, []).append(field)
     for group, fields in groups.items():
-        with st.expander(charts.stage_label(group) if group in charts.STAGE_LABELS else group.capitalize(),
+        with st.expander(stage_label(group) if "stages" in fields[0].path else group.capitalize(),
                          expanded=group in ("point", "swab", "arrivals")):
             for field in fields:
                 field_input(field, f"{s.generation}:{field.name}")
@@ -496,8 +497,13 @@ def points_panel(view: RunView) -> None:
                      "sampled by deadline": kpis["sampled_by_deadline_share"]["mean"],
                      "total wait p90 (min)": flatten(kpis).get("wait_min.total.p90", {}).get("mean"),
                      "most waiting": flatten(kpis).get("queue_max.total", {}).get("mean"),
-                     "swab utilisation": flatten(kpis).get("utilization.swab", {}).get("mean")})
+                     "swab utilisation": flatten(kpis).get("utilization.swab", {}).get("mean"),
+                     "diverted": kpis["diverted"]["mean"], "stages": " > ".join(point["stages"])})
     frame = pd.DataFrame(rows).sort_values("last sample (h)", ascending=False)
+    if not frame["diverted"].any():  # no side stage at any point
+        frame = frame.drop(columns="diverted")
+    if frame["stages"].nunique() == 1:  # one layout: the key figures name its stages
+        frame = frame.drop(columns="stages")
     st.dataframe(frame, hide_index=True, width="stretch", column_config={
         "sampled by deadline": st.column_config.NumberColumn(format="percent"),
         "swab utilisation": st.column_config.NumberColumn(format="percent"),

@@ -32,6 +32,7 @@ from simsampling.report.html import summary_kpi_rows  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[2]
 DEMO = ROOT / "scenarios" / "one-point-demo.yaml"
+LAYOUT = ROOT / "scenarios" / "health-code-and-isolation.yaml"
 EVIL = "<script>alert(1)</script> [x](javascript:alert(1)) ![i](http://example.invalid/i.png) :red[b] $x$"
 
 
@@ -143,6 +144,20 @@ def test_forms_write_into_sections_left_to_their_defaults(app):
     assert set(data["points"][0]["stages"]) == {"temperature", "registration", "swab"}  # the point keeps its stages
     assert app.session_state["checked"].scenario.points[0].stations == 3
     assert field(app, "rate per hour").value == 40
+
+
+def test_a_layout_of_its_own_is_edited_stage_by_stage_and_shows_its_side_route(app):
+    set_yaml(app, LAYOUT.read_text().replace("replications: 5", "replications: 2"))
+    headings = [e.label for e in app.expander]
+    stages = ["Health-code check", "Temperature check", "Registration", "Swab", "Isolation"]
+    assert [h for h in headings if h in stages] == stages  # a form per stage, in flow order
+    field(app, "points[0].stages.temperature.divert.share").set_value(0.05).run()
+    data = yaml.safe_load(app.session_state["text"])
+    assert data["points"][0]["stages"]["temperature"]["divert"] == {"share": 0.05, "to": "isolation"}
+    run_and_wait(app)
+    figures = [row[0] for row in key_figures(app)]
+    assert "sent to a side stage (isolation...), not swabbed" in figures and "Isolation: most people there at once" in figures
+    assert "Health-code check: wait p90 (min)" in figures
 
 
 def test_run_shows_the_apis_figures_and_keeps_the_results(app, workdir):
