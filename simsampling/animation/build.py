@@ -59,7 +59,7 @@ class Animation:
     def counts(self, frame: Frame) -> list[int]:
         beyond = max(0, frame.waiting_total - self.area) if self.area else 0
         return [*frame.waiting, *frame.serving, frame.arrived, frame.sampled, frame.gave_up, frame.turned,
-                frame.waiting_total, beyond, int(frame.groups.get(("exit",), np.zeros(0)).size)]
+                frame.waiting_total, beyond, int(frame.groups.get(("exit",), np.zeros(0)).size), frame.diverted]
 
     @property
     def area(self) -> Optional[int]:
@@ -146,11 +146,13 @@ def build_animation(scene: Scene, start_s: Optional[float] = None, end_s: Option
         for key, who in frame.groups.items():
             peaks[key] = max(peaks.get(key, 0), int(who.size))
     shared = [i for i, stage in enumerate(scene.stages) if stage["line"] == "shared"]
-    main_line = max(shared, key=lambda i: (_line_peak(everyone, i), -i)) if shared else None
+    side = tuple(i for i, stage in enumerate(scene.stages) if stage.get("side"))
+    main = [i for i in shared if i not in side]
+    main_line = max(main, key=lambda i: (_line_peak(everyone, i), -i)) if main else None
     area = (scene.flow.get("waiting_area") or {}).get("capacity")
     for i in shared:
         peaks.setdefault(("line", i), 0)
-    places = caps(peaks, main_line, area)
+    places = caps(peaks, main_line, area, side)
     layout = build_layout(scene.flow, places, main_line)
     frame_texts(layout, title(scene), subtitle(scene), scene.stages, area)
     more_keys = list(layout.more)
@@ -180,7 +182,7 @@ def build_animation(scene: Scene, start_s: Optional[float] = None, end_s: Option
     elif any(more):
         notes.append("the longest lines are drawn up to their places and the rest written '+N more' (counts are exact)")
     names = [f"waiting.{i}" for i in range(len(scene.stages))] + [f"serving.{i}" for i in range(len(scene.stages))]
-    names += ["arrived", "sampled", "gave_up", "turned", "waiting_total", "beyond", "leaving"]
+    names += ["arrived", "sampled", "gave_up", "turned", "waiting_total", "beyond", "leaving", "diverted"]
     return Animation(scene=scene, window=window, layout=layout, colours=residents.colour, times=times, frames=frames,
                      drawn=drawn, more=more, more_keys=more_keys, count_names=names, notes=notes, residents=members)
 

@@ -6,8 +6,10 @@ of the stage before (or its arrival) to its start there, or to leaving the line;
 served from start to end; the lines are those of ``EventLog.line``, so the count of a
 line at any moment is the one the time series integrates (timeseries.csv).
 
-A resident who has just left (swabbed, given up, turned away) stays visible at the exit
-or at the entrance for ``LINGER_S``, so that departures can be seen between frames.
+A side stage (an isolation tent) is reached from the end of the stage that diverted the
+resident, and left unswabbed. A resident who has just left (swabbed, given up, turned
+away, diverted) stays visible at the exit, at the entrance or beside the side stages for
+``LINGER_S``, so that departures can be seen between frames.
 """
 
 from __future__ import annotations
@@ -62,11 +64,13 @@ class Residents:
     """When a resident left on seeing the line or left a line (balked, reneged)."""
     turned_s: np.ndarray
     """When a resident not served and not giving up was last seen (turned away, or left when the staff left)."""
+    diverted_s: np.ndarray
+    """When a diverted resident left its last side stage."""
 
     @property
     def last_s(self) -> np.ndarray:
         """When each resident leaves the picture."""
-        times = np.column_stack([self.arrival, self.exit_s, self.gave_up_s, self.turned_s,
+        times = np.column_stack([self.arrival, self.exit_s, self.gave_up_s, self.turned_s, self.diverted_s,
                                  *(t.end for t in self.tracks)])
         return np.nanmax(np.where(np.isnan(times), -math.inf, times), axis=1) + LINGER_S
 
@@ -162,9 +166,10 @@ def residents_of(scene: Scene) -> Residents:
     main = [track for track, stage in zip(tracks, stages) if not stage.get("side")]
     last_end = main[-1].end if main else persons["arrival_s"]
     gave_up = (status == "balked") | reneged
+    diverted = status == "diverted"
     seen = np.column_stack([persons["arrival_s"], *(t.end for t in tracks)])
     last_seen = np.nanmax(np.where(np.isnan(seen), -math.inf, seen), axis=1)
-    turned = ~served & ~gave_up
+    turned = ~served & ~gave_up & ~diverted
     return Residents(
         count=count,
         colour=colour,
@@ -174,6 +179,7 @@ def residents_of(scene: Scene) -> Residents:
         exit_s=np.where(served, last_end, math.nan),
         gave_up_s=np.where(gave_up, persons["left_s"], math.nan),
         turned_s=np.where(turned & np.isfinite(last_seen), last_seen, math.nan),
+        diverted_s=np.where(diverted, persons["left_s"], math.nan),
     )
 
 
@@ -185,7 +191,7 @@ class Frame:
     ``("line", stage)`` a shared line, ``("lane", stage, station)`` a line per station,
     ``("held", stage, server)`` a resident keeping the server of the stage before,
     ``("server", stage, server)`` a resident in service, and ``("exit",)``,
-    ``("gave_up",)``, ``("turned",)`` those who just left (most recent first).
+    ``("gave_up",)``, ``("turned",)``, ``("diverted",)`` those who just left (most recent first).
     """
 
     time_s: float
@@ -196,6 +202,7 @@ class Frame:
     sampled: int = 0
     gave_up: int = 0
     turned: int = 0
+    diverted: int = 0
     stations: dict[int, str] = field(default_factory=dict)
     """Stations not serving residents: ``closed_break``, ``closed_off_duty``, ``sealing``, ``disinfection``."""
 
@@ -214,10 +221,10 @@ def _front_first(members: np.ndarray, key: np.ndarray) -> np.ndarray:
 
 
 class Totals:
-    """Residents arrived, sampled, given up and turned away by a time, over the whole day."""
+    """Residents arrived, sampled, given up, turned away and diverted by a time, over the whole day."""
 
     def __init__(self, residents: Residents):
-        times = (residents.arrival, residents.exit_s, residents.gave_up_s, residents.turned_s)
+        times = (residents.arrival, residents.exit_s, residents.gave_up_s, residents.turned_s, residents.diverted_s)
         self.sorted = [np.sort(values[~np.isnan(values)]) for values in times]
 
     def at(self, t: float) -> tuple[int, ...]:
@@ -249,10 +256,11 @@ def frame_at(residents: Residents, t: float, spells: list[tuple[str, int, float,
         for member, server in zip(serving.tolist(), track.server[serving].tolist()):
             if server >= 0:
                 groups[("server", index, server)] = np.array([member])
-    for name, times in (("exit", residents.exit_s), ("gave_up", residents.gave_up_s), ("turned", residents.turned_s)):
+    for name, times in (("exit", residents.exit_s), ("gave_up", residents.gave_up_s), ("turned", residents.turned_s),
+                        ("diverted", residents.diverted_s)):
         recent = np.flatnonzero(_active(times, times + LINGER_S, t))
         groups[(name,)] = recent[np.argsort(-times[recent], kind="stable")]
-    frame.arrived, frame.sampled, frame.gave_up, frame.turned = (totals or Totals(residents)).at(t)
+    frame.arrived, frame.sampled, frame.gave_up, frame.turned, frame.diverted = (totals or Totals(residents)).at(t)
     for state, station, begin, end, reason in spells:
         if state != "staffed" and begin <= t < end and station >= 0:
             frame.stations[station] = f"closed_{reason}" if state == "closed" else state
@@ -274,7 +282,7 @@ def subset(residents: Residents, members: np.ndarray) -> Residents:
     return Residents(count=int(members.size), colour=residents.colour[members], status=residents.status[members],
                      arrival=residents.arrival[members], tracks=[cut(t) for t in residents.tracks],
                      exit_s=residents.exit_s[members], gave_up_s=residents.gave_up_s[members],
-                     turned_s=residents.turned_s[members])
+                     turned_s=residents.turned_s[members], diverted_s=residents.diverted_s[members])
 
 
 def frame_times(start_s: float, end_s: float, step_s: float) -> np.ndarray:

@@ -10,6 +10,9 @@ were turned away), then per stage its shared line and its servers, the tents wit
 their sampling stations (registrars paired with a station stand at it, lines per
 station in front of it), and the exit. Lines are serpentines of places one metre
 apart; the point's waiting area is drawn to its capacity around its longest line.
+Side stages (an isolation tent reached by a ``divert``) are drawn in a band below,
+each under the stage that sends residents to it and joined to it by a dashed line,
+with its line, its servers and those who left from it (diverted, unswabbed).
 """
 
 from __future__ import annotations
@@ -22,20 +25,22 @@ WIDTH, HEIGHT = 1280, 720
 TOP, BOTTOM = 118, 650
 """The picture's band, between the header (clock, counts) and the legend."""
 ENTRANCE_W, EXIT_W, SERVER_W = 118, 118, 90
+SIDE_H, SIDE_LINE_W, SIDE_BOX = 150, 130, 18
+"""The band of side stages below the main flow (when a point has any), the width of a side line, a side server's box."""
 LINE_MIN_W, TENTS_MIN_W = 150, 200
 ZONE_COLUMNS, ZONE_SPACING = 10, 9.0
 MAX_DRAWN = 5000
 """Residents drawn at most in one frame: longer lines are drawn up to their places and counted."""
-MAIN_LINE_MAX, LINE_MAX, LANE_MAX, ZONE_MAX = 1500, 400, 40, 60
-"""Places drawn at most: the longest line, another line, a line per station, a group leaving."""
+MAIN_LINE_MAX, LINE_MAX, LANE_MAX, ZONE_MAX, SIDE_LINE_MAX = 1500, 400, 40, 60, 90
+"""Places drawn at most: the longest line, another line, a line per station, a group leaving, a side stage's line."""
 
 COLOURS = {"qr": "#3a7ebf", "manual": "#e9a23b", "priority": "#2a9d40", "gave_up": "#c1121f", "turned": "#8d99ae",
            "tape": "#f4a261", "beyond": "#fde2e4", "tent": "#f1f7f6", "ink": "#1d3557", "faint": "#8d99ae",
            "closed_break": "#f4a261", "closed_off_duty": "#b8bec6", "sealing": "#9bd4cc", "disinfection": "#9bd4cc",
-           "green": "#2a9d40", "box": "#ffffff", "edge": "#5c6470"}
-PLAIN, HELD, GAVE_UP, TURNED = 0, 1, 2, 3
+           "green": "#2a9d40", "box": "#ffffff", "edge": "#5c6470", "diverted": "#7b2cbf"}
+PLAIN, HELD, GAVE_UP, TURNED, DIVERTED = 0, 1, 2, 3, 4
 """Kinds of place: a dot in the resident's colour, the same with a ring (keeping a desk while waiting for its
-station), a resident who gave up, one turned away."""
+station), a resident who gave up, one turned away, one who left from a side stage (diverted)."""
 
 
 @dataclass
@@ -88,18 +93,19 @@ def station_stage(stages: list[dict[str, Any]]) -> int:
     return indices[-1] if indices else len(stages) - 1
 
 
-def caps(peaks: dict[tuple, int], main_line: Optional[int], area: Optional[int]) -> dict[tuple, int]:
+def caps(peaks: dict[tuple, int], main_line: Optional[int], area: Optional[int], side: tuple[int, ...] = ()) -> dict[tuple, int]:
     """Places to draw per group: the window's peak, the whole waiting area on the longest line,
-    within the per-group maxima, scaled down so that a frame never draws more than ``MAX_DRAWN``."""
+    within the per-group maxima (``side``: the side stages' lines, in their smaller band), scaled
+    down so that a frame never draws more than ``MAX_DRAWN``."""
     wanted = {}
     for key, peak in peaks.items():
         if key[0] == "line":
-            limit = MAIN_LINE_MAX if key[1] == main_line else LINE_MAX
+            limit = MAIN_LINE_MAX if key[1] == main_line else SIDE_LINE_MAX if key[1] in side else LINE_MAX
             floor = area if key[1] == main_line and area else 1
             wanted[key] = min(limit, max(peak, floor))
         elif key[0] == "lane":
             wanted[key] = min(LANE_MAX, max(peak, 1))
-        elif key[0] in ("exit", "gave_up", "turned"):
+        elif key[0] in ("exit", "gave_up", "turned", "diverted"):
             wanted[key] = min(ZONE_MAX, max(peak, 1))
         else:
             wanted[key] = 1
@@ -117,7 +123,9 @@ def build_layout(flow: dict[str, Any], places: dict[tuple, int], main_line: Opti
     stations = int(flow["stations"])
     at_stations = station_stage(stages)
     area = (flow.get("waiting_area") or {}).get("capacity")
-    band = BOTTOM - TOP
+    side = [i for i, s in enumerate(stages) if s.get("side")]
+    bottom = BOTTOM - SIDE_H if side else BOTTOM
+    band = bottom - TOP
 
     # Entrance, and beside it who gave up or was turned away.
     layout.text(20, TOP + 10, "Entrance", 12, bold=True)
@@ -142,9 +150,9 @@ def build_layout(flow: dict[str, Any], places: dict[tuple, int], main_line: Opti
     box = max(10.0, min(24.0, row_h - 4))
     lane_w = min(150.0, lane_places * 8.0 + 12) if lanes else 0.0
     tent_column_w = max(TENTS_MIN_W / tent_columns, lane_w + (len(desks) + 1) * (box + 10) + 44)
-    server_columns = [i for i, s in enumerate(stages) if i != at_stations and not s.get("at_station")]
+    server_columns = [i for i, s in enumerate(stages) if i != at_stations and not s.get("at_station") and i not in side]
     server_w = {i: SERVER_W + 40 * (math.ceil(int(stages[i]["servers"]) * 30 / (band - 60)) - 1) for i in server_columns}
-    lines = [i for i, s in enumerate(stages) if s["line"] == "shared"]
+    lines = [i for i, s in enumerate(stages) if s["line"] == "shared" and i not in side]
     fixed = ENTRANCE_W + EXIT_W + sum(server_w.values()) + tent_columns * tent_column_w + 20 * len(lines)
     free = max(LINE_MIN_W * len(lines), WIDTH - fixed - 20)
     weights = {i: math.sqrt(max(places.get(("line", i), 1), 1)) for i in lines}
@@ -158,6 +166,7 @@ def build_layout(flow: dict[str, Any], places: dict[tuple, int], main_line: Opti
     layout.dot = max(1.6, min(4.0, spacing * 0.38))
 
     x = ENTRANCE_W
+    servers_x = {}
     for index, stage in enumerate(stages):
         if index in widths:
             _line_block(layout, index, stage, x, widths[index], places.get(("line", index), 1), spacing,
@@ -165,11 +174,15 @@ def build_layout(flow: dict[str, Any], places: dict[tuple, int], main_line: Opti
             x += widths[index] + 20
         if index in server_w:
             kept = index + 1 < len(stages) and stages[index + 1]["line"] == "at_previous"
-            _server_column(layout, index, stage, x, server_w[index], kept)
+            _server_column(layout, index, stage, x, server_w[index], kept, bottom)
+            servers_x[index] = x
             x += server_w[index]
     _tents(layout, flow, stages, at_stations, desks, lanes, places, x, tent_columns, rows_per_column, row_h, box,
-           lane_w, tent_column_w)
+           lane_w, tent_column_w, bottom)
+    servers_x.update({i: x for i in (at_stations, *desks)})
     x += tent_columns * tent_column_w
+    if side:
+        _side_band(layout, stages, side, places, servers_x, bottom)
 
     # Exit.
     exit_x = max(x + 10, WIDTH - EXIT_W + 10)
@@ -228,9 +241,10 @@ def _server_box(layout: Layout, key: tuple, x: float, y: float, size: float, lab
     layout.add_group(key, [(x + size / 2, y + size / 2)])
 
 
-def _server_column(layout: Layout, index: int, stage: dict[str, Any], x: float, width: float, kept: bool) -> None:
+def _server_column(layout: Layout, index: int, stage: dict[str, Any], x: float, width: float, kept: bool,
+                   bottom: float = BOTTOM) -> None:
     servers = int(stage["servers"])
-    band = BOTTOM - TOP - 60
+    band = bottom - TOP - 60
     per_column = max(1, int(band // 30))
     layout.text(x + 4, TOP + 10, "servers" if stage["line"] == "shared" else stage["label"], 11,
                 colour=stage.get("colour"), bold=stage["line"] != "shared")
@@ -243,7 +257,7 @@ def _server_column(layout: Layout, index: int, stage: dict[str, Any], x: float, 
 
 
 def _tents(layout: Layout, flow, stages, at_stations, desks, lanes, places, x, tent_columns, rows_per_column, row_h, box,
-           lane_w, column_w) -> None:
+           lane_w, column_w, bottom: float = BOTTOM) -> None:
     stations = int(flow["stations"])
     tents = max(1, int(flow["tents"]))
     per_tent = math.ceil(stations / tents)
@@ -256,7 +270,7 @@ def _tents(layout: Layout, flow, stages, at_stations, desks, lanes, places, x, t
         layout.text(x + 4 + (lane_w if i in desks else 0), TOP + 40, f"{stages[i]['label']}: {{}} in line" if i in lanes
                     else f"{stages[i]['label']} (paired)", 9, colour=COLOURS["faint"], value=f"waiting.{i}" if i in lanes else None)
     top = TOP + 50
-    row_h = min(row_h, (BOTTOM - top) / rows_per_column)
+    row_h = min(row_h, (bottom - top) / rows_per_column)
     box = min(box, row_h - 3)
     for tent in range(tents):
         members = [k for k in range(tent * per_tent, min(stations, (tent + 1) * per_tent))]
@@ -294,13 +308,56 @@ def _tents(layout: Layout, flow, stages, at_stations, desks, lanes, places, x, t
             layout.more[("lane", i, k)] = (left + 2, y + box / 2 + 3, "left")
 
 
+def _side_band(layout: Layout, stages: list[dict[str, Any]], side: list[int], places: dict[tuple, int],
+               servers_x: dict[int, float], bottom: float) -> None:
+    """The side stages below the main flow, left to right, each under the first stage that sends residents
+    to it (a dashed line joins them): its line, its servers, and those who just left from it."""
+    names = [stage["name"] for stage in stages]
+    top = bottom + 22
+    per_column = max(1, int((BOTTOM - top - 54) // (SIDE_BOX + 6)))
+    x = ENTRANCE_W
+    for index in side:
+        stage = stages[index]
+        sources = [names.index(name) for name in stage.get("from", []) if name in names]
+        under = min((servers_x[i] for i in sources if i in servers_x), default=x)
+        servers = int(stage["servers"])
+        server_w = 30 + (SIDE_BOX + 10) * math.ceil(servers / per_column)
+        left = max(x, min(under, WIDTH - EXIT_W - SIDE_LINE_W - server_w - 10))
+        for i in sources:
+            if i in servers_x:
+                source_x = servers_x[i] + 10
+                layout.rect(source_x, bottom - 8, 0.1, top - bottom + 4, stroke=stage.get("colour"), dash=True)
+                layout.rect(min(source_x, left + 4), top - 4, abs(left + 4 - source_x) + 0.1, 0.1, stroke=stage.get("colour"), dash=True)
+        froms = "from " + ", ".join(stages[i]["label"] for i in sources)
+        width = max(SIDE_LINE_W + server_w, 7.0 * max(len(stage["label"]), len(froms) * 0.85))
+        layout.rect(left - 6, top - 4, width + 12, BOTTOM - top, stroke=stage.get("colour"), dash=True, r=4)
+        layout.text(left, top + 12, stage["label"], 12, bold=True, colour=stage.get("colour"))
+        layout.text(left, top + 26, froms, 10, colour=COLOURS["faint"])
+        layout.text(left, top + 42, "in line: {}", 11, value=f"waiting.{index}")
+        layout.text(left + SIDE_LINE_W, top + 42, "serving: {}", 11, value=f"serving.{index}")
+        count = places.get(("line", index), 1)
+        layout.add_group(("line", index), serpentine(left, top + 48, SIDE_LINE_W - 10, count, 8.0))
+        layout.more[("line", index)] = (left, BOTTOM - 4, "left")
+        for k in range(servers):
+            column, row = divmod(k, per_column)
+            _server_box(layout, ("server", index, k), left + SIDE_LINE_W + 14 + column * (SIDE_BOX + 10),
+                        top + 50 + row * (SIDE_BOX + 6), SIDE_BOX, str(k + 1) if servers <= per_column else "")
+        x = left + width + 24
+    count = places.get(("diverted",), 0)
+    layout.text(x, top + 12, "left unswabbed", 11, colour=COLOURS["diverted"])
+    layout.add_group(("diverted",), grid(x, top + 18, count), DIVERTED)
+    layout.more[("diverted",)] = (x, top + 34 + math.ceil(count / ZONE_COLUMNS) * ZONE_SPACING, "left")
+
+
 def frame_texts(layout: Layout, title: str, subtitle: str, stages: list[dict[str, Any]], area: Optional[int]) -> None:
     """The header (title, what is shown, the clock, the counts) and the legend of the colours."""
     layout.text(20, 28, title, 18, bold=True)
     layout.text(20, 48, subtitle, 11, colour="#555555")
     layout.text(WIDTH - 20, 40, "{}", 30, bold=True, align="right", value="clock")
+    side = any(stage.get("side") for stage in stages)
     stats = [("arrived {}", "arrived"), ("swabbed {}", "sampled"), ("gave up {}", "gave_up"),
-             ("turned away {}", "turned"), ("waiting now {}" + (f" (area: {area:,})" if area else ""), "waiting_total")]
+             ("turned away {}", "turned"), *([("diverted {}", "diverted")] if side else []),
+             ("waiting now {}" + (f" (area: {area:,})" if area else ""), "waiting_total")]
     x = 20
     for text, value in stats:
         layout.text(x, 74, text, 13, value=value, bold=value == "waiting_total")
@@ -322,3 +379,6 @@ def frame_texts(layout: Layout, title: str, subtitle: str, stages: list[dict[str
         layout.rect(x, HEIGHT - 24, 12, 12, fill=COLOURS[state], stroke=COLOURS["edge"])
         layout.text(x + 18, HEIGHT - 14, label, 11)
         x += 30 + 7 * len(label)
+    if side:
+        layout.shapes.append({"t": "dot", "x": x + 5, "y": HEIGHT - 18, "colour": COLOURS["diverted"], "ring": False})
+        layout.text(x + 14, HEIGHT - 14, "diverted: sent to a side stage, left from it unswabbed", 11)

@@ -14,7 +14,7 @@
   const places = data.places;
   const countIndex = new Map(data.counts.map((name, i) => [name, i]));
   const classColour = [data.palette.qr, data.palette.manual, data.palette.priority];
-  const kindColour = {2: data.palette.gave_up, 3: data.palette.turned};
+  const kindColour = {2: data.palette.gave_up, 3: data.palette.turned, 4: data.palette.diverted};
   const HELD = 1;
   const nextPlace = new Int32Array(data.colours.length).fill(-1);
   const slider = document.getElementById("time");

@@ -61,7 +61,7 @@ class Painter:
         self.index = {name: i for i, name in enumerate(data["counts"])}
         palette = data["palette"]
         self.resident_colours = [palette["qr"], palette["manual"], palette["priority"]]
-        self.kind_colours = {2: palette["gave_up"], 3: palette["turned"]}
+        self.kind_colours = {2: palette["gave_up"], 3: palette["turned"], 4: palette["diverted"]}
         self.background = Image.new("RGB", self.size, "white")
         draw = ImageDraw.Draw(self.background)
         for shape in data["shapes"]:

@@ -66,7 +66,14 @@ DESKS = scenario("desks", {
     "pooling": {"ratio": 5},
     "reneging": {"patience_min": {"dist": "lognormal", "mean": 30, "sd": 10}},
 }, seed=8)
-RUNS = {"behaviour": BEHAVIOUR, "desks": DESKS}
+FLOW = scenario("flow", {
+    "id": "flow-1", "population": 500, "tents": 3,
+    "stages": {"health_code": {"servers": 2}, "id_check": {"servers": 1, "service_s": {"dist": "exponential", "mean": 5}},
+               "temperature": {"divert": {"share": 0.1, "to": "isolation"}}, "registration": {"servers": 2},
+               "swab": {"reserved": {"share": 0.1, "stations": 1}},
+               "isolation": {"servers": 2, "service_s": {"dist": "fixed", "value": 900}}},
+}, seed=5)
+RUNS = {"behaviour": BEHAVIOUR, "desks": DESKS, "flow": FLOW}
 
 
 @pytest.fixture(scope="module")
@@ -189,6 +196,14 @@ def test_behaviour_and_layouts_are_all_drawn(runs):
     seen = {key[0] for index in range(len(desks.frames)) for key in drawn_groups(desks, index)}
     assert {"line", "lane", "server", "exit"} <= seen
     assert {"sealing", "disinfection"} <= {state for frame in desks.frames for state in frame.stations.values()}
+    flow = build_animation(read_results(runs["flow"][1]), step_s=20.0)
+    isolation = [stage["name"] for stage in flow.scene.stages].index("isolation")
+    seen = {key[:2] for index in range(len(flow.frames)) for key in drawn_groups(flow, index)}
+    assert {("line", isolation), ("server", isolation), ("diverted",)} <= seen  # the side route, drawn below the flow
+    assert flow.frames[-1].diverted == int(np.count_nonzero(flow.scene.persons["status"] == "diverted")) > 0
+    places = flow.layout.places
+    server_y = {key: places[first][1] for key, (first, _) in flow.layout.groups.items() if key[0] == "server"}
+    assert max(y for key, y in server_y.items() if key[1] != isolation) < server_y[("server", isolation, 0)]
 
 
 def test_priority_residents_stand_first_in_line(runs):
