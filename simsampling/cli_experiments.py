@@ -182,9 +182,10 @@ def _compare_table(comparison, others: list[str], with_ci: bool) -> Table:
 
 def run_sweep(args, out: Console, err: Console) -> int:
     from .experiment.factors import parse_vary
-    from .experiment.factorial import sweep, with_fixed
+    from .experiment.factorial import with_fixed
     from .report import ResultsExistError
     from .report.folder import partial_folder
+    from .report.sweep import sweep_to_folder
 
     scenario = load_scenario(args.scenario)
     factors = _parse_all(args.vary, parse_vary)
@@ -210,7 +211,7 @@ def run_sweep(args, out: Console, err: Console) -> int:
             progress.update(task, completed=done)
 
         try:
-            result = sweep(base, factors, kpis=args.kpi, out=args.out, force=args.force, fresh=args.fresh,
+            result = sweep_to_folder(base, factors, args.out, force=args.force, kpis=args.kpi, fresh=args.fresh,
                            progress=report, before_run=before_run,
                            check=lambda s: _options(args, s, file), file=file, **options)
         except KeyboardInterrupt:

@@ -247,8 +247,7 @@ def sweep(
     scenario: Union[Scenario, str, Path],
     factors: Union[Mapping[str, Sequence[Any]], Sequence[Factor]],
     kpis: Optional[Sequence[str]] = None,
-    out: Union[str, Path, None] = None,
-    force: bool = False,
+    journal_folder: Optional[Path] = None,
     fresh: bool = False,
     seed: Optional[int] = None,
     replications: Optional[int] = None,
@@ -261,10 +260,11 @@ def sweep(
     """Run every combination of ``factors`` (``{"points.*.tents": [2, 3]}``) on ``scenario``.
 
     ``kpis`` are flattened KPI keys (default ``DEFAULT_KPIS``) for sweep.csv and the charts;
-    every KPI is kept in the result. With ``out`` the results folder is written (atomically,
-    refused if it holds results, unless ``force``) and the sweep is resumable: an interrupted
-    sweep run again with the same design skips the combinations already done (``fresh``
-    discards them). ``run_kwargs`` go to :func:`run_scenario` (``jobs=``...).
+    every KPI is kept in the result. With ``journal_folder`` (report.sweep.sweep_to_folder gives
+    its results folder's partial copy) each finished combination is recorded there and the sweep
+    is resumable: run again with the same design, it skips the combinations already done
+    (``fresh`` discards them). Nothing else is written: the caller writes the results.
+    ``run_kwargs`` go to :func:`run_scenario` (``jobs=``...).
     ``check(scenario)`` is called on every combination before anything runs (raise to refuse);
     ``before_run(done, total)`` once the work left is known, before any simulation.
     ``file`` names where a given Scenario came from (report.html's provenance).
@@ -287,14 +287,9 @@ def sweep(
     digest = design_hash(scenario, factors)
 
     journal: Optional[Journal] = None
-    staging: Optional[Path] = None
     done: dict[str, dict[str, Any]] = {}
-    if out is not None:
-        from ..report.folder import check_target, partial_folder
-
-        out = Path(out)
-        check_target(out, force)
-        staging = partial_folder(out)
+    if journal_folder is not None:
+        staging = Path(journal_folder)
         if fresh and staging.exists():
             import shutil
 
@@ -339,8 +334,4 @@ def sweep(
                                  for k in missing])
     result = SweepResult(scenario=scenario, factors=factors, kpis=kpis, rows=rows, design_hash=digest, ran=ran,
                          elapsed_s=time.perf_counter() - started, file=file)
-    if out is not None:
-        from ..report.sweep import write_sweep
-
-        write_sweep(result, out, staging=staging, force=force)
     return result

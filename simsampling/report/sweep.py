@@ -11,9 +11,9 @@ from typing import Any, Optional, Union
 
 import numpy as np
 
-from ..experiment.factorial import SweepResult
+from ..experiment.factorial import SweepResult, sweep
 from .files import write_csv, write_scenario
-from .folder import promote, results_folder
+from .folder import check_target, partial_folder, promote, results_folder
 from ..labels import kpi_format, kpi_label, short_names
 
 MAX_LINES = 10
@@ -35,6 +35,21 @@ def sweep_rows(result: SweepResult):
             low, high = leaf["ci95"] or (None, None)
             cells += [leaf["mean"], low, high]
         yield cells + [result.scenario.replications]
+
+
+def sweep_to_folder(scenario, factors, out: Union[str, Path], force: bool = False, **sweep_kwargs: Any) -> SweepResult:
+    """:func:`~simsampling.experiment.factorial.sweep`, resumable, into the results folder ``out``.
+
+    Refused at once if ``out`` holds results (unless ``force``). The sweep records each finished
+    combination in the folder's partial copy, so an interrupted sweep run again resumes; the
+    finished folder is written there and renamed to ``out``.
+    """
+    out = Path(out)
+    check_target(out, force)
+    staging = partial_folder(out)
+    result = sweep(scenario, factors, journal_folder=staging, **sweep_kwargs)
+    write_sweep(result, out, staging=staging, force=force)
+    return result
 
 
 def write_sweep(result: SweepResult, target: Union[str, Path], staging: Optional[Path] = None, force: bool = False) -> Path:

@@ -14,6 +14,7 @@ from simsampling.cli import main
 from simsampling.experiment import factorial
 from simsampling.experiment.factorial import kpi_names
 from simsampling.metrics import flatten
+from simsampling.report.sweep import sweep_to_folder
 from simsampling.scenario import validate_scenario
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -114,14 +115,14 @@ def test_an_interrupted_sweep_resumes_where_it_stopped(tmp_path, monkeypatch, sw
     first = Interrupt(at=3)
     monkeypatch.setattr(factorial, "run_scenario", first)
     with pytest.raises(KeyboardInterrupt):
-        sweep(DEMO, FACTORS, kpis=KPIS, out=out, replications=2)
+        sweep_to_folder(DEMO, FACTORS, out, kpis=KPIS, replications=2)
     assert first.calls == 3 and not out.exists()
     journal = (tmp_path / ".out.partial" / "runs.jsonl").read_text().splitlines()
     assert len(journal) == 1 + 2  # header and two finished combinations
 
     second = Interrupt()
     monkeypatch.setattr(factorial, "run_scenario", second)
-    result = sweep(DEMO, FACTORS, kpis=KPIS, out=out, replications=2)
+    result = sweep_to_folder(DEMO, FACTORS, out, kpis=KPIS, replications=2)
     assert second.calls == 2 and result.ran == 2 and result.resumed == 2
     assert not (tmp_path / ".out.partial").exists()
     assert (out / "sweep.csv").read_text() == (swept / "sweep.csv").read_text()
@@ -146,13 +147,13 @@ def test_a_line_cut_short_by_a_crash_is_run_again(tmp_path, monkeypatch):
     out = tmp_path / "out"
     monkeypatch.setattr(factorial, "run_scenario", Interrupt(at=2))
     with pytest.raises(KeyboardInterrupt):
-        sweep(DEMO, {"points.*.tents": [2, 3]}, kpis=KPIS, out=out, replications=2)
+        sweep_to_folder(DEMO, {"points.*.tents": [2, 3]}, out, kpis=KPIS, replications=2)
     journal = tmp_path / ".out.partial" / "runs.jsonl"
     text = journal.read_text()
     journal.write_text(text + text.splitlines()[-1][:40])  # a second record, half written
     counting = Interrupt()
     monkeypatch.setattr(factorial, "run_scenario", counting)
-    result = sweep(DEMO, {"points.*.tents": [2, 3]}, kpis=KPIS, out=out, replications=2)
+    result = sweep_to_folder(DEMO, {"points.*.tents": [2, 3]}, out, kpis=KPIS, replications=2)
     assert counting.calls == 1 and result.resumed == 1 and len(result.rows) == 2
 
 
