@@ -200,9 +200,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         if args.command == "optimise":
             return _optimise(args, out, err)
         if args.command == "compare":
-            return run_compare(args, out, err)
+            return run_compare(args, out, err, run_options)
         if args.command == "sweep":
-            return run_sweep(args, out, err)
+            return run_sweep(args, out, err, run_options)
         if args.command == "fit":
             return run_fit(args, out, err)
         if args.command == "animate":

@@ -10,7 +10,7 @@ import argparse
 import math
 from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from rich import box
 from rich.console import Console
@@ -20,6 +20,9 @@ from .scenario import Problem, ScenarioError, load_scenario
 from .scenario.schema import MAX_REPLICATIONS
 from .cli_folder import target_free
 from .terminal import printable, progress_bar, say, shown
+
+RunOptions = Callable[[argparse.Namespace, Any, str], dict]
+"""cli.run_options: the ``run_scenario`` keywords of a command's engine and executor options."""
 
 INTERRUPTED = 130
 FAILED = 1
@@ -66,17 +69,6 @@ def _common(parser: argparse.ArgumentParser, bounded_int) -> None:
     parser.add_argument("--quiet", "-q", action="store_true", help="no progress bar or table")
 
 
-def _options(args, scenario, file: str) -> dict[str, Any]:
-    """``run_scenario`` keywords from the run options cli.py knows (``--jobs`` and, when present, the engine ones)."""
-    try:
-        from .cli import run_options
-    except ImportError:  # pragma: no cover - an older cli.py
-        return {"jobs": args.jobs}
-    if not hasattr(args, "engine"):
-        return {"jobs": args.jobs}
-    return run_options(args, scenario, file)
-
-
 def _ready(options: dict[str, Any], scenarios, err: Console, quiet: bool, runs: int = 1) -> dict[str, Any]:
     """``options`` with the engine the runs use: the first run after installing says it compiles the engine,
     or runs on SimPy while it compiles aside (``experiment.warm_up``, as ``run`` does)."""
@@ -88,7 +80,8 @@ def _ready(options: dict[str, Any], scenarios, err: Console, quiet: bool, runs: 
 # ---------------------------------------------------------------- compare
 
 
-def run_compare(args, out: Console, err: Console) -> int:
+def run_compare(args, out: Console, err: Console, run_options: RunOptions) -> int:
+    """``simsampling compare``; ``run_options(args, scenario, file)`` (cli.py's) gives each run's keywords."""
     from .experiment.compare import compare_scenarios
     from .experiment.factorial import with_fixed
     from .report import ResultsExistError, default_folder
@@ -102,7 +95,7 @@ def run_compare(args, out: Console, err: Console) -> int:
     fixed = [with_fixed(s, seed, replications, str(f)) for s, f in zip(scenarios, args.scenarios)]
     options = {}
     for scenario, file in zip(fixed, args.scenarios):
-        options = _options(args, scenario, str(file))
+        options = run_options(args, scenario, str(file))
     target = args.out if args.out is not None else default_folder("compare-" + "-vs-".join(s.name for s in scenarios)[:80])
     target_free(target, args.force, err, args.quiet)
     if not args.quiet:
@@ -180,7 +173,8 @@ def _compare_table(comparison, others: list[str], with_ci: bool) -> Table:
 # ---------------------------------------------------------------- sweep
 
 
-def run_sweep(args, out: Console, err: Console) -> int:
+def run_sweep(args, out: Console, err: Console, run_options: RunOptions) -> int:
+    """``simsampling sweep``; ``run_options`` as for :func:`run_compare`."""
     from .experiment.factors import parse_vary
     from .experiment.factorial import with_fixed
     from .report import ResultsExistError
@@ -191,7 +185,7 @@ def run_sweep(args, out: Console, err: Console) -> int:
     factors = _parse_all(args.vary, parse_vary)
     file = str(args.scenario)
     base = with_fixed(scenario, args.seed, args.replications, file)
-    options = _options(args, base, file)  # refuses a bad executor before the design is built
+    options = run_options(args, base, file)  # refuses a bad executor before the design is built
     target_free(args.out, args.force, err, args.quiet)
     options = _ready(options, base, err, args.quiet, runs=math.prod(len(factor.values) for factor in factors))
     state = {"done": 0, "total": 0}
@@ -213,7 +207,7 @@ def run_sweep(args, out: Console, err: Console) -> int:
         try:
             result = sweep_to_folder(base, factors, args.out, force=args.force, kpis=args.kpi, fresh=args.fresh,
                            progress=report, before_run=before_run,
-                           check=lambda s: _options(args, s, file), file=file, **options)
+                           check=lambda s: run_options(args, s, file), file=file, **options)
         except KeyboardInterrupt:
             progress.stop()
             say(err, _saved("interrupted", state, partial))
