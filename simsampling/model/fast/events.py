@@ -199,6 +199,23 @@ def _radix_pop(first, fi, fb, fs):
 
 
 @njit(**INLINE)
+def next_event(first, now, head, tail, ring, mask, fi, ft, fb, fs):
+    """The next event after the urgent ones: the first future event if it is due now or the ring
+    of zero-delay events is empty, else the ring's head. Returns (event, now, head, first), the
+    event -1 when none is left."""
+    event = np.int64(-1)
+    if first >= 0 and (ft[first] == now or head == tail):
+        now = ft[first]
+        event = fi[first * 4 + EVENT]
+        future_pop(first, fi, ft, fb, fs)
+        first = future_first(fi, ft, fb, fs)
+    elif head < tail:
+        event = ring[head & mask]
+        head += 1
+    return event, now, head, first
+
+
+@njit(**INLINE)
 def schedule(done, now, event, ring, tail, mask, fi, ft, fb, fs, fbuf, first):
     """A timeout: at ``now`` it joins the ring of the current instant, later the future events.
 

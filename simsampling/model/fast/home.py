@@ -14,7 +14,7 @@ from ...draws import ResidentDraws
 from ...log import HomeLog
 from ...scenario.schema import Point
 from .compiled import njit
-from .events import EVENT, OPENING, RESIDENT, future_events, future_first, future_pop, future_push, schedule
+from .events import OPENING, RESIDENT, future_events, future_first, future_push, next_event, schedule
 from .records import floats
 
 TEAM_LOOP, TEAM_TRAVELLED, TEAM_SAMPLED, TEAM_DONE = 0, 1, 2, 3
@@ -61,16 +61,10 @@ def home_replay(teams, starts, travel_s, service_s, ppe_s, opens_at, closes_at, 
         if started < teams:
             event = started * 8 + RESIDENT
             started += 1
-        elif first >= 0 and (ft[first] == now or head == tail):
-            now = ft[first]
-            event = fi[first * 4 + EVENT]
-            future_pop(first, fi, ft, fb, fs)
-            first = future_first(fi, ft, fb, fs)
-        elif head < tail:
-            event = ring[head & mask]
-            head += 1
         else:
-            break
+            event, now, head, first = next_event(first, now, head, tail, ring, mask, fi, ft, fb, fs)
+            if event < 0:
+                break
         if event & 7 == OPENING:
             t = o_head[event >> 3]
             o_head[event >> 3] = -1

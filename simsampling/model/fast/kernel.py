@@ -17,11 +17,11 @@ import numpy as np
 from ...log import BALKED, RENEGED
 from .compiled import KERNEL, njit
 from .events import (
-    CLOSURE, COUNT, EVENT, GIVE_UP, OPENING, PUT, RELEASE, RESIDENT, SEQ, SOURCE, WAKE, future_first, future_pop, future_push,
-    schedule,
+    CLOSURE, COUNT, GIVE_UP, OPENING, PUT, RELEASE, RESIDENT, SEQ, SOURCE, WAKE, future_first, future_push, next_event, schedule,
 )
 from .lines import (
-    B_HEAD, B_TAIL, CWAIT, GAVE_UP, NO_WAIT, OPEN_NEXT, OPENING_WAIT, REQUEST_WAIT, RES, RF, RS, STATE, grant, release, store_grant,
+    B_HEAD, B_TAIL, CWAIT, GAVE_UP, NO_WAIT, OPEN_NEXT, OPENING_WAIT, REQUEST_WAIT, RES, RF, RS, STATE, append, grant, release,
+    store_grant,
 )
 from .pool import pool_step
 from .records import ASK, OPENED, PAIRED, PHASE, POOL, STARTED
@@ -99,16 +99,10 @@ def replay(walk, layout, staff, out, work, future):
                 else:
                     event = ring[head & mask]
                     head += 1
-            elif first >= 0 and (ft[first] == now or head == tail):
-                now = ft[first]
-                event = fi[first * 4 + EVENT]
-                future_pop(first, fi, ft, fb, fs)
-                first = future_first(fi, ft, fb, fs)
-            elif head < tail:
-                event = ring[head & mask]
-                head += 1
             else:
-                break
+                event, now, head, first = next_event(first, now, head, tail, ring, mask, fi, ft, fb, fs)
+                if event < 0:
+                    break
         kind = event & 7
         argument = event >> 3
 
@@ -146,12 +140,7 @@ def replay(walk, layout, staff, out, work, future):
                         if reneging:
                             tail, first = schedule(now + walk.patience[r], now, r * 8 + GIVE_UP, ring, tail, mask, fi, ft, fb, fs, fbuf, first)
                         if now < layout.opens_at[d]:
-                            rs[r * RS + OPEN_NEXT] = -1
-                            if o_head[d] < 0:
-                                o_head[d] = r
-                            else:
-                                rs[(o_tail[d]) * RS + OPEN_NEXT] = r
-                            o_tail[d] = r
+                            append(d, r, o_head, o_tail, rs, OPEN_NEXT)
                             if reneging:
                                 rf[r * RF + CWAIT] = OPENING_WAIT
                             rs[r * RS + STATE] = OPENED

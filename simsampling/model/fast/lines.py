@@ -38,14 +38,29 @@ LANES = 3
 
 
 @njit(**INLINE)
-def enqueue(queue, r, q_head, q_tail, rs):
-    """Put a resident at the back of a waiting line (a linked list)."""
-    rs[r * RS + NEXT] = -1
-    if q_head[queue] < 0:
-        q_head[queue] = r
+def append(queue, r, heads, tails, rs, link):
+    """Put a resident at the back of a linked list of residents chained through field ``link``."""
+    rs[r * RS + link] = -1
+    if heads[queue] < 0:
+        heads[queue] = r
     else:
-        rs[(q_tail[queue]) * RS + NEXT] = r
-    q_tail[queue] = r
+        rs[(tails[queue]) * RS + link] = r
+    tails[queue] = r
+
+
+@njit(**INLINE)
+def enqueue(queue, r, q_head, q_tail, rs):
+    """Put a resident at the back of a waiting line."""
+    append(queue, r, q_head, q_tail, rs, NEXT)
+
+
+@njit(**INLINE)
+def unlink_head(queue, r, q_head, q_tail, rs):
+    """Take resident ``r``, the head of a waiting line, out of it."""
+    following = rs[r * RS + NEXT]
+    q_head[queue] = following
+    if following < 0:
+        q_tail[queue] = -1
 
 
 @njit(**INLINE)
@@ -84,10 +99,7 @@ def grant(resource, res, b_next, q_head, q_tail, rs, rf, reneging, classes, ring
     for queue in range(2 * resource, 2 * resource + classes):
         r = line_head(queue, q_head, q_tail, rs, rf, reneging)
         if r >= 0:
-            following = rs[r * RS + NEXT]
-            q_head[queue] = following
-            if following < 0:
-                q_tail[queue] = -1
+            unlink_head(queue, r, q_head, q_tail, rs)
             res[resource * RES + USERS] += 1
             if reneging:
                 rf[r * RF + GRANTED] = 1
@@ -115,10 +127,7 @@ def store_grant(pool, first_pool_queue, items, pool_span, slots, q_head, q_tail,
     for queue in range(2 * (first_pool_queue + pool), 2 * (first_pool_queue + pool) + classes):
         r = line_head(queue, q_head, q_tail, rs, rf, reneging)
         if r >= 0:
-            following = rs[r * RS + NEXT]
-            q_head[queue] = following
-            if following < 0:
-                q_tail[queue] = -1
+            unlink_head(queue, r, q_head, q_tail, rs)
             rs[r * RS + HOLDS] = items[pool * slots + (pool_span[pool * 2 + 0] & (slots - 1))]
             pool_span[pool * 2 + 0] += 1
             pool_span[pool * 2 + 1] -= 1
