@@ -79,23 +79,46 @@ def compare_json(a: Path, b: Path) -> tuple[int, list[str], int]:
     return len(common), sorted(k for k in common if left[k] != right[k]), len(left.keys() ^ right.keys())
 
 
+def numeric(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return text == ""
+    return True
+
+
 def compare_csv(a: Path, b: Path) -> tuple[int, list[str], int]:
+    """(cells compared, columns that differ, columns or rows only one version has).
+
+    Rows are paired in order; when the versions have different numbers of rows (a long table
+    such as kpis.csv, to which a version adds KPIs), rows are paired by their key, the columns
+    that hold text, and a row only one version has is a new row, not a changed figure.
+    """
     with a.open(newline="", encoding="utf-8") as x, b.open(newline="", encoding="utf-8") as y:
-        left, right = csv.reader(x), csv.reader(y)
-        head_a, head_b = next(left, []), next(right, [])
-        common = [c for c in head_a if c in head_b]
-        ia, ib = [head_a.index(c) for c in common], [head_b.index(c) for c in common]
-        cells, differ, rows = 0, set(), 0
-        for row_a, row_b in zip(left, right):
-            rows += 1
-            for column, i, j in zip(common, ia, ib):
-                cells += 1
-                if row_a[i] != row_b[j]:
-                    differ.add(column)
-        extra_rows = sum(1 for _ in left) + sum(1 for _ in right)
-    if extra_rows:
-        differ.add(f"<{extra_rows} rows only in one version>")
-    return cells, sorted(differ), len(set(head_a) ^ set(head_b))
+        left, right = list(csv.reader(x)), list(csv.reader(y))
+    head_a, head_b = (left[0], right[0]) if left and right else ([], [])
+    common = [c for c in head_a if c in head_b]
+    ia, ib = [head_a.index(c) for c in common], [head_b.index(c) for c in common]
+    rows_a, rows_b = left[1:], right[1:]
+    new_rows = 0
+    if len(rows_a) != len(rows_b):
+        key = [k for k, (i, j) in enumerate(zip(ia, ib))
+               if not all(numeric(r[i]) for r in rows_a) or not all(numeric(r[j]) for r in rows_b)]
+        keyed_a = {tuple(r[ia[k]] for k in key): r for r in rows_a}
+        keyed_b = {tuple(r[ib[k]] for k in key): r for r in rows_b}
+        if key and len(keyed_a) == len(rows_a) and len(keyed_b) == len(rows_b):
+            new_rows = len(keyed_a.keys() ^ keyed_b.keys())
+            shared = [k for k in keyed_a if k in keyed_b]
+            rows_a, rows_b = [keyed_a[k] for k in shared], [keyed_b[k] for k in shared]
+    cells, differ = 0, set()
+    for row_a, row_b in zip(rows_a, rows_b):
+        for column, i, j in zip(common, ia, ib):
+            cells += 1
+            if row_a[i] != row_b[j]:
+                differ.add(column)
+    if len(rows_a) != len(rows_b):
+        differ.add(f"<{abs(len(rows_a) - len(rows_b))} rows only in one version>")
+    return cells, sorted(differ), len(set(head_a) ^ set(head_b)) + new_rows
 
 
 def compare_folders(a: Path, b: Path) -> dict[str, Any]:
@@ -148,7 +171,7 @@ def main(argv=None) -> int:
                 failed += bool(report["differ"])
                 print(f"{scenario.relative_to(ROOT)} ({engine}): {report['files']} files, {report['figures']:,} figures compared, "
                       f"{'all the same' if not report['differ'] else 'DIFFERENT: ' + '; '.join(report['differ'][:8])}; "
-                      f"{report['identical_bytes']} files byte-identical; {report['new_keys']} keys or columns in one version only"
+                      f"{report['identical_bytes']} files byte-identical; {report['new_keys']} keys, columns or keyed rows in one version only"
                       + (f"; files in one version only: {', '.join(report['only_one'])}" if report["only_one"] else "")
                       + f" ({times['baseline']:.0f} s, {times['this']:.0f} s)")
                 for name in folders.values():
