@@ -2,6 +2,7 @@
 
     python benchmarks/tandem_versions.py --baseline main                 # this checkout against main
     python benchmarks/tandem_versions.py --baseline 64e0d0e --rounds 5   # against a commit, more rounds
+    python benchmarks/tandem_versions.py --baseline main --revision HEAD  # a commit, not the files as they are
 
 The other version is exported with ``git archive`` into a temporary folder (the repository
 is not touched) and both versions run the same tandem (``speed_record.tandem_scenario``:
@@ -11,7 +12,7 @@ once and the fast engine ``speed_record.FAST_INNER`` times on the version's own 
 same scenario (untimed: the draws, a warm-up, the fast engine's compilation or cache load).
 A shared machine's load changes during a run; alternating the versions exposes both to it
 alike, and the ratios (this checkout / the baseline, in residents per second, from the
-medians) are what to read. The last lines check that both versions' logs have the same
+medians, and from the best runs, the least disturbed by other work) are what to read. The last lines check that both versions' logs have the same
 timestamps (the same figures, to the bit).
 """
 
@@ -76,6 +77,7 @@ def one_round(source: Path, residents: int, utilisation: float) -> dict:
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--baseline", required=True, help="a git revision to compare with (a branch, a tag, a commit)")
+    parser.add_argument("--revision", help="the revision compared with the baseline (default: this checkout as it is)")
     parser.add_argument("--residents", type=int, default=100_000, help="expected walk-ins at the tandem point (default 100000)")
     parser.add_argument("--utilisation", type=float, default=0.8, help="utilisation of each stage, at most (default 0.8)")
     parser.add_argument("--rounds", type=int, default=3, help="rounds of each version, alternating (default 3)")
@@ -84,7 +86,12 @@ def main(argv=None) -> int:
     print(f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; CPUs: {os.cpu_count()}; "
           f"load average at start {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     with tempfile.TemporaryDirectory(prefix="tandem-baseline-") as scratch:
-        versions = {"baseline " + args.baseline: export(args.baseline, Path(scratch)), "this checkout": ROOT}
+        this = ROOT
+        if args.revision:
+            (Path(scratch) / "this").mkdir()
+            this = export(args.revision, Path(scratch) / "this")
+        (Path(scratch) / "baseline").mkdir()
+        versions = {"baseline " + args.baseline: export(args.baseline, Path(scratch) / "baseline"), "this checkout": this}
         runs: dict[str, list[dict]] = {name: [] for name in versions}
         for _ in range(args.rounds):
             for name, source in versions.items():
@@ -92,17 +99,20 @@ def main(argv=None) -> int:
     print(f"rounds: {args.rounds} of each version, alternating; load average at the end {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     print()
     print(f"{'version':<22} {'residents':>9}  {'SimPy engine s, median (best)':>30}  {'fast engine s, median (best)':>30}")
-    rate = {}
+    rate, best = {}, {}
     for name, rounds in runs.items():
         residents = rounds[0]["residents"]
         simpy_s = [r["simpy_s"] for r in rounds]
         fast_s = [t for r in rounds for t in r["fast_s"]]
         rate[name] = (residents / statistics.median(simpy_s), residents / statistics.median(fast_s))
+        best[name] = (residents / min(simpy_s), residents / min(fast_s))
         print(f"{name:<22} {residents:>9,}  {statistics.median(simpy_s):>21.4f} ({min(simpy_s):.4f})  "
               f"{statistics.median(fast_s):>21.4f} ({min(fast_s):.4f})")
-    base, this = rate[f"baseline {args.baseline}"], rate["this checkout"]
     print()
-    print(f"this checkout / baseline, residents per second: SimPy engine {this[0] / base[0]:.3f}, fast engine {this[1] / base[1]:.3f}")
+    for what, rates in (("medians", rate), ("best runs", best)):
+        base, this = rates[f"baseline {args.baseline}"], rates["this checkout"]
+        print(f"this checkout / baseline, residents per second ({what}): SimPy engine {this[0] / base[0]:.3f}, "
+              f"fast engine {this[1] / base[1]:.3f}")
     digests = {r["digest"] for rounds in runs.values() for r in rounds}
     print(f"same timestamps in every run of both versions: {'yes' if len(digests) == 1 else 'NO'}")
     return 0 if len(digests) == 1 else 1
