@@ -131,23 +131,31 @@ class Stations:
         if not line[k] and k in self.drained:
             self.drained.pop(k).succeed()
 
-    def register(self, i: int):
-        """Paired registration: resident i takes a station (from its lane's shared line, or the
-        shortest line) and registers with its registrar; False if it gave up in the line."""
+    def take_station(self, i: int, stage: str, servers: list):
+        """Resident i takes a station of its lane: from the lane's shared line, or by joining the
+        shortest line and requesting that station's server (``servers[k]``). Returns (the
+        station, the request held or None from a shared line), or None if it gave up in the line."""
         residents = self.residents
         ask = residents.asks[i]
         if self.shared:
             taken = self.pools[self.lane[i]].get(**ask)
-            if not (yield from residents.queue(i, taken, self.registration)):
-                return False
-            k = taken.value
-            held = None
-        else:
-            k = self.choose_station(i)
-            held = self.registrars[k].request(**ask)
-            if not (yield from residents.queue(i, held, self.registration, off_line=lambda: self.off_line(k))):
-                return False
-        self.taken[i] = (k, held)
+            if not (yield from residents.queue(i, taken, stage)):
+                return None
+            return taken.value, None
+        k = self.choose_station(i)
+        request = servers[k].request(**ask)
+        if not (yield from residents.queue(i, request, stage, off_line=lambda: self.off_line(k))):
+            return None
+        return k, request
+
+    def register(self, i: int):
+        """Paired registration: resident i takes a station (from its lane's shared line, or the
+        shortest line) and registers with its registrar; False if it gave up in the line."""
+        residents = self.residents
+        taken = yield from self.take_station(i, self.registration, self.registrars)
+        if taken is None:
+            return False
+        self.taken[i] = taken
         residents.start[self.registration][i] = self.env.now
         yield residents.timeout(self.reg_s[i])
         residents.end[self.registration][i] = self.env.now
@@ -175,19 +183,13 @@ class Stations:
         elif self.tubes is not None and self.tubes.grouped:
             yield from self.tubes.join_group(i, residents.day[i])
             return True
-        elif self.shared:
-            pool = self.pools[self.lane[i]]
-            taken = pool.get(**ask)
-            if not (yield from residents.queue(i, taken, self.swab)):
-                return False
-            k = taken.value
-            sampler = None
         else:
-            k = self.choose_station(i)
-            sampler = self.samplers[k]
-            request = sampler.request(**ask)
-            if not (yield from residents.queue(i, request, self.swab, off_line=lambda: self.off_line(k))):
+            taken = yield from self.take_station(i, self.swab, self.samplers)
+            if taken is None:
                 return False
+            k, request = taken
+            sampler = None if request is None else self.samplers[k]
+            pool = self.pools[self.lane[i]] if self.shared else None
         residents.waiting -= 1
         self.s_start[i] = env.now
         residents.station[i] = k
