@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Sequence, Union
 
-from .flow import STAGE_LABELS
+from .stages import label as stage_label
 
 KNOWN = {
     "finish_h": "last sample (h from opening)",
@@ -92,4 +92,4 @@ def short_names(paths: Sequence[Union[str, Sequence[Union[str, int]]]]) -> list[
 
 def stage_name(stage: str) -> str:
     """A stage in a sentence: "the registration stage", "the temperature check stage" (its label, lowercase)."""
-    return f"the {STAGE_LABELS.get(stage, stage.replace('_', ' ')).lower()} stage"
+    return f"the {stage_label(stage).lower()} stage"

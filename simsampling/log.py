@@ -291,6 +291,14 @@ class EventLog:
         """Seconds each resident counted at ``stage`` (``through``) waited for it (blocking included)."""
         return (self.start[stage] - self.enter(stage))[self.through(stage)]
 
+    def total_wait(self) -> np.ndarray:
+        """Seconds each swabbed resident waited, the waits at the stages of the main flow added up."""
+        served = self.served
+        total = np.zeros(int(np.count_nonzero(served)))
+        for stage in self.main:
+            total += (self.start[stage] - self.enter(stage))[served]
+        return total
+
     def service(self, stage: str) -> np.ndarray:
         return (self.end[stage] - self.start[stage])[self.through(stage)]
 

@@ -473,19 +473,14 @@ def tally(log: EventLog, deadline_s: float) -> Tally:
         np.count_nonzero(log.diverted),
     ))))
     durations = {"time_in_system": Durations.of((log.finish_s - log.arrival_s)[served])}
-    total_wait = np.zeros(int(np.count_nonzero(served)))  # the waits of those swabbed, all stages together
     queue, busy, capacity = {}, {}, {}
     span = staffed_span_s(log)
     closures = log.closures
     # Slots closed for lack of staff while the point was open or serving its line out.
     spans = staffed_spans(log)
     closed = {stage: closures.closed_s(role(stage), spans) if closures is not None else 0.0 for stage in log.stages}
-    main = log.main
     for stage in log.stages:
-        wait = log.wait(stage)
-        if stage in main:
-            total_wait += wait if not log.sources else (log.start[stage] - log.enter(stage))[served]
-        durations[f"wait.{stage}"] = Durations.of(wait)
+        durations[f"wait.{stage}"] = Durations.of(log.wait(stage))
         queue[stage] = float(queue_max(log, stage))
         busy[stage] = float(log.service(stage).sum())
         if stage == "swab" and log.tubes is not None:
@@ -493,7 +488,7 @@ def tally(log: EventLog, deadline_s: float) -> Tally:
         if stage == "swab" and log.overhead_s is not None:
             busy[stage] += float(log.overhead_s.sum())
         capacity[stage] = log.servers[stage] * span - closed[stage]
-    durations["wait.total"] = Durations.of(total_wait)
+    durations["wait.total"] = Durations.of(log.total_wait())
     queue["total"] = float(total_queue_max(log))
     staff = staff_seconds(log)
     overflow_s, peak_overflow = over_capacity(*waiting_intervals(log), log.waiting_capacity) if log.waiting_capacity is not None else (0.0, 0)

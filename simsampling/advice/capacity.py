@@ -24,22 +24,21 @@ from typing import Optional
 import numpy as np
 
 from ..draws import setup_s
-from ..log import STAGE_ORDER
 from ..random import sample
 from ..scenario.schema import Point, Scenario
-from ..staffing import SERVING, StaffPlan, staff_plan
+from ..staffing import StaffPlan, staff_plan
+from ..stages import role as serving_role
 
 SAMPLE_SIZE = 20_000
 """Draws per service distribution: the mean of a lognormal(30, 10) within 0.1%."""
 SEED = 13
-STAFFING_STAGE = STAGE_ORDER[-1]
-"""The sampling stations' stage: paired registrars and breaks follow its samplers."""
-ROLE_OF = {stage: role for role, stage in SERVING.items()}
+STAFFING_STAGE = "swab"
+"""The sampling stations' stage, the last of every flow: paired registrars and breaks follow its samplers."""
 
 
 def stages_of(point: Point) -> tuple[str, ...]:
-    """The stages of a point, in walking order."""
-    return tuple(stage for stage in STAGE_ORDER if getattr(point.stages, stage) is not None)
+    """The stages of a point's main flow, in walking order (side stages are off the way to the swab)."""
+    return tuple(stage.name for stage in point.flow.main)
 
 
 def service_draws(point: Point, scenario: Scenario, size: int = SAMPLE_SIZE) -> dict[str, np.ndarray]:
@@ -49,7 +48,7 @@ def service_draws(point: Point, scenario: Scenario, size: int = SAMPLE_SIZE) -> 
     factor = np.where(rng.random(size) < green.share, green.service_factor, 1.0) if green is not None else 1.0
     draws = {}
     for stage in stages_of(point):
-        config = getattr(point.stages, stage)
+        config = point.stages.config(stage)
         times = config.service_s
         if hasattr(times, "qr"):  # scanned or typed in, by the share that has a code
             by_code = rng.random(size) < config.qr_share
@@ -96,7 +95,7 @@ MEANS_KEPT = 256
 def paired_stages(point: Point) -> list[str]:
     """Stages whose servers are paired one to one with the sampling stations (``servers: per_tent``)."""
     return [stage for stage in stages_of(point)
-            if stage != STAFFING_STAGE and getattr(getattr(point.stages, stage), "servers", None) == "per_tent"]
+            if stage != STAFFING_STAGE and getattr(point.stages.config(stage), "servers", None) == "per_tent"]
 
 
 def open_mask(hours: list[tuple[float, float]], grid: np.ndarray) -> np.ndarray:
@@ -121,9 +120,9 @@ def servers_on_duty(point: Point, scenario: Scenario, stage: str, grid: np.ndarr
     servers = slots * open_mask(hours, grid)
     if plan is None:
         return servers
-    role = ROLE_OF.get(stage)
-    if role is None or role not in plan.duty:
-        role = ROLE_OF[STAFFING_STAGE]  # paired registrars follow their stations' samplers
+    role = serving_role(stage)
+    if role not in plan.duty:
+        role = serving_role(STAFFING_STAGE)  # paired registrars follow their stations' samplers
     for closure in plan.closures_of(role):
         if closure.slot < slots:
             servers[(grid >= closure.start_s) & (grid < closure.end_s)] -= 1

@@ -39,7 +39,7 @@ import numpy as np
 
 from ..experiment.replicate import point_log
 from ..metrics import time_stats
-from ..log import STAGE_ORDER
+from ..stages import union
 from ..scenario.schema import PoissonArrivals, Point, Scenario
 from .capacity import mean_service_s, open_mask, setup_times, stage_rates, stages_of
 from .plans import (
@@ -118,7 +118,7 @@ class Fluids:
         # Before the set-up ends on the first day nobody is served: a row per set-up time.
         closed = (grid >= hours[0][0]) & (grid < hours[0][0] + padded[:, :, None])
         step = grid[1] - grid[0]
-        stages = [s for s in STAGE_ORDER if any(s in point_stages for point_stages in map(stages_of, points))]
+        stages = list(union([stages_of(point) for point in points]))
         # Points without a staff plan serve at a constant rate while open: one mask scaled per point and stage.
         means = means if means is not None else [mean_service_s(point, scenario) for point in points]
         # A stage of no time, or of so little that its rate overflows (a subnormal mean), limits nothing.
@@ -354,7 +354,7 @@ def simulated_p90_min(scenario: Scenario, point: Point, arrivals: Arrivals, repl
     for replication in range(replications):
         log = point_log(alone, replication, alone.points[0], engine)
         if log.sampled:
-            values.append(time_stats(sum(log.wait(stage) for stage in log.stages))["p90"])
+            values.append(time_stats(log.total_wait())["p90"])
     return float(np.mean(values)) if values else math.nan
 
 

@@ -116,7 +116,7 @@ def test_a_district_run_writes_its_advice_everywhere(district_run, capsys):
     assert main(["run", str(path), "--out", str(out), "--max-p90-wait", "10", "--rota-point", "b"]) == 0
     printed = " ".join(capsys.readouterr().out.split())  # the terminal wraps the sentences
     summary = json.loads((out / "summary.json").read_text())
-    assert summary["schema_version"] == 4
+    assert summary["schema_version"] == 5
     advice = summary["advice"]
     assert advice["target_p90_wait_min"] == 10 and advice["sentences"]
     for sentence in advice["sentences"]:

@@ -25,7 +25,7 @@ def shipped(tmp_path_factory) -> Path:
 def test_every_output_is_keyed_by_stage_name_in_flow_order(shipped: Path):
     summary = json.loads((shipped / "summary.json").read_text())
     flow = ["health_code", "temperature", "registration", "swab", "isolation"]
-    assert summary["schema_version"] == 4 and summary["stages"] == flow and summary["points"][0]["stages"] == flow
+    assert summary["schema_version"] == 5 and summary["stages"] == flow and summary["points"][0]["stages"] == flow
     kpis = summary["kpis"]
     assert list(kpis["wait_min"]) == flow + ["total"] and list(kpis["utilization"]) == flow
     assert list(kpis["queue_max"]) == flow + ["total"]
