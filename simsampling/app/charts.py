@@ -20,7 +20,7 @@ from typing import Any, Optional
 import altair as alt
 import numpy as np
 
-from ..report.charts import DEADLINE, MAIN
+from ..report.chart_style import DEADLINE, MAIN
 from ..stages import colour as stage_colour, label as stage_label
 from .views import RunView
 

@@ -87,7 +87,7 @@ def _point(impact: Impact, point_id: str):
 
 
 def _row_label(effect: Effect, impact: Impact, with_point: bool) -> str:
-    from .charts import plain
+    from .chart_style import plain
 
     change = effect.change
     what = (f"{change.lever.knob.show(change.before)} → {change.lever.knob.show(change.after)}"
@@ -101,7 +101,7 @@ def _tornado(effects: list[Effect], impact: Impact, path: Path, title: str, kpis
     """One row per effect (best first, top row), one panel per KPI: the paired mean change and its 95% CI."""
     from matplotlib.patches import Patch
 
-    from .charts import _save, _style, plain, plt
+    from .chart_style import plain, plt, save, style_axes
 
     rows = len(effects)
     width = 3.1 * len(kpis) + 3.2
@@ -128,7 +128,7 @@ def _tornado(effects: list[Effect], impact: Impact, path: Path, title: str, kpis
                         ha="left" if mean >= 0 else "right", va="center", fontsize=7.5, color="#1f2933")
         ax.axvline(0, color="#1f2933", linewidth=0.8)
         unit = "" if UNITS[key] == NAMES[key] else f" ({UNITS[key]})"
-        _style(ax, f"{NAMES[key]}{unit}", "change (bar: mean; whisker: paired 95% CI)", "")
+        style_axes(ax, f"{NAMES[key]}{unit}", "change (bar: mean; whisker: paired 95% CI)", "")
         ax.title.set_fontsize(10)
         ax.xaxis.label.set_fontsize(8)
         ax.tick_params(axis="x", labelsize=8)
@@ -155,7 +155,7 @@ def _tornado(effects: list[Effect], impact: Impact, path: Path, title: str, kpis
     fig.legend(handles=legend, loc="lower center", ncol=len(legend), fontsize=8, frameon=False)
     fig.suptitle(plain("\n".join(textwrap.wrap(title, int(width * 10)))), x=0.01, ha="left", fontsize=10.5,
                  fontweight="bold")
-    _save(fig, path, bottom=min(0.12, 0.45 / (0.62 * rows + 2.3)))
+    save(fig, path, bottom=min(0.12, 0.45 / (0.62 * rows + 2.3)))
     return path
 
 

@@ -79,7 +79,7 @@ def _window(comparison: Comparison) -> tuple[float, float]:
 
 
 def _name(comparison: Comparison, index: int) -> str:
-    from .charts import plain
+    from .chart_style import plain
 
     return plain(f"{comparison.labels[index]}: {comparison.results[index].scenario.name}")
 
@@ -105,7 +105,8 @@ def _overlay_bands(ax, comparison: Comparison, series: str, linewidth: float) ->
         ax.plot(hours, band.mean, color=colour(i), linewidth=linewidth, label=_name(comparison, i))
 
 def write_compare_charts(comparison: Comparison, folder: Path) -> list[Path]:
-    from .charts import _clock_axis, _save, _style, _thousands, hourly_rates, plt
+    from .chart_style import clock_axis, plt, save, style_axes, thousands
+    from .charts import hourly_rates
 
     folder.mkdir(parents=True, exist_ok=True)
     start_h, end_h = _window(comparison)
@@ -120,25 +121,25 @@ def write_compare_charts(comparison: Comparison, folder: Path) -> list[Path]:
     for population in populations:
         ax.axhline(population, color="#888888", linewidth=1, linestyle=":")
     _deadlines(ax, comparison)
-    _clock_axis(ax, start_h, end_h)
+    clock_axis(ax, start_h, end_h)
     ax.set_ylim(0, max(populations) * 1.08 if max(populations) else None)
-    _thousands(ax)
-    _style(ax, f"Residents sampled over the round{reps}", "time of day",
+    thousands(ax)
+    style_axes(ax, f"Residents sampled over the round{reps}", "time of day",
            "residents sampled (cumulative; band: range across replications)")
     ax.legend(loc="lower right", fontsize=8, frameon=False)
-    _save(fig, folder / "cumulative.png")
+    save(fig, folder / "cumulative.png")
     written.append(folder / "cumulative.png")
 
     fig, ax = plt.subplots(figsize=(9, 4.5))
     _overlay_bands(ax, comparison, "queue_total", linewidth=1.6)
     _deadlines(ax, comparison)
-    _clock_axis(ax, start_h, end_h)
+    clock_axis(ax, start_h, end_h)
     ax.set_ylim(bottom=0)
-    _thousands(ax)
-    _style(ax, f"People waiting, all stages and points together{reps}", "time of day",
+    thousands(ax)
+    style_axes(ax, f"People waiting, all stages and points together{reps}", "time of day",
            "people waiting (band: range across replications)")
     ax.legend(loc="upper right", fontsize=8, frameon=False)
-    _save(fig, folder / "queues.png")
+    save(fig, folder / "queues.png")
     written.append(folder / "queues.png")
 
     fig, ax = plt.subplots(figsize=(9, 4.5))
@@ -150,12 +151,12 @@ def write_compare_charts(comparison: Comparison, folder: Path) -> list[Path]:
         ax.fill_between(centres, low, high, color=colour(i), alpha=0.18, linewidth=0, step="mid")
         ax.step(centres, mean, where="mid", color=colour(i), linewidth=1.6, label=_name(comparison, i))
     _deadlines(ax, comparison)
-    _clock_axis(ax, start_h, end_h)
+    clock_axis(ax, start_h, end_h)
     ax.set_ylim(bottom=0)
-    _thousands(ax)
-    _style(ax, f"Residents sampled per clock hour{reps}", "time of day", "sampled per hour (band: 95% CI)")
+    thousands(ax)
+    style_axes(ax, f"Residents sampled per clock hour{reps}", "time of day", "sampled per hour (band: 95% CI)")
     ax.legend(loc="upper right", fontsize=8, frameon=False)
-    _save(fig, folder / "throughput.png")
+    save(fig, folder / "throughput.png")
     written.append(folder / "throughput.png")
     return written
 

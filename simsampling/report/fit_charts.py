@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .charts import plt
+from .chart_style import plt
 
 _COLOURS = {"lognormal": "#1f77b4", "gamma": "#2ca02c", "weibull": "#d62728"}
 

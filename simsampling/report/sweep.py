@@ -92,7 +92,7 @@ def write_sweep_charts(result: SweepResult, folder: Path) -> list[Path]:
 
     from matplotlib.ticker import FixedLocator, PercentFormatter
 
-    from .charts import _save, _style, plain, plt
+    from .chart_style import plain, plt, save, style_axes
     from .compare import colour
 
     folder.mkdir(parents=True, exist_ok=True)
@@ -148,7 +148,7 @@ def write_sweep_charts(result: SweepResult, folder: Path) -> list[Path]:
                 ax.yaxis.set_major_formatter(PercentFormatter(1.0))
             if all(not m for line in ax.get_lines() for m in line.get_ydata() if np.isfinite(m)):
                 ax.set_ylim(bottom=0)  # nothing to show but zeros: no axis below them
-            _style(ax, plain("\n".join(textwrap.wrap(kpi_label(kpi), 38))), plain(names[factor.path]), "")
+            style_axes(ax, plain("\n".join(textwrap.wrap(kpi_label(kpi), 38))), plain(names[factor.path]), "")
             ax.title.set_fontsize(10)
         for ax in list(axes.flat)[len(result.kpis):]:
             ax.set_visible(False)
@@ -161,7 +161,7 @@ def write_sweep_charts(result: SweepResult, folder: Path) -> list[Path]:
         fig.suptitle(plain("\n".join(textwrap.wrap(title, int(17 * 4.6 * columns / 1.2)))), x=0.01, ha="left",
                      fontsize=11, fontweight="bold")
         path = folder / f"by_{_slug(factor.path)}.png"
-        _save(fig, path, bottom=bottom)
+        save(fig, path, bottom=bottom)
         written.append(path)
     return written
 

@@ -11,7 +11,7 @@ from matplotlib import cbook
 
 import simsampling
 from simsampling.experiment import RunResult, run_scenario
-from simsampling.report import charts
+from simsampling.report import chart_style, charts, district_charts
 from simsampling.scenario import validate_scenario
 
 BASE_CHARTS = ["cumulative.png", "throughput.png", "queues.png", "waits.png", "utilization.png"]
@@ -76,9 +76,9 @@ def test_one_point_run_writes_only_the_usual_charts(tmp_path: Path):
 
 def test_large_district_layouts(district: RunResult, tmp_path: Path, monkeypatch):
     """The layouts for hundreds of points (ranked curve, grouped heat-map rows), on three points."""
-    monkeypatch.setattr(charts, "FEW_POINTS", 1)
-    monkeypatch.setattr(charts, "SLOWEST_BARS", 2)
-    monkeypatch.setattr(charts, "HEATMAP_ROWS", 2)
+    monkeypatch.setattr(district_charts, "FEW_POINTS", 1)
+    monkeypatch.setattr(district_charts, "SLOWEST_BARS", 2)
+    monkeypatch.setattr(district_charts, "HEATMAP_ROWS", 2)
     written = charts.write_charts(district, tmp_path)
     assert [p.name for p in written] == BASE_CHARTS + POINT_CHARTS + ["rota.png"]
     for path in written:
@@ -86,7 +86,7 @@ def test_large_district_layouts(district: RunResult, tmp_path: Path, monkeypatch
 
 
 def test_finish_order_matches_points_csv(district: RunResult):
-    rows = charts._finish_rows(district)
+    rows = district_charts._finish_rows(district)
     means = [row["mean"] for row in rows]
     assert means == sorted(means, reverse=True)
     assert {row["point"].id for row in rows} == {p["id"] for p in POINTS}
@@ -94,7 +94,7 @@ def test_finish_order_matches_points_csv(district: RunResult):
 
 def test_user_text_is_never_mathtext():
     for text in (NAME, POINTS[0]["name"], "cost $5", "a \\$ b $c$"):
-        assert not cbook.is_math_text(charts.plain(text))
+        assert not cbook.is_math_text(chart_style.plain(text))
 
 
 def test_a_round_of_nobody_writes_every_output(tmp_path: Path):

@@ -173,7 +173,7 @@ def test_district_ties_go_to_the_first_point():
 def drawn_queue_chart(result: RunResult, monkeypatch) -> list:
     """The axes of queues.png as drawn (the figure is kept from being saved)."""
     kept = []
-    monkeypatch.setattr(charts, "_save", lambda fig, path, bottom=0.0: kept.append(fig))
+    monkeypatch.setattr(charts, "save", lambda fig, path, bottom=0.0: kept.append(fig))
     charts.queue_chart(result, Path("unused.png"))
     return kept[0].axes
 

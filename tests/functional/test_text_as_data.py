@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from simsampling.cli import main
-from simsampling.report.charts import plain
+from simsampling.report.chart_style import plain
 from simsampling.report.html import esc
 from simsampling.report.text import isolated
 from simsampling.tables import text_cells

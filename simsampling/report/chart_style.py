@@ -1,0 +1,79 @@
+"""The look shared by every chart: colours, titles and grids, clock and thousands axes, user text
+printed literally, and writing a figure (matplotlib, headless).
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+from matplotlib.ticker import FuncFormatter, MaxNLocator, MultipleLocator  # noqa: E402
+
+from ..log import day_clock  # noqa: E402
+from ..metrics import HOUR  # noqa: E402
+from ..scenario.errors import printable  # noqa: E402
+from .text import isolated  # noqa: E402
+
+
+MAIN = "#264653"
+DEADLINE = "#c1121f"
+LATE = "#e76f51"
+DPI = 130
+
+
+def plain(text: object) -> str:
+    """User text for matplotlib: a ``$`` is escaped so it prints as itself, never as mathtext; control
+    characters are shown escaped and the text is isolated, so a direction override cannot reverse the title."""
+    return isolated(printable(str(text))).replace("$", r"\$")
+
+
+def clock_label(hours: float) -> str:
+    """"HH:MM" on day 0, "+1d HH:MM" on the next (hours since midnight of day 0; seconds cut, as on a clock)."""
+    return day_clock(hours * HOUR)
+
+
+def style_axes(ax, title: str, xlabel: str, ylabel: str) -> None:
+    ax.set_title(title, loc="left", fontsize=11, fontweight="bold")
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.grid(True, color="#dddddd", linewidth=0.6)
+    ax.set_axisbelow(True)
+    for side in ("top", "right"):
+        ax.spines[side].set_visible(False)
+
+
+def clock_axis(ax, start_h: float, end_h: float) -> None:
+    ax.set_xlim(start_h, end_h)
+    span = end_h - start_h
+    # Up to a day: every hour to three; longer rounds: at most about 9 labels ("+1d 06:00" is wide).
+    step = 1 if span <= 12 else 2 if span <= 20 else 3 if span <= 27 else next((s for s in (6, 12, 24, 48) if span / s <= 9),
+                                                                               24 * max(3, math.ceil(span / 24 / 9)))
+    ax.xaxis.set_major_locator(MultipleLocator(step))
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda h, _: hour_label(h) if h >= 0 else ""))
+
+
+def hour_label(hours: float) -> str:
+    """"HH:00" on day 0, "+1d HH:00" on the next (days count from 0, as in scenario files)."""
+    day, hour = divmod(int(round(hours)), 24)
+    return f"{hour:02d}:00" if day == 0 else f"+{day}d {hour:02d}:00"
+
+
+def thousands(ax, axis: str = "y") -> None:
+    getattr(ax, f"{axis}axis").set_major_formatter(FuncFormatter(lambda v, _: f"{v:,.0f}"))
+
+
+def count_axis(ax) -> None:
+    """A y axis of people: whole-number ticks (never 0, 0, 1, 1 from half steps), thousands separated."""
+    ax.yaxis.set_major_locator(MaxNLocator(nbins="auto", integer=True, min_n_ticks=2))
+    thousands(ax)
+
+
+def save(fig, path: Path, bottom: float = 0.0) -> None:
+    """Lay out (leaving ``bottom``, a fraction of the height, free for a figure legend) and write."""
+    fig.tight_layout(rect=(0, bottom, 1, 1))
+    fig.savefig(path, dpi=DPI)
+    plt.close(fig)
