@@ -33,7 +33,7 @@ from ..choices import AUTO_FIRST as N0
 from ..choices import AUTO_KPIS as DEFAULT_KPIS
 from ..choices import AUTO_MAX as MAX_DEFAULT
 from ..choices import AUTO_PRECISION as DEFAULT_PRECISION
-from ..metrics import Band, SeriesBands, _pad
+from ..metrics import Band, SeriesBands, pad
 from ..scenario import Problem, ScenarioError
 from ..scenario.schema import MAX_REPLICATIONS, Scenario
 from .replicate import RunResult, run_scenario, same_steps
@@ -174,7 +174,7 @@ def _merge_band(a: Band, b: Band) -> Band:
         return a
 
     length = max(a.total.size, b.total.size)
-    ta, la, ha, tb, lb, hb = (_pad(x, length) for x in (a.total, a.low, a.high, b.total, b.low, b.high))
+    ta, la, ha, tb, lb, hb = (pad(x, length) for x in (a.total, a.low, a.high, b.total, b.low, b.high))
     return Band(n=a.n + b.n, total=ta + tb, low=np.minimum(la, lb), high=np.maximum(ha, hb))
 
 

@@ -19,8 +19,8 @@ from simsampling.metrics import (
     WAIT_BIN_MIN,
     WAIT_BINS,
     Durations,
-    _histogram,
-    _peak,
+    histogram,
+    peak,
     add_series,
     band,
     estimate,
@@ -205,7 +205,7 @@ def test_peak_is_the_peak_of_all_events_sorted(seed):
         if j.size and seed % 4 == 0:
             j[rng.integers(j.size)] = np.nan
     joins, leaves = np.concatenate(joins), np.concatenate(leaves)
-    assert _peak(np.sort(joins), np.sort(leaves)) == lexsort_peak(joins, leaves)
+    assert peak(np.sort(joins), np.sort(leaves)) == lexsort_peak(joins, leaves)
 
 
 def numpy_occupancy(begin: np.ndarray, end: np.ndarray, edges: np.ndarray) -> np.ndarray:
@@ -238,7 +238,7 @@ def test_wait_counts_are_numpys_histogram():
         rng.exponential(5.0, 5000), np.arange(0.0, 241.0, 0.25), [-0.0, -1.0, 239.99, 240.0, 240.01, 1e9, np.inf, np.nan],
         np.arange(0.0, 241.0, 0.25) + 1e-12, np.arange(0.0, 241.0, 0.25) - 1e-12,
     ])
-    counts = _histogram(minutes, WAIT_BINS, WAIT_BIN_MIN)
+    counts = histogram(minutes, WAIT_BINS, WAIT_BIN_MIN)
     expected = np.histogram(minutes, bins=WAIT_BINS)[0]
     assert counts.dtype == expected.dtype
     np.testing.assert_array_equal(counts, expected)
@@ -362,7 +362,7 @@ def test_estimate_ci_is_scipys_t_interval(values):
 
 def test_t_quantile_is_scipy_stats_to_the_bit():
     """Runs take the t quantile from scipy.special (a lighter import): the values scipy.stats gives."""
-    from simsampling.metrics import _t975
+    from simsampling.metrics.estimates import _t975
 
     for df in (*range(1, 200), 499, 1000, 4999):
         assert _t975(df) == float(stats.t.ppf(0.975, df))

@@ -1,0 +1,169 @@
+"""KPIs, time series and confidence intervals, all computed from event logs.
+
+Nothing here is tracked while the model runs: queue lengths and busy servers
+are integrals over the residents' intervals, evaluated with sorted arrays and
+cumulative sums (exact time averages, no sampling error).
+
+A point's log is reduced to a :class:`Tally`, small and additive: tallies of
+many points combine into the tally of a district without keeping any resident
+in memory. Percentiles of one point are exact; over several points they are
+read from 1-second bins (the first four hours; 1-minute bins beyond).
+
+Cost per point matters (a city round has thousands): times in a log come
+nearly in order (arrivals, starts, ends), so they are sorted with a stable sort
+(timsort: several times faster than quicksort on them, the same values), each
+once per log (``EventLog.derived``); durations are counted in their bins and
+their percentiles selected, not sorted; and compiled loops replace chains of
+numpy calls, doing numpy's arithmetic operation by operation, so every figure
+is the same to the last bit.
+"""
+
+from .compiled import (
+    compiled_loop,
+    dispatchers,
+    duration_summary,
+    histogram,
+    peak,
+    sorted_occupancy,
+)
+from .durations import (
+    DAY,
+    DURATION_EDGES,
+    Durations,
+    HOUR,
+    MINUTE,
+    PERCENTS,
+    SECOND_BINS_S,
+    TIME_STATS,
+    WAIT_BINS,
+    WAIT_BIN_MIN,
+    in_order,
+    time_stats,
+)
+from .lines import (
+    area_max,
+    over_capacity,
+    queue_max,
+    sorted_line,
+    total_queue_max,
+    waiting_before_opening_s,
+    waiting_intervals,
+)
+from .staff_time import (
+    home_team_days,
+    overtime_by_day_s,
+    staff_seconds,
+    staffed_days,
+    staffed_span_s,
+    staffed_spans,
+)
+from .tally import (
+    COUNT_KEYS,
+    HourCounts,
+    STAFF_ROLES,
+    Tally,
+    combine,
+    kpis_of,
+    replication_kpis,
+    tally,
+)
+from .series import (
+    Band,
+    Series,
+    SeriesBands,
+    add_series,
+    band,
+    busy_servers,
+    occupancy,
+    pad,
+    point_series,
+    series_edges,
+    wait_histograms,
+)
+from .estimates import (
+    estimate,
+    flatten,
+    summarise,
+)
+from .stations import (
+    CLOSURE_FIELDS,
+    MAX_TIMELINE_ROWS,
+    StationTimeline,
+    station_intervals,
+    station_spells,
+    station_timeline,
+)
+from .busy_period import (
+    BUSY_GAP_S,
+    BUSY_LINE,
+    BusyPeriod,
+    busy_period,
+    busy_period_kpis,
+)
+
+__all__ = [
+    "BUSY_GAP_S",
+    "BUSY_LINE",
+    "Band",
+    "BusyPeriod",
+    "CLOSURE_FIELDS",
+    "COUNT_KEYS",
+    "DAY",
+    "DURATION_EDGES",
+    "Durations",
+    "HOUR",
+    "HourCounts",
+    "MAX_TIMELINE_ROWS",
+    "MINUTE",
+    "PERCENTS",
+    "SECOND_BINS_S",
+    "STAFF_ROLES",
+    "Series",
+    "SeriesBands",
+    "StationTimeline",
+    "TIME_STATS",
+    "Tally",
+    "WAIT_BINS",
+    "WAIT_BIN_MIN",
+    "add_series",
+    "area_max",
+    "band",
+    "busy_period",
+    "busy_period_kpis",
+    "busy_servers",
+    "combine",
+    "compiled_loop",
+    "dispatchers",
+    "duration_summary",
+    "estimate",
+    "flatten",
+    "histogram",
+    "home_team_days",
+    "in_order",
+    "kpis_of",
+    "occupancy",
+    "over_capacity",
+    "overtime_by_day_s",
+    "pad",
+    "peak",
+    "point_series",
+    "queue_max",
+    "replication_kpis",
+    "series_edges",
+    "sorted_line",
+    "sorted_occupancy",
+    "staff_seconds",
+    "staffed_days",
+    "staffed_span_s",
+    "staffed_spans",
+    "station_intervals",
+    "station_spells",
+    "station_timeline",
+    "summarise",
+    "tally",
+    "time_stats",
+    "total_queue_max",
+    "wait_histograms",
+    "waiting_before_opening_s",
+    "waiting_intervals",
+]

@@ -1,0 +1,93 @@
+"""A stage's busy period: the stretch of minutes in which residents waited at it while it had
+servers on duty, the serving and duty time in it (utilisation when it matters) and the waiting.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..log import EventLog
+from ..stages import role
+from ..steps import step_for
+from .compiled import sorted_occupancy
+from .durations import HOUR, MINUTE
+from .lines import sorted_line
+from .staff_time import staffed_spans
+from .series import busy_servers, occupancy
+
+
+BUSY_LINE = 1.0
+"""Residents waiting at a stage, on average over a minute, for the minute to be in its busy period."""
+
+BUSY_GAP_S = 15 * MINUTE
+"""Shorter gaps between such minutes belong to the same busy period."""
+
+
+@dataclass(frozen=True)
+class BusyPeriod:
+    """A stage's busy period in one replication (or several added up): when it began and ended, the
+    server-seconds spent serving and on duty in it, and the resident-seconds of waiting in it."""
+
+    start_s: float = math.nan
+    end_s: float = math.nan
+    busy_s: float = 0.0
+    duty_s: float = 0.0
+    waiting_s: float = 0.0
+
+    @staticmethod
+    def added(parts: list["BusyPeriod"]) -> "BusyPeriod":
+        """Several points' periods: the earliest start, the latest end, the sums."""
+        starts = [p.start_s for p in parts if not math.isnan(p.start_s)]
+        return BusyPeriod(min(starts, default=math.nan), max((p.end_s for p in parts if not math.isnan(p.end_s)), default=math.nan),
+                          sum(p.busy_s for p in parts), sum(p.duty_s for p in parts), sum(p.waiting_s for p in parts))
+
+
+def busy_period(log: EventLog, stage: str) -> BusyPeriod:
+    """The stage's busy period: the longest-waiting stretch of minutes in which at least ``BUSY_LINE``
+    resident waited on average while the stage had servers on duty (from each staffed day's opening,
+    after the first day's set-up, to its last swab), gaps up to ``BUSY_GAP_S`` bridged.
+
+    Servers on duty are the stage's less those closed for lack of staff. A server paired with the
+    stations (a registrar in the paired layout: its role has no duty of its own) is busy while
+    serving and while its resident waits for the next stage."""
+    spans = staffed_spans(log)
+    if spans[0][0] == log.hours[0][0]:
+        spans[0] = (spans[0][0] + log.setup_s, max(spans[0][1], spans[0][0] + log.setup_s))
+    step = step_for(spans[-1][1] - spans[0][0], MINUTE)  # a span of years (a valid heavy tail) in coarser steps
+    edges = np.arange(math.floor(spans[0][0] / step), math.ceil(spans[-1][1] / step) + 1) * step
+    if edges.size < 2:
+        return BusyPeriod()
+    line = sorted_occupancy(*sorted_line(log, stage), edges)
+    busy = busy_servers(log, stage, edges)
+    serving = role(stage)
+    main = log.main
+    if log.plan is not None and serving not in log.plan.duty and stage in main[-2:-1]:
+        busy = busy + sorted_occupancy(*sorted_line(log, main[-1]), edges)
+        serving = role(main[-1])
+    starts, ends = np.array([a for a, _ in spans]), np.array([b for _, b in spans])
+    duty = log.servers[stage] * occupancy(starts, ends, edges)
+    if log.closures is not None:
+        mine = log.closures.role == serving
+        for begin, end in spans:  # closures within each staffed span
+            low = np.clip(log.closures.start_s[mine], begin, end)
+            duty -= occupancy(low, np.clip(log.closures.end_s[mine], begin, end), edges)
+    congested = np.flatnonzero((line >= BUSY_LINE) & (duty > 0))
+    if congested.size == 0:
+        return BusyPeriod()
+    breaks = np.flatnonzero(np.diff(congested) > BUSY_GAP_S / step + 1)
+    spells = zip(congested[np.concatenate([[0], breaks + 1])], congested[np.concatenate([breaks, [congested.size - 1]])] + 1)
+    first, last = max(spells, key=lambda spell: float(line[spell[0]:spell[1]].sum()))
+    return BusyPeriod(float(edges[first]), float(edges[last]), float(busy[first:last].sum()) * step,
+                      float(np.clip(duty[first:last], 0.0, None).sum()) * step, float(line[first:last].sum()) * step)
+
+
+def busy_period_kpis(period: BusyPeriod, open_s: float) -> dict[str, float]:
+    return {
+        "start_h": (period.start_s - open_s) / HOUR,
+        "end_h": (period.end_s - open_s) / HOUR,
+        "utilization": period.busy_s / period.duty_s if period.duty_s > 0 else math.nan,
+        "waiting_person_min": period.waiting_s / MINUTE,
+    }

@@ -1,0 +1,122 @@
+"""Durations (waits, time in system): their bins, exact percentiles of one point and binned ones
+over many, without sorting them; the clock's units.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Optional
+
+import numpy as np
+
+from .compiled import duration_summary
+
+
+MINUTE = 60.0
+HOUR = 3600.0
+DAY = 86400.0
+TIME_STATS = ("mean", "p50", "p90", "p95", "max")
+SECOND_BINS_S = 4 * HOUR
+DURATION_EDGES = np.concatenate([np.arange(0.0, SECOND_BINS_S, 1.0), np.arange(SECOND_BINS_S, 15 * DAY + MINUTE, MINUTE)])
+PERCENTS = (50, 90, 95)
+
+# Fixed bins (minutes) of the wait distribution charts, additive across points and replications.
+WAIT_BIN_MIN = 0.25
+
+WAIT_BINS = np.append(np.arange(0.0, 240.0 + WAIT_BIN_MIN, WAIT_BIN_MIN), np.inf)
+
+
+def in_order(values: np.ndarray) -> np.ndarray:
+    """A sorted copy (stable sort: fast on nearly ordered times)."""
+    return np.sort(values, kind="stable")
+
+
+def _percentile_ranks(count: int) -> tuple[np.ndarray, list[float]]:
+    """``np.percentile``'s linear method for ``PERCENTS`` of ``count`` values: the ranks
+    (in sorted order) of the two values each one interpolates, and the weight of the second."""
+    last = count - 1
+    ranks, weights = [], []
+    for percent in PERCENTS if count else ():
+        virtual = last * (percent / 100)
+        # At or beyond the end numpy takes index -1 twice, with a weight of virtual + 1.
+        below = math.floor(virtual) if virtual < last else -1
+        ranks += [below % count, below + 1 if below >= 0 else last]
+        weights.append(virtual - below)
+    return np.array(ranks, dtype=np.intp), weights
+
+
+def _stats(seconds: np.ndarray, at_ranks: np.ndarray, weights: list[float], largest: float) -> dict[str, float]:
+    """``time_stats`` from the values at ``_percentile_ranks`` and the largest value:
+    numpy's arithmetic, operation by operation (tests/unit/test_metrics.py holds it to numpy)."""
+    if seconds.size == 0:
+        return {key: math.nan for key in TIME_STATS}
+    percentiles = [largest] * len(PERCENTS)  # numpy gives the NaN when there is one
+    if not math.isnan(largest):
+        for i, weight in enumerate(weights):
+            low, high = float(at_ranks[2 * i]) / MINUTE, float(at_ranks[2 * i + 1]) / MINUTE
+            step = high - low
+            percentiles[i] = high - step * (1 - weight) if weight >= 0.5 else low + step * weight
+    p50, p90, p95 = percentiles
+    return {"mean": float((seconds / MINUTE).mean()), "p50": p50, "p90": p90, "p95": p95, "max": largest / MINUTE}
+
+
+def time_stats(seconds: np.ndarray) -> dict[str, float]:
+    """mean, p50, p90, p95 and max of durations, in minutes (NaN when empty)."""
+    ordered = np.sort(seconds)
+    ranks, weights = _percentile_ranks(seconds.size)
+    return _stats(seconds, ordered[ranks], weights, float(ordered[-1]) if seconds.size else math.nan)
+
+
+@dataclass
+class Durations:
+    """Durations of one kind (seconds): exact statistics, and bins to pool with others."""
+
+    count: int
+    total: float
+    largest: float
+    bins: np.ndarray
+    counts: np.ndarray
+    exact: Optional[dict[str, float]] = None
+
+    @classmethod
+    def of(cls, seconds: np.ndarray) -> "Durations":
+        ranks, weights = _percentile_ranks(seconds.size)
+        bins, counts, largest, at_ranks = duration_summary(seconds, DURATION_EDGES, int(SECOND_BINS_S), ranks)
+        largest = float(largest) if seconds.size else math.nan
+        return cls(int(seconds.size), float(seconds.sum()), largest, bins, counts, _stats(seconds, at_ranks, weights, largest))
+
+    @classmethod
+    def pooled(cls, parts: list["Durations"]) -> "Durations":
+        dense = np.zeros(DURATION_EDGES.size, dtype=np.int64)
+        for part in parts:
+            dense[part.bins] += part.counts  # a part's bins are distinct
+        bins = np.flatnonzero(dense)
+        count = sum(p.count for p in parts)
+        largest = max((p.largest for p in parts if p.count), default=math.nan)
+        return cls(count, sum(p.total for p in parts), largest, bins, dense[bins])
+
+    def stats(self) -> dict[str, float]:
+        """Statistics in minutes; percentiles interpolated within bins when pooled."""
+        if self.exact is not None:
+            return self.exact
+        if self.count == 0:
+            return {key: math.nan for key in TIME_STATS}
+        cumulative = np.cumsum(self.counts)
+        lows = DURATION_EDGES[self.bins]
+        widths = np.append(np.diff(DURATION_EDGES), MINUTE)[self.bins]
+
+        def percentile(q: float) -> float:
+            rank = q / 100.0 * (self.count - 1)
+            k = int(np.searchsorted(cumulative, rank, side="right"))
+            before = cumulative[k - 1] if k else 0
+            inside = (rank - before + 0.5) / self.counts[k]
+            return min(float(lows[k] + widths[k] * inside), self.largest) / MINUTE
+
+        return {
+            "mean": self.total / self.count / MINUTE,
+            "p50": percentile(50),
+            "p90": percentile(90),
+            "p95": percentile(95),
+            "max": self.largest / MINUTE,
+        }

@@ -1,0 +1,69 @@
+"""A point's waiting lines from its log: the longest line at a stage or in the whole point, the most
+people in a side stage's area, time spent waiting beyond the waiting area's capacity.
+"""
+
+from __future__ import annotations
+
+
+import numpy as np
+
+from ..log import EventLog
+from .compiled import peak
+from .durations import in_order
+
+
+def sorted_line(log: EventLog, stage: str) -> tuple[np.ndarray, np.ndarray]:
+    """``log.line(stage)``, joins and leaves each sorted: for the line's peak and its series."""
+    return log.derived(("sorted_line", stage), lambda: tuple(map(in_order, log.line(stage))))
+
+
+def queue_max(log: EventLog, stage: str) -> int:
+    """The longest line ever seen at a stage: the peak of joins minus starts (or leaving)."""
+    return int(peak(*sorted_line(log, stage)))
+
+
+def area_max(log: EventLog, stage: str) -> int:
+    """The most people in a side stage's area at once (waiting there or being served), from
+    their joins and the ends of their service there."""
+    through = np.isfinite(log.end[stage])
+    return int(peak(in_order(log.enter(stage)[through]), in_order(log.end[stage][through])))
+
+
+def waiting_intervals(log: EventLog) -> tuple[np.ndarray, np.ndarray]:
+    """(joined, left) of every stretch anyone spent in any line of the point."""
+    lines = [log.line(stage) for stage in log.stages]
+    return np.concatenate([joins for joins, _ in lines]), np.concatenate([leaves for _, leaves in lines])
+
+
+def total_queue_max(log: EventLog) -> int:
+    """The most people waiting at the point at once, whatever the stage (from the
+    stages' sorted lines: a stable sort of sorted runs merges them)."""
+    lines = [sorted_line(log, stage) for stage in log.stages]
+    return int(peak(*(in_order(np.concatenate(side)) for side in zip(*lines))))
+
+
+def over_capacity(joins: np.ndarray, leaves: np.ndarray, capacity: int) -> tuple[float, int]:
+    """Person-seconds spent waiting beyond ``capacity`` people, and the peak overflow.
+
+    The number waiting is a step function of the sorted joins and leaves
+    (leaving first at equal times); its excess over the capacity is integrated exactly.
+    """
+    times = np.concatenate([leaves, joins])
+    steps = np.concatenate([np.full(leaves.size, -1), np.full(joins.size, 1)])
+    order = np.lexsort((steps, times))
+    times, level = times[order], np.cumsum(steps[order])
+    excess = np.clip(level - capacity, 0, None)
+    person_s = float((excess[:-1] * np.diff(times)).sum()) if times.size else 0.0
+    return person_s, int(excess.max(initial=0))
+
+
+def waiting_before_opening_s(log: EventLog) -> float:
+    """Resident-seconds spent in line before the point opened: before each day's opening, the first
+    day's after its set-up (early arrivals, residents called before the set-up was done)."""
+    if not log.stages or not log.arrived:
+        return 0.0
+    first = log.stages[0]
+    ready = np.array([open_s + (log.setup_s if day == 0 else 0.0) for day, (open_s, _) in enumerate(log.hours)])
+    left_here = log.reneged & (log.left_stage == log.stages.index(first))
+    leave = np.where(left_here, log.left_s, log.start[first])
+    return float(np.clip(np.fmin(leave, ready[log.day]) - log.arrival_s, 0.0, None).sum())

@@ -1,0 +1,227 @@
+"""Per-step time series of a run (lines, busy servers, arrivals and samples): exact time averages
+from the residents' intervals, added up over points and banded over replications; wait
+histograms.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Iterable
+
+import numpy as np
+
+from ..log import EventLog
+from ..stages import union
+from ..steps import end_of_groups, factor, mean_of_groups, step_for, sum_of_groups
+from .compiled import histogram, sorted_occupancy
+from .durations import DAY, HOUR, MINUTE, WAIT_BINS, WAIT_BIN_MIN, in_order
+from .lines import sorted_line
+
+
+def occupancy(begin: np.ndarray, end: np.ndarray, edges: np.ndarray) -> np.ndarray:
+    """Time-average number of intervals [begin, end) open in each bin between increasing edges.
+
+    Uses F(T) = sum over residents of the time spent in the interval before T,
+    which is a difference of two sorted cumulative sums; exact for any bins.
+    """
+    return sorted_occupancy(in_order(begin), in_order(end), edges)
+
+
+@dataclass
+class Series:
+    """Series of one point (or several added up) in one replication, from midnight of day 0.
+
+    ``queue[stage]`` and ``busy[stage]`` are time averages over each step;
+    ``arrived`` and ``sampled`` (at the point or at home) are cumulative
+    counts at the end of each step. ``step_s`` is the step in seconds.
+    """
+
+    queue: dict[str, np.ndarray]
+    busy: dict[str, np.ndarray]
+    arrived: np.ndarray
+    sampled: np.ndarray
+    step_s: float = MINUTE
+
+    @property
+    def steps(self) -> int:
+        return int(self.arrived.size)
+
+    @property
+    def queue_total(self) -> np.ndarray:
+        return np.sum(list(self.queue.values()), axis=0) if self.queue else np.zeros(self.steps)
+
+    def coarsened(self, step_s: float) -> "Series":
+        """The same series in steps of ``step_s`` (a multiple of this step: steps.py), exactly."""
+        k = factor(step_s, self.step_s)
+        if k == 1:
+            return self
+        return Series(queue={s: mean_of_groups(a, k) for s, a in self.queue.items()},
+                      busy={s: mean_of_groups(a, k) for s, a in self.busy.items()},
+                      arrived=end_of_groups(self.arrived, k), sampled=end_of_groups(self.sampled, k), step_s=step_s)
+
+
+def series_edges(log: EventLog, step_s: float = MINUTE) -> np.ndarray:
+    """Step edges from midnight of day 0 to the later of the round's last midnight and the last event.
+
+    The step is ``step_s``, or coarser when the span would need more than ``steps.MAX_SERIES_STEPS``.
+    """
+    left = log.left_s[~np.isnan(log.left_s)]
+    last = max(len(log.hours) * DAY, log.last_sample_s, float(log.arrival_s.max(initial=0.0)), float(left.max(initial=0.0)))
+    step_s = step_for(last, step_s)
+    steps = math.ceil(last / step_s)
+    return np.arange(steps + 1) * step_s
+
+
+def busy_servers(log: EventLog, stage: str, edges: np.ndarray) -> np.ndarray:
+    """Servers of a stage busy serving, time-averaged over each step (a station until its hand disinfection is done),
+    over every resident served there (the swabbed, and at a side stage or before a divert, the diverted)."""
+    through = log.through(stage)
+    end = log.station_free_s()[through] if stage == "swab" else log.end[stage][through]
+    return occupancy(log.start[stage][through], end, edges)
+
+
+def point_series(log: EventLog, step_s: float = MINUTE) -> Series:
+    edges = series_edges(log, step_s)
+    step_s = float(edges[1] - edges[0]) if edges.size > 1 else step_s
+    queue, busy = {}, {}
+    for stage in log.stages:
+        queue[stage] = sorted_occupancy(*sorted_line(log, stage), edges)
+        busy[stage] = busy_servers(log, stage, edges)
+    ends = edges[1:]
+    arrived = np.searchsorted(in_order(log.arrival_s), ends, side="right").astype(float)
+    sampled = np.searchsorted(in_order(log.sampled_times()), ends, side="right").astype(float)
+    return Series(queue=queue, busy=busy, arrived=arrived, sampled=sampled, step_s=step_s)
+
+
+def pad(array: np.ndarray, length: int) -> np.ndarray:
+    """Extend with the last value: a count stays where it ended, a line or busy count at zero."""
+    if array.size == length:
+        return array
+    return np.pad(array, (0, length - array.size), mode="edge") if array.size else np.zeros(length)
+
+
+def add_series(parts: list[Series]) -> Series:
+    """The series of several points together (lines and counts add up)."""
+
+    def total(arrays: list[np.ndarray]) -> np.ndarray:
+        length = max(a.size for a in arrays)
+        return np.sum([pad(a, length) for a in arrays], axis=0)
+
+    step_s = max(part.step_s for part in parts)
+    parts = [part.coarsened(step_s) for part in parts]
+    stages = union(tuple(part.queue) for part in parts)
+    return Series(
+        queue={s: total([p.queue[s] for p in parts if s in p.queue]) for s in stages},
+        busy={s: total([p.busy[s] for p in parts if s in p.busy]) for s in stages},
+        arrived=total([p.arrived for p in parts]),
+        sampled=total([p.sampled for p in parts]),
+        step_s=parts[0].step_s,
+    )
+
+
+@dataclass
+class Band:
+    """Mean, min and max across replications of a series, accumulated one replication at a time."""
+
+    n: int = 0
+    total: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    low: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    high: np.ndarray = field(default_factory=lambda: np.zeros(0))
+
+    def add(self, values: np.ndarray) -> None:
+        length = max(values.size, self.total.size)
+        values = pad(values, length)
+        if self.n == 0:
+            self.total, self.low, self.high = values.astype(float).copy(), values.copy(), values.copy()
+        else:
+            self.total, self.low, self.high = (pad(a, length) for a in (self.total, self.low, self.high))
+            # An earlier replication that ended sooner stays at its last value.
+            self.total = self.total + values
+            self.low = np.minimum(self.low, values)
+            self.high = np.maximum(self.high, values)
+        self.n += 1
+
+    @property
+    def mean(self) -> np.ndarray:
+        return self.total / max(self.n, 1)
+
+    def coarsened(self, k: int, cumulative: bool) -> "Band":
+        """The band in steps ``k`` times longer. Exact for the mean; for a time average the low and high
+        become the averages of the finer ones (an envelope at least as wide as the true one)."""
+        if k == 1:
+            return self
+        group = end_of_groups if cumulative else mean_of_groups
+        return Band(n=self.n, total=group(self.total, k), low=group(self.low, k), high=group(self.high, k))
+
+
+def band(arrays: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Mean, min and max across replications of series of unequal length."""
+    accumulated = Band()
+    for array in arrays:
+        accumulated.add(array)
+    return accumulated.mean, accumulated.low, accumulated.high
+
+
+@dataclass
+class SeriesBands:
+    """Bands of every series of a scope (a point, or the whole run) across replications."""
+
+    step_s: float = MINUTE
+    queue: dict[str, Band] = field(default_factory=dict)
+    busy: dict[str, Band] = field(default_factory=dict)
+    queue_total: Band = field(default_factory=Band)
+    arrived: Band = field(default_factory=Band)
+    sampled: Band = field(default_factory=Band)
+    hourly_sampled: list[np.ndarray] = field(default_factory=list)
+
+    def add(self, series: Series) -> None:
+        if self.sampled.n and series.step_s != self.step_s:  # a replication that ran long: steps.py
+            if series.step_s < self.step_s:
+                series = series.coarsened(self.step_s)
+            else:
+                self.coarsen(series.step_s)
+        self.step_s = series.step_s
+        for stage, values in series.queue.items():
+            self.queue.setdefault(stage, Band()).add(values)
+            self.busy.setdefault(stage, Band()).add(series.busy[stage])
+        self.queue_total.add(series.queue_total)
+        self.arrived.add(series.arrived)
+        self.sampled.add(series.sampled)
+        per_hour = int(round(HOUR / series.step_s))
+        cumulative = series.sampled[per_hour - 1 :: per_hour] if per_hour >= 1 else series.sampled
+        self.hourly_sampled.append(np.diff(np.concatenate([[0.0], cumulative])))
+
+    @property
+    def steps(self) -> int:
+        return int(self.sampled.total.size)
+
+    @property
+    def period_s(self) -> float:
+        """What one entry of ``hourly_sampled`` counts: an hour, or a step when steps are longer."""
+        return max(HOUR, self.step_s)
+
+    def coarsen(self, step_s: float) -> None:
+        """Hold every band in steps of ``step_s`` (a multiple of the present step)."""
+        k = factor(step_s, self.step_s)
+        if k == 1:
+            return
+        periods = factor(max(HOUR, step_s), self.period_s)
+        self.queue = {s: b.coarsened(k, False) for s, b in self.queue.items()}
+        self.busy = {s: b.coarsened(k, False) for s, b in self.busy.items()}
+        self.queue_total = self.queue_total.coarsened(k, False)
+        self.arrived, self.sampled = self.arrived.coarsened(k, True), self.sampled.coarsened(k, True)
+        self.hourly_sampled = [sum_of_groups(h, periods) for h in self.hourly_sampled]
+        self.step_s = step_s
+
+
+def wait_histograms(logs: Iterable[EventLog]) -> dict[str, np.ndarray]:
+    """Counts of waits (minutes) in the fixed ``WAIT_BINS`` per stage.
+
+    As ``np.histogram`` counts them (the last bin closed, NaN and negative waits left out).
+    """
+    counts: dict[str, np.ndarray] = {}
+    for log in logs:
+        for stage in log.stages:
+            counts[stage] = counts.get(stage, 0) + histogram(log.wait(stage) / MINUTE, WAIT_BINS, WAIT_BIN_MIN)
+    return counts

@@ -1,0 +1,77 @@
+"""Staff time from a point's log: the span staffed each day, overtime after closing, staff-seconds
+per role (rota, overtime, late leaving, door-to-door teams).
+"""
+
+from __future__ import annotations
+
+from typing import Optional
+
+
+from ..log import EventLog
+from ..stages import role
+from .durations import DAY
+
+
+def overtime_by_day_s(log: EventLog) -> list[float]:
+    """Seconds each day's last station (swab and disinfection) was busy after that day's closing."""
+
+    def compute() -> list[float]:
+        finish = log.station_free_s()
+        return [max(0.0, float(finish[log.served & (log.day == day)].max(initial=close_s)) - close_s)
+                for day, (_, close_s) in enumerate(log.hours)]
+
+    return log.derived("overtime_by_day_s", compute)
+
+
+def staffed_days(log: EventLog) -> list[int]:
+    """The days the point is staffed: those on which residents came (or the first day, if nobody came).
+
+    A day of the round on which nobody is due at the point (a two-day round called
+    on the first day only) is not staffed: no staff-hours, no utilisation."""
+    return log.derived("staffed_days", lambda: sorted(set(log.day.tolist())) or [0])
+
+
+def staffed_spans(log: EventLog, days: Optional[list[int]] = None) -> list[tuple[float, float]]:
+    """Each staffed day's (or each of ``days``') opening and the later of its closing and its last station free."""
+    overtime = overtime_by_day_s(log)
+    return [(log.hours[day][0], log.hours[day][1] + overtime[day]) for day in (staffed_days(log) if days is None else days)]
+
+
+def home_team_days(log: EventLog) -> list[int]:
+    """Days door-to-door teams work: from the first day to the last on which they started a visit
+    (every day of the round if a household was never visited)."""
+    home = log.home
+    if not home.served.all():
+        return list(range(len(log.hours)))
+    return list(range(int(log.home_days().max(initial=0)) + 1))
+
+
+def staffed_span_s(log: EventLog) -> float:
+    """Seconds the point is staffed: each staffed day from opening (set-up included) to
+    the later of closing and the last swab of that day's residents."""
+    return sum(close_s - open_s for open_s, close_s in staffed_spans(log))
+
+
+def staff_seconds(log: EventLog) -> dict[str, float]:
+    """Staff-seconds per role: the rota, plus overtime of those on duty at each closing.
+
+    In the paired layout a registrar works with each staffed station. Door-to-door
+    teams count as ``home``. Logs without a staff plan count every server all day.
+    """
+    overtime = overtime_by_day_s(log)
+    if log.plan is None:
+        span = staffed_span_s(log)
+        roles = {role(stage): count * span for stage, count in log.servers.items()}
+    else:
+        roles = log.plan.scheduled_s([(day * DAY, (day + 1) * DAY) for day in staffed_days(log)])
+        for name, duty in log.plan.duty.items():
+            roles[name] += sum(duty.count_until(log.hours[day][1]) * overtime[day] for day in staffed_days(log))
+        if log.closures is not None:
+            for name, late in log.closures.late_leaving_s().items():
+                roles[name] += late
+        if "registration" in log.servers and "registrar" not in roles:
+            roles["registrar"] = roles["sampler"]
+    if log.home is not None:
+        span = sum(close_s - open_s for open_s, close_s in staffed_spans(log, home_team_days(log)))
+        roles["home"] = log.home.teams * log.home.team_size * span
+    return roles
