@@ -26,7 +26,7 @@ from typing import Any, Sequence, Union
 import yaml
 
 from ..scenario.errors import Problem, ScenarioError, dotted
-from ..scenario.loading import _ScenarioLoader
+from ..scenario.loading import ScenarioLoader
 from ..scenario.reading import whole_number
 
 Segment = Union[str, int]
@@ -86,7 +86,7 @@ def parse_path(text: str, argument: str | None = None) -> tuple[Segment, ...]:
 def parse_value(text: str, argument: str) -> Any:
     """A YAML scalar, read as in a scenario file (``07:00`` stays text)."""
     try:
-        value = yaml.load(text, Loader=_ScenarioLoader)
+        value = yaml.load(text, Loader=ScenarioLoader)
     except yaml.YAMLError:
         raise problem(argument, "", f"value {text!r} is not a YAML scalar") from None
     if isinstance(value, (dict, list)):

@@ -52,19 +52,19 @@ class _Scenario:
         return whole_number(text)
 
 
-class _ScenarioLoader(_Scenario, yaml.SafeLoader):
+class ScenarioLoader(_Scenario, yaml.SafeLoader):
     """The pure-Python loader (its error messages are the reference)."""
 
 
 _INT_PATTERN = re.compile(r"^(?:[-+]?0b[0-1_]+|[-+]?0[0-7_]+|[-+]?(?:0|[1-9][0-9_]*)|[-+]?0x[0-9a-fA-F_]+)$")
-_ScenarioLoader.add_implicit_resolver("tag:yaml.org,2002:int", _INT_PATTERN, list("-+0123456789"))
-_ScenarioLoader.add_constructor("tag:yaml.org,2002:int", _Scenario.construct_yaml_int)
-_FastLoader = _ScenarioLoader
+ScenarioLoader.add_implicit_resolver("tag:yaml.org,2002:int", _INT_PATTERN, list("-+0123456789"))
+ScenarioLoader.add_constructor("tag:yaml.org,2002:int", _Scenario.construct_yaml_int)
+_FastLoader = ScenarioLoader
 if getattr(yaml, "__with_libyaml__", False):
     class _FastLoader(_Scenario, yaml.CSafeLoader):  # type: ignore[no-redef]
         """libyaml's parser with the same rules: several times faster on a city's file."""
 
-    _FastLoader.yaml_implicit_resolvers = _ScenarioLoader.yaml_implicit_resolvers
+    _FastLoader.yaml_implicit_resolvers = ScenarioLoader.yaml_implicit_resolvers
     _FastLoader.add_constructor("tag:yaml.org,2002:int", _Scenario.construct_yaml_int)
 
 
@@ -90,10 +90,10 @@ def read_yaml(path: Path) -> tuple[Any, dict[tuple, int]]:
     try:
         return _parse(text, name, _FastLoader)
     except _YamlProblem:
-        if _FastLoader is _ScenarioLoader:
+        if _FastLoader is ScenarioLoader:
             raise
         # libyaml words its errors differently (and may stop elsewhere): the reference parser says what is wrong.
-        return _parse(text, name, _ScenarioLoader)
+        return _parse(text, name, ScenarioLoader)
 
 
 class _YamlProblem(ScenarioError):
