@@ -10,20 +10,22 @@ colour. A stage whose name is not a known kind is a plain stage (``plain.py``).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Annotated, Callable, Literal, Optional, Union
+from typing import TYPE_CHECKING, Annotated, Callable, Literal, Optional, Union
 
-import numpy as np
 from pydantic import Field
 
 from ..scenario.base import FrozenModel, Servers
 from ..scenario.distributions import Duration
 
+if TYPE_CHECKING:  # numpy is loaded by what draws, not by reading a scenario (``validate``)
+    import numpy as np
+
 STAGE_NAME = r"^[a-z][a-z0-9_]{0,39}$"
 """A stage's name: lower-case letters, digits and ``_`` (it names columns, streams and staff roles)."""
 
-Sample = Callable[..., np.ndarray]
+Sample = Callable[..., "np.ndarray"]
 """``sample(dist, stream, scale=1.0)``: one draw per resident who came, in arrival order, from the named stream."""
-Uniform = Callable[[str], np.ndarray]
+Uniform = Callable[[str], "np.ndarray"]
 """``uniform(stream)``: one uniform draw in [0, 1) per resident who came, from the named stream."""
 
 POOL, REGISTRATION, STATIONS = "pool", "registration", "stations"

@@ -7,13 +7,14 @@ until that station's sampler is free, so registration must come right before swa
 
 from __future__ import annotations
 
-from typing import Literal, Optional, Union
-
-import numpy as np
+from typing import TYPE_CHECKING, Literal, Optional, Union
 
 from ..scenario.base import FrozenModel, Servers, Share
 from ..scenario.distributions import Duration, Lognormal
 from .kind import REGISTRATION, Routes, StageKind
+
+if TYPE_CHECKING:
+    import numpy as np
 
 
 class RegistrationTimes(FrozenModel):
@@ -41,6 +42,8 @@ class RegistrationStage(FrozenModel):
 
 def draw(name: str, config: RegistrationStage, sample, uniform) -> dict[str, np.ndarray]:
     """QR or manual per resident (the ``qr`` stream), then the time of the way it registers."""
+    import numpy as np
+
     qr = uniform("qr") < config.qr_share
     by_qr = sample(config.service_s.qr, "registration_qr")
     by_hand = sample(config.service_s.manual, "registration_manual")

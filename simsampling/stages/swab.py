@@ -8,14 +8,16 @@ reserved stations are the stations' business too.
 
 from __future__ import annotations
 
-from typing import Annotated, Literal, Optional, Union
+from typing import TYPE_CHECKING, Annotated, Literal, Optional, Union
 
-import numpy as np
 from pydantic import Field
 
 from ..scenario.base import MAX_SERVERS, FrozenModel, Servers, Share
 from ..scenario.distributions import Duration, Lognormal
 from .kind import STATIONS, StageKind, stage_stream
+
+if TYPE_CHECKING:
+    import numpy as np
 
 
 class Reserved(FrozenModel):
@@ -64,6 +66,8 @@ def lanes(point) -> list[range]:
 def lane_of(point, draws) -> np.ndarray:
     """Each resident's lane: 2 if drawn for the reserved stations, else 1 if a priority resident
     with dedicated stations, else 0."""
+    import numpy as np
+
     lane = np.zeros(draws.count, dtype=np.int8)
     if lanes(point)[1] and draws.priority is not None:
         lane[draws.priority] = 1
