@@ -43,6 +43,12 @@ def export(revision: str, folder: Path) -> Path:
     return folder
 
 
+def in_revision(revision: str, scenario: Path) -> bool:
+    """Whether ``revision`` has the scenario file (a scenario added since cannot run on it)."""
+    path = scenario.resolve().relative_to(ROOT).as_posix()
+    return subprocess.run(["git", "-C", str(ROOT), "cat-file", "-e", f"{revision}:{path}"], capture_output=True).returncode == 0
+
+
 def points_of(scenario: Path) -> int:
     import yaml
 
@@ -161,6 +167,9 @@ def main(argv=None) -> int:
                 (scratch / f"{name}-src").mkdir()
                 versions[name] = export(revision, scratch / f"{name}-src")
         for scenario in scenarios:
+            if not in_revision(args.baseline, scenario):
+                print(f"{scenario.relative_to(ROOT)}: not in {args.baseline}, not compared")
+                continue
             engines = ("fast", "simpy") if points_of(scenario) == 1 else ("auto",)
             for engine in engines:
                 folders = {name: scratch / name / f"{scenario.stem}-{engine}" for name in versions}
