@@ -51,6 +51,7 @@ class _StagesBase(BaseModel):
             stages._order = tuple(data)
         elif isinstance(data, _StagesBase):
             stages._order = data._order
+        stages._order = stages.names  # the walking order itself: two equal flows compare equal
         return stages
 
     @model_serializer(mode="wrap")
