@@ -10,9 +10,18 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from .distributions import positive_zero
 
 MAX_SERVERS = 10_000
+
+
+def positive_zero(value):
+    """``value`` with every -0.0 made 0.0 (in lists too): a standard deviation of -0.0 passes ``ge=0`` but numpy
+    refuses it ("scale < 0"), and "-0" would be printed. Used by every model's before-validator."""
+    if type(value) is float and value == 0.0:
+        return 0.0
+    if isinstance(value, list):
+        return [positive_zero(item) for item in value]
+    return value
 
 
 class FrozenModel(BaseModel):

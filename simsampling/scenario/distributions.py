@@ -10,7 +10,9 @@ from __future__ import annotations
 import math
 from typing import Annotated, Literal, Union
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, Field, model_validator
+
+from .base import FrozenModel
 
 _FINITE = {"allow_inf_nan": False}
 # Far beyond any real service time or lateness (ten days), small enough to keep
@@ -21,24 +23,7 @@ Positive = Annotated[float, Field(gt=0, le=_LIMIT, **_FINITE)]
 NonNegative = Annotated[float, Field(ge=0, le=_LIMIT, **_FINITE)]
 
 
-def positive_zero(value):
-    """``value`` with every -0.0 made 0.0 (in lists too): a standard deviation of -0.0 passes ``ge=0`` but numpy
-    refuses it ("scale < 0"), and "-0" would be printed. Used by every model's before-validator."""
-    if type(value) is float and value == 0.0:
-        return 0.0
-    if isinstance(value, list):
-        return [positive_zero(item) for item in value]
-    return value
-
-
-class _Dist(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
-
-    @model_validator(mode="before")
-    @classmethod
-    def _no_negative_zero(cls, data):
-        return {key: positive_zero(value) for key, value in data.items()} if isinstance(data, dict) else data
-
+class _Dist(FrozenModel):
     @property
     def mean_value(self) -> float:
         """Mean of the distribution before any truncation at zero."""
