@@ -63,9 +63,17 @@ def cold_parts(fast_engine: bool, home: bool = False) -> list[str]:
     return parts
 
 
+PART_NAMES = {"engine": "the simulation engine", "teams": "the door-to-door teams' engine",
+              "metrics": "the results' calculations"}
+"""What each compiled part is called in the notice: a SimPy run compiles only the metrics' loops, and
+must not be told that the engine it does not use is compiling."""
+
+
 def compile_notice(parts: list[str]) -> str:
-    """What to say before compiling ``parts``."""
-    return f"compiling the simulation engine (once, about {round(sum(COMPILE_S[p] for p in parts))} s)"
+    """What to say before compiling ``parts`` (in the order given: the engine first)."""
+    names = [PART_NAMES[p] for p in parts]
+    what = names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+    return f"compiling {what} (once, about {round(sum(COMPILE_S[p] for p in parts))} s)"
 
 
 def compile_kinds(scenario: Scenario, engines: tuple[str, ...]) -> None:
