@@ -201,8 +201,14 @@ class KpiRow:
 
     @property
     def ci95(self) -> str:
+        """The interval as shown: every KPI of these tables is a count, share, time or utilisation, so a
+        t-interval reaching below zero (few replications of a rare event) is cut at zero, as docs/outputs.md says;
+        summary.json keeps the interval as computed."""
         ci = self.leaf.get("ci95")
-        return f"{formatted(ci[0], self.fmt)} – {formatted(ci[1], self.fmt)}" if ci else ""
+        if not ci:
+            return ""
+        low = ci[0] if ci[0] is None or not math.isfinite(ci[0]) else max(ci[0], 0.0)
+        return f"{formatted(low, self.fmt)} – {formatted(ci[1], self.fmt)}"
 
 
 def formatted(value: Any, fmt: str = "{:,.1f}") -> str:

@@ -73,3 +73,10 @@ def test_provenance_takes_extra_rows():
     assert rows["executor"] == "dask" and rows["seed"] == "overridden" and rows["jobs (worker processes)"] == "4"
     assert list(rows).index("seed") == 3  # an overridden key keeps its place
     assert rows["generated"] == "2024-01-02 03:04:05+00:00"
+
+
+def test_an_interval_below_zero_is_shown_cut_at_zero_and_kept_in_the_leaf():
+    leaf = {"mean": 7.8, "ci95": [-6.5, 22.1], "n": 5}  # a side stage's p90 wait over five replications
+    assert KpiRow("wait", leaf).ci95 == "0.0 – 22.1"
+    assert leaf["ci95"] == [-6.5, 22.1]
+    assert KpiRow("wait", {"mean": 1.0, "ci95": [0.5, 1.5], "n": 5}).ci95 == "0.5 – 1.5"
