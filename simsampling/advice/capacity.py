@@ -148,9 +148,18 @@ SETUPS_KEPT = 3
 """Set-up times a fluid is run with at most (a row each): with more replications, a spread of theirs."""
 
 
-def stage_rates(point: Point, scenario: Scenario, grid: np.ndarray) -> dict[str, np.ndarray]:
+def stage_rates(point: Point, scenario: Scenario, grid: np.ndarray, most: float = np.inf) -> dict[str, np.ndarray]:
     """Per stage (walking order), the residents it can serve per second at each grid time, from each
-    day's opening (set-up not counted). Without a ``staff`` section nobody is ever closed: no plan to read."""
+    day's opening (set-up not counted). Without a ``staff`` section nobody is ever closed: no plan to read.
+
+    ``most``: the highest rate given, to a stage of no time (a mean of 0, which is valid) or of so little
+    that its rate overflows, while anyone is on duty there."""
     means = mean_service_s(point, scenario)
     plan = staff_plan(point, scenario.hours) if point.staff is not None else None
-    return {stage: servers_on_duty(point, scenario, stage, grid, plan) / means[stage] for stage in stages_of(point)}
+    rates = {}
+    for stage in stages_of(point):
+        on_duty = servers_on_duty(point, scenario, stage, grid, plan)
+        with np.errstate(divide="ignore", over="ignore", invalid="ignore"):
+            rate = on_duty / means[stage]
+        rates[stage] = np.where(on_duty > 0, np.minimum(np.nan_to_num(rate, nan=most, posinf=most), most), 0.0)
+    return rates

@@ -127,7 +127,7 @@ class Fluids:
         per_s = scale.T[:, :, None] * open_mask(hours, grid)[None, None, :]
         for c, point in enumerate(points):
             if point.staff is not None:
-                for k, (stage, rate) in enumerate(stage_rates(point, scenario, grid).items()):
+                for k, (stage, rate) in enumerate(stage_rates(point, scenario, grid, UNLIMITED / step).items()):
                     per_s[stages.index(stage), c] = rate
         served = []
         for rate in per_s:

@@ -102,10 +102,11 @@ def test_limited_by_rules(changes, limit, rule):
 # ------------------------------------------------------------------ the fluid model and the searches
 
 
-def one_station(copies: int = 1, service_s: float = 60.0):
+def one_station(copies: int = 1, service_s: float = 60.0, staffed: bool = False):
+    staff = {"staff": {"rota": [{"role": "sampler", "count": 1, "start": "08:00", "end": "20:00"}]}} if staffed else {}
     scenario = validate_scenario({"name": "fluid", "clock": {"open": "08:00", "close": "20:00"},
                                   "arrivals": {"kind": "poisson", "rate_per_hour": 10.0},
-                                  "points": [{"id": "p", "population": 1000, "tents": 1, "stages": {
+                                  "points": [{"id": "p", "population": 1000, "tents": 1, **staff, "stages": {
                                       "swab": {"service_s": {"dist": "fixed", "value": service_s}}}}]})
     return Fluids.of(scenario.points * copies, scenario, np.arange(7 * 3600.0, 36 * 3600.0, 60.0))
 
@@ -127,10 +128,11 @@ def test_fluid_has_no_wait_below_capacity_and_counts_the_wait_for_the_opening():
 
 
 @pytest.mark.filterwarnings("error::RuntimeWarning")
+@pytest.mark.parametrize("staffed", [False, True])  # a staff plan's rates: servers on duty over the mean time
 @pytest.mark.parametrize("service_s", [0.0, 5e-324])
-def test_a_stage_of_no_time_or_of_a_subnormal_time_limits_nothing(service_s: float):
+def test_a_stage_of_no_time_or_of_a_subnormal_time_limits_nothing(service_s: float, staffed: bool):
     # 1 / 5e-324 overflows: its rate is capped as a stage of no time's, not inf x 0 = NaN while closed.
-    fluid = one_station(service_s=service_s)
+    fluid = one_station(service_s=service_s, staffed=staffed)
     crowd = np.where(fluid.grid >= 8 * 3600.0, 120.0, 0.0)
     assert fluid.p90_wait_min(crowd[None, :])[0] <= 1.0  # within a step of the grid (a minute)
 
