@@ -21,9 +21,8 @@ from rich.console import Console
 from rich.table import Table
 
 from . import __version__
-from .choices import (AUTO_FIRST, AUTO_KPIS, AUTO_MAX, AUTO_PRECISION, DEFAULT_ENGINE, DEFAULT_MAX_P90_WAIT_MIN, ENGINES, FORMATS,
-                      KEEP_LOGS_UP_TO)
-from .experiment.executors import DEFAULT_EXECUTOR, EXECUTORS, ExecutorUnavailable, check_executor, check_scheduler
+from .choices import AUTO_FIRST, AUTO_KPIS, AUTO_MAX, AUTO_PRECISION, DEFAULT_MAX_P90_WAIT_MIN, FORMATS, KEEP_LOGS_UP_TO
+from .experiment.executors import ExecutorUnavailable, check_executor, check_scheduler
 from .cli_advise import add_parser as add_advise_parser
 from .cli_advise import advise_run, advise_sections, print_sentences, run_advise
 from .cli_app import add_parser as add_app_parser
@@ -33,10 +32,10 @@ from .cli_fit import add_parser as add_fit_parser
 from .cli_fit import run_fit
 from .cli_experiments import run_compare, run_sweep
 from .cli_folder import target_free
+from .cli_options import add_run_arguments, bounded_int
 from .cli_animate import add_parser as add_animate_parser
 from .cli_animate import run_animate
 from .scenario import Problem, Scenario, ScenarioError, load_scenario, validate_scenario
-from .scenario.reading import whole_number
 from .scenario.schema import MAX_REPLICATIONS
 from .terminal import console, printable, progress_bar, say, shown
 
@@ -49,20 +48,6 @@ BAD_INPUT = 2
 INFEASIBLE = 3
 INTERRUPTED = 130
 SAY_ESTIMATE_FROM_S = 30.0
-
-
-def _bounded_int(low: int, high: int):
-    def parse(text: str) -> int:
-        try:
-            value = whole_number(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-        if not low <= value <= high:
-            shown_value = text.strip() if len(text.strip()) <= 30 else f"{text.strip()[:12]}... ({len(text.strip()):,} characters)"
-            raise argparse.ArgumentTypeError(f"{shown_value} is outside {low}..{high}")
-        return value
-
-    return parse
 
 
 def _positive_minutes(text: str) -> float:
@@ -87,12 +72,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("scenario", type=Path, help="scenario file (YAML)")
     run.add_argument("--replications", "-r", type=_replications, help="replications, or auto: as many as --precision needs (default: the scenario's)")
     add_sequential_arguments(run)
-    run.add_argument("--seed", type=_bounded_int(0, 2**63 - 1), help="random seed (default: the scenario's)")
-    run.add_argument("--out", "-o", type=Path, help="results folder (default: results/<name>-<timestamp>)")
-    run.add_argument("--jobs", "-j", type=_bounded_int(1, 1024), default=1, help="worker processes (default 1)")
-    add_engine_arguments(run)
-    run.add_argument("--force", action="store_true", help="replace an existing non-empty results folder")
-    run.add_argument("--quiet", "-q", action="store_true", help="no progress bar or summary table")
+    add_run_arguments(run, seed="random seed (default: the scenario's)", out="results/<name>-<timestamp>",
+                      quiet="no progress bar or summary table")
     run.add_argument(
         "--persons",
         action=argparse.BooleanOptionalAction,
@@ -125,9 +106,9 @@ def build_parser() -> argparse.ArgumentParser:
                      "share; a shorter calling plan) and add the impact view to the folder and report.html")
 
     add_optimise_parser(commands)
-    add_advise_parser(commands, _bounded_int, add_engine_arguments)
+    add_advise_parser(commands)
 
-    add_experiment_parsers(commands, _bounded_int, add_engine_arguments)
+    add_experiment_parsers(commands)
     add_fit_parser(commands)
 
     add_animate_parser(commands)
@@ -137,28 +118,6 @@ def build_parser() -> argparse.ArgumentParser:
     validate = commands.add_parser("validate", help="check a scenario file without running it")
     validate.add_argument("scenario", type=Path, help="scenario file (YAML)")
     return parser
-
-
-def add_engine_arguments(parser: argparse.ArgumentParser) -> None:
-    """``--executor``, ``--scheduler`` and ``--engine``, for every command that runs scenarios
-    (pass them on with ``run_options``)."""
-    parser.add_argument(
-        "--executor",
-        choices=EXECUTORS,
-        default=DEFAULT_EXECUTOR,
-        help="where tasks run: serial (this process), processes (--jobs local processes, the default) "
-        "or dask (a Dask cluster: --scheduler, or a local one of --jobs processes); results are identical",
-    )
-    parser.add_argument(
-        "--scheduler", metavar="ADDRESS", help="Dask scheduler address, e.g. tcp://10.0.0.5:8786 (with --executor dask)"
-    )
-    parser.add_argument(
-        "--engine",
-        choices=ENGINES,
-        default=DEFAULT_ENGINE,
-        help=f"simulation engine: fast (points in its scope only), simpy, or auto: fast where it can, "
-        f"simpy elsewhere (default {DEFAULT_ENGINE}); results are identical",
-    )
 
 
 def run_options(args, scenario: Scenario, file: str) -> dict:
@@ -354,7 +313,7 @@ def _replications(text: str):
     """``--replications``: a whole number, or ``auto`` (experiment/sequential.py)."""
     if text.strip().lower() == "auto":
         return "auto"
-    return _bounded_int(1, MAX_REPLICATIONS)(text)
+    return bounded_int(1, MAX_REPLICATIONS)(text)
 
 
 def add_sequential_arguments(parser: argparse.ArgumentParser) -> None:
@@ -366,9 +325,9 @@ def add_sequential_arguments(parser: argparse.ArgumentParser) -> None:
                         help="with --replications auto: a target KPI, a dotted path of summary.json kpis, optionally "
                         "with an absolute half-width in its unit (repeatable; default: "
                         f"{', '.join(AUTO_KPIS)})")
-    parser.add_argument("--initial-replications", type=_bounded_int(2, MAX_REPLICATIONS), default=AUTO_FIRST,
+    parser.add_argument("--initial-replications", type=bounded_int(2, MAX_REPLICATIONS), default=AUTO_FIRST,
                         help=f"with --replications auto: the first batch (default {AUTO_FIRST})")
-    parser.add_argument("--max-replications", type=_bounded_int(2, MAX_REPLICATIONS), default=AUTO_MAX,
+    parser.add_argument("--max-replications", type=bounded_int(2, MAX_REPLICATIONS), default=AUTO_MAX,
                         help=f"with --replications auto: stop here if the target is not met (default {AUTO_MAX})")
 
 
@@ -413,12 +372,8 @@ def add_optimise_parser(commands) -> None:
                      help="replications per evaluation (default: the scenario's, at least what --confidence needs); "
                      "auto: picked by the sequential procedure on the scenario as given")
     add_sequential_arguments(opt)
-    opt.add_argument("--seed", type=_bounded_int(0, 2**63 - 1), help="random seed of the search (default: the scenario's)")
-    opt.add_argument("--out", "-o", type=Path, help="results folder (default: results/<name>-optimise-<timestamp>)")
-    opt.add_argument("--jobs", "-j", type=_bounded_int(1, 1024), default=1, help="worker processes (default 1)")
-    add_engine_arguments(opt)
-    opt.add_argument("--force", action="store_true", help="replace an existing non-empty results folder")
-    opt.add_argument("--quiet", "-q", action="store_true", help="no line per evaluation")
+    add_run_arguments(opt, seed="random seed of the search (default: the scenario's)",
+                      out="results/<name>-optimise-<timestamp>", quiet="no line per evaluation")
 
 
 def _optimise(args, out: Console, err: Console) -> int:

@@ -21,6 +21,7 @@ from .choices import DEFAULT_MAX_P90_WAIT_MIN, RANK_BY
 from .scenario import Problem, ScenarioError, load_scenario
 from .scenario.schema import MAX_REPLICATIONS
 from .cli_folder import target_free
+from .cli_options import add_run_arguments, bounded_int
 from .terminal import printable, progress_bar, say
 
 if TYPE_CHECKING:  # the measuring (numpy, the engines) is imported where advice is measured, not by validate
@@ -30,7 +31,7 @@ TOP_ROWS = 10
 """District: point rows of the terminal table."""
 
 
-def add_parser(commands, bounded_int: Callable, add_engine_arguments: Callable) -> None:
+def add_parser(commands) -> None:
     """Add ``advise`` to the command line's subparsers."""
     advise = commands.add_parser(
         "advise", help="what one more or one fewer tent, checker, desk or server of any stage, a higher QR share or a "
@@ -49,12 +50,8 @@ def add_parser(commands, bounded_int: Callable, add_engine_arguments: Callable) 
                         "desk-1, <stage>+1 and <stage>-1 for every other stage with servers of its own, qr+0.1, calls-1h)")
     advise.add_argument("--replications", "-r", type=bounded_int(1, MAX_REPLICATIONS),
                         help="replications of every run (default: the scenario's)")
-    advise.add_argument("--seed", type=bounded_int(0, 2**63 - 1), help="random seed of every run (default: the scenario's)")
-    advise.add_argument("--out", "-o", type=Path, help="results folder (default: results/<name>-advise-<timestamp>)")
-    advise.add_argument("--jobs", "-j", type=bounded_int(1, 1024), default=1, help="worker processes (default 1)")
-    add_engine_arguments(advise)
-    advise.add_argument("--force", action="store_true", help="replace an existing non-empty results folder")
-    advise.add_argument("--quiet", "-q", action="store_true", help="no progress bar or table")
+    add_run_arguments(advise, seed="random seed of every run (default: the scenario's)",
+                      out="results/<name>-advise-<timestamp>", quiet="no progress bar or table")
 
 
 def add_target_arguments(parser: argparse.ArgumentParser) -> None:

@@ -10,7 +10,7 @@ import argparse
 import math
 from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Optional
 
 from rich import box
 from rich.console import Console
@@ -19,6 +19,7 @@ from rich.table import Table
 from .scenario import Problem, ScenarioError, load_scenario
 from .scenario.schema import MAX_REPLICATIONS
 from .cli_folder import target_free
+from .cli_options import add_run_arguments, bounded_int
 from .terminal import printable, progress_bar, say, shown
 
 RunOptions = Callable[[argparse.Namespace, Any, str], dict]
@@ -28,17 +29,14 @@ INTERRUPTED = 130
 FAILED = 1
 
 
-def add_parsers(commands, bounded_int, add_engine_arguments=None) -> None:
+def add_parsers(commands) -> None:
     """Add ``compare`` and ``sweep`` to the command line's subparsers."""
     compare = commands.add_parser(
         "compare", help="run scenarios with common random numbers and compare their KPIs (paired CIs)",
         description="Run two or more scenarios with the same seed and replications (common random numbers: the "
         "same residents in each) and write a folder comparing them with the first: differences and paired 95% CIs.")
     compare.add_argument("scenarios", type=Path, nargs="+", metavar="SCENARIO", help="scenario files; the first is the baseline A")
-    _common(compare, bounded_int)
-    compare.add_argument("--out", "-o", type=Path, help="results folder (default: results/compare-<timestamp>)")
-    if add_engine_arguments is not None:
-        add_engine_arguments(compare)
+    _common(compare, "results/compare-<timestamp>")
 
     sweep = commands.add_parser(
         "sweep", help="run every combination of scenario field values (full factorial), resumable",
@@ -52,21 +50,17 @@ def add_parsers(commands, bounded_int, add_engine_arguments=None) -> None:
                        help="a KPI for sweep.csv and the charts, as in kpis.csv (e.g. wait_min.total.p90); repeat for "
                        "more (default: finish_h, sampled_by_deadline_share, wait_min.total.p90, utilization.swab, "
                        "staff_hours, waiting_over_capacity_person_min)")
-    _common(sweep, bounded_int)
+    _common(sweep, None)
     sweep.add_argument("--out", "-o", type=Path, required=True, help="results folder (its unfinished sweep, if any, "
                        "is resumed from the hidden .<name>.partial folder beside it)")
     sweep.add_argument("--fresh", action="store_true", help="discard an unfinished sweep of this --out and start over")
-    if add_engine_arguments is not None:
-        add_engine_arguments(sweep)
 
 
-def _common(parser: argparse.ArgumentParser, bounded_int) -> None:
+def _common(parser: argparse.ArgumentParser, out: Optional[str]) -> None:
     parser.add_argument("--replications", "-r", type=bounded_int(1, MAX_REPLICATIONS),
                         help="replications of every scenario (default: the first scenario's)")
-    parser.add_argument("--seed", type=bounded_int(0, 2**63 - 1), help="random seed of every scenario (default: the first scenario's)")
-    parser.add_argument("--jobs", "-j", type=bounded_int(1, 1024), default=1, help="worker processes (default 1)")
-    parser.add_argument("--force", action="store_true", help="replace an existing non-empty results folder")
-    parser.add_argument("--quiet", "-q", action="store_true", help="no progress bar or table")
+    add_run_arguments(parser, seed="random seed of every scenario (default: the first scenario's)", out=out,
+                      quiet="no progress bar or table")
 
 
 def _ready(options: dict[str, Any], scenarios, err: Console, quiet: bool, runs: int = 1) -> dict[str, Any]:
