@@ -1,4 +1,4 @@
-"""Choices the command line offers for a run, in a module that imports nothing.
+"""Choices the command line offers for a run, and its exit statuses, in a module that imports nothing.
 
 The parser of every command is built before any command runs, so what it offers is
 named here rather than beside the code that uses it (which imports numpy): ``simsampling
@@ -28,3 +28,13 @@ LAWS = ("lognormal", "gamma", "weibull")
 """The laws ``simsampling fit`` fits to a stage's times."""
 LAW_CHOICES = ("auto",) + LAWS + ("empirical",)
 """``fit --law``: the lowest AIC (auto), one law, or the records' own times."""
+
+# The command line's exit statuses (README and docs/outputs.md), one meaning each for every command.
+OS_FAILURE = 1
+"""A path could not be read or written, a disk was full, a scheduler could not be reached."""
+BAD_INPUT = 2
+"""A scenario, a records file or an option was refused, naming the file, line and field."""
+INFEASIBLE = 3
+"""A target cannot be met (optimise, advise)."""
+INTERRUPTED = 130
+"""Stopped by Ctrl-C; nothing half-written is left."""

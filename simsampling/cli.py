@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Optional, Sequence
 from rich.console import Console
 from rich.table import Table
 
+from .choices import BAD_INPUT, INFEASIBLE, INTERRUPTED, OS_FAILURE
 from . import __version__
 from .choices import AUTO_FIRST, AUTO_KPIS, AUTO_MAX, AUTO_PRECISION, DEFAULT_MAX_P90_WAIT_MIN, FORMATS, KEEP_LOGS_UP_TO
 from .experiment.executors import ExecutorUnavailable, check_executor, check_scheduler
@@ -43,10 +44,6 @@ if TYPE_CHECKING:  # the simulation (numpy, the metrics) is imported by the comm
     from .advice import RunAdvice
     from .experiment import RunResult
 
-FAILED = 1
-BAD_INPUT = 2
-INFEASIBLE = 3
-INTERRUPTED = 130
 SAY_ESTIMATE_FROM_S = 30.0
 
 
@@ -177,7 +174,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         return BAD_INPUT
     except OSError as exc:
         say(err, failure_line(exc))
-        return FAILED
+        return OS_FAILURE
     except KeyboardInterrupt:
         say(err, "interrupted: no results were written")
         return INTERRUPTED

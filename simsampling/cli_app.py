@@ -24,6 +24,7 @@ from pathlib import Path
 
 from rich.console import Console
 
+from .choices import BAD_INPUT, OS_FAILURE
 from .terminal import say
 
 DEFAULT_HOST = "127.0.0.1"
@@ -31,7 +32,6 @@ DEFAULT_PORT = 8501
 MAX_UPLOAD_MB = 20
 """Streamlit's upload limit; the loader refuses a scenario file over 20,000,000 bytes anyway."""
 READY_TIMEOUT_S = 60.0
-OS_FAILURE = 1
 
 
 def add_parser(commands) -> None:
@@ -56,7 +56,7 @@ def run_app(args, out: Console, err: Console) -> int:
     port = args.port if args.port is not None else (DEFAULT_PORT if _free(args.host, DEFAULT_PORT) else _any_port(args.host))
     if not 0 < port < 65536:
         say(err, f"--port: {port} is not a port number (1-65535)")
-        return 2
+        return BAD_INPUT
     if not _free(args.host, port):
         say(err, f"{args.host}:{port}: cannot listen there (taken, or not an address of this machine); "
             "choose another --port or --host")

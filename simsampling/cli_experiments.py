@@ -16,6 +16,7 @@ from rich import box
 from rich.console import Console
 from rich.table import Table
 
+from .choices import INTERRUPTED, OS_FAILURE
 from .scenario import Problem, ScenarioError, load_scenario
 from .scenario.schema import MAX_REPLICATIONS
 from .cli_folder import target_free
@@ -25,8 +26,6 @@ from .terminal import printable, progress_bar, say, shown
 RunOptions = Callable[[argparse.Namespace, Any, str], dict]
 """cli.run_options: the ``run_scenario`` keywords of a command's engine and executor options."""
 
-INTERRUPTED = 130
-FAILED = 1
 
 
 def add_parsers(commands) -> None:
@@ -217,7 +216,7 @@ def run_sweep(args, out: Console, err: Console, run_options: RunOptions) -> int:
         except BrokenProcessPool:
             progress.stop()
             say(err, _saved("a worker process died", state, partial))
-            return FAILED
+            return OS_FAILURE
     if not args.quiet:
         for table in sweep_tables(result, out):
             out.print(table)

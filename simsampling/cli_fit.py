@@ -19,7 +19,7 @@ from rich.console import Console
 from rich.table import Table
 
 from . import __version__
-from .choices import LAW_CHOICES
+from .choices import BAD_INPUT, LAW_CHOICES, OS_FAILURE
 from .scenario import ScenarioError, validate_scenario
 from .scenario.schema import MAX_SERVERS
 from .terminal import say
@@ -27,8 +27,6 @@ from .terminal import say
 if TYPE_CHECKING:
     import numpy as np
 
-BAD_INPUT = 2
-OS_FAILURE = 1
 SHOWN_BAD = 20
 INCONSISTENT_SHARE = 0.05
 """More negative times than this share and a stage's measure does not fit the point's layout."""
