@@ -32,8 +32,11 @@ class PoolStage:
         """Resident i through this stage; False if it gave up in the line."""
         residents = self.residents
         request = self.resource.request(**residents.asks[i])
-        if not (yield from residents.queue(i, request, self.index, patient=self.patient)):
-            return False
+        if self.patient and residents.give_up[i] is not None:
+            if not (yield from residents.queue(i, request, self.index)):
+                return False
+        else:  # no patience to run out: Residents.queue's wait, without its generator (most residents)
+            yield request
         env = residents.env
         self.start[i] = env.now
         yield residents.timeout(self.service_s[i])

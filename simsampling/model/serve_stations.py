@@ -137,14 +137,19 @@ class Stations:
         station, the request held or None from a shared line), or None if it gave up in the line."""
         residents = self.residents
         ask = residents.asks[i]
+        stays = residents.give_up[i] is None  # no patience to run out: Residents.queue's wait without its generator
         if self.shared:
             taken = self.pools[self.lane[i]].get(**ask)
-            if not (yield from residents.queue(i, taken, stage)):
+            if stays:
+                yield taken
+            elif not (yield from residents.queue(i, taken, stage)):
                 return None
             return taken.value, None
         k = self.choose_station(i)
         request = servers[k].request(**ask)
-        if not (yield from residents.queue(i, request, stage, off_line=lambda: self.off_line(k))):
+        if stays:
+            yield request
+        elif not (yield from residents.queue(i, request, stage, off_line=lambda: self.off_line(k))):
             return None
         return k, request
 
