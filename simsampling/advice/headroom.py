@@ -47,9 +47,11 @@ from .plans import (
     Arrivals,
     clock_at,
     opening_time,
+    plan_span_h,
     plan_window,
     scale_walk_in,
     shorten_plan,
+    stretch_room_h,
     with_point_arrivals,
 )
 
@@ -190,13 +192,12 @@ class Push:
         if isinstance(arrivals, PoissonArrivals):
             return cls("walk_in_rate", arrivals, hours, point.population, 1.0, 1.0 / MAX_WALK_IN_FACTOR,
                        MAX_WALK_IN_FACTOR)
-        start_s, end_s = plan_window(arrivals, hours, point.population)
-        span_h = (opening_time(hours, end_s) - opening_time(hours, start_s)) / 3600.0
+        span_h = plan_span_h(arrivals, hours, point.population)
         if span_h <= 0:
             return None
-        room_h = (opening_time(hours, hours[-1][1]) - opening_time(hours, end_s)) / 3600.0
-        return cls("calling_plan", arrivals, hours, point.population, 0.0, -max(0.0, room_h),
-                   span_h * (1.0 - SMALLEST_FACTOR), (start_s, end_s))
+        return cls("calling_plan", arrivals, hours, point.population, 0.0,
+                   -stretch_room_h(arrivals, hours, point.population), span_h * (1.0 - SMALLEST_FACTOR),
+                   plan_window(arrivals, hours, point.population))
 
     def plan(self, value: float) -> Arrivals:
         """The arrival plan pushed by ``value``."""
