@@ -9,6 +9,11 @@ it in about half a second. numba caches beside the sources (``__pycache__``) whe
 package folder is writable; an install in a read-only place (a system site-packages,
 a container image) caches in the user's cache folder instead (``cache_folder``), so
 that only the first run compiles. ``NUMBA_CACHE_DIR``, if set, wins.
+
+:func:`import_numba` is how the package imports numba: after ``configure_cache``, and
+with numba's array support loaded without its probe for scipy's BLAS, which imports
+scipy.linalg (a quarter of a second of CPU in every process that simulates) for
+linear algebra none of our compiled code does (docs/architecture.md).
 """
 
 from __future__ import annotations
@@ -56,6 +61,35 @@ def configure_cache() -> None:
     numba = sys.modules.get("numba")
     if numba is not None:  # imported already (by the user): set its configuration too
         numba.config.CACHE_DIR = str(folder)
+
+
+BLAS_PROBE = "scipy.linalg.cython_blas"
+"""What numba's array support imports when it is loaded, to know whether ``np.dot`` may call BLAS."""
+
+
+def import_numba():
+    """numba, its cache pointed at ``cache_folder()`` and its array support loaded without probing for BLAS.
+
+    numba loads ``numba.np.arraymath`` at the first compile or cache load of a process; that
+    module imports scipy.linalg to set a flag only ``np.convolve`` and ``np.correlate`` read
+    (they then multiply in a loop). Our compiled code calls neither, nor any linear algebra
+    (``np.dot`` and ``np.linalg`` would still import scipy.linalg when compiled). So the probe is
+    made to fail, for that one import: the module is loaded here, first, with the probe's module
+    marked missing, and the mark is taken away at once. A process that imported either already
+    is left as it is.
+    """
+    configure_cache()
+    import numba
+
+    if "numba.np.arraymath" not in sys.modules and BLAS_PROBE not in sys.modules:
+        sys.modules[BLAS_PROBE] = None  # type: ignore[assignment]  (import raises ImportError: no probe)
+        try:
+            import numba.np.arraymath  # noqa: F401
+        except ImportError:  # pragma: no cover - a numba whose array support moved: loaded as numba likes
+            pass
+        finally:
+            del sys.modules[BLAS_PROBE]
+    return numba
 
 
 def cached(dispatcher) -> bool:

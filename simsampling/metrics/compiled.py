@@ -10,7 +10,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from ..jit import configure_cache
+from ..jit import import_numba
 
 
 _DISPATCHERS: list[Callable[[], Any]] = []
@@ -24,9 +24,7 @@ def compiled_loop(function: Callable) -> Callable:
 
     def dispatcher() -> Callable:
         if not compiled:
-            configure_cache()
-            import numba
-
+            numba = import_numba()
             compiled.append(numba.njit(cache=True)(function))
         return compiled[0]
 

@@ -42,8 +42,6 @@ def charts_drawer(points: int) -> ContextManager[Optional[Prepared]]:
     ``points`` points, to draw its charts when ``write_results`` hands it the run; None for a large run."""
     if points > DRAWER_POINTS:
         return contextlib.nullcontext(None)
-    import scipy.special  # noqa: F401  (both processes compute confidence intervals: imported once, before the fork)
-
     return prepared(functools.partial(importlib.import_module, ".charts", __name__))
 
 

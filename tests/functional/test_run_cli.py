@@ -233,3 +233,15 @@ def test_validate_loads_no_engine_chart_or_statistics_library():
             "print(sorted(m for m in ('numpy', 'numba', 'matplotlib', 'scipy', 'simpy', 'polars') if m in sys.modules)); sys.exit(status)")
     done = subprocess.run([sys.executable, "-c", code, str(DEMO)], capture_output=True, text=True, check=True)
     assert done.stdout.strip().splitlines()[-1] == "[]", done.stdout
+
+
+def test_a_run_loads_no_scipy_module_it_does_not_use(tmp_path: Path):
+    """A run's process imports neither scipy.special (t quantiles come from a table) nor scipy.linalg (numba's
+    BLAS probe, jit.import_numba), a third of a second of CPU; both still import afterwards for those who need them."""
+    code = ("import sys; from simsampling.cli import main; status = main(['run', sys.argv[1], '--out', sys.argv[2], "
+            "'--replications', '3', '--engine', 'fast', '--quiet']); "
+            "print(sorted(m for m in ('scipy.special', 'scipy.linalg', 'scipy.stats') if m in sys.modules)); "
+            "import numba.np.arraymath, scipy.linalg.cython_blas; sys.exit(status)")
+    done = subprocess.run([sys.executable, "-c", code, str(DEMO), str(tmp_path / "out")], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip().splitlines()[-1] == "[]", done.stdout

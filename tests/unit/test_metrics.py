@@ -361,11 +361,15 @@ def test_estimate_ci_is_scipys_t_interval(values):
 
 
 def test_t_quantile_is_scipy_stats_to_the_bit():
-    """Runs take the t quantile from scipy.special (a lighter import): the values scipy.stats gives."""
-    from simsampling.metrics.estimates import _t975
+    """Runs take the t quantile from t_table.py, else scipy.special (lighter imports): the values scipy.stats gives."""
+    from scipy.special import stdtrit
 
-    for df in (*range(1, 200), 499, 1000, 4999):
-        assert _t975(df) == float(stats.t.ppf(0.975, df))
+    from simsampling.metrics.estimates import _t975
+    from simsampling.metrics.t_table import T975
+
+    assert len(T975) == 199
+    for df in (*range(1, 200), 200, 499, 1000, 4999):
+        assert _t975(df) == float(stats.t.ppf(0.975, df)) == float(stdtrit(df, 0.975))
 
 
 def test_estimate_small_samples_and_missing_values():

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from ...jit import configure_cache
+from ...jit import import_numba
 
-configure_cache()  # before numba: a read-only install caches in the user's cache folder
 try:
-    from numba import config, njit
-
-    JIT = not config.DISABLE_JIT
+    numba = import_numba()  # a read-only install caches in the user's cache folder; no BLAS probe
+    njit = numba.njit
+    JIT = not numba.config.DISABLE_JIT
 except ImportError:  # pragma: no cover - numba is a dependency; plain Python stays exact
     JIT = False
 
