@@ -72,8 +72,13 @@ def count_axis(ax) -> None:
     thousands(ax)
 
 
-def save(fig, path: Path, bottom: float = 0.0) -> None:
-    """Lay out (leaving ``bottom``, a fraction of the height, free for a figure legend) and write."""
+def save(fig, path: Path, bottom: float = 0.0, dpi: float = DPI) -> None:
+    """Lay out (leaving ``bottom``, a fraction of the height, free for a figure legend) and write at ``dpi``.
+
+    ``tight_layout`` leaves a placeholder layout engine on the figure, and savefig lays out
+    and draws a figure with any engine once more before drawing it for the file: taken off,
+    each chart is drawn once, the same pixels, about a fifth less CPU (tests/unit/test_chart_style.py)."""
     fig.tight_layout(rect=(0, bottom, 1, 1))
-    fig.savefig(path, dpi=DPI)
+    fig.set_layout_engine(None)
+    fig.savefig(path, dpi=dpi)
     plt.close(fig)

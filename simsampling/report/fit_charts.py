@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .chart_style import plt
+from .chart_style import plt, save
 
 _COLOURS = {"lognormal": "#1f77b4", "gamma": "#2ca02c", "weibull": "#d62728"}
 
@@ -29,9 +29,7 @@ def qq_chart(fit, path: Path) -> None:
     ax.set_title(f"{fit.stage}: {times.size:,} times; written to the scenario: {chosen}", fontsize=10)
     ax.legend(fontsize=8, loc="upper left")
     ax.grid(alpha=0.3)
-    fig.tight_layout()
-    fig.savefig(path)
-    plt.close(fig)
+    save(fig, path, dpi=fig.dpi)
 
 
 def arrivals_chart(slots: list[dict], total: int, path: Path) -> None:
@@ -43,6 +41,4 @@ def arrivals_chart(slots: list[dict], total: int, path: Path) -> None:
     ax.set_ylabel("arrivals per 15 min")
     ax.set_title(f"{total:,} arrivals in the records", fontsize=10)
     ax.grid(axis="y", alpha=0.3)
-    fig.tight_layout()
-    fig.savefig(path)
-    plt.close(fig)
+    save(fig, path, dpi=fig.dpi)

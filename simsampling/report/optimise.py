@@ -7,20 +7,15 @@ import json
 from pathlib import Path
 from typing import Any, Union
 
-import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-
-from ..advice.levers import knob_named  # noqa: E402
-from ..experiment.optimise import Evaluation, OptimiseResult  # noqa: E402
-from . import html as h  # noqa: E402
-from .files import write_csv, write_scenario  # noqa: E402
-from .folder import results_folder  # noqa: E402
+from ..advice.levers import knob_named
+from ..experiment.optimise import Evaluation, OptimiseResult
+from . import html as h
+from .chart_style import plt, save
+from .files import write_csv, write_scenario
+from .folder import results_folder
 
 CHART_POINTS = 12
 """Stations mode: the search chart draws this many points (the ones with the most evaluations)."""
-DPI = 130
 
 def answer_header(result: OptimiseResult) -> list[str]:
     """answer.csv's columns, with the servers before and after of each staffed knob but stations."""
@@ -103,10 +98,8 @@ def search_chart(result: OptimiseResult, path: Path) -> Path:
         top.legend(fontsize=8, ncol=2)
         for ax in (top, bottom):
             ax.grid(alpha=0.3)
-    fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=DPI)
-    plt.close(fig)
+    save(fig, path)
     return path
 
 
