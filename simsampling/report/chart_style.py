@@ -48,12 +48,18 @@ def style_axes(ax, title: str, xlabel: str, ylabel: str) -> None:
 
 def clock_axis(ax, start_h: float, end_h: float) -> None:
     ax.set_xlim(start_h, end_h)
-    span = end_h - start_h
-    # Up to a day: every hour to three; longer rounds: at most about 9 labels ("+1d 06:00" is wide).
-    step = 1 if span <= 12 else 2 if span <= 20 else 3 if span <= 27 else next((s for s in (6, 12, 24, 48) if span / s <= 9),
-                                                                               24 * max(3, math.ceil(span / 24 / 9)))
-    ax.xaxis.set_major_locator(MultipleLocator(step))
+    ax.xaxis.set_major_locator(MultipleLocator(hour_step(end_h - start_h)))
     ax.xaxis.set_major_formatter(FuncFormatter(lambda h, _: hour_label(h) if h >= 0 else ""))
+
+
+def hour_step(span_h: float) -> float:
+    """Hours between ticks on an axis of ``span_h`` hours: up to a day every hour to three; longer spans at most
+    about 9 labels ("+1d 06:00" is wide), whatever the span (a round that drains for years: no million ticks)."""
+    if not math.isfinite(span_h):
+        return 24
+    if span_h <= 27:
+        return 1 if span_h <= 12 else 2 if span_h <= 20 else 3
+    return next((s for s in (6, 12, 24, 48) if span_h / s <= 9), 24 * max(3, math.ceil(span_h / 24 / 9)))
 
 
 def hour_label(hours: float) -> str:

@@ -20,7 +20,7 @@ from ..log import day_clock
 from ..metrics import HOUR
 from ..steps import MAX_TIMELINE_STEPS
 from ..stages import colour as stage_colour, label as stage_label, union
-from .chart_style import DEADLINE, LATE, MAIN, clock_axis, clock_label, plain, plt, save, style_axes, thousands
+from .chart_style import DEADLINE, LATE, MAIN, clock_axis, clock_label, hour_step, plain, plt, save, style_axes, thousands
 from .chart_window import mark_hours, replications_text, step_text, steps_axis, window_hours
 
 
@@ -71,7 +71,7 @@ def _deadline_key(deadline_h: float, open_h: float) -> Line2D:
 def _hours_axis(ax, right: float) -> None:
     """Whole hours on an axis of durations from 0 to ``right`` hours."""
     ax.set_xlim(0, right)
-    ax.xaxis.set_major_locator(MultipleLocator(1 if right <= 14 else 2 if right <= 30 else 6 if right <= 96 else 24))
+    ax.xaxis.set_major_locator(MultipleLocator(hour_step(right)))
 
 
 def _finish_bars(ax, rows: list[dict], deadline_h: float, open_h: float, right: float) -> None:

@@ -9,7 +9,7 @@ import pytest
 from matplotlib.figure import Figure
 from PIL import Image
 
-from simsampling.report.chart_style import DPI, plt, save, style_axes
+from simsampling.report.chart_style import DPI, hour_step, plt, save, style_axes
 
 
 def _chart():
@@ -35,3 +35,10 @@ def test_save_draws_once_the_pixels_of_tight_layout_then_savefig(tmp_path: Path,
     assert len(draws) == 3
     saved, plain = (np.asarray(Image.open(tmp_path / name)) for name in ("saved.png", "plain.png"))
     assert saved.shape == plain.shape and np.array_equal(saved, plain)
+
+
+@pytest.mark.parametrize("span_h", [0.0, 5.0, 12.0, 20.0, 27.0, 30.0, 100.0, 240.0, 9_600.0, 4e8, 1e300, float("nan")])
+def test_an_hour_axis_has_a_few_ticks_whatever_its_span(span_h: float):
+    """A round that drains for centuries (a fuzzed ten-day swab) once asked matplotlib for 16.7 million ticks."""
+    step = hour_step(span_h)
+    assert step >= 1 and (not span_h == span_h or span_h / step <= 12)
