@@ -62,10 +62,12 @@ class PersonsWriter:
     ``close`` returns the finished file.
 
     Parquet is written as one part per point in a scratch folder beside the file, then
-    streamed into one file by polars (the parts are never all in memory).
+    streamed into one file by polars (the parts are never all in memory). ``expected_rows``,
+    when known, and the rows written so far size the table: a large one goes through polars
+    point by point (``tables.append_csv``), a district's 830,000 rows in a fraction of the time.
     """
 
-    def __init__(self, path: Path, stages: Sequence[str], table_format: str = "csv"):
+    def __init__(self, path: Path, stages: Sequence[str], table_format: str = "csv", expected_rows: int = 0):
         if table_format not in FORMATS:
             raise ValueError(f"unknown table format {table_format!r}; expected one of {', '.join(FORMATS)}")
         self.path = Path(path).with_suffix(f".{table_format}")
@@ -73,6 +75,7 @@ class PersonsWriter:
         self.stages = tuple(stages)
         self.header = persons_header(self.stages)
         self.rows = 0
+        self.expected_rows = expected_rows
         self._parts: list[Path] = []
         self._scratch: Optional[Path] = None
         self._handle = None
@@ -87,7 +90,8 @@ class PersonsWriter:
         columns = persons_columns(log, self.stages)
         count = len(columns["resident"])
         if self._handle is not None:
-            append_csv(self._handle, list(columns.values()), DECIMALS)
+            table_cells = max(self.expected_rows, self.rows + count) * len(columns)
+            append_csv(self._handle, list(columns.values()), DECIMALS, table_cells=table_cells)
         elif count or not self._parts:
             part = self._scratch / f"{len(self._parts):06d}.parquet"
             write_parquet(part, columns)

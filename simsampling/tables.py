@@ -133,16 +133,20 @@ def frame(columns: Sequence[Column], names: Optional[Sequence[str]] = None, type
     return pl.DataFrame(series)
 
 
-def append_csv(handle, columns: Sequence[Column], decimals: Optional[int] = None) -> None:
+def append_csv(handle, columns: Sequence[Column], decimals: Optional[int] = None,
+               table_cells: Optional[int] = None) -> None:
     """Append the rows of ``columns`` (no header) to a CSV file open in binary mode.
 
     ``decimals``: float arrays with that many fixed decimals, other columns text
     (``text_cells``); None: every column through ``number_cells`` (floats ``{:.10g}``).
+    ``table_cells``: the cells of the whole table these rows are part of, when it is written piece by
+    piece (persons.csv, point by point): a large table goes through polars in small pieces too.
     """
     if not columns or not len(columns[0]):
         return
     # The csv module for small tables, and for a lone column: csv writes a lone empty field as "", polars as an empty line.
-    if len(columns) == 1 or len(columns) * len(columns[0]) <= SMALL_TABLE_CELLS:
+    cells = len(columns) * len(columns[0])
+    if len(columns) == 1 or max(cells, table_cells or 0) <= SMALL_TABLE_CELLS:
         cells = [number_cells(values) if decimals is None else fixed_cells(values, decimals) for values in columns]
         text = io.StringIO()
         csv.writer(text).writerows(zip(*cells))

@@ -23,6 +23,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Mapping, Optional, Sequence
 
+from ..memo import per_object
 from ..scenario import Problem, ScenarioError, validate_scenario
 from ..scenario.schema import MAX_SERVERS, Point, PoissonArrivals, Scenario
 from ..staffing import staff_plan
@@ -226,6 +227,7 @@ KNOB = {knob.name: knob for knob in FIXED_KNOBS}
 """The knobs every scenario has (where they apply), by name."""
 
 
+@per_object
 def own_server_stages(scenario: Scenario) -> tuple[str, ...]:
     """The stages of the points' main flows that have servers of their own (not swab), in flow order."""
     flows = [[stage.name for stage in point.flow.main] for point in scenario.points]
@@ -297,6 +299,7 @@ def stage_levers(stage: str) -> tuple[Lever, Lever]:
             Lever(f"{lever_stem(stage)}-1", f"one fewer {knob.unit}", knob, -1))
 
 
+@per_object
 def levers(scenario: Scenario) -> tuple[Lever, ...]:
     """Every lever of the impact view for the scenario, in the order tables list them before ranking:
     tents, each stage's servers in flow order, the QR share, the calling span."""

@@ -108,7 +108,8 @@ def write_persons(result: RunResult, folder: Path, table_format: str = "csv") ->
         return True
     if not result.first_logs:
         return False
-    writer = PersonsWriter(folder / "persons", result.persons_stages, table_format)
+    writer = PersonsWriter(folder / "persons", result.persons_stages, table_format,
+                           expected_rows=sum(log.resident.size for log in result.first_logs))
     for log in result.first_logs:
         writer.append(log)
     writer.close()

@@ -19,6 +19,7 @@ from typing import Any, Iterable, Optional, Sequence
 
 from pydantic import BaseModel, ConfigDict, PrivateAttr, create_model, model_serializer, model_validator
 
+from ..memo import per_object
 from .catalogue import KINDS, describe, label
 from .kind import STAGE_NAME, Divert, PlainStage, StageKind, routes
 
@@ -178,6 +179,7 @@ class Flow:
         return any(stage.routes for stage in self.stages)
 
 
+@per_object
 def flow_of(stages: Stages) -> Flow:
     """The flow of a validated ``stages`` mapping (``flow_problems`` found nothing wrong with it)."""
     names = stages.names

@@ -198,3 +198,15 @@ def test_an_empty_persons_parquet_has_the_schema(tmp_path):
 def test_write_table_refuses_an_unknown_format(tmp_path):
     with pytest.raises(ValueError, match="unknown table format"):
         write_table(tmp_path, "t", {"a": np.zeros(1)}, "xlsx")
+
+
+@pytest.mark.parametrize("expected_rows", [0, 10**6])
+def test_persons_csv_in_pieces_through_either_writer_keeps_its_bytes(tmp_path, monkeypatch, expected_rows):
+    """A table growing past SMALL_TABLE_CELLS (or expected to) goes on through polars: the bytes do not change."""
+    rng = np.random.default_rng(4)
+    logs = [random_log(rng, name, size) for name, size in (("p1", 500), ("p2", 400), ("p3", 300))]
+    monkeypatch.setattr(tables, "SMALL_TABLE_CELLS", 600 * len(PERSONS_HEADER))  # the first log alone is small
+    writer = PersonsWriter(tmp_path / "persons", STAGE_ORDER, "csv", expected_rows=expected_rows)
+    for log in logs:
+        writer.append(log)
+    assert writer.close().read_bytes() == reference_persons(logs)
