@@ -17,6 +17,14 @@ from __future__ import annotations
 import os
 
 import pytest
+from hypothesis import settings
+
+# In CI (the CI variable set, as .ci/run and most CI services do) the property tests draw the same
+# examples every run, so that whether main lands does not depend on the draw; on a developer's
+# machine they explore anew each run (and keep what failed in .hypothesis/).
+settings.register_profile("ci", derandomize=True, database=None)
+if os.environ.get("CI"):
+    settings.load_profile("ci")
 
 
 @pytest.fixture(scope="session", autouse=True)
