@@ -198,6 +198,10 @@ class EventLog:
             value = self._derived[key] = compute()
             return value
 
+    def forget_derived(self) -> None:
+        """Drop what was derived from it: a log kept after its point is measured holds its own arrays only."""
+        self._derived.clear()
+
     @property
     def balked(self) -> np.ndarray:
         """Residents who left on seeing the line (and did not come back, or balked again)."""

@@ -187,7 +187,7 @@ def simulate_task(
         from ..model.chain import PointTubes
 
         tubes = PointTubes.of(log, point_index)
-    return PointRun(
+    run = PointRun(
         point_id=point.id,
         replication=replication,
         tally=point_tally,
@@ -199,6 +199,8 @@ def simulate_task(
         littles_law=littles_law(log, series),
         timeline=station_timeline(log, step_s) if replication == 0 else None,
     )
+    log.forget_derived()  # a kept log holds no sorted copies while the run goes on
+    return run
 
 
 def point_log(scenario: Scenario, replication: int, point: Point, engine: str = DEFAULT_ENGINE) -> EventLog:

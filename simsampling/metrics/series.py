@@ -76,9 +76,19 @@ def series_edges(log: EventLog, step_s: float = MINUTE) -> np.ndarray:
 def busy_servers(log: EventLog, stage: str, edges: np.ndarray) -> np.ndarray:
     """Servers of a stage busy serving, time-averaged over each step (a station until its hand disinfection is done),
     over every resident served there (the swabbed, and at a side stage or before a divert, the diverted)."""
-    through = log.through(stage)
-    end = log.station_free_s()[through] if stage == "swab" else log.end[stage][through]
-    return occupancy(log.start[stage][through], end, edges)
+    return sorted_occupancy(*sorted_service(log, stage), edges)
+
+
+def sorted_service(log: EventLog, stage: str) -> tuple[np.ndarray, np.ndarray]:
+    """Begins and ends of the stage's services (``busy_servers``' intervals), each sorted: sorted once per log,
+    for the series and the busy period alike."""
+
+    def compute() -> tuple[np.ndarray, np.ndarray]:
+        through = log.through(stage)
+        end = log.station_free_s()[through] if stage == "swab" else log.end[stage][through]
+        return in_order(log.start[stage][through]), in_order(end)
+
+    return log.derived(("sorted_service", stage), compute)
 
 
 def point_series(log: EventLog, step_s: float = MINUTE) -> Series:
