@@ -130,6 +130,14 @@ def station_intervals(log: EventLog) -> tuple[np.ndarray, np.ndarray, np.ndarray
     return tuple(np.concatenate(column) for column in zip(*station_spells(log).values()))
 
 
+def stable_order(keys: np.ndarray) -> np.ndarray:
+    """``np.argsort(keys, kind="stable")`` of integers: as 16-bit keys when they fit, which numpy sorts by
+    radix in one pass (the same order, as the sort is stable; several times faster than its merge sort)."""
+    if keys.size and -(2**15) <= int(keys.min()) and int(keys.max()) < 2**15:
+        keys = keys.astype(np.int16)
+    return np.argsort(keys, kind="stable")
+
+
 def station_timeline(log: EventLog, step_s: float = MINUTE) -> StationTimeline:
     """Busy share per station (or row of stations) and step, the staffed spans and the samplers' closures of one point.
 
@@ -149,7 +157,7 @@ def station_timeline(log: EventLog, step_s: float = MINUTE) -> StationTimeline:
     per_row = -(-stations // MAX_TIMELINE_ROWS)
     rows = -(-stations // per_row)
     busy = np.zeros((rows, edges.size - 1), dtype=np.float32)
-    by_station = np.argsort(station, kind="stable")  # each row's spells in one slice, not a pass over all per row
+    by_station = stable_order(station)  # each row's spells in one slice, not a pass over all per row
     bounds = np.searchsorted(station[by_station], np.arange(rows + 1) * per_row).tolist()
     for k, (low, high) in enumerate(zip(bounds, bounds[1:])):
         if high > low:

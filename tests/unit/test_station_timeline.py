@@ -113,3 +113,13 @@ def test_a_log_without_anyone_served_gives_idle_stations_over_opening_hours():
     timeline = station_timeline(log, 60.0)
     assert timeline.busy.shape == (2, 5) and not timeline.busy.any()
     assert timeline.closures.start_s.size == 0 and timeline.closed_s() == 0.0
+
+
+@pytest.mark.parametrize("high", [3, 40_000])
+def test_stable_order_is_numpys_stable_argsort(high):
+    """16-bit keys where they fit (radix), wider ones as they are: numpy's stable order either way."""
+    from simsampling.metrics.stations import stable_order
+
+    keys = np.random.default_rng(high).integers(-1, high, 500).astype(np.int32)
+    assert np.array_equal(stable_order(keys), np.argsort(keys, kind="stable"))
+    assert stable_order(keys[:0]).size == 0
