@@ -46,6 +46,8 @@ def _t975(df: int) -> float:
 
 def summarise(replications: list[dict[str, Any]]) -> dict[str, Any]:
     """Turn per-replication KPI trees into one tree of ``estimate`` leaves."""
+    if len(replications) == 1:
+        return _summarise_one(replications[0])
     first = replications[0]
     summary: dict[str, Any] = {}
     for key, value in first.items():
@@ -54,6 +56,14 @@ def summarise(replications: list[dict[str, Any]]) -> dict[str, Any]:
         else:
             summary[key] = estimate([rep[key] for rep in replications])
     return summary
+
+
+def _summarise_one(tree: dict[str, Any]) -> dict[str, Any]:
+    """``summarise([tree])`` without a list per leaf: a city round summarises thousands of points of one replication."""
+    return {key: _summarise_one(value) if isinstance(value, dict)
+            else ({"mean": float(value), "ci95": None, "n": 1} if value is not None and math.isfinite(value)
+                  else {"mean": None, "ci95": None, "n": 0})
+            for key, value in tree.items()}
 
 
 def flatten(tree: dict[str, Any], prefix: str = "") -> dict[str, Any]:

@@ -18,6 +18,10 @@ from .staff_time import staff_seconds, staffed_span_s, staffed_spans
 from .busy_period import BusyPeriod, busy_period, busy_period_kpis
 
 
+DENSE_HOURS = 24 * 366
+"""Hours since midnight of day 0 up to which ``HourCounts.of`` counts in an array of every hour."""
+
+
 @dataclass(frozen=True)
 class HourCounts:
     """Residents counted per clock hour since midnight of day 0, for the hours that have any: memory follows
@@ -29,7 +33,12 @@ class HourCounts:
     @staticmethod
     def of(times: np.ndarray) -> "HourCounts":
         hours = np.floor(times / HOUR)
-        hours, counts = np.unique(hours[hours >= 0], return_counts=True)
+        hours = hours[hours >= 0]
+        if hours.size and hours.max() < DENSE_HOURS:  # counted in place: np.unique's counts without its sort
+            dense = np.bincount(hours.astype(np.intp))
+            found = np.flatnonzero(dense)
+            return HourCounts(found.astype(np.float64), dense[found])
+        hours, counts = np.unique(hours, return_counts=True)
         return HourCounts(hours, counts)
 
     @staticmethod

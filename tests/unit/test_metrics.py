@@ -401,3 +401,30 @@ def test_summarise_mirrors_the_kpi_tree_with_estimate_leaves():
     flat = flatten(summary)
     assert "wait_min.swab.p90" in flat and flat["sampled"] == summary["sampled"]
     assert all(set(leaf) == {"mean", "ci95", "n"} for leaf in flat.values())
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.one_of(st.floats(-1e4, 3e7), st.just(math.nan), st.just(math.inf)), max_size=60))
+def test_hour_counts_are_numpys_unique(times):
+    """Counted in an array of hours where the hours allow it, else by np.unique: the same arrays either way."""
+    from simsampling.metrics.tally import HOUR, HourCounts
+
+    values = np.array(times, dtype=float)
+    hours = np.floor(values / HOUR)
+    expected_hours, expected_counts = np.unique(hours[hours >= 0], return_counts=True)
+    counted = HourCounts.of(values)
+    assert counted.hours.dtype == expected_hours.dtype and counted.counts.dtype == expected_counts.dtype
+    assert np.array_equal(counted.hours, expected_hours) and np.array_equal(counted.counts, expected_counts)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.recursive(st.one_of(st.floats(allow_nan=True), st.integers(-10, 10), st.none()),
+                    lambda leaves: st.dictionaries(st.text("abc", min_size=1, max_size=2), leaves, min_size=1, max_size=3),
+                    max_leaves=8).filter(lambda tree: isinstance(tree, dict)))
+def test_one_replication_summarised_as_every_estimate(tree):
+    """A single replication's shortcut gives estimate() of each leaf."""
+
+    def slow(node):
+        return {key: slow(value) if isinstance(value, dict) else estimate([value]) for key, value in node.items()}
+
+    assert summarise([tree]) == slow(tree)
