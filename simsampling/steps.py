@@ -63,11 +63,15 @@ def _grouped(values: np.ndarray, k: int) -> np.ndarray:
 
 def mean_of_groups(values: np.ndarray, k: int) -> np.ndarray:
     """Time averages over steps ``k`` times longer: zero after the end (nothing in line once the series ends)."""
+    if 0 < values.size < k:  # one group, not padded: a step of a century is 10^13 minutes of zeros (a fuzzed round)
+        return np.sum(values, keepdims=True) / k
     return values if k == 1 else _grouped(values, k).mean(axis=1)
 
 
 def sum_of_groups(values: np.ndarray, k: int) -> np.ndarray:
     """Counts over steps ``k`` times longer."""
+    if 0 < values.size < k:
+        return np.sum(values, keepdims=True)
     return values if k == 1 else _grouped(values, k).sum(axis=1)
 
 
@@ -75,6 +79,8 @@ def end_of_groups(values: np.ndarray, k: int) -> np.ndarray:
     """A cumulative count at the end of steps ``k`` times longer (it stays at its last value after the end)."""
     if k == 1 or values.size == 0:
         return values
+    if values.size < k:
+        return values[-1:].copy()
     groups = -(-values.size // k)
     padded = np.full(groups * k, values[-1], dtype=values.dtype)
     padded[: values.size] = values
