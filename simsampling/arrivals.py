@@ -81,11 +81,28 @@ def slot_arrivals(config: SlotArrivals, residents: int, streams: Streams) -> Arr
 
 
 def household_of(residents: int, mean_size: float, rng: np.random.Generator) -> np.ndarray:
-    """Household number of each resident in roster order: sizes 1 + Poisson(mean - 1)."""
+    """Household number of each resident in roster order: sizes 1 + Poisson(mean - 1).
+
+    The sizes are the first of ``rng.poisson(mean - 1, residents)`` (a household of at least
+    one per resident is always enough), drawn in parts only until they house the roster: numpy
+    draws a Poisson array value after value from the stream, so the parts are that array's
+    first values and the households the same (about ``residents / mean`` draws instead of
+    ``residents``). ``rng`` is left after the last size drawn.
+    """
     if residents == 0:
         return np.zeros(0, dtype=np.int64)
-    sizes = 1 + rng.poisson(mean_size - 1.0, residents)  # at least one member each: enough households
-    return np.repeat(np.arange(residents), sizes)[:residents]
+    lam = mean_size - 1.0
+    parts, housed, drawn = [], 0, 0
+    while housed < residents:
+        left = residents - housed
+        # The households the rest needs, a little more; never past `residents` sizes in all.
+        count = min(residents - drawn, int(left / mean_size * 1.05) + 32)
+        sizes = 1 + rng.poisson(lam, count)
+        parts.append(sizes)
+        housed += int(sizes.sum())
+        drawn += count
+    sizes = parts[0] if len(parts) == 1 else np.concatenate(parts)
+    return np.repeat(np.arange(sizes.size), sizes)[:residents]
 
 
 def call_times(first_s: float, gap_s: float, hours: Hours, count: int) -> np.ndarray:

@@ -12,7 +12,7 @@ from typing import Optional
 import numpy as np
 
 from .arrivals import ArrivalDraw, draw_arrivals, household_of
-from .random import roster_sample, roster_uniform, sample, stream
+from .random import point_streams, reach_of, roster_sample, roster_uniform, sample, stream
 from .stages import Flow
 from .scenario.schema import PoissonArrivals, Point, Pooling, Scenario
 
@@ -100,7 +100,7 @@ def setup_s(scenario: Scenario, point: Point, replication: int) -> float:
 
 
 def draw_residents(scenario: Scenario, point: Point, replication: int) -> ResidentDraws:
-    streams = lambda name: stream(scenario.seed, replication, point.id, name)  # noqa: E731
+    streams = point_streams(scenario.seed, replication, point.id)
     roster = point.population
     at_home = members = None  # members: those not sampled at home (None: the whole roster)
     if point.home is not None:
@@ -121,8 +121,9 @@ def draw_residents(scenario: Scenario, point: Point, replication: int) -> Reside
     order = came if members is None else members[came]
     # Service draws are indexed by identity in the roster, so a resident's service time does
     # not depend on who else showed up; they are drawn only as far as the last resident who came.
-    draw_of = lambda dist, name, scale=1.0: scale * roster_sample(dist, streams(name), roster, order)  # noqa: E731
-    uniform = lambda name: roster_uniform(streams(name), order)  # noqa: E731
+    reach = reach_of(order)
+    draw_of = lambda dist, name, scale=1.0: scale * roster_sample(dist, streams(name), roster, order, reach=reach)  # noqa: E731
+    uniform = lambda name: roster_uniform(streams(name), order, reach)  # noqa: E731
     share_of = lambda name, share: uniform(name) < share  # noqa: E731
     flow = point.flow
     drawn = {stage.name: stage.kind.draw(stage.name, stage.config, draw_of, uniform) for stage in flow.stages}
