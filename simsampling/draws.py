@@ -117,7 +117,10 @@ def draw_residents(scenario: Scenario, point: Point, replication: int) -> Reside
             household = draw.household[members] if draw.household is not None else None
             draw = ArrivalDraw(draw.arrival_s[members], draw.day[members], draw.called[members], household)
     came = np.flatnonzero(~np.isnan(draw.arrival_s))
-    came = came[np.argsort(draw.arrival_s[came], kind="stable")]
+    arrival_s = draw.arrival_s[came]
+    if arrival_s.size > 1 and not np.all(arrival_s[1:] >= arrival_s[:-1]):  # walk-ins come in order: a stable sort leaves them
+        by_time = np.argsort(arrival_s, kind="stable")
+        came, arrival_s = came[by_time], arrival_s[by_time]
     order = came if members is None else members[came]
     # Service draws are indexed by identity in the roster, so a resident's service time does
     # not depend on who else showed up; they are drawn only as far as the last resident who came.
@@ -141,7 +144,7 @@ def draw_residents(scenario: Scenario, point: Point, replication: int) -> Reside
     chain = scenario.chain
     return ResidentDraws(
         resident=order.astype(np.int64),
-        arrival_s=draw.arrival_s[came],
+        arrival_s=arrival_s,
         qr=extras.get("qr", np.zeros(order.size, dtype=bool)),
         service_s=service,
         no_show=draw.no_show,
