@@ -21,7 +21,7 @@ from __future__ import annotations
 from functools import lru_cache
 
 import numpy as np
-from numpy.random.bit_generator import ISeedSequence
+from numpy.random.bit_generator import ISpawnableSeedSequence
 
 MASK = 0xFFFFFFFF
 INIT_A = 0x43B0D7E5
@@ -179,24 +179,34 @@ def generate_state(seed: int, spawn_key: tuple[int, ...]) -> np.ndarray:
     return state(mixed(seed, spawn_key)[0])
 
 
-class Seeded(ISeedSequence):
+class Seeded(ISpawnableSeedSequence):
     """A ``SeedSequence`` whose state was computed ahead: PCG64 asks it for four 64-bit words.
 
-    Any other request (another bit generator) is answered by numpy's own ``SeedSequence`` of
-    the same key, so a stream never depends on how it was built.
+    Any other request (another bit generator, ``spawn``) is answered by numpy's own
+    ``SeedSequence`` of the same key, so a stream never depends on how it was built.
     """
 
-    __slots__ = ("entropy", "spawn_key", "_state")
+    __slots__ = ("entropy", "spawn_key", "_state", "_sequence")
 
     def __init__(self, entropy: int, spawn_key: tuple[int, ...], state64: np.ndarray):
         self.entropy = entropy
         self.spawn_key = spawn_key
         self._state = state64
+        self._sequence = None
+
+    def numpy(self) -> np.random.SeedSequence:
+        """numpy's ``SeedSequence`` of the same key (made once, when first asked)."""
+        if self._sequence is None:
+            self._sequence = np.random.SeedSequence(entropy=self.entropy, spawn_key=self.spawn_key)
+        return self._sequence
 
     def generate_state(self, n_words, dtype=np.uint32):
         if n_words == 4 and (dtype is np.uint64 or np.dtype(dtype) == np.uint64):
             return self._state.copy()
-        return np.random.SeedSequence(entropy=self.entropy, spawn_key=self.spawn_key).generate_state(n_words, dtype)
+        return self.numpy().generate_state(n_words, dtype)
+
+    def spawn(self, n_children: int) -> list[np.random.SeedSequence]:
+        return self.numpy().spawn(n_children)
 
     def __repr__(self) -> str:
         return f"Seeded(entropy={self.entropy!r}, spawn_key={self.spawn_key!r})"

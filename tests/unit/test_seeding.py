@@ -73,6 +73,14 @@ def test_a_stream_asked_for_other_words_answers_as_numpys_seed_sequence():
     np.testing.assert_array_equal(np.random.MT19937(seeded).random_raw(8), np.random.MT19937(reference).random_raw(8))
 
 
+def test_a_stream_spawns_as_numpys():
+    built = stream(11, 2, "p", "swab")
+    reference = numpy_stream(11, 2, "p", "swab")
+    for _ in range(2):  # spawning again goes on from the children spawned
+        for child, expected in zip(built.spawn(2), reference.spawn(2)):
+            np.testing.assert_array_equal(child.random(3), expected.random(3))
+
+
 def test_a_stream_pickles_to_the_same_draws():
     rng = stream(1, 0, "p1", "swab")
     rng.random(3)
