@@ -211,7 +211,7 @@ def _run(args, out: Console, err: Console) -> int:
     from .experiment import estimate as run_estimate
     from .experiment import run_scenario
     from .advice import run_advice
-    from .report import ResultsExistError, charts_drawer, default_folder, write_results
+    from .report import ResultsExistError, charts_drawer, default_folder, results_writer
     from .report.folder import WriteError, scratch_beside
 
     scenario = _with_overrides(load_scenario(args.scenario), args, str(args.scenario))
@@ -260,13 +260,15 @@ def _run(args, out: Console, err: Console) -> int:
             if exc.filename is not None:
                 raise
             raise WriteError(target, exc) from exc
-        progress.update(task, description=f"{name}: diagnosing")
-        advice = run_advice(result, args.max_p90_wait)
-        impact = advise_run(result, args, progress, str(args.scenario)) if args.advise else None
-        progress.update(task, description=f"{name}: writing results")
         try:
-            write_results(result, target, force=args.force, table_format=args.format, advice=advice,
-                          rota_point=args.rota_point, more=advise_sections(impact) if impact else None, drawer=drawer)
+            # A city's tables that need no advice are written aside while this process diagnoses the run.
+            with results_writer(result, target, force=args.force, table_format=args.format) as finish:
+                progress.update(task, description=f"{name}: diagnosing")
+                advice = run_advice(result, args.max_p90_wait)
+                impact = advise_run(result, args, progress, str(args.scenario)) if args.advise else None
+                progress.update(task, description=f"{name}: writing results")
+                finish(advice, rota_point=args.rota_point, more=advise_sections(impact) if impact else None,
+                       drawer=drawer)
         except ResultsExistError as exc:
             raise ScenarioError([Problem(str(target), None, "--out", str(exc).removeprefix(f"{target} "))]) from None
     if not result.littles_law.passed:

@@ -46,7 +46,12 @@ class RunAdvice:
         return {**result.summary, "advice": self.as_dict()}
 
     def as_dict(self) -> dict[str, Any]:
-        """The ``advice`` entry of summary.json (numbers that are not finite as null)."""
+        """The ``advice`` entry of summary.json (numbers that are not finite as null); not to be changed by callers."""
+        return self._entry
+
+    @cached_property
+    def _entry(self) -> dict[str, Any]:
+        """Made once: summary.json, report.html and the terminal's table each ask (a city's: 0.4 s)."""
         d = self.diagnosis
         hours = _Hours(d.open_s)
         run = d.run

@@ -7,7 +7,7 @@ import copy
 import functools
 import importlib
 from pathlib import Path
-from typing import Any, Callable, ContextManager, Optional, Sequence, Union
+from typing import Any, Callable, ContextManager, Iterator, Optional, Sequence, Union
 
 from ..advice import RunAdvice, run_advice
 from ..experiment import RunResult
@@ -29,7 +29,8 @@ from .folder import ResultsExistError, check_target, default_folder, results_fol
 from .forked import Prepared, aside, prepared
 from .html import write_report_html
 
-__all__ = ["ResultsExistError", "charts_drawer", "check_target", "default_folder", "write_report_html", "write_results"]
+__all__ = ["ResultsExistError", "charts_drawer", "check_target", "default_folder", "results_writer", "write_report_html",
+           "write_results"]
 
 
 DRAWER_POINTS = 20
@@ -77,32 +78,75 @@ def write_results(result: RunResult, target: Union[str, Path], force: bool = Fal
     ``more(folder)`` writes further files into the folder and returns report.html sections to add after
     the key figures, as (anchor, label, HTML) (``run --advise``: the impact view).
     ``advice`` is the run's diagnosis (``advice.run_advice``; made here with the default
-    target when not given). ``rota_point`` is the id of the point rota.png shows (default: the
+    target when not given, while the tables that do not need it are written: ``results_writer``).
+    ``rota_point`` is the id of the point rota.png shows (default: the
     point whose stations were closed longest, or the first to act on).
     ``drawer``: the process of ``charts_drawer``, started with the run.
     """
-    target = Path(target)
+    _check_rota_point(result, rota_point)
+    with results_writer(result, target, force=force, table_format=table_format) as finish:
+        finish(advice if advice is not None else run_advice(result), provenance=provenance, more=more,
+               rota_point=rota_point, drawer=drawer)
+    return Path(target)
+
+
+def _check_rota_point(result: RunResult, rota_point: Optional[str]) -> None:
     if rota_point is not None and rota_point not in {point.id for point in result.scenario.points}:
         raise ValueError(f"rota_point: {rota_point!r} is not a point of the scenario")
-    advice = advice if advice is not None else run_advice(result)
-    summary = advice.summary(result)  # made once, before the charts' process starts: they read it too
-    with results_folder(target, force=force) as staging, _charts_aside(
-            result, staging / "charts", drawer, advice, rota_point) as charts:
-        write_summary(summary, staging)
-        write_kpis(summary, staging)
-        write_points(summary, staging)
-        write_persons(result, staging, table_format)
-        write_timeseries(result, staging, table_format)
-        if len(result.scenario.points) > 1:
-            write_queue_by_point(result, staging)
-        write_throughput(result, staging)
-        if result.scenario.chain is not None:
-            write_chain(result, staging)
-            write_labs(result, staging)
-        write_scenario(result.scenario, staging)
-        write_flow(result, staging)
-        write_stations(result, staging)
-        sections = more(staging) if more is not None else ()
-        write_report_html(result, staging, charts=charts(), provenance=provenance,  # reads the charts just written
-                          sections=sections, advice=advice)
-    return target
+
+
+TABLES_ASIDE_FROM_POINTS = DRAWER_POINTS
+"""From this many points on, the tables that do not need the diagnosis are written by a forked child while this
+process diagnoses the run (a city's kpis.csv, scenario.yaml and flow.json: seconds); a smaller run's take less
+than forking."""
+
+
+def _plain_tables(result: RunResult, staging: Path, table_format: str) -> None:
+    """Every table that does not depend on the run's advice (the rest: ``results_writer``'s ``finish``)."""
+    write_kpis(result.summary, staging)
+    write_persons(result, staging, table_format)
+    write_timeseries(result, staging, table_format)
+    if len(result.scenario.points) > 1:
+        write_queue_by_point(result, staging)
+    write_throughput(result, staging)
+    if result.scenario.chain is not None:
+        write_chain(result, staging)
+        write_labs(result, staging)
+    write_scenario(result.scenario, staging)
+    write_flow(result, staging)
+    write_stations(result, staging)
+
+
+@contextlib.contextmanager
+def results_writer(result: RunResult, target: Union[str, Path], force: bool = False,
+                   table_format: str = "csv") -> Iterator[Callable[..., None]]:
+    """Open ``target``'s results folder (``ResultsExistError`` now, before any work) and write the tables that
+    do not need the run's advice, in a forked child for a run of many points (``TABLES_ASIDE_FROM_POINTS``),
+    while the caller diagnoses the run; then ``finish(advice, provenance=None, more=None, rota_point=None,
+    drawer=None)`` writes the rest (arguments as for ``write_results``) and waits for the child. Leaving the
+    block without calling ``finish`` (an error) leaves nothing written."""
+    target = Path(target)
+    result.summary  # noqa: B018 - computed once here, not again in the child and in this process
+    finished = []
+    with results_folder(target, force=force) as staging:
+        plain = functools.partial(_plain_tables, result, staging, table_format)
+        with (aside(plain) if len(result.scenario.points) >= TABLES_ASIDE_FROM_POINTS
+              else contextlib.nullcontext(plain)) as tables:
+
+            def finish(advice: RunAdvice, provenance: Optional[dict[str, Any]] = None,
+                       more: Optional[Callable[[Path], Sequence[tuple[str, str, Any]]]] = None,
+                       rota_point: Optional[str] = None, drawer: Optional[Prepared] = None) -> None:
+                _check_rota_point(result, rota_point)
+                summary = advice.summary(result)  # made once, before the charts' process starts: they read it too
+                with _charts_aside(result, staging / "charts", drawer, advice, rota_point) as charts:
+                    write_summary(summary, staging)
+                    write_points(summary, staging)
+                    tables()  # the child's tables (or, without one, written now): report.html reads scenario.yaml
+                    sections = more(staging) if more is not None else ()
+                    write_report_html(result, staging, charts=charts(), provenance=provenance,  # reads the charts
+                                      sections=sections, advice=advice)
+                finished.append(True)
+
+            yield finish
+            if not finished:
+                raise RuntimeError("results_writer: the block ended without finish(advice)")

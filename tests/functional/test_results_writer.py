@@ -1,0 +1,62 @@
+"""A results folder written with the advice-free tables in a forked child is the one written in one process."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+import simsampling.report as report
+from simsampling.advice import run_advice
+from simsampling.experiment import RunResult, run_scenario
+from simsampling.scenario import validate_scenario
+
+POINTS = [
+    {"id": "north-1", "name": "North, gate", "population": 300, "tents": 1},
+    {"id": "market-2", "population": 200, "tents": 2},
+]
+
+
+@pytest.fixture(scope="module")
+def result() -> RunResult:
+    return run_scenario(validate_scenario({
+        "name": "two points",
+        "seed": 5,
+        "replications": 2,
+        "clock": {"open": "08:00", "close": "12:00"},
+        "round": {"days": 1, "deadline_h": 4},
+        "points": POINTS,
+        "arrivals": {"kind": "calling", "batch_households": 10, "gap_min": 15},
+    }))
+
+
+@pytest.fixture(autouse=True)
+def no_charts(monkeypatch):
+    monkeypatch.setattr(report, "_draw_charts", lambda *args: [])  # charts are not what differs here
+
+
+def files_of(folder: Path) -> dict[str, bytes]:
+    return {path.relative_to(folder).as_posix(): path.read_bytes() for path in sorted(folder.rglob("*")) if path.is_file()}
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="the tables are written aside only where fork exists")
+def test_tables_written_aside_are_those_written_here(result: RunResult, tmp_path: Path, monkeypatch):
+    advice = run_advice(result)
+    monkeypatch.setattr(report, "TABLES_ASIDE_FROM_POINTS", 10**9)
+    here = files_of(report.write_results(result, tmp_path / "here", advice=advice))
+    monkeypatch.setattr(report, "TABLES_ASIDE_FROM_POINTS", 1)
+    with report.results_writer(result, tmp_path / "aside") as finish:
+        assert not (tmp_path / "aside").exists()
+        finish(advice)
+    aside = files_of(tmp_path / "aside")
+    assert sorted(aside) == sorted(here) and "kpis.csv" in aside and "scenario.yaml" in aside
+    assert [name for name in here if name != "report.html" and here[name] != aside[name]] == []
+
+
+def test_a_block_left_without_finish_writes_nothing(result: RunResult, tmp_path: Path, monkeypatch):
+    monkeypatch.setattr(report, "TABLES_ASIDE_FROM_POINTS", 1)
+    with pytest.raises(RuntimeError, match="finish"):
+        with report.results_writer(result, tmp_path / "out"):
+            pass
+    assert list(tmp_path.iterdir()) == []
