@@ -16,11 +16,13 @@ while the first batches finish.
 Executors:
 
 * ``serial``: every batch in the calling process.
-* ``processes`` (the default): a ``ProcessPoolExecutor`` with the ``spawn``
-  start method (workers start clean), ``jobs`` workers; with one job or one
-  batch, the calling process runs it. The caller never waits for a worker to
-  start or to stop: what every batch needs is read by each worker from a
-  temporary file, and once every batch is back the pool is closed in a thread.
+* ``processes`` (the default): a ``ProcessPoolExecutor`` of ``jobs`` workers;
+  with one job or one batch, the calling process runs it. On Linux the workers
+  are forked (``START_METHOD``): they start with the package imported and what
+  every batch needs in memory, as the caller has them; elsewhere they are
+  spawned (a fresh interpreter) and read what every batch needs from a
+  temporary file. The caller never waits for a worker to start or to stop:
+  once every batch is back the pool is closed in a thread.
 * ``dask``: ``dask.distributed`` (the optional ``cluster`` extra): the
   scheduler at ``scheduler`` (``tcp://host:8786``; its workers must have the
   same version of simsampling installed), or, without one, a ``LocalCluster``
@@ -39,10 +41,12 @@ from __future__ import annotations
 
 import collections
 import contextlib
+import functools
 import itertools
 import multiprocessing
 import os
 import signal
+import sys
 import tempfile
 import threading
 import uuid
@@ -177,6 +181,16 @@ def in_order(submit: Callable[[int, Batch], Any], batches: Iterable[Batch], in_f
 
 _worker: dict[str, Any] = {}
 
+START_METHOD = "fork" if sys.platform.startswith("linux") else "spawn"
+"""How local workers start. ``fork``: a copy of the calling process, with simsampling, numpy and numba imported
+and the shared object in memory (a spawned worker of a city round spent about 2 s of CPU on imports and
+unpickling the scenario before its first point); only on Linux, where forking a process that has threads is
+safe for what a worker does (no other thread runs in the child; its standard streams are opened afresh, as a
+thread of the parent, a progress bar, may have held their locks). ``spawn`` elsewhere: macOS and Windows."""
+
+_forked: dict[str, tuple[Callable[[Any, Batch], list], Any]] = {}
+"""What forked workers find in the memory they inherit, by pool: the function and the shared object."""
+
 
 SHARED_PREFIX = "simsampling-shared-"
 """Temporary files handing ``shared`` to local workers: ``simsampling-shared-<pid>@<host>-<random>.pickle``."""
@@ -193,42 +207,58 @@ def _set_worker(function: Callable[[Any, Batch], list], shared_path: str, parent
         _worker.update(function=function, shared=ForkingPickler.loads(handle.read()))
 
 
+def _set_forked_worker(pool: str, parent: int) -> None:
+    exit_when_orphaned(parent)
+    sys.stdout = open(1, "w", encoding=sys.stdout.encoding, errors="replace", closefd=False)
+    sys.stderr = open(2, "w", encoding=sys.stderr.encoding, errors="backslashreplace", closefd=False)
+    function, shared = _forked[pool]
+    _worker.update(function=function, shared=shared)
+
+
 def _worker_batch(batch: Batch) -> list:
     return _worker["function"](_worker["shared"], batch)
 
 
 def _processes(function, shared, batches: Sequence[Batch], jobs: int) -> Iterator[list]:
     workers = min(jobs, len(batches))
-    # ``shared`` reaches the workers in a file, pickled once: sent with their start-up message
-    # (larger than a pipe holds), the parent would wait for each child in turn to import
-    # simsampling and read it, about 2.5 s per worker for a city.
-    remove_stale_shared()
-    descriptor, shared_path = tempfile.mkstemp(prefix=owned_prefix(SHARED_PREFIX), suffix=".pickle")
-    try:
-        with os.fdopen(descriptor, "wb") as handle:
-            handle.write(ForkingPickler.dumps(shared))
-    except BaseException:
-        os.remove(shared_path)
-        raise
-    # spawn: workers start clean (no inherited threads or locks from the parent).
-    context = multiprocessing.get_context("spawn")
-    pool = ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=_set_worker, initargs=(function, shared_path, os.getpid()))
+    if START_METHOD == "fork":
+        pool_id = uuid.uuid4().hex
+        _forked[pool_id] = (function, shared)  # the workers are forked at the first submit, and see it
+        pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("fork"),
+                                   initializer=_set_forked_worker, initargs=(pool_id, os.getpid()))
+        done = functools.partial(_forked.pop, pool_id, None)
+    else:
+        # ``shared`` reaches spawned workers in a file, pickled once: sent with their start-up message
+        # (larger than a pipe holds), the parent would wait for each child in turn to import
+        # simsampling and read it, about 2.5 s per worker for a city.
+        remove_stale_shared()
+        descriptor, shared_path = tempfile.mkstemp(prefix=owned_prefix(SHARED_PREFIX), suffix=".pickle")
+        try:
+            with os.fdopen(descriptor, "wb") as handle:
+                handle.write(ForkingPickler.dumps(shared))
+        except BaseException:
+            os.remove(shared_path)
+            raise
+        # spawn: workers start clean (no inherited threads or locks from the parent).
+        pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
+                                   initializer=_set_worker, initargs=(function, shared_path, os.getpid()))
+        done = functools.partial(os.remove, shared_path)
     try:
         yield from in_order(lambda _, batch: pool.submit(_worker_batch, batch), batches, IN_FLIGHT_PER_WORKER * workers)
     except BaseException:  # an error, Ctrl-C or the caller stopping early: stop the workers now
-        _close(pool, shared_path, cancel=True)
+        _close(pool, done, cancel=True)
         raise
-    # Every batch is back. A spawned worker takes about a second to exit (its interpreter's
+    # Every batch is back. A worker takes up to a second to exit (a spawned one's interpreter
     # teardown, with numba loaded): the caller goes on meanwhile.
-    threading.Thread(target=_close, args=(pool, shared_path), name="simsampling-pool-close").start()
+    threading.Thread(target=_close, args=(pool, done), name="simsampling-pool-close").start()
 
 
-def _close(pool: ProcessPoolExecutor, shared_path: str, cancel: bool = False) -> None:
-    """Shut the pool down, waiting for its workers, then remove the file they read ``shared`` from."""
+def _close(pool: ProcessPoolExecutor, done: Callable[[], Any], cancel: bool = False) -> None:
+    """Shut the pool down, waiting for its workers, then forget what they were handed (``done``)."""
     try:
         pool.shutdown(wait=True, cancel_futures=cancel)
     finally:
-        os.remove(shared_path)
+        done()
 
 
 # ---------------------------------------------------------------- Dask

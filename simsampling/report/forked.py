@@ -15,6 +15,7 @@ work is done in this process.
 from __future__ import annotations
 
 import contextlib
+import gc
 import os
 import pickle
 import signal
@@ -44,7 +45,12 @@ def aside(work: Callable[[], Any]) -> Iterator[Callable[[], Any]]:
         return
     read_end, write_end = os.pipe()
     parent = os.getpid()
+    # The parent's objects go to the collector's permanent generation for the fork: a collection in the child
+    # would otherwise walk (and so copy, page by page) the whole of a city's run that it shares.
+    gc.freeze()
     child = os.fork()
+    if child != 0:
+        gc.unfreeze()
     if child == 0:  # the child: do the work, hand back its result or traceback, leave without any clean-up
         status = 1
         try:

@@ -46,6 +46,12 @@ def alive(processes: list[psutil.Process]) -> list[psutil.Process]:
     return found
 
 
+def is_worker(process: psutil.Process, main_process: psutil.Process) -> bool:
+    """A spawned worker (multiprocessing's command line) or a forked one (the run's own command line)."""
+    line = process.cmdline()
+    return "spawn_main" in " ".join(line) or line == main_process.cmdline()
+
+
 @pytest.mark.skipif(os.name != "posix", reason="SIGKILL and orphaned processes are POSIX")
 def test_a_killed_run_leaves_no_worker_and_its_scratch_is_removed_by_the_next(tmp_path: Path, capsys):
     out = tmp_path / "district"
@@ -56,7 +62,7 @@ def test_a_killed_run_leaves_no_worker_and_its_scratch_is_removed_by_the_next(tm
     deadline = time.monotonic() + 120
     workers: list[psutil.Process] = []
     while time.monotonic() < deadline and run.poll() is None:
-        workers = [p for p in main_process.children(recursive=True) if "spawn_main" in " ".join(p.cmdline())]
+        workers = [p for p in main_process.children(recursive=True) if is_worker(p, main_process)]
         if len(workers) == 2:
             break
         time.sleep(0.2)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -108,6 +109,25 @@ def _double(shared: int, batch: list) -> list:
 def test_run_batches_returns_every_batch_in_order(executor: str, jobs: int):
     batches = [[1, 2], [3], [4, 5, 6]]
     assert list(run_batches(_double, 10, batches, executor=executor, jobs=jobs)) == [[10, 20], [30], [40, 50, 60]]
+
+
+@pytest.mark.parametrize("start", ["spawn", "fork"])
+def test_forked_and_spawned_workers_return_the_same_and_leave_nothing(start: str, monkeypatch):
+    if start == "fork" and not hasattr(os, "fork"):
+        pytest.skip("no fork here")
+    monkeypatch.setattr(executors, "START_METHOD", start)
+    shared = {"factor": 10, "big": list(range(100_000))}  # larger than a pipe holds
+    batches = [[1, 2], [3], [4, 5, 6]]
+    assert list(run_batches(_scaled, shared, batches, executor="processes", jobs=2)) == [[10, 20], [30], [40, 50, 60]]
+    deadline = time.monotonic() + 30  # the pool closes in a thread
+    while (executors._forked or executors.remove_stale_shared() or any(
+            t.name == "simsampling-pool-close" for t in threading.enumerate())) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert executors._forked == {}
+
+
+def _scaled(shared: dict, batch: list) -> list:
+    return [shared["factor"] * x for x in batch]
 
 
 def test_bad_executor_arguments_are_refused(monkeypatch):
