@@ -133,6 +133,11 @@ def runs_in_process(executor: str, jobs: int, batches: int) -> bool:
     return executor == "serial" or (executor == "processes" and (jobs <= 1 or batches <= 1))
 
 
+def forks_workers(executor: str, jobs: int, batches: int) -> bool:
+    """True when ``run_batches`` would run the batches in forked local workers (``START_METHOD``)."""
+    return executor == "processes" and START_METHOD == "fork" and not runs_in_process(executor, jobs, batches)
+
+
 def run_batches(
     function: Callable[[Any, Batch], list[T]],
     shared: Any,

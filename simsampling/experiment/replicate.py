@@ -49,7 +49,7 @@ from ..persons import PersonsWriter, persons_stages
 from ..scenario.schema import Point, Scenario
 from ..steps import factor, step_for
 from .costs import point_task_s
-from .executors import DEFAULT_EXECUTOR, batch_tasks, check_executor, run_batches, runs_in_process
+from .executors import DEFAULT_EXECUTOR, batch_tasks, check_executor, forks_workers, run_batches, runs_in_process
 
 if TYPE_CHECKING:  # the engines and the chain import SimPy (and numba): loaded where a task runs
     from ..model.chain import ChainLog, PointTubes
@@ -201,6 +201,18 @@ def simulate_task(
     )
     log.forget_derived()  # a kept log holds no sorted copies while the run goes on
     return run
+
+
+def load_engines(scenario: Scenario, engines: tuple[str, ...]) -> None:
+    """Run a small copy (100 residents at most) of each kind of point (engine, door-to-door teams or not):
+    the same features, so the same compiled types as the run's own calls, which then find numba's code
+    compiled (a first run) or loaded from its cache (forked workers inherit it)."""
+    kinds = {}
+    for point, engine in zip(scenario.points, engines):
+        kinds.setdefault((engine, point.home is not None), point)
+    for (engine, _), point in kinds.items():
+        small = point.model_copy(update={"population": min(point.population, 100)})
+        simulate_task(scenario.model_copy(update={"points": [small]}), 0, 0, keep_log=False, engine=engine)
 
 
 def point_log(scenario: Scenario, replication: int, point: Point, engine: str = DEFAULT_ENGINE) -> EventLog:
@@ -463,6 +475,10 @@ def _execute(
         # In this process, one task at a time so the progress bar moves per task (and stays here:
         # many one-task batches must not start the workers that one batch did not need).
         batches, executor = [[task] for task in tasks], "serial"
+    elif forks_workers(executor, jobs, len(batches)):
+        # numba's code loaded here, once (about 0.7 s of CPU), is inherited by every forked worker, and by
+        # this process's own later simulations (the diagnosis' checks), instead of loaded by each.
+        load_engines(scenario, shared.engines)
     for runs in run_batches(_run_batch, shared, batches, executor=executor, jobs=jobs, scheduler=scheduler):
         yield from runs
 

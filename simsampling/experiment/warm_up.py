@@ -22,7 +22,7 @@ from ..jit import cached
 from ..scenario.schema import Scenario
 from .costs import task_s
 from .estimate import usable_cpus
-from .replicate import SIMPY_WHILE_COMPILING, plan_engines, simulate_task
+from .replicate import SIMPY_WHILE_COMPILING, load_engines, plan_engines
 
 COMPILE_S = {"engine": 40.0, "teams": 6.0, "metrics": 5.0}
 """CPU seconds numba takes to compile each part (the fast engine's kernel, its door-to-door teams'
@@ -77,14 +77,8 @@ def compile_notice(parts: list[str]) -> str:
 
 
 def compile_kinds(scenario: Scenario, engines: tuple[str, ...]) -> None:
-    """Run a small copy (100 residents at most) of each kind of point (engine, door-to-door teams or not):
-    the same features, so the same compiled types as the run's own calls, which then find them compiled."""
-    kinds = {}
-    for point, engine in zip(scenario.points, engines):
-        kinds.setdefault((engine, point.home is not None), point)
-    for (engine, _), point in kinds.items():
-        small = point.model_copy(update={"population": min(point.population, 100)})
-        simulate_task(scenario.model_copy(update={"points": [small]}), 0, 0, keep_log=False, engine=engine)
+    """Compile what the run's calls will use (``replicate.load_engines``: a small copy of each kind of point)."""
+    load_engines(scenario, engines)
 
 
 def warm_up(scenarios: Union[Scenario, Sequence[Scenario]], engine: str, jobs: int, say: Callable[[str], None],
