@@ -17,6 +17,7 @@ import os
 import re
 import shutil
 import socket
+import sys
 import tempfile
 import threading
 import time
@@ -105,3 +106,11 @@ def exit_when_orphaned(parent: Optional[int] = None, poll_s: float = 0.5) -> Non
     if os.getppid() != parent:
         os._exit(1)
     threading.Thread(target=watch, name="simsampling-exit-with-parent", daemon=True).start()
+
+
+def settle_forked_child(parent: int) -> None:
+    """In a child just forked from ``parent``: end with it (:func:`exit_when_orphaned`), and open the standard
+    streams afresh, since a thread of the parent (a progress bar) may have held their locks at the fork."""
+    exit_when_orphaned(parent)
+    sys.stdout = open(1, "w", encoding=sys.stdout.encoding, errors="replace", closefd=False)
+    sys.stderr = open(2, "w", encoding=sys.stderr.encoding, errors="backslashreplace", closefd=False)

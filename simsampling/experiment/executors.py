@@ -55,7 +55,7 @@ from multiprocessing.reduction import ForkingPickler
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, Optional, Sequence, TypeVar
 
-from ..leftovers import exit_when_orphaned, owned_prefix, remove, stale
+from ..leftovers import exit_when_orphaned, owned_prefix, remove, settle_forked_child, stale
 
 EXECUTORS = ("serial", "processes", "dask")
 DEFAULT_EXECUTOR = "processes"
@@ -213,9 +213,7 @@ def _set_worker(function: Callable[[Any, Batch], list], shared_path: str, parent
 
 
 def _set_forked_worker(pool: str, parent: int) -> None:
-    exit_when_orphaned(parent)
-    sys.stdout = open(1, "w", encoding=sys.stdout.encoding, errors="replace", closefd=False)
-    sys.stderr = open(2, "w", encoding=sys.stderr.encoding, errors="backslashreplace", closefd=False)
+    settle_forked_child(parent)
     function, shared = _forked[pool]
     _worker.update(function=function, shared=shared)
 

@@ -19,12 +19,11 @@ import gc
 import os
 import pickle
 import signal
-import sys
 import threading
 import traceback
 from typing import Any, Callable, Iterator, Optional, Sequence
 
-from ..leftovers import exit_when_orphaned
+from ..leftovers import settle_forked_child
 
 
 class AsideError(RuntimeError):
@@ -54,11 +53,8 @@ def aside(work: Callable[[], Any]) -> Iterator[Callable[[], Any]]:
     if child == 0:  # the child: do the work, hand back its result or traceback, leave without any clean-up
         status = 1
         try:
-            exit_when_orphaned(parent)  # the charts of a killed run are not drawn
+            settle_forked_child(parent)  # the charts of a killed run are not drawn
             os.close(read_end)
-            # Fresh standard streams: a thread of the parent (a progress bar) may have held theirs.
-            sys.stdout = open(1, "w", encoding=sys.stdout.encoding, errors="replace", closefd=False)
-            sys.stderr = open(2, "w", encoding=sys.stderr.encoding, errors="backslashreplace", closefd=False)
             try:
                 message, status = pickle.dumps((True, work())), 0
             except BaseException as exc:  # an OSError (a full disk) is handed back as itself
