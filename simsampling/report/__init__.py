@@ -6,6 +6,7 @@ import contextlib
 import copy
 import functools
 import importlib
+import sys
 from pathlib import Path
 from typing import Any, Callable, ContextManager, Iterator, Optional, Sequence, Union
 
@@ -101,6 +102,14 @@ process diagnoses the run (a city's kpis.csv, scenario.yaml and flow.json: secon
 than forking."""
 
 
+def tables_aside(result: RunResult) -> bool:
+    """Whether ``results_writer`` writes the tables that need no advice in a forked child: for a run of many
+    points, in a process that has not loaded polars yet (persons.csv streamed during the run loads it). A
+    child forked after polars started its threads would wait for them for ever when it writes a large
+    table: a fork copies only the thread that forks."""
+    return len(result.scenario.points) >= TABLES_ASIDE_FROM_POINTS and "polars" not in sys.modules
+
+
 def _plain_tables(result: RunResult, staging: Path, table_format: str) -> None:
     """Every table that does not depend on the run's advice (the rest: ``results_writer``'s ``finish``)."""
     write_kpis(result.summary, staging)
@@ -121,7 +130,7 @@ def _plain_tables(result: RunResult, staging: Path, table_format: str) -> None:
 def results_writer(result: RunResult, target: Union[str, Path], force: bool = False,
                    table_format: str = "csv") -> Iterator[Callable[..., None]]:
     """Open ``target``'s results folder (``ResultsExistError`` now, before any work) and write the tables that
-    do not need the run's advice, in a forked child for a run of many points (``TABLES_ASIDE_FROM_POINTS``),
+    do not need the run's advice, in a forked child for a run of many points (``tables_aside``),
     while the caller diagnoses the run; then ``finish(advice, provenance=None, more=None, rota_point=None,
     drawer=None)`` writes the rest (arguments as for ``write_results``) and waits for the child. Leaving the
     block without calling ``finish`` (an error) leaves nothing written."""
@@ -130,8 +139,7 @@ def results_writer(result: RunResult, target: Union[str, Path], force: bool = Fa
     finished = []
     with results_folder(target, force=force) as staging:
         plain = functools.partial(_plain_tables, result, staging, table_format)
-        with (aside(plain) if len(result.scenario.points) >= TABLES_ASIDE_FROM_POINTS
-              else contextlib.nullcontext(plain)) as tables:
+        with (aside(plain) if tables_aside(result) else contextlib.nullcontext(plain)) as tables:
 
             def finish(advice: RunAdvice, provenance: Optional[dict[str, Any]] = None,
                        more: Optional[Callable[[Path], Sequence[tuple[str, str, Any]]]] = None,

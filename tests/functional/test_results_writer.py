@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 import pytest
@@ -43,9 +44,10 @@ def files_of(folder: Path) -> dict[str, bytes]:
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="the tables are written aside only where fork exists")
 def test_tables_written_aside_are_those_written_here(result: RunResult, tmp_path: Path, monkeypatch):
     advice = run_advice(result)
-    monkeypatch.setattr(report, "TABLES_ASIDE_FROM_POINTS", 10**9)
+    monkeypatch.setattr(report, "tables_aside", lambda result: False)
     here = files_of(report.write_results(result, tmp_path / "here", advice=advice))
-    monkeypatch.setattr(report, "TABLES_ASIDE_FROM_POINTS", 1)
+    # Forked even if polars is loaded here: a table this small is written by the csv module, not by polars.
+    monkeypatch.setattr(report, "tables_aside", lambda result: True)
     with report.results_writer(result, tmp_path / "aside") as finish:
         assert not (tmp_path / "aside").exists()
         finish(advice)
@@ -55,8 +57,16 @@ def test_tables_written_aside_are_those_written_here(result: RunResult, tmp_path
 
 
 def test_a_block_left_without_finish_writes_nothing(result: RunResult, tmp_path: Path, monkeypatch):
-    monkeypatch.setattr(report, "TABLES_ASIDE_FROM_POINTS", 1)
+    monkeypatch.setattr(report, "tables_aside", lambda result: True)
     with pytest.raises(RuntimeError, match="finish"):
         with report.results_writer(result, tmp_path / "out"):
             pass
     assert list(tmp_path.iterdir()) == []
+
+
+def test_no_child_writes_tables_once_polars_is_loaded(result: RunResult, monkeypatch):
+    monkeypatch.setattr(report, "TABLES_ASIDE_FROM_POINTS", 1)
+    monkeypatch.delitem(sys.modules, "polars", raising=False)
+    assert report.tables_aside(result)
+    monkeypatch.setitem(sys.modules, "polars", object())  # its thread pool would not survive a fork
+    assert not report.tables_aside(result)
