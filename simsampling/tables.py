@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
 import math
 from pathlib import Path
 from typing import Any, Iterable, Optional, Sequence, Union
@@ -164,10 +165,18 @@ def write_csv(path: Path, header: Sequence[str], columns: Sequence[Column], deci
         append_csv(handle, columns, decimals)
 
 
+ROWS_AT_ONCE = 50_000
+"""Rows of a table built row by row that are held at once (a city's kpis.csv has 395,000)."""
+
+
 def write_rows(path: Path, header: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
-    """``path`` as CSV from rows (each as many cells as the header): small tables built row by row."""
-    cells = list(zip(*rows))
-    write_csv(path, header, [list(column) for column in cells] if cells else [[] for _ in header])
+    """``path`` as CSV from rows (each as many cells as the header), ``ROWS_AT_ONCE`` at a time: tables built
+    row by row. The bytes do not depend on how the rows are split (``append_csv``'s writers agree)."""
+    rows = iter(rows)
+    with Path(path).open("wb") as handle:
+        handle.write(header_bytes(header))
+        while cells := list(zip(*itertools.islice(rows, ROWS_AT_ONCE))):
+            append_csv(handle, [list(column) for column in cells])
 
 
 def write_parquet(path: Path, columns: dict[str, Column]) -> None:

@@ -98,7 +98,7 @@ def writer(request, monkeypatch):
     return request.param
 
 
-def test_rows_of_mixed_cells_are_written_as_the_csv_module_writes_them(tmp_path, writer):
+def test_rows_of_mixed_cells_are_written_as_the_csv_module_writes_them(tmp_path, writer, monkeypatch):
     rng = np.random.default_rng(1)
     floats = random_floats(rng, 300)
     n = floats.size
@@ -110,6 +110,9 @@ def test_rows_of_mixed_cells_are_written_as_the_csv_module_writes_them(tmp_path,
     header = ["name", "float", "np_float", "int", "np_int", "bool", "np_bool", "maybe", "f32"]
     write_rows(tmp_path / "t.csv", header, rows)
     assert (tmp_path / "t.csv").read_bytes() == reference_csv(header, rows)
+    monkeypatch.setattr(tables, "ROWS_AT_ONCE", 7)  # rows written a few at a time: the same bytes
+    write_rows(tmp_path / "pieces.csv", header, iter(rows))
+    assert (tmp_path / "pieces.csv").read_bytes() == reference_csv(header, rows)
 
 
 def test_columns_write_the_same_bytes_as_rows(tmp_path, writer):
