@@ -1,0 +1,129 @@
+"""What a city round costs around its simulation: the workers' start, then the diagnosis and the results folder.
+
+    pip install -e ".[bench]"
+    python benchmarks/city_overheads.py                       # both parts, 3 repeats
+    python benchmarks/city_overheads.py --parts after --repeats 2
+    PYTHONPATH=<another version's checkout> python benchmarks/city_overheads.py --parts after   # the same, on it
+
+Parts, on the Xi'an round (scenarios/calibration/xian-2021-round.yaml, 4,485 points):
+
+* ``start``: two local workers (``executors.run_batches``, ``--jobs 2``) handed the round's shared object,
+  each simulating one point; forked and spawned alternately (``executors.START_METHOD``). Printed: the
+  wall time until both points are back, the CPU of the workers, and that of this process loading numba's
+  code before forking (``replicate.load_engines``). Needs a version with ``START_METHOD``.
+* ``after``: the round simulated once here (``run_scenario``, ``--jobs 2``), then, each repeat, what
+  ``simsampling run`` does after it: the diagnosis (``run_advice``) and the results folder with its charts
+  (``report.results_writer`` where the version has it: the tables that need no advice written aside
+  meanwhile; else ``write_results``). Printed: wall, and CPU of this process and of its children.
+
+On a shared machine read the CPU seconds; wall times are the two cores' when they are idle.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import resource
+import shutil
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+CITY = ROOT / "scenarios" / "calibration" / "xian-2021-round.yaml"
+PARTS = ("start", "after")
+
+
+def children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def join_pool_closing() -> None:
+    """Wait for the threads that close local worker pools (their workers' CPU is counted once reaped)."""
+    for thread in threading.enumerate():
+        if thread.name == "simsampling-pool-close":
+            thread.join()
+
+
+def first_points(shared, batch: list) -> list:
+    from simsampling.experiment.replicate import simulate_task
+
+    return [simulate_task(shared.scenario, 0, index, shared.step_s, keep_log=False, engine="fast").point_id
+            for index in batch]
+
+
+def start_part(scenario, repeats: int) -> None:
+    from simsampling.experiment import executors
+    from simsampling.experiment.replicate import _Shared, load_engines, plan_engines, series_step_s
+
+    if not hasattr(executors, "START_METHOD"):
+        print("\nworkers' start: this version spawns its workers only (no START_METHOD); skipped")
+        return
+    engines = plan_engines(scenario, "fast").engines
+    shared = _Shared(scenario, series_step_s(scenario), False, engines)
+    print("\nworkers' start: two workers, one Xi'an point each (wall until back; CPU of the workers; this process)")
+    for _ in range(repeats):
+        for method in ("spawn", "fork"):
+            executors.START_METHOD = method
+            loading = time.process_time()
+            if method == "fork":
+                load_engines(scenario, engines)  # as run_scenario does before forking
+            loading = time.process_time() - loading
+            before, started = children_cpu(), time.perf_counter()
+            list(executors.run_batches(first_points, shared, [[0], [1]], executor="processes", jobs=2))
+            wall = time.perf_counter() - started
+            join_pool_closing()
+            print(f"  {method:5s}: {wall:6.2f} s wall, workers' CPU {children_cpu() - before:5.2f} s, "
+                  f"loading the engine here {loading:4.2f} s", flush=True)
+
+
+def after_part(scenario, repeats: int, scratch: Path) -> None:
+    import simsampling.report as report
+    from simsampling.advice import run_advice
+    from simsampling.experiment import run_scenario
+
+    print("\nafter the simulation: the diagnosis and the results folder (charts included)")
+    result = run_scenario(scenario, jobs=2, engine="fast")
+    join_pool_closing()  # the run's workers are reaped before the first repeat is timed, not during it
+    for repeat in range(repeats):
+        out = scratch / f"after-{repeat}"
+        wall, mine, theirs = time.perf_counter(), time.process_time(), children_cpu()
+        if hasattr(report, "results_writer"):
+            with report.results_writer(result, out) as finish:
+                finish(run_advice(result))
+        else:
+            report.write_results(result, out, advice=run_advice(result))
+        print(f"  {time.perf_counter() - wall:6.2f} s wall, CPU here {time.process_time() - mine:5.2f} s, "
+              f"children {children_cpu() - theirs:5.2f} s", flush=True)
+        shutil.rmtree(out)
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--parts", default=",".join(PARTS), help=f"comma-separated, of {', '.join(PARTS)}")
+    parser.add_argument("--repeats", type=int, default=3)
+    args = parser.parse_args(argv)
+    parts = [part for part in args.parts.split(",") if part]
+    unknown = sorted(set(parts) - set(PARTS))
+    if unknown:
+        parser.error(f"unknown parts: {', '.join(unknown)}")
+    import simsampling
+    from simsampling.scenario import load_scenario
+
+    print(f"simsampling from {Path(simsampling.__file__).parent}; Python {sys.version.split()[0]}, "
+          f"{os.cpu_count()} CPUs; load average at start {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    scenario = load_scenario(CITY)
+    with tempfile.TemporaryDirectory(prefix="city-overheads-") as scratch:
+        if "start" in parts:
+            start_part(scenario, args.repeats)
+        if "after" in parts:
+            after_part(scenario, args.repeats, Path(scratch))
+    print(f"load average at the end {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
