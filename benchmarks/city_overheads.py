@@ -14,7 +14,9 @@ Parts, on the Xi'an round (scenarios/calibration/xian-2021-round.yaml, 4,485 poi
 * ``after``: the round simulated once here (``run_scenario``, ``--jobs 2``), then, each repeat, what
   ``simsampling run`` does after it: the diagnosis (``run_advice``) and the results folder with its charts
   (``report.results_writer`` where the version has it: the tables that need no advice written aside
-  meanwhile; else ``write_results``). Printed: wall, and CPU of this process and of its children.
+  meanwhile; else ``write_results``). Printed: wall, and CPU of this process and of its children. The
+  first repeat is the one a run makes: writing points.csv loads polars here, after which the tables are
+  no longer written aside (``report.tables_aside``), which later repeats say.
 
 On a shared machine read the CPU seconds; wall times are the two cores' when they are idle.
 """
@@ -96,8 +98,10 @@ def after_part(scenario, repeats: int, scratch: Path) -> None:
                 finish(run_advice(result))
         else:
             report.write_results(result, out, advice=run_advice(result))
+        inline = " (tables written here: this process has loaded polars)" if (
+            hasattr(report, "tables_aside") and not report.tables_aside(result)) else ""
         print(f"  {time.perf_counter() - wall:6.2f} s wall, CPU here {time.process_time() - mine:5.2f} s, "
-              f"children {children_cpu() - theirs:5.2f} s", flush=True)
+              f"children {children_cpu() - theirs:5.2f} s{inline}", flush=True)
         shutil.rmtree(out)
 
 
