@@ -8,6 +8,8 @@ validate`` then loads the scenario layer only (docs/architecture.md, imports pai
 ENGINES = ("auto", "simpy", "fast")
 DEFAULT_ENGINE = "auto"
 """The fast engine gives SimPy's log to the last bit, for points in its scope."""
+EXECUTORS = ("serial", "processes", "dask")
+DEFAULT_EXECUTOR = "processes"
 KEEP_LOGS_UP_TO = 1_000_000
 """Residents of the first replication kept in memory for ``RunResult.persons()``."""
 FORMATS = ("csv", "parquet")

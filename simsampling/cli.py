@@ -18,12 +18,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Optional, Sequence
 
 from rich.console import Console
-from rich.table import Table
 
 from .choices import BAD_INPUT, INFEASIBLE, INTERRUPTED, OS_FAILURE
 from . import __version__
 from .choices import AUTO_FIRST, AUTO_KPIS, AUTO_MAX, AUTO_PRECISION, DEFAULT_MAX_P90_WAIT_MIN, FORMATS, KEEP_LOGS_UP_TO
-from .experiment.executors import ExecutorUnavailable, check_executor, check_scheduler
 from .cli_advise import add_parser as add_advise_parser
 from .cli_advise import advise_run, advise_sections, print_sentences, run_advise
 from .cli_app import add_parser as add_app_parser
@@ -41,6 +39,8 @@ from .scenario.schema import MAX_REPLICATIONS
 from .terminal import console, printable, progress_bar, say, shown
 
 if TYPE_CHECKING:  # the simulation (numpy, the metrics) is imported by the commands that run one, not by validate
+    from rich.table import Table
+
     from .advice import RunAdvice
     from .experiment import RunResult
 
@@ -123,6 +123,7 @@ def run_options(args, scenario: Scenario, file: str) -> dict:
     Refuses, as bad input and before anything runs, an executor that cannot run
     here and ``--engine fast`` on a point out of the fast engine's scope.
     """
+    from .experiment.executors import ExecutorUnavailable, check_executor, check_scheduler
     from .experiment.replicate import EngineScopeError, plan_engines
 
     try:
@@ -291,6 +292,8 @@ def _run(args, out: Console, err: Console) -> int:
 def _summary_table(result: RunResult, advice: Optional[RunAdvice] = None) -> Table:
     """The main KPIs, the same rows as report.html's table (``advice`` made when not given)."""
     from .advice import run_advice
+    from rich.table import Table
+
     from .report.html import summary_kpi_rows
 
     advice = advice if advice is not None else run_advice(result, check_by_simulation=False)

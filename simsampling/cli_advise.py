@@ -11,12 +11,6 @@ import argparse
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Sequence
 
-from rich import box
-from rich.console import Console
-from rich.progress import Progress
-from rich.table import Table
-from rich.text import Text
-
 from .choices import DEFAULT_MAX_P90_WAIT_MIN, RANK_BY
 from .scenario import Problem, ScenarioError, load_scenario
 from .scenario.schema import MAX_REPLICATIONS
@@ -25,6 +19,10 @@ from .cli_options import add_run_arguments, bounded_int
 from .terminal import printable, progress_bar, say
 
 if TYPE_CHECKING:  # the measuring (numpy, the engines) is imported where advice is measured, not by validate
+    from rich.console import Console
+    from rich.progress import Progress
+    from rich.table import Table
+
     from .advice.impact import Impact
 
 TOP_ROWS = 10
@@ -130,6 +128,9 @@ def _with_ci(key: str, leaf: dict) -> str:
 
 def impact_table(effects, title: str, with_point: bool, numbered: bool = False) -> Table:
     """The effects' rows: rank (or, ``numbered``, the place in this list), lever, p90 wait, finish, staff-hours, verdict."""
+    from rich import box
+    from rich.table import Table
+
     from .advice.targets import NAMES, UNITS
 
     table = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False)
@@ -150,6 +151,9 @@ def impact_table(effects, title: str, with_point: bool, numbered: bool = False) 
 def print_sentences(sentences: Sequence[str], out: Console) -> None:
     """Sentences that say what to do, one bullet each (wrapped lines indented under the text): the impact
     view's, and the run's diagnosis."""
+    from rich.table import Table
+    from rich.text import Text
+
     said = Table.grid(padding=(0, 1))
     said.add_column(no_wrap=True)
     said.add_column()

@@ -19,7 +19,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
 
 from rich.console import Console
@@ -140,6 +139,8 @@ def _any_port(host: str) -> int:
 
 def _wait_ready(host: str, port: int, server: subprocess.Popen) -> bool:
     """Wait until the server answers its health check (or stops)."""
+    import urllib.request  # with http and ssl, a tenth of validate's imports: only here
+
     connect = "127.0.0.1" if host in ("0.0.0.0", "localhost") else ("::1" if host == "::" else host)
     url = f"http://{'[' + connect + ']' if ':' in connect else connect}:{port}/_stcore/health"
     end = time.monotonic() + READY_TIMEOUT_S

@@ -8,13 +8,10 @@ from __future__ import annotations
 
 import argparse
 import math
-from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
-from typing import Any, Callable, Optional
+from typing import TYPE_CHECKING, Any, Callable, Optional
 
-from rich import box
 from rich.console import Console
-from rich.table import Table
 
 from .choices import INTERRUPTED, OS_FAILURE
 from .scenario import Problem, ScenarioError, load_scenario
@@ -22,6 +19,9 @@ from .scenario.schema import MAX_REPLICATIONS
 from .cli_folder import target_free
 from .cli_options import add_run_arguments, bounded_int
 from .terminal import printable, progress_bar, say, shown
+
+if TYPE_CHECKING:  # tables and process pools are imported by the commands that use them, not by validate
+    from rich.table import Table
 
 RunOptions = Callable[[argparse.Namespace, Any, str], dict]
 """cli.run_options: the ``run_scenario`` keywords of a command's engine and executor options."""
@@ -136,6 +136,9 @@ def _fits(table: Table, console: Console) -> bool:
 
 
 def _compare_table(comparison, others: list[str], with_ci: bool) -> Table:
+    from rich import box
+    from rich.table import Table
+
     from .report.compare import fmt_diff, fmt_leaf, headline_rows
 
     base = comparison.labels[0]
@@ -168,6 +171,8 @@ def _compare_table(comparison, others: list[str], with_ci: bool) -> Table:
 
 def run_sweep(args, out: Console, err: Console, run_options: RunOptions) -> int:
     """``simsampling sweep``; ``run_options`` as for :func:`run_compare`."""
+    from concurrent.futures.process import BrokenProcessPool
+
     from .experiment.factors import parse_vary
     from .experiment.factorial import with_fixed
     from .report import ResultsExistError
@@ -261,6 +266,9 @@ def factor_legend(result) -> str:
 
 def _sweep_table(result, kpis: list[str], part: tuple[int, int] = (1, 1)) -> Table:
     import textwrap
+
+    from rich import box
+    from rich.table import Table
 
     from .report.html import formatted
     from .labels import kpi_format, kpi_label, short_names

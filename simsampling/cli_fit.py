@@ -16,7 +16,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from rich.console import Console
-from rich.table import Table
 
 from . import __version__
 from .choices import BAD_INPUT, LAW_CHOICES, OS_FAILURE
@@ -250,6 +249,8 @@ def _summary(args, records, fits, slots, stations, stations_from, arrival_from) 
 
 
 def _print(out: Console, fits, records, target: Path) -> None:
+    from rich.table import Table
+
     table = Table(title=f"{records.count:,} records fitted", title_justify="left")
     for column in ("stage", "times", "mean (s)", "law written", "parameters", "KS p"):
         table.add_column(column)

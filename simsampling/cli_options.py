@@ -11,8 +11,7 @@ import argparse
 from pathlib import Path
 from typing import Callable, Optional
 
-from .choices import DEFAULT_ENGINE, ENGINES
-from .experiment.executors import DEFAULT_EXECUTOR, EXECUTORS
+from .choices import DEFAULT_ENGINE, DEFAULT_EXECUTOR, ENGINES, EXECUTORS
 from .scenario.reading import whole_number
 
 MAX_SEED = 2**63 - 1

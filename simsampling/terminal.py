@@ -9,13 +9,15 @@ markup (tables, progress descriptions) through :func:`shown`.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 from rich.markup import escape
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
 from .scenario.errors import printable
+
+if TYPE_CHECKING:  # the bar is imported by the commands that show one, not by validate
+    from rich.progress import Progress
 
 __all__ = ["console", "printable", "progress_bar", "say", "shown"]
 
@@ -33,6 +35,8 @@ def shown(text: Any) -> str:
 def progress_bar(err: Console, quiet: bool) -> Progress:
     """A progress bar on ``err`` (none when ``quiet`` or not a terminal) whose descriptions are plain text:
     give them through :func:`printable`."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
     return Progress(TextColumn("{task.description}", style="bold", markup=False), BarColumn(), MofNCompleteColumn(),
                     TimeElapsedColumn(), TimeRemainingColumn(), console=err, disable=quiet or not err.is_terminal,
                     transient=False)

@@ -55,10 +55,8 @@ from multiprocessing.reduction import ForkingPickler
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, Optional, Sequence, TypeVar
 
+from ..choices import DEFAULT_EXECUTOR, EXECUTORS
 from ..leftovers import exit_when_orphaned, owned_prefix, remove, settle_forked_child, stale
-
-EXECUTORS = ("serial", "processes", "dask")
-DEFAULT_EXECUTOR = "processes"
 
 BATCH_S = 1.0
 """Target work per batch, in seconds of one process: Dask's overhead per task
