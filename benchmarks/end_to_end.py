@@ -38,11 +38,17 @@ Parts (each prints its figures and a ratio against a baseline measured in the sa
 Timings are medians of ``--repeats`` (best in brackets), wall-clock and CPU (user and system,
 of the process and its children: what the run costs whatever else shares the cores); the load
 average is printed at the start and the end (the machine may be shared).
+
+The package's bytecode is compiled first, as ``pip install`` does for an installed package:
+with ``PYTHONDONTWRITEBYTECODE`` set and no ``__pycache__`` (a fresh checkout), every command
+would otherwise compile the package's modules from source, about 0.04 s of CPU in
+``validate`` and 0.2 s in a run of the demo, which an installed copy never pays.
 """
 
 from __future__ import annotations
 
 import argparse
+import compileall
 import os
 import platform
 import resource
@@ -249,6 +255,9 @@ def main(argv=None) -> int:
         parser.error(f"unknown parts: {', '.join(sorted(unknown))}")
     print(f"end to end, {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}: python benchmarks/end_to_end.py {' '.join(argv or sys.argv[1:])}")
     print(f"Python {platform.python_version()}, {os.cpu_count()} CPUs; load average at start {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    compileall.compile_dir(REPO / "simsampling", quiet=2)  # as installed (see the docstring)
+    if sys.dont_write_bytecode:
+        print("PYTHONDONTWRITEBYTECODE is set: the package's bytecode was compiled first, as an install does")
     with tempfile.TemporaryDirectory(prefix="simsampling-e2e-") as folder:
         scratch = Path(folder)
         for part in parts:

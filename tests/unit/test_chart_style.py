@@ -37,6 +37,19 @@ def test_save_draws_once_the_pixels_of_tight_layout_then_savefig(tmp_path: Path,
     assert saved.shape == plain.shape and np.array_equal(saved, plain)
 
 
+def test_a_layout_without_a_rectangle_is_the_whole_figures():
+    """save() gives tight_layout no rectangle when no bottom is kept free (matplotlib then measures every label
+    once, not twice): the same margins and spaces as the whole figure's rectangle."""
+    params = []
+    for rect in ((0, 0, 1, 1), None):
+        fig = _chart()
+        fig.tight_layout(rect=rect)
+        sub = fig.subplotpars
+        params.append((sub.left, sub.right, sub.bottom, sub.top, sub.wspace, sub.hspace))
+        plt.close(fig)
+    assert params[0] == params[1]
+
+
 @pytest.mark.parametrize("span_h", [0.0, 5.0, 12.0, 20.0, 27.0, 30.0, 100.0, 240.0, 9_600.0, 4e8, 1e300, float("nan")])
 def test_an_hour_axis_has_a_few_ticks_whatever_its_span(span_h: float):
     """A round that drains for centuries (a fuzzed ten-day swab) once asked matplotlib for 16.7 million ticks."""
