@@ -19,10 +19,12 @@ is the same to the last bit.
 """
 
 from .compiled import (
+    busiest_spell,
     compiled_loop,
     dispatchers,
     duration_summary,
     histogram,
+    merged_peaks,
     peak,
     sorted_occupancy,
 )
@@ -42,6 +44,7 @@ from .durations import (
 )
 from .lines import (
     area_max,
+    line_peaks,
     over_capacity,
     queue_max,
     sorted_line,
@@ -130,6 +133,7 @@ __all__ = [
     "band",
     "busy_period",
     "busy_period_kpis",
+    "busiest_spell",
     "busy_servers",
     "combine",
     "compiled_loop",
@@ -141,6 +145,8 @@ __all__ = [
     "home_team_days",
     "in_order",
     "kpis_of",
+    "line_peaks",
+    "merged_peaks",
     "occupancy",
     "over_capacity",
     "overtime_by_day_s",

@@ -12,7 +12,7 @@ import numpy as np
 from ..log import EventLog
 from ..stages import role
 from ..steps import step_for
-from .compiled import sorted_occupancy
+from .compiled import busiest_spell, sorted_occupancy
 from .durations import HOUR, MINUTE
 from .lines import sorted_line
 from .staff_time import staffed_spans
@@ -69,19 +69,15 @@ def busy_period(log: EventLog, stage: str) -> BusyPeriod:
         serving = role(main[-1])
     starts, ends = np.array([a for a, _ in spans]), np.array([b for _, b in spans])
     duty = log.servers[stage] * occupancy(starts, ends, edges)
-    if log.closures is not None:
-        mine = log.closures.role == serving
+    mine = log.closures.role == serving if log.closures is not None else None
+    if mine is not None and mine.any():  # (closing nothing subtracts zeros)
         for begin, end in spans:  # closures within each staffed span
             low = np.clip(log.closures.start_s[mine], begin, end)
             duty -= occupancy(low, np.clip(log.closures.end_s[mine], begin, end), edges)
-    congested = np.flatnonzero((line >= BUSY_LINE) & (duty > 0))
-    if congested.size == 0:
+    first, last, waiting, serving_s, duty_s = busiest_spell(line, busy, duty, BUSY_LINE, BUSY_GAP_S / step + 1)
+    if first < 0:
         return BusyPeriod()
-    breaks = np.flatnonzero(np.diff(congested) > BUSY_GAP_S / step + 1)
-    spells = zip(congested[np.concatenate([[0], breaks + 1])], congested[np.concatenate([breaks, [congested.size - 1]])] + 1)
-    first, last = max(spells, key=lambda spell: float(line[spell[0]:spell[1]].sum()))
-    return BusyPeriod(float(edges[first]), float(edges[last]), float(busy[first:last].sum()) * step,
-                      float(np.clip(duty[first:last], 0.0, None).sum()) * step, float(line[first:last].sum()) * step)
+    return BusyPeriod(float(edges[first]), float(edges[last]), float(serving_s) * step, float(duty_s) * step, float(waiting) * step)
 
 
 def busy_period_kpis(period: BusyPeriod, open_s: float) -> dict[str, float]:

@@ -109,6 +109,124 @@ def peak(joins: np.ndarray, leaves: np.ndarray) -> int:
 
 
 @compiled_loop
+def merged_peaks(joins: np.ndarray, join_ends: np.ndarray, leaves: np.ndarray, leave_ends: np.ndarray) -> tuple:
+    """``peak`` of each of several lines and of all of them together, merging their sorted runs as it goes.
+
+    Line i's sorted joins (and leaves) are the run of ``joins`` (and ``leaves``) ending at
+    ``join_ends[i]`` (``leave_ends[i]``). The joins are taken in time order across the runs and
+    every leave up to each join is counted: the counts ``peak`` finds on the runs merged by a
+    stable sort (a count depends on how many events precede it, not on their order within a tie),
+    without the merge. Once only NaN joins are left, each line's peak and the total follow
+    ``peak``'s rule for them (NaN sorts last: every leave counts).
+    """
+    lines = join_ends.size
+    join_starts, leave_starts = np.zeros(lines, np.intp), np.zeros(lines, np.intp)
+    join_starts[1:] = join_ends[:-1]
+    leave_starts[1:] = leave_ends[:-1]
+    at, gone = join_starts.copy(), leave_starts.copy()
+    best = np.zeros(lines, np.intp)
+    total = joined = left = 0
+    while True:
+        pick = -1
+        for i in range(lines):  # the earliest head of a run with joins left, NaN last
+            if at[i] < join_ends[i] and (pick < 0 or joins[at[i]] < joins[at[pick]] or np.isnan(joins[at[pick]])):
+                pick = i
+        if pick < 0:
+            break
+        t = joins[at[pick]]
+        if np.isnan(t):  # only NaN joins are left
+            for i in range(lines):
+                if at[i] < join_ends[i]:
+                    best[i] = max(best[i], (join_ends[i] - join_starts[i]) - (leave_ends[i] - leave_starts[i]))
+            total = max(total, joins.size - leaves.size)
+            break
+        at[pick] += 1
+        joined += 1
+        for i in range(lines):
+            while gone[i] < leave_ends[i] and leaves[gone[i]] <= t:
+                gone[i] += 1
+                left += 1
+        best[pick] = max(best[pick], (at[pick] - join_starts[pick]) - (gone[pick] - leave_starts[pick]))
+        total = max(total, joined - left)
+    return total, best
+
+
+@compiled_loop
+def busiest_spell(line: np.ndarray, busy: np.ndarray, duty: np.ndarray, threshold: float, gap: float) -> tuple:
+    """The spell of steps with ``line >= threshold`` and ``duty > 0`` (gaps between such steps up to
+    ``gap`` bridged) whose line adds up to the most, the first of equals: its first step, one past its
+    last (-1, -1 without any), and the sums of ``line``, ``busy`` and ``duty`` (negative duty as 0) over it.
+
+    Sums are ``np.sum``'s, to the bit: 0.0 plus numpy's pairwise sum (blocks of up to 128 added with
+    eight accumulators, longer runs halved at a multiple of 8), computed here without recursion.
+    """
+    block = 128
+    los, counts, lefts = np.empty(64, np.intp), np.empty(64, np.intp), np.empty(64)
+    right = np.zeros(64, np.bool_)
+
+    def pairwise(values, lo, hi):
+        depth = 0
+        los[0], counts[0] = lo, hi - lo
+        while True:
+            while counts[depth] > block:  # down to the leftmost block of this subtree
+                half = counts[depth] // 2
+                half -= half % 8
+                los[depth + 1], counts[depth + 1], right[depth + 1] = los[depth], half, False
+                depth += 1
+            start, n = los[depth], counts[depth]
+            if n < 8:
+                total = -0.0
+                for i in range(start, start + n):
+                    total += values[i]
+            else:
+                r0, r1, r2, r3 = values[start], values[start + 1], values[start + 2], values[start + 3]
+                r4, r5, r6, r7 = values[start + 4], values[start + 5], values[start + 6], values[start + 7]
+                i = 8
+                while i < n - n % 8:
+                    r0 += values[start + i]
+                    r1 += values[start + i + 1]
+                    r2 += values[start + i + 2]
+                    r3 += values[start + i + 3]
+                    r4 += values[start + i + 4]
+                    r5 += values[start + i + 5]
+                    r6 += values[start + i + 6]
+                    r7 += values[start + i + 7]
+                    i += 8
+                total = ((r0 + r1) + (r2 + r3)) + ((r4 + r5) + (r6 + r7))
+                while i < n:
+                    total += values[start + i]
+                    i += 1
+            while depth > 0 and right[depth]:  # a right half done: add it to its left half
+                depth -= 1
+                total = lefts[depth] + total
+            if depth == 0:
+                return 0.0 + total
+            lefts[depth - 1] = total  # a left half done: on to its right half
+            los[depth], counts[depth], right[depth] = los[depth] + counts[depth], counts[depth - 1] - counts[depth], True
+
+    first = last = -1
+    most = 0.0
+    begin = previous = -1
+    for i in range(line.size + 1):
+        if i < line.size and not (line[i] >= threshold and duty[i] > 0):
+            continue
+        if begin >= 0 and (i == line.size or i - previous > gap):  # a spell ends at ``previous``
+            total = pairwise(line, begin, previous + 1)
+            if first < 0 or total > most:
+                first, last, most = begin, previous + 1, total
+            begin = -1
+        if i < line.size:
+            begin = i if begin < 0 else begin
+            previous = i
+    if first < 0:
+        return -1, -1, 0.0, 0.0, 0.0
+    clipped = np.empty(last - first)
+    for i in range(first, last):
+        clipped[i - first] = 0.0 if duty[i] < 0 else duty[i]
+    return first, last, most, pairwise(busy, first, last), pairwise(clipped, 0, last - first)
+
+
+@compiled_loop
 def sorted_occupancy(begin: np.ndarray, end: np.ndarray, edges: np.ndarray) -> np.ndarray:
     """``occupancy`` of intervals whose begins and ends are each sorted (NaN last), between
     increasing edges: F(edge) = (begins before it) x edge - their sum, less the same of the ends."""

@@ -8,7 +8,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..log import EventLog
-from .compiled import peak
+from .compiled import merged_peaks, peak
 from .durations import in_order
 
 
@@ -19,7 +19,24 @@ def sorted_line(log: EventLog, stage: str) -> tuple[np.ndarray, np.ndarray]:
 
 def queue_max(log: EventLog, stage: str) -> int:
     """The longest line ever seen at a stage: the peak of joins minus starts (or leaving)."""
-    return int(peak(*sorted_line(log, stage)))
+    return int(line_peaks(log)[1][log.stages.index(stage)])
+
+
+def line_peaks(log: EventLog) -> tuple[int, np.ndarray]:
+    """The most people waiting at the point at once, whatever the stage, and the longest line at each
+    stage (flow order): one pass over the stages' sorted lines, merged as it goes (once per log)."""
+
+    def compute() -> tuple[int, np.ndarray]:
+        joins, leaves = zip(*(sorted_line(log, stage) for stage in log.stages))
+        total, each = merged_peaks(np.concatenate(joins), _run_ends(joins), np.concatenate(leaves), _run_ends(leaves))
+        return int(total), each
+
+    return log.derived("line_peaks", compute)
+
+
+def _run_ends(runs: tuple[np.ndarray, ...]) -> np.ndarray:
+    """Where each of consecutive runs ends once they are concatenated."""
+    return np.cumsum(np.array([run.size for run in runs], dtype=np.intp))
 
 
 def area_max(log: EventLog, stage: str) -> int:
@@ -36,10 +53,8 @@ def waiting_intervals(log: EventLog) -> tuple[np.ndarray, np.ndarray]:
 
 
 def total_queue_max(log: EventLog) -> int:
-    """The most people waiting at the point at once, whatever the stage (from the
-    stages' sorted lines: a stable sort of sorted runs merges them)."""
-    lines = [sorted_line(log, stage) for stage in log.stages]
-    return int(peak(*(in_order(np.concatenate(side)) for side in zip(*lines))))
+    """The most people waiting at the point at once, whatever the stage."""
+    return line_peaks(log)[0]
 
 
 def over_capacity(joins: np.ndarray, leaves: np.ndarray, capacity: int) -> tuple[float, int]:

@@ -1,0 +1,64 @@
+"""The metrics' compiled passes against the numpy they replace: the same numbers to the bit, on random
+inputs with ties, NaN, empty and one-element arrays."""
+
+from __future__ import annotations
+
+import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from simsampling.metrics import busiest_spell, merged_peaks, peak
+
+# Times on a coarse grid, so that ties are common; NaN where a log may hold one.
+TIMES = st.one_of(st.integers(-3, 40).map(float), st.just(np.nan))
+
+
+@st.composite
+def lines(draw) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Up to four lines: (joins, leaves) each sorted (NaN last), as ``sorted_line`` gives them."""
+    result = []
+    for _ in range(draw(st.integers(1, 4))):
+        joins = np.array(draw(st.lists(TIMES, max_size=25)), dtype=float)
+        waits = np.array(draw(st.lists(st.integers(0, 6), min_size=joins.size, max_size=joins.size)), dtype=float)
+        leaves = joins + waits
+        if leaves.size and draw(st.booleans()):
+            leaves[draw(st.integers(0, leaves.size - 1))] = np.nan
+        result.append((np.sort(joins, kind="stable"), np.sort(leaves, kind="stable")))
+    return result
+
+
+@settings(max_examples=150, deadline=None)
+@given(lines())
+def test_merged_peaks_are_the_peaks_of_each_line_and_of_their_stable_merge(runs):
+    joins, leaves = zip(*runs)
+    ends = lambda parts: np.cumsum([part.size for part in parts]).astype(np.intp)  # noqa: E731
+    total, each = merged_peaks(np.concatenate(joins), ends(joins), np.concatenate(leaves), ends(leaves))
+    merged = [np.sort(np.concatenate(side), kind="stable") for side in (joins, leaves)]
+    assert total == peak(*merged)
+    assert each.tolist() == [peak(j, leave) for j, leave in runs]
+
+
+def numpy_busiest_spell(line, busy, duty, threshold, gap) -> tuple:
+    """``busiest_spell`` as busy_period computed it in numpy."""
+    congested = np.flatnonzero((line >= threshold) & (duty > 0))
+    if congested.size == 0:
+        return -1, -1, 0.0, 0.0, 0.0
+    breaks = np.flatnonzero(np.diff(congested) > gap)
+    spells = zip(congested[np.concatenate([[0], breaks + 1])], congested[np.concatenate([breaks, [congested.size - 1]])] + 1)
+    first, last = max(spells, key=lambda spell: float(line[spell[0]:spell[1]].sum()))
+    return (first, last, float(line[first:last].sum()), float(busy[first:last].sum()),
+            float(np.clip(duty[first:last], 0.0, None).sum()))
+
+
+@settings(max_examples=120, deadline=None)
+@given(st.integers(0, 3000), st.integers(0, 2**32 - 1), st.sampled_from([0.0, 1.0, 2.5]), st.sampled_from([1.0, 3.0, 16.0, 1e9]))
+def test_busiest_spell_is_numpys(steps, seed, threshold, gap):
+    rng = np.random.default_rng(seed)
+    # Lines of whole numbers (equal spells tie: the first wins) or of awkward floats over many scales.
+    line = rng.integers(0, 4, steps).astype(float) if seed % 2 else rng.exponential(2.0, steps) * 10.0 ** rng.integers(-8, 8, steps)
+    busy = rng.standard_normal(steps) * 10.0 ** rng.integers(-6, 6, steps)
+    duty = rng.choice([-1.5, -0.0, 0.0, 1.0, 2.0, 1e-300, 3.3], steps)
+    got = busiest_spell(line, busy, duty, threshold, gap)
+    want = numpy_busiest_spell(line, busy, duty, threshold, gap)
+    assert got[:2] == want[:2] and np.array_equal(np.array(got[2:]), np.array(want[2:])), (got, want)
+    assert all(np.copysign(1.0, a) == np.copysign(1.0, b) for a, b in zip(got[2:], want[2:]))
