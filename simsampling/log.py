@@ -339,7 +339,7 @@ class EventLog:
     def home_days(self) -> np.ndarray:
         """The day of each home visit (0 for residents never visited)."""
         start = self.home.start_s
-        days = np.floor((np.nan_to_num(start, nan=self.open_s) - self.open_s) / DAY_S)
+        days = np.floor((np.where(np.isnan(start), self.open_s, start) - self.open_s) / DAY_S)
         return np.maximum(days, 0).astype(self.day.dtype)
 
     def table(self, stages: Sequence[str] = ()) -> dict[str, np.ndarray]:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import Optional
 
+import numpy as np
 
 from ..log import EventLog
 from ..stages import role
@@ -28,7 +29,14 @@ def staffed_days(log: EventLog) -> list[int]:
 
     A day of the round on which nobody is due at the point (a two-day round called
     on the first day only) is not staffed: no staff-hours, no utilisation."""
-    return log.derived("staffed_days", lambda: sorted(set(log.day.tolist())) or [0])
+
+    def compute() -> list[int]:
+        day = log.day
+        if day.size and day.min() >= 0:  # counted in place: the days present, in order, without a set
+            return np.flatnonzero(np.bincount(day)).tolist()
+        return sorted(set(day.tolist())) or [0]
+
+    return log.derived("staffed_days", compute)
 
 
 def staffed_spans(log: EventLog, days: Optional[list[int]] = None) -> list[tuple[float, float]]:
