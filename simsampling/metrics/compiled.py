@@ -120,11 +120,12 @@ def merged_peaks(joins: np.ndarray, join_ends: np.ndarray, leaves: np.ndarray, l
     ``peak``'s rule for them (NaN sorts last: every leave counts).
     """
     lines = join_ends.size
-    join_starts, leave_starts = np.zeros(lines, np.intp), np.zeros(lines, np.intp)
-    join_starts[1:] = join_ends[:-1]
-    leave_starts[1:] = leave_ends[:-1]
-    at, gone = join_starts.copy(), leave_starts.copy()
-    best = np.zeros(lines, np.intp)
+    join_starts, leave_starts = np.empty(lines, np.intp), np.empty(lines, np.intp)
+    at, gone, best = np.empty(lines, np.intp), np.empty(lines, np.intp), np.empty(lines, np.intp)
+    for i in range(lines):  # element by element: numba compiles slices and copies several times slower
+        join_starts[i] = at[i] = join_ends[i - 1] if i else 0
+        leave_starts[i] = gone[i] = leave_ends[i - 1] if i else 0
+        best[i] = 0
     total = joined = left = 0
     while True:
         pick = -1
@@ -158,22 +159,58 @@ def busiest_spell(line: np.ndarray, busy: np.ndarray, duty: np.ndarray, threshol
     last (-1, -1 without any), and the sums of ``line``, ``busy`` and ``duty`` (negative duty as 0) over it.
 
     Sums are ``np.sum``'s, to the bit: 0.0 plus numpy's pairwise sum (blocks of up to 128 added with
-    eight accumulators, longer runs halved at a multiple of 8), computed here without recursion.
+    eight accumulators, longer runs halved at a multiple of 8), without recursion: a stack of the
+    halves still to add. It is written once, in a loop over the sums to make (each spell's line,
+    then the chosen spell's busy and duty), which numba compiles in a fraction of three copies' time.
     """
-    block = 128
-    los, counts, lefts = np.empty(64, np.intp), np.empty(64, np.intp), np.empty(64)
-    right = np.zeros(64, np.bool_)
-
-    def pairwise(values, lo, hi):
+    lows, highs = np.empty(line.size + 2, np.intp), np.empty(line.size + 2, np.intp)
+    spells = 0
+    begin = previous = -1
+    for i in range(line.size + 1):
+        if i < line.size and not (line[i] >= threshold and duty[i] > 0):
+            continue
+        if begin >= 0 and (i == line.size or i - previous > gap):  # a spell ends at ``previous``
+            lows[spells] = begin
+            highs[spells] = previous + 1
+            spells += 1
+            begin = -1
+        if i < line.size:
+            if begin < 0:
+                begin = i
+            previous = i
+    if spells == 0:
+        return -1, -1, 0.0, 0.0, 0.0
+    sums = np.empty(spells + 2)
+    clipped = line[:0]
+    first = last = 0
+    most = 0.0
+    stack_lo, stack_n, stack_left = np.empty(64, np.intp), np.empty(64, np.intp), np.empty(64)
+    stack_right = np.empty(64, np.bool_)
+    for task in range(spells + 2):
+        if task == spells:  # every spell's line added up: the first of the largest
+            chosen = 0
+            for k in range(1, spells):
+                if sums[k] > sums[chosen]:
+                    chosen = k
+            first, last, most = lows[chosen], highs[chosen], sums[chosen]
+            lows[task], highs[task] = first, last
+            clipped = np.empty(last - first)
+            for i in range(first, last):
+                clipped[i - first] = 0.0 if duty[i] < 0 else duty[i]
+            lows[task + 1], highs[task + 1] = 0, last - first
+        values = line if task < spells else (busy if task == spells else clipped)
         depth = 0
-        los[0], counts[0] = lo, hi - lo
+        stack_lo[0] = lows[task]
+        stack_n[0] = highs[task] - lows[task]
         while True:
-            while counts[depth] > block:  # down to the leftmost block of this subtree
-                half = counts[depth] // 2
+            while stack_n[depth] > 128:  # down to the first block of this half
+                half = stack_n[depth] // 2
                 half -= half % 8
-                los[depth + 1], counts[depth + 1], right[depth + 1] = los[depth], half, False
+                stack_lo[depth + 1] = stack_lo[depth]
+                stack_n[depth + 1] = half
+                stack_right[depth + 1] = False
                 depth += 1
-            start, n = los[depth], counts[depth]
+            start, n = stack_lo[depth], stack_n[depth]
             if n < 8:
                 total = -0.0
                 for i in range(start, start + n):
@@ -196,34 +233,17 @@ def busiest_spell(line: np.ndarray, busy: np.ndarray, duty: np.ndarray, threshol
                 while i < n:
                     total += values[start + i]
                     i += 1
-            while depth > 0 and right[depth]:  # a right half done: add it to its left half
+            while depth > 0 and stack_right[depth]:  # a right half done: add it to its left half
                 depth -= 1
-                total = lefts[depth] + total
+                total = stack_left[depth] + total
             if depth == 0:
-                return 0.0 + total
-            lefts[depth - 1] = total  # a left half done: on to its right half
-            los[depth], counts[depth], right[depth] = los[depth] + counts[depth], counts[depth - 1] - counts[depth], True
-
-    first = last = -1
-    most = 0.0
-    begin = previous = -1
-    for i in range(line.size + 1):
-        if i < line.size and not (line[i] >= threshold and duty[i] > 0):
-            continue
-        if begin >= 0 and (i == line.size or i - previous > gap):  # a spell ends at ``previous``
-            total = pairwise(line, begin, previous + 1)
-            if first < 0 or total > most:
-                first, last, most = begin, previous + 1, total
-            begin = -1
-        if i < line.size:
-            begin = i if begin < 0 else begin
-            previous = i
-    if first < 0:
-        return -1, -1, 0.0, 0.0, 0.0
-    clipped = np.empty(last - first)
-    for i in range(first, last):
-        clipped[i - first] = 0.0 if duty[i] < 0 else duty[i]
-    return first, last, most, pairwise(busy, first, last), pairwise(clipped, 0, last - first)
+                break
+            stack_left[depth - 1] = total  # a left half done: on to its right half
+            stack_lo[depth] += stack_n[depth]
+            stack_n[depth] = stack_n[depth - 1] - stack_n[depth]
+            stack_right[depth] = True
+        sums[task] = 0.0 + total
+    return first, last, most, sums[spells], sums[spells + 1]
 
 
 @compiled_loop
