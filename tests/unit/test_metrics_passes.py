@@ -4,7 +4,7 @@ inputs with ties, NaN, empty and one-element arrays."""
 from __future__ import annotations
 
 import numpy as np
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from simsampling.metrics import busiest_spell, merged_peaks, peak
@@ -29,6 +29,9 @@ def lines(draw) -> list[tuple[np.ndarray, np.ndarray]]:
 
 @settings(max_examples=150, deadline=None)
 @given(lines())
+@example([(np.zeros(0), np.zeros(0))])  # an empty point
+@example([(np.array([5.0]), np.array([5.0])), (np.zeros(0), np.zeros(0))])  # one resident, no wait
+@example([(np.array([1.0, 1.0, np.nan]), np.array([1.0, 2.0, np.nan])), (np.array([1.0, np.nan]), np.array([1.0, 3.0]))])
 def test_merged_peaks_are_the_peaks_of_each_line_and_of_their_stable_merge(runs):
     joins, leaves = zip(*runs)
     ends = lambda parts: np.cumsum([part.size for part in parts]).astype(np.intp)  # noqa: E731
@@ -52,6 +55,9 @@ def numpy_busiest_spell(line, busy, duty, threshold, gap) -> tuple:
 
 @settings(max_examples=120, deadline=None)
 @given(st.integers(0, 3000), st.integers(0, 2**32 - 1), st.sampled_from([0.0, 1.0, 2.5]), st.sampled_from([1.0, 3.0, 16.0, 1e9]))
+@example(0, 1, 1.0, 16.0)  # no steps
+@example(1, 3, 0.0, 1.0)  # one step
+@example(400, 5, 1.0, 1e9)  # whole numbers: spells of equal sums, the first wins
 def test_busiest_spell_is_numpys(steps, seed, threshold, gap):
     rng = np.random.default_rng(seed)
     # Lines of whole numbers (equal spells tie: the first wins) or of awkward floats over many scales.
@@ -62,3 +68,18 @@ def test_busiest_spell_is_numpys(steps, seed, threshold, gap):
     want = numpy_busiest_spell(line, busy, duty, threshold, gap)
     assert got[:2] == want[:2] and np.array_equal(np.array(got[2:]), np.array(want[2:])), (got, want)
     assert all(np.copysign(1.0, a) == np.copysign(1.0, b) for a, b in zip(got[2:], want[2:]))
+
+
+def test_line_peaks_of_a_simulated_point_with_a_side_stage_are_numpys():
+    from pathlib import Path
+
+    from simsampling.experiment.replicate import point_log
+    from simsampling.metrics import in_order, line_peaks, sorted_line
+    from simsampling.scenario import load_scenario
+
+    scenario = load_scenario(Path(__file__).resolve().parents[2] / "scenarios" / "health-code-and-isolation.yaml")
+    log = point_log(scenario, 0, scenario.points[0], "fast")
+    lines = [sorted_line(log, stage) for stage in log.stages]
+    total, each = line_peaks(log)
+    assert len(log.side) and each.tolist() == [peak(*line) for line in lines]
+    assert total == peak(*(in_order(np.concatenate(side)) for side in zip(*lines))) > 0
