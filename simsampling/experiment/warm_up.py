@@ -1,7 +1,7 @@
 """The first run after installing: compile before the run and say so, or run on SimPy and compile aside.
 
 numba compiles the fast engine's kernel in about 40 s of CPU and the metrics' loops in
-about 5 s (``COMPILE_S``), once per install (jit.py: the cache). A run whose points
+about 6 s (``COMPILE_S``), once per install (jit.py: the cache). A run whose points
 SimPy simulates sooner than that compilation (the demo: 0.3 s) runs on SimPy, with the
 same figures to the bit, while a detached process compiles the engine for the next
 runs; a larger run compiles first, saying "compiling the simulation engine (once,
@@ -24,12 +24,13 @@ from .costs import task_s
 from .estimate import usable_cpus
 from .replicate import SIMPY_WHILE_COMPILING, load_engines, plan_engines
 
-COMPILE_S = {"engine": 40.0, "teams": 6.0, "metrics": 5.0}
+COMPILE_S = {"engine": 40.0, "teams": 6.0, "metrics": 6.0}
 """CPU seconds numba takes to compile each part (the fast engine's kernel, its door-to-door teams'
 kernel, the metrics' loops), measured on the 2-core development machine while other sessions shared
 it (so these err high): the kernel alone 33.7-40.9 s in three cold compilations, the kernel and the
 metrics' loops together 45.0 s and the teams' kernel 5.8 s (``compile_kinds`` on each point of
-``SMALL``, an empty ``NUMBA_CACHE_DIR``, CPU time of the process)."""
+``SMALL``, an empty ``NUMBA_CACHE_DIR``, CPU time of the process); the metrics' loops alone 6.2-6.4 s since
+the longest line and the busy period have loops of their own (5.0-5.8 s before, benchmarks/README.md)."""
 BACKGROUND = [sys.executable, "-m", "simsampling.experiment.warm_up"]
 """The detached process that compiles the fast engine while a first run goes on without it."""
 MARKER = Path(tempfile.gettempdir()) / f"simsampling-compiling-{os.getuid() if hasattr(os, 'getuid') else 0}"
