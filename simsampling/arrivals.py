@@ -117,10 +117,10 @@ def call_times(first_s: float, gap_s: float, hours: Hours, count: int) -> np.nda
         if done == count or close_s <= first_s:
             continue
         start = max(open_s, first_s)
-        fit = max(0, math.ceil((close_s - start) / gap_s))
+        fits = (close_s - start) / gap_s  # infinite for a gap of a few denormal seconds: no ceil of it
+        fit = count - done if fits >= count - done else max(0, math.ceil(fits))
         while fit and start + gap_s * (fit - 1) >= close_s:  # rounding must not call at closing
             fit -= 1
-        fit = min(count - done, fit)
         times[done : done + fit] = start + gap_s * np.arange(fit)
         done += fit
     return times

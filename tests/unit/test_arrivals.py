@@ -377,6 +377,15 @@ def test_no_call_falls_at_closing_whatever_the_rounding_of_the_gap():
     assert got.size == 10  # 07:00, 07:04.1, ..., 07:36.9; 07:41 is the closing
 
 
+@pytest.mark.parametrize("gap_s", [5e-324, 2.96e-322, 1e-300])
+def test_a_gap_of_almost_nothing_calls_everyone_at_the_opening(gap_s):
+    """A fuzzed calling plan with a gap of 5e-324 minutes: (closing - opening) / gap is infinite, which
+    math.ceil refused (OverflowError) for a scenario that validates."""
+    times = call_times(OPEN, gap_s, [(OPEN, OPEN + 41 * M)], 5)
+    assert np.all(times >= OPEN) and np.all(times < OPEN + 41 * M)
+    assert np.all(np.diff(times) >= 0)
+
+
 # ------------------------------------------------------------------ calling_arrivals
 
 
