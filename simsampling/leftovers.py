@@ -56,6 +56,32 @@ def process_alive(pid: int) -> bool:
     return True
 
 
+def living_in_group(group: int) -> list[int]:
+    """Processes of a process group that still run, read from ``/proc`` (Linux; elsewhere none are known).
+
+    A process killed with SIGKILL is not gone at once: it still runs while the system takes its
+    memory back, then lingers as a zombie until reaped (not counted)."""
+    living = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        if int(fields[2]) == group and fields[0] != "Z":
+            living.append(int(stat.parent.name))
+    return living
+
+
+def wait_for_group(group: int, timeout_s: float = 5.0) -> bool:
+    """Wait (at most ``timeout_s``) until no process of a killed group runs; whether none does."""
+    end = time.monotonic() + timeout_s
+    while living_in_group(group):
+        if time.monotonic() >= end:
+            return False
+        time.sleep(0.01)
+    return True
+
+
 def stale(folder: Path, prefix: str) -> list[Path]:
     """Entries of ``folder`` named with ``prefix`` by a process of this host that is gone."""
     try:

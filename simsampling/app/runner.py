@@ -34,6 +34,8 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any, Optional
 
+from ..leftovers import wait_for_group
+
 PROGRESS_EVERY_S = 0.1
 """Progress messages at most this often (a district's tasks finish by the thousand)."""
 
@@ -197,6 +199,7 @@ class Runner:
         except (ProcessLookupError, PermissionError):
             self.process.kill()
         self.process.wait(timeout=5)
+        wait_for_group(self.process.pid)  # a worker still handing its memory back is not yet gone
         self.conn.close()
 
     @property

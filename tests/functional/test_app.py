@@ -28,6 +28,7 @@ from simsampling.app.views import advice_lines, results_of  # noqa: E402
 from simsampling.app.workspace import zip_folder  # noqa: E402
 from simsampling.experiment import estimate  # noqa: E402
 from simsampling.experiment.compare import MAIN_KPIS  # noqa: E402
+from simsampling.leftovers import living_in_group  # noqa: E402
 from simsampling.report.html import summary_kpi_rows  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -79,19 +80,6 @@ def run_and_wait(at: AppTest, button: str = "run_button", timeout_s: float = 120
         at.run()
     assert at.session_state["job"] is None, "the job did not finish"
     assert not at.exception
-
-
-def living_in_group(group: int) -> list[int]:
-    """Processes of a process group that still run (a killed one may linger as a zombie until reaped)."""
-    living = []
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if int(fields[2]) == group and fields[0] != "Z":
-            living.append(int(stat.parent.name))
-    return living
 
 
 def errors(at: AppTest) -> list[str]:

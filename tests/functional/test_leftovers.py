@@ -140,3 +140,20 @@ def test_a_killed_small_run_leaves_no_chart_drawer(tmp_path: Path):
         time.sleep(0.2)
     assert alive(children) == [], "the chart drawer outlived the killed run"
     assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="process groups are read from /proc")
+def test_a_killed_group_is_waited_for_until_none_of_it_runs():
+    """The app's cancel kills a run's process group and returns once none of it runs (a worker
+    handing back its memory after SIGKILL is still running for a moment)."""
+    group = subprocess.Popen([sys.executable, "-c", "import subprocess, sys, time; "
+                              "subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(60)']); time.sleep(60)"],
+                             start_new_session=True)
+    end = time.monotonic() + 30
+    while len(leftovers.living_in_group(group.pid)) < 2 and time.monotonic() < end:
+        time.sleep(0.05)
+    assert len(leftovers.living_in_group(group.pid)) == 2  # the process and its child
+    os.killpg(group.pid, signal.SIGKILL)
+    group.wait(timeout=5)
+    assert leftovers.wait_for_group(group.pid)
+    assert leftovers.living_in_group(group.pid) == []
