@@ -47,9 +47,15 @@ def aside(work: Callable[[], Any]) -> Iterator[Callable[[], Any]]:
     # The parent's objects go to the collector's permanent generation for the fork: a collection in the child
     # would otherwise walk (and so copy, page by page) the whole of a city's run that it shares.
     gc.freeze()
-    child = os.fork()
-    if child != 0:
-        gc.unfreeze()
+    try:
+        child = os.fork()
+    except OSError:  # no process to be had: the pipe goes too
+        os.close(read_end)
+        os.close(write_end)
+        raise
+    finally:
+        if os.getpid() == parent:  # here (or the fork failed): the collector as it was
+            gc.unfreeze()
     if child == 0:  # the child: do the work, hand back its result or traceback, leave without any clean-up
         status = 1
         try:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import gc
 import os
 import time
 
@@ -98,3 +99,17 @@ def test_without_fork_prepared_work_is_done_here(monkeypatch):
     with forked.prepared(lambda: None) as child:
         assert child.start(os.getpid)() == os.getpid()
     assert forked.share([1, 2, 3], lambda item: (item, os.getpid())) == [(1, os.getpid()), (2, os.getpid()), (3, os.getpid())]
+
+
+def test_a_fork_that_fails_leaves_the_collector_and_no_pipe(monkeypatch):
+    def no_fork():
+        raise OSError(11, "Resource temporarily unavailable")
+
+    monkeypatch.setattr(forked.os, "fork", no_fork)
+    opened = len(os.listdir("/proc/self/fd")) if os.path.isdir("/proc/self/fd") else None
+    with pytest.raises(OSError):
+        with forked.aside(lambda: 1):
+            pass
+    assert gc.get_freeze_count() == 0
+    if opened is not None:
+        assert len(os.listdir("/proc/self/fd")) == opened
