@@ -117,16 +117,19 @@ def draw_residents(scenario: Scenario, point: Point, replication: int) -> Reside
             household = draw.household[members] if draw.household is not None else None
             draw = ArrivalDraw(draw.arrival_s[members], draw.day[members], draw.called[members], household)
     came = np.flatnonzero(~np.isnan(draw.arrival_s))
-    arrival_s = draw.arrival_s[came]
+    # Everyone drawn came, in the order drawn (walk-ins: the k-th to come is the k-th drawn): taken as they are.
+    everyone = came.size == draw.arrival_s.size
+    arrival_s = draw.arrival_s if everyone else draw.arrival_s[came]
     if arrival_s.size > 1 and not np.all(arrival_s[1:] >= arrival_s[:-1]):  # walk-ins come in order: a stable sort leaves them
         by_time = np.argsort(arrival_s, kind="stable")
-        came, arrival_s = came[by_time], arrival_s[by_time]
+        came, arrival_s, everyone = came[by_time], arrival_s[by_time], False
     order = came if members is None else members[came]
     # Service draws are indexed by identity in the roster, so a resident's service time does
     # not depend on who else showed up; they are drawn only as far as the last resident who came.
     reach = reach_of(order)
-    draw_of = lambda dist, name, scale=1.0: scale * roster_sample(dist, streams(name), roster, order, reach=reach)  # noqa: E731
-    uniform = lambda name: roster_uniform(streams(name), order, reach)  # noqa: E731
+    who = None if everyone and order.size == reach else order  # None: the first ``reach`` of the roster, in order
+    draw_of = lambda dist, name, scale=1.0: _scaled(scale, roster_sample(dist, streams(name), roster, who, reach=reach))  # noqa: E731
+    uniform = lambda name: roster_uniform(streams(name), who, reach)  # noqa: E731
     share_of = lambda name, share: uniform(name) < share  # noqa: E731
     flow = point.flow
     drawn = {stage.name: stage.kind.draw(stage.name, stage.config, draw_of, uniform) for stage in flow.stages}
@@ -143,12 +146,12 @@ def draw_residents(scenario: Scenario, point: Point, replication: int) -> Reside
     pooling = scenario.pooling_for(point)
     chain = scenario.chain
     return ResidentDraws(
-        resident=order.astype(np.int64),
+        resident=order.astype(np.int64, copy=False),
         arrival_s=arrival_s,
         qr=extras.get("qr", np.zeros(order.size, dtype=bool)),
         service_s=service,
         no_show=draw.no_show,
-        day=draw.day[came],
+        day=draw.day if everyone else draw.day[came],
         not_called=draw.not_called,
         setup_s=setup,
         home=draw_home(point, np.flatnonzero(at_home), streams) if point.home is not None else None,
@@ -166,6 +169,11 @@ def draw_residents(scenario: Scenario, point: Point, replication: int) -> Reside
         divert=divert_draws(flow, uniform),
         reserved=extras.get("reserved"),
     )
+
+
+def _scaled(scale: float, values: np.ndarray) -> np.ndarray:
+    """``scale * values`` (times 1: the values themselves, the same bits)."""
+    return values if scale == 1.0 else scale * values
 
 
 def divert_draws(flow: Flow, uniform) -> dict[str, np.ndarray]:

@@ -175,22 +175,32 @@ def prefix_stable(dist, signed: bool = False) -> bool:
 
 
 def roster_sample(
-    dist, rng: np.random.Generator, roster: int, who: np.ndarray, signed: bool = False, reach: Optional[int] = None
+    dist, rng: np.random.Generator, roster: int, who: Optional[np.ndarray], signed: bool = False, reach: Optional[int] = None
 ) -> np.ndarray:
     """``sample(dist, rng, roster)[who]``, drawing only up to the highest resident in ``who`` where that gives the same values.
 
     Draws indexed by identity in the roster keep common random numbers between
     scenarios; drawing no further than the last resident who came makes a large
     roster with few arrivals (walk-ins from a big catchment) cost its arrivals.
-    ``reach``: ``reach_of(who)``, when the caller has it.
+    ``reach``: ``reach_of(who)``, when the caller has it. ``who`` None: the first
+    ``reach`` residents in roster order (walk-ins: the k-th to come is resident k),
+    taken without indexing.
     """
     size = roster if not prefix_stable(dist, signed) else (reach_of(who) if reach is None else reach)
-    return sample(dist, rng, size, signed)[who]
+    return _taken(sample(dist, rng, size, signed), who, reach)
 
 
-def roster_uniform(rng: np.random.Generator, who: np.ndarray, reach: Optional[int] = None) -> np.ndarray:
-    """``rng.random(roster)[who]``, drawn only up to the highest resident in ``who`` (the same values)."""
-    return rng.random(reach_of(who) if reach is None else reach)[who]
+def roster_uniform(rng: np.random.Generator, who: Optional[np.ndarray], reach: Optional[int] = None) -> np.ndarray:
+    """``rng.random(roster)[who]``, drawn only up to the highest resident in ``who`` (the same values; ``who``
+    None: the first ``reach`` residents in order)."""
+    return _taken(rng.random(reach_of(who) if reach is None else reach), who, reach)
+
+
+def _taken(drawn: np.ndarray, who: Optional[np.ndarray], reach: Optional[int]) -> np.ndarray:
+    """The draws of ``who`` (of the first ``reach`` residents when None; a copy if more were drawn)."""
+    if who is not None:
+        return drawn[who]
+    return drawn if drawn.size == reach else drawn[:reach].copy()
 
 
 def reach_of(who: np.ndarray) -> int:

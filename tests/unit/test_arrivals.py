@@ -26,6 +26,7 @@ from simsampling.arrivals import (
     poisson_arrivals,
     slot_arrivals,
     slot_counts,
+    uniform_in_order,
 )
 from simsampling.random import stream
 from simsampling.scenario import ScenarioError, validate_scenario
@@ -634,6 +635,19 @@ def test_poisson_times_are_sorted_within_the_window_with_a_poisson_count(start, 
     assert times.size == 0 or (times.min() >= lo and times.max() < hi)
     expected = rate * (hi - lo) / 3600.0
     assert stats.poisson.ppf(0.0005, expected) <= times.size <= stats.poisson.ppf(0.9995, expected)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.integers(0, 70_000), st.integers(0, 2**32 - 1),
+       st.sampled_from([(25_200.0, 79_200.0), (0.0, 1e-300), (5.0, 5.0), (0.0, 3 * DAY_S)]))
+def test_walk_ins_put_in_order_are_numpys_sort(count, seed, window):
+    """Ordered through buckets first, the times are np.sort's to the bit (with ties, a window of a few
+    denormal seconds, an empty one, a single time; windows start at or after midnight of day 0)."""
+    start, end = window
+    times = np.random.default_rng(seed).uniform(start, end, count)
+    times[: count // 3] = np.round(times[: count // 3])  # ties
+    ordered = uniform_in_order(times, start, end)
+    assert ordered.tobytes() == np.sort(times).tobytes()
 
 
 def test_poisson_counts_over_replications_have_the_poisson_mean_and_variance():

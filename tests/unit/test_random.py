@@ -276,6 +276,13 @@ def test_roster_draws_of_the_residents_who_came_equal_the_whole_roster_indexed(s
             np.testing.assert_array_equal(sample(dist(spec), stream(SEED, 0, "p1", "swab"), int(who.max()) + 1, signed=signed), whole[: who.max() + 1])
     who = np.array([7, 2, 4000])
     np.testing.assert_array_equal(roster_uniform(stream(SEED, 0, "p1", "qr"), who), stream(SEED, 0, "p1", "qr").random(roster)[who])
+    # Nobody named: the first ``reach`` residents in order (walk-ins), the same values as naming them.
+    for reach in (0, 1, 300):
+        whole = sample(dist(spec), stream(SEED, 0, "p1", "swab"), roster, signed=signed)
+        firsts = roster_sample(dist(spec), stream(SEED, 0, "p1", "swab"), roster, None, signed=signed, reach=reach)
+        assert firsts.tobytes() == whole[:reach].tobytes()
+        assert firsts.base is None or firsts.base.size == reach  # a truncated normal's whole roster is not kept
+        assert roster_uniform(stream(SEED, 0, "p1", "qr"), None, reach).tobytes() == stream(SEED, 0, "p1", "qr").random(roster)[:reach].tobytes()
 
 
 def test_a_truncated_normal_duration_is_drawn_for_the_whole_roster():
