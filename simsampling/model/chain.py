@@ -118,6 +118,29 @@ class _Draws:
         return self.values.popleft()
 
 
+IDLE_VISITS = 100_000
+"""Visits in a row that find nothing sealed, simulated one by one: beyond, the courier comes straight to the
+first visit at or after the next tube is sealed (a tube sealed years later, a visit every 1e-300 minutes)."""
+
+
+def next_visit(tick: float, now: float, interval: float) -> float:
+    """The courier's next visit once the one due at ``tick`` is past at ``now``: ``tick`` plus the intervals
+    gone by (at least one); one step of the clock later where the interval is below the clock's resolution
+    there (added, it would change nothing, and the visits would never move on)."""
+    missed = (now - tick) / interval
+    following = tick + interval * max(1, math.floor(missed) + 1) if missed < 2**53 else now + interval
+    return following if following > tick else math.nextafter(max(tick, now), math.inf)
+
+
+def first_useful_visit(tick: float, sealed_s: float, interval: float) -> float:
+    """The visit due at ``tick`` while the next tube is sealed at ``sealed_s``; more than ``IDLE_VISITS``
+    visits before it, the first at or after it (visits that find nothing change nothing)."""
+    ahead = (sealed_s - tick) / interval
+    if not ahead > IDLE_VISITS:
+        return tick
+    return max(sealed_s, tick + math.ceil(ahead) * interval) if ahead < 2**53 else sealed_s
+
+
 def shift_windows(lab: Lab, days: int) -> list[tuple[float, float]]:
     """When runs may start: each shift on every day of the round and three days after."""
     if not lab.shifts:
@@ -265,9 +288,10 @@ def simulate_chain(scenario: Scenario, replication: int, parts: list[PointTubes]
             if when > env.now:
                 yield env.timeout(when - env.now)
             if env.now >= tick:
-                tick += interval * max(1, math.floor((env.now - tick) / interval) + 1)
-            if sealed[collected] > env.now:
-                continue  # nothing sealed yet
+                tick = next_visit(tick, env.now, interval)
+            if sealed[collected] > env.now:  # nothing sealed yet
+                tick = first_useful_visit(tick, float(sealed[collected]), interval)
+                continue
             courier = couriers[part.point_index // couriers_per]
             request = courier.request()
             yield request

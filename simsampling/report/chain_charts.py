@@ -249,7 +249,8 @@ def specimen_age_chart(result: RunResult, path: Path) -> None:
     limit = result.scenario.chain.freshness_limit_h
     over = int(np.count_nonzero(ages > limit))
     right = max(limit * 1.25, float(np.max(ages, initial=0)) * 1.05, 1.0)
-    width = next((w for w in (1 / 12, 0.25, 0.5, 1.0, 2.0, 4.0, 8.0) if right / w <= 60), 12.0)
+    # At most about 60 bars: beyond 8-hour bins, a multiple of 12 hours (specimens arriving years late).
+    width = next((w for w in (1 / 12, 0.25, 0.5, 1.0, 2.0, 4.0, 8.0) if right / w <= 60), 12.0 * math.ceil(right / 720.0))
     # The limit is a bin edge, so every bar is wholly within it or wholly over it.
     below = np.arange(0, limit - 1e-9, width)
     edges = np.concatenate([below, np.arange(limit, max(right, limit + width) + width, width)])

@@ -140,6 +140,31 @@ def test_pickups_follow_the_interval_ticks_from_the_points_opening():
     assert minutes(log.released_s) == [190, 190, 190, 310]
 
 
+@pytest.mark.parametrize("interval_min", [5e-324, 2.2250738585072014e-308, 1e-9])
+def test_visits_every_instant_pick_up_each_tube_when_it_is_sealed(interval_min):
+    """Visits more often than the clock can tell apart (found by the run fuzzer: the visits stood still at
+    the opening, a loop without end) or than 100,000 visits before the next tube: the courier is at the
+    point as each tube is sealed, as visits every instant would have it."""
+    scenario = chain_scenario([lab(tubes_per_run=96, max_wait_min=0)],
+                              couriers={"pickup_interval_min": interval_min, "box_tubes": 50, "travel_min": FIXED_20})
+    log = simulate_chain(scenario, 0, [tubes([10, 59, 61, 200])])
+    # Sealed 10: picked at 30 (at the lab 50); 59: the courier sets off, picks 59 and 61 at 79; 200: at 220.
+    assert minutes(log.picked_s) == pytest.approx([30, 79, 79, 220], abs=1e-6)
+    assert len(log.trips) == 3
+
+
+def test_a_tube_sealed_years_after_the_opening_is_picked_up_at_the_first_visit_after():
+    """An hourly courier and a tube sealed about 3e16 years later (a heavy-tailed swab time; found by the run
+    fuzzer): 1e20 visits that find nothing are not simulated one by one."""
+    scenario = chain_scenario([lab(tubes_per_run=96, max_wait_min=0)], couriers={"pickup_interval_min": 60, "box_tubes": 50, "travel_min": FIXED_20})
+    part = tubes([10, 1e24 / 60])
+    log = simulate_chain(scenario, 0, [part])
+    assert minutes(log.picked_s)[0] == 80  # the first visit at 60, as before
+    # The first visit at or after the sealing, then the drive (an hour and 20 minutes: below the clock's step there).
+    assert part.sealed_s[1] <= log.picked_s[1] <= part.sealed_s[1] * (1 + 1e-12)
+    assert len(log.trips) == 2
+
+
 def test_a_full_box_calls_the_courier_between_ticks():
     """Box of 3: the third tube, sealed at 15, calls the courier; it takes what is sealed on arrival."""
     scenario = chain_scenario([lab(instruments=4, max_wait_min=0)], couriers={"pickup_interval_min": 60, "box_tubes": 3, "travel_min": FIXED_20})
