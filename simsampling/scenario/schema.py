@@ -321,8 +321,9 @@ class WaitingArea(_Model):
 
     @property
     def capacity(self) -> int:
-        """People who fit in the marked area."""
-        return int(self.length_m / self.spacing_m + 1e-9)
+        """People who fit in the marked area; at most a point's largest population (more never wait, and a
+        spacing of a few denormal metres fits more than an integer holds)."""
+        return int(min(self.length_m / self.spacing_m + 1e-9, MAX_POPULATION))
 
 
 class Point(_Model):

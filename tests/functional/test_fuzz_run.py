@@ -247,6 +247,17 @@ def test_couriers_visiting_every_instant_and_tubes_sealed_years_later_run(tmp_pa
     assert (tmp_path / "ages.png").stat().st_size > 0
 
 
+def test_a_waiting_area_of_denormal_spacing_runs():
+    """Found by the run fuzzer: 100 m of line at 5e-324 m a person held more people than an integer does
+    (OverflowError); its capacity is at most a point's largest population."""
+    data = copy.deepcopy(BASES["one-point-demo"])
+    data["points"][0]["waiting_area"] = {"length_m": 100_000.0, "spacing_m": 5e-324}
+    scenario = validate_scenario(data)
+    assert scenario.points[0].waiting_area.capacity == 50_000_000
+    result = run_scenario(scenario, jobs=1, executor="serial")
+    assert result.summary["kpis"]["waiting_peak_overflow"]["mean"] == 0.0
+
+
 def test_negative_zero_as_a_standard_deviation_runs(tmp_path: Path):
     data = copy.deepcopy(BASES["one-point-demo"])
     data["arrivals"]["lateness_min"]["sd"] = -0.0  # numpy: "scale < 0" before
