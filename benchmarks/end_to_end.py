@@ -20,7 +20,8 @@ Parts (each prints its figures and a ratio against a baseline measured in the sa
 * ``walk-in``: the walk-in tandem of speed_record.py drawing from a roster of 1,000,000
   (about 6,000 and 100,000 walk-ins a day), ``run_scenario`` with the fast engine in this
   process: residents who came per second. Target: 1,000,000 or more. The same point with a
-  roster of twice its walk-ins is timed beside it: the draws cost the residents who come.
+  roster of twice its walk-ins is timed beside it: the draws cost the residents who come
+  (their CPU time printed apart for the large roster).
 * ``xian``: the Xi'an round (scenarios/calibration/xian-2021-round.yaml, 4,485 points, 11.6
   million residents), ``simsampling run --jobs 2`` with its default outputs, whole process,
   against a whole process that only imports the package and calls ``run_scenario(jobs=2)`` with
@@ -66,6 +67,7 @@ from point_speed import scaled_scenario  # noqa: E402
 from speed_record import tandem_scenario  # noqa: E402
 
 from simsampling import load_scenario, run_scenario  # noqa: E402
+from simsampling.draws import draw_residents  # noqa: E402
 from simsampling.report.scenario_yaml import scenario_text  # noqa: E402
 
 REPO = Path(__file__).resolve().parent.parent
@@ -175,6 +177,18 @@ def walk_in_part(repeats: int) -> None:
             verdict = f" (target 1,000,000: {'met' if came / wall >= 1e6 else 'NOT met'})" if roster == 1_000_000 else ""
             print(f"  about {walk_ins:,} walk-ins a day, roster {roster:,}: {came:,.0f} came, {wall_cpu(times)}, "
                   f"{came / wall:,.0f} residents/s wall, {came / cpu:,.0f} CPU{verdict}")
+            if roster == 1_000_000:
+                print(f"    of which the draws (draw_residents, least CPU of 20): {draws_cpu_s(scenario) * 1e3:.2f} ms")
+
+
+def draws_cpu_s(scenario) -> float:
+    """The least CPU time of 20 draws of the scenario's first point (what scales with the residents who come)."""
+    times = []
+    for _ in range(20):
+        started = time.process_time()
+        draw_residents(scenario, scenario.points[0], 0)
+        times.append(time.process_time() - started)
+    return min(times)
 
 
 def xian_part(repeats: int, scratch: Path) -> None:
