@@ -53,11 +53,7 @@ def busy_period(log: EventLog, stage: str) -> BusyPeriod:
     Servers on duty are the stage's less those closed for lack of staff. A server paired with the
     stations (a registrar in the paired layout: its role has no duty of its own) is busy while
     serving and while its resident waits for the next stage."""
-    spans = staffed_spans(log)
-    if spans[0][0] == log.hours[0][0]:
-        spans[0] = (spans[0][0] + log.setup_s, max(spans[0][1], spans[0][0] + log.setup_s))
-    step = step_for(spans[-1][1] - spans[0][0], MINUTE)  # a span of years (a valid heavy tail) in coarser steps
-    edges = np.arange(math.floor(spans[0][0] / step), math.ceil(spans[-1][1] / step) + 1) * step
+    spans, step, edges, duty_each = _duty_grid(log)
     if edges.size < 2:
         return BusyPeriod()
     line = sorted_occupancy(*sorted_line(log, stage), edges)
@@ -67,8 +63,7 @@ def busy_period(log: EventLog, stage: str) -> BusyPeriod:
     if log.plan is not None and serving not in log.plan.duty and stage in main[-2:-1]:
         busy = busy + sorted_occupancy(*sorted_line(log, main[-1]), edges)
         serving = role(main[-1])
-    starts, ends = np.array([a for a, _ in spans]), np.array([b for _, b in spans])
-    duty = log.servers[stage] * occupancy(starts, ends, edges)
+    duty = log.servers[stage] * duty_each
     mine = log.closures.role == serving if log.closures is not None else None
     if mine is not None and mine.any():  # (closing nothing subtracts zeros)
         for begin, end in spans:  # closures within each staffed span
@@ -78,6 +73,24 @@ def busy_period(log: EventLog, stage: str) -> BusyPeriod:
     if first < 0:
         return BusyPeriod()
     return BusyPeriod(float(edges[first]), float(edges[last]), float(serving_s) * step, float(duty_s) * step, float(waiting) * step)
+
+
+def _duty_grid(log: EventLog) -> tuple[list[tuple[float, float]], float, np.ndarray, np.ndarray]:
+    """What every stage's busy period shares (once per log): the staffed spans (the first day's from the
+    end of its set-up), the step and the edges of the minutes over them, and a server's duty in each."""
+
+    def compute() -> tuple[list[tuple[float, float]], float, np.ndarray, np.ndarray]:
+        spans = staffed_spans(log)
+        if spans[0][0] == log.hours[0][0]:
+            spans[0] = (spans[0][0] + log.setup_s, max(spans[0][1], spans[0][0] + log.setup_s))
+        step = step_for(spans[-1][1] - spans[0][0], MINUTE)  # a span of years (a valid heavy tail) in coarser steps
+        edges = np.arange(math.floor(spans[0][0] / step), math.ceil(spans[-1][1] / step) + 1) * step
+        if edges.size < 2:
+            return spans, step, edges, edges
+        starts, ends = np.array([a for a, _ in spans]), np.array([b for _, b in spans])
+        return spans, step, edges, occupancy(starts, ends, edges)
+
+    return log.derived("busy_period_grid", compute)
 
 
 def busy_period_kpis(period: BusyPeriod, open_s: float) -> dict[str, float]:
