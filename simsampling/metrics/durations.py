@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Optional
 
 import numpy as np
@@ -32,9 +33,11 @@ def in_order(values: np.ndarray) -> np.ndarray:
     return np.sort(values, kind="stable")
 
 
+@lru_cache(maxsize=64)
 def _percentile_ranks(count: int) -> tuple[np.ndarray, list[float]]:
     """``np.percentile``'s linear method for ``PERCENTS`` of ``count`` values: the ranks
-    (in sorted order) of the two values each one interpolates, and the weight of the second."""
+    (in sorted order) of the two values each one interpolates, and the weight of the second
+    (kept for the last few counts: a point's stages mostly count the same residents; not to be changed)."""
     last = count - 1
     ranks, weights = [], []
     for percent in PERCENTS if count else ():

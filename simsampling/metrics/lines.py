@@ -17,6 +17,11 @@ def sorted_line(log: EventLog, stage: str) -> tuple[np.ndarray, np.ndarray]:
     return log.derived(("sorted_line", stage), lambda: tuple(map(in_order, log.line(stage))))
 
 
+def stage_waits(log: EventLog, stage: str) -> np.ndarray:
+    """``log.wait(stage)``, once per log: for the wait statistics and the wait histograms alike."""
+    return log.derived(("waits", stage), lambda: log.wait(stage))
+
+
 def queue_max(log: EventLog, stage: str) -> int:
     """The longest line ever seen at a stage: the peak of joins minus starts (or leaving)."""
     return int(line_peaks(log)[1][log.stages.index(stage)])

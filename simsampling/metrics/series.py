@@ -16,7 +16,7 @@ from ..stages import union
 from ..steps import end_of_groups, factor, mean_of_groups, step_for, sum_of_groups
 from .compiled import histogram, sorted_occupancy
 from .durations import DAY, HOUR, MINUTE, WAIT_BINS, WAIT_BIN_MIN, in_order
-from .lines import sorted_line
+from .lines import sorted_line, stage_waits
 
 
 def occupancy(begin: np.ndarray, end: np.ndarray, edges: np.ndarray) -> np.ndarray:
@@ -233,5 +233,5 @@ def wait_histograms(logs: Iterable[EventLog]) -> dict[str, np.ndarray]:
     counts: dict[str, np.ndarray] = {}
     for log in logs:
         for stage in log.stages:
-            counts[stage] = counts.get(stage, 0) + histogram(log.wait(stage) / MINUTE, WAIT_BINS, WAIT_BIN_MIN)
+            counts[stage] = counts.get(stage, 0) + histogram(stage_waits(log, stage) / MINUTE, WAIT_BINS, WAIT_BIN_MIN)
     return counts

@@ -13,7 +13,7 @@ import numpy as np
 from ..log import STAYED, EventLog
 from ..stages import ROLES, role, union
 from .durations import Durations, HOUR, MINUTE
-from .lines import area_max, over_capacity, queue_max, total_queue_max, waiting_before_opening_s, waiting_intervals
+from .lines import area_max, over_capacity, queue_max, stage_waits, total_queue_max, waiting_before_opening_s, waiting_intervals
 from .staff_time import staff_seconds, staffed_span_s, staffed_spans
 from .busy_period import BusyPeriod, busy_period, busy_period_kpis
 
@@ -114,7 +114,7 @@ def tally(log: EventLog, deadline_s: float) -> Tally:
     spans = staffed_spans(log)
     closed = {stage: closures.closed_s(role(stage), spans) if closures is not None else 0.0 for stage in log.stages}
     for stage in log.stages:
-        durations[f"wait.{stage}"] = Durations.of(log.wait(stage))
+        durations[f"wait.{stage}"] = Durations.of(stage_waits(log, stage))
         queue[stage] = float(queue_max(log, stage))
         busy[stage] = float(log.service(stage).sum())
         if stage == "swab" and log.tubes is not None:

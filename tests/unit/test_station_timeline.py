@@ -123,3 +123,14 @@ def test_stable_order_is_numpys_stable_argsort(high):
     keys = np.random.default_rng(high).integers(-1, high, 500).astype(np.int32)
     assert np.array_equal(stable_order(keys), np.argsort(keys, kind="stable"))
     assert stable_order(keys[:0]).size == 0
+
+
+def test_a_few_rows_find_their_spells_as_the_sort_by_station_does():
+    from simsampling.metrics.stations import FEW_ROWS, row_spells
+
+    rng = np.random.default_rng(7)
+    for rows in range(1, FEW_ROWS + 1):
+        station = rng.integers(-1, rows + 1, 500).astype(np.int32)  # an unknown station (-1, beyond) in no row
+        by_masks = row_spells(station, rows, 1)
+        by_sort = row_spells(station, rows + FEW_ROWS, 1)[:rows]  # more rows than FEW_ROWS: sorted by station
+        assert len(by_masks) == rows and all(np.array_equal(a, b) for a, b in zip(by_masks, by_sort))
