@@ -86,9 +86,21 @@ def sorted_service(log: EventLog, stage: str) -> tuple[np.ndarray, np.ndarray]:
     def compute() -> tuple[np.ndarray, np.ndarray]:
         through = log.through(stage)
         end = log.station_free_s()[through] if stage == "swab" else log.end[stage][through]
-        return in_order(log.start[stage][through]), in_order(end)
+        # Without reneging or diverts a stage's services begin as its line is left, and end as the next
+        # stage's line is joined: the same times, sorted once.
+        main = log.main
+        following = main[main.index(stage) + 1] if stage in main[:-1] else None
+        return (_sorted_as(log.start[stage][through], log.line(stage)[1], lambda: sorted_line(log, stage)[1]),
+                _sorted_as(end, log.line(following)[0], lambda: sorted_line(log, following)[0]) if following else in_order(end))
 
     return log.derived(("sorted_service", stage), compute)
+
+
+def _sorted_as(times: np.ndarray, other: np.ndarray, other_sorted) -> np.ndarray:
+    """``in_order(times)``: ``other_sorted()`` when ``other`` holds the same times, bit for bit (NaN, -0.0)."""
+    if times.size == other.size and times.dtype == other.dtype == np.float64 and np.array_equal(times.view(np.uint64), other.view(np.uint64)):
+        return other_sorted()
+    return in_order(times)
 
 
 def point_series(log: EventLog, step_s: float = MINUTE) -> Series:
