@@ -83,3 +83,30 @@ def test_line_peaks_of_a_simulated_point_with_a_side_stage_are_numpys():
     total, each = line_peaks(log)
     assert len(log.side) and each.tolist() == [peak(*line) for line in lines]
     assert total == peak(*(in_order(np.concatenate(side)) for side in zip(*lines))) > 0
+
+
+def test_services_sorted_with_the_lines_are_their_own_times_sorted():
+    """A stage's services reuse its line's sorted leaves and the next line's sorted joins only when the times
+    are the same: with reneging (summer heat, patience cut to minutes) and diverts to a side stage (health
+    code), as sorted alone."""
+    from pathlib import Path
+
+    from simsampling.experiment.replicate import point_log
+    from simsampling.metrics import in_order
+    from simsampling.metrics.series import sorted_service
+    from simsampling.scenario import load_scenario
+    from simsampling.scenario.schema import Reneging
+
+    for name in ("summer-heat-rota.yaml", "health-code-and-isolation.yaml"):
+        scenario = load_scenario(Path(__file__).resolve().parents[2] / "scenarios" / name)
+        point = scenario.points[0]
+        if point.reneging is not None:
+            point = point.model_copy(update={"reneging": Reneging.model_validate({"patience_min": {"dist": "fixed", "value": 5}})})
+        log = point_log(scenario, 0, point, "fast")
+        for stage in log.stages:
+            through = log.through(stage)
+            end = log.station_free_s()[through] if stage == "swab" else log.end[stage][through]
+            begins, ends = sorted_service(log, stage)
+            for got, want in ((begins, in_order(log.start[stage][through])), (ends, in_order(end))):
+                assert got.tobytes() == want.tobytes(), (name, stage)
+        assert log.reneged.any() or log.diverted.any()
