@@ -37,7 +37,7 @@ def in_order(values: np.ndarray) -> np.ndarray:
 def _percentile_ranks(count: int) -> tuple[np.ndarray, list[float]]:
     """``np.percentile``'s linear method for ``PERCENTS`` of ``count`` values: the ranks
     (in sorted order) of the two values each one interpolates, and the weight of the second
-    (kept for the last few counts: a point's stages mostly count the same residents; not to be changed)."""
+    (kept for the last 64 counts, as a point's stages mostly count the same residents: shared, not to be changed)."""
     last = count - 1
     ranks, weights = [], []
     for percent in PERCENTS if count else ():
