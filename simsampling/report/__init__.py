@@ -100,14 +100,20 @@ TABLES_ASIDE_FROM_POINTS = DRAWER_POINTS
 """From this many points on, the tables that do not need the diagnosis are written by a forked child while this
 process diagnoses the run (a city's kpis.csv, scenario.yaml and flow.json: seconds); a smaller run's take less
 than forking."""
+TABLES_ASIDE_FROM_RESIDENTS = 50_000
+"""Residents kept in memory from which a run of fewer points also writes those tables aside: persons.csv of
+200,000 residents takes about 0.5 s of CPU and polars' import 0.3 s more, which the other core, idle while
+this process diagnoses the run, then takes instead (a fork costs milliseconds)."""
 
 
 def tables_aside(result: RunResult) -> bool:
     """Whether ``results_writer`` writes the tables that need no advice in a forked child: for a run of many
-    points, in a process that has not loaded polars yet (persons.csv streamed during the run loads it). A
-    child forked after polars started its threads would wait for them for ever when it writes a large
-    table: a fork copies only the thread that forks."""
-    return len(result.scenario.points) >= TABLES_ASIDE_FROM_POINTS and "polars" not in sys.modules
+    points or of many residents kept in memory (persons.csv), in a process that has not loaded polars yet
+    (persons.csv streamed during the run loads it). A child forked after polars started its threads would
+    wait for them for ever when it writes a large table: a fork copies only the thread that forks."""
+    large = (len(result.scenario.points) >= TABLES_ASIDE_FROM_POINTS
+             or sum(log.population for log in result.first_logs) >= TABLES_ASIDE_FROM_RESIDENTS)
+    return large and "polars" not in sys.modules
 
 
 def _plain_tables(result: RunResult, staging: Path, table_format: str) -> None:

@@ -70,3 +70,12 @@ def test_no_child_writes_tables_once_polars_is_loaded(result: RunResult, monkeyp
     assert report.tables_aside(result)
     monkeypatch.setitem(sys.modules, "polars", object())  # its thread pool would not survive a fork
     assert not report.tables_aside(result)
+
+
+def test_a_run_of_few_points_and_many_residents_writes_its_tables_aside(result: RunResult, monkeypatch):
+    monkeypatch.delitem(sys.modules, "polars", raising=False)
+    monkeypatch.setattr(report, "TABLES_ASIDE_FROM_POINTS", 1000)
+    monkeypatch.setattr(report, "TABLES_ASIDE_FROM_RESIDENTS", 500)  # the two points' 300 and 200, kept in memory
+    assert report.tables_aside(result)
+    monkeypatch.setattr(report, "TABLES_ASIDE_FROM_RESIDENTS", 501)
+    assert not report.tables_aside(result)
