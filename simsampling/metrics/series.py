@@ -128,6 +128,8 @@ def add_series(parts: list[Series]) -> Series:
 
     def total(arrays: list[np.ndarray]) -> np.ndarray:
         length = max(a.size for a in arrays)
+        if len(arrays) == 2:  # the sum over two rows is their one addition, without stacking them (a run adds a point at a time)
+            return pad(arrays[0], length) + pad(arrays[1], length)
         return np.sum([pad(a, length) for a in arrays], axis=0)
 
     step_s = max(part.step_s for part in parts)
@@ -155,7 +157,7 @@ class Band:
         length = max(values.size, self.total.size)
         values = pad(values, length)
         if self.n == 0:
-            self.total, self.low, self.high = values.astype(float).copy(), values.copy(), values.copy()
+            self.total, self.low, self.high = values.astype(float), values.copy(), values.copy()  # astype copies
         else:
             self.total, self.low, self.high = (pad(a, length) for a in (self.total, self.low, self.high))
             # An earlier replication that ended sooner stays at its last value.
