@@ -43,12 +43,18 @@ SMALLEST_FACTOR = 0.02
 # ------------------------------------------------------------------ opening time
 
 
+def _number(value) -> bool:
+    """Whether ``value`` is one number (``np.ndim(value) == 0``), a float or int told without numpy's call: a
+    city's diagnosis asks tens of thousands of times."""
+    return isinstance(value, (float, int)) or np.ndim(value) == 0
+
+
 def opening_time(hours: Hours, when_s):
     """Seconds of opening hours from the first opening up to ``when_s`` (nights do not count).
 
     ``when_s`` may be a number or an array (then an array of the same shape).
     """
-    if np.ndim(when_s) == 0:  # a number: plain arithmetic, a call costs microseconds
+    if _number(when_s):  # a number: plain arithmetic, a call costs microseconds
         return sum(min(max(float(when_s) - open_s, 0.0), close_s - open_s) for open_s, close_s in hours)
     when = np.asarray(when_s, dtype=float)
     return sum(np.clip(when - open_s, 0.0, close_s - open_s) for open_s, close_s in hours)
@@ -61,7 +67,7 @@ def clock_at(hours: Hours, opened_s, start: bool = False):
     (a window that starts there starts the next morning). Beyond the round's
     hours the last day continues. A number or an array.
     """
-    if np.ndim(opened_s) == 0:  # a number: walk the days
+    if _number(opened_s):  # a number: walk the days
         opened, passed = float(opened_s), 0.0
         for day, (open_s, close_s) in enumerate(hours):
             length = close_s - open_s

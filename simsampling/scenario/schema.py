@@ -9,6 +9,7 @@ path through :class:`CrossFieldProblems`.
 
 from __future__ import annotations
 
+import functools
 import re
 from typing import Annotated, Literal, Optional, Union
 
@@ -32,10 +33,18 @@ DAY_S = 86_400.0
 MAX_REPLICATIONS = 10_000
 
 
+@functools.lru_cache(maxsize=2048)
 def clock_seconds(hhmm: str) -> float:
-    """Seconds since midnight of a validated "HH:MM" time of day."""
+    """Seconds since midnight of a validated "HH:MM" time of day (remembered: a city's diagnosis asks for the
+    same few times over a hundred thousand times)."""
     hours, minutes = hhmm.split(":")
     return float(int(hours) * 3600 + int(minutes) * 60)
+
+
+@functools.lru_cache(maxsize=256)
+def _day_hours(open_hhmm: str, close_hhmm: str, days: int) -> tuple[tuple[float, float], ...]:
+    open_s, close_s = clock_seconds(open_hhmm), clock_seconds(close_hhmm)
+    return tuple((day * DAY_S + open_s, day * DAY_S + close_s) for day in range(days))
 
 
 def _check_hhmm(value: str) -> str:
@@ -71,8 +80,8 @@ class Clock(_Model):
         return clock_seconds(self.close)
 
     def hours(self, days: int) -> list[tuple[float, float]]:
-        """(open, close) of each day of the round, in seconds since midnight of day 0."""
-        return [(day * DAY_S + self.open_s, day * DAY_S + self.close_s) for day in range(days)]
+        """(open, close) of each day of the round, in seconds since midnight of day 0 (a new list each call)."""
+        return list(_day_hours(self.open, self.close, days))
 
 
 class Round(_Model):
