@@ -1,7 +1,7 @@
 """What a city round costs around its simulation: the workers' start, then the diagnosis and the results folder.
 
     pip install -e ".[bench]"
-    python benchmarks/city_overheads.py                       # both parts, 3 repeats
+    python benchmarks/city_overheads.py                       # every part, 3 repeats
     python benchmarks/city_overheads.py --parts after --repeats 2
     PYTHONPATH=<another version's checkout> python benchmarks/city_overheads.py --parts after   # the same, on it
 
@@ -17,6 +17,13 @@ Parts, on the Xi'an round (scenarios/calibration/xian-2021-round.yaml, 4,485 poi
   meanwhile; else ``write_results``). Printed: wall, and CPU of this process and of its children. The
   first repeat is the one a run makes: writing points.csv loads polars here, after which the tables are
   no longer written aside (``report.tables_aside``), which later repeats say.
+
+* ``merge``: the main process's share of a run while its workers simulate: the first ``--points`` points
+  simulated once here, pickled in batches of 250 as workers send them, then fed to ``run_scenario`` in place
+  of its workers (``replicate._execute``). Printed: CPU a point of unpickling the batches, and of
+  ``run_scenario`` with it (the merging of tallies, KPIs, series and wait counts).
+* ``diagnosis``: the round simulated once here, then ``run_advice`` on it, each repeat (the first repeat
+  also loads numba's code for the checks by simulation, which a run has loaded before its workers fork).
 
 On a shared machine read the CPU seconds; wall times are the two cores' when they are idle.
 """
@@ -35,7 +42,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 CITY = ROOT / "scenarios" / "calibration" / "xian-2021-round.yaml"
-PARTS = ("start", "after")
+PARTS = ("start", "after", "merge", "diagnosis")
 
 
 def children_cpu() -> float:
@@ -105,10 +112,55 @@ def after_part(scenario, repeats: int, scratch: Path) -> None:
         shutil.rmtree(out)
 
 
+def merge_part(scenario, repeats: int, points: int) -> None:
+    import pickle
+    import statistics
+
+    from simsampling.experiment import replicate
+
+    scenario = scenario.model_copy(update={"points": scenario.points[:points]})
+    step_s = 15 * 60.0  # a city's series step (``series_step_s`` of the whole round)
+    runs = [replicate.simulate_task(scenario, 0, index, step_s, keep_log=False, engine="fast") for index in range(points)]
+    batches = [pickle.dumps(runs[start:start + 250], protocol=pickle.HIGHEST_PROTOCOL) for start in range(0, points, 250)]
+    simulate, series_step_s = replicate._execute, replicate.series_step_s
+    replicate._execute = lambda *args, **kwargs: (run for batch in batches for run in pickle.loads(batch))
+    replicate.series_step_s = lambda scenario: step_s
+    unpickled, merged = [], []
+    try:
+        for _ in range(repeats):
+            started = time.process_time()
+            for batch in batches:
+                pickle.loads(batch)
+            unpickled.append(time.process_time() - started)
+            started = time.process_time()
+            replicate.run_scenario(scenario, engine="fast")
+            merged.append(time.process_time() - started)
+    finally:
+        replicate._execute, replicate.series_step_s = simulate, series_step_s
+    print(f"\nmerging {points:,} points' results in the main process ({sum(map(len, batches)) / points / 1024:.0f} KiB a point "
+          f"pickled), CPU, median of {repeats}: unpickling {statistics.median(unpickled) / points * 1e3:.3f} ms a point, "
+          f"run_scenario with it {statistics.median(merged) / points * 1e3:.3f} ms a point")
+
+
+def diagnosis_part(scenario, repeats: int) -> None:
+    from simsampling.advice import run_advice
+    from simsampling.experiment import run_scenario
+
+    result = run_scenario(scenario, jobs=2, engine="fast")
+    join_pool_closing()
+    result.summary  # noqa: B018 - a run has made it (and every point's flow) before it is diagnosed
+    print("\nthe diagnosis (run_advice) of the round, CPU of this process")
+    for _ in range(repeats):
+        started = time.process_time()
+        run_advice(result)
+        print(f"  {time.process_time() - started:5.2f} s", flush=True)
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--parts", default=",".join(PARTS), help=f"comma-separated, of {', '.join(PARTS)}")
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--points", type=int, default=800, help="points simulated for the merge part")
     args = parser.parse_args(argv)
     parts = [part for part in args.parts.split(",") if part]
     unknown = sorted(set(parts) - set(PARTS))
@@ -125,6 +177,10 @@ def main(argv=None) -> int:
             start_part(scenario, args.repeats)
         if "after" in parts:
             after_part(scenario, args.repeats, Path(scratch))
+        if "merge" in parts:
+            merge_part(scenario, args.repeats, args.points)
+        if "diagnosis" in parts:
+            diagnosis_part(scenario, args.repeats)
     print(f"load average at the end {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     return 0
 
