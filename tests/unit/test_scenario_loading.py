@@ -86,3 +86,13 @@ def test_yaml_tags_are_never_run(tmp_path: Path):
     with pytest.raises(ScenarioError) as caught:
         read_yaml(path)
     assert "YAML" in str(caught.value)
+
+
+def test_the_days_hours_are_remembered_but_each_caller_gets_its_own_list():
+    from simsampling.scenario.schema import Clock
+
+    clock = Clock(open="08:00", close="12:30")
+    hours = clock.hours(2)
+    hours.append((0.0, 0.0))  # a caller's list is its own
+    assert clock.hours(2) == [(28_800.0, 45_000.0), (115_200.0, 131_400.0)]
+    assert Clock(open="08:00", close="12:30").hours(1) == [(28_800.0, 45_000.0)]
