@@ -44,6 +44,7 @@ if TYPE_CHECKING:  # the simulation (numpy, the metrics) is imported by the comm
 
     from .advice import RunAdvice
     from .experiment import RunResult
+    from .report.forked import Prepared
 
 SAY_ESTIMATE_FROM_S = 30.0
 
@@ -220,11 +221,7 @@ def _with_overrides(scenario: Scenario, args, file: str) -> Scenario:
 
 
 def _run(args, out: Console, err: Console) -> int:
-    from .experiment import estimate as run_estimate
-    from .experiment import run_scenario
-    from .advice import run_advice
-    from .report import ResultsExistError, charts_drawer, default_folder, results_writer
-    from .report.folder import WriteError, scratch_beside
+    from .report import charts_drawer, default_folder
 
     scenario = _with_overrides(load_scenario(args.scenario), args, str(args.scenario))
     if args.rota_point is not None and args.rota_point not in {point.id for point in scenario.points}:
@@ -232,6 +229,21 @@ def _run(args, out: Console, err: Console) -> int:
                                      f"{args.rota_point!r} is not the id of a point of the scenario")])
     target = args.out if args.out is not None else default_folder(scenario.name)
     target_free(target, args.force, err, args.quiet)
+    # The charts' process starts first: it imports matplotlib while this one loads the engine and simulates
+    # (it is ended, unused, when the run stops before its charts).
+    with charts_drawer(len(scenario.points)) as drawer:
+        return _simulate_and_write(args, out, err, scenario, target, drawer)
+
+
+def _simulate_and_write(args, out: Console, err: Console, scenario: Scenario, target: Path,
+                        drawer: Optional[Prepared]) -> int:
+    """``run`` once its scenario is loaded and its target free: simulate, diagnose, write, say."""
+    from .experiment import estimate as run_estimate
+    from .experiment import run_scenario
+    from .advice import run_advice
+    from .report import ResultsExistError, results_writer
+    from .report.folder import WriteError, scratch_beside
+
     options = run_options(args, scenario, str(args.scenario))
     estimate = run_estimate.estimate_run(scenario, args.jobs, keep_logs=None if args.persons is None else False,
                                          persons=bool(args.persons), engine=args.engine)
@@ -244,10 +256,8 @@ def _run(args, out: Console, err: Console) -> int:
     # The first run after installing compiles the engine: said here, not behind a progress bar stuck at 0.
     options["engine"] = warm_up(scenario, args.engine, args.jobs, lambda text: None if args.quiet else say(err, text))
 
-    # The scratch folder beside the target also shows, before the run, that results can be written there;
-    # the charts' process starts next, importing matplotlib while this one simulates.
-    with scratch_beside(target, "persons") as scratch, charts_drawer(len(scenario.points)) as drawer, \
-            progress_bar(err, args.quiet) as progress:
+    # The scratch folder beside the target also shows, before the run, that results can be written there.
+    with scratch_beside(target, "persons") as scratch, progress_bar(err, args.quiet) as progress:
         name = printable(scenario.name)  # a progress description is plain text
         task = progress.add_task(f"{name}: simulating", total=scenario.replications * len(scenario.points))
         first_kwargs = {"keep_logs": None if args.persons is None else False,

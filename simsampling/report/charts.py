@@ -235,8 +235,9 @@ CHARTS = {
 }
 
 # rota.png (rota_chart) is written whenever rota_point finds a point with anything to show.
-DRAWN_FIRST = ("queues.png", "waits.png", "slowest_points.png", "queue_heatmap.png", "points_finish.png", "lab_backlog.png")
-"""The charts of several panels (or many points), the slowest to draw: started first."""
+DRAWN_FIRST = ("queues.png", "waits.png", "slowest_points.png", "queue_heatmap.png", "points_finish.png", "lab_backlog.png",
+               "rota.png")
+"""The charts of several panels (or many points, or stations), the slowest to draw: started first."""
 
 
 def write_charts(result: RunResult, folder: Path, advice: Optional[RunAdvice] = None,
