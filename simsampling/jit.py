@@ -81,6 +81,7 @@ def import_numba():
     configure_cache()
     import numba
 
+    _load_cached_code_without_refresh()
     if "numba.np.arraymath" not in sys.modules and BLAS_PROBE not in sys.modules:
         sys.modules[BLAS_PROBE] = None  # type: ignore[assignment]  (import raises ImportError: no probe)
         try:
@@ -90,6 +91,37 @@ def import_numba():
         finally:
             del sys.modules[BLAS_PROBE]
     return numba
+
+
+def _load_cached_code_without_refresh() -> None:
+    """numba loads a function's cached code without refreshing its target first.
+
+    Before it loads code from its cache, numba refreshes its CPU target: it imports and installs
+    every typing and lowering registry it has (numpy's functions, random numbers, typed containers,
+    jitclasses...), which only compiling uses: about 0.2 s of CPU, half of what a run spends loading
+    the engine and the metrics' loops (benchmarks/README.md). Compiling refreshes first anyway (numba's
+    ``CompilerBase``), and so does the first lowering numba cannot find, so a process that compiles
+    after loading is as before. Loaded code is machine code that calls numba's C helpers (installed
+    with the target) and its runtime, started here as numba's refresh starts it. This reaches into
+    numba's internals (``Cache.load_overload``, ``rtsys``): a numba where they moved loads as numba
+    likes, only slower (tests/unit/test_jit.py says which).
+    """
+    try:
+        from numba.core.caching import Cache
+        from numba.core.runtime import rtsys
+    except ImportError:  # pragma: no cover - a numba reorganised: its own loading
+        return
+    if getattr(Cache.load_overload, "without_refresh", False) or not hasattr(Cache, "_load_overload") \
+            or not hasattr(Cache, "_guard_against_spurious_io_errors") or not hasattr(rtsys, "initialize"):
+        return
+
+    def load_overload(self, sig, target_context):
+        rtsys.initialize(target_context)
+        with self._guard_against_spurious_io_errors():
+            return self._load_overload(sig, target_context)
+
+    load_overload.without_refresh = True  # type: ignore[attr-defined]
+    Cache.load_overload = load_overload
 
 
 def cached(dispatcher) -> bool:
