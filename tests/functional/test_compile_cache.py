@@ -74,3 +74,20 @@ def test_a_read_only_install_caches_compiled_code_in_the_user_cache_folder(read_
     assert not list((top / "site").rglob("*.nbi"))
     second = run()
     assert second["cached"] == ["True"] and second["hits"] == ["1"] and second["misses"] == ["0"]
+
+
+EVERY_LOOP = """
+from simsampling import metrics
+from simsampling.experiment.replicate import load_engines
+from simsampling.experiment.warm_up import small_scenario
+small = small_scenario()
+load_engines(small, ("simpy",) * len(small.points))
+print(sorted(d.py_func.__name__ for d in metrics.dispatchers() if not d.overloads))
+"""
+
+
+def test_the_warm_up_points_call_every_compiled_loop_of_the_metrics():
+    """A loop the warm-up never called (``peak``, for side stages only) stayed cold after it, and every later run
+    said it was compiling the results' calculations."""
+    done = subprocess.run([sys.executable, "-c", EVERY_LOOP], capture_output=True, text=True, check=True)
+    assert done.stdout.strip().splitlines()[-1] == "[]"

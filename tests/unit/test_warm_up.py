@@ -111,3 +111,16 @@ def test_every_command_that_simulates_asks_warm_up_first_and_says_what_it_says(m
         main([*argv, "--out", str(tmp_path / "out")])
     assert asked == [(scenarios, "auto", runs)]
     assert "compiling the simulation engine (once, about 9 s)" in capsys.readouterr().err
+
+
+def test_compiling_a_run_compiles_every_metrics_loop_it_left_cold(monkeypatch):
+    """The run's own kinds of point first, then, if some loop of the metrics is still cold, the small points on SimPy."""
+    loaded = []
+    monkeypatch.setattr(warm_up, "load_engines", lambda scenario, engines: loaded.append((scenario.name, engines)))
+    demo = load_scenario(DEMO)
+    for cold, expected in ((True, [("one-point-demo", ("fast",)), ("compile", ("simpy", "simpy"))]),
+                           (False, [("one-point-demo", ("fast",))])):
+        loaded.clear()
+        monkeypatch.setattr(warm_up, "cached", lambda dispatcher, cold=cold: not cold)
+        warm_up.compile_kinds(demo, ("fast",))
+        assert loaded == expected
