@@ -16,7 +16,8 @@ Parts (each prints its figures and a ratio against a baseline measured in the sa
 * ``demo``: ``simsampling run scenarios/one-point-demo.yaml`` and ``simsampling validate``
   on it, whole processes, once compiled. Targets: under 2 s and 0.5 s; ``python -c pass``,
   ``python -c "import pydantic, yaml"`` and the scenario layer's import are printed beside
-  them (the floors of any command and of validate).
+  them (the floors of any command and of validate). With ``--baseline DIR`` (a folder holding another
+  version's package), the demo's run with it and with this checkout in turn, and the ratio of each pair.
 * ``walk-in``: the walk-in tandem of speed_record.py drawing from a roster of 1,000,000
   (about 6,000 and 100,000 walk-ins a day), ``run_scenario`` with the fast engine in this
   process: residents who came per second. Target: 1,000,000 or more. The same point with a
@@ -89,11 +90,11 @@ def children_cpu() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def command_s(command: list[str], env: dict | None = None) -> tuple[float, float]:
+def command_s(command: list[str], env: dict | None = None, cwd: Path | None = None) -> tuple[float, float]:
     """Wall and CPU seconds (the process and its children) of a command that must succeed."""
     cpu = children_cpu()
     started = time.perf_counter()
-    subprocess.run(command, check=True, stdout=subprocess.DEVNULL, env=env)
+    subprocess.run(command, check=True, stdout=subprocess.DEVNULL, env=env, cwd=cwd)
     return time.perf_counter() - started, children_cpu() - cpu
 
 
@@ -143,8 +144,10 @@ def point_part(repeats: int, scratch: Path) -> None:
           f"{floor_wall / engine_wall:.1f} wall, {floor_cpu / engine_cpu:.1f} CPU")
 
 
-def demo_part(repeats: int, scratch: Path) -> None:
+def demo_part(repeats: int, scratch: Path, baseline: Path | None = None) -> None:
     print(f"\ndemo: {DEMO.name}")
+    if baseline is not None:
+        demo_against(baseline, repeats, scratch)
     command_s(simsampling("run", str(DEMO), "--out", str(scratch / "demo-warm"), "--quiet"))  # compiled, files cached
     commands = {
         "python -c pass": [sys.executable, "-c", "pass"],
@@ -162,6 +165,35 @@ def demo_part(repeats: int, scratch: Path) -> None:
         target = targets.get(name)
         verdict = "" if target is None else f" (target under {target:g} s: {'met' if medians(runs)[0] < target else 'NOT met'})"
         print(f"  {name + ':':36s} {wall_cpu(runs)}{verdict}")
+
+
+SIDE_STAGE = REPO / "scenarios" / "health-code-and-isolation.yaml"
+BASELINE_WARM_UP = ("import sys; from simsampling import load_scenario, run_scenario; "
+                    "from simsampling.experiment.warm_up import compile_engine; compile_engine(); "
+                    "run_scenario(load_scenario(sys.argv[1]), engine='fast')")
+"""Compiles a baseline's engine and metrics' loops, a side stage's too (a baseline's warm-up may leave it out)."""
+
+
+def demo_against(baseline: Path, repeats: int, scratch: Path) -> None:
+    """``simsampling run`` of the demo, whole processes, with ``baseline``'s package and this checkout's in turn
+    (each first on PYTHONPATH, run from a folder that holds no package), alternating which goes first; the
+    ratio of each pair. Twice ``repeats`` pairs: on a shared machine single pairs scatter."""
+    envs = {"baseline": dict(os.environ, PYTHONPATH=str(baseline)), "this checkout": dict(os.environ, PYTHONPATH=str(REPO))}
+    compileall.compile_dir(baseline / "simsampling", quiet=2)
+    command_s([sys.executable, "-c", BASELINE_WARM_UP, str(SIDE_STAGE)], env=envs["baseline"], cwd=scratch)
+    runs: dict[str, list] = {name: [] for name in envs}
+    for k in range(-1, 2 * repeats):  # the first pair warms the files' cache
+        for name in list(envs)[:: 1 if k % 2 == 0 else -1]:
+            out = scratch / f"demo-{name.replace(' ', '-')}-{k}"
+            timed = command_s(simsampling("run", str(DEMO), "--out", str(out), "--quiet"), env=envs[name], cwd=scratch)
+            if k >= 0:
+                runs[name].append(timed)
+    for name, timed in runs.items():
+        print(f"  simsampling run, {name + ':':15s}     {wall_cpu(timed)}")
+    for index, what in ((0, "wall"), (1, "CPU")):
+        pairs = [mine[index] / base[index] for base, mine in zip(runs["baseline"], runs["this checkout"])]
+        print(f"  this checkout / baseline, {what}: median of {len(pairs)} pairs {statistics.median(pairs):.3f} "
+              f"(range {min(pairs):.3f}-{max(pairs):.3f})")
 
 
 def walk_in_part(repeats: int) -> None:
@@ -262,6 +294,9 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--parts", default=",".join(PARTS), help=f"comma-separated, of {', '.join(PARTS)}")
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--baseline", type=Path, metavar="DIR",
+                        help="a folder holding another version's package (git archive main simsampling | tar -x -C DIR): "
+                        "the demo part also runs the demo with it and with this checkout in turn and prints the ratios")
     args = parser.parse_args(argv)
     parts = [part.strip() for part in args.parts.split(",") if part.strip()]
     unknown = set(parts) - set(PARTS)
@@ -278,7 +313,7 @@ def main(argv=None) -> int:
             if part == "point":
                 point_part(args.repeats, scratch)
             elif part == "demo":
-                demo_part(args.repeats, scratch)
+                demo_part(args.repeats, scratch, args.baseline.resolve() if args.baseline else None)
             elif part == "walk-in":
                 walk_in_part(args.repeats)
             elif part == "xian":
