@@ -150,6 +150,16 @@ def test_console_script_and_module_entry_point(tmp_path: Path):
         assert "OK" in done.stdout
 
 
+def test_the_command_ends_with_the_collector_frozen_and_main_leaves_it_be():
+    """``cli.command`` (both entry points) returns main's status with the garbage collector frozen, so that the
+    interpreter's last collections have nothing to walk; ``main``, which tests call, leaves it as it was."""
+    code = ("import gc, sys; from simsampling import cli; "
+            "status = cli.main(['validate', sys.argv[1]]); print(status, gc.get_freeze_count()); "
+            "status = cli.command(['validate', sys.argv[1]]); print(status, gc.get_freeze_count() > 0)")
+    done = subprocess.run([sys.executable, "-c", code, str(DEMO)], capture_output=True, text=True, check=True)
+    assert [line for line in done.stdout.splitlines() if not line.endswith("replications")] == ["0 0", "0 True"]
+
+
 def test_littles_law_between_timeseries_and_persons(tmp_path: Path):
     """The integral of the line length (timeseries.csv) equals the residents' total wait (persons.csv)."""
     out = tmp_path / "one"
