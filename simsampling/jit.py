@@ -103,8 +103,9 @@ def _load_cached_code_without_refresh() -> None:
     ``CompilerBase``), and so does the first lowering numba cannot find, so a process that compiles
     after loading is as before. Loaded code is machine code that calls numba's C helpers (installed
     with the target) and its runtime, started here as numba's refresh starts it. This reaches into
-    numba's internals (``Cache.load_overload``, ``rtsys``): a numba where they moved loads as numba
-    likes, only slower (tests/unit/test_jit.py says which).
+    numba's internals (``Cache.load_overload``, ``_load_overload``, ``rtsys``): a numba where they moved
+    loads as numba likes, only slower; tests/unit/test_jit.py loads a cached function without the
+    registries, then compiles one that needs them.
     """
     try:
         from numba.core.caching import Cache

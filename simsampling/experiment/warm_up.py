@@ -152,6 +152,7 @@ loop (``compile_engine``)."""
 
 
 def small_scenario() -> Scenario:
+    """``SMALL``, validated."""
     from ..scenario import validate_scenario
 
     return validate_scenario(SMALL)
