@@ -306,7 +306,8 @@ def diagnose(result, target_min: float = DEFAULT_MAX_P90_WAIT_MIN, check_by_simu
     ``check_by_simulation``, those that matter most are checked by simulating the plans tried
     (:func:`headroom.refine`), within ``CHECK_BUDGET_RESIDENTS``: first the estimates the fluid
     model is doubtful of, then the least headroom of each kind (the run's), then the rest by least
-    headroom; only points the fast engine can run.
+    headroom; only points the fast engine can run, simulated on it once it is compiled (on SimPy during a
+    first run, while it compiles aside: the same figures, and no compilation in the run's own process).
     """
     scenario = result.scenario
     points = [diagnose_point(point, scenario, result.point_summaries[point.id], result.point_bands[point.id], target_min)
@@ -324,6 +325,7 @@ def diagnose(result, target_min: float = DEFAULT_MAX_P90_WAIT_MIN, check_by_simu
 
 def _checked(points: list[PointDiagnosis], scenario: Scenario, replications: int) -> list[PointDiagnosis]:
     """Headrooms checked by simulation, in order of need, while the budget lasts."""
+    from ..experiment.warm_up import ready_engine
     from ..model.fast import fast_scope  # only points the fast engine runs are checked (milliseconds each)
 
     candidates = [i for i, p in enumerate(points) if p.headroom is not None]
@@ -333,6 +335,7 @@ def _checked(points: list[PointDiagnosis], scenario: Scenario, replications: int
     least_of_kind = list({points[i].headroom.kind: i for i in reversed(by_least)}.values())
     budget, runs = CHECK_BUDGET_RESIDENTS, min(replications, CHECK_REPLICATIONS)
     checked = list(points)
+    engines: dict[bool, str] = {}  # with door-to-door teams or not: SimPy while the fast engine is not compiled
     for order, i in enumerate(dict.fromkeys(doubtful + least_of_kind + by_least)):
         point, estimate = points[i].point, points[i].headroom
         residents = max(1, round(points[i].evidence.arrived))  # what a simulation of the point costs
@@ -342,7 +345,10 @@ def _checked(points: list[PointDiagnosis], scenario: Scenario, replications: int
             continue
         # A doubtful estimate may be far off: its bracket widens four times as fast.
         jump = estimate.precision * (DOUBTFUL_JUMP if i in doubtful else 1.0)
-        headroom, tried = refine(estimate, point, scenario, runs, plans, jump)
+        home = point.home is not None
+        if home not in engines:
+            engines[home] = ready_engine(home)
+        headroom, tried = refine(estimate, point, scenario, runs, plans, jump, engines[home])
         budget -= tried * residents * runs
         checked[i] = replace(points[i], headroom=headroom)
     return checked

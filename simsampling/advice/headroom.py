@@ -360,7 +360,7 @@ def simulated_p90_min(scenario: Scenario, point: Point, arrivals: Arrivals, repl
 
 
 def refine(estimate: Headroom, point: Point, scenario: Scenario, replications: int,
-           max_plans: int = 4, jump: Optional[float] = None) -> tuple[Headroom, int]:
+           max_plans: int = 4, jump: Optional[float] = None, engine: str = "auto") -> tuple[Headroom, int]:
     """The headroom found again by simulating the point (its first ``replications``) under at most
     ``max_plans`` plans: a bracket around the estimate (half a tolerance either side, then ``jump``,
     default the estimate's precision, doubling), then bisection towards ``REFINE_TOLERANCE``.
@@ -368,7 +368,8 @@ def refine(estimate: Headroom, point: Point, scenario: Scenario, replications: i
 
     What the plans show is kept even when they run out: the largest push that met the target and the
     smallest above it that did not (``precision`` is their distance); only the first found: "at
-    least" that push; only failures: the estimate, no larger than the smallest failure.
+    least" that push; only failures: the estimate, no larger than the smallest failure. ``engine``
+    simulates the plans (``replicate.point_log``'s; both engines give the same figures).
     """
     push = Push.of(point, scenario)
     tolerance = REFINE_TOLERANCE[estimate.kind]
@@ -379,7 +380,7 @@ def refine(estimate: Headroom, point: Point, scenario: Scenario, replications: i
         if value not in tried:
             if len(tried) >= max_plans:
                 raise _OutOfPlans
-            tried[value] = simulated_p90_min(scenario, point, push.plan(value), replications)
+            tried[value] = simulated_p90_min(scenario, point, push.plan(value), replications, engine)
         return tried[value]
 
     guess = estimate.value if estimate.value is not None else (push.high if estimate.at_least else push.low)

@@ -64,6 +64,13 @@ def cold_parts(fast_engine: bool, home: bool = False) -> list[str]:
     return parts
 
 
+def ready_engine(home: bool = False) -> str:
+    """The engine a short simulation outside a run's plan (the advice's checks) should use: ``fast`` when its
+    code for such a point (``home``: with door-to-door teams) is compiled or cached, else ``simpy``, whose
+    figures are the same. Such a simulation never compiles: on a first run the engine compiles aside."""
+    return "simpy" if {"engine", "teams"} & set(cold_parts(True, home)) else "fast"
+
+
 PART_NAMES = {"engine": "the simulation engine", "teams": "the door-to-door teams' engine",
               "metrics": "the results' calculations"}
 """What each compiled part is called in the notice: a SimPy run compiles only the metrics' loops, and

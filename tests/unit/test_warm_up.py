@@ -124,3 +124,24 @@ def test_compiling_a_run_compiles_every_metrics_loop_it_left_cold(monkeypatch):
         monkeypatch.setattr(warm_up, "cached", lambda dispatcher, cold=cold: not cold)
         warm_up.compile_kinds(demo, ("fast",))
         assert loaded == expected
+
+
+def test_the_advices_checks_never_compile_the_engine_and_find_the_same_headroom(monkeypatch):
+    """A first run on SimPy (the engine compiling aside) has its headrooms checked on SimPy: the same figures as
+    on the fast engine, without compiling it in the run's own process (about 40 s of CPU)."""
+    from simsampling.advice import headroom, run_advice
+    from simsampling.experiment import run_scenario
+
+    demo = load_scenario(DEMO).model_copy(update={"replications": 2})
+    result = run_scenario(demo, engine="simpy")
+    engines = []
+    simulate = headroom.point_log
+    monkeypatch.setattr(headroom, "point_log", lambda scenario, replication, point, engine: (
+        engines.append(engine), simulate(scenario, replication, point, engine))[1])
+    advice = {}
+    for cold in (False, True):
+        monkeypatch.setattr(warm_up, "cold_parts", lambda fast_engine, home=False, cold=cold: ["engine"] * cold)
+        engines.clear()
+        advice[cold] = run_advice(result).as_dict()
+        assert engines and set(engines) == {"simpy" if cold else "fast"}
+    assert advice[True] == advice[False]
