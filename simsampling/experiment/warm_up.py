@@ -3,8 +3,8 @@
 numba compiles the fast engine's kernel in about 40 s of CPU and the metrics' loops in
 about 6 s (``COMPILE_S``), once per install (jit.py: the cache). A run whose points
 SimPy simulates sooner than that compilation (the demo: 0.3 s) runs on SimPy, with the
-same figures to the bit, while a detached process compiles the engine for the next
-runs; a larger run compiles first, saying "compiling the simulation engine (once,
+same figures to the bit, its metrics' loops run as Python, while a detached process
+compiles the engine and the loops for the next runs; a larger run compiles first, saying "compiling the simulation engine (once,
 about N s)", so that its progress bar does not sit at zero. docs/architecture.md
 weighs the other ways (ahead of time, at install).
 """
@@ -31,6 +31,9 @@ it (so these err high): the kernel alone 33.7-40.9 s in three cold compilations,
 metrics' loops together 45.0 s and the teams' kernel 5.8 s (``compile_kinds`` on each point of
 ``SMALL``, an empty ``NUMBA_CACHE_DIR``, CPU time of the process); the metrics' loops alone 6.2-6.4 s since
 the longest line and the busy period have loops of their own (5.0-5.8 s before, benchmarks/README.md)."""
+INTERPRETED_S = 18e-6
+"""CPU seconds the metrics' loops take a resident when run as Python (``metrics.interpret_cold_loops``): the demo's
+five replications of 2,600 residents on SimPy, 0.80 s with them interpreted against 0.57 s compiled (benchmarks/README.md)."""
 BACKGROUND = [sys.executable, "-m", "simsampling.experiment.warm_up"]
 """The detached process that compiles the fast engine while a first run goes on without it."""
 MARKER = Path(tempfile.gettempdir()) / f"simsampling-compiling-{os.getuid() if hasattr(os, 'getuid') else 0}"
@@ -104,14 +107,18 @@ def warm_up(scenarios: Union[Scenario, Sequence[Scenario]], engine: str, jobs: i
     runner), so that each says the same thing through ``say``. With everything cached:
     ``engine``. Else, with ``engine`` ``auto`` and runs that SimPy simulates sooner than
     the engine compiles: ``SIMPY_WHILE_COMPILING`` (SimPy for every point, said as such in
-    the run's engine line and summary.json), and the engine compiles in a detached process
-    for the next runs. Else (``runs`` None: a search of unknown length) says so, then
+    the run's engine line and summary.json), and the engine and the metrics' loops compile in
+    a detached process for the next runs, the loops running as Python meanwhile
+    (``metrics.interpret_cold_loops``: the same figures). Else (``runs`` None: a search of unknown length) says so, then
     compiles what the runs use.
     """
+    from .. import metrics
+
     scenarios = [scenarios] if isinstance(scenarios, Scenario) else list(scenarios)
     plans = [plan_engines(scenario, engine).engines for scenario in scenarios]
     fast = [(scenario, point) for scenario, engines in zip(scenarios, plans)
             for point, point_engine in zip(scenario.points, engines) if point_engine == "fast"]
+    metrics.interpret_cold_loops(False)  # an earlier run of this process may have left them interpreted
     parts = cold_parts(bool(fast), any(point.home is not None for _, point in fast))
     if not parts:
         return engine
@@ -120,13 +127,18 @@ def warm_up(scenarios: Union[Scenario, Sequence[Scenario]], engine: str, jobs: i
     fast_s = sum(scenario.replications * task_s(point.population, "fast") for scenario, point in fast) / cores
     engine_parts = [part for part in parts if part != "metrics"]
     compile_s = sum(COMPILE_S[part] for part in engine_parts)
+    if "metrics" in parts:  # compiled here before a run on the fast engine, interpreted during one on SimPy
+        residents = sum(scenario.replications * point.population for scenario in scenarios for point in scenario.points)
+        simpy_s += residents * INTERPRETED_S / cores
+        compile_s += COMPILE_S["metrics"]
     if engine == "auto" and engine_parts and runs is not None and runs * simpy_s < runs * fast_s + compile_s:
         if not os.environ.get("SIMSAMPLING_NO_ASIDE") and not compiling_aside():  # the benchmark times a first run alone
             subprocess.Popen(BACKGROUND, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                              start_new_session=True)
         say(f"the fast engine is compiling aside for the next runs (once, about {round(compile_s)} s); "
             "this run uses SimPy, whose figures are the same")
-        parts = [part for part in parts if part == "metrics"]
+        metrics.interpret_cold_loops(True)  # compiled aside too
+        parts = []
         engine, plans = SIMPY_WHILE_COMPILING, [("simpy",) * len(engines) for engines in plans]
     if parts:
         say(compile_notice(parts))

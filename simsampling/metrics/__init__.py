@@ -24,6 +24,7 @@ from .compiled import (
     dispatchers,
     duration_summary,
     histogram,
+    interpret_cold_loops,
     merged_peaks,
     peak,
     sorted_occupancy,

@@ -1,26 +1,53 @@
 """The compiled loops of the metrics: numba functions made at their first call and cached on disk,
 doing numpy's arithmetic operation by operation (no fastmath), so every figure is numpy's to the
 last bit; numba is imported only by the processes that measure logs.
+
+While a first run's points are simulated on SimPy and numba compiles in another process
+(experiment/warm_up.py), the loops not yet compiled run as the Python they are written in
+(``interpret_cold_loops``): the same operations on the same float64 values, so the same figures
+(tests/functional/test_compile_cache.py compares whole runs), at about 18 us a resident of the demo
+instead of about 6 s of compilation in the run's own process.
 """
 
 from __future__ import annotations
 
 import functools
+from dataclasses import dataclass
 from typing import Any, Callable
 
 import numpy as np
 
-from ..jit import import_numba
+from ..jit import cached, import_numba
 
 
-_DISPATCHERS: list[Callable[[], Any]] = []
+@dataclass(frozen=True)
+class _Loop:
+    dispatcher: Callable[[], Any]
+    """Makes (once) and returns numba's dispatcher of the loop."""
+    chosen: list
+    """What a call runs, once chosen: numba's dispatcher, or the Python function while it is interpreted."""
+    function: Callable
+
+
+_LOOPS: list[_Loop] = []
+
+
+def interpret_cold_loops(on: bool) -> None:
+    """With ``on``, this process (and the workers it forks later) runs each loop neither compiled nor cached
+    as Python; off, every loop compiles (or loads from the cache) at its next call."""
+    for loop in _LOOPS:
+        loop.chosen.clear()
+        if on and not cached(loop.dispatcher()):
+            loop.chosen.append(loop.function)
 
 
 def compiled_loop(function: Callable) -> Callable:
     """``function`` compiled by numba at its first call (cached on disk; no fastmath, so
-    each operation rounds as numpy's does). numba is imported by the processes that
-    measure logs, not by every import of the package."""
+    each operation rounds as numpy's does), or run as Python while ``interpret_cold_loops``
+    says so. numba is imported by the processes that measure logs, not by every import of
+    the package."""
     compiled: list[Callable] = []
+    chosen: list[Callable] = []
 
     def dispatcher() -> Callable:
         if not compiled:
@@ -29,15 +56,17 @@ def compiled_loop(function: Callable) -> Callable:
         return compiled[0]
 
     def call(*args):
-        return (compiled[0] if compiled else dispatcher())(*args)
+        if not chosen:
+            chosen.append(dispatcher())
+        return chosen[0](*args)
 
-    _DISPATCHERS.append(dispatcher)
+    _LOOPS.append(_Loop(dispatcher, chosen, function))
     return functools.update_wrapper(call, function)
 
 
 def dispatchers() -> list[Any]:
     """numba's dispatchers of the compiled loops (made, not compiled), to ask whether they are cached."""
-    return [dispatcher() for dispatcher in _DISPATCHERS]
+    return [loop.dispatcher() for loop in _LOOPS]
 
 
 @compiled_loop

@@ -91,3 +91,70 @@ def test_the_warm_up_points_call_every_compiled_loop_of_the_metrics():
     said it was compiling the results' calculations."""
     done = subprocess.run([sys.executable, "-c", EVERY_LOOP], capture_output=True, text=True, check=True)
     assert done.stdout.strip().splitlines()[-1] == "[]"
+
+
+INTERPRETED = """
+import pickle, sys
+from simsampling import metrics
+from simsampling.advice import run_advice
+from simsampling.experiment import run_scenario
+from simsampling.experiment.warm_up import small_scenario
+from simsampling.scenario import load_scenario
+metrics.interpret_cold_loops(True)  # the cache is empty: every loop runs as Python
+runs = [run_scenario(scenario, engine="simpy") for scenario in
+        (small_scenario(), load_scenario(sys.argv[1]).model_copy(update={"replications": 2}))]
+assert not any(dispatcher.overloads for dispatcher in metrics.dispatchers()), "a loop was compiled"
+sys.stdout.buffer.write(pickle.dumps([(r.point_summaries, r.point_bands, r.run_bands, run_advice(r, check_by_simulation=False).as_dict())
+                                      for r in runs]))
+"""
+
+
+def test_the_metrics_loops_run_as_python_give_the_compiled_figures_to_the_bit(tmp_path):
+    """A first run measures its SimPy points with the loops interpreted while they compile aside: the same
+    figures as the compiled loops (the small points call every loop; the health code point has a side stage)."""
+    import pickle
+
+    from simsampling.advice import run_advice
+    from simsampling.experiment import run_scenario
+    from simsampling.experiment.warm_up import small_scenario
+    from simsampling.scenario import load_scenario
+
+    scenario = PACKAGE.parent / "scenarios" / "health-code-and-isolation.yaml"
+    env = dict(os.environ, NUMBA_CACHE_DIR=str(tmp_path / "empty"))
+    done = subprocess.run([sys.executable, "-c", INTERPRETED, str(scenario)], env=env, capture_output=True, check=True)
+    assert not list((tmp_path / "empty").rglob("*.nbi")), "a loop was compiled and cached"
+    runs = [run_scenario(s, engine="simpy") for s in
+            (small_scenario(), load_scenario(scenario).model_copy(update={"replications": 2}))]
+    compiled = [(r.point_summaries, r.point_bands, r.run_bands, run_advice(r, check_by_simulation=False).as_dict()) for r in runs]
+    assert_same_bits(pickle.loads(done.stdout), compiled)
+
+
+def assert_same_bits(got, want, path: str = "runs") -> None:
+    """Every number the same to the bit (NaN where NaN), through containers, dataclasses and plain objects."""
+    import dataclasses
+    import struct
+
+    import numpy as np
+
+    if isinstance(want, np.ndarray):
+        assert isinstance(got, np.ndarray) and (got.dtype, got.shape) == (want.dtype, want.shape), path
+        assert got.tobytes() == want.tobytes(), path
+    elif isinstance(want, float):
+        assert isinstance(got, float) and struct.pack("<d", got) == struct.pack("<d", want), f"{path}: {got!r} != {want!r}"
+    elif isinstance(want, dict):
+        assert got.keys() == want.keys(), path
+        for key in want:
+            assert_same_bits(got[key], want[key], f"{path}.{key}")
+    elif isinstance(want, (list, tuple)):
+        assert type(got) is type(want) and len(got) == len(want), path
+        for index, (a, b) in enumerate(zip(got, want)):
+            assert_same_bits(a, b, f"{path}[{index}]")
+    elif dataclasses.is_dataclass(want):
+        assert type(got) is type(want), path
+        for field in dataclasses.fields(want):
+            assert_same_bits(getattr(got, field.name), getattr(want, field.name), f"{path}.{field.name}")
+    elif hasattr(want, "__dict__"):
+        assert type(got) is type(want), path
+        assert_same_bits(vars(got), vars(want), path)
+    else:
+        assert type(got) is type(want) and got == want, f"{path}: {got!r} != {want!r}"

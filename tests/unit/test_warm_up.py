@@ -19,7 +19,10 @@ DEMO = Path(__file__).resolve().parents[2] / "scenarios" / "one-point-demo.yaml"
 
 @pytest.fixture
 def first_run(monkeypatch):
-    done = {"aside": [], "compiled": [], "said": []}
+    from simsampling import metrics
+
+    done = {"aside": [], "compiled": [], "said": [], "interpreted": []}
+    monkeypatch.setattr(metrics, "interpret_cold_loops", done["interpreted"].append)
     monkeypatch.setattr(warm_up, "cold_parts", lambda fast_engine, home=False: (["engine"] if fast_engine else []) + ["metrics"])
     monkeypatch.setattr(warm_up.subprocess, "Popen", lambda command, **kwargs: done["aside"].append(command))
     monkeypatch.setattr(warm_up, "compiling_aside", lambda: False)
@@ -31,9 +34,11 @@ def test_a_small_first_run_uses_simpy_while_the_engine_compiles_aside(first_run)
     demo = load_scenario(DEMO)  # SimPy: 5 x 2,600 residents, well under the engine's compilation
     assert warm_up.warm_up(demo, "auto", 1, first_run["said"].append) == replicate.SIMPY_WHILE_COMPILING
     assert first_run["aside"] == [warm_up.BACKGROUND]
-    assert first_run["compiled"] == [("simpy",)]  # the metrics' loops, which SimPy runs need too
-    assert "compiling aside" in first_run["said"][0]
-    assert first_run["said"][1] == f"compiling the results' calculations (once, about {round(warm_up.COMPILE_S['metrics'])} s)"
+    assert first_run["compiled"] == []  # nothing in the run's process: the metrics' loops run as Python meanwhile
+    assert first_run["interpreted"] == [False, True]
+    assert first_run["said"] == [f"the fast engine is compiling aside for the next runs (once, about "
+                                 f"{round(warm_up.COMPILE_S['engine'] + warm_up.COMPILE_S['metrics'])} s); "
+                                 "this run uses SimPy, whose figures are the same"]
 
 
 def test_a_large_first_run_compiles_first_and_says_so(first_run):
@@ -53,7 +58,7 @@ def test_an_explicit_fast_engine_is_compiled_not_replaced(first_run):
 def test_nothing_is_said_or_done_once_compiled(monkeypatch, first_run):
     monkeypatch.setattr(warm_up, "cold_parts", lambda fast_engine, home=False: [])
     assert warm_up.warm_up(load_scenario(DEMO), "auto", 2, first_run["said"].append) == "auto"
-    assert first_run == {"aside": [], "compiled": [], "said": []}
+    assert first_run == {"aside": [], "compiled": [], "said": [], "interpreted": [False]}
 
 
 def test_a_run_while_the_engine_compiles_aside_starts_no_second_compilation(monkeypatch, tmp_path):
