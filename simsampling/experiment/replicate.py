@@ -25,6 +25,7 @@ import numpy as np
 
 from .. import __version__
 from ..checks import LittleCheck, LittleSummary, littles_law
+from ..collector import Tenure
 from ..draws import draw_residents
 from ..log import EventLog, concatenate
 from ..metrics import (
@@ -376,8 +377,10 @@ def run_scenario(
     run_series: Optional[Series] = None
     chain_parts: list[PointTubes] = []
     runs = _execute(scenario, tasks, jobs, step_s, want_logs, engines=plan.engines, executor=executor, scheduler=scheduler)
+    kept = Tenure()  # what is kept no longer walked by every collection
     try:
         for done, run in enumerate(runs, start=1):
+            kept.add()
             result.point_kpis[run.point_id].append(run.kpis)
             if run.replication == last:  # summarised now, while the workers are still busy
                 summaries[run.point_id] = summarise(result.point_kpis[run.point_id])
@@ -413,6 +416,7 @@ def run_scenario(
         raise
     finally:
         runs.close()  # stops the workers (and a local Dask cluster) at once if the run was interrupted
+        kept.release()
     if writer is not None:
         result.persons_file = writer.close()
     result.point_summaries = summaries  # the cached value, dropped like any other by sequential.merge_results

@@ -1,0 +1,47 @@
+"""The cyclic garbage collector while a process piles up results it keeps.
+
+A city run's main process keeps every point's KPIs, summaries and series (tens of objects a
+point, hundreds of thousands for a round). Python's collector walks every tracked object at
+each full collection, and unpickling a point's results sets off collections of its own: about
+half of the main process's CPU while the workers simulated the Xi'an round (0.55 ms a point
+against 0.29 ms with the collector off; benchmarks/README.md). What is kept is put in the
+collector's permanent generation (``gc.freeze``) every ``every`` results, so collections walk
+only what is new; cycles among new objects are still collected, and the collector is given
+back as it was at the end.
+"""
+
+from __future__ import annotations
+
+import gc
+
+TENURE_EVERY = 256
+"""Results kept between two freezes: a few hundred points' objects walked at most, a freeze costs about a
+millisecond."""
+
+
+class Tenure:
+    """Counts kept results; every ``every`` of them, what the process holds goes to the permanent generation
+    (and once at the start). ``release`` gives the frozen objects back to the oldest generation. It does
+    nothing if something else had frozen objects already (theirs to give back)."""
+
+    def __init__(self, every: int = TENURE_EVERY):
+        self.every, self.kept = every, 0
+        self.owner = gc.get_freeze_count() == 0
+        self.froze = False
+        self._freeze()
+
+    def add(self) -> None:
+        """One more result kept."""
+        self.kept += 1
+        if self.kept % self.every == 0:
+            self._freeze()
+
+    def release(self) -> None:
+        if self.froze:
+            gc.unfreeze()
+            self.froze = False
+
+    def _freeze(self) -> None:
+        if self.owner:
+            gc.freeze()
+            self.froze = True

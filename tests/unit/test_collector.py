@@ -1,0 +1,45 @@
+"""The collector's permanent generation while a run keeps results (collector.Tenure)."""
+
+from __future__ import annotations
+
+import gc
+
+from simsampling.collector import Tenure
+
+
+class Cycle:
+    def __init__(self):
+        self.me = self
+
+
+def test_kept_results_are_frozen_every_so_often_and_given_back():
+    assert gc.get_freeze_count() == 0
+    kept = Tenure(every=3)
+    try:
+        frozen_at_start = gc.get_freeze_count()
+        held = []
+        for _ in range(3):
+            held.append({"kpis": [1.0, 2.0]})
+            kept.add()
+        assert frozen_at_start > 0
+        assert gc.get_freeze_count() > frozen_at_start  # the three results' objects too
+        # Cycles made after a freeze are still collected.
+        Cycle()
+        assert gc.collect() >= 1
+    finally:
+        kept.release()
+    assert gc.get_freeze_count() == 0
+    kept.release()  # twice: nothing more to give back
+    assert gc.get_freeze_count() == 0
+
+
+def test_objects_frozen_by_someone_else_stay_frozen():
+    gc.freeze()
+    try:
+        theirs = gc.get_freeze_count()
+        kept = Tenure(every=1)
+        kept.add()
+        kept.release()
+        assert gc.get_freeze_count() == theirs
+    finally:
+        gc.unfreeze()
