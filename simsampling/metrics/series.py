@@ -157,7 +157,10 @@ class Band:
         length = max(values.size, self.total.size)
         values = pad(values, length)
         if self.n == 0:
-            self.total, self.low, self.high = values.astype(float), values.copy(), values.copy()  # astype copies
+            # One array for the three (a run of one replication, a city round's thousands of points, keeps its
+            # series once, not thrice): a band's arrays are replaced by each addition, never changed in place.
+            self.total = values.astype(float, copy=False)
+            self.low = self.high = values
         else:
             self.total, self.low, self.high = (pad(a, length) for a in (self.total, self.low, self.high))
             # An earlier replication that ended sooner stays at its last value.
