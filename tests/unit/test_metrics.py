@@ -18,6 +18,7 @@ from simsampling.metrics import (
     TIME_STATS,
     WAIT_BIN_MIN,
     WAIT_BINS,
+    Band,
     Durations,
     histogram,
     peak,
@@ -428,3 +429,29 @@ def test_one_replication_summarised_as_every_estimate(tree):
         return {key: slow(value) if isinstance(value, dict) else estimate([value]) for key, value in node.items()}
 
     assert summarise([tree]) == slow(tree)
+
+
+@pytest.mark.parametrize("n", [1, 6, 2600])
+def test_durations_crowded_in_few_bins_are_numpys_to_the_bit(n):
+    """Every percentile's values gathered from one or two crowded bins (one second wide, or 0 with -0.0 in it)."""
+    rng = np.random.default_rng(n)
+    for seconds in (100.0 + rng.random(n), np.where(rng.random(n) < 0.5, -0.0, 0.0) + rng.random(n) * (rng.random(n) < 0.3),
+                    rng.choice([3.25, 3.5, 7.0, 7.5], n)):
+        bins, counts, largest, stats_ = numpy_durations(seconds)
+        got = Durations.of(seconds)
+        np.testing.assert_array_equal(got.bins, bins)
+        np.testing.assert_array_equal(got.counts, counts)
+        assert all(same(a, b) and math.copysign(1.0, a) == math.copysign(1.0, b) for a, b in zip(got.exact.values(), stats_))
+
+
+def test_a_band_of_one_replication_holds_its_series_once_and_is_never_changed_in_place():
+    first, second = np.array([1.0, 3.0, 2.0]), np.array([2.0, 1.0, 5.0, 4.0])
+    band_ = Band()
+    band_.add(first)
+    assert band_.total is band_.low is band_.high is first
+    band_.add(second)
+    np.testing.assert_array_equal(first, [1.0, 3.0, 2.0])
+    np.testing.assert_array_equal(band_.total, [3.0, 4.0, 7.0, 6.0])
+    np.testing.assert_array_equal(band_.low, [1.0, 1.0, 2.0, 2.0])
+    np.testing.assert_array_equal(band_.high, [2.0, 3.0, 5.0, 4.0])
+    np.testing.assert_array_equal(band_.mean, [1.5, 2.0, 3.5, 3.0])
