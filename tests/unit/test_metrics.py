@@ -20,6 +20,7 @@ from simsampling.metrics import (
     WAIT_BINS,
     Band,
     Durations,
+    duration_summary,
     histogram,
     peak,
     add_series,
@@ -442,6 +443,11 @@ def test_durations_crowded_in_few_bins_are_numpys_to_the_bit(n):
         np.testing.assert_array_equal(got.bins, bins)
         np.testing.assert_array_equal(got.counts, counts)
         assert all(same(a, b) and math.copysign(1.0, a) == math.copysign(1.0, b) for a, b in zip(got.exact.values(), stats_))
+        # The loop run as Python (a first run's, while it compiles aside) finds the same values.
+        ranks = np.array([0, n // 2, n - 1], dtype=np.intp)
+        compiled, interpreted = (loop(seconds, DURATION_EDGES, 14_400, ranks) for loop in (duration_summary, duration_summary.__wrapped__))
+        for a, b in zip(compiled, interpreted):
+            np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
 
 
 def test_a_band_of_one_replication_holds_its_series_once_and_is_never_changed_in_place():
