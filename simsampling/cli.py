@@ -242,6 +242,7 @@ def _simulate_and_write(args, out: Console, err: Console, scenario: Scenario, ta
     from .experiment import estimate as run_estimate
     from .experiment import run_scenario
     from .advice import run_advice
+    from .collector import kept_frozen
     from .report import ResultsExistError, results_writer
     from .report.folder import WriteError, scratch_beside
 
@@ -285,7 +286,7 @@ def _simulate_and_write(args, out: Console, err: Console, scenario: Scenario, ta
             raise WriteError(target, exc) from exc
         try:
             # A city's tables that need no advice are written aside while this process diagnoses the run.
-            with results_writer(result, target, force=args.force, table_format=args.format) as finish:
+            with kept_frozen(), results_writer(result, target, force=args.force, table_format=args.format) as finish:
                 progress.update(task, description=f"{name}: diagnosing")
                 advice = run_advice(result, args.max_p90_wait)
                 impact = advise_run(result, args, progress, str(args.scenario)) if args.advise else None

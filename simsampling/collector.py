@@ -13,6 +13,8 @@ back as it was at the end.
 from __future__ import annotations
 
 import gc
+from contextlib import contextmanager
+from typing import Iterator
 
 TENURE_EVERY = 256
 """Results kept between two freezes: a few hundred points' objects walked at most. A freeze itself costs nothing
@@ -45,3 +47,16 @@ class Tenure:
         if self.owner:
             gc.freeze()
             self.froze = True
+
+
+@contextmanager
+def kept_frozen() -> Iterator[None]:
+    """What the process holds now (a finished run's results) in the permanent generation for the block: its
+    diagnosis and writing make objects by the million, whose collections would walk the run again and again
+    (about 1 s of the Xi'an round's main-process CPU, benchmarks/README.md). Given back at the end, unless
+    something else had frozen objects already."""
+    tenure = Tenure()
+    try:
+        yield
+    finally:
+        tenure.release()

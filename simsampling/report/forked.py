@@ -45,7 +45,9 @@ def aside(work: Callable[[], Any]) -> Iterator[Callable[[], Any]]:
     read_end, write_end = os.pipe()
     parent = os.getpid()
     # The parent's objects go to the collector's permanent generation for the fork: a collection in the child
-    # would otherwise walk (and so copy, page by page) the whole of a city's run that it shares.
+    # would otherwise walk (and so copy, page by page) the whole of a city's run that it shares. Objects frozen
+    # already (``collector.kept_frozen``: a run's results) are left so for whoever froze them.
+    frozen = gc.get_freeze_count() > 0
     gc.freeze()
     try:
         child = os.fork()
@@ -54,7 +56,7 @@ def aside(work: Callable[[], Any]) -> Iterator[Callable[[], Any]]:
         os.close(write_end)
         raise
     finally:
-        if os.getpid() == parent:  # here (or the fork failed): the collector as it was
+        if os.getpid() == parent and not frozen:  # here (or the fork failed): the collector as it was
             gc.unfreeze()
     if child == 0:  # the child: do the work, hand back its result or traceback, leave without any clean-up
         status = 1

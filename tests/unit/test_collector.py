@@ -43,3 +43,20 @@ def test_objects_frozen_by_someone_else_stay_frozen():
         assert gc.get_freeze_count() == theirs
     finally:
         gc.unfreeze()
+
+
+def test_a_finished_run_is_kept_frozen_through_its_diagnosis_and_forks_aside():
+    """``kept_frozen`` around what a run does after its simulation; a child forked aside meanwhile
+    (``forked.aside``) leaves the run frozen when it unfreezes its own freeze."""
+    from simsampling.collector import kept_frozen
+    from simsampling.report.forked import aside
+
+    assert gc.get_freeze_count() == 0
+    run = [{"kpis": [float(i)]} for i in range(1_000)]
+    with kept_frozen():
+        frozen = gc.get_freeze_count()
+        assert frozen >= len(run)
+        with aside(lambda: len(run)) as result:
+            assert result() == len(run)
+        assert gc.get_freeze_count() >= frozen
+    assert gc.get_freeze_count() == 0
