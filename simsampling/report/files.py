@@ -22,7 +22,7 @@ from ..persons import PersonsWriter
 from ..scenario.schema import Scenario
 from ..tables import write_csv as write_csv_columns
 from ..tables import write_rows, write_table
-from .json_text import json_text
+from .json_text import json_bytes
 from .scenario_yaml import scenario_files
 
 FINE_TABLES_UP_TO = 100
@@ -35,7 +35,7 @@ def write_csv(path: Path, header: list[str], rows: Iterable[Iterable[Any]]) -> N
 
 
 def write_summary(summary: dict[str, Any], folder: Path) -> None:
-    (folder / "summary.json").write_text(json_text(summary) + "\n", encoding="utf-8")
+    (folder / "summary.json").write_bytes(json_bytes(summary) + b"\n")
 
 
 def write_kpis(summary: dict[str, Any], folder: Path) -> None:
@@ -355,7 +355,7 @@ def flow_extra(result: RunResult) -> dict[str, dict[str, Any]]:
 
 def write_flow(result: RunResult, folder: Path) -> None:
     """flow.json: each point's stages in walking order, servers, lines, waiting area and hours (flow.py)."""
-    (folder / "flow.json").write_text(json_text(flow_document(result.scenario, flow_extra(result))) + "\n", encoding="utf-8")
+    (folder / "flow.json").write_bytes(json_bytes(flow_document(result.scenario, flow_extra(result))) + b"\n")
 
 
 def station_rows(result: RunResult) -> Iterable[tuple]:
