@@ -173,10 +173,18 @@ def write_rows(path: Path, header: Sequence[str], rows: Iterable[Sequence[Any]])
     """``path`` as CSV from rows (each as many cells as the header), ``ROWS_AT_ONCE`` at a time: tables built
     row by row. The bytes do not depend on how the rows are split (``append_csv``'s writers agree)."""
     rows = iter(rows)
+    pieces = iter(lambda: list(zip(*itertools.islice(rows, ROWS_AT_ONCE))), [])
+    write_pieces(path, header, ([list(column) for column in cells] for cells in pieces))
+
+
+def write_pieces(path: Path, header: Sequence[str], pieces: Iterable[Sequence[Column]]) -> None:
+    """``path`` as CSV from pieces, each the header's columns for some of the rows: a large table built in
+    columns a piece at a time (a city's kpis.csv), held one piece at a time. The same bytes as ``write_csv``
+    of the pieces joined, however they are split."""
     with Path(path).open("wb") as handle:
         handle.write(header_bytes(header))
-        while cells := list(zip(*itertools.islice(rows, ROWS_AT_ONCE))):
-            append_csv(handle, [list(column) for column in cells])
+        for columns in pieces:
+            append_csv(handle, columns)
 
 
 def write_parquet(path: Path, columns: dict[str, Column]) -> None:

