@@ -13,7 +13,7 @@ from __future__ import annotations
 import functools
 import math
 from pathlib import Path
-from typing import Optional
+from typing import Callable, Optional
 
 import numpy as np
 from matplotlib.ticker import MaxNLocator, PercentFormatter
@@ -245,20 +245,54 @@ def write_charts(result: RunResult, folder: Path, advice: Optional[RunAdvice] = 
     """Every chart of the run into ``folder``, in ``processes`` processes; the district charts follow ``advice``'s
     ranking (made here, without checks by simulation, when not given), rota.png shows ``rota_point_id`` if given.
     Returns the paths written, in report order."""
-    folder.mkdir(parents=True, exist_ok=True)
-    several = len(result.scenario.points) > 1
-    if advice is None and several:
+    if advice is None and len(result.scenario.points) > 1:
         advice = run_advice(result, check_by_simulation=False)
-    charts = {name: draw for name, draw in CHARTS.items()}
-    if several:
+    plain, advised = _plain_drawings(result), _advised_drawings(result, advice, rota_point_id)
+    _draw(result, folder, {**plain, **advised}, processes)
+    return _in_report_order(folder, plain, advised)
+
+
+def write_plain_charts(result: RunResult, folder: Path, processes: int = 1) -> None:
+    """The charts that do not depend on the run's advice (``CHARTS``, the chain's) into ``folder``: a city's are drawn
+    while the run is diagnosed, by the child that writes its tables (``report.results_writer``)."""
+    _draw(result, folder, _plain_drawings(result), processes)
+
+
+def write_advised_charts(result: RunResult, folder: Path, advice: RunAdvice, rota_point_id: Optional[str] = None,
+                         processes: int = 2) -> list[Path]:
+    """The charts ``write_plain_charts`` leaves (those that follow ``advice``); returns the paths of every chart of
+    the run, in report order, as ``write_charts`` does."""
+    advised = _advised_drawings(result, advice, rota_point_id)
+    _draw(result, folder, advised, processes)
+    return _in_report_order(folder, _plain_drawings(result), advised)
+
+
+def _plain_drawings(result: RunResult) -> dict[str, Callable]:
+    charts = dict(CHARTS)
+    if result.scenario.chain is not None and result.first_chain is not None:
+        charts.update(CHAIN_CHARTS)
+    return charts
+
+
+def _advised_drawings(result: RunResult, advice: Optional[RunAdvice], rota_point_id: Optional[str]) -> dict[str, Callable]:
+    charts: dict[str, Callable] = {}
+    if len(result.scenario.points) > 1:
         charts.update({name: functools.partial(draw, advice=advice) for name, draw in POINT_CHARTS.items()})
     if rota_point(result, advice, rota_point_id) is not None:
         charts["rota.png"] = functools.partial(rota_chart, advice=advice, chosen=rota_point_id)
-    if result.scenario.chain is not None and result.first_chain is not None:
-        charts.update(CHAIN_CHARTS)
+    return charts
+
+
+def _in_report_order(folder: Path, plain: dict[str, Callable], advised: dict[str, Callable]) -> list[Path]:
+    """The day's charts, the points' (and rota.png), then the chain's."""
+    names = [name for name in plain if name in CHARTS] + list(advised) + [name for name in plain if name not in CHARTS]
+    return [folder / name for name in names]
+
+
+def _draw(result: RunResult, folder: Path, charts: dict[str, Callable], processes: int) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
     # Two processes draw (forked.share), the charts of several panels first so that both end about together;
     # figures are made at the resolution they are saved at, so that savefig does not lay out every text again.
     names = sorted(charts, key=lambda name: name not in DRAWN_FIRST)
     with plt.rc_context({"figure.dpi": DPI}):
         share(names, lambda name: charts[name](result, folder / name), processes)
-    return [folder / name for name in charts]

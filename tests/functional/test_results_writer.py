@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import sys
 from pathlib import Path
 
@@ -32,6 +33,9 @@ def result() -> RunResult:
     }))
 
 
+DRAW_CHARTS = report._draw_charts
+
+
 @pytest.fixture(autouse=True)
 def no_charts(monkeypatch):
     monkeypatch.setattr(report, "_draw_charts", lambda *args: [])  # charts are not what differs here
@@ -54,6 +58,40 @@ def test_tables_written_aside_are_those_written_here(result: RunResult, tmp_path
     aside = files_of(tmp_path / "aside")
     assert sorted(aside) == sorted(here) and "kpis.csv" in aside and "scenario.yaml" in aside
     assert [name for name in here if name != "report.html" and here[name] != aside[name]] == []
+
+
+def without_date(html: bytes) -> bytes:
+    return re.sub(rb"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\+00:00", b"", html)
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="the tables and charts are drawn aside only where fork exists")
+def test_charts_drawn_beside_the_tables_are_those_drawn_together(result: RunResult, tmp_path: Path, monkeypatch):
+    monkeypatch.setattr(report, "_draw_charts", DRAW_CHARTS)
+    advice = run_advice(result)
+    together = files_of(report.write_results(result, tmp_path / "together", advice=advice))
+    # A city's way: the charts that need no advice drawn by the child that writes the tables, the rest after.
+    monkeypatch.setattr(report, "tables_aside", lambda result: True)
+    monkeypatch.setattr(report, "plain_charts_aside", lambda result: True)
+    with report.results_writer(result, tmp_path / "split") as finish:
+        finish(advice)
+    split = files_of(tmp_path / "split")
+    charts = sorted(name for name in together if name.startswith("charts/"))
+    assert "charts/cumulative.png" in charts and "charts/queue_heatmap.png" in charts
+    assert sorted(split) == sorted(together)
+    assert [name for name in together if name != "report.html" and split[name] != together[name]] == []
+    # report.html lists the charts in the same order (its date aside).
+    assert without_date(split["report.html"]) == without_date(together["report.html"])
+
+
+def test_plain_charts_are_drawn_aside_for_a_city_only(result: RunResult, monkeypatch):
+    monkeypatch.setattr(report, "TABLES_ASIDE_FROM_POINTS", 1)
+    if "polars" in sys.modules:
+        monkeypatch.delitem(sys.modules, "polars")
+    assert report.tables_aside(result) and not report.plain_charts_aside(result)  # two points: a drawer draws them
+    monkeypatch.setattr(report, "DRAWER_POINTS", 1)
+    assert report.plain_charts_aside(result)
+    monkeypatch.setattr(report, "tables_aside", lambda result: False)
+    assert not report.plain_charts_aside(result)
 
 
 def test_a_block_left_without_finish_writes_nothing(result: RunResult, tmp_path: Path, monkeypatch):
