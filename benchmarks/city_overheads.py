@@ -11,7 +11,8 @@ Parts, on the Xi'an round (scenarios/calibration/xian-2021-round.yaml, 4,485 poi
   each simulating one point; forked and spawned alternately (``executors.START_METHOD``). Printed: the
   wall time until both points are back, the CPU of the workers, and that of this process loading numba's
   code before forking (``replicate.load_engines``). Needs a version with ``START_METHOD``.
-* ``after``: the round simulated once here (``run_scenario``, ``--jobs 2``), then, each repeat, what
+* ``after``: the round simulated once here (``run_scenario``, ``--jobs 2``; or read from ``--result FILE``, where the
+  first use writes it: another version with the same result classes can then time the same part), then, each repeat, what
   ``simsampling run`` does after it: the diagnosis (``run_advice``) and the results folder with its charts
   (``report.results_writer`` where the version has it: the tables that need no advice written aside
   meanwhile; else ``write_results``). Printed: wall, and CPU of this process and of its children. The
@@ -39,6 +40,7 @@ import tempfile
 import threading
 import time
 from pathlib import Path
+from typing import Optional
 
 ROOT = Path(__file__).resolve().parents[1]
 CITY = ROOT / "scenarios" / "calibration" / "xian-2021-round.yaml"
@@ -89,13 +91,33 @@ def start_part(scenario, repeats: int) -> None:
                   f"loading the engine here {loading:4.2f} s", flush=True)
 
 
-def after_part(scenario, repeats: int, scratch: Path) -> None:
+def round_result(scenario, pickled: Optional[Path]):
+    """The round simulated here (``--jobs 2``), or its result read from ``pickled`` (written there first if it is
+    not there yet, with the same package's classes): the parts after the simulation, without simulating again.
+    A result read has numba's code of the checks by simulation loaded first, as a run has."""
+    import pickle
+
+    from simsampling.experiment import replicate, run_scenario
+
+    if pickled is not None and pickled.exists():
+        with pickled.open("rb") as handle:
+            result = pickle.load(handle)
+        if hasattr(replicate, "load_engines"):
+            replicate.load_engines(scenario, replicate.plan_engines(scenario, "fast").engines)
+        return result
+    result = run_scenario(scenario, jobs=2, engine="fast")
+    if pickled is not None:
+        with pickled.open("wb") as handle:
+            pickle.dump(result, handle, protocol=pickle.HIGHEST_PROTOCOL)
+    return result
+
+
+def after_part(scenario, repeats: int, scratch: Path, pickled: Optional[Path] = None) -> None:
     import simsampling.report as report
     from simsampling.advice import run_advice
-    from simsampling.experiment import run_scenario
 
     print("\nafter the simulation: the diagnosis and the results folder (charts included)")
-    result = run_scenario(scenario, jobs=2, engine="fast")
+    result = round_result(scenario, pickled)
     join_pool_closing()  # the run's workers are reaped before the first repeat is timed, not during it
     for repeat in range(repeats):
         out = scratch / f"after-{repeat}"
@@ -161,6 +183,8 @@ def main(argv=None) -> int:
     parser.add_argument("--parts", default=",".join(PARTS), help=f"comma-separated, of {', '.join(PARTS)}")
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--points", type=int, default=800, help="points simulated for the merge part")
+    parser.add_argument("--result", type=Path, help="the after part: the round's result pickled in this file "
+                        "(simulated and written there first when it is not there yet)")
     args = parser.parse_args(argv)
     parts = [part for part in args.parts.split(",") if part]
     unknown = sorted(set(parts) - set(PARTS))
@@ -176,7 +200,7 @@ def main(argv=None) -> int:
         if "start" in parts:
             start_part(scenario, args.repeats)
         if "after" in parts:
-            after_part(scenario, args.repeats, Path(scratch))
+            after_part(scenario, args.repeats, Path(scratch), args.result)
         if "merge" in parts:
             merge_part(scenario, args.repeats, args.points)
         if "diagnosis" in parts:
