@@ -65,14 +65,14 @@ def points_text(points: list[dict[str, Any]]) -> str:
     return "".join("- " + "  ".join([texts[number] for number in layout]) for layout in layouts)
 
 
-def scenario_text(scenario: Scenario) -> str:
-    """The resolved scenario (every default spelled out) as YAML that loads back."""
-    data = scenario.model_dump(mode="json", exclude_none=True)
+def scenario_text(scenario: Scenario, data: Optional[dict[str, Any]] = None) -> str:
+    """The resolved scenario (every default spelled out) as YAML that loads back; ``data``: its
+    ``model_dump(mode="json", exclude_none=True)`` when already made (a city's: 0.2 s), left as it is."""
+    data = data if data is not None else scenario.model_dump(mode="json", exclude_none=True)
     points = data["points"]
     if not points or not all(points):
         return HEADER + dumped(data)
-    data["points"] = []
-    text = dumped(data)
+    text = dumped({**data, "points": []})
     return HEADER + POINTS.sub(lambda _: "points:\n" + points_text(points), text, count=1)
 
 
@@ -97,8 +97,8 @@ def scenario_files(scenario: Scenario, stem: str = "scenario") -> dict[str, str]
     from ..scenario.loading import MAX_FILE_BYTES, MAX_VALUES
 
     if len(scenario.points) < TABLE_FROM_POINTS:
-        text = scenario_text(scenario)
         data = scenario.model_dump(mode="json", exclude_none=True)
+        text = scenario_text(scenario, data)
         if len(text.encode("utf-8")) <= MAX_FILE_BYTES // 2 and _values(data) <= MAX_VALUES // 2:
             return {f"{stem}.yaml": text}
     return _table_form(scenario, stem)

@@ -23,6 +23,10 @@ def whole(scenario) -> str:
 def test_shipped_scenarios(name):
     scenario = load_scenario(SCENARIOS / name)
     assert scenario_text(scenario) == whole(scenario)
+    # The dump made once (scenario_files: the text and the loader's limits) gives the same text and is left as it is.
+    data = scenario.model_dump(mode="json", exclude_none=True)
+    assert scenario_text(scenario, data) == whole(scenario)
+    assert data == scenario.model_dump(mode="json", exclude_none=True)
 
 
 def test_points_with_awkward_text_and_shared_blocks():
