@@ -49,3 +49,32 @@ def test_kpis_csv_is_the_table_of_those_rows(tmp_path):
     write_kpis(summary, tmp_path)
     write_rows(tmp_path / "reference.csv", KPIS_HEADER, rows_of(summary))
     assert (tmp_path / "kpis.csv").read_bytes() == (tmp_path / "reference.csv").read_bytes()
+
+
+def test_a_leaf_is_found_by_its_path_as_in_the_flattened_tree():
+    from simsampling.report.files import POINT_COLUMNS, leaf_at
+
+    tree = summary_like(3)["points"][1]["kpis"]
+    tree["queue_max"] = {"total": leaf(7.0), "swab": leaf(3.0)}
+    flat = flatten(tree)
+    paths = [path for _, path in POINT_COLUMNS] + list(flat) + ["finish_h.mean", "wait_min.total", "nothing.here", "wait_min"]
+    for path in paths:
+        assert leaf_at(tree, path.split(".")) == flat.get(path), path
+
+
+def test_points_csv_shows_each_points_leaves(tmp_path):
+    import csv
+
+    from simsampling.report.files import POINT_COLUMNS, write_points
+
+    summary = summary_like(4)
+    for k, point in enumerate(summary["points"]):
+        point.update(name=point["id"], population=100, tents=1, stations=2)
+    write_points(summary, tmp_path)
+    rows = list(csv.DictReader((tmp_path / "points.csv").open(newline="")))
+    assert [row["point"] for row in rows] == ["p-3", "p-2", "p-1", "p-0"]  # slowest first
+    for row in rows:
+        flat = flatten(next(p for p in summary["points"] if p["id"] == row["point"])["kpis"])
+        for column, path in POINT_COLUMNS:
+            mean = flat[path]["mean"] if flat.get(path) else None
+            assert row[column] == ("" if mean is None else f"{mean:.10g}"), (column, row[column])
