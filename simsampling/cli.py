@@ -37,6 +37,7 @@ from .cli_animate import add_parser as add_animate_parser
 from .cli_animate import run_animate
 from .scenario import Problem, Scenario, ScenarioError, load_scenario, validate_scenario
 from .scenario.schema import MAX_REPLICATIONS
+from .labels import counted
 from .terminal import console, printable, progress_bar, say, shown
 
 if TYPE_CHECKING:  # the simulation (numpy, the metrics) is imported by the commands that run one, not by validate
@@ -205,7 +206,7 @@ def _validate(args, out: Console) -> int:
     population = sum(p.population for p in scenario.points)
     stations = sum(p.stations for p in scenario.points)
     say(out, f"{args.scenario}: OK: {scenario.name}, {len(scenario.points)} point(s), "
-             f"{population:,} residents, {stations} stations, {scenario.replications} replications")
+             f"{population:,} residents, {stations} stations, {counted(scenario.replications, 'replication')}")
     return 0
 
 
@@ -320,7 +321,7 @@ def _summary_table(result: RunResult, advice: Optional[RunAdvice] = None) -> Tab
     from .report.html import summary_kpi_rows
 
     advice = advice if advice is not None else run_advice(result, check_by_simulation=False)
-    table = Table(title=f"{shown(result.scenario.name)}: {result.replications} replications, seed {result.scenario.seed}",
+    table = Table(title=f"{shown(result.scenario.name)}: {counted(result.replications, 'replication')}, seed {result.scenario.seed}",
                   title_justify="left")
     table.add_column("KPI")
     table.add_column("mean", justify="right")
@@ -466,7 +467,7 @@ def _optimise(args, out: Console, err: Console) -> int:
         say(out, f"{summary['stations_before']} stations before, {summary['stations_after']} after; "
                  f"{summary['staff_hours_scheduled_before']:,.0f} staff-hours scheduled before, "
                  f"{summary['staff_hours_scheduled_after']:,.0f} after; {verdict} {result.verify_seed} "
-                 f"({result.replications} replications)")
+                 f"({counted(result.replications, 'replication')})")
     else:
         last = result.allocation_steps[-1]
         answer = ", ".join(f"{pid}: {n}" for pid, n in list(result.answers.items())[:10])

@@ -18,6 +18,7 @@ from .scenario import Problem, ScenarioError, load_scenario
 from .scenario.schema import MAX_REPLICATIONS
 from .cli_folder import target_free
 from .cli_options import add_run_arguments, bounded_int
+from .labels import counted
 from .terminal import printable, progress_bar, say, shown
 
 if TYPE_CHECKING:  # tables and process pools are imported by the commands that use them, not by validate
@@ -92,7 +93,7 @@ def run_compare(args, out: Console, err: Console, run_options: RunOptions) -> in
     target = args.out if args.out is not None else default_folder("compare-" + "-vs-".join(s.name for s in scenarios)[:80])
     target_free(target, args.force, err, args.quiet)
     if not args.quiet:
-        say(err, f"common random numbers: every scenario runs with seed {seed} and {replications} replications")
+        say(err, f"common random numbers: every scenario runs with seed {seed} and {counted(replications, 'replication')}")
     options = _ready(options, fixed, err, args.quiet)
     total = sum(replications * len(s.points) for s in fixed)
     offsets = [sum(replications * len(s.points) for s in fixed[:i]) for i in range(len(fixed))]
@@ -145,7 +146,7 @@ def _compare_table(comparison, others: list[str], with_ci: bool) -> Table:
     compared = [base, *others]
     names = " vs ".join(f"{label}: {shown(comparison.results[comparison.labels.index(label)].scenario.name)}"
                         for label in compared)
-    table = Table(title=f"{names}\n{comparison.replications} replications, seed {comparison.seed}, common random "
+    table = Table(title=f"{names}\n{counted(comparison.replications, 'replication')}, seed {comparison.seed}, common random "
                         "numbers; differences with paired 95% CIs", title_justify="left", box=box.SIMPLE_HEAD)
     table.add_column("KPI", ratio=1, overflow="fold", min_width=12)
     for label in compared:

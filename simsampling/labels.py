@@ -38,6 +38,11 @@ FORMATS = {
 STATS = {"mean": "mean", "p50": "median", "p90": "p90", "p95": "p95", "max": "max"}
 
 
+def counted(count: int, noun: str) -> str:
+    """``count`` and ``noun``, plural but for one: "1 replication", "5 replications", "4,485 points"."""
+    return f"{count:,} {noun}" + ("" if count == 1 else "s")
+
+
 def kpi_label(key: str) -> str:
     """A KPI's label: ``wait_min.registration.p90`` -> ``registration: wait p90 (min)``."""
     if key in KNOWN:

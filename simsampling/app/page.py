@@ -21,6 +21,7 @@ import pandas as pd
 import streamlit as st
 
 from ..experiment import estimate as run_estimate
+from ..labels import counted
 from ..report.text import inert
 from ..experiment.compare import MAIN_KPIS
 from ..experiment.factorial import DEFAULT_KPIS, kpi_names
@@ -292,7 +293,7 @@ def validity() -> None:
         scenario = s.checked.scenario
         residents = sum(p.population for p in scenario.points)
         st.success(f"Valid: {len(scenario.points):,} point(s), {residents:,} residents, "
-                   f"{sum(p.stations for p in scenario.points):,} stations, {scenario.replications} replications.")
+                   f"{sum(p.stations for p in scenario.points):,} stations, {counted(scenario.replications, 'replication')}.")
     else:
         st.error("Not valid; nothing runs until it is:\n\n" + "\n\n".join(plain(p) for p in s.checked.problems))
 
@@ -400,7 +401,7 @@ def results_panel() -> None:
     option = next((o for o in s.options if o["view"] is view), None)
     folder = results_of(option) if option is not None else None  # reads the advice, once written
     st.subheader(f"Results: {plain(view.name)}")
-    st.caption(f"{summary['replications']} replications, seed {summary['seed']}; "
+    st.caption(f"{counted(summary['replications'], 'replication')}, seed {summary['seed']}; "
                f"{plain(summary['engine']['asked'])} engine; {summary['elapsed_s']:.2f} s to simulate.")
     advice_panel(view)
     key_figures(view)
@@ -626,7 +627,7 @@ def sweep_panel() -> None:
     names = list(DEFAULT_KPIS) + [k for k in kpi_names(scenario) if k not in DEFAULT_KPIS]
     kpi = st.selectbox("KPI", names, key="sweep_kpi")
     st.caption(f"{len(values)} values of {path}: {', '.join(str(v) for v in values)}; common random numbers "
-               f"(seed {scenario.seed}, {scenario.replications} replications).")
+               f"(seed {scenario.seed}, {counted(scenario.replications, 'replication')}).")
     if st.button("Sweep", disabled=s.job is not None, key="sweep_button"):
         start_experiment("sweep", f"{len(values)} runs of the scenario", scenario=scenario, path=path, values=values,
                          kpi=kpi)

@@ -233,3 +233,10 @@ def test_factor_and_kpi_names():
     assert short_names(["points.0.tents", "points.1.tents"]) == ["points.0.tents", "points.1.tents"]
     assert kpi_label("wait_min.registration.p90") == "registration: wait p90 (min)"
     assert kpi_label("utilization.swab") == "swab utilisation"
+
+
+def test_a_count_is_written_plural_but_for_one():
+    from simsampling.labels import counted
+
+    assert [counted(n, "replication") for n in (0, 1, 2, 4485)] == [
+        "0 replications", "1 replication", "2 replications", "4,485 replications"]
