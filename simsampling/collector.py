@@ -53,8 +53,8 @@ class Tenure:
 def kept_frozen() -> Iterator[None]:
     """What the process holds now (a finished run's results) in the permanent generation for the block: its
     diagnosis and writing make objects by the million, whose collections would walk the run again and again
-    (about 1 s of the Xi'an round's main-process CPU, benchmarks/README.md). Given back at the end, unless
-    something else had frozen objects already."""
+    (the Xi'an round's diagnosis: 1.98-2.02 s of CPU frozen against 2.00-2.36 s, benchmarks/README.md). Given back
+    at the end, unless something else had frozen objects already."""
     tenure = Tenure()
     try:
         yield

@@ -4,9 +4,10 @@ numba compiles the fast engine's kernel in about 40 s of CPU and the metrics' lo
 about 6 s (``COMPILE_S``), once per install (jit.py: the cache). A run whose points
 SimPy simulates sooner than that compilation (the demo: 0.3 s) runs on SimPy, with the
 same figures to the bit, its metrics' loops run as Python, while a detached process
-compiles the engine and the loops for the next runs; a larger run compiles first, saying "compiling the simulation engine (once,
-about N s)", so that its progress bar does not sit at zero. docs/architecture.md
-weighs the other ways (ahead of time, at install).
+compiles the engine and the loops for the next runs; a larger run compiles first,
+saying "compiling the simulation engine (once, about N s)", so that its progress bar
+does not sit at zero. docs/architecture.md weighs the other ways (ahead of time, at
+install).
 """
 
 from __future__ import annotations
@@ -109,8 +110,8 @@ def warm_up(scenarios: Union[Scenario, Sequence[Scenario]], engine: str, jobs: i
     the engine compiles: ``SIMPY_WHILE_COMPILING`` (SimPy for every point, said as such in
     the run's engine line and summary.json), and the engine and the metrics' loops compile in
     a detached process for the next runs, the loops running as Python meanwhile
-    (``metrics.interpret_cold_loops``: the same figures). Else (``runs`` None: a search of unknown length) says so, then
-    compiles what the runs use.
+    (``metrics.interpret_cold_loops``: the same figures). Else (``runs`` None: a search of
+    unknown length) says so, then compiles what the runs use.
     """
     from .. import metrics
 
