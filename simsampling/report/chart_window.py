@@ -8,6 +8,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..experiment import RunResult
+from ..labels import counted
 from ..metrics import HOUR
 from .files import active_window
 
@@ -45,7 +46,7 @@ def window_hours(result: RunResult) -> tuple[float, float]:
 
 
 def replications_text(result: RunResult) -> str:
-    return f"{result.replications} replication" + ("s" if result.replications != 1 else "")
+    return counted(result.replications, "replication")
 
 
 def steps_axis(result: RunResult, length: int) -> np.ndarray:

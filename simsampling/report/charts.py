@@ -39,9 +39,11 @@ def cumulative_chart(result: RunResult, path: Path) -> None:
     hours = steps_axis(result, sampled.size)
     population = sum(p.population for p in result.scenario.points)
     fig, ax = plt.subplots(figsize=(9, 5))
-    ax.fill_between(hours, low, high, color=MAIN, alpha=0.2, linewidth=0, label="range across replications")
-    ax.plot(hours, arrived, color="#999999", linestyle="--", linewidth=1.2, label="arrived (mean)")
-    ax.plot(hours, sampled, color=MAIN, linewidth=2.2, label="sampled, at points and at home (mean)")
+    replicated = result.replications > 1  # one replication has no range and no mean to speak of
+    if replicated:
+        ax.fill_between(hours, low, high, color=MAIN, alpha=0.2, linewidth=0, label="range across replications")
+    ax.plot(hours, arrived, color="#999999", linestyle="--", linewidth=1.2, label="arrived" + " (mean)" * replicated)
+    ax.plot(hours, sampled, color=MAIN, linewidth=2.2, label="sampled, at points and at home" + " (mean)" * replicated)
     ax.axhline(population, color="#c1121f", linewidth=1.2, label=f"population {population:,}")
     mark_hours(ax, result, deadline=True)
     start_h, end_h = window_hours(result)
@@ -120,6 +122,7 @@ def queue_chart(result: RunResult, path: Path) -> None:
     """
     stages = list(result.run_bands.queue)
     several = len(result.scenario.points) > 1
+    replicated = result.replications > 1  # one replication has no range and no mean to speak of
     capacity = _waiting_capacity(result)
     panels = stages + (["total"] if capacity is not None and len(stages) > 1 else [])
     fig, axes = plt.subplots(len(panels), 1, figsize=(9, 2.6 * len(panels) + 0.6), sharex=True, squeeze=False)
@@ -129,12 +132,14 @@ def queue_chart(result: RunResult, path: Path) -> None:
         mean, low, high = queue.mean, queue.low, queue.high
         hours = steps_axis(result, mean.size)
         colour = stage_colour(stage) if stage != "total" else MAIN
-        ax.fill_between(hours, low, high, color=colour, alpha=0.25, linewidth=0, label="range across replications")
-        ax.plot(hours, mean, color=colour, linewidth=1.6, label=f"mean (highest {np.max(mean, initial=0):,.1f})")
+        if replicated:
+            ax.fill_between(hours, low, high, color=colour, alpha=0.25, linewidth=0, label="range across replications")
+        ax.plot(hours, mean, color=colour, linewidth=1.6,
+                label=f"{'mean' if replicated else 'per-step average'} (highest {np.max(mean, initial=0):,.1f})")
         # The KPI is the longest line at any instant, a mean over replications; the curves are per-step averages.
         peak = result.summary["kpis"]["queue_max"][stage]["mean"]
         ax.plot([], [], linestyle="none", label=f"longest line at any instant{' at one point' if several else ''}: "
-                                                 f"{peak:,.1f}\n(mean of the replications' longest)")
+                                                 f"{peak:,.1f}" + "\n(mean of the replications' longest)" * replicated)
         label = "All lines together" if stage == "total" else stage_label(stage)
         style_axes(ax, f"{label}: {'all points together' if several else 'people waiting'}", "",
                "people waiting, all points" if several else "people in line")

@@ -10,6 +10,7 @@ from typing import Any, Optional, Union
 import numpy as np
 
 from ..experiment.compare import MAIN_KPIS, Comparison, folder_name
+from ..labels import counted
 from ..metrics import HOUR
 from .files import active_window, write_csv
 from .folder import results_folder
@@ -110,7 +111,8 @@ def write_compare_charts(comparison: Comparison, folder: Path) -> list[Path]:
 
     folder.mkdir(parents=True, exist_ok=True)
     start_h, end_h = _window(comparison)
-    reps = f"\n{comparison.replications} replications, seed {comparison.seed}, common random numbers"
+    reps = f"\n{counted(comparison.replications, 'replication')}, seed {comparison.seed}, common random numbers"
+    ranged = comparison.replications > 1  # one replication has no range to shade
     written = []
 
     fig, ax = plt.subplots(figsize=(9, 5))
@@ -125,7 +127,7 @@ def write_compare_charts(comparison: Comparison, folder: Path) -> list[Path]:
     ax.set_ylim(0, max(populations) * 1.08 if max(populations) else None)
     thousands(ax)
     style_axes(ax, f"Residents sampled over the round{reps}", "time of day",
-           "residents sampled (cumulative; band: range across replications)")
+           "residents sampled (cumulative" + "; band: range across replications" * ranged + ")")
     ax.legend(loc="lower right", fontsize=8, frameon=False)
     save(fig, folder / "cumulative.png")
     written.append(folder / "cumulative.png")
@@ -137,7 +139,7 @@ def write_compare_charts(comparison: Comparison, folder: Path) -> list[Path]:
     ax.set_ylim(bottom=0)
     thousands(ax)
     style_axes(ax, f"People waiting, all stages and points together{reps}", "time of day",
-           "people waiting (band: range across replications)")
+           "people waiting" + " (band: range across replications)" * ranged)
     ax.legend(loc="upper right", fontsize=8, frameon=False)
     save(fig, folder / "queues.png")
     written.append(folder / "queues.png")
@@ -226,15 +228,15 @@ def write_compare_html(comparison: Comparison, folder: Path, charts: list[Path],
     numeric = [i for i in range(1, len(header)) if not header[i] == "significant"]
     sections.append(h.section(
         "Key figures", h.table(header, rows, numeric=numeric, row_headers=True, class_="kpis"),
-        h.paragraph(f"Means over {comparison.replications} replications with their 95% confidence intervals; "
+        h.paragraph(f"Means over {counted(comparison.replications, 'replication')} with their 95% confidence intervals; "
                     f"each difference is the mean over replications of (scenario − {base}) in the same replication, "
                     "with a paired 95% t-interval. Significant: the interval excludes 0. compare.csv and "
                     "summary.json hold every KPI.", class_="note"),
         id="kpis"))
     if charts:
-        captions = {"cumulative.png": "Residents sampled over the round, one line per scenario (band: range across "
-                                      "replications), with the deadline.",
-                    "queues.png": "People waiting at all stages and points together (band: range across replications).",
+        band = " (band: range across replications)" * (comparison.replications > 1)
+        captions = {"cumulative.png": f"Residents sampled over the round, one line per scenario{band}, with the deadline.",
+                    "queues.png": f"People waiting at all stages and points together{band}.",
                     "throughput.png": "Residents sampled per clock hour (band: 95% CI)."}
         sections.append(h.section("Charts", *(h.figure(p, captions.get(p.name, p.stem)) for p in charts), id="charts"))
     rows_prov = {"simsampling version": comparison.summary["simsampling_version"], "seed": comparison.seed,

@@ -343,8 +343,8 @@ def slowest_points_chart(result: RunResult, path: Path, advice: RunAdvice) -> No
         ax.title.set_fontsize(10)
     keys = [Line2D([], [], color=stage_colour(stage), linewidth=1.5, label=stage_label(stage))
             for stage in union(tuple(result.point_bands[row["point"].id].queue) for row in rows)]
-    keys += [Patch(color="#999999", alpha=0.35, linewidth=0, label="range across replications"),
-             Line2D([], [], color=MAIN, linewidth=1.6,
+    keys += [Patch(color="#999999", alpha=0.35, linewidth=0, label="range across replications")] * (result.replications > 1)
+    keys += [Line2D([], [], color=MAIN, linewidth=1.6,
                     label="finish (mean; whisker: 95% CI)" if result.replications > 1 else "finish"),
              Line2D([], [], color=DEADLINE, linestyle="--", linewidth=1.4, label="deadline")]
     axes[-1, 0].set_xlabel(f"time of day ({step_text(result)})")

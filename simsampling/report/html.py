@@ -27,6 +27,7 @@ from typing import Any, Iterable, Mapping, Optional, Sequence, Union
 
 from .. import __version__
 from ..advice import RunAdvice, run_advice
+from ..labels import counted
 from ..stages import label as stage_label
 from .text import inert
 
@@ -575,7 +576,7 @@ def render_run_report(result, folder: Path, charts: Optional[Sequence[Path]] = N
     days = summary["round"]["days"]
     subtitle = (f"{points:,} sampling point{'s' if points != 1 else ''}, {population:,} residents, "
                 f"{stations:,} stations; {days} day{'s' if days != 1 else ''}, opening {summary['clock']['open']}"
-                f"-{summary['clock']['close']}; {summary['replications']} replications, seed {summary['seed']}")
+                f"-{summary['clock']['close']}; {counted(summary['replications'], 'replication')}, seed {summary['seed']}")
 
     text, on_time = verdict(summary)
     sections = [tag("p", text, class_="verdict " + {True: "on-time", False: "late", None: ""}[on_time]),

@@ -224,3 +224,19 @@ def test_a_capacity_far_above_the_lines_is_named_not_drawn(monkeypatch):
     (line,) = capacity_lines(ax)
     assert line.get_xydata().size == 0 and "not drawn" in line.get_label()
     assert ax.get_ylim()[1] < 100_000
+
+
+def test_one_replication_has_no_range_or_mean_in_its_legends(one_break: RunResult, monkeypatch):
+    single = run_scenario(make_scenario([break_point()]))
+    for result, replicated in ((single, False), (one_break, True)):
+        (ax,) = drawn_queue_chart(result, monkeypatch)
+        labels = [artist.get_label() for artist in (*ax.get_lines(), *ax.collections)]
+        assert any(label == "range across replications" for label in labels) is replicated
+        assert any("mean of the replications' longest" in label for label in labels) is replicated
+        assert any(label.startswith("mean (highest") for label in labels) is replicated
+        kept = []
+        monkeypatch.setattr(charts, "save", lambda fig, path, bottom=0.0: kept.append(fig))
+        charts.cumulative_chart(result, Path("unused.png"))
+        labels = [artist.get_label() for artist in (*kept[0].axes[0].get_lines(), *kept[0].axes[0].collections)]
+        assert ("range across replications" in labels) is replicated
+        assert ("arrived (mean)" in labels) is replicated and ("arrived" in labels) is not replicated
