@@ -22,6 +22,7 @@ from typing import Any, Union
 import yaml
 from pydantic import ValidationError
 
+from ..collector import paused
 from .errors import Problem, ScenarioError, dotted
 from .points_table import Source, expand_points
 from .reading import Unreadable, read_input, whole_number
@@ -71,8 +72,9 @@ if getattr(yaml, "__with_libyaml__", False):
 def load_scenario(path: Union[str, Path]) -> Scenario:
     """Load and validate a scenario file; raise :class:`ScenarioError` on any problem."""
     path = Path(path)
-    data, lines = read_yaml(path)
-    return validate_scenario(data, file=str(path), lines=lines, base_dir=path.parent)
+    with paused():  # a city's points: objects by the hundred thousand, all kept
+        data, lines = read_yaml(path)
+        return validate_scenario(data, file=str(path), lines=lines, base_dir=path.parent)
 
 
 def read_yaml(path: Path) -> tuple[Any, dict[tuple, int]]:
@@ -211,11 +213,12 @@ def validate_scenario(
     lines = lines or {}
     if not isinstance(data, dict):
         raise ScenarioError([Problem(file, lines.get(()), "", "must be a mapping of fields (name, points, arrivals...)")])
-    data, sources = expand_points(data, file, lines, base_dir)
-    try:
-        return Scenario.model_validate(data)
-    except ValidationError as exc:
-        raise ScenarioError(_problems(exc, data, sources, file)) from None
+    with paused():  # as in load_scenario: also for data given as it is (the app)
+        data, sources = expand_points(data, file, lines, base_dir)
+        try:
+            return Scenario.model_validate(data)
+        except ValidationError as exc:
+            raise ScenarioError(_problems(exc, data, sources, file)) from None
 
 
 def _problems(exc: ValidationError, data: Any, sources: dict[tuple, Source], file: str) -> list[Problem]:

@@ -1,10 +1,15 @@
-"""The collector's permanent generation while a run keeps results (collector.Tenure)."""
+"""The collector's permanent generation while a run keeps results (collector.Tenure), paused while a scenario is built."""
 
 from __future__ import annotations
 
 import gc
+from pathlib import Path
 
-from simsampling.collector import Tenure
+import pytest
+
+from simsampling.collector import Tenure, paused
+
+DEMO = Path(__file__).resolve().parents[2] / "scenarios" / "one-point-demo.yaml"
 
 
 class Cycle:
@@ -60,3 +65,28 @@ def test_a_finished_run_is_kept_frozen_through_its_diagnosis_and_forks_aside():
             assert result() == len(run)
         assert gc.get_freeze_count() >= frozen
     assert gc.get_freeze_count() == 0
+
+
+def test_a_scenario_is_built_with_the_collector_paused_and_given_back_as_it_was(tmp_path):
+    from simsampling.scenario import ScenarioError, load_scenario
+
+    seen = []
+    with paused():
+        seen.append(gc.isenabled())
+        with paused():  # nested: still off, and off again after the inner block
+            pass
+        seen.append(gc.isenabled())
+    assert seen == [False, False] and gc.isenabled()
+    demo = load_scenario(DEMO)
+    assert gc.isenabled() and demo.points
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("name: x\npoints: 3\n", encoding="utf-8")
+    with pytest.raises(ScenarioError):
+        load_scenario(bad)
+    assert gc.isenabled()  # given back after a refused file too
+    gc.disable()
+    try:
+        load_scenario(DEMO)
+        assert not gc.isenabled()  # left off when it was off
+    finally:
+        gc.enable()
