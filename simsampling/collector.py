@@ -16,6 +16,8 @@ import gc
 from contextlib import contextmanager
 from typing import Iterator
 
+COMMAND_THRESHOLD = 20_000
+"""Allocations between two collections of the youngest generation in a command's process (Python's default: 700)."""
 TENURE_EVERY = 256
 """Results kept between two freezes: a few hundred points' objects walked at most. A freeze itself costs nothing
 (the collector's lists are spliced), but cyclic garbage not yet collected when it comes stays until the end."""
@@ -74,3 +76,12 @@ def paused() -> Iterator[None]:
     finally:
         if enabled:
             gc.enable()
+
+
+def for_a_command() -> None:
+    """The collector of a command's process, which makes objects by the million and keeps most of them (a city's
+    scenario, results, diagnosis, tables): its youngest generation collected every ``COMMAND_THRESHOLD``
+    allocations, not every 700, so that far fewer collections find little to free; the older generations as
+    before, and cycles are collected all the same, a few thousand objects later (benchmarks/README.md).
+    Processes forked from it (workers, writers) inherit it."""
+    gc.set_threshold(COMMAND_THRESHOLD, *gc.get_threshold()[1:])

@@ -90,3 +90,17 @@ def test_a_scenario_is_built_with_the_collector_paused_and_given_back_as_it_was(
         assert not gc.isenabled()  # left off when it was off
     finally:
         gc.enable()
+
+
+def test_a_command_collects_its_youngest_generation_less_often():
+    from simsampling.cli import command
+    from simsampling.collector import COMMAND_THRESHOLD
+
+    before, frozen = gc.get_threshold(), gc.get_freeze_count()
+    try:
+        assert command(["validate", str(DEMO)]) == 0
+        assert gc.get_threshold() == (COMMAND_THRESHOLD, *before[1:])  # the older generations as before
+    finally:
+        gc.set_threshold(*before)
+        if not frozen:
+            gc.unfreeze()  # command leaves what it made frozen for the process's end
