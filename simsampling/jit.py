@@ -27,15 +27,19 @@ from typing import Optional
 PACKAGE = Path(__file__).resolve().parent
 
 
-def _writable(folder: Path) -> bool:
-    """Whether numba could cache in ``folder/__pycache__`` (tried, as numba does: permissions may not tell)."""
+def _usable(folder: Path) -> bool:
+    """Whether numba could cache in ``folder``, made if missing (tried, as numba does: permissions may not tell)."""
     try:
-        cache = folder / "__pycache__"
-        cache.mkdir(exist_ok=True)
-        tempfile.TemporaryFile(dir=cache).close()
+        folder.mkdir(parents=True, exist_ok=True)
+        tempfile.TemporaryFile(dir=folder).close()
         return True
     except OSError:
         return False
+
+
+def _writable(folder: Path) -> bool:
+    """Whether numba could cache beside the sources of ``folder`` (in its ``__pycache__``)."""
+    return _usable(folder / "__pycache__")
 
 
 def user_cache_folder() -> Path:
@@ -45,17 +49,38 @@ def user_cache_folder() -> Path:
     return Path(user_cache_dir("simsampling", appauthor=False)) / "numba"
 
 
+def temporary_cache_folder() -> Path:
+    """This user's folder for compiled code in the system's temporary folder: where it goes when the user's cache
+    folder cannot be written either (a read-only home, XDG_CACHE_HOME naming a file)."""
+    return Path(tempfile.gettempdir()) / f"simsampling-{os.getuid() if hasattr(os, 'getuid') else 0}" / "numba"
+
+
+class NoCacheFolder(OSError):
+    """No folder numba could cache compiled code in: the package's, the user's cache folder and the temporary
+    folder all refused. An OSError, so that a command says it in one line (``cli.failure_line``)."""
+
+
 def cache_folder() -> Optional[Path]:
-    """Where compiled code goes: None for numba's default (beside the sources), or the folder used instead."""
+    """Where compiled code goes: None for numba's default (beside the sources), or the folder used instead: the
+    user's cache folder, else a temporary one (:class:`NoCacheFolder` when neither can be written)."""
     if os.environ.get("NUMBA_CACHE_DIR"):
         return Path(os.environ["NUMBA_CACHE_DIR"])
-    return None if _writable(PACKAGE) and _writable(PACKAGE / "model") else user_cache_folder()
+    if _writable(PACKAGE) and _writable(PACKAGE / "model"):
+        return None
+    user = user_cache_folder()
+    for folder in (user, temporary_cache_folder()):
+        if _usable(folder):
+            return folder
+    raise NoCacheFolder(0, "no folder to cache the compiled engine in (nor the package's, nor "
+                           f"{temporary_cache_folder()}): set NUMBA_CACHE_DIR to a folder you can write", str(user))
 
 
 def configure_cache() -> None:
     """Point numba's cache at ``cache_folder()``; called before numba compiles anything of the package."""
+    if os.environ.get("NUMBA_CACHE_DIR"):
+        return
     folder = cache_folder()
-    if folder is None or os.environ.get("NUMBA_CACHE_DIR"):
+    if folder is None:
         return
     os.environ["NUMBA_CACHE_DIR"] = str(folder)
     numba = sys.modules.get("numba")

@@ -12,14 +12,16 @@ install).
 
 from __future__ import annotations
 
+import hashlib
 import os
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 from typing import Callable, Optional, Sequence, Union
 
-from ..jit import cached
+from ..jit import PACKAGE, cache_folder, cached
 from ..scenario.schema import Scenario
 from .costs import task_s
 from .estimate import usable_cpus
@@ -37,17 +39,66 @@ INTERPRETED_S = 18e-6
 five replications of 2,600 residents on SimPy, 0.80 s with them interpreted against 0.57 s compiled (benchmarks/README.md)."""
 BACKGROUND = [sys.executable, "-m", "simsampling.experiment.warm_up"]
 """The detached process that compiles the fast engine while a first run goes on without it."""
-MARKER = Path(tempfile.gettempdir()) / f"simsampling-compiling-{os.getuid() if hasattr(os, 'getuid') else 0}"
-"""Holds the process id of the detached compilation while it runs: a second run meanwhile starts no other."""
+WAIT_POLL_S = 0.5
+"""How often a run waiting for a compilation under way aside looks whether it has ended."""
+
+
+def marker() -> Path:
+    """The file that holds the process id of the detached compilation into this install's cache while it runs, so
+    that a run meanwhile starts no other: one per cache folder (another install, or another NUMBA_CACHE_DIR,
+    compiles into its own), in the system's temporary folder."""
+    place = str(cache_folder() or PACKAGE)
+    user = os.getuid() if hasattr(os, "getuid") else 0
+    return Path(tempfile.gettempdir()) / f"simsampling-compiling-{user}-{hashlib.sha1(place.encode()).hexdigest()[:12]}"
 
 
 def compiling_aside() -> bool:
-    """Whether a detached compilation started by an earlier run is still going."""
+    """Whether a detached compilation into this install's cache, started by an earlier run, is still going."""
     try:
-        os.kill(int(MARKER.read_text()), 0)
+        os.kill(int(marker().read_text()), 0)
         return True
     except (OSError, ValueError):
         return False
+
+
+def compile_aside() -> None:
+    """Start the detached compilation, unless one into the same cache is under way. The marker is claimed before
+    the process starts (made only if missing; a dead process's taken over), holding this process's id until it
+    holds the child's: of two first runs started together, one starts it."""
+    path = marker()
+    for _ in range(2):
+        try:
+            claim = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+            break
+        except FileExistsError:
+            if compiling_aside():
+                return
+            path.unlink(missing_ok=True)  # a compilation that died: taken over
+        except OSError:  # no marker can be made: compile all the same
+            claim = None
+            break
+    else:
+        return  # another run claimed it in between
+    try:
+        if claim is not None:
+            os.write(claim, str(os.getpid()).encode())
+        child = subprocess.Popen(BACKGROUND, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                 stderr=subprocess.DEVNULL, start_new_session=True)
+        if claim is not None:
+            os.ftruncate(claim, 0)
+            os.pwrite(claim, str(child.pid).encode(), 0)
+    finally:
+        if claim is not None:
+            os.close(claim)
+
+
+def wait_for_aside(say: Callable[[str], None]) -> None:
+    """Wait while a compilation started aside by another run is under way (one compilation at a time is faster
+    than two sharing the cores), saying so first."""
+    if compiling_aside():
+        say("waiting for the simulation engine, which another run is compiling (once)")
+        while compiling_aside():
+            time.sleep(WAIT_POLL_S)
 
 
 def cold_parts(fast_engine: bool, home: bool = False) -> list[str]:
@@ -85,7 +136,13 @@ def compile_notice(parts: list[str]) -> str:
     """What to say before compiling ``parts`` (in the order given: the engine first)."""
     names = [PART_NAMES[p] for p in parts]
     what = names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
-    return f"compiling {what} (once, about {round(sum(COMPILE_S[p] for p in parts))} s)"
+    return f"compiling {what} (once, about {round(sum(COMPILE_S[p] for p in parts))} s{kept_in()})"
+
+
+def kept_in() -> str:
+    """Where the compiled code is kept, for the notices, when not beside the package's sources (a read-only install)."""
+    folder = cache_folder()
+    return "" if folder is None else f"; kept in {folder}"
 
 
 def compile_kinds(scenario: Scenario, engines: tuple[str, ...]) -> None:
@@ -133,14 +190,16 @@ def warm_up(scenarios: Union[Scenario, Sequence[Scenario]], engine: str, jobs: i
         simpy_s += residents * INTERPRETED_S / cores
         compile_s += COMPILE_S["metrics"]
     if engine == "auto" and engine_parts and runs is not None and runs * simpy_s < runs * fast_s + compile_s:
-        if not os.environ.get("SIMSAMPLING_NO_ASIDE") and not compiling_aside():  # the benchmark times a first run alone
-            subprocess.Popen(BACKGROUND, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                             start_new_session=True)
-        say(f"the fast engine is compiling aside for the next runs (once, about {round(compile_s)} s); "
+        if not os.environ.get("SIMSAMPLING_NO_ASIDE"):  # the benchmark times a first run alone
+            compile_aside()
+        say(f"the fast engine is compiling aside for the next runs (once, about {round(compile_s)} s{kept_in()}); "
             "this run uses SimPy, whose figures are the same")
         metrics.interpret_cold_loops(True)  # compiled aside too
         parts = []
         engine, plans = SIMPY_WHILE_COMPILING, [("simpy",) * len(engines) for engines in plans]
+    if parts:
+        wait_for_aside(say)
+        parts = cold_parts(bool(fast), any(point.home is not None for _, point in fast))
     if parts:
         say(compile_notice(parts))
         for scenario, engines in zip(scenarios, plans):
@@ -184,9 +243,9 @@ def compile_engine() -> None:
     compile_kinds(scenario, plan_engines(scenario, "fast").engines)
 
 
-if __name__ == "__main__":  # the detached compilation of ``warm_up``
-    MARKER.write_text(str(os.getpid()))
+if __name__ == "__main__":  # the detached compilation of ``warm_up`` (``compile_aside`` holds the marker for it)
     try:
         compile_engine()
     finally:
-        MARKER.unlink(missing_ok=True)
+        if compiling_aside() and marker().read_text() == str(os.getpid()):  # this compilation's, not a later one's
+            marker().unlink(missing_ok=True)

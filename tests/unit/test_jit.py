@@ -47,3 +47,31 @@ def test_cached_code_loads_without_the_registries_and_compiling_afterwards_still
     loaded = subprocess.run([sys.executable, "-c", CHILD], capture_output=True, text=True, env=env, cwd=tmp_path)
     assert loaded.returncode == 0, loaded.stderr
     assert loaded.stdout.split() == ["True", "1", "False", "3", "True"]
+
+
+def test_a_read_only_install_caches_in_the_users_folder_else_a_temporary_one_else_says_why(monkeypatch, tmp_path: Path):
+    """A home that cannot be written (or XDG_CACHE_HOME naming a file) stopped every run with numba's traceback."""
+    from simsampling import jit
+
+    monkeypatch.delenv("NUMBA_CACHE_DIR", raising=False)
+    monkeypatch.setattr(jit, "_writable", lambda folder: False)  # the package's folders refuse
+    user, temporary = tmp_path / "user" / "numba", tmp_path / "tmp" / "numba"
+    monkeypatch.setattr(jit, "user_cache_folder", lambda: user)
+    monkeypatch.setattr(jit, "temporary_cache_folder", lambda: temporary)
+    assert jit.cache_folder() == user and user.is_dir()
+    user.rmdir()
+    user.parent.rmdir()
+    user.parent.write_text("a file, not a folder")
+    assert jit.cache_folder() == temporary and temporary.is_dir()
+    temporary.rmdir()
+    temporary.parent.rmdir()
+    temporary.parent.write_text("a file too")
+    try:
+        jit.cache_folder()
+    except OSError as exc:  # what a command says in one line, with exit status 1
+        assert isinstance(exc, jit.NoCacheFolder) and exc.filename == str(user)
+        assert "set NUMBA_CACHE_DIR to a folder you can write" in exc.strerror
+    else:
+        raise AssertionError("no folder could be written, and nothing was said")
+    monkeypatch.setenv("NUMBA_CACHE_DIR", str(tmp_path / "given"))
+    assert jit.cache_folder() == tmp_path / "given"  # the user's choice wins, unchecked (numba says if it fails)

@@ -24,7 +24,7 @@ def first_run(monkeypatch):
     done = {"aside": [], "compiled": [], "said": [], "interpreted": []}
     monkeypatch.setattr(metrics, "interpret_cold_loops", done["interpreted"].append)
     monkeypatch.setattr(warm_up, "cold_parts", lambda fast_engine, home=False: (["engine"] if fast_engine else []) + ["metrics"])
-    monkeypatch.setattr(warm_up.subprocess, "Popen", lambda command, **kwargs: done["aside"].append(command))
+    monkeypatch.setattr(warm_up, "compile_aside", lambda: done["aside"].append(warm_up.BACKGROUND))
     monkeypatch.setattr(warm_up, "compiling_aside", lambda: False)
     monkeypatch.setattr(warm_up, "compile_kinds", lambda scenario, engines: done["compiled"].append(engines))
     return done
@@ -62,12 +62,48 @@ def test_nothing_is_said_or_done_once_compiled(monkeypatch, first_run):
 
 
 def test_a_run_while_the_engine_compiles_aside_starts_no_second_compilation(monkeypatch, tmp_path):
-    monkeypatch.setattr(warm_up, "MARKER", tmp_path / "compiling")
+    monkeypatch.setattr(warm_up, "marker", lambda: tmp_path / "compiling")
     assert not warm_up.compiling_aside()
     (tmp_path / "compiling").write_text(str(os.getpid()))  # a live process holds it
     assert warm_up.compiling_aside()
     (tmp_path / "compiling").write_text("not a process id")
     assert not warm_up.compiling_aside()
+
+
+class Child:
+    def __init__(self, pid: int):
+        self.pid = pid
+
+
+def test_the_compilation_aside_is_claimed_before_it_starts_and_a_dead_ones_taken_over(monkeypatch, tmp_path):
+    path = tmp_path / "compiling"
+    monkeypatch.setattr(warm_up, "marker", lambda: path)
+    started = []
+
+    def popen(command, **kwargs):
+        assert path.read_text() == str(os.getpid())  # claimed by this process before the child exists
+        started.append(command)
+        return Child(os.getppid())  # a live process id stands for the child's
+
+    monkeypatch.setattr(warm_up.subprocess, "Popen", popen)
+    warm_up.compile_aside()
+    assert started == [warm_up.BACKGROUND] and path.read_text() == str(os.getppid())
+    warm_up.compile_aside()  # one under way: no second
+    assert len(started) == 1
+    path.write_text("999999999")  # a compilation that died
+    warm_up.compile_aside()
+    assert len(started) == 2 and path.read_text() == str(os.getppid())
+
+
+def test_a_run_that_would_compile_waits_for_the_compilation_under_way(monkeypatch, first_run):
+    under_way = iter([True, True, False])  # asked once before saying, then until it ends
+    monkeypatch.setattr(warm_up, "compiling_aside", lambda: next(under_way))
+    monkeypatch.setattr(warm_up, "WAIT_POLL_S", 0.0)
+    cold = iter([["engine", "metrics"], []])  # cold before, cached once the other run's compilation ended
+    monkeypatch.setattr(warm_up, "cold_parts", lambda fast_engine, home=False: next(cold))
+    assert warm_up.warm_up(load_scenario(DEMO), "fast", 1, first_run["said"].append) == "fast"
+    assert first_run["said"] == ["waiting for the simulation engine, which another run is compiling (once)"]
+    assert first_run["compiled"] == [] and first_run["aside"] == []
 
 
 def test_a_run_on_simpy_while_the_engine_compiles_says_so_not_asked():
