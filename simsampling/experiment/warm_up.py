@@ -41,6 +41,8 @@ BACKGROUND = [sys.executable, "-m", "simsampling.experiment.warm_up"]
 """The detached process that compiles the fast engine while a first run goes on without it."""
 WAIT_POLL_S = 0.5
 """How often a run waiting for a compilation under way aside looks whether it has ended."""
+WAIT_AT_MOST_S = 300.0
+"""How long a run waits for it (six times the compilation's usual time) before compiling itself all the same."""
 
 
 def marker() -> Path:
@@ -97,7 +99,8 @@ def wait_for_aside(say: Callable[[str], None]) -> None:
     than two sharing the cores), saying so first."""
     if compiling_aside():
         say("waiting for the simulation engine, which another run is compiling (once)")
-        while compiling_aside():
+        until = time.monotonic() + WAIT_AT_MOST_S
+        while compiling_aside() and time.monotonic() < until:
             time.sleep(WAIT_POLL_S)
 
 
