@@ -1,6 +1,6 @@
 """What the animation reads of one point: its flow, its residents' timestamps and its stations' spells.
 
-From a results folder (flow.json, persons.csv, stations.csv, summary.json) or from a
+From a results folder (flow.json, persons.csv or .parquet, stations.csv, summary.json) or from a
 run still in memory (the same tables, before they are written): both give the same
 :class:`Scene`, so the web app can show a run's animation without a folder.
 """
@@ -130,8 +130,12 @@ def as_arrays(columns: dict[str, list], names: list[str]) -> dict[str, np.ndarra
     return arrays
 
 
-def _read_persons(path: Path, point_id: str, stages: list[dict[str, Any]]) -> dict[str, np.ndarray]:
-    """The point's rows of persons.csv (residents who came; home rows left out), as arrays."""
+def _read_persons(folder: Path, point_id: str, stages: list[dict[str, Any]]) -> dict[str, np.ndarray]:
+    """The point's rows of persons.csv, or of persons.parquet (``run --format parquet``): residents who came, home
+    rows left out, as arrays."""
+    if not (folder / "persons.csv").exists() and (folder / "persons.parquet").exists():
+        return _read_persons_parquet(folder / "persons.parquet", point_id, stages)
+    path = folder / "persons.csv"
     names = person_columns(stages)
     handle = _open(path, "not found: the run wrote no persons.csv (rounds of over 1,000,000 residents write it only "
                          "with `simsampling run --persons`)")
@@ -152,7 +156,29 @@ def _read_persons(path: Path, point_id: str, stages: list[dict[str, Any]]) -> di
                     break  # persons.csv lists the points one after another
         except NOT_OURS as exc:
             raise not_ours(f"{path}:{reader.line_num}", exc) from None
-    columns = {name: [row[k] for row in rows] for k, name in enumerate(names)}
+    return _point_arrays({name: [row[k] for row in rows] for k, name in enumerate(names)}, names, path)
+
+
+def _read_persons_parquet(path: Path, point_id: str, stages: list[dict[str, Any]]) -> dict[str, np.ndarray]:
+    """``_read_persons`` of persons.parquet: only the point's rows and the columns drawn are read."""
+    import polars as pl
+
+    if not path.is_file():
+        raise AnimationError(str(path), "is not a regular file: give the results folder that `simsampling run` wrote")
+    names = person_columns(stages)
+    try:
+        header = pl.read_parquet_schema(path)
+        missing = [name for name in ("point", *names) if name not in header]
+        if missing:
+            raise AnimationError(str(path), f"has no column {', '.join(missing)}: not the persons.parquet of this flow")
+        table = pl.scan_parquet(path).filter(pl.col("point") == point_id).select(names).collect()
+    except (OSError, pl.exceptions.PolarsError) as exc:
+        raise not_ours(str(path), exc) from None
+    return _point_arrays({name: table[name].to_list() for name in names}, names, path)
+
+
+def _point_arrays(columns: dict[str, list], names: list[str], path: Path) -> dict[str, np.ndarray]:
+    """A point's persons columns as arrays (``as_arrays``), the door-to-door rows left out."""
     keep = [status not in HOME_STATUSES for status in columns["status"]]
     try:
         return as_arrays({name: [v for v, kept in zip(values, keep) if kept] for name, values in columns.items()}, names)
@@ -181,7 +207,7 @@ def read_results(folder: Path, point: Optional[str] = None) -> Scene:
     summary = _read_json(folder / "summary.json")
     _check_flow(flow, summary, folder)
     chosen = choose_point(flow["points"], point, str(folder))
-    persons = _read_persons(folder / "persons.csv", chosen["id"], chosen["stages"])
+    persons = _read_persons(folder, chosen["id"], chosen["stages"])
     spells = _read_spells(folder / "stations.csv", chosen["id"])
     return Scene(scenario=str(summary.get("scenario", flow.get("scenario", ""))), replications=summary.get("replications", 1),
                  flow=chosen, persons=persons, spells=spells)

@@ -362,6 +362,26 @@ def test_animate_mp4(runs, tmp_path):
     assert (tmp_path / "a.mp4").read_bytes()[4:8] == b"ftyp"
 
 
+def test_a_folder_written_with_parquet_tables_gives_the_same_scene(runs, tmp_path):
+    """`run --format parquet` writes persons.parquet, which animate said was missing (it looked for persons.csv)."""
+    result, folder = runs["behaviour"]
+    simsampling.write_results(result, tmp_path / "parquet", table_format="parquet")
+    assert not (tmp_path / "parquet" / "persons.csv").exists()
+    from_csv, from_parquet = read_results(folder), read_results(tmp_path / "parquet")
+    assert from_parquet.flow == from_csv.flow and from_parquet.spells == from_csv.spells
+    assert from_parquet.persons.keys() == from_csv.persons.keys()
+    for name, values in from_csv.persons.items():
+        mine = from_parquet.persons[name]
+        assert mine.dtype == values.dtype, name
+        if values.dtype.kind == "f":  # the CSV's text holds a few digits; parquet the values themselves
+            assert np.allclose(mine, values, atol=6e-4, equal_nan=True), name
+        else:
+            assert (mine == values).all(), name
+    (tmp_path / "parquet" / "persons.parquet").write_bytes(b"not parquet")
+    with pytest.raises(AnimationError, match="persons.parquet: is not as `simsampling run` writes it"):
+        read_results(tmp_path / "parquet")
+
+
 def test_district_default_point_has_the_longest_line(tmp_path):
     data = scenario("district", {"id": "calm", "population": 200, "tents": 4})
     data["points"].append({"id": "packed", "population": 900, "tents": 1})
