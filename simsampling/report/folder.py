@@ -20,6 +20,7 @@ import json
 import os
 import re
 import shutil
+import unicodedata
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
@@ -29,6 +30,11 @@ from ..leftovers import make_scratch_folder, remove, stale
 from ..manifest import MANIFEST, contents, listed, write_list
 
 SUMMARY = "summary.json"
+_UMASK = os.umask(0o022)
+os.umask(_UMASK)  # read at import (no threads of ours yet): Python has no call that only reads it
+FOLDER_MODE = 0o777 & ~_UMASK
+"""A results folder's permissions: as ``mkdir`` would give it (the scratch it was made as is private to its owner,
+and a colleague on a shared server could not open its report)."""
 SCRATCH_KINDS = ("partial", "persons", "old")
 """Hidden scratch folders beside a target: ``.<name>.<kind>-<pid>@<host>-<random>``."""
 
@@ -46,9 +52,10 @@ class WriteError(OSError):
 
 
 def default_folder(scenario_name: str, root: Path = Path("results"), now: Optional[datetime] = None) -> Path:
-    """``results/<name>-<YYYYmmdd-HHMMSS>``, with a suffix if that name is taken."""
+    """``results/<name>-<YYYYmmdd-HHMMSS>``, with a suffix if that name is taken. The name keeps its letters and
+    digits in any script (北碚区 stays 北碚区), anything else (separators, spaces, controls, direction marks) is a hyphen."""
     stamp = (now or datetime.now()).strftime("%Y%m%d-%H%M%S")
-    slug = re.sub(r"[^A-Za-z0-9_.-]+", "-", scenario_name).strip("-.") or "run"
+    slug = re.sub(r"[^\w.-]+", "-", unicodedata.normalize("NFC", scenario_name)).strip("-.") or "run"
     candidate = root / f"{slug}-{stamp}"
     suffix = 2
     while candidate.exists():
@@ -203,6 +210,7 @@ def promote(staging: Path, target: Path, force: bool = False) -> None:
     given, target = target, _named(target)
     try:
         write_list(staging, contents(staging))
+        staging.chmod(FOLDER_MODE)
         if target.is_dir() and any(target.iterdir()):
             retired = scratch_folder(target, "old")
             os.replace(target, retired / target.name)

@@ -117,3 +117,14 @@ def test_a_run_of_few_points_and_many_residents_writes_its_tables_aside(result: 
     assert report.tables_aside(result)
     monkeypatch.setattr(report, "TABLES_ASIDE_FROM_RESIDENTS", 501)
     assert not report.tables_aside(result)
+
+
+def test_a_results_folder_is_as_open_as_the_umask_lets_a_new_folder_be(result: RunResult, tmp_path: Path):
+    """It was made private (a temporary folder's 0700, renamed into place): a colleague could not open report.html."""
+    from simsampling.report.folder import FOLDER_MODE
+
+    before = os.umask(0o022)
+    os.umask(before)
+    assert FOLDER_MODE == 0o777 & ~before
+    report.write_results(result, tmp_path / "shared")
+    assert (tmp_path / "shared").stat().st_mode & 0o777 == FOLDER_MODE

@@ -143,6 +143,19 @@ def test_default_folder_is_new_under_results(tmp_path: Path, monkeypatch):
     assert len(folders) == 2 and all(f.name.startswith("one-point-demo-") for f in folders)
 
 
+@pytest.mark.parametrize("name, slug", [
+    ("北碚区 第一轮 ✓", "北碚区-第一轮"),  # a Chinese name was 'run'
+    ("e\u0301te\u0301", "été"),  # accents written as combining marks, composed
+    ("../../etc/passwd", "etc-passwd"), ("a\u202eb\tc", "a-b-c"), ("...", "run"),
+])
+def test_a_default_folder_keeps_the_names_letters_in_any_script(name, slug):
+    from datetime import datetime
+
+    from simsampling.report import default_folder
+
+    assert default_folder(name, now=datetime(2026, 12, 4, 19, 0, 0)) == Path("results") / f"{slug}-20261204-190000"
+
+
 def test_console_script_and_module_entry_point(tmp_path: Path):
     for command in (["simsampling"], [sys.executable, "-m", "simsampling"]):
         done = subprocess.run([*command, "validate", str(DEMO)], capture_output=True, text=True)
