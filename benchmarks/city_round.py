@@ -93,7 +93,7 @@ def run_round(scenario_path: Path, jobs: int, out: Path, engine: str | None = No
     if engine is not None:
         command += ["--engine", engine]
     command += list(options)
-    elapsed, peak, code = measured(command)
+    elapsed, peak, code = measured(command, stdout=subprocess.DEVNULL)  # its engine line and folder: not figures
     if code != 0:
         raise SystemExit(f"the run failed with exit status {code}")
     return elapsed, peak
