@@ -2,6 +2,7 @@
 
     python tests/validation/same_figures.py --baseline main               # every shipped scenario
     python tests/validation/same_figures.py --baseline main --revision HEAD scenarios/one-point-demo.yaml
+    python tests/validation/same_figures.py --baseline main --jobs 2 scenarios/beibei-district.yaml   # both on 2 workers
 
 The baseline's package (and ``--revision``'s, if given; else this checkout as it is) is
 exported with ``git archive`` into a temporary folder (the repository is not touched); both versions run each scenario with ``simsampling run`` (the
@@ -56,11 +57,11 @@ def points_of(scenario: Path) -> int:
     return 2 if "points_file" in data else len(data.get("points", []))
 
 
-def run(source: Path, scenario: Path, out: Path, engine: str) -> float:
+def run(source: Path, scenario: Path, out: Path, engine: str, options: tuple[str, ...] = ()) -> float:
     env = dict(os.environ, PYTHONPATH=str(source), SIMSAMPLING_NO_ASIDE="1")
     started = time.perf_counter()
     done = subprocess.run([sys.executable, "-m", "simsampling", "run", str(scenario), "--out", str(out), "--quiet",
-                           "--engine", engine], env=env, cwd=str(source), capture_output=True, text=True)
+                           "--engine", engine, *options], env=env, cwd=str(source), capture_output=True, text=True)
     if done.returncode:
         raise SystemExit(f"same_figures.py: {scenario.name} failed under {source}:\n{done.stderr[-2000:]}")
     return time.perf_counter() - started
@@ -150,8 +151,11 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--baseline", required=True, help="a git revision to compare with (a branch, a tag, a commit)")
     parser.add_argument("--revision", help="the revision compared with the baseline (default: this checkout as it is)")
+    parser.add_argument("--jobs", type=int, help="both versions run with --jobs (default: simsampling's, one process)")
+    parser.add_argument("--executor", help="both versions run with --executor (default: simsampling's)")
     parser.add_argument("scenarios", nargs="*", type=Path, help="scenario files (default: every shipped one)")
     args = parser.parse_args(argv)
+    options = (*(("--jobs", str(args.jobs)) if args.jobs else ()), *(("--executor", args.executor) if args.executor else ()))
     scenarios = [p.resolve() for p in args.scenarios] or SHIPPED
     print(f"python tests/validation/same_figures.py {' '.join(sys.argv[1:] if argv is None else argv)}")
     print(f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
@@ -173,7 +177,7 @@ def main(argv=None) -> int:
             engines = ("fast", "simpy") if points_of(scenario) == 1 else ("auto",)
             for engine in engines:
                 folders = {name: scratch / name / f"{scenario.stem}-{engine}" for name in versions}
-                times = {name: run(source, scenario, folders[name], engine) for name, source in versions.items()}
+                times = {name: run(source, scenario, folders[name], engine, options) for name, source in versions.items()}
                 report = compare_folders(folders["baseline"], folders["this"])
                 for key in totals:
                     totals[key] += report[key]
