@@ -20,8 +20,8 @@ Parts, on the Xi'an round (scenarios/calibration/xian-2021-round.yaml, 4,485 poi
   no longer written aside (``report.tables_aside``), which later repeats say.
 
 * ``merge``: the main process's share of a run while its workers simulate: the first ``--points`` points
-  simulated once here, pickled in batches of 250 as workers send them, then fed to ``run_scenario`` in place
-  of its workers (``replicate._execute``). Printed: CPU a point of unpickling the batches, and of
+  simulated once here in batches of 250 (``replicate._run_batch``), pickled as workers send them, then fed to ``run_scenario`` in place
+  of its workers (``replicate._execute``). Printed: CPU a point of pickling the batches (a worker's share), of unpickling them, and of
   ``run_scenario`` with it (the merging of tallies, KPIs, series and wait counts).
 * ``diagnosis``: the round simulated once here, then ``run_advice`` on it, each repeat (the first repeat
   also loads numba's code for the checks by simulation, which a run has loaded before its workers fork).
@@ -135,24 +135,31 @@ def after_part(scenario, repeats: int, scratch: Path, pickled: Optional[Path] = 
 
 
 def merge_part(scenario, repeats: int, points: int) -> None:
-    import pickle
     import statistics
+    from multiprocessing.reduction import ForkingPickler
 
     from simsampling.experiment import replicate
 
     scenario = scenario.model_copy(update={"points": scenario.points[:points]})
     step_s = 15 * 60.0  # a city's series step (``series_step_s`` of the whole round)
-    runs = [replicate.simulate_task(scenario, 0, index, step_s, keep_log=False, engine="fast") for index in range(points)]
-    batches = [pickle.dumps(runs[start:start + 250], protocol=pickle.HIGHEST_PROTOCOL) for start in range(0, points, 250)]
+    # As a worker hands back a batch: ``_run_batch``'s results, pickled as the pool's pipe does (ForkingPickler).
+    shared = replicate._Shared(scenario, step_s, False, ("fast",) * points)
+    results = [replicate._run_batch(shared, [(0, index) for index in range(start, min(start + 250, points))])
+               for start in range(0, points, 250)]
+    batches = [ForkingPickler.dumps(runs) for runs in results]
     simulate, series_step_s = replicate._execute, replicate.series_step_s
-    replicate._execute = lambda *args, **kwargs: (run for batch in batches for run in pickle.loads(batch))
+    replicate._execute = lambda *args, **kwargs: (run for batch in batches for run in ForkingPickler.loads(batch))
     replicate.series_step_s = lambda scenario: step_s
-    unpickled, merged = [], []
+    pickled, unpickled, merged = [], [], []
     try:
         for _ in range(repeats):
             started = time.process_time()
+            for runs in results:
+                ForkingPickler.dumps(runs)
+            pickled.append(time.process_time() - started)
+            started = time.process_time()
             for batch in batches:
-                pickle.loads(batch)
+                ForkingPickler.loads(batch)
             unpickled.append(time.process_time() - started)
             started = time.process_time()
             replicate.run_scenario(scenario, engine="fast")
@@ -160,7 +167,7 @@ def merge_part(scenario, repeats: int, points: int) -> None:
     finally:
         replicate._execute, replicate.series_step_s = simulate, series_step_s
     print(f"\nmerging {points:,} points' results in the main process ({sum(map(len, batches)) / points / 1024:.0f} KiB a point "
-          f"pickled), CPU, median of {repeats}: unpickling {statistics.median(unpickled) / points * 1e3:.3f} ms a point, "
+          f"pickled), CPU, median of {repeats}: pickling (a worker's) {statistics.median(pickled) / points * 1e3:.3f} ms a point, unpickling {statistics.median(unpickled) / points * 1e3:.3f} ms a point, "
           f"run_scenario with it {statistics.median(merged) / points * 1e3:.3f} ms a point")
 
 

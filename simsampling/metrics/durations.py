@@ -5,9 +5,9 @@ over many, without sorting them; the clock's units.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Optional
+from typing import Optional, Union
 
 import numpy as np
 
@@ -91,13 +91,22 @@ class Durations:
 
     @classmethod
     def pooled(cls, parts: list["Durations"]) -> "Durations":
-        dense = np.zeros(DURATION_EDGES.size, dtype=np.int64)
+        dense = _no_counts()
         for part in parts:
-            dense[part.bins] += part.counts  # a part's bins are distinct
-        bins = np.flatnonzero(dense)
+            if part.bins.size:  # (none: pooled without its bins, ``without_bins``)
+                dense[part.bins] += part.counts  # a part's bins are distinct
         count = sum(p.count for p in parts)
         largest = max((p.largest for p in parts if p.count), default=math.nan)
-        return cls(count, sum(p.total for p in parts), largest, bins, dense[bins])
+        return cls(count, sum(p.total for p in parts), largest, _NO_BINS, _NO_BINS).with_bins(dense)
+
+    def without_bins(self) -> "Durations":
+        """The same durations without their counts per bin, which are added up elsewhere (``PooledBins``) and
+        given back by ``with_bins``: a worker's batch of points sends its bins added up, not each point's."""
+        return Durations(self.count, self.total, self.largest, _NO_BINS, _NO_BINS, self.exact)
+
+    def with_bins(self, dense: np.ndarray) -> "Durations":
+        """The same durations with the counts per bin ``dense`` (one count for each bin of ``DURATION_EDGES``)."""
+        return Durations(self.count, self.total, self.largest, *_nonzero(dense), self.exact)
 
     def stats(self) -> dict[str, float]:
         """Statistics in minutes; percentiles interpolated within bins when pooled."""
@@ -123,3 +132,68 @@ class Durations:
             "p95": percentile(95),
             "max": self.largest / MINUTE,
         }
+
+
+_NO_BINS = np.zeros(0, np.intp)
+_NO_BINS.flags.writeable = False
+
+
+def _nonzero(dense: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    bins = np.flatnonzero(dense)
+    return bins, dense[bins]
+
+
+def _no_counts() -> np.ndarray:
+    """A count of zero for every bin of ``DURATION_EDGES``."""
+    return np.zeros(DURATION_EDGES.size, dtype=np.int64)
+
+
+@dataclass
+class PooledBins:
+    """Counts per bin of several points' durations, by kind (``time_in_system``, ``wait.swab``...): integers,
+    so the same sums in any order, added up where the points are measured (a worker's batch) or where their
+    sums meet (the main process), and given back to the durations pooled without them (``attached``).
+
+    A kind's first counts are held as they come (the bins that hold any, and their counts); the second are
+    added to them in a count for every bin of ``DURATION_EDGES``: a batch of one point (a run in one process)
+    sends its own, as they were."""
+
+    held: dict[str, Union[tuple[np.ndarray, np.ndarray], np.ndarray]] = field(default_factory=dict)
+    """Per kind, (bins, counts) or a count for each bin of ``DURATION_EDGES``."""
+
+    def add(self, kind: str, bins: np.ndarray, counts: np.ndarray) -> None:
+        """Add ``counts`` of the distinct ``bins`` to the kind's."""
+        held = self.held.get(kind)
+        if held is None:
+            self.held[kind] = (bins, counts)
+            return
+        if isinstance(held, tuple):
+            dense = _no_counts()
+            dense[held[0]] += held[1]
+            held = self.held[kind] = dense
+        held[bins] += counts
+
+    def add_durations(self, durations: dict[str, Durations]) -> None:
+        for kind, part in durations.items():
+            self.add(kind, part.bins, part.counts)
+
+    def add_pooled(self, other: dict[str, tuple[np.ndarray, np.ndarray]]) -> None:
+        """Add the counts of another ``PooledBins``, as its ``sparse`` gave them."""
+        for kind, (bins, counts) in other.items():
+            self.add(kind, bins, counts)
+
+    def sparse(self) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+        """Per kind, the bins that hold any and their counts: what a batch sends (5 kinds of a few thousand bins at most)."""
+        return {kind: held if isinstance(held, tuple) else _nonzero(held) for kind, held in self.held.items()}
+
+    def attached(self, durations: dict[str, Durations]) -> dict[str, Durations]:
+        """``durations`` (pooled without their bins) with these counts per bin."""
+        attached = {}
+        for kind, part in durations.items():
+            held = self.held.get(kind)
+            if isinstance(held, tuple):  # a kind counted once: its bins as a dense count's would be
+                held = (np.asarray(held[0], np.intp), np.asarray(held[1], np.int64))
+                attached[kind] = Durations(part.count, part.total, part.largest, *held, part.exact)
+            else:
+                attached[kind] = part.with_bins(_no_counts() if held is None else held)
+        return attached

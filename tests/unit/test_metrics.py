@@ -20,6 +20,7 @@ from simsampling.metrics import (
     WAIT_BINS,
     Band,
     Durations,
+    PooledBins,
     duration_summary,
     histogram,
     peak,
@@ -185,6 +186,38 @@ def test_durations_are_numpys_to_the_bit(n, nan):
         assert same(got.largest, largest) and got.count == n and same(got.total, float(seconds.sum()))
         assert all(same(a, b) and type(a) is float for a, b in zip(got.exact.values(), stats_))
         assert all(same(a, b) for a, b in zip(time_stats(seconds).values(), stats_))
+
+
+def test_durations_pooled_with_their_bins_added_up_elsewhere_are_the_same():
+    """What a batch's worker does (replicate.pool_counts): each part's bins added up in groups, the parts pooled
+    without them, the groups' sums added up and given back: the same durations as pooled at once."""
+    rng = np.random.default_rng(3)
+    parts = [{"wait": Durations.of(awkward(rng, n)), "stay": Durations.of(awkward(rng, 2 * n))} for n in (0, 1, 40, 7, 2600, 3)]
+    at_once = {kind: Durations.pooled([part[kind] for part in parts]) for kind in ("wait", "stay")}
+    total = PooledBins()
+    for group in (parts[:1], parts[1:4], parts[4:]):
+        bins = PooledBins()
+        for part in group:
+            bins.add_durations(part)
+        total.add_pooled(bins.sparse())  # as sent: the bins that hold any
+    without = {kind: Durations.pooled([part[kind].without_bins() for part in parts]) for kind in ("wait", "stay")}
+    assert all(part.bins.size == 0 for part in without.values())
+    for kind, got in total.attached(without).items():
+        want = at_once[kind]
+        assert (got.count, got.total, got.exact) == (want.count, want.total, want.exact) and same(got.largest, want.largest)
+        for a, b in ((got.bins, want.bins), (got.counts, want.counts)):
+            assert a.dtype == b.dtype
+            np.testing.assert_array_equal(a, b)
+        assert got.stats() == want.stats()
+    assert PooledBins().attached(without)["wait"].bins.size == 0  # a kind nobody counted: no bins
+    for part in parts:  # a kind counted once (a batch of one point): held as it came, given back as pooled
+        alone = PooledBins()
+        alone.add_durations(part)
+        for kind, got in alone.attached({kind: d.without_bins() for kind, d in part.items()}).items():
+            want = Durations.pooled([part[kind]])
+            assert got.bins.dtype == want.bins.dtype and got.counts.dtype == want.counts.dtype
+            np.testing.assert_array_equal(got.bins, want.bins)
+            np.testing.assert_array_equal(got.counts, want.counts)
 
 
 def lexsort_peak(joins: np.ndarray, leaves: np.ndarray) -> int:
