@@ -144,14 +144,20 @@ def add_series(parts: list[Series]) -> Series:
     )
 
 
+_NONE = np.zeros(0)
+_NONE.flags.writeable = False
+
+
 @dataclass
 class Band:
     """Mean, min and max across replications of a series, accumulated one replication at a time."""
 
     n: int = 0
-    total: np.ndarray = field(default_factory=lambda: np.zeros(0))
-    low: np.ndarray = field(default_factory=lambda: np.zeros(0))
-    high: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    # A new band's arrays: one empty array for every band (a city round makes tens of thousands), which
+    # ``add`` replaces, as it replaces every array it holds (never changed in place).
+    total: np.ndarray = field(default_factory=lambda: _NONE)
+    low: np.ndarray = field(default_factory=lambda: _NONE)
+    high: np.ndarray = field(default_factory=lambda: _NONE)
 
     def add(self, values: np.ndarray) -> None:
         length = max(values.size, self.total.size)
@@ -210,8 +216,8 @@ class SeriesBands:
                 self.coarsen(series.step_s)
         self.step_s = series.step_s
         for stage, values in series.queue.items():
-            self.queue.setdefault(stage, Band()).add(values)
-            self.busy.setdefault(stage, Band()).add(series.busy[stage])
+            _band(self.queue, stage).add(values)
+            _band(self.busy, stage).add(series.busy[stage])
         self.queue_total.add(series.queue_total)
         self.arrived.add(series.arrived)
         self.sampled.add(series.sampled)
@@ -240,6 +246,14 @@ class SeriesBands:
         self.arrived, self.sampled = self.arrived.coarsened(k, True), self.sampled.coarsened(k, True)
         self.hourly_sampled = [sum_of_groups(h, periods) for h in self.hourly_sampled]
         self.step_s = step_s
+
+
+def _band(bands: dict[str, Band], stage: str) -> Band:
+    """The stage's band, a new one the first time (``setdefault`` would make a band at every call)."""
+    band = bands.get(stage)
+    if band is None:
+        band = bands[stage] = Band()
+    return band
 
 
 def wait_histograms(logs: Iterable[EventLog]) -> dict[str, np.ndarray]:

@@ -164,6 +164,9 @@ def combine(parts: list[Tally]) -> Tally:
         return parts[0]
 
     def add(dicts: list[dict[str, float]], how=sum) -> dict[str, float]:
+        keys = list(dicts[0])
+        if all(list(d) == keys for d in dicts):  # the same keys in the same order (a city's points): column by column
+            return dict(zip(keys, map(how, zip(*(d.values() for d in dicts)))))
         keys = [key for key in dict.fromkeys(k for d in dicts for k in d)]
         return {key: how(d[key] for d in dicts if key in d) for key in keys}
 

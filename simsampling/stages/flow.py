@@ -262,6 +262,9 @@ def _cycle(edges: dict[str, list[str]]) -> list[str]:
 def union(flows: Iterable[Sequence[str]]) -> tuple[str, ...]:
     """Stages of several flows in one order: each stage after the stages before it in any flow
     that has both (a stable topological order; on a conflict, the order first seen)."""
+    flows = [tuple(flow) for flow in flows]
+    if flows and all(flow == flows[0] for flow in flows) and len(set(flows[0])) == len(flows[0]):
+        return flows[0]  # one flow, as a run of a city's points of one flow adds them: its own order
     seen: list[str] = []
     before: dict[str, set[str]] = {}
     for flow in flows:

@@ -71,6 +71,13 @@ def test_union_of_flows_keeps_each_flow_order():
     assert union([("a", "b"), ("b", "a")]) == ("a", "b")  # a conflict: the order first seen
 
 
+@pytest.mark.parametrize("flow", [("temperature", "registration", "swab"), ("swab",), ("b", "a", "c"), ("a", "b", "a"), ()])
+def test_union_of_one_flow_many_times_is_that_flow_as_a_mixed_union_orders_it(flow):
+    """The shortcut for flows all the same (a city's points added up) gives what the ordering gives."""
+    for times in (1, 2, 300):
+        assert union([flow] * times) == union([flow] * times + [()]) == union(iter([list(flow)] * times))
+
+
 def test_plain_stages_are_staffed_by_counts_or_shifts_of_their_own_role():
     stages = {"id_check": {"servers": 2, "service_s": FIXED}, "swab": {}}
     assert scenario(stages, staff={"id_check": 1}).points[0].staff.stage_counts == {"id_check": 1}
