@@ -247,3 +247,15 @@ def test_derived_values_are_computed_once_per_log_and_not_pickled():
     copy = pickle.loads(pickle.dumps(log))
     assert copy._derived == {} and log._derived  # a log crosses processes at its own size
     np.testing.assert_array_equal(copy.line("swab")[0], log.line("swab")[0])
+
+
+@pytest.mark.parametrize("rows", [[], [("sampler", 2, 3600.0, 3650.5, float("inf"), "off_duty"), ("registrar", 0, 10.0, 12.0, 20.0, "break")]])
+def test_a_closure_log_comes_back_from_pickling_as_it_was(rows):
+    """An empty one travels as its arrays' types alone (ClosureLog.__reduce__): the same types, the same values."""
+    from simsampling.log import ClosureLog
+
+    for closures in (ClosureLog.of(rows), ClosureLog(*(np.empty(0, kind) for kind in ("<U8", "<i8", "<f4", "<f8", "<f8", "|O")))):
+        back = pickle.loads(pickle.dumps(closures))
+        for name in ("role", "slot", "scheduled_s", "start_s", "end_s", "reason"):
+            assert getattr(back, name).dtype == getattr(closures, name).dtype
+            np.testing.assert_array_equal(getattr(back, name), getattr(closures, name))

@@ -220,6 +220,25 @@ def test_durations_pooled_with_their_bins_added_up_elsewhere_are_the_same():
             np.testing.assert_array_equal(got.counts, want.counts)
 
 
+def test_series_come_back_from_pickling_as_they_were():
+    """A point's series travel as the rows of one array (Series.__reduce__); others as they are."""
+    import pickle
+
+    from simsampling.metrics import Series
+
+    rng = np.random.default_rng(1)
+    alike = Series(queue={"registration": rng.random(5), "swab": np.array([0.0, -0.0, np.nan, np.inf, 1e-300])},
+                   busy={"registration": rng.random(5), "swab": rng.random(5)}, arrived=np.arange(5.0), sampled=np.zeros(5), step_s=900.0)
+    unequal = Series(queue={"swab": rng.random(3)}, busy={"swab": rng.random(4)}, arrived=np.arange(4.0), sampled=np.arange(4.0))
+    no_stages = Series(queue={}, busy={}, arrived=np.arange(2.0), sampled=np.ones(2), step_s=60.0)
+    for series in (alike, unequal, no_stages):
+        back = pickle.loads(pickle.dumps(series))
+        assert back.step_s == series.step_s and list(back.queue) == list(series.queue) and list(back.busy) == list(series.busy)
+        for got, want in [*zip(back.queue.values(), series.queue.values()), *zip(back.busy.values(), series.busy.values()),
+                          (back.arrived, series.arrived), (back.sampled, series.sampled)]:
+            assert got.dtype == want.dtype and got.tobytes() == want.tobytes()  # to the bit: -0.0, NaN
+
+
 def lexsort_peak(joins: np.ndarray, leaves: np.ndarray) -> int:
     """The most intervals open at once as computed before the compiled loop: every event sorted."""
     times = np.concatenate([leaves, joins])
