@@ -39,4 +39,4 @@ BAD_INPUT = 2
 INFEASIBLE = 3
 """A target cannot be met (optimise, advise)."""
 INTERRUPTED = 130
-"""Stopped by Ctrl-C; nothing half-written is left."""
+"""Stopped by Ctrl-C, SIGTERM or SIGHUP (``stopping.py``); nothing half-written is left."""

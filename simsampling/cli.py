@@ -4,7 +4,8 @@ Exit status: 0 done; 1 an operating-system failure (a path that cannot be read o
 written, a full disk, a scheduler that cannot be reached, `app`'s port taken or Streamlit
 missing: one line naming the path or address and the cause); 2 bad input (scenario,
 arguments, results folder taken); 3 a target that cannot be met (optimise, advise: the
-reason names the field to change; nothing written); 130 interrupted (nothing written).
+reason names the field to change; nothing written); 130 interrupted by Ctrl-C, SIGTERM or SIGHUP (nothing
+written). A worker or forked child that died is exit 1, one line saying which and how.
 None shows a traceback. Text from a scenario is printed through terminal.py: never
 markup, emoji or raw control characters.
 """
@@ -21,6 +22,7 @@ from typing import TYPE_CHECKING, Optional, Sequence
 from rich.console import Console
 
 from .choices import BAD_INPUT, INFEASIBLE, INTERRUPTED, OS_FAILURE
+from .stopping import ProcessDied, interruption, stopped_by_signals
 from .collector import for_a_command, kept_frozen
 from . import __version__
 from .choices import AUTO_FIRST, AUTO_KPIS, AUTO_MAX, AUTO_PRECISION, DEFAULT_MAX_P90_WAIT_MIN, FORMATS, KEEP_LOGS_UP_TO
@@ -156,23 +158,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     args = build_parser().parse_args(argv)
     out, err = console(), console(stderr=True)
     try:
-        if args.command == "validate":
-            return _validate(args, out)
-        if args.command == "optimise":
-            return _optimise(args, out, err)
-        if args.command == "compare":
-            return run_compare(args, out, err, run_options)
-        if args.command == "sweep":
-            return run_sweep(args, out, err, run_options)
-        if args.command == "fit":
-            return run_fit(args, out, err)
-        if args.command == "animate":
-            return run_animate(args, out, err)
-        if args.command == "advise":
-            return run_advise(args, out, err, run_options)
-        if args.command == "app":
-            return run_app(args, out, err)
-        return _run(args, out, err)
+        with stopped_by_signals():  # SIGTERM and SIGHUP stop a command as Ctrl-C does
+            return _command(args, out, err)
     except ScenarioError as exc:
         for problem in exc.problems:
             say(err, problem)
@@ -180,9 +167,33 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     except OSError as exc:
         say(err, failure_line(exc))
         return OS_FAILURE
-    except KeyboardInterrupt:
-        say(err, "interrupted: no results were written")
+    except ProcessDied as exc:
+        say(err, f"{exc}; no results were written")
+        return OS_FAILURE
+    except KeyboardInterrupt as exc:
+        say(err, f"{interruption(exc)}: no results were written")
         return INTERRUPTED
+
+
+def _command(args, out: Console, err: Console) -> int:
+    """The command ``args`` names, run."""
+    if args.command == "validate":
+        return _validate(args, out)
+    if args.command == "optimise":
+        return _optimise(args, out, err)
+    if args.command == "compare":
+        return run_compare(args, out, err, run_options)
+    if args.command == "sweep":
+        return run_sweep(args, out, err, run_options)
+    if args.command == "fit":
+        return run_fit(args, out, err)
+    if args.command == "animate":
+        return run_animate(args, out, err)
+    if args.command == "advise":
+        return run_advise(args, out, err, run_options)
+    if args.command == "app":
+        return run_app(args, out, err)
+    return _run(args, out, err)
 
 
 def command(argv: Optional[Sequence[str]] = None) -> int:

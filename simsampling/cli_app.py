@@ -13,7 +13,6 @@ from __future__ import annotations
 import ipaddress
 import os
 import shutil
-import signal
 import socket
 import subprocess
 import sys
@@ -81,8 +80,7 @@ def run_app(args, out: Console, err: Console) -> int:
     environment = {**os.environ, WORKDIR_ENV: str(workdir.resolve())}
     shown = "localhost" if args.host in ("127.0.0.1", "localhost", "::1") else args.host
     server = subprocess.Popen(command, env=environment, stdout=subprocess.DEVNULL)
-    previous = signal.signal(signal.SIGTERM, _interrupt)  # a plain kill stops the server too, and cleans up
-    try:
+    try:  # a plain kill stops the server too, and cleans up (cli.main: SIGTERM raises a KeyboardInterrupt)
         scope = "this machine only; --host to change" if _loopback(args.host) else "open to the network"
         say(out, f"simsampling app: http://{shown}:{port} ({scope}); working folder {workdir}"
             + (" (removed when the app stops)" if temporary else ""))
@@ -96,7 +94,6 @@ def run_app(args, out: Console, err: Console) -> int:
     except KeyboardInterrupt:
         return 0
     finally:
-        signal.signal(signal.SIGTERM, previous)
         if server.poll() is None:
             server.terminate()
             try:
@@ -105,10 +102,6 @@ def run_app(args, out: Console, err: Console) -> int:
                 server.kill()
         if temporary:
             shutil.rmtree(workdir, ignore_errors=True)
-
-
-def _interrupt(signum, frame) -> None:
-    raise KeyboardInterrupt
 
 
 def _loopback(host: str) -> bool:

@@ -16,6 +16,7 @@ from rich.console import Console
 from .choices import INTERRUPTED, OS_FAILURE
 from .scenario import Problem, ScenarioError, load_scenario
 from .scenario.schema import MAX_REPLICATIONS
+from .stopping import ProcessDied, interruption
 from .cli_folder import target_free
 from .cli_options import add_run_arguments, bounded_int
 from .labels import counted
@@ -172,8 +173,6 @@ def _compare_table(comparison, others: list[str], with_ci: bool) -> Table:
 
 def run_sweep(args, out: Console, err: Console, run_options: RunOptions) -> int:
     """``simsampling sweep``; ``run_options`` as for :func:`run_compare`."""
-    from concurrent.futures.process import BrokenProcessPool
-
     from .experiment.factors import parse_vary
     from .experiment.factorial import with_fixed
     from .report import ResultsExistError
@@ -207,9 +206,9 @@ def run_sweep(args, out: Console, err: Console, run_options: RunOptions) -> int:
             result = sweep_to_folder(base, factors, args.out, force=args.force, kpis=args.kpi, fresh=args.fresh,
                            progress=report, before_run=before_run,
                            check=lambda s: run_options(args, s, file), file=file, **options)
-        except KeyboardInterrupt:
+        except KeyboardInterrupt as exc:
             progress.stop()
-            say(err, _saved("interrupted", state, partial))
+            say(err, _saved(interruption(exc), state, partial))
             return INTERRUPTED
         except OSError:  # a full disk, say: cli.main names it; the finished combinations stay resumable
             progress.stop()
@@ -219,9 +218,9 @@ def run_sweep(args, out: Console, err: Console, run_options: RunOptions) -> int:
         except ResultsExistError as exc:  # the folder was taken while the sweep ran; its journal is kept
             raise ScenarioError([Problem(str(args.out), None, "--out", str(exc).removeprefix(f"{args.out} ")
                                          + f"; the finished sweep is kept in {partial}")]) from None
-        except BrokenProcessPool:
+        except ProcessDied as exc:
             progress.stop()
-            say(err, _saved("a worker process died", state, partial))
+            say(err, _saved(str(exc), state, partial))
             return OS_FAILURE
     if not args.quiet:
         for table in sweep_tables(result, out):

@@ -13,6 +13,7 @@ Worker processes and the chart drawer end themselves when their parent is gone
 
 from __future__ import annotations
 
+import errno
 import os
 import re
 import shutil
@@ -96,18 +97,24 @@ def stale(folder: Path, prefix: str) -> list[Path]:
     return sorted(found)
 
 
-def remove(path: Path) -> bool:
-    """Remove a file or folder tree; False if it could not be removed (not ours to remove, a read-only drive)."""
-    try:
-        if path.is_dir() and not path.is_symlink():
-            shutil.rmtree(path)
-        else:
-            path.unlink()
-    except FileNotFoundError:
-        return True
-    except OSError:
-        return False
-    return True
+def remove(path: Path, attempts: int = 40) -> bool:
+    """Remove a file or folder tree; False if it could not be removed (not ours to remove, a read-only drive).
+
+    A tree that something still wrote into while it was removed (a child that was
+    being ended) is removed again, a few times, until it is gone."""
+    for attempt in range(attempts):
+        try:
+            if path.is_dir() and not path.is_symlink():
+                shutil.rmtree(path)
+            else:
+                path.unlink()
+        except OSError as exc:
+            if exc.errno not in (errno.ENOTEMPTY, errno.ENOENT, errno.EEXIST):
+                return False
+        if not os.path.lexists(path):
+            return True
+        time.sleep(0.05)
+    return False
 
 
 def exit_when_orphaned(parent: Optional[int] = None, poll_s: float = 0.5) -> None:

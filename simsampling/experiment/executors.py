@@ -51,12 +51,14 @@ import tempfile
 import threading
 import uuid
 from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from multiprocessing.reduction import ForkingPickler
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, Optional, Sequence, TypeVar
 
 from ..choices import DEFAULT_EXECUTOR, EXECUTORS
 from ..leftovers import exit_when_orphaned, owned_prefix, remove, settle_forked_child, stale
+from ..stopping import ProcessDied, die_by_signals
 
 BATCH_S = 1.0
 """Target work per batch, in seconds of one process: Dask's overhead per task
@@ -204,6 +206,10 @@ def remove_stale_shared() -> list[Path]:
     return [path for path in stale(Path(tempfile.gettempdir()), SHARED_PREFIX) if remove(path)]
 
 
+WORKER = "a worker process of the simulation"
+"""What a local worker is called if it dies (``stopping.ProcessDied``)."""
+
+
 def _set_worker(function: Callable[[Any, Batch], list], shared_path: str, parent: Optional[int] = None) -> None:
     exit_when_orphaned(parent)  # a worker must not outlive a killed run
     with open(shared_path, "rb") as handle:
@@ -212,6 +218,7 @@ def _set_worker(function: Callable[[Any, Batch], list], shared_path: str, parent
 
 def _set_forked_worker(pool: str, parent: int) -> None:
     settle_forked_child(parent)
+    die_by_signals()  # not the command's way of stopping, inherited with its memory
     function, shared = _forked[pool]
     _worker.update(function=function, shared=shared)
 
@@ -246,6 +253,9 @@ def _processes(function, shared, batches: Sequence[Batch], jobs: int) -> Iterato
         done = functools.partial(os.remove, shared_path)
     try:
         yield from in_order(lambda _, batch: pool.submit(_worker_batch, batch), batches, IN_FLIGHT_PER_WORKER * workers)
+    except BrokenProcessPool:  # the other workers are stopped by the pool itself
+        _close(pool, done, cancel=True)
+        raise ProcessDied(WORKER) from None
     except BaseException:  # an error, Ctrl-C or the caller stopping early: stop the workers now
         _close(pool, done, cancel=True)
         raise
@@ -356,7 +366,7 @@ def check_scheduler(address: str) -> None:
 
 def _dask(function, shared, batches: Sequence[Batch], jobs: int, scheduler: Optional[str]) -> Iterator[list]:
     try:
-        from distributed import Client, LocalCluster
+        from distributed import Client, KilledWorker, LocalCluster
     except ImportError:
         raise ExecutorUnavailable(DASK_MISSING) from None
     with contextlib.ExitStack() as stack:
@@ -378,4 +388,7 @@ def _dask(function, shared, batches: Sequence[Batch], jobs: int, scheduler: Opti
                 function, remote_shared, batch, key=f"simsampling-batch-{run}-{index}", pure=False, priority=-index
             )
 
-        yield from in_order(submit, batches, IN_FLIGHT_PER_WORKER * workers)
+        try:
+            yield from in_order(submit, batches, IN_FLIGHT_PER_WORKER * workers)
+        except KilledWorker:  # the batch killed every worker that took it (Dask retries it on others first)
+            raise ProcessDied("a Dask worker") from None

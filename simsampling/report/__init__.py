@@ -34,6 +34,9 @@ __all__ = ["ResultsExistError", "charts_drawer", "check_target", "default_folder
            "write_results"]
 
 
+CHARTS, TABLES = "the process drawing the charts", "the process writing the tables"
+"""What a forked child of the results' writing is called if it dies (``stopping.ProcessDied``)."""
+
 DRAWER_POINTS = 20
 """Up to this many points, a run's charts are drawn by a process started with the run (``charts_drawer``),
 handed the run pickled (about 0.3 MB a point); a larger run's charts by a child forked after it, sharing its memory."""
@@ -44,7 +47,7 @@ def charts_drawer(points: int) -> ContextManager[Optional[Prepared]]:
     ``points`` points, to draw its charts when ``write_results`` hands it the run; None for a large run."""
     if points > DRAWER_POINTS:
         return contextlib.nullcontext(None)
-    return prepared(functools.partial(importlib.import_module, ".charts", __name__))
+    return prepared(functools.partial(importlib.import_module, ".charts", __name__), CHARTS)
 
 
 def _draw_charts(result: RunResult, folder: Path, advice: RunAdvice, rota_point: Optional[str],
@@ -61,11 +64,21 @@ def _charts_aside(result: RunResult, folder: Path, drawer: Optional[Prepared], a
                   rota_point: Optional[str], plain_drawn: bool) -> ContextManager[Callable[[], list[Path]]]:
     """Draw the charts in another process: ``drawer`` if given (handed the run without its residents), else a fork."""
     if drawer is None:
-        return aside(functools.partial(_draw_charts, result, folder, advice, rota_point, plain_drawn))
+        return aside(functools.partial(_draw_charts, result, folder, advice, rota_point, plain_drawn), CHARTS)
     light = copy.copy(result)  # the computed summaries come along; the residents' logs are not drawn
     light.first_logs, light.persons_file = [], None
-    return contextlib.nullcontext(drawer.start(functools.partial(_draw_charts, light, folder, advice, rota_point,
-                                                                 plain_drawn)))
+    return _drawn_by(drawer, functools.partial(_draw_charts, light, folder, advice, rota_point, plain_drawn))
+
+
+@contextlib.contextmanager
+def _drawn_by(drawer: Prepared, work: Callable[[], list[Path]]) -> Iterator[Callable[[], list[Path]]]:
+    """``work`` handed to ``drawer``; leaving the block early ends the drawer before the caller removes the
+    folder it draws into (it lives as long as the run, beyond the results folder)."""
+    try:
+        yield drawer.start(work)
+    except BaseException:
+        drawer.end()
+        raise
 
 
 def write_results(result: RunResult, target: Union[str, Path], force: bool = False,
@@ -165,7 +178,7 @@ def results_writer(result: RunResult, target: Union[str, Path], force: bool = Fa
     with results_folder(target, force=force) as staging:
         charts_drawn = plain_charts_aside(result)
         plain = functools.partial(_plain_tables, result, staging, table_format, charts_drawn)
-        with (aside(plain) if tables_aside(result) else contextlib.nullcontext(plain)) as tables:
+        with (aside(plain, TABLES) if tables_aside(result) else contextlib.nullcontext(plain)) as tables:
 
             def finish(advice: RunAdvice, provenance: Optional[dict[str, Any]] = None,
                        more: Optional[Callable[[Path], Sequence[tuple[str, str, Any]]]] = None,

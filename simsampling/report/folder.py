@@ -169,7 +169,7 @@ def scratch_beside(target: Path, kind: str) -> Iterator[Path]:
     try:
         yield folder
     finally:
-        shutil.rmtree(folder, ignore_errors=True)
+        remove(folder)
 
 
 @contextmanager
@@ -190,14 +190,11 @@ def results_folder(target: Path, force: bool = False) -> Iterator[Path]:
         yield staging
         promote(staging, target, force)
     except WriteError:
-        shutil.rmtree(staging, ignore_errors=True)
         raise
     except OSError as exc:
-        shutil.rmtree(staging, ignore_errors=True)
         raise WriteError(target, exc) from exc
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
+    finally:
+        remove(staging)  # gone once promoted; else what the block wrote (its forked children ended by then)
 
 
 def promote(staging: Path, target: Path, force: bool = False) -> None:

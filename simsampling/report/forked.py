@@ -20,23 +20,74 @@ import os
 import pickle
 import signal
 import threading
+import time
 import traceback
 from typing import Any, Callable, Iterator, Optional, Sequence
 
 from ..leftovers import settle_forked_child
+from ..stopping import ProcessDied, stop_by_signals
 
 
 class AsideError(RuntimeError):
     """The work done aside raised; the message holds the child's traceback."""
 
 
+END_GRACE_S = 5.0
+"""Seconds a child asked to stop (SIGTERM) has to end its own children and leave before it is killed (SIGKILL)."""
+
+
+class Child:
+    """A child forked by :func:`aside`: call it for its result; :meth:`end` stops it."""
+
+    def __init__(self, pid: int, pipe, what: str):
+        self._pid, self._pipe, self._what = pid, pipe, what
+        self._status: Optional[int] = None
+
+    def __call__(self) -> Any:
+        """Wait for the child; its result, its ``OSError``, ``AsideError`` or, if it died, ``ProcessDied``."""
+        message = self._pipe.read()
+        status = self._reap()
+        if not message:
+            raise ProcessDied(self._what, status)
+        done, value = pickle.loads(message)
+        if not done:
+            text, error = value
+            if error is not None:
+                raise error
+            raise AsideError(f"in the child process:\n{text}")
+        return value
+
+    def end(self) -> None:
+        """Stop the child, and return once it is gone. Asked first (SIGTERM), it unwinds as for Ctrl-C, and so
+        kills and waits for children of its own (``share``'s helpers); killed outright, they would go on writing
+        into a folder this process is about to remove. One that does not leave within ``END_GRACE_S`` is killed."""
+        if self._status is not None:
+            return
+        os.kill(self._pid, signal.SIGTERM)
+        end = time.monotonic() + END_GRACE_S
+        while time.monotonic() < end:
+            pid, status = os.waitpid(self._pid, os.WNOHANG)
+            if pid:
+                self._status = status
+                return
+            time.sleep(0.005)
+        os.kill(self._pid, signal.SIGKILL)
+        self._reap()
+
+    def _reap(self) -> int:
+        if self._status is None:
+            self._status = os.waitpid(self._pid, 0)[1]
+        return self._status
+
+
 @contextlib.contextmanager
-def aside(work: Callable[[], Any]) -> Iterator[Callable[[], Any]]:
+def aside(work: Callable[[], Any], what: str = "a child process") -> Iterator[Callable[[], Any]]:
     """Start ``work()`` in a forked child; yield a function that waits for it and returns its (picklable) result.
 
-    Leaving the block early (an error, Ctrl-C) kills the child. The result is
-    read only through the yielded function, inside the block; an ``OSError`` of
-    the child (a full disk) is raised as itself, anything else as ``AsideError``.
+    Leaving the block early (an error, Ctrl-C) ends the child (``Child.end``). The
+    result is read only through the yielded function, inside the block; an
+    ``OSError`` of the child (a full disk) is raised as itself, a child that died
+    (``what``, in the message) as ``ProcessDied``, anything else as ``AsideError``.
     """
     if not hasattr(os, "fork"):
         value = work()
@@ -61,6 +112,7 @@ def aside(work: Callable[[], Any]) -> Iterator[Callable[[], Any]]:
     if child == 0:  # the child: do the work, hand back its result or traceback, leave without any clean-up
         status = 1
         try:
+            stop_by_signals()  # asked to stop, it unwinds: its own children are ended and waited for
             settle_forked_child(parent)  # the charts of a killed run are not drawn
             os.close(read_end)
             try:
@@ -73,30 +125,12 @@ def aside(work: Callable[[], Any]) -> Iterator[Callable[[], Any]]:
             os._exit(status)
     os.close(write_end)
     pipe = os.fdopen(read_end, "rb")
-    reaped = False
-
-    def result() -> Any:
-        nonlocal reaped
-        message = pipe.read()
-        os.waitpid(child, 0)
-        reaped = True
-        if not message:
-            raise AsideError("the child process ended without a result")
-        done, value = pickle.loads(message)
-        if not done:
-            text, error = value
-            if error is not None:
-                raise error
-            raise AsideError(f"in the child process:\n{text}")
-        return value
-
+    result = Child(child, pipe, what)
     try:
         yield result
     finally:
+        result.end()
         pipe.close()
-        if not reaped:
-            os.kill(child, signal.SIGKILL)
-            os.waitpid(child, 0)
 
 
 def share(items: Sequence[Any], work: Callable[[Any], Any], processes: int = 2) -> list[Any]:
@@ -122,7 +156,7 @@ def share(items: Sequence[Any], work: Callable[[Any], Any], processes: int = 2) 
 
     try:
         with contextlib.ExitStack() as children:
-            helpers = [children.enter_context(aside(take)) for _ in range(min(processes, len(items)) - 1)]
+            helpers = [children.enter_context(aside(take, "a helper process")) for _ in range(min(processes, len(items)) - 1)]
             done = take()
             for helper in helpers:
                 done.update(helper())
@@ -162,12 +196,18 @@ class Prepared:
 
         return result
 
+    def end(self) -> None:
+        """Stop the child now, and return once it is gone (``Child.end``): the work handed to it stops with it."""
+        if isinstance(self._result, Child):
+            self._result.end()
+
 
 @contextlib.contextmanager
-def prepared(prepare: Callable[[], Any]) -> Iterator[Prepared]:
+def prepared(prepare: Callable[[], Any], what: str = "a child process") -> Iterator[Prepared]:
     """Fork a child now that runs ``prepare()`` and then waits for the work of :meth:`Prepared.start`.
 
-    Leaving the block kills the child if its result was not read (the work never came, or an error).
+    Leaving the block ends the child if its result was not read (the work never came, or an error);
+    ``what`` names it if it dies (``ProcessDied``).
     """
     if not hasattr(os, "fork"):
         yield Prepared(None, lambda: None)
@@ -185,7 +225,7 @@ def prepared(prepare: Callable[[], Any]) -> Iterator[Prepared]:
 
     ready: Optional[Prepared] = None
     try:
-        with aside(serve) as result:
+        with aside(serve, what) as result:
             os.close(job_read)
             job_read = -1
             ready = Prepared(job_write, result)
