@@ -22,5 +22,6 @@ def target_free(target: Path, force: bool, err: Console, quiet: bool = False) ->
         raise ScenarioError([Problem(str(target), None, "--out", str(exc).removeprefix(f"{target} "))]) from None
     removed = clean_leftovers(target)
     if removed and not quiet:
+        more = f" and {len(removed) - 3} more" if len(removed) > 3 else ""
         say(err, f"removed {len(removed)} folder(s) left beside {target} by an interrupted run: "
-                 + ", ".join(path.name for path in removed))
+                 + ", ".join(path.name for path in removed[:3]) + more)

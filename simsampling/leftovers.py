@@ -23,7 +23,7 @@ import tempfile
 import threading
 import time
 from pathlib import Path
-from typing import Optional
+from typing import Optional, Union
 
 _HOST = re.sub(r"[^A-Za-z0-9.]+", "", socket.gethostname())[:40] or "host"
 
@@ -38,10 +38,12 @@ def make_scratch_folder(prefix: str, parent: Path) -> Path:
     return Path(tempfile.mkdtemp(prefix=owned_prefix(prefix), dir=parent))
 
 
-def owner(name: str, prefix: str) -> Optional[tuple[int, str]]:
-    """(process id, host) of a scratch name made with ``prefix``; None for any other name."""
-    match = re.match(re.escape(prefix) + r"(\d+)@([A-Za-z0-9.]*)-", name)
-    return (int(match.group(1)), match.group(2)) if match else None
+def owner(name: str, prefix: Union[str, re.Pattern]) -> Optional[tuple[int, str]]:
+    """(process id, host) of a scratch name made with ``prefix`` (or with any prefix a pattern matches);
+    None for any other name."""
+    head = prefix.pattern if isinstance(prefix, re.Pattern) else re.escape(prefix)
+    match = re.match(f"(?:{head})" + r"(?P<pid>\d+)@(?P<host>[A-Za-z0-9.]*)-", name)
+    return (int(match["pid"]), match["host"]) if match else None
 
 
 def process_alive(pid: int) -> bool:
@@ -83,7 +85,7 @@ def wait_for_group(group: int, timeout_s: float = 5.0) -> bool:
     return True
 
 
-def stale(folder: Path, prefix: str) -> list[Path]:
+def stale(folder: Path, prefix: Union[str, re.Pattern]) -> list[Path]:
     """Entries of ``folder`` named with ``prefix`` by a process of this host that is gone."""
     try:
         entries = list(Path(folder).iterdir())

@@ -37,6 +37,8 @@ FOLDER_MODE = 0o777 & ~_UMASK
 and a colleague on a shared server could not open its report)."""
 SCRATCH_KINDS = ("partial", "persons", "old")
 """Hidden scratch folders beside a target: ``.<name>.<kind>-<pid>@<host>-<random>``."""
+SCRATCH = re.compile(rf"\.(?P<name>.+)\.(?P<kind>{'|'.join(SCRATCH_KINDS)})-(?=\d+@[A-Za-z0-9.]*-[a-z0-9_]+$)")
+"""The name of any target's scratch folder up to its maker's process id (the rest as ``mkdtemp`` makes it)."""
 
 
 class ResultsExistError(Exception):
@@ -129,23 +131,24 @@ def not_ours(folder: Path) -> Optional[str]:
 
 
 def clean_leftovers(target: Path) -> list[Path]:
-    """Remove the scratch folders a killed run left beside ``target``; return them.
+    """Remove the scratch folders that runs killed on this host left beside ``target``, whatever results they
+    were writing (a default name carries its time, so no later run goes to the same); return them.
 
     A run killed between retiring the old results and renaming the new ones into
-    place left the old ones in a ``.old-`` folder: they are put back when the target is missing.
+    place left the old ones in a ``.old-`` folder: they are put back when their target is missing.
     """
-    target = _named(target)
+    parent = _named(target).parent
     removed = []
-    for kind in SCRATCH_KINDS:
-        for path in stale(target.parent, f".{target.name}.{kind}-"):
-            kept = path / target.name
-            if kind == "old" and kept.is_dir() and not target.exists():
-                try:
-                    os.replace(kept, target)
-                except OSError:
-                    continue
-            if remove(path):
-                removed.append(path)
+    for path in stale(parent, SCRATCH):
+        found = SCRATCH.match(path.name)
+        kept, home = path / found["name"], parent / found["name"]
+        if found["kind"] == "old" and kept.is_dir() and not os.path.lexists(home):
+            try:
+                os.replace(kept, home)
+            except OSError:
+                continue
+        if remove(path):
+            removed.append(path)
     return removed
 
 

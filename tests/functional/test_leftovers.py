@@ -96,6 +96,27 @@ def test_scratch_of_a_live_run_or_another_host_is_kept(tmp_path: Path, monkeypat
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(names[2:])
 
 
+def test_a_run_removes_the_scratch_of_any_killed_run_in_its_folder_and_nothing_else(tmp_path: Path, capsys):
+    """A default results folder is named after its time: no later run goes to the same name, so each run clears
+    the scratch that runs killed on this host left in its folder, whatever their results."""
+    dead, host = dead_pid(), leftovers._HOST
+    gone = [f".beibei-20261204-101010.partial-{dead}@{host}-k3j_x9a2", f".city.persons-{dead}@{host}-0a1b2c3d",
+            f".a.b.old-{dead}@{host}-zzzzzzzz"]
+    kept = [f".city.partial-{os.getpid()}@{host}-livelive", f".city.partial-{dead}@elsewhere-abcdefgh",
+            f".city.partial-{dead}@{host}-not.mkdtemp", f".city.draft-{dead}@{host}-abcdefgh", ".sweep.partial",
+            f"city.partial-{dead}@{host}-abcdefgh", "notes"]
+    for name in gone + kept:
+        (tmp_path / name).mkdir()
+    (tmp_path / gone[2] / "a.b").mkdir()  # results a killed run was replacing: put back where they were
+    (tmp_path / gone[2] / "a.b" / "summary.json").write_text("{}")
+    scenario = tmp_path / "small.yaml"
+    scenario.write_text(SMALL)
+    assert main(["run", str(scenario), "-r", "1", "--out", str(tmp_path / "out"), "--no-persons"]) == 0
+    assert "removed 3 folder(s) left beside" in capsys.readouterr().err
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(kept + ["a.b", "out", "small.yaml"])
+    assert (tmp_path / "a.b" / "summary.json").read_text() == "{}"
+
+
 def test_old_results_moved_aside_by_a_killed_run_are_put_back(tmp_path: Path):
     aside = tmp_path / f".out.old-{dead_pid()}@{leftovers._HOST}-x"
     (aside / "out").mkdir(parents=True)
