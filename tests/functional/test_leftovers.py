@@ -1,6 +1,8 @@
 """No leftovers after a kill: workers end with their parent, and the next run removes what a killed one left.
 
-A run killed with SIGKILL cannot clean up. Its worker processes notice their parent
+A run stopped by SIGTERM or SIGHUP cleans up as after Ctrl-C (exit 130); one whose pool worker
+dies ends with exit 1 and one line naming it; either way no process of it goes on and
+nothing is left beside its folder. A run killed with SIGKILL cannot clean up. Its worker processes notice their parent
 is gone and exit; its scratch folders and the file its workers read the scenario
 from carry its process id and host, and the next run into the same place (or the
 next that starts workers) removes those of processes that are gone.
@@ -82,6 +84,85 @@ def test_a_killed_run_leaves_no_worker_and_its_scratch_is_removed_by_the_next(tm
     assert main(["run", str(scenario), "-r", "1", "--out", str(out), "--no-persons"]) == 0
     assert f"removed 1 folder(s) left beside {out} by an interrupted run: {left[0]}" in capsys.readouterr().err
     assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".")) == []
+
+
+# ---------------------------------------------------------------- stopped by a signal, or by a worker that died
+
+
+def hidden(parent: Path) -> list[str]:
+    return sorted(p.name for p in parent.iterdir() if p.name.startswith("."))
+
+
+def start(tmp_path: Path, *arguments: str) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-m", "simsampling", "run", *arguments, "--quiet",
+                             "--out", str(tmp_path / "out")], cwd=tmp_path, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE, text=True)
+
+
+def children_of(run: subprocess.Popen, count: int, timeout_s: float = 120.0) -> list[psutil.Process]:
+    """The run's forked children (workers, the chart drawer) once there are ``count`` (the test fails if there
+    never are); not the engine's compilation, which a first run starts aside for the next runs."""
+    main_process = psutil.Process(run.pid)
+    deadline = time.monotonic() + timeout_s
+    children: list[psutil.Process] = []
+    while time.monotonic() < deadline and run.poll() is None:
+        try:
+            children = [p for p in main_process.children(recursive=True) if is_worker(p, main_process)]
+        except psutil.NoSuchProcess:  # a child that ended meanwhile
+            continue
+        if len(children) >= count:
+            return children
+        time.sleep(0.1)
+    raise AssertionError(f"the run started {len(children)} child processes, not {count}")
+
+
+def ended(run: subprocess.Popen, children: list[psutil.Process]) -> tuple[int, list[str]]:
+    """The run's exit status and what it said, once it and every child of it are gone."""
+    _, err = run.communicate(timeout=120)
+    gone_by = time.monotonic() + 30
+    while alive(children) and time.monotonic() < gone_by:
+        time.sleep(0.1)
+    assert alive(children) == [], "child processes outlived the run"
+    return run.returncode, err.strip().splitlines()
+
+
+@pytest.mark.skipif(os.name != "posix", reason="signals and orphaned processes are POSIX")
+def test_a_pool_worker_that_dies_is_one_line_and_exit_1(tmp_path: Path):
+    run = start(tmp_path, str(DISTRICT), "-r", "6", "--jobs", "2")
+    workers = children_of(run, 2)
+    time.sleep(1.0)  # the workers are simulating
+    workers[-1].send_signal(signal.SIGKILL)
+    status, lines = ended(run, workers)
+    assert status == 1 and len(lines) == 1, lines
+    assert lines[0].startswith("a worker process of the simulation died (") and lines[0].endswith(
+        "; no results were written"), lines
+    assert not (tmp_path / "out").exists() and hidden(tmp_path) == []
+
+
+@pytest.mark.skipif(os.name != "posix", reason="signals and orphaned processes are POSIX")
+@pytest.mark.parametrize("stop", [signal.SIGTERM, signal.SIGHUP], ids=["SIGTERM", "SIGHUP"])
+def test_a_run_stopped_by_a_signal_cleans_up_as_after_ctrl_c(stop: signal.Signals, tmp_path: Path):
+    run = start(tmp_path, str(DISTRICT), "-r", "6", "--jobs", "2")
+    workers = children_of(run, 2)
+    time.sleep(1.0)
+    assert hidden(tmp_path), "the run has no scratch folder to remove"
+    run.send_signal(stop)
+    status, lines = ended(run, workers)
+    assert status == 130 and lines == [f"interrupted by {stop.name}: no results were written"], (status, lines)
+    assert not (tmp_path / "out").exists() and hidden(tmp_path) == []
+
+
+@pytest.mark.skipif(os.name != "posix", reason="signals and orphaned processes are POSIX")
+def test_a_run_stopped_while_its_chart_drawer_waits_ends_the_drawer(tmp_path: Path):
+    scenario = tmp_path / "small.yaml"
+    scenario.write_text(SMALL.replace("population: 300", "population: 2600"))
+    run = start(tmp_path, str(scenario), "-r", "500", "--engine", "simpy", "--no-persons")
+    drawer = children_of(run, 1)
+    time.sleep(1.0)
+    run.send_signal(signal.SIGTERM)
+    status, lines = ended(run, drawer)
+    assert status == 130 and lines == ["interrupted by SIGTERM: no results were written"], (status, lines)
+    assert hidden(tmp_path) == []
 
 
 def test_scratch_of_a_live_run_or_another_host_is_kept(tmp_path: Path, monkeypatch):

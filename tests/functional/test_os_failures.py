@@ -1,7 +1,8 @@
 """Operating-system failures are one line and an exit status, and leave nothing half-written.
 
 Exit 1 names the path or address and the cause (a read-only drive, a full disk, a
-rename refused, a scheduler that cannot be reached); exit 2 is a results folder that
+rename refused, a scheduler that cannot be reached), or what died (a forked child
+killed, as by the out-of-memory killer); exit 2 is a results folder that
 cannot be used (under a file, a mount point, the current folder, not ours to
 replace). Failures are injected where the system would raise them, so the tests
 run anywhere (as root a read-only folder is writable, and few may mount a full disk).
@@ -14,7 +15,9 @@ import json
 import os
 import shutil
 import socket
+import signal
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -22,7 +25,7 @@ import pytest
 from simsampling import report
 from simsampling.cli import main
 from simsampling.experiment import executors
-from simsampling.report import folder
+from simsampling.report import charts, folder
 
 ROOT = Path(__file__).resolve().parents[2]
 SMALL = (ROOT / "scenarios" / "one-point-demo.yaml").read_text().replace("population: 2600", "population: 300")
@@ -92,11 +95,60 @@ def test_a_full_disk_while_writing_leaves_nothing(where: str, scenario: Path, tm
     if where == "tables":
         module, name = report, "write_throughput"
     else:
-        from simsampling.report import charts as module
-        name = "write_charts"
+        module, name = charts, "write_charts"
     fail = failing(errno.ENOSPC)
     fail.original = getattr(module, name)
     monkeypatch.setattr(module, name, fail)
+    assert run(scenario, tmp_path / "out") == 1
+    assert lines(capsys) == [f"{tmp_path / 'out'}: No space left on device; nothing was written"]
+    assert not (tmp_path / "out").exists() and hidden(tmp_path) == []
+
+
+def killed_here(*args, **kwargs):
+    """A stand-in for work done in a forked child: the child dies as the out-of-memory killer would end it."""
+    os.kill(os.getpid(), signal.SIGKILL)
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="without fork the charts and tables are done in this process")
+def test_a_chart_drawer_that_dies_is_one_line_and_exit_1(scenario: Path, tmp_path: Path, capsys, monkeypatch):
+    monkeypatch.setattr(charts, "write_charts", killed_here)  # the drawer imports it when it draws
+    assert run(scenario, tmp_path / "out") == 1
+    line, = lines(capsys)
+    assert line.startswith("the process drawing the charts died (killed")
+    assert line.endswith("; no results were written")
+    assert not (tmp_path / "out").exists() and hidden(tmp_path) == []
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="without fork the charts and tables are done in this process")
+def test_a_table_writer_that_dies_is_one_line_and_exit_1(scenario: Path, tmp_path: Path, capsys, monkeypatch):
+    monkeypatch.setattr(report, "tables_aside", lambda result: True)  # as for a city: the tables written aside
+    monkeypatch.setattr(report, "write_throughput", killed_here)
+    assert run(scenario, tmp_path / "out") == 1
+    line, = lines(capsys)
+    assert line.startswith("the process writing the tables died (killed")
+    assert not (tmp_path / "out").exists() and hidden(tmp_path) == []
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="without fork the charts and tables are done in this process")
+def test_a_failure_while_the_charts_are_drawn_waits_for_the_drawer_before_removing(scenario: Path, tmp_path: Path,
+                                                                                   capsys, monkeypatch):
+    """The chart drawer still writes into the folder being filled when the tables fail: it is ended before the
+    folder is removed, or it would leave a hidden folder behind."""
+    def drawing(result, folder, *args, **kwargs):
+        for index in range(2000):
+            folder.mkdir(parents=True, exist_ok=True)
+            (folder / f"{index}.png").write_bytes(b"a chart")
+            time.sleep(0.002)
+        return []
+
+    def full_disk(result, folder: Path):
+        deadline = time.monotonic() + 60
+        while not (folder / "charts" / "1.png").exists() and time.monotonic() < deadline:
+            time.sleep(0.01)  # until the drawer is busy writing
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(charts, "write_charts", drawing)
+    monkeypatch.setattr(report, "write_throughput", full_disk)
     assert run(scenario, tmp_path / "out") == 1
     assert lines(capsys) == [f"{tmp_path / 'out'}: No space left on device; nothing was written"]
     assert not (tmp_path / "out").exists() and hidden(tmp_path) == []
