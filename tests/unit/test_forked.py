@@ -5,12 +5,14 @@ from __future__ import annotations
 import functools
 import gc
 import os
+import signal
 import time
 
 import pytest
 
 from simsampling.report import forked
 from simsampling.report.forked import AsideError, aside
+from simsampling.stopping import ProcessDied
 
 
 def test_the_result_comes_back_and_the_child_ran_in_another_process(tmp_path):
@@ -113,3 +115,27 @@ def test_a_fork_that_fails_leaves_the_collector_and_no_pipe(monkeypatch):
     assert gc.get_freeze_count() == 0
     if opened is not None:
         assert len(os.listdir("/proc/self/fd")) == opened
+
+
+def test_a_child_that_dies_is_named_with_how_it_died():
+    with pytest.raises(ProcessDied, match=r"^the process drawing the charts died \(killed"):
+        with aside(lambda: os.kill(os.getpid(), signal.SIGKILL), "the process drawing the charts") as result:
+            result()
+
+
+def test_leaving_early_ends_the_child_s_own_children_before_returning(tmp_path):
+    """A child asked to stop ends the helpers it shares its work with: killed outright, they would go on writing
+    into a folder the caller is about to remove."""
+    def draw(item):
+        for index in range(3000):
+            (tmp_path / f"{item}-{index}").touch()
+            time.sleep(0.005)
+
+    with pytest.raises(KeyboardInterrupt):
+        with aside(lambda: forked.share([1, 2], draw)):
+            while len(list(tmp_path.iterdir())) < 20:  # both are writing
+                time.sleep(0.01)
+            raise KeyboardInterrupt
+    written = sorted(tmp_path.iterdir())
+    time.sleep(1.0)
+    assert sorted(tmp_path.iterdir()) == written
