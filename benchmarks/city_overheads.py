@@ -4,6 +4,7 @@
     python benchmarks/city_overheads.py                       # every part, 3 repeats
     python benchmarks/city_overheads.py --parts after --repeats 2
     PYTHONPATH=<another version's checkout> python benchmarks/city_overheads.py --parts after   # the same, on it
+    python benchmarks/city_overheads.py --parts diagnose --result /tmp/xian.pkl --against <main's package> --repeats 3
 
 Parts, on the Xi'an round (scenarios/calibration/xian-2021-round.yaml, 4,485 points):
 
@@ -25,6 +26,11 @@ Parts, on the Xi'an round (scenarios/calibration/xian-2021-round.yaml, 4,485 poi
   ``run_scenario`` with it (the merging of tallies, KPIs, series and wait counts).
 * ``diagnosis``: the round simulated once here, then ``run_advice`` on it, each repeat (the first repeat
   also loads numba's code for the checks by simulation, which a run has loaded before its workers fork).
+* ``diagnose``: the round's result as ``after`` takes it (``--result FILE``), then ``advice.diagnosis.diagnose`` alone,
+  each repeat: CPU of this process, with the checks by simulation and without (the fluid headrooms and every point's
+  evidence: what a version's diagnosis computes itself). With ``--against DIR`` (another version's package, e.g.
+  exported with ``git archive``), each of ``--pairs`` pairs runs the part in a child process for this checkout, then one
+  with DIR first on ``PYTHONPATH``, on the same result: alternating, so that both see the same load.
 
 On a shared machine read the CPU seconds; wall times are the two cores' when they are idle.
 """
@@ -44,7 +50,7 @@ from typing import Optional
 
 ROOT = Path(__file__).resolve().parents[1]
 CITY = ROOT / "scenarios" / "calibration" / "xian-2021-round.yaml"
-PARTS = ("start", "after", "merge", "diagnosis")
+PARTS = ("start", "after", "merge", "diagnosis", "diagnose")
 
 
 def children_cpu() -> float:
@@ -185,18 +191,64 @@ def diagnosis_part(scenario, repeats: int) -> None:
         print(f"  {time.process_time() - started:5.2f} s", flush=True)
 
 
+def diagnose_part(scenario, repeats: int, pickled: Optional[Path]) -> None:
+    import statistics
+
+    from simsampling.advice.diagnosis import diagnose
+
+    result = round_result(scenario, pickled)
+    if not repeats:  # the result written to --result only
+        return
+    join_pool_closing()
+    result.summary  # noqa: B018 - a run has made it before it is diagnosed
+    diagnose(result)  # the first call loads what later ones share (the checks' engine, modules)
+    times: dict[str, list[float]] = {"with checks by simulation": [], "without": []}
+    for _ in range(repeats):
+        for checks, name in ((True, "with checks by simulation"), (False, "without")):
+            started = time.process_time()
+            diagnose(result, check_by_simulation=checks)
+            times[name].append(time.process_time() - started)
+    print(f"\ndiagnose of the round, CPU of this process, {repeats} repeat(s) after one not timed:")
+    for name, values in times.items():
+        print(f"  {name:<26} median {statistics.median(values):5.3f} s  (" + ", ".join(f"{v:.3f}" for v in values) + ")",
+              flush=True)
+
+
+def against_part(argv: list, against: Path, pairs: int, pickled: Path) -> None:
+    """The ``diagnose`` part in child processes, this checkout then ``against``, ``pairs`` times."""
+    import subprocess
+
+    if not pickled.exists():  # simulated once, by this checkout, before the pairs
+        subprocess.run([sys.executable, __file__, "--parts", "diagnose", "--repeats", "0", "--result", str(pickled)],
+                       check=True, env={**os.environ, "PYTHONPATH": str(ROOT)}, cwd=tempfile.gettempdir())
+    for pair in range(pairs):
+        for package in (ROOT, against):
+            print(f"\npair {pair + 1}, {time.strftime('%H:%M:%S', time.gmtime())} UTC, load average "
+                  f"{os.getloadavg()[0]:.2f}", flush=True)
+            subprocess.run([sys.executable, __file__, *argv], check=True, cwd=tempfile.gettempdir(),
+                           env={**os.environ, "PYTHONPATH": str(package)})
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--parts", default=",".join(PARTS), help=f"comma-separated, of {', '.join(PARTS)}")
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--points", type=int, default=800, help="points simulated for the merge part")
-    parser.add_argument("--result", type=Path, help="the after part: the round's result pickled in this file "
-                        "(simulated and written there first when it is not there yet)")
+    parser.add_argument("--result", type=Path, help="the after and diagnose parts: the round's result pickled in this "
+                        "file (simulated and written there first when it is not there yet)")
+    parser.add_argument("--against", type=Path, help="the diagnose part: alternate with the package in this folder")
+    parser.add_argument("--pairs", type=int, default=2, help="with --against: pairs of child processes")
     args = parser.parse_args(argv)
     parts = [part for part in args.parts.split(",") if part]
     unknown = sorted(set(parts) - set(PARTS))
     if unknown:
         parser.error(f"unknown parts: {', '.join(unknown)}")
+    if args.against is not None:
+        if parts != ["diagnose"] or args.result is None:
+            parser.error("--against times the diagnose part alone, on a --result FILE")
+        against_part(["--parts", "diagnose", "--repeats", str(args.repeats), "--result", str(args.result.resolve())],
+                     args.against.resolve(), args.pairs, args.result.resolve())
+        return 0
     import simsampling
     from simsampling.scenario import load_scenario
 
@@ -212,6 +264,8 @@ def main(argv=None) -> int:
             merge_part(scenario, args.repeats, args.points)
         if "diagnosis" in parts:
             diagnosis_part(scenario, args.repeats)
+        if "diagnose" in parts:
+            diagnose_part(scenario, args.repeats, args.result)
     print(f"load average at the end {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     return 0
 
