@@ -102,6 +102,8 @@ class Fluids:
     weight: np.ndarray
     admitted: np.ndarray
     """Per grid time, the latest time whose arrivals may be in line (nights wait for the opening)."""
+    in_line: "_Reading"
+    """Reads the points' arrivals at ``admitted`` (the same for every push: found once)."""
 
     @classmethod
     def of(cls, points: list[Point], scenario: Scenario, grid: np.ndarray, replications: int = 1,
@@ -136,13 +138,15 @@ class Fluids:
             per_step = np.where(closed, 0.0, rate[:, None, :]) * step
             served.append(np.concatenate([np.zeros(per_step.shape[:2] + (1,)), np.cumsum(per_step[:, :, :-1], axis=2)],
                                          axis=2))
-        return cls(grid, served, weight, admitted)
+        return cls(grid, served, weight, admitted, _Reading.of(admitted, grid, len(points), left=0.0))
 
     def p90_wait_min(self, arrived: np.ndarray) -> np.ndarray:
         """Per point, the p90 of the total wait (minutes) of residents arriving as ``arrived`` (cumulative,
         a row per point on the grid), the mean over its set-up rows (as the run's p90 is a mean over replications)."""
         total = arrived[:, -1]
-        flow = np.broadcast_to(_rows_interp(self.admitted, self.grid, arrived, left=0.0)[:, None, :], self.served[0].shape)
+        queued = self.in_line(arrived) if len(arrived) == self.in_line.rows else _rows_interp(
+            self.admitted, self.grid, arrived, left=0.0)
+        flow = np.broadcast_to(queued[:, None, :], self.served[0].shape)
         for served in self.served:
             # A stage's departures: what it could serve, less what it could not for want of residents.
             flow = served + np.minimum.accumulate(np.minimum(flow - served, 0.0), axis=2)
@@ -166,6 +170,61 @@ def _rows_interp(x: np.ndarray, xp: np.ndarray, fp: np.ndarray, left: Optional[f
     values = np.interp((np.clip(x, xp[:, :1], xp[:, -1:]) + lift).ravel(), (xp + lift).ravel(), fp.ravel())
     values = values.reshape(rows, -1)
     return np.where(x < xp[:, :1], left, values) if left is not None else values
+
+
+@dataclass(frozen=True)
+class _Reading:
+    """:func:`_rows_interp` of ``rows`` rows at fixed ``x`` (1-D) on a fixed ``xp`` (1-D), for any ``fp``: where each
+    ``x`` falls found once, then each call reads ``fp`` there with numpy's own arithmetic (``np.interp``: the
+    value at a point of ``xp`` where ``x`` falls on one, else the slope from it to the next times the distance
+    past it, on the lifted values as :func:`_rows_interp` lifts them; the other way round where that gives NaN),
+    so the same values to the bit, without a search each time."""
+
+    rows: int
+    at: np.ndarray
+    """Per row and ``x``, the index (in all rows' ``fp`` laid end to end) of the last ``xp`` at or below it."""
+    between: np.ndarray
+    """Where ``x`` falls between two points of ``xp`` (the others read ``fp`` at ``at``), as indices of ``at``."""
+    past: np.ndarray
+    """There, how far ``x`` is past its ``xp`` point, and ..."""
+    before: np.ndarray
+    """... before the next one (negative),"""
+    width: np.ndarray
+    """... and how far apart the two are."""
+    outside: np.ndarray
+    """Where ``x`` is below ``xp`` (``left`` is read there; nowhere without ``left``)."""
+    left: Optional[float]
+    undefined: np.ndarray
+    """Where ``x`` is NaN (so is the value), as indices of ``at``."""
+
+    @classmethod
+    def of(cls, x: np.ndarray, xp: np.ndarray, rows: int, left: Optional[float] = None) -> "_Reading":
+        lift = (float(xp.max() - xp.min()) + 1.0) * np.arange(rows)[:, None]
+        lifted = (xp + lift).ravel()
+        wanted = (np.clip(x, xp[0], xp[-1]) + lift).ravel()
+        at = np.searchsorted(lifted, wanted, side="right") - 1  # np.interp's search
+        between = np.flatnonzero((at < lifted.size - 1) & (lifted[at] != wanted))
+        ahead = at[between]
+        outside = x < xp[0] if left is not None else np.zeros(x.shape, dtype=bool)
+        return cls(rows, at, between, wanted[between] - lifted[ahead], wanted[between] - lifted[ahead + 1],
+                   lifted[ahead + 1] - lifted[ahead], outside, left, np.flatnonzero(np.isnan(wanted)))
+
+    def __call__(self, fp: np.ndarray) -> np.ndarray:
+        flat = np.ravel(fp)
+        values = flat[self.at]
+        ahead = self.at[self.between]
+        low, high = flat[ahead], flat[ahead + 1]
+        with np.errstate(invalid="ignore", over="ignore"):  # infinite values: NaN, handled as np.interp does
+            slope = (high - low) / self.width
+            read = slope * self.past + low
+            lost = np.isnan(read)
+            if lost.any():  # as np.interp: from the next point, or the value both points share
+                again = slope * self.before + high
+                read = np.where(lost, np.where(np.isnan(again) & (low == high), low, again), read)
+        values[self.between] = read
+        values[self.undefined] = np.nan
+        values = values.reshape(self.rows, -1)
+        return np.where(self.outside, self.left, values) if self.left is not None else values
 
 
 @dataclass(frozen=True)
@@ -308,16 +367,23 @@ def _pusher(pushes: list[Push], base: np.ndarray, grid: np.ndarray, hours, roste
     start_s = np.array([start for start, _ in windows])[:, None]
     start_open = opening_time(hours, start_s)
     span = np.maximum(opening_time(hours, np.array([end for _, end in windows])[:, None]) - start_open, 1.0)
-    grid_open = opening_time(hours, grid)[None, :]
+    since_start = opening_time(hours, grid)[None, :] - start_open  # each grid time's opening time after the first call
     early = grid[None, :] <= start_s
     ramp = np.arange(grid.size) * 1e-6  # keeps the moved times increasing, for interpolation
+    most = np.maximum(roster, base[:, -1])[:, None]
 
     def pushed(value: np.ndarray) -> np.ndarray:
+        # What does not depend on the push is made once above; a kind no point has is not computed.
+        if walk_in.all():
+            return np.minimum(base * value[:, None], most)
         factor = np.where(walk_in, 1.0, (span[:, 0] - value * 3600.0) / span[:, 0])[:, None]
-        moved = np.where(early, grid, clock_at(hours, start_open + (grid_open - start_open) * factor, start=True))
-        compressed = _rows_interp(grid, np.maximum.accumulate(moved, axis=1) + ramp, base)
-        scaled = np.minimum(base * value[:, None], np.maximum(roster, base[:, -1])[:, None])
-        return np.where(walk_in[:, None], scaled, compressed)
+        moved = np.where(early, grid, clock_at(hours, start_open + since_start * factor, start=True))
+        if not (moved[:, 1:] >= moved[:, :-1]).all():  # increasing but where rounding steps back (then the most so far)
+            moved = np.maximum.accumulate(moved, axis=1)
+        compressed = _rows_interp(grid, moved + ramp, base)
+        if not walk_in.any():
+            return compressed
+        return np.where(walk_in[:, None], np.minimum(base * value[:, None], most), compressed)
 
     return pushed
 

@@ -77,7 +77,11 @@ def clock_at(hours: Hours, opened_s, start: bool = False):
     opened = np.asarray(opened_s, dtype=float)
     lengths = np.array([close_s - open_s for open_s, close_s in hours])
     ends = np.cumsum(lengths)
-    day = np.minimum(np.searchsorted(ends, opened, side="right" if start else "left"), len(hours) - 1)
+    # Each time's day: the days that end before it (at a day's end: with ``start``, that day too). A comparison
+    # a day, not a search: a round has a few days (MAX_DAYS), and the headroom's search asks for a city at a time.
+    day = np.zeros(opened.shape, dtype=np.intp)
+    for end in ends[:-1]:
+        day += (opened >= end) if start else (opened > end)
     opens = np.array([open_s for open_s, _ in hours])
     when = opens[day] + opened - (ends - lengths)[day]
     return float(when) if when.ndim == 0 else when

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -43,6 +44,18 @@ def test_opening_time_and_clock_at_invert_each_other(opened):
     # clock times are around 25,200 s, whose float spacing is 3.6e-12 s: compare to a microsecond
     assert opening_time(TWO_DAYS, when) == pytest.approx(min(opened, 30 * H), abs=1e-6)
     assert any(open_s <= when <= close_s for open_s, close_s in TWO_DAYS) or opened > 30 * H
+
+
+@pytest.mark.parametrize("days", [1, 2, 3, 14])
+@pytest.mark.parametrize("start", [False, True])
+def test_clock_at_of_an_array_is_clock_at_of_each_number(days, start):
+    # Every day a minute longer than the one before; times at, just before and just after each day's end.
+    hours = [(day * DAY_S + 7 * H, day * DAY_S + 21 * H + 60.0 * day) for day in range(days)]
+    ends = np.cumsum([close_s - open_s for open_s, close_s in hours])
+    opened = np.concatenate([np.random.default_rng(days).uniform(-H, ends[-1] + 2 * H, 200), ends,
+                             np.nextafter(ends, -np.inf), np.nextafter(ends, np.inf), [0.0, -H]])
+    expected = [clock_at(hours, float(value), start=start) for value in opened]
+    assert clock_at(hours, opened[None, :], start=start)[0].tolist() == expected
 
 
 def test_nights_do_not_count_and_a_window_starting_at_a_closing_starts_next_morning():

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from simsampling.advice.diagnosis import Evidence, classify
-from simsampling.advice.headroom import Fluids, Headroom, Push, _bracket, _search
+from simsampling.advice.headroom import Fluids, Headroom, Push, _bracket, _Reading, _rows_interp, _search
 from simsampling.advice.ranking import concern_of
 from simsampling.advice.sentences import evidence_text, headroom_sentence, stage_words
 from simsampling.log import EventLog
@@ -135,6 +135,23 @@ def test_a_stage_of_no_time_or_of_a_subnormal_time_limits_nothing(service_s: flo
     fluid = one_station(service_s=service_s, staffed=staffed)
     crowd = np.where(fluid.grid >= 8 * 3600.0, 120.0, 0.0)
     assert fluid.p90_wait_min(crowd[None, :])[0] <= 1.0  # within a step of the grid (a minute)
+
+
+@pytest.mark.filterwarnings("error::RuntimeWarning")
+@pytest.mark.parametrize("seed", range(12))
+@pytest.mark.parametrize("left", [None, 0.0])
+def test_a_reading_found_once_reads_as_interpolation_does_to_the_bit(seed: int, left):
+    # Points of xp repeated, x on them, between them, outside them or NaN, fp with infinities and NaN.
+    rng = np.random.default_rng(seed)
+    xp = np.sort(np.round(rng.uniform(-100.0, 1e5, 30), seed % 3))
+    xp[5] = xp[4]
+    x = np.concatenate([rng.uniform(xp[0] - 50.0, xp[-1] + 50.0, 40), xp[rng.integers(0, xp.size, 10)],
+                        [-np.inf, np.inf, np.nan, xp[0], xp[-1]]])
+    fp = np.cumsum(rng.uniform(0.0, 10.0, (4, xp.size)), axis=1)
+    fp[0, 10], fp[1, :], fp[2, 0], fp[3, 20:22] = np.inf, np.inf, np.nan, -np.inf
+    read, interpolated = _Reading.of(x, xp, 4, left=left)(fp), _rows_interp(x, xp, fp, left=left)
+    assert np.array_equal(read, interpolated, equal_nan=True)
+    assert np.array_equal(np.signbit(read), np.signbit(interpolated))
 
 
 def test_bisection_and_bracket_find_the_crossing_of_a_growing_wait():
