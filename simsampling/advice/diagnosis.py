@@ -249,10 +249,11 @@ def point_evidence(point: Point, scenario: Scenario, kpis: dict, bands) -> Evide
     closing_step = int(last_close // bands.step_s) - 1
     waiting = bands.queue_total.mean
     not_called = _mean(kpis["not_called"], 0.0)
+    calls = calls_window(arrivals, scenario.hours, point.population)
     return Evidence(
         plan=kind,
-        plan_end_s=plan_window(arrivals, scenario.hours, point.population)[1],
-        calls_end_s=None if kind == "walk_in" else calls_window(arrivals, scenario.hours, point.population)[1],
+        plan_end_s=plan_window(arrivals, scenario.hours, point.population, calls)[1],
+        calls_end_s=None if kind == "walk_in" else calls[1],
         last_arrival_s=last_arrival,
         last_swab_s=last_swab,
         finish_s=open_s + 3600.0 * _mean(kpis["finish_h"], 0.0),
@@ -317,7 +318,9 @@ def diagnose(result, target_min: float = DEFAULT_MAX_P90_WAIT_MIN, check_by_simu
                                    [p.evidence.p90_wait_min if p.evidence.p90_wait_min is not None else math.nan
                                     for p in points], target_min, [p.evidence.roster for p in points],
                                    result.replications)
-    points = [replace(point, headroom=headroom) for point, headroom in zip(points, headrooms)]
+    points = [point if headroom is None else PointDiagnosis(  # made anew, not replaced: a city has thousands
+        point.point, point.limited_by, point.evidence, point.bottleneck, point.waiting_person_min,
+        point.waiting_before_opening_person_min, headroom) for point, headroom in zip(points, headrooms)]
     if check_by_simulation:
         points = _checked(points, scenario, result.replications)
     return Diagnosis(target_min, points, run_diagnosis(points, result), scenario.deadline_s, scenario.hours[0][0], scenario)

@@ -104,6 +104,8 @@ class Fluids:
     """Per grid time, the latest time whose arrivals may be in line (nights wait for the opening)."""
     in_line: "_Reading"
     """Reads the points' arrivals at ``admitted`` (the same for every push: found once)."""
+    times: np.ndarray
+    """The grid once per set-up row of every point, laid end to end: what the curves are read back into."""
 
     @classmethod
     def of(cls, points: list[Point], scenario: Scenario, grid: np.ndarray, replications: int = 1,
@@ -138,7 +140,8 @@ class Fluids:
             per_step = np.where(closed, 0.0, rate[:, None, :]) * step
             served.append(np.concatenate([np.zeros(per_step.shape[:2] + (1,)), np.cumsum(per_step[:, :, :-1], axis=2)],
                                          axis=2))
-        return cls(grid, served, weight, admitted, _Reading.of(admitted, grid, len(points), left=0.0))
+        return cls(grid, served, weight, admitted, _Reading.of(admitted, grid, len(points), left=0.0),
+                   np.tile(grid, (weight.size, 1)))
 
     def p90_wait_min(self, arrived: np.ndarray) -> np.ndarray:
         """Per point, the p90 of the total wait (minutes) of residents arriving as ``arrived`` (cumulative,
@@ -154,9 +157,9 @@ class Fluids:
         # When each resident arrived and left the last line: the curves read backwards (a resident
         # on a flat stretch of a curve is placed at its end: residents sit strictly between counts).
         points, rows, _ = flow.shape
-        left = _rows_interp(np.repeat(who, rows, axis=0), flow.reshape(points * rows, -1), self.grid).reshape(points, rows, -1)
+        left = _rows_interp(np.repeat(who, rows, axis=0), flow.reshape(points * rows, -1), self.times).reshape(points, rows, -1)
         left[who[:, None, :] > flow[:, :, -1:]] = np.inf  # never served within the grid
-        waits = left - _rows_interp(who, arrived, self.grid)[:, None, :]
+        waits = left - _rows_interp(who, arrived, self.times[:len(arrived)])[:, None, :]
         p90 = np.partition(waits, RANK_90, axis=2)[:, :, RANK_90]
         return np.where(total > 0, (np.where(self.weight > 0, p90, 0.0) * self.weight).sum(axis=1), 0.0) / 60.0
 
@@ -251,12 +254,13 @@ class Push:
         if isinstance(arrivals, PoissonArrivals):
             return cls("walk_in_rate", arrivals, hours, point.population, 1.0, 1.0 / MAX_WALK_IN_FACTOR,
                        MAX_WALK_IN_FACTOR)
-        span_h = plan_span_h(arrivals, hours, point.population)
+        window = plan_window(arrivals, hours, point.population)
+        span_h = plan_span_h(arrivals, hours, point.population, window)
         if span_h <= 0:
             return None
         return cls("calling_plan", arrivals, hours, point.population, 0.0,
-                   -stretch_room_h(arrivals, hours, point.population), span_h * (1.0 - SMALLEST_FACTOR),
-                   plan_window(arrivals, hours, point.population))
+                   -stretch_room_h(arrivals, hours, point.population, window), span_h * (1.0 - SMALLEST_FACTOR),
+                   window)
 
     def plan(self, value: float) -> Arrivals:
         """The arrival plan pushed by ``value``."""

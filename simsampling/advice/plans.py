@@ -27,7 +27,7 @@ length).
 from __future__ import annotations
 
 import math
-from typing import Union
+from typing import Optional, Union
 
 import numpy as np
 
@@ -119,18 +119,20 @@ def calls_window(arrivals: Arrivals, hours: Hours, residents: int) -> tuple[floa
     return first, clock_at(hours, opening_time(hours, first) + calls)
 
 
-def plan_window(arrivals: Arrivals, hours: Hours, residents: int) -> tuple[float, float]:
-    """(first call, end of the plan) in seconds since midnight of day 0: :func:`calls_window`, its end
-    moved to the mop-up's end when that is later."""
-    first, end = calls_window(arrivals, hours, residents)
+def plan_window(arrivals: Arrivals, hours: Hours, residents: int,
+                calls: Optional[tuple[float, float]] = None) -> tuple[float, float]:
+    """(first call, end of the plan) in seconds since midnight of day 0: :func:`calls_window` (``calls`` when
+    the caller has it), its end moved to the mop-up's end when that is later."""
+    first, end = calls if calls is not None else calls_window(arrivals, hours, residents)
     if not isinstance(arrivals, PoissonArrivals) and arrivals.mop_up is not None:
         end = max(end, arrivals.mop_up.day * DAY_S + clock_seconds(arrivals.mop_up.end))
     return first, end
 
 
-def plan_span_h(arrivals: Arrivals, hours: Hours, residents: int) -> float:
-    """Opening hours from the plan's first call to its end (nights do not count): what :func:`shorten_plan` shortens."""
-    first, end = plan_window(arrivals, hours, residents)
+def plan_span_h(arrivals: Arrivals, hours: Hours, residents: int, window: Optional[tuple[float, float]] = None) -> float:
+    """Opening hours from the plan's first call to its end (nights do not count): what :func:`shorten_plan` shortens.
+    ``window``: the plan's :func:`plan_window` when the caller has it."""
+    first, end = window if window is not None else plan_window(arrivals, hours, residents)
     return (opening_time(hours, end) - opening_time(hours, first)) / 3600.0
 
 
@@ -139,9 +141,10 @@ def shortest_span_h(arrivals: Arrivals, hours: Hours, residents: int) -> float:
     return SMALLEST_FACTOR * plan_span_h(arrivals, hours, residents)
 
 
-def stretch_room_h(arrivals: Arrivals, hours: Hours, residents: int) -> float:
-    """Opening hours between the plan's end and the round's last closing: how far it can be stretched."""
-    _, end = plan_window(arrivals, hours, residents)
+def stretch_room_h(arrivals: Arrivals, hours: Hours, residents: int, window: Optional[tuple[float, float]] = None) -> float:
+    """Opening hours between the plan's end and the round's last closing: how far it can be stretched.
+    ``window``: the plan's :func:`plan_window` when the caller has it."""
+    _, end = window if window is not None else plan_window(arrivals, hours, residents)
     return max(0.0, opening_time(hours, hours[-1][1]) - opening_time(hours, end)) / 3600.0
 
 
