@@ -187,7 +187,7 @@ def plan_kind(arrivals) -> str:
 def stage_waiting(bands, stages: tuple[str, ...], before_opening: float) -> dict[str, float]:
     """Resident-minutes of waiting at each stage (the integral of its line), the waiting before the opening
     taken off the first stage (where residents wait for it)."""
-    waiting = {stage: float(bands.queue[stage].mean.sum()) * bands.step_s / 60.0 for stage in stages if stage in bands.queue}
+    waiting = {stage: bands.queue[stage].mean_sum() * bands.step_s / 60.0 for stage in stages if stage in bands.queue}
     if waiting:
         first = next(iter(waiting))
         waiting[first] = max(0.0, waiting[first] - before_opening)
@@ -247,7 +247,7 @@ def point_evidence(point: Point, scenario: Scenario, kpis: dict, bands) -> Evide
     p90 = _mean(kpis["wait_min"].get("total", {}).get("p90", {}))
     last_close = scenario.hours[-1][1]
     closing_step = int(last_close // bands.step_s) - 1
-    waiting = bands.queue_total.mean
+    waiting = bands.queue_total
     not_called = _mean(kpis["not_called"], 0.0)
     calls = calls_window(arrivals, scenario.hours, point.population)
     return Evidence(
@@ -261,7 +261,7 @@ def point_evidence(point: Point, scenario: Scenario, kpis: dict, bands) -> Evide
         p90_wait_min=p90 if math.isfinite(p90) else None,
         overtime_min=_mean(kpis["overtime_min"], 0.0),
         last_closing_s=last_close,
-        waiting_at_closing=float(waiting[closing_step]) if 0 <= closing_step < waiting.size else 0.0,
+        waiting_at_closing=waiting.mean_at(closing_step) if 0 <= closing_step < waiting.total.size else 0.0,
         not_called=0.0 if kind == "walk_in" else not_called,
         never_walked_in=not_called if kind == "walk_in" else 0.0,
         home_unserved=_mean(kpis["home_unserved"], 0.0),

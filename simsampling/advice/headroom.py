@@ -335,9 +335,11 @@ def estimate_headrooms(points: list[Point], scenario: Scenario, arrived: list[np
     for begin in range(0, len(usable), CHUNK):
         chunk = usable[begin:begin + CHUNK]
         length = max(arrived[i].size for i in chunk) + 1
-        came = np.array([np.pad(np.concatenate([[0.0], arrived[i]]), (0, length - arrived[i].size - 1), mode="edge")
-                         for i in chunk])
-        firsts = [int(np.argmax(row > 0)) - 1 for row in came]
+        came = np.zeros((len(chunk), length))  # none at the start, then the arrivals, the last count held to the end
+        for row, i in zip(came, chunk):
+            row[1:arrived[i].size + 1] = arrived[i]
+            row[arrived[i].size + 1:] = arrived[i][-1]
+        firsts = (np.argmax(came > 0, axis=1) - 1).tolist()
         means = [mean_service_s(points[i], scenario) for i in chunk]
         slowest = [min((points[i].servers(stage) * 3600.0 / seconds for stage, seconds in mean.items() if seconds > 0),
                        default=math.inf) for i, mean in zip(chunk, means)]  # a stage of no time (valid) limits nothing

@@ -194,6 +194,14 @@ class Band:
     def mean(self) -> np.ndarray:
         return self.total / max(self.n, 1)
 
+    def mean_at(self, step: int) -> float:
+        """``mean[step]`` without dividing the whole series (a city's diagnosis reads one step of thousands)."""
+        return float(self.total[step] / max(self.n, 1))
+
+    def mean_sum(self) -> float:
+        """``mean.sum()``; a band of one replication is its own mean (dividing by one changes no value)."""
+        return float((self.total if self.n <= 1 else self.total / self.n).sum())
+
     def coarsened(self, k: int, cumulative: bool) -> "Band":
         """The band in steps ``k`` times longer. Exact for the mean; for a time average the low and high
         become the averages of the finer ones (an envelope at least as wide as the true one)."""

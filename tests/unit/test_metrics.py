@@ -513,3 +513,13 @@ def test_a_band_of_one_replication_holds_its_series_once_and_is_never_changed_in
     np.testing.assert_array_equal(band_.low, [1.0, 1.0, 2.0, 2.0])
     np.testing.assert_array_equal(band_.high, [2.0, 3.0, 5.0, 4.0])
     np.testing.assert_array_equal(band_.mean, [1.5, 2.0, 3.5, 3.0])
+
+
+@pytest.mark.parametrize("replications", [1, 3, 7])
+def test_a_bands_mean_at_a_step_and_its_sum_are_its_means(replications):
+    rng = np.random.default_rng(replications)
+    band_ = Band()
+    for _ in range(replications):
+        band_.add(rng.uniform(0.0, 100.0, 50) / 3.0)
+    assert band_.mean_sum() == band_.mean.sum()
+    assert [band_.mean_at(step) for step in range(50)] == band_.mean.tolist()
