@@ -106,6 +106,9 @@ class Fluids:
     """Reads the points' arrivals at ``admitted`` (the same for every push: found once)."""
     times: np.ndarray
     """The grid once per set-up row of every point, laid end to end: what the curves are read back into."""
+    scratch: tuple[np.ndarray, np.ndarray]
+    """Working memory of :meth:`p90_wait_min` for the stages' departures, reused by each call (a chunk's fluids
+    are read eight times or more; fresh arrays made the three stages of 256 points half again as long)."""
 
     @classmethod
     def of(cls, points: list[Point], scenario: Scenario, grid: np.ndarray, replications: int = 1,
@@ -141,7 +144,7 @@ class Fluids:
             served.append(np.concatenate([np.zeros(per_step.shape[:2] + (1,)), np.cumsum(per_step[:, :, :-1], axis=2)],
                                          axis=2))
         return cls(grid, served, weight, admitted, _Reading.of(admitted, grid, len(points), left=0.0),
-                   np.tile(grid, (weight.size, 1)))
+                   np.tile(grid, (weight.size, 1)), (np.empty(served[0].shape), np.empty(served[0].shape)))
 
     def p90_wait_min(self, arrived: np.ndarray) -> np.ndarray:
         """Per point, the p90 of the total wait (minutes) of residents arriving as ``arrived`` (cumulative,
@@ -150,9 +153,14 @@ class Fluids:
         queued = self.in_line(arrived) if len(arrived) == self.in_line.rows else _rows_interp(
             self.admitted, self.grid, arrived, left=0.0)
         flow = np.broadcast_to(queued[:, None, :], self.served[0].shape)
-        for served in self.served:
-            # A stage's departures: what it could serve, less what it could not for want of residents.
-            flow = served + np.minimum.accumulate(np.minimum(flow - served, 0.0), axis=2)
+        for stage, served in enumerate(self.served):
+            # A stage's departures: what it could serve, less what it could not for want of residents
+            # (served + the running minimum of min(flow - served, 0), into the scratch array the last stage did not use).
+            departed = self.scratch[stage % 2]
+            np.subtract(flow, served, out=departed)
+            np.minimum(departed, 0.0, out=departed)
+            np.minimum.accumulate(departed, axis=2, out=departed)
+            flow = np.add(served, departed, out=departed)
         who = (np.arange(QUANTILES) + 0.5) / QUANTILES * total[:, None]
         # When each resident arrived and left the last line: the curves read backwards (a resident
         # on a flat stretch of a curve is placed at its end: residents sit strictly between counts).
