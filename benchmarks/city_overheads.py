@@ -28,9 +28,10 @@ Parts, on the Xi'an round (scenarios/calibration/xian-2021-round.yaml, 4,485 poi
   also loads numba's code for the checks by simulation, which a run has loaded before its workers fork).
 * ``diagnose``: the round's result as ``after`` takes it (``--result FILE``), then ``advice.diagnosis.diagnose`` alone,
   each repeat: CPU of this process, with the checks by simulation and without (the fluid headrooms and every point's
-  evidence: what a version's diagnosis computes itself). With ``--against DIR`` (another version's package, e.g.
-  exported with ``git archive``), each of ``--pairs`` pairs runs the part in a child process for this checkout, then one
-  with DIR first on ``PYTHONPATH``, on the same result: alternating, so that both see the same load.
+  evidence: what a version's diagnosis computes itself), the result frozen as a run freezes it
+  (``collector.kept_frozen``). With ``--against DIR`` (another version's package, e.g. exported with ``git archive``),
+  each of ``--pairs`` pairs runs the part in a child process for this checkout, then one with DIR first on
+  ``PYTHONPATH``, on the same result: alternating, so that both see the same load.
 
 On a shared machine read the CPU seconds; wall times are the two cores' when they are idle.
 """
@@ -203,11 +204,15 @@ def diagnose_part(scenario, repeats: int, pickled: Optional[Path]) -> None:
     result.summary  # noqa: B018 - a run has made it before it is diagnosed
     diagnose(result)  # the first call loads what later ones share (the checks' engine, modules)
     times: dict[str, list[float]] = {"with checks by simulation": [], "without": []}
-    for _ in range(repeats):
-        for checks, name in ((True, "with checks by simulation"), (False, "without")):
-            started = time.process_time()
-            diagnose(result, check_by_simulation=checks)
-            times[name].append(time.process_time() - started)
+    import contextlib
+
+    from simsampling import collector  # a run diagnoses with its results frozen (kept_frozen), where the version does
+    with getattr(collector, "kept_frozen", contextlib.nullcontext)():
+        for _ in range(repeats):
+            for checks, name in ((True, "with checks by simulation"), (False, "without")):
+                started = time.process_time()
+                diagnose(result, check_by_simulation=checks)
+                times[name].append(time.process_time() - started)
     print(f"\ndiagnose of the round, CPU of this process, {repeats} repeat(s) after one not timed:")
     for name, values in times.items():
         print(f"  {name:<26} median {statistics.median(values):5.3f} s  (" + ", ".join(f"{v:.3f}" for v in values) + ")",
