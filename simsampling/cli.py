@@ -34,7 +34,7 @@ from .cli_experiments import add_parsers as add_experiment_parsers
 from .cli_fit import add_parser as add_fit_parser
 from .cli_fit import run_fit
 from .cli_experiments import run_compare, run_sweep
-from .cli_folder import target_free
+from .cli_folder import release_targets, results_target, target_free
 from .cli_options import add_run_arguments, bounded_int
 from .cli_animate import add_parser as add_animate_parser
 from .cli_animate import run_animate
@@ -173,6 +173,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     except KeyboardInterrupt as exc:
         say(err, f"{interruption(exc)}: no results were written")
         return INTERRUPTED
+    finally:
+        release_targets()  # a default folder made for the command and left empty
 
 
 def _command(args, out: Console, err: Console) -> int:
@@ -236,13 +238,13 @@ def _with_overrides(scenario: Scenario, args, file: str) -> Scenario:
 
 
 def _run(args, out: Console, err: Console) -> int:
-    from .report import charts_drawer, default_folder
+    from .report import charts_drawer
 
     scenario = _with_overrides(load_scenario(args.scenario), args, str(args.scenario))
     if args.rota_point is not None and args.rota_point not in {point.id for point in scenario.points}:
         raise ScenarioError([Problem(str(args.scenario), None, "--rota-point",
                                      f"{args.rota_point!r} is not the id of a point of the scenario")])
-    target = args.out if args.out is not None else default_folder(scenario.name)
+    target = results_target(args.out, scenario.name)
     target_free(target, args.force, err, args.quiet)
     # The charts' process starts first: it imports matplotlib while this one loads the engine and simulates
     # (it is ended, unused, when the run stops before its charts).
@@ -417,13 +419,13 @@ def add_optimise_parser(commands) -> None:
 def _optimise(args, out: Console, err: Console) -> int:
     from .experiment.optimise import InfeasibleTarget, allocate_stations, optimise_staffing, success_run_size
     from .experiment.sequential import replications_for
-    from .report import ResultsExistError, default_folder
+    from .report import ResultsExistError
     from .report.folder import partial_folder
     from .report.optimise import write_optimise
 
     file = str(args.scenario)
     scenario = _with_overrides(load_scenario(args.scenario), args, file)
-    target = args.out if args.out is not None else default_folder(f"{scenario.name}-optimise")
+    target = results_target(args.out, f"{scenario.name}-optimise")
     target_free(target, args.force, err, args.quiet)
     if args.total_stations is None and args.deadline is None and args.max_p90_wait is None and not args.fit_waiting_area:
         raise ScenarioError([Problem(file, None, "--deadline", "give --deadline, --max-p90-wait or --fit-waiting-area "

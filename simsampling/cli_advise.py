@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, Callable, Sequence
 from .choices import DEFAULT_MAX_P90_WAIT_MIN, RANK_BY
 from .scenario import Problem, ScenarioError, load_scenario
 from .scenario.schema import MAX_REPLICATIONS
-from .cli_folder import target_free
+from .cli_folder import results_target, target_free
 from .cli_options import add_run_arguments, bounded_int
 from .terminal import printable, progress_bar, say
 
@@ -63,13 +63,13 @@ def run_advise(args, out: Console, err: Console, run_options: Callable[..., dict
     from .advice.impact import levers_named, measure_impact
     from .experiment.factorial import with_fixed
     from .experiment.warm_up import ready_options
-    from .report import ResultsExistError, default_folder
+    from .report import ResultsExistError
     from .report.advice import write_advice
 
     file = str(args.scenario)
     scenario = with_fixed(load_scenario(args.scenario), args.seed, args.replications, file)
     levers = levers_named(args.lever, scenario)
-    target = args.out if args.out is not None else default_folder(f"{scenario.name}-advise")
+    target = results_target(args.out, f"{scenario.name}-advise")
     target_free(target, args.force, err, args.quiet)
     options = run_options(args, scenario, file)
     line = (lambda text: None) if args.quiet else (lambda text: say(err, text))

@@ -17,7 +17,7 @@ from .choices import INTERRUPTED, OS_FAILURE
 from .scenario import Problem, ScenarioError, load_scenario
 from .scenario.schema import MAX_REPLICATIONS
 from .stopping import ProcessDied, interruption
-from .cli_folder import target_free
+from .cli_folder import results_target, target_free
 from .cli_options import add_run_arguments, bounded_int
 from .labels import counted
 from .terminal import printable, progress_bar, say, shown
@@ -79,7 +79,7 @@ def run_compare(args, out: Console, err: Console, run_options: RunOptions) -> in
     """``simsampling compare``; ``run_options(args, scenario, file)`` (cli.py's) gives each run's keywords."""
     from .experiment.compare import compare_scenarios
     from .experiment.factorial import with_fixed
-    from .report import ResultsExistError, default_folder
+    from .report import ResultsExistError
     from .report.compare import write_comparison
 
     if len(args.scenarios) < 2:
@@ -91,7 +91,7 @@ def run_compare(args, out: Console, err: Console, run_options: RunOptions) -> in
     options = {}
     for scenario, file in zip(fixed, args.scenarios):
         options = run_options(args, scenario, str(file))
-    target = args.out if args.out is not None else default_folder("compare-" + "-vs-".join(s.name for s in scenarios)[:80])
+    target = results_target(args.out, "compare-" + "-vs-".join(s.name for s in scenarios)[:80])
     target_free(target, args.force, err, args.quiet)
     if not args.quiet:
         say(err, f"common random numbers: every scenario runs with seed {seed} and {counted(replications, 'replication')}")

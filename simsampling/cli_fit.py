@@ -19,6 +19,7 @@ from rich.console import Console
 
 from . import __version__
 from .choices import BAD_INPUT, LAW_CHOICES, OS_FAILURE
+from .cli_folder import results_target
 from .scenario import ScenarioError, validate_scenario
 from .scenario.schema import MAX_SERVERS
 from .terminal import say
@@ -50,7 +51,7 @@ def run_fit(args, out: Console, err: Console) -> int:
 
     from .fitting import MIN_TIMES, arrival_slots, fit_stage, stage_times, stations_seen
     from .records import TIME_COLUMNS, RecordsError, read_records
-    from .report import ResultsExistError, check_target, default_folder
+    from .report import ResultsExistError, check_target
     from .report.folder import results_folder  # the package does not re-export it
 
     try:
@@ -96,7 +97,7 @@ def run_fit(args, out: Console, err: Console) -> int:
     arrival, arrival_from = _arrivals(records)
 
     name = "fit-" + (re.sub(r"[^A-Za-z0-9_.-]+", "-", args.records.stem).strip("-._")[:60] or "records")
-    target = args.out if args.out is not None else default_folder(name)
+    target = results_target(args.out, name)
     try:
         check_target(target, args.force)
     except ResultsExistError as exc:

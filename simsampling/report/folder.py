@@ -53,17 +53,31 @@ class WriteError(OSError):
         super().__init__(cause.errno, f"{cause.strerror or cause}; nothing was written", str(target))
 
 
-def default_folder(scenario_name: str, root: Path = Path("results"), now: Optional[datetime] = None) -> Path:
+def default_folder(scenario_name: str, root: Path = Path("results"), now: Optional[datetime] = None,
+                   reserve: bool = False) -> Path:
     """``results/<name>-<YYYYmmdd-HHMMSS>``, with a suffix if that name is taken. The name keeps its letters and
-    digits in any script (北碚区 stays 北碚区), anything else (separators, spaces, controls, direction marks) is a hyphen."""
+    digits in any script (北碚区 stays 北碚区), anything else (separators, spaces, controls, direction marks) is a hyphen.
+
+    With ``reserve`` the folder is made now, empty (``WriteError`` if it cannot be): of two commands started in
+    the same second, each takes its own (a name taken meanwhile is skipped, as one taken before)."""
     stamp = (now or datetime.now()).strftime("%Y%m%d-%H%M%S")
     slug = re.sub(r"[^\w.-]+", "-", unicodedata.normalize("NFC", scenario_name)).strip("-.") or "run"
-    candidate = root / f"{slug}-{stamp}"
-    suffix = 2
-    while candidate.exists():
-        candidate = root / f"{slug}-{stamp}-{suffix}"
+    suffix = 1
+    while True:
+        candidate = root / (f"{slug}-{stamp}" if suffix == 1 else f"{slug}-{stamp}-{suffix}")
         suffix += 1
-    return candidate
+        if not reserve:
+            if not os.path.lexists(candidate):
+                return candidate
+            continue
+        try:
+            candidate.parent.mkdir(parents=True, exist_ok=True)
+            candidate.mkdir()  # made only if missing: the reservation
+            return candidate
+        except FileExistsError:
+            continue
+        except OSError as exc:
+            raise WriteError(candidate, exc) from exc
 
 
 def _absolute(target: Path) -> Path:

@@ -156,6 +156,32 @@ def test_a_default_folder_keeps_the_names_letters_in_any_script(name, slug):
     assert default_folder(name, now=datetime(2026, 12, 4, 19, 0, 0)) == Path("results") / f"{slug}-20261204-190000"
 
 
+def test_commands_started_in_the_same_second_take_two_default_folders(tmp_path: Path, monkeypatch):
+    """The second was refused ('already holds results; choose another --out') though no --out was given."""
+    from datetime import datetime
+
+    from simsampling.cli_folder import release_targets, results_target
+    from simsampling.report import default_folder
+
+    monkeypatch.chdir(tmp_path)
+    second = datetime(2026, 12, 4, 19, 0, 0)
+    monkeypatch.setattr("simsampling.report.folder.datetime", type("Clock", (), {"now": staticmethod(lambda: second)}))
+    first, other = results_target(None, "demo"), results_target(None, "demo")
+    assert (first.name, other.name) == ("demo-20261204-190000", "demo-20261204-190000-2")
+    assert first.is_dir() and not any(first.iterdir())  # made now, empty: the other command sees it taken
+    assert default_folder("demo") == Path("results") / "demo-20261204-190000-3"  # unreserved: the next free name
+    (other / "summary.json").write_text("{}")  # as if results had been renamed into it
+    release_targets()
+    assert not first.exists() and other.is_dir()  # the empty one given back, the written one kept
+    assert results_target(tmp_path / "given", "demo") == tmp_path / "given" and not (tmp_path / "given").exists()
+
+
+def test_a_command_that_stops_before_its_results_leaves_no_default_folder(tmp_path: Path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert main(["optimise", str(DEMO)]) == 2  # no target given: bad input found after the folder was chosen
+    assert not any((tmp_path / "results").iterdir())
+
+
 def test_console_script_and_module_entry_point(tmp_path: Path):
     for command in (["simsampling"], [sys.executable, "-m", "simsampling"]):
         done = subprocess.run([*command, "validate", str(DEMO)], capture_output=True, text=True)
