@@ -43,6 +43,7 @@ import collections
 import contextlib
 import functools
 import itertools
+import logging
 import multiprocessing
 import os
 import signal
@@ -372,7 +373,10 @@ def _dask(function, shared, batches: Sequence[Batch], jobs: int, scheduler: Opti
     with contextlib.ExitStack() as stack:
         if scheduler is None:
             with _ctrl_c_ignored():  # the workers inherit it: Ctrl-C stops the run here, which closes them
-                cluster = LocalCluster(n_workers=max(1, jobs), threads_per_worker=1, processes=True, dashboard_address=":0")
+                # Its warnings are Dask's housekeeping, not the planner's (on Ctrl-C: tasks cancelled as the
+                # cluster closes, before the one line that says the run was interrupted); errors still show.
+                cluster = LocalCluster(n_workers=max(1, jobs), threads_per_worker=1, processes=True, dashboard_address=":0",
+                                       silence_logs=logging.ERROR)
             stack.enter_context(cluster)
             client = stack.enter_context(Client(cluster))
         else:
