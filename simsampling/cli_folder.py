@@ -5,6 +5,7 @@ work; this says it on the terminal)."""
 from __future__ import annotations
 
 import contextlib
+import os
 from pathlib import Path
 from typing import Optional
 
@@ -24,17 +25,21 @@ def results_target(given: Optional[Path], name: str) -> Path:
     where the second was refused as if the user had asked for the first's. ``release_targets`` removes it again
     if the command ends without writing into it."""
     from .report import default_folder
+    from .report.folder import RESULTS_ROOT
 
     if given is not None:
         return given
+    if not os.path.lexists(RESULTS_ROOT):  # made with it: given back with it
+        _MADE.append(RESULTS_ROOT)
     target = default_folder(name, reserve=True)
     _MADE.append(target)
     return target
 
 
 def release_targets() -> None:
-    """Remove the default folders this process made and left empty: a command that stopped before its results
-    (bad input found later, an interruption, a failure) leaves nothing behind. Results renamed into one stay."""
+    """Remove the default folders this process made and left empty, and results/ if it made it and it is empty
+    now: a command that stopped before its results (bad input found later, an interruption, a failure) leaves
+    nothing behind. Results renamed into one stay."""
     while _MADE:
         with contextlib.suppress(OSError):  # not empty (the results), or gone
             _MADE.pop().rmdir()

@@ -53,7 +53,11 @@ class WriteError(OSError):
         super().__init__(cause.errno, f"{cause.strerror or cause}; nothing was written", str(target))
 
 
-def default_folder(scenario_name: str, root: Path = Path("results"), now: Optional[datetime] = None,
+RESULTS_ROOT = Path("results")
+"""Where default results folders go, under the current folder."""
+
+
+def default_folder(scenario_name: str, root: Path = RESULTS_ROOT, now: Optional[datetime] = None,
                    reserve: bool = False) -> Path:
     """``results/<name>-<YYYYmmdd-HHMMSS>``, with a suffix if that name is taken. The name keeps its letters and
     digits in any script (北碚区 stays 北碚区), anything else (separators, spaces, controls, direction marks) is a hyphen.

@@ -179,7 +179,10 @@ def test_commands_started_in_the_same_second_take_two_default_folders(tmp_path: 
 def test_a_command_that_stops_before_its_results_leaves_no_default_folder(tmp_path: Path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     assert main(["optimise", str(DEMO)]) == 2  # no target given: bad input found after the folder was chosen
-    assert not any((tmp_path / "results").iterdir())
+    assert list(tmp_path.iterdir()) == []  # not even results/, made for it
+    (tmp_path / "results").mkdir()
+    assert main(["optimise", str(DEMO)]) == 2
+    assert list(tmp_path.iterdir()) == [tmp_path / "results"] and not any((tmp_path / "results").iterdir())
 
 
 def test_console_script_and_module_entry_point(tmp_path: Path):
