@@ -54,10 +54,11 @@ def marker() -> Path:
     return Path(tempfile.gettempdir()) / f"simsampling-compiling-{user}-{hashlib.sha1(place.encode()).hexdigest()[:12]}"
 
 
-def compiling_aside() -> bool:
-    """Whether a detached compilation into this install's cache, started by an earlier run, is still going."""
+def compiling_aside(path: Optional[Path] = None) -> bool:
+    """Whether a detached compilation into this install's cache (its marker ``path``, found if not given), started
+    by an earlier run, is still going."""
     try:
-        os.kill(int(marker().read_text()), 0)
+        os.kill(int((path or marker()).read_text()), 0)
         return True
     except (OSError, ValueError):
         return False
@@ -73,7 +74,7 @@ def compile_aside() -> None:
             claim = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
             break
         except FileExistsError:
-            if compiling_aside():
+            if compiling_aside(path):
                 return
             path.unlink(missing_ok=True)  # a compilation that died: taken over
         except OSError:  # no marker can be made: compile all the same
@@ -97,10 +98,11 @@ def compile_aside() -> None:
 def wait_for_aside(say: Callable[[str], None]) -> None:
     """Wait while a compilation started aside by another run is under way (one compilation at a time is faster
     than two sharing the cores), saying so first."""
-    if compiling_aside():
+    path = marker()  # found once: finding it tries the cache folders (files made and removed)
+    if compiling_aside(path):
         say("waiting for the simulation engine, which another run is compiling (once)")
         until = time.monotonic() + WAIT_AT_MOST_S
-        while compiling_aside() and time.monotonic() < until:
+        while compiling_aside(path) and time.monotonic() < until:
             time.sleep(WAIT_POLL_S)
 
 
@@ -250,5 +252,6 @@ if __name__ == "__main__":  # the detached compilation of ``warm_up`` (``compile
     try:
         compile_engine()
     finally:
-        if compiling_aside() and marker().read_text() == str(os.getpid()):  # this compilation's, not a later one's
-            marker().unlink(missing_ok=True)
+        held = marker()
+        if compiling_aside(held) and held.read_text() == str(os.getpid()):  # this compilation's, not a later one's
+            held.unlink(missing_ok=True)

@@ -135,7 +135,7 @@ def results_chart(result: RunResult, path: Path) -> None:
         lines.append(f"swab to result: median {median:.1f} h, p90 {p90:.1f} h")
     if math.isfinite(last):
         whisker = " (whisker: range)" if high > low else ""
-        lines.append(f"last result {clock_label(last)} on average{whisker}")
+        lines.append(f"last result {clock_label(last)}" + " on average" * (result.replications > 1) + whisker)
     style_axes(ax, f"{plain(result.scenario.name)}: residents with a result ({replications_text(result)})",
            f"time of day ({step_text(result)})", "residents (cumulative)")
     handles, _ = ax.get_legend_handles_labels()

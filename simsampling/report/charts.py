@@ -58,7 +58,7 @@ def cumulative_chart(result: RunResult, path: Path) -> None:
     by_deadline = done["sampled_by_deadline_share"]["mean"]
     if population:
         text = (f"{total:,.0f} sampled ({total / population:.0%} of population), {by_deadline:.0%} by the deadline\n"
-                + (f"last sample at {clock_label(result.scenario.hours[0][0] / 3600 + finish)} on average"
+                + (f"last sample at {clock_label(result.scenario.hours[0][0] / 3600 + finish)}" + " on average" * replicated
                    if total and finish is not None else "nobody sampled"))
     else:  # a round of nobody: no share, no last sample (null in summary.json)
         text = "nobody to sample: the population is 0"

@@ -25,7 +25,7 @@ def first_run(monkeypatch):
     monkeypatch.setattr(metrics, "interpret_cold_loops", done["interpreted"].append)
     monkeypatch.setattr(warm_up, "cold_parts", lambda fast_engine, home=False: (["engine"] if fast_engine else []) + ["metrics"])
     monkeypatch.setattr(warm_up, "compile_aside", lambda: done["aside"].append(warm_up.BACKGROUND))
-    monkeypatch.setattr(warm_up, "compiling_aside", lambda: False)
+    monkeypatch.setattr(warm_up, "compiling_aside", lambda path=None: False)
     monkeypatch.setattr(warm_up, "compile_kinds", lambda scenario, engines: done["compiled"].append(engines))
     return done
 
@@ -97,7 +97,7 @@ def test_the_compilation_aside_is_claimed_before_it_starts_and_a_dead_ones_taken
 
 def test_a_run_that_would_compile_waits_for_the_compilation_under_way(monkeypatch, first_run):
     under_way = iter([True, True, False])  # asked once before saying, then until it ends
-    monkeypatch.setattr(warm_up, "compiling_aside", lambda: next(under_way))
+    monkeypatch.setattr(warm_up, "compiling_aside", lambda path=None: next(under_way))
     monkeypatch.setattr(warm_up, "WAIT_POLL_S", 0.0)
     cold = iter([["engine", "metrics"], []])  # cold before, cached once the other run's compilation ended
     monkeypatch.setattr(warm_up, "cold_parts", lambda fast_engine, home=False: next(cold))
