@@ -7,7 +7,6 @@ column, or the defaults section), so a problem is reported once, at its source.
 
 from __future__ import annotations
 
-import copy
 import csv
 import io
 import re
@@ -98,7 +97,7 @@ def _merge(base: Any, override: Any, base_path: tuple, path: tuple, written: dic
     merged = {}
     for key, value in base.items():  # in the inherited order (a point's stages keep the flow of the defaults)
         if key not in override:
-            merged[key] = copy.deepcopy(value)
+            merged[key] = _copied(value)
             _inherit(base_path + (key,), path + (key,), written, sources)
         elif override[key] is not None:
             merged[key] = _merge(value, override[key], base_path + (key,), path + (key,), written, sources)
@@ -106,6 +105,16 @@ def _merge(base: Any, override: Any, base_path: tuple, path: tuple, written: dic
         if key not in base:
             merged[key] = value
     return merged
+
+
+def _copied(value: Any) -> Any:
+    """A copy of YAML data (mappings, lists, scalars) for one point: ``copy.deepcopy`` keeps a memo of every
+    object it meets, which took a tenth of reading a city's 4,485 points (0.04 s of 0.42 s of CPU)."""
+    if isinstance(value, dict):
+        return {key: _copied(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_copied(item) for item in value]
+    return value
 
 
 def _inherit(from_path: tuple, to_path: tuple, written: dict[tuple, list[tuple[tuple, Source]]], sources: dict[tuple, Source]) -> None:
