@@ -38,7 +38,7 @@ from typing import Callable, Optional
 import numpy as np
 
 from ..experiment.replicate import point_log
-from ..metrics import time_stats
+from ..metrics import fluid_departures, time_stats
 from ..stages import union
 from ..scenario.schema import PoissonArrivals, Point, Scenario
 from .capacity import mean_service_s, open_mask, setup_times, stage_rates, stages_of
@@ -97,8 +97,9 @@ class Fluids:
     """
 
     grid: np.ndarray
-    served: list[np.ndarray]
-    """Per stage in walking order, residents it could have served from the grid's start to each time."""
+    served: np.ndarray
+    """``[stage, point, set-up, time]``: per stage in walking order, residents it could have served from the grid's
+    start to each time."""
     weight: np.ndarray
     admitted: np.ndarray
     """Per grid time, the latest time whose arrivals may be in line (nights wait for the opening)."""
@@ -106,9 +107,9 @@ class Fluids:
     """Reads the points' arrivals at ``admitted`` (the same for every push: found once)."""
     times: np.ndarray
     """The grid once per set-up row of every point, laid end to end: what the curves are read back into."""
-    scratch: tuple[np.ndarray, np.ndarray]
-    """Working memory of :meth:`p90_wait_min` for the stages' departures, reused by each call (a chunk's fluids
-    are read eight times or more; fresh arrays made the three stages of 256 points half again as long)."""
+    departed: np.ndarray
+    """Working memory of :meth:`p90_wait_min` for the last stage's departures, reused by each call (a chunk's
+    fluids are read eight times or more)."""
 
     @classmethod
     def of(cls, points: list[Point], scenario: Scenario, grid: np.ndarray, replications: int = 1,
@@ -138,13 +139,12 @@ class Fluids:
             if point.staff is not None:
                 for k, (stage, rate) in enumerate(stage_rates(point, scenario, grid, UNLIMITED / step).items()):
                     per_s[stages.index(stage), c] = rate
-        served = []
-        for rate in per_s:
+        served = np.zeros((len(stages),) + closed.shape)
+        for rate, stage in zip(per_s, served):
             per_step = np.where(closed, 0.0, rate[:, None, :]) * step
-            served.append(np.concatenate([np.zeros(per_step.shape[:2] + (1,)), np.cumsum(per_step[:, :, :-1], axis=2)],
-                                         axis=2))
+            np.cumsum(per_step[:, :, :-1], axis=2, out=stage[:, :, 1:])
         return cls(grid, served, weight, admitted, _Reading.of(admitted, grid, len(points), left=0.0),
-                   np.tile(grid, (weight.size, 1)), (np.empty(served[0].shape), np.empty(served[0].shape)))
+                   np.tile(grid, (weight.size, 1)), np.empty(closed.shape))
 
     def p90_wait_min(self, arrived: np.ndarray) -> np.ndarray:
         """Per point, the p90 of the total wait (minutes) of residents arriving as ``arrived`` (cumulative,
@@ -152,15 +152,7 @@ class Fluids:
         total = arrived[:, -1]
         queued = self.in_line(arrived) if len(arrived) == self.in_line.rows else _rows_interp(
             self.admitted, self.grid, arrived, left=0.0)
-        flow = np.broadcast_to(queued[:, None, :], self.served[0].shape)
-        for stage, served in enumerate(self.served):
-            # A stage's departures: what it could serve, less what it could not for want of residents
-            # (served + the running minimum of min(flow - served, 0), into the scratch array the last stage did not use).
-            departed = self.scratch[stage % 2]
-            np.subtract(flow, served, out=departed)
-            np.minimum(departed, 0.0, out=departed)
-            np.minimum.accumulate(departed, axis=2, out=departed)
-            flow = np.add(served, departed, out=departed)
+        flow = fluid_departures(np.ascontiguousarray(queued), self.served, self.departed)
         who = (np.arange(QUANTILES) + 0.5) / QUANTILES * total[:, None]
         # When each resident arrived and left the last line: the curves read backwards (a resident
         # on a flat stretch of a curve is placed at its end: residents sit strictly between counts).

@@ -151,12 +151,14 @@ def kept_in() -> str:
 
 
 def compile_kinds(scenario: Scenario, engines: tuple[str, ...]) -> None:
-    """Compile what the run's calls will use (``replicate.load_engines``: a small copy of each kind of point), then
-    any loop of the metrics still cold (``SMALL`` on SimPy uses them all): a run's own points may not use every
-    one (``peak`` measures side stages only), and one left cold would have every later run say it compiles."""
+    """Compile what the run's calls will use (``replicate.load_engines``: a small copy of each kind of point), the
+    loops no simulation calls (``metrics.compile_examples``: the advice's fluids), then any loop of the metrics
+    still cold (``SMALL`` on SimPy uses them all): a run's own points may not use every one (``peak`` measures
+    side stages only), and one left cold would have every later run say it compiles."""
     from .. import metrics
 
     load_engines(scenario, engines)
+    metrics.compile_examples()
     if not all(cached(dispatcher) for dispatcher in metrics.dispatchers()):
         small = small_scenario()
         load_engines(small, ("simpy",) * len(small.points))

@@ -20,6 +20,7 @@ is the same to the last bit.
 
 from .compiled import (
     busiest_spell,
+    compile_examples,
     compiled_loop,
     dispatchers,
     duration_summary,
@@ -29,6 +30,7 @@ from .compiled import (
     peak,
     sorted_occupancy,
 )
+from .fluid import fluid_departures
 from .durations import (
     DAY,
     DURATION_EDGES,
@@ -139,11 +141,13 @@ __all__ = [
     "busiest_spell",
     "busy_servers",
     "combine",
+    "compile_examples",
     "compiled_loop",
     "dispatchers",
     "duration_summary",
     "estimate",
     "flatten",
+    "fluid_departures",
     "histogram",
     "home_team_days",
     "in_order",

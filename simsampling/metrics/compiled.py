@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import functools
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any, Callable, Optional
 
 import numpy as np
 
@@ -26,7 +26,10 @@ class _Loop:
     """Makes (once) and returns numba's dispatcher of the loop."""
     chosen: list
     """What a call runs, once chosen: numba's dispatcher, or the Python function while it is interpreted."""
-    function: Callable
+    interpreted: Callable
+    """What runs while the loop is interpreted: the function itself, or its whole-array numpy twin."""
+    example: Optional[Callable[[], tuple]]
+    """Arguments of a small call, for a loop that no simulation calls (``compile_examples``)."""
 
 
 _LOOPS: list[_Loop] = []
@@ -38,14 +41,29 @@ def interpret_cold_loops(on: bool) -> None:
     for loop in _LOOPS:
         loop.chosen.clear()
         if on and not cached(loop.dispatcher()):
-            loop.chosen.append(loop.function)
+            loop.chosen.append(loop.interpreted)
 
 
-def compiled_loop(function: Callable) -> Callable:
+def compile_examples() -> None:
+    """Compile (or load from the cache) each loop that no simulation calls, by calling it on its example: the
+    warm-up's small points then leave no loop cold."""
+    for loop in _LOOPS:
+        if loop.example is not None:
+            loop.dispatcher()(*loop.example())
+
+
+def compiled_loop(function: Optional[Callable] = None, *, interpreted: Optional[Callable] = None,
+                  example: Optional[Callable[[], tuple]] = None) -> Callable:
     """``function`` compiled by numba at its first call (cached on disk; no fastmath, so
     each operation rounds as numpy's does), or run as Python while ``interpret_cold_loops``
     says so. numba is imported by the processes that measure logs, not by every import of
-    the package."""
+    the package.
+
+    Used as ``@compiled_loop(interpreted=..., example=...)`` by a loop over arrays too large for Python (the
+    advice's fluids): ``interpreted`` runs instead of the function while it is interpreted (numpy on whole
+    arrays, the same figures), and ``example`` gives the arguments of a small call (``compile_examples``)."""
+    if function is None:
+        return functools.partial(compiled_loop, interpreted=interpreted, example=example)
     compiled: list[Callable] = []
     chosen: list[Callable] = []
 
@@ -60,7 +78,7 @@ def compiled_loop(function: Callable) -> Callable:
             chosen.append(dispatcher())
         return chosen[0](*args)
 
-    _LOOPS.append(_Loop(dispatcher, chosen, function))
+    _LOOPS.append(_Loop(dispatcher, chosen, interpreted or function, example))
     return functools.update_wrapper(call, function)
 
 

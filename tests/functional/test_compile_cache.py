@@ -82,6 +82,7 @@ from simsampling.experiment.replicate import load_engines
 from simsampling.experiment.warm_up import small_scenario
 small = small_scenario()
 load_engines(small, ("simpy",) * len(small.points))
+metrics.compile_examples()  # the loops no simulation calls (the advice's fluids)
 print(sorted(d.py_func.__name__ for d in metrics.dispatchers() if not d.overloads))
 """
 

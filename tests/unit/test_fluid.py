@@ -1,0 +1,56 @@
+"""The fluid stages' compiled loop against its numpy twin (which runs while it is interpreted): the same
+departures to the bit, on curves as the headroom makes them and on any values (NaN, infinities, signed zeros)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
+
+from simsampling.metrics import fluid_departures
+from simsampling.metrics.fluid import departures_numpy
+
+ANY = st.one_of(st.floats(-50, 50, width=16), st.sampled_from([0.0, -0.0, np.nan, np.inf, -np.inf]))
+
+
+@st.composite
+def fluids(draw, curves: bool) -> tuple[np.ndarray, np.ndarray]:
+    """(arrived ``[point, time]``, served ``[stage, point, row, time]``): cumulative curves (``curves``), or any values."""
+    stages, points, rows, steps = (draw(st.integers(1, high)) for high in (3, 3, 3, 40))
+
+    def values(shape: tuple) -> np.ndarray:
+        size = int(np.prod(shape))
+        if curves:  # counts in whole and half residents: ties and flat stretches are common
+            steps_made = np.array(draw(st.lists(st.integers(0, 6), min_size=size, max_size=size)), dtype=float) / 2.0
+            return np.cumsum(steps_made.reshape(shape), axis=-1)
+        return np.array(draw(st.lists(ANY, min_size=size, max_size=size)), dtype=float).reshape(shape)
+
+    return values((points, steps)), values((stages, points, rows, steps))
+
+
+def same_bits(a: np.ndarray, b: np.ndarray) -> bool:
+    """Every value the same to the bit (signed zeros told apart), any NaN alike (a NaN's payload is no figure)."""
+    canonical = [np.where(np.isnan(x), np.nan, x) for x in (a, b)]
+    return a.shape == b.shape and canonical[0].tobytes() == canonical[1].tobytes()
+
+
+@pytest.mark.filterwarnings("ignore:invalid value:RuntimeWarning")  # infinities less infinities, on purpose
+@settings(max_examples=150, deadline=None)
+@given(st.one_of(fluids(curves=True), fluids(curves=False)))
+@example((np.array([[0.0, -0.0, 1.0]]), np.array([[[[0.0, 0.0, 0.5]]]])))  # signed zeros
+@example((np.array([[np.nan, 1.0, 2.0]]), np.array([[[[1.0, np.nan, 3.0]]], [[[0.0, 1.0, np.inf]]]])))  # NaN kept
+def test_the_compiled_departures_are_numpys_to_the_bit(fluid):
+    arrived, served = fluid
+    out_shape = served.shape[1:]
+    want = departures_numpy(arrived, served, np.empty(out_shape))
+    assert same_bits(fluid_departures(arrived, served, np.empty(out_shape)), want)
+    assert same_bits(fluid_departures.__wrapped__(arrived, served, np.empty(out_shape)), want)  # the loop as Python
+
+
+def test_departures_follow_the_slowest_stage_and_never_pass_the_arrivals():
+    """Ten arrive at once; the first stage could serve four a step, the second two: two leave a step."""
+    arrived = np.array([[0.0, 10.0, 10.0, 10.0, 10.0, 10.0, 10.0, 10.0]])
+    served = np.array([[[np.arange(8) * 4.0]], [[np.arange(8) * 2.0]]])
+    left = fluid_departures(arrived, served, np.empty((1, 1, 8)))
+    assert left.tolist() == [[[0.0, 2.0, 4.0, 6.0, 8.0, 10.0, 10.0, 10.0]]]
