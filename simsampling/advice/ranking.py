@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Optional
 
 import numpy as np
@@ -44,6 +45,30 @@ class Ranked:
     waiting_space: Optional[int]
     idle_stations: int
     peak_busy_stations: float
+
+
+@dataclass(frozen=True)
+class Ranking:
+    """The points ranked (``rank_points``), with what a chart of them says beside: the p90 target and whether
+    the calling plans set every finish (by when). What the charts follow of a run's advice (``RunAdvice.charted``):
+    small enough to hand to the process that draws them, where the whole advice of a city is not (its diagnosis
+    holds the scenario: 6 MB pickled in 0.6 s; this, 4,485 rows, 0.3 MB in 10 ms)."""
+
+    rows: tuple[Ranked, ...]
+    target_min: float
+    finish_set_by_plan: bool = False
+    plan_end_s: Optional[float] = None
+
+    def rank_of(self, point_id: str) -> Ranked:
+        return self._ranks[point_id]
+
+    @cached_property
+    def _ranks(self) -> dict[str, Ranked]:
+        return {row.point: row for row in self.rows}
+
+    def ranked_ids(self) -> list[str]:
+        """Point ids, the one to act on first first."""
+        return [row.point for row in self.rows]
 
 
 def _mean(leaf) -> float:

@@ -13,7 +13,7 @@ from typing import Any, Optional
 
 from .diagnosis import Bottleneck, Diagnosis, Evidence, PointDiagnosis, diagnose
 from .headroom import Headroom
-from .ranking import Ranked, rank_points
+from .ranking import Ranked, Ranking, rank_points
 from .sentences import clock, evidence_text, point_sentences, run_sentences
 from .targets import DEFAULT_MAX_P90_WAIT_MIN
 
@@ -31,15 +31,17 @@ class RunAdvice:
         return self.diagnosis.target_min
 
     def rank_of(self, point_id: str) -> Ranked:
-        return self._ranks[point_id]
-
-    @cached_property
-    def _ranks(self) -> dict[str, Ranked]:
-        return {row.point: row for row in self.ranking}
+        return self.charted.rank_of(point_id)
 
     def ranked_ids(self) -> list[str]:
         """Point ids, the one to act on first first."""
-        return [row.point for row in self.ranking]
+        return self.charted.ranked_ids()
+
+    @cached_property
+    def charted(self) -> Ranking:
+        """What the charts follow of this advice: the ranking, the target, whether the plans set the finish."""
+        run = self.diagnosis.run
+        return Ranking(tuple(self.ranking), self.target_min, run.finish_set_by_plan, run.plan_end_s)
 
     def summary(self, result) -> dict[str, Any]:
         """The content of summary.json: the run's summary (``RunResult.summary``) and this advice."""

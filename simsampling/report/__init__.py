@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any, Callable, ContextManager, Iterator, Optional, Sequence, Union
 
 from ..advice import RunAdvice, run_advice
+from ..advice.ranking import Ranking
 from ..experiment import RunResult
 from .files import (
     write_chain,
@@ -35,6 +36,7 @@ __all__ = ["ResultsExistError", "charts_drawer", "check_target", "default_folder
 
 
 CHARTS, TABLES = "the process drawing the charts", "the process writing the tables"
+TABLES_AND_CHARTS = "the process writing the tables and drawing the charts"
 """What a forked child of the results' writing is called if it dies (``stopping.ProcessDied``)."""
 
 DRAWER_POINTS = 20
@@ -50,24 +52,30 @@ def charts_drawer(points: int) -> ContextManager[Optional[Prepared]]:
     return prepared(functools.partial(importlib.import_module, ".charts", __name__), CHARTS)
 
 
-def _draw_charts(result: RunResult, folder: Path, advice: RunAdvice, rota_point: Optional[str],
-                 plain_drawn: bool = False) -> list[Path]:
-    """Every chart, or those that follow the advice when the others are drawn already (``_plain_tables``)."""
-    from .charts import write_advised_charts, write_charts  # here: only the processes that draw import matplotlib
+def _draw_charts(result: RunResult, folder: Path, advice: RunAdvice, rota_point: Optional[str]) -> list[Path]:
+    """Every chart of the run."""
+    from .charts import write_charts  # here: only the processes that draw import matplotlib
 
-    if plain_drawn:
-        return write_advised_charts(result, folder, advice, rota_point)
     return write_charts(result, folder, advice, rota_point)
 
 
+def _draw_advised_charts(result: RunResult, folder: Path, handed: tuple[Ranking, Optional[str]]) -> list[Path]:
+    """The charts that follow the advice, by the child that drew the others (``_plain_tables``), handed the
+    advice's ranking and the rota's point once the run is diagnosed."""
+    from .charts import write_advised_charts
+
+    ranking, rota_point = handed
+    return write_advised_charts(result, folder, ranking, rota_point)
+
+
 def _charts_aside(result: RunResult, folder: Path, drawer: Optional[Prepared], advice: RunAdvice,
-                  rota_point: Optional[str], plain_drawn: bool) -> ContextManager[Callable[[], list[Path]]]:
+                  rota_point: Optional[str]) -> ContextManager[Callable[[], list[Path]]]:
     """Draw the charts in another process: ``drawer`` if given (handed the run without its residents), else a fork."""
     if drawer is None:
-        return aside(functools.partial(_draw_charts, result, folder, advice, rota_point, plain_drawn), CHARTS)
+        return aside(functools.partial(_draw_charts, result, folder, advice, rota_point), CHARTS)
     light = copy.copy(result)  # the computed summaries come along; the residents' logs are not drawn
     light.first_logs, light.persons_file = [], None
-    return _drawn_by(drawer, functools.partial(_draw_charts, light, folder, advice, rota_point, plain_drawn))
+    return _drawn_by(drawer, functools.partial(_draw_charts, light, folder, advice, rota_point))
 
 
 @contextlib.contextmanager
@@ -135,11 +143,11 @@ def tables_aside(result: RunResult) -> bool:
 
 
 def plain_charts_aside(result: RunResult) -> bool:
-    """Whether the child that writes the tables aside (``tables_aside``) then draws the charts that need no advice
-    (``charts.write_plain_charts``): for a run whose charts are not drawn by a drawer started with it
-    (``charts_drawer``: a city). Its tables take about half as long as the diagnosis (the Xi'an round: 1.1 s of CPU
-    against 2.0), so it imports matplotlib and draws five charts meanwhile (1.3 s), which the charts' process
-    forked once the run is diagnosed would have done after it."""
+    """Whether the child that writes the tables aside (``tables_aside``) then draws the charts, those that need no
+    advice while the run is diagnosed (``charts.write_plain_charts``), the others once handed the advice's ranking
+    (``charts.write_advised_charts``): for a run whose charts are not drawn by a drawer started with it
+    (``charts_drawer``: a city). A process forked for the charts after the diagnosis would import matplotlib and
+    warm it up again (the Xi'an round: 0.3 and 0.5 s of CPU) on the path after the diagnosis."""
     return tables_aside(result) and len(result.scenario.points) > DRAWER_POINTS
 
 
@@ -168,29 +176,39 @@ def _plain_tables(result: RunResult, staging: Path, table_format: str, charts: b
 def results_writer(result: RunResult, target: Union[str, Path], force: bool = False,
                    table_format: str = "csv") -> Iterator[Callable[..., None]]:
     """Open ``target``'s results folder (``ResultsExistError`` now, before any work) and write the tables that
-    do not need the run's advice, in a forked child for a run of many points (``tables_aside``), which then
-    draws a city's charts that need no advice either (``plain_charts_aside``), while the caller diagnoses the run; then ``finish(advice, provenance=None, more=None, rota_point=None,
-    drawer=None)`` writes the rest (arguments as for ``write_results``) and waits for the child. Leaving the
-    block without calling ``finish`` (an error) leaves nothing written."""
+    do not need the run's advice, in a forked child for a run of many points (``tables_aside``), while the caller
+    diagnoses the run. A city's child then draws the charts that need no advice either (``plain_charts_aside``),
+    and waits to be handed the advice's ranking (``RunAdvice.charted``) to draw the others: matplotlib is
+    imported and warmed up once, by the process that has the time for it. ``finish(advice, provenance=None,
+    more=None, rota_point=None, drawer=None)`` writes the rest (arguments as for ``write_results``) and waits for
+    the child. Leaving the block without calling ``finish`` (an error) leaves nothing written."""
     target = Path(target)
     result.summary  # noqa: B018 - computed once here, not again in the child and in this process
     finished = []
     with results_folder(target, force=force) as staging:
         charts_drawn = plain_charts_aside(result)
         plain = functools.partial(_plain_tables, result, staging, table_format, charts_drawn)
-        with (aside(plain, TABLES) if tables_aside(result) else contextlib.nullcontext(plain)) as tables:
+        if charts_drawn:
+            child = prepared(plain, TABLES_AND_CHARTS, then=functools.partial(_draw_advised_charts, result, staging / "charts"))
+        else:
+            child = aside(plain, TABLES) if tables_aside(result) else contextlib.nullcontext(plain)
+        with child as tables:
 
             def finish(advice: RunAdvice, provenance: Optional[dict[str, Any]] = None,
                        more: Optional[Callable[[Path], Sequence[tuple[str, str, Any]]]] = None,
                        rota_point: Optional[str] = None, drawer: Optional[Prepared] = None) -> None:
                 _check_rota_point(result, rota_point)
-                summary = advice.summary(result)  # made once, before the charts' process starts: they read it too
-                with _charts_aside(result, staging / "charts", drawer, advice, rota_point, charts_drawn) as charts:
+                if charts_drawn:  # the child's charts, once its tables are written
+                    charts = contextlib.nullcontext(functools.cache(tables.start((advice.charted, rota_point))))
+                else:
+                    charts = _charts_aside(result, staging / "charts", drawer, advice, rota_point)
+                with charts as drawn:
+                    summary = advice.summary(result)
                     write_summary(summary, staging)
                     write_points(summary, staging)
-                    tables()  # the child's tables (or, without one, written now): report.html reads scenario.yaml
+                    (drawn if charts_drawn else tables)()  # the child's tables: report.html reads scenario.yaml
                     sections = more(staging) if more is not None else ()
-                    write_report_html(result, staging, charts=charts(), provenance=provenance,  # reads the charts
+                    write_report_html(result, staging, charts=drawn(), provenance=provenance,  # reads the charts
                                       sections=sections, advice=advice)
                 finished.append(True)
 

@@ -19,6 +19,7 @@ import numpy as np
 from matplotlib.ticker import MaxNLocator, PercentFormatter
 
 from ..advice import RunAdvice, run_advice
+from ..advice.ranking import Ranking
 from ..experiment import RunResult
 from ..metrics import HOUR, WAIT_BINS, estimate
 from ..steps import sum_of_groups
@@ -252,7 +253,8 @@ def write_charts(result: RunResult, folder: Path, advice: Optional[RunAdvice] = 
     Returns the paths written, in report order."""
     if advice is None and len(result.scenario.points) > 1:
         advice = run_advice(result, check_by_simulation=False)
-    plain, advised = _plain_drawings(result), _advised_drawings(result, advice, rota_point_id)
+    plain, advised = _plain_drawings(result), _advised_drawings(result, advice.charted if advice is not None else None,
+                                                                   rota_point_id)
     _draw(result, folder, {**plain, **advised}, processes)
     return _in_report_order(folder, plain, advised)
 
@@ -263,11 +265,11 @@ def write_plain_charts(result: RunResult, folder: Path, processes: int = 1) -> N
     _draw(result, folder, _plain_drawings(result), processes)
 
 
-def write_advised_charts(result: RunResult, folder: Path, advice: RunAdvice, rota_point_id: Optional[str] = None,
+def write_advised_charts(result: RunResult, folder: Path, ranking: Ranking, rota_point_id: Optional[str] = None,
                          processes: int = 2) -> list[Path]:
-    """The charts ``write_plain_charts`` leaves (those that follow ``advice``); returns the paths of every chart of
-    the run, in report order, as ``write_charts`` does."""
-    advised = _advised_drawings(result, advice, rota_point_id)
+    """The charts ``write_plain_charts`` leaves (those that follow the advice's ``ranking``, ``RunAdvice.charted``);
+    returns the paths of every chart of the run, in report order, as ``write_charts`` does."""
+    advised = _advised_drawings(result, ranking, rota_point_id)
     _draw(result, folder, advised, processes)
     return _in_report_order(folder, _plain_drawings(result), advised)
 
@@ -279,12 +281,12 @@ def _plain_drawings(result: RunResult) -> dict[str, Callable]:
     return charts
 
 
-def _advised_drawings(result: RunResult, advice: Optional[RunAdvice], rota_point_id: Optional[str]) -> dict[str, Callable]:
+def _advised_drawings(result: RunResult, ranking: Optional[Ranking], rota_point_id: Optional[str]) -> dict[str, Callable]:
     charts: dict[str, Callable] = {}
     if len(result.scenario.points) > 1:
-        charts.update({name: functools.partial(draw, advice=advice) for name, draw in POINT_CHARTS.items()})
-    if rota_point(result, advice, rota_point_id) is not None:
-        charts["rota.png"] = functools.partial(rota_chart, advice=advice, chosen=rota_point_id)
+        charts.update({name: functools.partial(draw, advice=ranking) for name, draw in POINT_CHARTS.items()})
+    if rota_point(result, ranking, rota_point_id) is not None:
+        charts["rota.png"] = functools.partial(rota_chart, advice=ranking, chosen=rota_point_id)
     return charts
 
 

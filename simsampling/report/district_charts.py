@@ -14,7 +14,7 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 from matplotlib.ticker import FuncFormatter, MaxNLocator, MultipleLocator, PercentFormatter
 
-from ..advice import RunAdvice
+from ..advice.ranking import Ranking
 from ..experiment import RunResult
 from ..log import day_clock
 from ..metrics import HOUR
@@ -164,7 +164,7 @@ def _place_legend(fig, ax, legend: dict) -> None:
     ax.legend(loc=best[1], **options).get_frame().set_boxstyle("round")
 
 
-def points_finish_chart(result: RunResult, path: Path, advice: RunAdvice) -> None:
+def points_finish_chart(result: RunResult, path: Path, advice: Ranking) -> None:
     """Points ranked by finish time (mean, 95% CI) against the deadline.
 
     Up to FEW_POINTS points: one bar each. More: the ranked curve of all points
@@ -181,8 +181,8 @@ def points_finish_chart(result: RunResult, path: Path, advice: RunAdvice) -> Non
     name = plain(result.scenario.name)
     xlabel = f"finish time (last sample at the point): hours after the first opening, {clock_label(open_h)}"
     ci = "mean, 95% CI" if result.replications > 1 else "no CI from one replication"
-    tied = advice.diagnosis.run.finish_set_by_plan
-    plan_end = advice.diagnosis.run.plan_end_s
+    tied = advice.finish_set_by_plan
+    plan_end = advice.plan_end_s
     note = (f"Every point's finish is set by its calling plan (the plans end by {day_clock(plan_end)}):\n"
             "finish times tie; the points are ranked by waits and lines instead") if tied else ""
     if len(rows) <= FEW_POINTS:
@@ -218,15 +218,15 @@ def points_finish_chart(result: RunResult, path: Path, advice: RunAdvice) -> Non
     save(fig, path)
 
 
-def _ranked_rows(rows: list[dict], advice: RunAdvice) -> list[dict]:
+def _ranked_rows(rows: list[dict], advice: Ranking) -> list[dict]:
     """The rows of ``_finish_rows`` in the order of the ranking of what to act on."""
     order = {point_id: rank for rank, point_id in enumerate(advice.ranked_ids())}
     return sorted(rows, key=lambda row: order.get(row["point"].id, len(order)))
 
 
-def _wait_bars(ax, rows: list[dict], advice: RunAdvice) -> None:
+def _wait_bars(ax, rows: list[dict], advice: Ranking) -> None:
     """One bar per point (first to act on at the top): its p90 total wait, against the target."""
-    waits = np.array([advice.diagnosis.point(row["point"].id).evidence.p90_wait_min or 0.0 for row in rows])
+    waits = np.array([advice.rank_of(row["point"].id).p90_wait_min or 0.0 for row in rows])  # the evidence's p90
     target = advice.target_min
     positions = np.arange(len(rows))[::-1]
     ax.barh(positions, waits, height=0.65, color=[LATE if w > target else MAIN for w in waits])
@@ -242,7 +242,7 @@ def _wait_bars(ax, rows: list[dict], advice: RunAdvice) -> None:
               loc="lower right", fontsize=8, frameon=False)
 
 
-def queue_heatmap(result: RunResult, path: Path, advice: RunAdvice) -> None:
+def queue_heatmap(result: RunResult, path: Path, advice: Ranking) -> None:
     """People waiting at each point (all stages) over time; points ranked by what to act on, the first at the top."""
     rows = _ranked_rows(_finish_rows(result), advice)
     n = len(rows)
@@ -292,8 +292,8 @@ def queue_heatmap(result: RunResult, path: Path, advice: RunAdvice) -> None:
             ylabel += f"\neach row: mean of {group} points in that order"
     what = "mean over replications" if group == 1 else f"mean over replications and the row's {group} points"
     span = "the day" if result.scenario.round.days == 1 else "the round"
-    tied = (f"\nevery point's finish is set by its calling plan (by {day_clock(advice.diagnosis.run.plan_end_s)}): "
-            "ranked by deadline, waiting space, p90 wait") if advice.diagnosis.run.finish_set_by_plan else (
+    tied = (f"\nevery point's finish is set by its calling plan (by {day_clock(advice.plan_end_s)}): "
+            "ranked by deadline, waiting space, p90 wait") if advice.finish_set_by_plan else (
         "\nranked by time past the deadline, line over the waiting space, p90 wait")
     style_axes(ax, f"{plain(result.scenario.name)}: people waiting at each point over {span} ({n:,} points){tied}",
            f"time of day ({step_text(result)})", ylabel)
@@ -305,7 +305,7 @@ def queue_heatmap(result: RunResult, path: Path, advice: RunAdvice) -> None:
     save(fig, path, bottom=0.22 / fig.get_figheight())
 
 
-def slowest_points_chart(result: RunResult, path: Path, advice: RunAdvice) -> None:
+def slowest_points_chart(result: RunResult, path: Path, advice: Ranking) -> None:
     """The points to act on first, one by one: line length per stage over time, finish time and deadline."""
     rows = _ranked_rows(_finish_rows(result), advice)[:DRILL_DOWN]
     fig, axes = plt.subplots(len(rows), 1, figsize=(9, 2.7 * len(rows) + 0.8), sharex=True, squeeze=False)
@@ -355,7 +355,7 @@ def slowest_points_chart(result: RunResult, path: Path, advice: RunAdvice) -> No
     save(fig, path, bottom=0.35 / height)
 
 
-def _concern_label(advice: RunAdvice, point_id: str) -> str:
+def _concern_label(advice: Ranking, point_id: str) -> str:
     """Why a point is where it is in the ranking, in a few words."""
     rank = advice.rank_of(point_id)
     if rank.concern == "late":

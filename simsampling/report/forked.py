@@ -165,17 +165,21 @@ def share(items: Sequence[Any], work: Callable[[Any], Any], processes: int = 2) 
     return [done[index] for index in range(len(items))]
 
 
+def _called(work: Callable[[], Any]) -> Any:
+    return work()
+
+
 class Prepared:
     """A forked child that has prepared (imported) what a piece of work needs, waiting to be handed it."""
 
-    def __init__(self, job: Optional[int], result: Callable[[], Any]):
-        self._job, self._result = job, result
+    def __init__(self, job: Optional[int], result: Callable[[], Any], here: Optional[Callable[[Any], Any]] = None):
+        self._job, self._result, self._here = job, result, here
 
-    def start(self, work: Callable[[], Any]) -> Callable[[], Any]:
-        """Hand ``work`` (pickled: a module-level function with its arguments) to the child; return a
-        function that waits for its result. Without ``fork``: done here, now."""
+    def start(self, work: Any) -> Callable[[], Any]:
+        """Hand ``work`` (pickled: a module-level function with its arguments, or what ``prepared``'s ``then``
+        takes) to the child; return a function that waits for its result. Without ``fork``: done here, now."""
         if self._job is None:
-            value = work()
+            value = self._here(work)
             return lambda: value
         message, job = pickle.dumps(work), self._job
         self._job = None
@@ -203,14 +207,18 @@ class Prepared:
 
 
 @contextlib.contextmanager
-def prepared(prepare: Callable[[], Any], what: str = "a child process") -> Iterator[Prepared]:
+def prepared(prepare: Callable[[], Any], what: str = "a child process",
+             then: Callable[[Any], Any] = _called) -> Iterator[Prepared]:
     """Fork a child now that runs ``prepare()`` and then waits for the work of :meth:`Prepared.start`.
 
-    Leaving the block ends the child if its result was not read (the work never came, or an error);
-    ``what`` names it if it dies (``ProcessDied``).
+    The child returns ``then(work)``: by default the work is called; a ``then`` of the caller's (not pickled:
+    the child has it since the fork) is handed data instead, e.g. what it must know of a result that this
+    process and the child both hold since the fork. Leaving the block ends the child if its result was
+    not read (the work never came, or an error); ``what`` names it if it dies (``ProcessDied``).
+    Without ``fork``, ``prepare`` and ``then`` are run here when the work is handed over.
     """
     if not hasattr(os, "fork"):
-        yield Prepared(None, lambda: None)
+        yield Prepared(None, lambda: None, lambda work: (prepare(), then(work))[1])
         return
     job_read, job_write = os.pipe()
 
@@ -221,7 +229,7 @@ def prepared(prepare: Callable[[], Any], what: str = "a child process") -> Itera
             message = pipe.read()
         if not message:
             raise AsideError("no work was handed over")
-        return pickle.loads(message)()
+        return then(pickle.loads(message))
 
     ready: Optional[Prepared] = None
     try:

@@ -12,7 +12,7 @@ from matplotlib.colors import LinearSegmentedColormap, ListedColormap
 from matplotlib.patches import Patch
 from matplotlib.ticker import MaxNLocator, PercentFormatter
 
-from ..advice import RunAdvice
+from ..advice.ranking import Ranking
 from ..experiment import RunResult
 from ..metrics import HOUR, occupancy
 from .chart_style import clock_axis, plain, plt, save, style_axes
@@ -36,7 +36,7 @@ ROTA_EXACT_CLOSURES = 2_000
 several stations), a cell is drawn closed when half its row's stations were closed for most of it."""
 
 
-def rota_point(result: RunResult, advice: Optional[RunAdvice] = None, chosen: Optional[str] = None):
+def rota_point(result: RunResult, advice: Optional[Ranking] = None, chosen: Optional[str] = None):
     """The point rota.png shows, and why; None when there is nothing to show.
 
     ``chosen`` (``--rota-point``) if given; the only point of a one-point run; in a
@@ -103,7 +103,7 @@ def _row_edges(rows: int) -> np.ndarray:
     return np.column_stack([np.arange(rows) - 0.4, np.arange(rows) + 0.4]).ravel()
 
 
-def rota_chart(result: RunResult, path: Path, advice: Optional[RunAdvice] = None, chosen: Optional[str] = None) -> None:
+def rota_chart(result: RunResult, path: Path, advice: Optional[Ranking] = None, chosen: Optional[str] = None) -> None:
     """One point's sampling stations over the round (replication 1): busy, idle, or closed for lack of staff.
 
     A row per station; per time step the shade is the share of the step spent

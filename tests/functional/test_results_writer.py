@@ -128,3 +128,18 @@ def test_a_results_folder_is_as_open_as_the_umask_lets_a_new_folder_be(result: R
     assert FOLDER_MODE == 0o777 & ~before
     report.write_results(result, tmp_path / "shared")
     assert (tmp_path / "shared").stat().st_mode & 0o777 == FOLDER_MODE
+
+
+def test_the_ranking_handed_to_the_chart_drawer_is_the_advice_s(result: RunResult):
+    """A city's advised charts are drawn by the child that wrote the tables, handed ``RunAdvice.charted`` pickled:
+    what they read of the advice, without the diagnosis (which holds the scenario)."""
+    import pickle
+
+    advice = run_advice(result)
+    ranking = pickle.loads(pickle.dumps(advice.charted))
+    assert ranking.ranked_ids() == advice.ranked_ids() and list(ranking.rows) == advice.ranking
+    assert (ranking.target_min, ranking.finish_set_by_plan, ranking.plan_end_s) == (
+        advice.target_min, advice.diagnosis.run.finish_set_by_plan, advice.diagnosis.run.plan_end_s)
+    for point in advice.diagnosis.points:  # the p90 wait the bars of points_finish.png show
+        assert ranking.rank_of(point.id).p90_wait_min == point.evidence.p90_wait_min
+    assert b"Diagnosis" not in pickle.dumps(advice.charted)

@@ -86,6 +86,26 @@ def test_a_prepared_child_does_the_work_handed_later_with_what_it_prepared():
     assert "PREPARED_IN" not in os.environ
 
 
+def test_a_prepared_child_hands_data_to_its_own_then():
+    """``then`` is the child's since the fork (not pickled: it may hold what both processes share); only the data
+    handed over travels."""
+    shared = {"big": list(range(1000))}
+    prepared_in = []
+    with forked.prepared(lambda: prepared_in.append(os.getpid()),
+                         then=lambda handed: (len(shared["big"]) + handed, prepared_in[0])) as child:
+        total, where = child.start(5)()
+    assert total == 1005 and where != os.getpid() and prepared_in == []
+
+
+def test_without_fork_a_prepared_then_runs_here_after_prepare(monkeypatch):
+    monkeypatch.delattr(forked.os, "fork")
+    steps = []
+    with forked.prepared(lambda: steps.append("prepare"), then=lambda handed: steps.append(handed) or len(steps)) as child:
+        assert steps == []
+        assert child.start("then")() == 2
+    assert steps == ["prepare", "then"]
+
+
 def test_a_prepared_child_never_handed_work_is_ended():
     started = time.perf_counter()
     with forked.prepared(lambda: None):
