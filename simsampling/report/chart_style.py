@@ -23,6 +23,9 @@ MAIN = "#264653"
 DEADLINE = "#c1121f"
 LATE = "#e76f51"
 DPI = 130
+PNG_COMPRESSION = 1
+"""zlib's level for the charts' PNG (Pillow's default, 6, spends a sixth of a city's drawing on it): the same pixels;
+the Xi'an round's nine charts 0.1 s of CPU less, their files 10% larger (1.19 MB against 1.08)."""
 
 
 def plain(text: object) -> str:
@@ -89,5 +92,5 @@ def save(fig, path: Path, bottom: float = 0.0, dpi: float = DPI) -> None:
     margins and spaces when the rectangle is the whole figure)."""
     fig.tight_layout(rect=(0, bottom, 1, 1) if bottom else None)
     fig.set_layout_engine(None)
-    fig.savefig(path, dpi=dpi)
+    fig.savefig(path, dpi=dpi, pil_kwargs={"compress_level": PNG_COMPRESSION})
     plt.close(fig)

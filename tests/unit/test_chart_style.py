@@ -35,6 +35,8 @@ def test_save_draws_once_the_pixels_of_tight_layout_then_savefig(tmp_path: Path,
     assert len(draws) == 3
     saved, plain = (np.asarray(Image.open(tmp_path / name)) for name in ("saved.png", "plain.png"))
     assert saved.shape == plain.shape and np.array_equal(saved, plain)
+    # The same pixels compressed less (PNG_COMPRESSION, not Pillow's default level): another, larger file.
+    assert (tmp_path / "saved.png").stat().st_size > (tmp_path / "plain.png").stat().st_size
 
 
 def test_a_layout_without_a_rectangle_is_the_whole_figures():
