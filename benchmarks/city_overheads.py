@@ -16,7 +16,9 @@ Parts, on the Xi'an round (scenarios/calibration/xian-2021-round.yaml, 4,485 poi
   first use writes it: another version with the same result classes can then time the same part), then, each repeat, what
   ``simsampling run`` does after it: the diagnosis (``run_advice``) and the results folder with its charts
   (``report.results_writer`` where the version has it: the tables that need no advice written aside
-  meanwhile; else ``write_results``). Printed: wall, and CPU of this process and of its children. The
+  meanwhile; else ``write_results``), with the collector as in the command's process where the version has
+  it (``collector.for_a_command``'s thresholds, the run's results frozen by ``kept_frozen``: without them, a
+  collection walking the round's results adds up to half a second to the main process). Printed: wall, and CPU of this process and of its children. The
   first repeat is the one a run makes: writing points.csv loads polars here, after which the tables are
   no longer written aside (``report.tables_aside``), which later repeats say.
 
@@ -123,14 +125,21 @@ def after_part(scenario, repeats: int, scratch: Path, pickled: Optional[Path] = 
     import simsampling.report as report
     from simsampling.advice import run_advice
 
+    import contextlib
+
+    from simsampling import collector
+
     print("\nafter the simulation: the diagnosis and the results folder (charts included)")
     result = round_result(scenario, pickled)
     join_pool_closing()  # the run's workers are reaped before the first repeat is timed, not during it
+    # The collector as in a command's process, where the version has it: its thresholds, the run's results frozen.
+    getattr(collector, "for_a_command", lambda: None)()
+    frozen = getattr(collector, "kept_frozen", contextlib.nullcontext)
     for repeat in range(repeats):
         out = scratch / f"after-{repeat}"
         wall, mine, theirs = time.perf_counter(), time.process_time(), children_cpu()
         if hasattr(report, "results_writer"):
-            with report.results_writer(result, out) as finish:
+            with frozen(), report.results_writer(result, out) as finish:
                 finish(run_advice(result))
         else:
             report.write_results(result, out, advice=run_advice(result))
