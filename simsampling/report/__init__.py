@@ -96,9 +96,9 @@ def write_results(result: RunResult, target: Union[str, Path], force: bool = Fal
                   drawer: Optional[Prepared] = None) -> Path:
     """Write every output of ``result`` into ``target``, whole or not at all.
 
-    The charts are drawn meanwhile in other processes (``drawer``, from ``charts_drawer``, or a
-    child forked now, ``forked.aside``), two at a time (``charts.write_charts``): matplotlib takes
-    longer than the tables, and the second core is free by then.
+    The charts are drawn meanwhile in other processes (``drawer``, from ``charts_drawer``; a child forked
+    now, ``forked.aside``; for a city, the child that wrote the tables: ``plain_charts_aside``), two at a
+    time (``charts.write_charts``): matplotlib takes longer than the tables, and the second core is free by then.
 
     ``provenance`` adds rows to report.html's provenance table (e.g. ``{"executor": "dask"}``).
     ``table_format``: ``csv`` or ``parquet`` for persons and timeseries (the other tables are CSV).
