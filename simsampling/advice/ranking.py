@@ -52,7 +52,7 @@ class Ranking:
     """The points ranked (``rank_points``), with what a chart of them says beside: the p90 target and whether
     the calling plans set every finish (by when). What the charts follow of a run's advice (``RunAdvice.charted``):
     small enough to hand to the process that draws them, where the whole advice of a city is not (its diagnosis
-    holds the scenario: 6 MB pickled in 0.6 s; this, 4,485 rows, 0.3 MB in 10 ms)."""
+    holds the scenario: 6 MB pickled in 0.6 s; this, 4,485 rows, 0.4 MB in 10 ms)."""
 
     rows: tuple[Ranked, ...]
     target_min: float
