@@ -11,7 +11,7 @@ from typing import Optional
 
 import numpy as np
 
-from .arrivals import ArrivalDraw, draw_arrivals, household_of
+from .arrivals import ArrivalDraw, draw_arrivals, household_of, in_time_order
 from .random import point_streams, reach_of, roster_sample, roster_uniform, sample, stream
 from .stages import Flow
 from .scenario.schema import PoissonArrivals, Point, Pooling, Scenario
@@ -121,7 +121,7 @@ def draw_residents(scenario: Scenario, point: Point, replication: int) -> Reside
     everyone = came.size == draw.arrival_s.size
     arrival_s = draw.arrival_s if everyone else draw.arrival_s[came]
     if arrival_s.size > 1 and not np.all(arrival_s[1:] >= arrival_s[:-1]):  # walk-ins come in order: a stable sort leaves them
-        by_time = np.argsort(arrival_s, kind="stable")
+        by_time = in_time_order(arrival_s)
         came, arrival_s, everyone = came[by_time], arrival_s[by_time], False
     order = came if members is None else members[came]
     # Service draws are indexed by identity in the roster, so a resident's service time does

@@ -101,11 +101,15 @@ class ClosureLog:
 
     def late_leaving_s(self) -> dict[str, float]:
         """Per role, staff-seconds worked past a shift's end to serve a line out."""
+        if not self.start_s.size:  # (most points close nothing: their empty arrays' operations cost microseconds each)
+            return {}
         late = (self.reason == "off_duty") & (self.start_s > self.scheduled_s)
         return {role: float((self.start_s - self.scheduled_s)[late & (self.role == role)].sum()) for role in set(self.role[late])}
 
     def closed_s(self, role: str, spans: list[tuple[float, float]]) -> float:
         """Slot-seconds of ``role`` closed within the given (start, end) spans."""
+        if not self.start_s.size:
+            return 0.0
         mine = self.role == role
         start, end = self.start_s[mine], self.end_s[mine]
         total = 0.0

@@ -64,7 +64,7 @@ def busy_period(log: EventLog, stage: str) -> BusyPeriod:
         busy = busy + sorted_occupancy(*sorted_line(log, main[-1]), edges)
         serving = role(main[-1])
     duty = log.servers[stage] * duty_each
-    mine = log.closures.role == serving if log.closures is not None else None
+    mine = log.closures.role == serving if log.closures is not None and log.closures.start_s.size else None
     if mine is not None and mine.any():  # (closing nothing subtracts zeros)
         for begin, end in spans:  # closures within each staffed span
             low = np.clip(log.closures.start_s[mine], begin, end)

@@ -318,10 +318,13 @@ def busiest_spell(line: np.ndarray, busy: np.ndarray, duty: np.ndarray, threshol
 @compiled_loop
 def sorted_occupancy(begin: np.ndarray, end: np.ndarray, edges: np.ndarray) -> np.ndarray:
     """``occupancy`` of intervals whose begins and ends are each sorted (NaN last), between
-    increasing edges: F(edge) = (begins before it) x edge - their sum, less the same of the ends."""
-    inside = np.empty(edges.size)
+    increasing edges: F(edge) = (begins before it) x edge - their sum, less the same of the ends.
+    Each step's value is (F(its right edge) - F(its left edge)) / its width, made as F is (no arrays of
+    F, its differences and the widths: a point's series and busy periods make 17 of these a point)."""
+    out = np.empty(max(edges.size - 1, 0))
     began = ended = 0
     began_s = ended_s = 0.0
+    before = 0.0
     for j in range(edges.size):
         edge = edges[j]
         while began < begin.size and begin[began] < edge:
@@ -330,8 +333,11 @@ def sorted_occupancy(begin: np.ndarray, end: np.ndarray, edges: np.ndarray) -> n
         while ended < end.size and end[ended] < edge:
             ended_s = end[0] if ended == 0 else ended_s + end[ended]
             ended += 1
-        inside[j] = (began * edge - began_s) - (ended * edge - ended_s)
-    return (inside[1:] - inside[:-1]) / (edges[1:] - edges[:-1])
+        inside = (began * edge - began_s) - (ended * edge - ended_s)
+        if j > 0:
+            out[j - 1] = (inside - before) / (edge - edges[j - 1])
+        before = inside
+    return out
 
 
 @compiled_loop

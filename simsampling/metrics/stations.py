@@ -176,14 +176,15 @@ def station_timeline(log: EventLog, step_s: float = MINUTE) -> StationTimeline:
             busy_share = occupancy(begin[here], end[here], edges)
             busy[k] = np.clip(busy_share if per_row == 1 else busy_share / min(per_row, stations - k * per_row), 0.0, 1.0)
     closures = log.closures if log.closures is not None else ClosureLog.of([])
-    samplers = closures.role == "sampler"
+    if closures.start_s.size:  # (most points close nothing: kept as it is, not filtered)
+        closures = ClosureLog(*(getattr(closures, name)[closures.role == "sampler"] for name in CLOSURE_FIELDS))
     return StationTimeline(
         point_id=log.point_id,
         step_s=float(step_s),
         start_s=float(edges[0]),
         busy=busy,
         staffed=staffed,
-        closures=ClosureLog(*(getattr(closures, name)[samplers] for name in CLOSURE_FIELDS)),
+        closures=closures,
         sampled=log.sampled,
         per_row=per_row,
         station_count=stations,

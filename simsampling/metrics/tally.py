@@ -13,7 +13,7 @@ import numpy as np
 from ..log import STAYED, EventLog
 from ..stages import ROLES, role, union
 from .durations import Durations, HOUR, MINUTE
-from .lines import area_max, over_capacity, queue_max, stage_waits, total_queue_max, waiting_before_opening_s, waiting_intervals
+from .lines import area_max, over_capacity, queue_max, stage_waits, total_queue_max, total_waits, waiting_before_opening_s, waiting_intervals
 from .staff_time import staff_seconds, staffed_span_s, staffed_spans
 from .busy_period import BusyPeriod, busy_period, busy_period_kpis
 
@@ -122,7 +122,7 @@ def tally(log: EventLog, deadline_s: float) -> Tally:
         if stage == "swab" and log.overhead_s is not None:
             busy[stage] += float(log.overhead_s.sum())
         capacity[stage] = log.servers[stage] * span - closed[stage]
-    durations["wait.total"] = Durations.of(log.total_wait())
+    durations["wait.total"] = Durations.of(total_waits(log))
     queue["total"] = float(total_queue_max(log))
     staff = staff_seconds(log)
     overflow_s, peak_overflow = over_capacity(*waiting_intervals(log), log.waiting_capacity) if log.waiting_capacity is not None else (0.0, 0)

@@ -22,6 +22,7 @@ from simsampling.arrivals import (
     calling_arrivals,
     draw_arrivals,
     household_of,
+    in_time_order,
     mop_up,
     poisson_arrivals,
     slot_arrivals,
@@ -648,6 +649,26 @@ def test_walk_ins_put_in_order_are_numpys_sort(count, seed, window):
     times[: count // 3] = np.round(times[: count // 3])  # ties
     ordered = uniform_in_order(times, start, end)
     assert ordered.tobytes() == np.sort(times).tobytes()
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.integers(0, 20_000), st.integers(0, 2**32 - 1),
+       st.sampled_from([(43_200.0, 86_400.0), (0.0, 1e-300), (5.0, 5.0), (-1e308, 1e308), (0.0, 3 * DAY_S)]),
+       st.sampled_from(["none", "ties", "signed_zeros", "infinite"]))
+def test_arrivals_put_in_time_order_are_numpys_stable_argsort(count, seed, window, special):
+    """The permutation is np.argsort's stable one, ties kept in their order (many ties, 0.0 and -0.0,
+    infinite times, a range of a few denormal seconds, one that overflows, a single time)."""
+    low, high = window
+    rng = np.random.default_rng(seed)
+    times = rng.uniform(low, high, count) if high - low < math.inf else rng.uniform(-1.0, 1.0, count) * 1e308
+    if special == "ties":
+        times[: count // 2] = times[rng.integers(0, max(count // 10, 1), count // 2)] if count else times[:0]
+    elif special == "signed_zeros":
+        times[: count // 3] = np.where(rng.random(count // 3) < 0.5, 0.0, -0.0)
+    elif special == "infinite":
+        times[: count // 4] = np.where(rng.random(count // 4) < 0.5, np.inf, -np.inf)
+    rng.shuffle(times)
+    assert np.array_equal(in_time_order(times), np.argsort(times, kind="stable"))
 
 
 def test_poisson_counts_over_replications_have_the_poisson_mean_and_variance():
