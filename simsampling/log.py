@@ -280,8 +280,11 @@ class EventLog:
 
         def compute() -> tuple[np.ndarray, np.ndarray]:
             enter, start = self.enter(stage), self.start[stage]
+            stood = np.isfinite(start) if stage in self.sources else self.served | np.isfinite(start)
+            if not self.derived("reneging", lambda: bool(self.reneged.any())):  # (most points: nobody left a line)
+                return enter[stood], start[stood]
             left_here = self.reneged & (self.left_stage == self.stages.index(stage))
-            stood = (np.isfinite(start) if stage in self.sources else self.served | np.isfinite(start)) | left_here
+            stood |= left_here
             leave = np.where(left_here, self.left_s, start)
             return enter[stood], leave[stood]
 
