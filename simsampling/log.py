@@ -336,9 +336,13 @@ class EventLog:
 
     @property
     def last_swab_s(self) -> float:
-        """End of the last swab at the point, or opening time when nobody was sampled."""
-        done = self.finish_s[self.served]
-        return float(done.max()) if done.size else self.open_s
+        """End of the last swab at the point, or opening time when nobody was sampled (found once per log)."""
+
+        def compute() -> float:
+            done = self.finish_s[self.served]
+            return float(done.max()) if done.size else self.open_s
+
+        return self.derived("last_swab_s", compute)
 
     @property
     def home_sampled(self) -> int:
@@ -353,11 +357,16 @@ class EventLog:
         return last
 
     def sampled_times(self) -> np.ndarray:
-        """When each resident sampled at the point or at home was done, unsorted."""
-        times = self.finish_s[self.served]
-        if self.home is not None:
-            times = np.concatenate([times, self.home.end_s[self.home.served]])
-        return times
+        """When each resident sampled at the point or at home was done, unsorted (found once per log, for the
+        tally and the series alike: not to be changed)."""
+
+        def compute() -> np.ndarray:
+            times = self.finish_s[self.served]
+            if self.home is not None:
+                times = np.concatenate([times, self.home.end_s[self.home.served]])
+            return times
+
+        return self.derived("sampled_times", compute)
 
     def home_days(self) -> np.ndarray:
         """The day of each home visit (0 for residents never visited)."""
