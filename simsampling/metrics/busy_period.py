@@ -56,12 +56,12 @@ def busy_period(log: EventLog, stage: str) -> BusyPeriod:
     spans, step, edges, duty_each = _duty_grid(log)
     if edges.size < 2:
         return BusyPeriod()
-    line = sorted_occupancy(*sorted_line(log, stage), edges)
+    line = _minute_line(log, stage, edges)
     busy = busy_servers(log, stage, edges)
     serving = role(stage)
     main = log.main
     if log.plan is not None and serving not in log.plan.duty and stage in main[-2:-1]:
-        busy = busy + sorted_occupancy(*sorted_line(log, main[-1]), edges)
+        busy = busy + _minute_line(log, main[-1], edges)
         serving = role(main[-1])
     duty = log.servers[stage] * duty_each
     mine = log.closures.role == serving if log.closures is not None and log.closures.start_s.size else None
@@ -73,6 +73,12 @@ def busy_period(log: EventLog, stage: str) -> BusyPeriod:
     if first < 0:
         return BusyPeriod()
     return BusyPeriod(float(edges[first]), float(edges[last]), float(serving_s) * step, float(duty_s) * step, float(waiting) * step)
+
+
+def _minute_line(log: EventLog, stage: str, edges: np.ndarray) -> np.ndarray:
+    """The line of ``stage`` on the busy periods' grid ``edges`` (once per log: a paired registrar's busy period
+    reads the swab's line too)."""
+    return log.derived(("busy_period_line", stage), lambda: sorted_occupancy(*sorted_line(log, stage), edges))
 
 
 def _duty_grid(log: EventLog) -> tuple[list[tuple[float, float]], float, np.ndarray, np.ndarray]:
