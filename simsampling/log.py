@@ -233,6 +233,11 @@ class EventLog:
         return self.left == RENEGED
 
     @property
+    def any_reneged(self) -> bool:
+        """Whether anyone left a line (found once per log: at most points nobody does, and their lines skip the masks)."""
+        return self.derived("any_reneged", lambda: bool(self.reneged.any()))
+
+    @property
     def diverted(self) -> np.ndarray:
         """Residents sent to a side stage, who left from there unswabbed."""
         return self.left == DIVERTED
@@ -281,7 +286,7 @@ class EventLog:
         def compute() -> tuple[np.ndarray, np.ndarray]:
             enter, start = self.enter(stage), self.start[stage]
             stood = np.isfinite(start) if stage in self.sources else self.served | np.isfinite(start)
-            if not self.derived("reneging", lambda: bool(self.reneged.any())):  # (most points: nobody left a line)
+            if not self.any_reneged:
                 return enter[stood], start[stood]
             left_here = self.reneged & (self.left_stage == self.stages.index(stage))
             stood |= left_here

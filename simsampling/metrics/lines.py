@@ -95,6 +95,9 @@ def waiting_before_opening_s(log: EventLog) -> float:
         return 0.0
     first = log.stages[0]
     ready = np.array([open_s + (log.setup_s if day == 0 else 0.0) for day, (open_s, _) in enumerate(log.hours)])
-    left_here = log.reneged & (log.left_stage == log.stages.index(first))
-    leave = np.where(left_here, log.left_s, log.start[first])
+    if log.any_reneged:
+        left_here = log.reneged & (log.left_stage == log.stages.index(first))
+        leave = np.where(left_here, log.left_s, log.start[first])
+    else:  # (nobody left a line: the starts themselves)
+        leave = log.start[first]
     return float(np.clip(np.fmin(leave, ready[log.day]) - log.arrival_s, 0.0, None).sum())

@@ -110,3 +110,40 @@ def test_services_sorted_with_the_lines_are_their_own_times_sorted():
             for got, want in ((begins, in_order(log.start[stage][through])), (ends, in_order(end))):
                 assert got.tobytes() == want.tobytes(), (name, stage)
         assert log.reneged.any() or log.diverted.any()
+
+
+def test_shortcuts_of_a_points_measuring_are_the_long_way_to_the_bit():
+    """The lines read without reneging masks, the total wait added from the stages' waits, the sampled times sorted
+    from the sorted swabs: the same bits as the long way, on points with reneging (summer heat, patience cut to
+    minutes), a side stage (health code), door-to-door teams (Xi'an) and the demo."""
+    from pathlib import Path
+
+    from simsampling.experiment.replicate import point_log
+    from simsampling.log import RENEGED
+    from simsampling.metrics import in_order
+    from simsampling.metrics.lines import total_waits, waiting_before_opening_s
+    from simsampling.metrics.series import sorted_sampled_times
+    from simsampling.scenario import load_scenario
+    from simsampling.scenario.schema import Reneging
+
+    scenarios = Path(__file__).resolve().parents[2] / "scenarios"
+    for name in ("summer-heat-rota.yaml", "health-code-and-isolation.yaml", "calibration/xian-2021-round.yaml", "one-point-demo.yaml"):
+        scenario = load_scenario(scenarios / name)
+        point = scenario.points[0]
+        if point.reneging is not None:
+            point = point.model_copy(update={"reneging": Reneging.model_validate({"patience_min": {"dist": "fixed", "value": 5}})})
+        log = point_log(scenario, 0, point, "fast")
+        for stage in log.stages:
+            joins, leaves = log.line(stage)
+            left_here = (log.left == RENEGED) & (log.left_stage == log.stages.index(stage))
+            stood = (np.isfinite(log.start[stage]) if stage in log.sources else log.served | np.isfinite(log.start[stage])) | left_here
+            assert joins.tobytes() == log.enter(stage)[stood].tobytes(), (name, stage)
+            assert leaves.tobytes() == np.where(left_here, log.left_s, log.start[stage])[stood].tobytes(), (name, stage)
+        assert total_waits(log).tobytes() == log.total_wait().tobytes(), name
+        assert sorted_sampled_times(log).tobytes() == in_order(log.sampled_times()).tobytes(), name
+        first = log.stages[0]
+        left_here = (log.left == RENEGED) & (log.left_stage == 0)
+        ready = np.array([o + (log.setup_s if day == 0 else 0.0) for day, (o, _) in enumerate(log.hours)])
+        leave = np.where(left_here, log.left_s, log.start[first])
+        assert waiting_before_opening_s(log) == float(np.clip(np.fmin(leave, ready[log.day]) - log.arrival_s, 0.0, None).sum()), name
+        assert name != "summer-heat-rota.yaml" or log.any_reneged
