@@ -28,8 +28,13 @@ class Stopped(KeyboardInterrupt):
 class ProcessDied(RuntimeError):
     """A process working for the command ended without its result: ``str()`` says which and how."""
 
-    def __init__(self, what: str, status: Optional[int] = None):
-        super().__init__(f"{what} died ({_how(status)})")
+    def __init__(self, what: str, status: Optional[int] = None, how: Optional[str] = None):
+        self.what, self.how = what, how if how is not None else _how(status)
+        super().__init__(f"{what} died ({self.how})")
+
+    def __reduce__(self):
+        """Pickled whole (how it died, as said where it was seen): a forked child hands back the death of its own."""
+        return ProcessDied, (self.what, None, self.how)
 
 
 def interruption(exc: KeyboardInterrupt) -> str:

@@ -25,7 +25,7 @@ import traceback
 from typing import Any, Callable, Iterator, Optional, Sequence
 
 from ..leftovers import settle_forked_child
-from ..stopping import ProcessDied, stop_by_signals
+from ..stopping import ProcessDied, Stopped, stop_by_signals
 
 
 class AsideError(RuntimeError):
@@ -44,7 +44,8 @@ class Child:
         self._status: Optional[int] = None
 
     def __call__(self) -> Any:
-        """Wait for the child; its result, its ``OSError``, ``AsideError`` or, if it died, ``ProcessDied``."""
+        """Wait for the child; its result, its ``OSError``, ``AsideError`` or, if it (or a child of its own) died or was
+        stopped by a signal sent to it alone, ``ProcessDied``."""
         message = self._pipe.read()
         status = self._reap()
         if not message:
@@ -87,7 +88,9 @@ def aside(work: Callable[[], Any], what: str = "a child process") -> Iterator[Ca
     Leaving the block early (an error, Ctrl-C) ends the child (``Child.end``). The
     result is read only through the yielded function, inside the block; an
     ``OSError`` of the child (a full disk) is raised as itself, a child that died
-    (``what``, in the message) as ``ProcessDied``, anything else as ``AsideError``.
+    (``what``, in the message) as ``ProcessDied``, as is one stopped by a signal sent to it
+    alone (it unwinds, then ends by that signal) or one whose own child died (``share``'s
+    helpers), anything else as ``AsideError``.
     """
     if not hasattr(os, "fork"):
         value = work()
@@ -110,18 +113,24 @@ def aside(work: Callable[[], Any], what: str = "a child process") -> Iterator[Ca
         if os.getpid() == parent and not frozen:  # here (or the fork failed): the collector as it was
             gc.unfreeze()
     if child == 0:  # the child: do the work, hand back its result or traceback, leave without any clean-up
-        status = 1
+        status, stopped_by = 1, None
         try:
             stop_by_signals()  # asked to stop, it unwinds: its own children are ended and waited for
             settle_forked_child(parent)  # the charts of a killed run are not drawn
             os.close(read_end)
             try:
                 message, status = pickle.dumps((True, work())), 0
-            except BaseException as exc:  # an OSError (a full disk) is handed back as itself
-                message = pickle.dumps((False, (traceback.format_exc(), exc if isinstance(exc, OSError) else None)))
+            except KeyboardInterrupt as exc:  # asked to stop: unwound, it ends by that signal (the parent: ProcessDied)
+                stopped_by, message = signal.Signals[str(exc)] if isinstance(exc, Stopped) else signal.SIGINT, b""
+            except BaseException as exc:  # an OSError (a full disk) or a death of its own (a helper's) as itself
+                handed = exc if isinstance(exc, (OSError, ProcessDied)) else None
+                message = pickle.dumps((False, (traceback.format_exc(), handed)))
             with os.fdopen(write_end, "wb") as pipe:
                 pipe.write(message)
         finally:
+            if stopped_by is not None:
+                signal.signal(stopped_by, signal.SIG_DFL)
+                os.kill(os.getpid(), stopped_by)
             os._exit(status)
     os.close(write_end)
     pipe = os.fdopen(read_end, "rb")

@@ -25,7 +25,7 @@ import pytest
 from simsampling import report
 from simsampling.cli import main
 from simsampling.experiment import executors
-from simsampling.report import charts, folder
+from simsampling.report import charts, folder, forked
 
 ROOT = Path(__file__).resolve().parents[2]
 SMALL = (ROOT / "scenarios" / "one-point-demo.yaml").read_text().replace("population: 2600", "population: 300")
@@ -126,6 +126,36 @@ def test_a_table_writer_that_dies_is_one_line_and_exit_1(scenario: Path, tmp_pat
     assert run(scenario, tmp_path / "out") == 1
     line, = lines(capsys)
     assert line.startswith("the process writing the tables died (killed")
+    assert not (tmp_path / "out").exists() and hidden(tmp_path) == []
+
+
+def stopped_here(*args, **kwargs):
+    """A stand-in for work done in a forked child: the child alone is asked to stop (a ``kill`` of its process id)."""
+    os.kill(os.getpid(), signal.SIGTERM)
+    time.sleep(30)
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="without fork the charts and tables are done in this process")
+def test_a_table_writer_stopped_alone_is_one_line_and_exit_1(scenario: Path, tmp_path: Path, capsys, monkeypatch):
+    monkeypatch.setattr(report, "tables_aside", lambda result: True)
+    monkeypatch.setattr(report, "write_throughput", stopped_here)
+    assert run(scenario, tmp_path / "out") == 1
+    assert lines(capsys) == ["the process writing the tables died (killed by SIGTERM); no results were written"]
+    assert not (tmp_path / "out").exists() and hidden(tmp_path) == []
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="without fork the charts and tables are done in this process")
+def test_a_chart_helper_that_dies_is_one_line_and_exit_1(scenario: Path, tmp_path: Path, capsys, monkeypatch):
+    """The drawer shares its charts with a helper process of its own: the helper's death is said as the drawer's is."""
+    def drawing(result, folder, *args, **kwargs):
+        drawer = os.getpid()
+        return forked.share([1, 2, 3, 4], lambda item: killed_here() if os.getpid() != drawer else time.sleep(0.2))
+
+    monkeypatch.setattr(charts, "write_charts", drawing)
+    assert run(scenario, tmp_path / "out") == 1
+    line, = lines(capsys)
+    assert line.startswith("a helper process died (killed by SIGKILL")
+    assert line.endswith("; no results were written")
     assert not (tmp_path / "out").exists() and hidden(tmp_path) == []
 
 

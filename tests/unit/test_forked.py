@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import gc
 import os
+import pickle
 import signal
 import time
 
@@ -141,6 +142,42 @@ def test_a_child_that_dies_is_named_with_how_it_died():
     with pytest.raises(ProcessDied, match=r"^the process drawing the charts died \(killed"):
         with aside(lambda: os.kill(os.getpid(), signal.SIGKILL), "the process drawing the charts") as result:
             result()
+
+
+@pytest.mark.parametrize("number", [signal.SIGTERM, signal.SIGHUP, signal.SIGINT])
+def test_a_child_stopped_by_a_signal_of_its_own_is_named_with_the_signal(number):
+    """A signal sent to the child alone (a ``kill`` of the process seen busy in ``top``) stops it as it stops the
+    command (its own children ended), then it ends by that signal: it died, said in one line, not a traceback."""
+    def work():
+        os.kill(os.getpid(), number)
+        time.sleep(30)
+
+    with pytest.raises(ProcessDied, match=rf"^the process writing the tables died \(killed by {number.name}\)$"):
+        with aside(work, "the process writing the tables") as result:
+            result()
+
+
+def test_a_helper_that_dies_is_named_by_the_child_that_shared_its_work_with_it():
+    owner = []
+
+    def draw(item):
+        if os.getpid() != owner[0]:
+            os.kill(os.getpid(), signal.SIGKILL)  # as the out-of-memory killer ends it
+        time.sleep(0.2)
+        return item
+
+    def work():
+        owner.append(os.getpid())
+        return forked.share([1, 2, 3, 4], draw)
+
+    with pytest.raises(ProcessDied, match=r"^a helper process died \(killed by SIGKILL"):
+        with aside(work, "the process drawing the charts") as result:
+            result()
+
+
+def test_a_process_died_travels_whole_through_pickle():
+    died = pickle.loads(pickle.dumps(ProcessDied("a helper process", 9)))
+    assert isinstance(died, ProcessDied) and str(died) == str(ProcessDied("a helper process", 9))
 
 
 def test_leaving_early_ends_the_child_s_own_children_before_returning(tmp_path):
