@@ -62,11 +62,23 @@ def stopped_by_signals() -> Iterator[None]:
             signal.signal(number, handler)
 
 
+def _raise_stopped_once(number: int, frame) -> None:
+    for each in STOP_SIGNALS + (signal.SIGINT,):  # Ctrl-C's, then the parent's SIGTERM: the child unwinds once
+        signal.signal(each, signal.SIG_IGN)
+    if number == signal.SIGINT:
+        raise KeyboardInterrupt
+    raise Stopped(signal.Signals(number).name)
+
+
 def stop_by_signals() -> None:
     """In a forked child that must clean up before it ends (kill and wait for its own children): SIGTERM and SIGHUP
-    raise :class:`Stopped`, whatever the parent did with them."""
-    for number in STOP_SIGNALS:
-        signal.signal(number, _raise_stopped)
+    raise :class:`Stopped`, whatever the parent did with them, and SIGINT ``KeyboardInterrupt`` unless the parent
+    ignores it (a command started in the background). Once one did, the others are ignored: Ctrl-C reaches the
+    whole process group, then the parent ends the child with SIGTERM, which raised again while the child unwinds
+    would take it out of its clean-up and past its ``os._exit``, into its parent's code."""
+    interrupted = () if signal.getsignal(signal.SIGINT) == signal.SIG_IGN else (signal.SIGINT,)  # as the parent has it
+    for number in STOP_SIGNALS + interrupted:
+        signal.signal(number, _raise_stopped_once)
 
 
 def die_by_signals() -> None:
