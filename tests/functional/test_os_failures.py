@@ -321,3 +321,28 @@ def test_a_scheduler_that_cannot_be_used_is_exit_1_naming_it(kind: str, cause: s
 def test_a_scheduler_address_of_no_known_kind_is_bad_input(scenario: Path, tmp_path: Path, capsys):
     assert run(scenario, tmp_path / "out", "--executor", "dask", "--scheduler", "nonsense://x") == 2
     assert "--scheduler: 'nonsense://x' is not a scheduler address" in lines(capsys)[0]
+
+
+CITY_WAY = {  # where a city's files are written: (module, name) of the function failing, in which process
+    "the child's tables": (report, "write_throughput"),
+    "the child's plain charts": (charts, "write_plain_charts"),
+    "the child's advised charts": (charts, "write_advised_charts"),
+    "this process's summary": (report, "write_summary"),
+    "this process's report": (report, "write_report_html"),
+}
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="without fork the charts and tables are done in this process")
+@pytest.mark.parametrize("where", sorted(CITY_WAY))
+def test_a_full_disk_on_a_city_s_way_leaves_nothing(where: str, scenario: Path, tmp_path: Path, capsys, monkeypatch):
+    """A city's tables and plain charts are written by a child while this process diagnoses the run, then the
+    child is handed the ranking for the advised charts: a full disk anywhere on that way is one line."""
+    monkeypatch.setattr(report, "tables_aside", lambda result: True)
+    monkeypatch.setattr(report, "plain_charts_aside", lambda result: True)
+    module, name = CITY_WAY[where]
+    fail = failing(errno.ENOSPC)
+    fail.original = getattr(module, name)
+    monkeypatch.setattr(module, name, fail)
+    assert run(scenario, tmp_path / "out") == 1
+    assert lines(capsys) == [f"{tmp_path / 'out'}: No space left on device; nothing was written"]
+    assert not (tmp_path / "out").exists() and hidden(tmp_path) == []
