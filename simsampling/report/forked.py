@@ -24,7 +24,7 @@ import time
 import traceback
 from typing import Any, Callable, Iterator, Optional, Sequence
 
-from ..leftovers import settle_forked_child
+from ..leftovers import own_children, settle_forked_child
 from ..stopping import ProcessDied, Stopped, stop_by_signals
 
 
@@ -129,6 +129,11 @@ def aside(work: Callable[[], Any], what: str = "a child process") -> Iterator[Ca
                 pipe.write(message)
         finally:
             if stopped_by is not None:
+                # A signal that came while it forked a helper of its own was raised before the helper was known
+                # to it (``share``'s block): the helper, never told, would go on drawing into the folder the
+                # parent removes until it noticed that its parent was gone. Whatever of its own still runs ends now.
+                for pid in own_children():
+                    Child(pid, None, "").end()
                 signal.signal(stopped_by, signal.SIG_DFL)
                 os.kill(os.getpid(), stopped_by)
             os._exit(status)

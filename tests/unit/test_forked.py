@@ -157,6 +157,34 @@ def test_a_child_stopped_by_a_signal_of_its_own_is_named_with_the_signal(number)
             result()
 
 
+@pytest.mark.skipif(not os.path.isdir("/proc"), reason="a child's own children are found in /proc")
+def test_a_stopped_child_ends_children_of_its_own_it_did_not_know_of_yet(tmp_path):
+    """A signal that comes while the child forks a helper is raised before the helper is known to the child (in
+    ``share``'s block): stopping, the child ends whatever children of its own still run."""
+    def work():
+        if os.fork() == 0:  # a helper of its own, not (yet) known to it
+            try:
+                signal.signal(signal.SIGTERM, signal.SIG_DFL)
+                for index in range(3000):
+                    (tmp_path / str(index)).touch()
+                    time.sleep(0.005)
+            finally:
+                os._exit(0)
+        while len(list(tmp_path.iterdir())) < 5:
+            time.sleep(0.01)
+        os.kill(os.getpid(), signal.SIGTERM)
+        time.sleep(30)
+
+    started = time.perf_counter()
+    with pytest.raises(ProcessDied, match=r"killed by SIGTERM"):
+        with aside(work) as result:
+            result()
+    assert time.perf_counter() - started < 5  # not once the helper, holding the result's pipe, is done (15 s)
+    written = sorted(tmp_path.iterdir())
+    time.sleep(0.3)
+    assert sorted(tmp_path.iterdir()) == written
+
+
 def test_a_helper_that_dies_is_named_by_the_child_that_shared_its_work_with_it():
     owner = []
 
