@@ -23,7 +23,7 @@ import tempfile
 import threading
 import time
 from pathlib import Path
-from typing import Optional, Union
+from typing import Iterator, Optional, Union
 
 _HOST = re.sub(r"[^A-Za-z0-9.]+", "", socket.gethostname())[:40] or "host"
 
@@ -59,33 +59,30 @@ def process_alive(pid: int) -> bool:
     return True
 
 
+def _running() -> Iterator[tuple[int, list[str]]]:
+    """Each process that runs (a zombie does not) as its id and the fields of ``/proc/<id>/stat`` after its name:
+    state, parent, process group... (Linux; elsewhere none are known)."""
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        if fields[0] != "Z":
+            yield int(stat.parent.name), fields
+
+
 def living_in_group(group: int) -> list[int]:
     """Processes of a process group that still run, read from ``/proc`` (Linux; elsewhere none are known).
 
     A process killed with SIGKILL is not gone at once: it still runs while the system takes its
     memory back, then lingers as a zombie until reaped (not counted)."""
-    living = []
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except (OSError, IndexError):
-            continue
-        if int(fields[2]) == group and fields[0] != "Z":
-            living.append(int(stat.parent.name))
-    return living
+    return [pid for pid, fields in _running() if int(fields[2]) == group]
 
 
 def own_children() -> list[int]:
     """Processes this one forked that still run, read from ``/proc`` (Linux; elsewhere none are known)."""
-    me, found = os.getpid(), []
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except (OSError, IndexError):
-            continue
-        if int(fields[1]) == me and fields[0] != "Z":
-            found.append(int(stat.parent.name))
-    return found
+    me = os.getpid()
+    return [pid for pid, fields in _running() if int(fields[1]) == me]
 
 
 def wait_for_group(group: int, timeout_s: float = 5.0) -> bool:

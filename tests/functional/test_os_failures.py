@@ -89,6 +89,17 @@ def test_a_read_only_drive_is_exit_1_before_running(scenario: Path, tmp_path: Pa
     assert not (tmp_path / "out").exists() and hidden(tmp_path) == []
 
 
+def full_disk_leaves_nothing(where: tuple, scenario: Path, tmp_path: Path, capsys, monkeypatch) -> None:
+    """A run whose ``where`` (module, function name) finds the disk full ends in one line, exit 1, nothing left."""
+    module, name = where
+    fail = failing(errno.ENOSPC)
+    fail.original = getattr(module, name)
+    monkeypatch.setattr(module, name, fail)
+    assert run(scenario, tmp_path / "out") == 1
+    assert lines(capsys) == [f"{tmp_path / 'out'}: No space left on device; nothing was written"]
+    assert not (tmp_path / "out").exists() and hidden(tmp_path) == []
+
+
 @pytest.mark.parametrize("where", ["tables", "charts"])
 def test_a_full_disk_while_writing_leaves_nothing(where: str, scenario: Path, tmp_path: Path, capsys, monkeypatch):
     # The charts are drawn in a forked child, which takes write_charts from report.charts.
@@ -96,12 +107,7 @@ def test_a_full_disk_while_writing_leaves_nothing(where: str, scenario: Path, tm
         module, name = report, "write_throughput"
     else:
         module, name = charts, "write_charts"
-    fail = failing(errno.ENOSPC)
-    fail.original = getattr(module, name)
-    monkeypatch.setattr(module, name, fail)
-    assert run(scenario, tmp_path / "out") == 1
-    assert lines(capsys) == [f"{tmp_path / 'out'}: No space left on device; nothing was written"]
-    assert not (tmp_path / "out").exists() and hidden(tmp_path) == []
+    full_disk_leaves_nothing((module, name), scenario, tmp_path, capsys, monkeypatch)
 
 
 def killed_here(*args, **kwargs):
@@ -340,9 +346,4 @@ def test_a_full_disk_on_a_city_s_way_leaves_nothing(where: str, scenario: Path, 
     monkeypatch.setattr(report, "tables_aside", lambda result: True)
     monkeypatch.setattr(report, "plain_charts_aside", lambda result: True)
     module, name = CITY_WAY[where]
-    fail = failing(errno.ENOSPC)
-    fail.original = getattr(module, name)
-    monkeypatch.setattr(module, name, fail)
-    assert run(scenario, tmp_path / "out") == 1
-    assert lines(capsys) == [f"{tmp_path / 'out'}: No space left on device; nothing was written"]
-    assert not (tmp_path / "out").exists() and hidden(tmp_path) == []
+    full_disk_leaves_nothing((module, name), scenario, tmp_path, capsys, monkeypatch)
