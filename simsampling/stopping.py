@@ -11,6 +11,7 @@ forked child that dies (the system's out-of-memory killer, a ``kill``) is raised
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import signal
 import threading
@@ -42,9 +43,13 @@ def interruption(exc: KeyboardInterrupt) -> str:
     return f"interrupted by {exc}" if isinstance(exc, Stopped) else "interrupted"
 
 
-def _raise_stopped(number: int, frame) -> None:
-    for each in STOP_SIGNALS:  # a second signal while the command unwinds would interrupt its clean-up
+def _raise_stopped(number: int, frame, ignored: tuple = STOP_SIGNALS) -> None:
+    """Raise :class:`Stopped` (``KeyboardInterrupt`` for SIGINT), ignoring the signals ``ignored`` from now on: a
+    second one while the process unwinds would interrupt its clean-up."""
+    for each in ignored:
         signal.signal(each, signal.SIG_IGN)
+    if number == signal.SIGINT:
+        raise KeyboardInterrupt
     raise Stopped(signal.Signals(number).name)
 
 
@@ -62,14 +67,6 @@ def stopped_by_signals() -> Iterator[None]:
             signal.signal(number, handler)
 
 
-def _raise_stopped_once(number: int, frame) -> None:
-    for each in STOP_SIGNALS + (signal.SIGINT,):  # Ctrl-C's, then the parent's SIGTERM: the child unwinds once
-        signal.signal(each, signal.SIG_IGN)
-    if number == signal.SIGINT:
-        raise KeyboardInterrupt
-    raise Stopped(signal.Signals(number).name)
-
-
 def stop_by_signals() -> None:
     """In a forked child that must clean up before it ends (kill and wait for its own children): SIGTERM and SIGHUP
     raise :class:`Stopped`, whatever the parent did with them, and SIGINT ``KeyboardInterrupt`` unless the parent
@@ -77,8 +74,9 @@ def stop_by_signals() -> None:
     whole process group, then the parent ends the child with SIGTERM, which raised again while the child unwinds
     would take it out of its clean-up and past its ``os._exit``, into its parent's code."""
     interrupted = () if signal.getsignal(signal.SIGINT) == signal.SIG_IGN else (signal.SIGINT,)  # as the parent has it
+    once = functools.partial(_raise_stopped, ignored=STOP_SIGNALS + (signal.SIGINT,))  # Ctrl-C's, then the parent's SIGTERM
     for number in STOP_SIGNALS + interrupted:
-        signal.signal(number, _raise_stopped_once)
+        signal.signal(number, once)
 
 
 def die_by_signals() -> None:
