@@ -35,6 +35,9 @@ HEATMAP_ROWS = 400
 
 DRILL_DOWN = 4
 """Points drawn in slowest_points.png."""
+PANEL_TITLE_CHARS = 92
+"""Characters a panel's title of the points to act on first holds across the figure (10 pt bold, 9 in wide): a
+long point name is shortened to fit (the whole name is in points.csv)."""
 
 LEGEND_ROWS = 0.8
 """Headroom (in bars) above the slowest bar of points_finish.png, for its legend."""
@@ -336,10 +339,13 @@ def slowest_points_chart(result: RunResult, path: Path, advice: Ranking) -> None
         ax.yaxis.set_major_locator(MaxNLocator(nbins=5, integer=True))
         thousands(ax)
         name = point.name.strip()
-        heading = f"{index + 1}. {point.id}" + (f" \u00b7 {name[:50]}" if name and name != point.id else "")
         stations = f"{point.stations} station" + ("s" if point.stations != 1 else "")
-        style_axes(ax, plain(f"{heading} ({point.population:,} residents, {stations}): {_concern_label(advice, point.id)}"),
-               "", "people in line")
+        rest = f" ({point.population:,} residents, {stations}): {_concern_label(advice, point.id)}"
+        heading = f"{index + 1}. {point.id}"
+        if name and name != point.id:  # the name shortened to what the panel's width leaves
+            room = max(PANEL_TITLE_CHARS - len(heading) - len(rest) - 3, 12)
+            heading += " \u00b7 " + (name if len(name) <= room else name[:room - 1].rstrip() + "\u2026")
+        style_axes(ax, plain(heading + rest), "", "people in line")
         ax.title.set_fontsize(10)
     keys = [Line2D([], [], color=stage_colour(stage), linewidth=1.5, label=stage_label(stage))
             for stage in union(tuple(result.point_bands[row["point"].id].queue) for row in rows)]

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 from matplotlib import cbook
+from matplotlib.text import Text
 
 import simsampling
 from simsampling.experiment import RunResult, run_scenario
@@ -106,3 +107,22 @@ def test_a_round_of_nobody_writes_every_output(tmp_path: Path):
     assert (folder / "report.html").is_file() and (folder / "summary.json").is_file()
     said = json.loads((folder / "summary.json").read_text())["advice"]["sentences"]
     assert said == ["Nobody came to empty-1 (a roster of 0): there is nothing to diagnose."]
+
+
+def test_a_long_point_name_is_shortened_to_the_panels_width(monkeypatch, tmp_path: Path):
+    """slowest_points.png's panel titles name each point: a long name ran past the figure's right edge."""
+    from simsampling.advice import run_advice
+
+    long_name = "Xinxing Chilun community sampling point (Caijia zhihui xincheng, north gate by the market)"
+    result = run_scenario(make_scenario([{**POINTS[0], "name": long_name}, *POINTS[1:]]))
+    drawn = []
+    monkeypatch.setattr(district_charts, "save", lambda fig, path, **kwargs: drawn.append(fig))
+    district_charts.slowest_points_chart(result, tmp_path / "slowest.png", run_advice(result).charted)
+    fig, = drawn
+    fig.tight_layout(rect=(0, 0.1, 1, 1))
+    renderer = fig.canvas.get_renderer()
+    titles = [child for ax in fig.axes for child in ax.get_children()  # the left-aligned titles, as drawn
+              if isinstance(child, Text) and ax.get_title(loc="left") and child.get_text() == ax.get_title(loc="left")]
+    assert len(titles) == len(POINTS) and any("\u2026" in title.get_text() for title in titles)
+    width = fig.bbox.width
+    assert all(title.get_window_extent(renderer).x1 <= width for title in titles)
