@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .log import EventLog
-from .metrics import Series
+from .metrics import Series, mean_of
 
 LITTLE_TOLERANCE = 1e-9
 """Largest relative gap accepted. The series is exact but computed in floating
@@ -83,7 +83,7 @@ def littles_law(log: EventLog, series: Series) -> list[LittleCheck]:
             window_s=window,
             queue_mean=float(queue.sum() * series.step_s / window) if window > 0 else 0.0,
             arrival_rate=joined.size / window if window > 0 else 0.0,
-            wait_mean_s=float(waits.mean()) if waits.size else 0.0,
+            wait_mean_s=mean_of(waits) if waits.size else 0.0,
         ))
     return checks
 

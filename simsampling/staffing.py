@@ -139,9 +139,14 @@ def serving_roles(point: Point) -> dict[str, str]:
     return {stage.name: stage.role for stage in point.flow.stages if not (stage.name == "registration" and point.paired_registration)}
 
 
+NO_STAFF = Staff()
+"""The staff of a point that says none (frozen, so shared): a ``Staff()`` validated anew, its empty rota
+deep-copied, at every point of a city cost about half of its staff plan."""
+
+
 def staff_plan(point: Point, hours: Hours) -> StaffPlan:
     """The duty, closures and covered breaks of a point over the round's opening hours."""
-    staff = point.staff if point.staff is not None else Staff()
+    staff = point.staff if point.staff is not None else NO_STAFF
     duty = {}
     for role, count in _counts(point, staff).items():
         shifts = [s for s in staff.rota if s.role == role]

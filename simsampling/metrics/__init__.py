@@ -44,6 +44,7 @@ from .durations import (
     WAIT_BINS,
     WAIT_BIN_MIN,
     in_order,
+    mean_of,
     time_stats,
 )
 from .lines import (
@@ -151,6 +152,7 @@ __all__ = [
     "histogram",
     "home_team_days",
     "in_order",
+    "mean_of",
     "kpis_of",
     "line_peaks",
     "merged_peaks",

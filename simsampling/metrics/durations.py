@@ -28,6 +28,12 @@ WAIT_BIN_MIN = 0.25
 WAIT_BINS = np.append(np.arange(0.0, 240.0 + WAIT_BIN_MIN, WAIT_BIN_MIN), np.inf)
 
 
+def mean_of(values: np.ndarray) -> float:
+    """``float(values.mean())`` of a 1-d float64 array, without ``mean``'s Python wrapper (a few microseconds,
+    several times a point): numpy's own sum divided by the count, the same two operations (the same bits)."""
+    return float(np.add.reduce(values) / values.size)
+
+
 def in_order(values: np.ndarray) -> np.ndarray:
     """A sorted copy (stable sort: fast on nearly ordered times)."""
     return np.sort(values, kind="stable")
@@ -61,7 +67,7 @@ def _stats(seconds: np.ndarray, at_ranks: np.ndarray, weights: list[float], larg
             step = high - low
             percentiles[i] = high - step * (1 - weight) if weight >= 0.5 else low + step * weight
     p50, p90, p95 = percentiles
-    return {"mean": float((seconds / MINUTE).mean()), "p50": p50, "p90": p90, "p95": p95, "max": largest / MINUTE}
+    return {"mean": mean_of(seconds / MINUTE), "p50": p50, "p90": p90, "p95": p95, "max": largest / MINUTE}
 
 
 def time_stats(seconds: np.ndarray) -> dict[str, float]:

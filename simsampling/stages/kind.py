@@ -56,8 +56,11 @@ class PlainStage(FrozenModel):
 
 
 def routes(config: FrozenModel) -> tuple[Divert, ...]:
-    """The side routes of a stage's configuration (none for kinds that cannot divert)."""
-    divert = getattr(config, "divert", None)
+    """The side routes of a stage's configuration (none for kinds that cannot divert).
+
+    Read from the model's own dict: ``getattr`` with a default on a kind without ``divert`` (the swab's) fails
+    through pydantic's ``__getattr__`` first, several microseconds at each point of a city."""
+    divert = vars(config).get("divert")
     if divert is None:
         return ()
     return (divert,) if isinstance(divert, Divert) else tuple(divert)
