@@ -23,6 +23,7 @@ from simsampling.metrics import (
     PooledBins,
     duration_summary,
     histogram,
+    mean_of,
     peak,
     add_series,
     band,
@@ -83,6 +84,16 @@ def test_time_stats_of_nothing_is_nan():
     result = time_stats(np.empty(0))
     assert tuple(result) == TIME_STATS
     assert all(math.isnan(v) for v in result.values())
+
+
+@given(st.lists(st.floats(-1e7, 1e7), min_size=1, max_size=300), st.sampled_from([1, 7, 8, 127, 128, 129, 1000, 2650]))
+@settings(max_examples=100, deadline=None)
+def test_mean_of_is_numpys_mean_to_the_bit(values, repeat):
+    """Sums of every length around numpy's pairwise blocks (8 accumulators, blocks of 128), with -0.0, NaN and infinities."""
+    array = np.resize(np.array(values), max(repeat, len(values)))
+    for edge in (array, np.append(array, -0.0), np.append(array, math.nan), np.append(array, [math.inf, -math.inf])):
+        with np.errstate(invalid="ignore", over="ignore"):  # inf - inf: NaN either way
+            assert np.float64(mean_of(edge)).tobytes() == np.float64(edge.mean()).tobytes()
 
 
 # ------------------------------------------------------------------ queue_max
