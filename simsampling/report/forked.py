@@ -25,7 +25,7 @@ import traceback
 from typing import Any, Callable, Iterator, Optional, Sequence
 
 from ..leftovers import own_children, settle_forked_child
-from ..stopping import ProcessDied, Stopped, stop_by_signals
+from ..stopping import STOP_SIGNALS, ProcessDied, Stopped, stop_by_signals
 
 
 class AsideError(RuntimeError):
@@ -103,6 +103,10 @@ def aside(work: Callable[[], Any], what: str = "a child process") -> Iterator[Ca
     # already (``collector.kept_frozen``: a run's results) are left so for whoever froze them.
     frozen = gc.get_freeze_count() > 0
     gc.freeze()
+    # The signals that stop a process are held back over the fork: the parent may end the child at once (a run
+    # that fails just after starting its chart drawer), and a SIGTERM in the child's first instructions would run
+    # the parent's handler, whose ``Stopped`` would unwind the child into the parent's code, a second copy of it.
+    held = signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS + (signal.SIGINT,))
     try:
         child = os.fork()
     except OSError:  # no process to be had: the pipe goes too
@@ -110,8 +114,10 @@ def aside(work: Callable[[], Any], what: str = "a child process") -> Iterator[Ca
         os.close(write_end)
         raise
     finally:
-        if os.getpid() == parent and not frozen:  # here (or the fork failed): the collector as it was
-            gc.unfreeze()
+        if os.getpid() == parent:  # here (or the fork failed): the signals and the collector as they were
+            signal.pthread_sigmask(signal.SIG_SETMASK, held)
+            if not frozen:
+                gc.unfreeze()
     if child == 0:  # the child: do the work, hand back its result or traceback, leave without any clean-up
         status, stopped_by = 1, None
         try:
@@ -119,6 +125,7 @@ def aside(work: Callable[[], Any], what: str = "a child process") -> Iterator[Ca
             settle_forked_child(parent)  # the charts of a killed run are not drawn
             os.close(read_end)
             try:
+                signal.pthread_sigmask(signal.SIG_SETMASK, held)  # a stop asked meanwhile comes now, to its own handler
                 message, status = pickle.dumps((True, work())), 0
             except KeyboardInterrupt as exc:  # asked to stop: unwound, it ends by that signal (the parent: ProcessDied)
                 stopped_by, message = signal.Signals[str(exc)] if isinstance(exc, Stopped) else signal.SIGINT, b""

@@ -13,7 +13,7 @@ import pytest
 
 from simsampling.report import forked
 from simsampling.report.forked import AsideError, aside
-from simsampling.stopping import ProcessDied
+from simsampling.stopping import ProcessDied, stopped_by_signals
 
 
 def test_the_result_comes_back_and_the_child_ran_in_another_process(tmp_path):
@@ -155,6 +155,29 @@ def test_a_child_stopped_by_a_signal_of_its_own_is_named_with_the_signal(number)
     with pytest.raises(ProcessDied, match=rf"^the process writing the tables died \(killed by {number.name}\)$"):
         with aside(work, "the process writing the tables") as result:
             result()
+
+
+def test_a_child_asked_to_stop_as_it_is_forked_ends_and_never_runs_its_parents_code(monkeypatch):
+    """The parent may end its child right after forking it (a run that fails at once ends the chart drawer it had
+    just started). A SIGTERM that reaches the child before its own handlers are set must not run the handler it
+    inherited, which would raise ``Stopped`` outside the child's clean-up: unwound into the parent's code, the child
+    would go on as a second copy of the parent (here, of this test, reporting a result of its own)."""
+    fork, me = os.fork, os.getpid()
+
+    def fork_then_stopped():
+        pid = fork()
+        if pid == 0:  # the signal reaches the child in its very first instructions
+            os.kill(os.getpid(), signal.SIGTERM)
+        return pid
+
+    monkeypatch.setattr(os, "fork", fork_then_stopped)
+    try:
+        with stopped_by_signals(), pytest.raises(ProcessDied, match=r"^the process drawing the charts died \(killed by SIGTERM\)$"):
+            with aside(lambda: 1, "the process drawing the charts") as result:
+                result()
+    finally:
+        if os.getpid() != me:  # the child, unwound into this test: it must not go on
+            os._exit(99)
 
 
 @pytest.mark.skipif(not os.path.isdir("/proc"), reason="a child's own children are found in /proc")
