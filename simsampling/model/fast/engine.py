@@ -87,13 +87,13 @@ def simulate_point_fast(
         first_sampler=len(resources),
         lane_lo=np.array([group.start if group else 0 for group in groups], dtype=np.int64),
         lane_hi=np.array([group.stop if group else 0 for group in groups], dtype=np.int64),
-        station_lane=np.array([next(lane for lane, group in enumerate(groups) if k in group) for k in range(stations)], dtype=np.int64),
+        station_lane=station_lanes(groups, stations),
     )
     walk = Residents(
         arrival=arrival,
         day=days.astype(np.int64),
         admitted=admitted.astype(np.int64),
-        service=np.stack([floats(draws.service_s[name]) for name in names]) if n else np.zeros((len(names), 0)),
+        service=_rows([draws.service_s[name] for name in names], n),
         route=_routes(flow, draws, index) if flow.diverts else NO_ROUTES,
         rank=(~draws.priority).astype(np.int8) if green else EMPTY_I8,  # priority class: 0 priority, 1 other
         lane=lane_of(point, draws) if has_lanes else EMPTY_I8,
@@ -143,6 +143,23 @@ def simulate_point_fast(
                                                            out.row_times[1, :rows].tolist())]),
         home=home_log(point, draws, open_hours, layout.opening_time, start_time) if draws.home is not None else None,
     )
+
+
+def station_lanes(groups: list[range], stations: int) -> np.ndarray:
+    """Each station's lane: the first whose stations hold it (``lanes`` numbers a lane's stations in one run)."""
+    lane_of_station = np.zeros(stations, dtype=np.int64)
+    for lane in range(len(groups) - 1, -1, -1):  # the later lanes first, so an earlier lane's claim wins
+        group = groups[lane]
+        lane_of_station[group.start:group.stop] = lane
+    return lane_of_station
+
+
+def _rows(values: list[np.ndarray], n: int) -> np.ndarray:
+    """``np.stack`` of the stages' float64 draws (a few microseconds less than its checks, at every point)."""
+    rows = np.empty((len(values), n))
+    for number, row in enumerate(values):
+        rows[number] = row
+    return rows
 
 
 def _routes(flow, draws: ResidentDraws, index: dict[str, int]) -> np.ndarray:
