@@ -45,19 +45,30 @@ def dumped(data: Any) -> str:
             gc.enable()
 
 
-def points_text(points: list[dict[str, Any]]) -> str:
-    """Non-empty points as the items of a block sequence at column 0, as ``dumped(points)`` writes them."""
+def distinct_fields(points: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], list[list[int]]]:
+    """Each distinct field of the points (name and value) once, as a one-field mapping, and each point as the
+    numbers of its fields: points read from a table repeat the same blocks. A field is known by its key and the
+    ``repr`` of its value (JSON data: dicts, lists, text, numbers, booleans, None, whose ``repr`` tells apart
+    what YAML writes apart; 0.08 s for the Xi'an round's 40,365 fields against 0.12 s by ``json.dumps``)."""
     numbers: dict[tuple[str, str], int] = {}
     fields: list[dict[str, Any]] = []
     layouts: list[list[int]] = []
     for point in points:
         layout = []
         for key, value in point.items():
-            number = numbers.setdefault((key, json.dumps(value)), len(fields))
+            number = numbers.setdefault((key, repr(value)), len(fields))
             if number == len(fields):
                 fields.append({key: value})
             layout.append(number)
         layouts.append(layout)
+    return fields, layouts
+
+
+def points_text(points: list[dict[str, Any]],
+                distinct: Optional[tuple[list[dict[str, Any]], list[list[int]]]] = None) -> str:
+    """Non-empty points as the items of a block sequence at column 0, as ``dumped(points)`` writes them;
+    ``distinct``: their ``distinct_fields`` when already found."""
+    fields, layouts = distinct if distinct is not None else distinct_fields(points)
     texts = ITEM.split(dumped(fields))[1:]  # "key: value\n", the value's further lines indented
     if len(texts) != len(fields):  # never seen: a field whose text had a line at column 0
         return dumped(points)
@@ -65,15 +76,17 @@ def points_text(points: list[dict[str, Any]]) -> str:
     return "".join("- " + "  ".join([texts[number] for number in layout]) for layout in layouts)
 
 
-def scenario_text(scenario: Scenario, data: Optional[dict[str, Any]] = None) -> str:
+def scenario_text(scenario: Scenario, data: Optional[dict[str, Any]] = None,
+                  distinct: Optional[tuple[list[dict[str, Any]], list[list[int]]]] = None) -> str:
     """The resolved scenario (every default spelled out) as YAML that loads back; ``data``: its
-    ``model_dump(mode="json", exclude_none=True)`` when already made (a city's: 0.2 s), left as it is."""
+    ``model_dump(mode="json", exclude_none=True)`` when already made (a city's: 0.2 s), left as it is;
+    ``distinct``: its points' ``distinct_fields`` when already found."""
     data = data if data is not None else scenario.model_dump(mode="json", exclude_none=True)
     points = data["points"]
     if not points or not all(points):
         return HEADER + dumped(data)
     text = dumped({**data, "points": []})
-    return HEADER + POINTS.sub(lambda _: "points:\n" + points_text(points), text, count=1)
+    return HEADER + POINTS.sub(lambda _: "points:\n" + points_text(points, distinct), text, count=1)
 
 
 # ---------------------------------------------------------------- a city: defaults and a points table
@@ -98,8 +111,9 @@ def scenario_files(scenario: Scenario, stem: str = "scenario") -> dict[str, str]
 
     if len(scenario.points) < TABLE_FROM_POINTS:
         data = scenario.model_dump(mode="json", exclude_none=True)
-        text = scenario_text(scenario, data)
-        if len(text.encode("utf-8")) <= MAX_FILE_BYTES // 2 and _values(data) <= MAX_VALUES // 2:
+        distinct = distinct_fields(data["points"])
+        text = scenario_text(scenario, data, distinct)
+        if len(text.encode("utf-8")) <= MAX_FILE_BYTES // 2 and scenario_values(data, *distinct) <= MAX_VALUES // 2:
             return {f"{stem}.yaml": text}
     return _table_form(scenario, stem)
 
@@ -111,6 +125,14 @@ def _values(node: Any) -> int:
     if isinstance(node, list):
         return 1 + sum(_values(item) for item in node)
     return 1
+
+
+def scenario_values(data: dict[str, Any], fields: list[dict[str, Any]], layouts: list[list[int]]) -> int:
+    """``_values(data)``, each distinct field of its points (``distinct_fields``) counted once: a point is a
+    mapping (1) of its fields, each a key and its value (``_values({key: value}) - 1``)."""
+    field_values = [_values(field) - 1 for field in fields]
+    return (_values({**data, "points": []}) + len(layouts)
+            + sum(field_values[number] for layout in layouts for number in layout))
 
 
 def _tag(node: Any) -> Any:

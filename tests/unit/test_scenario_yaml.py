@@ -29,6 +29,23 @@ def test_shipped_scenarios(name):
     assert data == scenario.model_dump(mode="json", exclude_none=True)
 
 
+@pytest.mark.parametrize("name", ["beibei-district.yaml", "beibei-with-labs.yaml", "one-point-demo.yaml", "summer-heat-rota.yaml"])
+def test_the_values_counted_by_distinct_fields_are_the_loaders_count(name):
+    data = load_scenario(SCENARIOS / name).model_dump(mode="json", exclude_none=True)
+    fields, layouts = scenario_yaml.distinct_fields(data["points"])
+    assert len(fields) <= sum(map(len, layouts))
+    assert scenario_yaml.scenario_values(data, fields, layouts) == yaml_nodes(data)
+
+
+def yaml_nodes(node) -> int:
+    """The loader's count: a node per mapping, sequence, key and scalar."""
+    if isinstance(node, dict):
+        return 1 + sum(1 + yaml_nodes(value) for value in node.values())
+    if isinstance(node, list):
+        return 1 + sum(yaml_nodes(item) for item in node)
+    return 1
+
+
 def test_points_with_awkward_text_and_shared_blocks():
     long_name = "Caiyangdian on the corner of a very long street name that wraps: 'quoted' and \"double\" " * 2
     scenario = validate_scenario({
