@@ -35,9 +35,9 @@ from ..metrics import (
     PooledBins,
     Series,
     SeriesBands,
+    SeriesSum,
     StationTimeline,
     Tally,
-    add_series,
     combine,
     kpis_of,
     point_series,
@@ -409,7 +409,7 @@ def run_scenario(
     summaries: dict[str, dict[str, Any]] = {}
     tallies: list[Tally] = []
     bins = PooledBins()  # the replication's durations' counts per bin, which its tallies come without (pool_counts)
-    run_series: Optional[Series] = None
+    run_series = SeriesSum()  # the replication's points' series added up
     chain_parts: list[PointTubes] = []
     runs = _execute(scenario, tasks, jobs, step_s, want_logs, engines=plan.engines, executor=executor, scheduler=scheduler)
     kept = Tenure()  # what is kept no longer walked by every collection
@@ -430,7 +430,7 @@ def run_scenario(
             tallies.append(run.tally)
             if len(tallies) > FOLD_EVERY:
                 tallies = [combine(tallies)]
-            run_series = run.series if run_series is None else add_series([run_series, run.series])
+            run_series.add(run.series)
             if run.log is not None:
                 if writer is not None:
                     result.persons_rows += writer.append(run.log)
@@ -443,8 +443,8 @@ def run_scenario(
                 if scenario.chain is not None:
                     kpis["chain"] = _run_chain(scenario, run.replication, chain_parts, step_s, result)
                 result.run_kpis.append(kpis)
-                result.run_bands.add(run_series)
-                tallies, run_series, chain_parts, bins = [], None, [], PooledBins()
+                result.run_bands.add(run_series.series)
+                tallies, run_series, chain_parts, bins = [], SeriesSum(), [], PooledBins()
             if progress is not None:
                 progress(done, len(tasks))
     except BaseException:

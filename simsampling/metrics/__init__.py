@@ -78,6 +78,7 @@ from .tally import (
 from .series import (
     Band,
     Series,
+    SeriesSum,
     SeriesBands,
     add_series,
     band,
@@ -128,6 +129,7 @@ __all__ = [
     "SECOND_BINS_S",
     "STAFF_ROLES",
     "Series",
+    "SeriesSum",
     "SeriesBands",
     "StationTimeline",
     "TIME_STATS",

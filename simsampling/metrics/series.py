@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Iterable
+from typing import Iterable, Optional
 
 import numpy as np
 
@@ -169,6 +169,41 @@ def add_series(parts: list[Series]) -> Series:
         sampled=total([p.sampled for p in parts]),
         step_s=parts[0].step_s,
     )
+
+
+class SeriesSum:
+    """Points' series added up as they come, as ``add_series`` of the sum so far and the next one (the same additions
+    in the same order, so the same values), into arrays this sum owns once it made them: a city round adds thousands
+    of points one at a time, alike (the same stages, step and length), each without new arrays."""
+
+    def __init__(self) -> None:
+        self.series: Optional[Series] = None
+        """The sum so far (the first point's own series until a second comes: not added into)."""
+        self._owned = False
+
+    def add(self, series: Series) -> None:
+        total = self.series
+        if total is None:
+            self.series = series
+        elif self._owned and _alike(total, series):
+            for into, values in zip(_arrays(total), _arrays(series)):
+                np.add(into, values, out=into)
+        else:
+            self.series = add_series([total, series])
+            self._owned = all(array.dtype == np.float64 for array in _arrays(self.series))
+
+
+def _arrays(series: Series) -> list[np.ndarray]:
+    return [*series.queue.values(), *series.busy.values(), series.arrived, series.sampled]
+
+
+def _alike(total: Series, series: Series) -> bool:
+    """Whether ``add_series([total, series])`` adds array to array, each of ``series`` into one of ``total`` of its
+    size and stage, in ``total``'s order (the same stages in the same order, the same step, the same lengths)."""
+    stages = list(total.queue)
+    return (series.step_s == total.step_s and list(series.queue) == stages and list(series.busy) == stages
+            and list(total.busy) == stages
+            and all(a.shape == b.shape for a, b in zip(_arrays(total), _arrays(series))))
 
 
 _NONE = np.zeros(0)

@@ -25,6 +25,8 @@ from simsampling.metrics import (
     histogram,
     mean_of,
     peak,
+    Series,
+    SeriesSum,
     add_series,
     band,
     estimate,
@@ -370,6 +372,39 @@ def test_add_series_and_band():
     np.testing.assert_array_equal(mean, [2.0, 2.5])
     np.testing.assert_array_equal(low, [1.0, 2.0])
     np.testing.assert_array_equal(high, [3.0, 3.0])
+
+
+def random_series(rng, stages: tuple[str, ...], steps: int, step_s: float = 60.0) -> Series:
+    def row() -> np.ndarray:
+        return rng.random(steps) * 10.0
+
+    return Series(queue={s: row() for s in stages}, busy={s: row() for s in stages}, arrived=np.cumsum(row()),
+                  sampled=np.cumsum(row()), step_s=step_s)
+
+
+def test_a_series_sum_is_add_series_point_by_point_to_the_bit():
+    """Points alike, then one longer, one of other stages, one of a longer step: each added in place when alike."""
+    rng = np.random.default_rng(5)
+    parts = [random_series(rng, ("registration", "swab"), 30) for _ in range(6)]
+    parts += [random_series(rng, ("registration", "swab"), 41), random_series(rng, ("registration", "swab"), 41),
+              random_series(rng, ("swab",), 41), random_series(rng, ("temperature", "registration", "swab"), 41),
+              random_series(rng, ("temperature", "registration", "swab"), 20, step_s=120.0),
+              random_series(rng, ("temperature", "registration", "swab"), 20, step_s=120.0)]
+    originals = [[array.copy() for array in series_arrays(part)] for part in parts]
+    summed, expected = SeriesSum(), None
+    for part in parts:
+        summed.add(part)
+        expected = part if expected is None else add_series([expected, part])
+        got = summed.series
+        assert list(got.queue) == list(expected.queue) and list(got.busy) == list(expected.busy)
+        assert got.step_s == expected.step_s
+        assert [a.tobytes() for a in series_arrays(got)] == [b.tobytes() for b in series_arrays(expected)]
+    for part, original in zip(parts, originals):  # the points' own series are never added into
+        assert [a.tobytes() for a in series_arrays(part)] == [b.tobytes() for b in original]
+
+
+def series_arrays(series: Series) -> list[np.ndarray]:
+    return [*series.queue.values(), *series.busy.values(), series.arrived, series.sampled]
 
 
 def test_wait_histograms_count_every_served_wait_once():
