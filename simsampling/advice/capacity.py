@@ -19,7 +19,7 @@ the run (the run's own utilisation is in its KPIs).
 
 from __future__ import annotations
 
-from typing import Optional
+from typing import Any, Optional
 
 import numpy as np
 
@@ -70,12 +70,13 @@ def mean_service_s(point: Point, scenario: Scenario) -> dict[str, float]:
     The points of a district mostly share their stages: computed once per distinct layout.
     """
     parts = (point.stages, point.green_channel, scenario.pooling_for(point))
-    key = parts  # frozen models hash and compare by value
+    key: Any = parts  # frozen models hash and compare by value: looked up once (hashing them walks every field)
     try:
-        hash(key)
+        means = _MEANS.get(key)
     except TypeError:  # a list inside (an empirical distribution's values)
         key = "|".join(part.model_dump_json() if part is not None else "" for part in parts)
-    if key not in _MEANS:
+        means = _MEANS.get(key)
+    if means is None:
         if len(_MEANS) >= MEANS_KEPT:
             _MEANS.clear()
         draws = service_draws(point, scenario)
@@ -84,7 +85,7 @@ def mean_service_s(point: Point, scenario: Scenario) -> dict[str, float]:
             # The next registration starts when the station takes the resident before it.
             means[STAFFING_STAGE] = float(np.maximum(draws[STAFFING_STAGE], draws[stage]).mean())
         _MEANS[key] = means
-    return dict(_MEANS[key])
+    return dict(means)
 
 
 _MEANS: dict = {}
