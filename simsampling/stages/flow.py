@@ -188,7 +188,19 @@ def flow_of(stages: Stages) -> Flow:
 
 
 def flow_problems(stages: Stages, path: tuple) -> list[tuple[tuple, str]]:
-    """What is wrong with a point's flow, each with the path of the field at fault.
+    """What is wrong with a point's flow, each with the path of the field at fault (``path`` and then the field's
+    within the stages). A city's points share a few flows: each distinct one is checked once (frozen models hash
+    and compare by value; a flow with a list inside, an empirical distribution's values, is checked each time)."""
+    try:
+        found = _problems_of(stages)
+    except TypeError:  # unhashable
+        found = _problems_of.__wrapped__(stages)
+    return [(path + at, message) for at, message in found]
+
+
+@functools.lru_cache(maxsize=256)
+def _problems_of(stages: Stages) -> tuple[tuple[tuple, str], ...]:
+    """What is wrong with a flow, each with the path of the field at fault within the stages.
 
     The main flow is every stage up to ``swab``; stages written after it are side
     stages, each reached by a ``divert``. Refused: a name that is not a name, a
@@ -201,7 +213,7 @@ def flow_problems(stages: Stages, path: tuple) -> list[tuple[tuple, str]]:
     last = names.index("swab")
     side = set(names[last + 1:])
     for index, name in enumerate(names):
-        at = path + (name,)
+        at = (name,)
         kind = describe(name)
         if not re.match(STAGE_NAME, name) or name in RESERVED_NAMES:
             problems.append((at, f"'{name}' cannot name a stage: use lower-case letters, digits and _ "
@@ -225,11 +237,11 @@ def flow_problems(stages: Stages, path: tuple) -> list[tuple[tuple, str]]:
     reached = {route.to for name in names for route in routes(stages[name])}
     for name in names[last + 1:]:
         if name not in reached and describe(name).side:
-            problems.append((path + (name,), f"no stage diverts to {name}: stages after swab are side stages, reached by a `divert`"))
+            problems.append(((name,), f"no stage diverts to {name}: stages after swab are side stages, reached by a `divert`"))
     cycle = _cycle({name: [r.to for r in routes(stages[name]) if r.to in side] for name in names[last + 1:]})
     if cycle:
-        problems.append((path + (cycle[0], "divert"), f"the routes make a cycle: {' -> '.join(cycle)}"))
-    return problems
+        problems.append(((cycle[0], "divert"), f"the routes make a cycle: {' -> '.join(cycle)}"))
+    return tuple(problems)
 
 
 def _cycle(edges: dict[str, list[str]]) -> list[str]:

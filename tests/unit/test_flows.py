@@ -46,6 +46,20 @@ def test_the_first_three_stages_alone_walk_as_they_always_did_in_any_written_ord
         scenario({"registration": {"servers": 2}, "swab": {}, "temperature": {}, "id_check": {"service_s": FIXED}})
 
 
+def test_points_of_one_flow_each_have_its_problems_at_their_own_path():
+    """A flow is checked once for every point that has it (stages.flow_problems): each point is told at its path."""
+    bad = {"swab": {}, "isolation": {"service_s": FIXED}}
+    points = [{"id": name, "population": 100, "tents": 1, "stages": bad} for name in ("a", "b")]
+    with pytest.raises(ScenarioError) as raised:
+        validate_scenario({"name": "flows", "points": points, "arrivals": {"kind": "poisson", "rate_per_hour": 60}})
+    said = [(problem.field, problem.message) for problem in raised.value.problems if "diverts" in problem.message]
+    assert said == [(f"points[{index}].stages.isolation", "no stage diverts to isolation: stages after swab are side "
+                     "stages, reached by a `divert`") for index in (0, 1)]
+    unhashable = {"swab": {}, "isolation": {"service_s": {"dist": "empirical", "values": [30, 60]}}}  # a list inside
+    with pytest.raises(ScenarioError, match="no stage diverts to isolation"):
+        scenario(unhashable)
+
+
 def test_side_stages_come_after_swab_and_know_who_sends_residents_there():
     point = scenario({"temperature": {"divert": [{"share": 0.1, "to": "isolation"}]},
                       "id_check": {"service_s": FIXED, "divert": {"share": 0.2, "to": "isolation"}},
