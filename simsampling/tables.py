@@ -27,7 +27,7 @@ import io
 import itertools
 import math
 from pathlib import Path
-from typing import Any, Iterable, Optional, Sequence, Union
+from typing import Any, Callable, Iterable, Optional, Sequence, Union
 
 import numpy as np
 
@@ -52,6 +52,27 @@ def text_cells(values: Iterable[Any]) -> list[Optional[str]]:
             for value in values for text in (str(value),)]
 
 
+class _Remembered(dict):
+    """Each value's cell made once (``cell``), then looked up: a city's kpis.csv repeats its KPI names, point ids
+    and counts over 395,000 rows (a column 0.007-0.009 s of CPU against 0.025-0.045 s). For values of one exact type
+    only: ``1``, ``1.0`` and ``True`` are one key."""
+
+    def __init__(self, cell: Callable[[Any], Optional[str]]) -> None:
+        super().__init__()
+        self.cell = cell
+
+    def __missing__(self, value: Any) -> Optional[str]:
+        text = self[value] = self.cell(value)
+        return text
+
+    def cells(self, values: Iterable[Any]) -> list[Optional[str]]:
+        return list(map(self.__getitem__, values))
+
+
+def _text_cell(value: str) -> Optional[str]:
+    return text_cells([value])[0]
+
+
 def number_cells(values: Column) -> list[Optional[str]]:
     """Cells of numbers as text: floats ``{:.10g}`` (NaN and infinities empty), integers whole,
     booleans ``true``/``false``, None empty; text goes through ``text_cells``."""
@@ -65,12 +86,14 @@ def number_cells(values: Column) -> list[Optional[str]]:
             cells[index] = None
         return cells
     kinds = set(map(type, values))  # a list of one kind of cell (a city's kpis.csv: 2.4 million) goes a column at once
+    if kinds == {type(None)}:
+        return [None] * len(values)
     if kinds <= {float, type(None)}:
         return [None if value is None or not math.isfinite(value) else f"{value:.10g}" for value in values]
     if kinds == {int}:
-        return list(map(str, values))
+        return _Remembered(str).cells(values)
     if kinds == {str}:
-        return text_cells(values)
+        return _Remembered(_text_cell).cells(values)
     return [_number_cell(value) for value in values]
 
 

@@ -126,6 +126,16 @@ def test_columns_write_the_same_bytes_as_rows(tmp_path, writer):
     assert (tmp_path / "t.csv").read_bytes() == expected
 
 
+def test_columns_that_repeat_their_cells_keep_their_bytes(tmp_path, writer):
+    """Lists of one exact type whose cells repeat (a city's kpis.csv: names, ids, counts, empty intervals) are made
+    a distinct value at a time: the same bytes, texts that look like formulas or are empty included."""
+    texts = ["wait_min.swab.p90", "", "=SUM(A1)", "-3", "point 7", "@x"]
+    rows = [(texts[k % len(texts)], k % 3 - 1, 2**70 if k % 11 == 0 else k % 2, None) for k in range(600)]
+    header = ["kpi", "n", "big", "empty"]
+    write_pieces(tmp_path / "t.csv", header, iter([[list(column) for column in zip(*rows)]]))
+    assert (tmp_path / "t.csv").read_bytes() == reference_csv(header, rows)
+
+
 def test_pieces_of_columns_write_the_same_bytes_however_they_are_split(tmp_path, writer):
     rng = np.random.default_rng(3)
     floats = random_floats(rng, 400)
