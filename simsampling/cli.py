@@ -13,7 +13,6 @@ markup, emoji or raw control characters.
 from __future__ import annotations
 
 import argparse
-import gc
 import shutil
 import sys
 from pathlib import Path
@@ -23,7 +22,7 @@ from rich.console import Console
 
 from .choices import BAD_INPUT, INFEASIBLE, INTERRUPTED, OS_FAILURE
 from .stopping import ProcessDied, interruption, stopped_by_signals
-from .collector import for_a_command, kept_frozen
+from .collector import for_a_command, kept_frozen, left_at_exit, left_to_the_system
 from . import __version__
 from .choices import AUTO_FIRST, AUTO_KPIS, AUTO_MAX, AUTO_PRECISION, DEFAULT_MAX_P90_WAIT_MIN, FORMATS, KEEP_LOGS_UP_TO
 from .cli_advise import add_parser as add_advise_parser
@@ -199,15 +198,13 @@ def _command(args, out: Console, err: Console) -> int:
 
 
 def command(argv: Optional[Sequence[str]] = None) -> int:
-    """The ``simsampling`` command (``python -m simsampling``): :func:`main`, then the process ends without the
-    interpreter's last collections walking and freeing every object of the run (0.67 s against 0.12 s after a
-    demo's run on a loaded machine: benchmarks/README.md). Frozen, they are left to the operating system; every
-    file is written and closed by then, and ``atexit`` handlers run as before. Tests call ``main``: their
+    """The ``simsampling`` command (``python -m simsampling``): :func:`main`, then the process ends without freeing
+    the run's objects one by one or the interpreter's last collections walking them (``collector.left_to_the_system``):
+    every file is written and closed by then, and ``atexit`` handlers run as before. Tests call ``main``: their
     process goes on. Meanwhile the collector runs as a command's process needs (``collector.for_a_command``)."""
     for_a_command()
-    status = main(argv)
-    gc.freeze()
-    return status
+    with left_to_the_system():
+        return main(argv)
 
 
 def failure_line(exc: OSError) -> str:
@@ -324,6 +321,7 @@ def _simulate_and_write(args, out: Console, err: Console, scenario: Scenario, ta
     if result.engine is not None:
         say(out, result.engine.describe())
     say(out, f"results written to {target}")
+    left_at_exit(result, advice)  # a city's takes a tenth of a second to free, on the path to the command's end
     return 0
 
 

@@ -104,3 +104,35 @@ def test_a_command_collects_its_youngest_generation_less_often():
         gc.set_threshold(*before)
         if not frozen:
             gc.unfreeze()  # command leaves what it made frozen for the process's end
+
+
+LEFT_PROBE = """
+import gc, sys, weakref
+import simsampling.experiment as experiment
+from simsampling import cli
+
+runs = []
+simulate = experiment.run_scenario
+def run_scenario(*args, **kwargs):
+    result = simulate(*args, **kwargs)
+    runs.append(weakref.ref(result))
+    return result
+experiment.run_scenario = run_scenario
+how, scenario, out = sys.argv[1:]
+status = getattr(cli, how)(["run", scenario, "--out", out, "--quiet"])
+gc.collect()
+print(status, "kept" if runs[0]() is not None else "freed")
+"""
+
+
+@pytest.mark.parametrize("how, fate", [("command", "kept"), ("main", "freed")])
+def test_the_command_leaves_its_run_to_the_system_and_main_frees_it(how: str, fate: str, tmp_path: Path):
+    """``simsampling`` (``cli.command``) ends without freeing its run (``collector.left_to_the_system``); ``main``,
+    which tests and other callers use in a process that goes on, frees it as before."""
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-c", LEFT_PROBE, how, str(DEMO), str(tmp_path / "out")],
+                          capture_output=True, text=True, check=True)
+    assert done.stdout.split()[-2:] == ["0", fate]
+    assert (tmp_path / "out" / "summary.json").exists()
