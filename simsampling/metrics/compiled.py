@@ -33,6 +33,20 @@ class _Loop:
 
 
 _LOOPS: list[_Loop] = []
+_HELPERS: list[Callable] = []
+"""Plain functions the loops call (``helper``): registered with numba once, before the first loop compiles."""
+
+
+def helper(function: Callable) -> Callable:
+    """``function``, callable from the compiled loops as well as from Python: written once, it runs as Python in
+    an interpreted loop and is compiled into a compiled loop that calls it (numba's ``register_jitable``)."""
+    _HELPERS.append(function)
+    return function
+
+
+def _register_helpers(numba: Any) -> None:
+    while _HELPERS:
+        numba.extending.register_jitable(_HELPERS.pop())
 
 
 def interpret_cold_loops(on: bool) -> None:
@@ -70,6 +84,7 @@ def compiled_loop(function: Optional[Callable] = None, *, interpreted: Optional[
     def dispatcher() -> Callable:
         if not compiled:
             numba = import_numba()
+            _register_helpers(numba)
             compiled.append(numba.njit(cache=True)(function))
         return compiled[0]
 
@@ -88,13 +103,15 @@ def dispatchers() -> list[Any]:
 
 
 @compiled_loop
-def duration_summary(seconds: np.ndarray, edges: np.ndarray, fine: int, ranks: np.ndarray) -> tuple:
+def duration_summary(seconds: np.ndarray, edges: np.ndarray, fine: int, ranks: np.ndarray, unit: float) -> tuple:
     """Durations in any order, counted in bins of ``edges``, without sorting them.
 
     Returns the bins that hold any and how many each holds (a bin as
     ``searchsorted(edges, x, "right") - 1`` gives it: below zero the first, beyond
     the last edge or NaN the last; under ``fine`` seconds the whole seconds), the
-    largest (NaN if any is NaN), and the values at ``ranks`` in sorted order: found
+    largest (NaN if any is NaN), the values at ``ranks`` in sorted order, and the sums of
+    the durations and of the durations in ``unit``s, ``np.sum``'s to the bit (``pairwise_sum``:
+    a point's five summaries make no numpy calls of their own). The values at ranks are found
     by counting through the bins, then sorting the bin that holds each, its values
     gathered in one pass for every rank (NaN when any is NaN, as numpy's percentiles
     are then). A bin holds few values, and numba compiles ``np.sort`` in about 2 s of
@@ -124,8 +141,12 @@ def duration_summary(seconds: np.ndarray, edges: np.ndarray, fine: int, ranks: n
         dense[b] += 1
     bins = np.flatnonzero(dense)
     values = np.full(ranks.size, np.nan)
+    in_units = np.empty(seconds.size)
+    for i in range(seconds.size):
+        in_units[i] = seconds[i] / unit
+    sums = (pairwise_sum(seconds, 0, seconds.size), pairwise_sum(in_units, 0, seconds.size))
     if nan or ranks.size == 0:
-        return bins, dense[bins], np.nan if nan else largest, values
+        return bins, dense[bins], np.nan if nan else largest, values, sums[0], sums[1]
     # Each rank's bin and its rank within the bin, counting through the bins (back to the first for a lower rank).
     wanted, within = np.empty(ranks.size, np.intp), np.empty(ranks.size, np.intp)
     before, b = 0, 0
@@ -157,7 +178,7 @@ def duration_summary(seconds: np.ndarray, edges: np.ndarray, fine: int, ranks: n
             held[low:low + dense[b]] = np.sort(held[low:low + dense[b]])
             cursor[b] = -1
         values[j] = held[low + within[j]]
-    return bins, dense[bins], np.nan if nan else largest, values
+    return bins, dense[bins], np.nan if nan else largest, values, sums[0], sums[1]
 
 
 @compiled_loop
@@ -221,16 +242,66 @@ def merged_peaks(joins: np.ndarray, join_ends: np.ndarray, leaves: np.ndarray, l
     return total, best
 
 
+@helper
+def pairwise_sum(values: np.ndarray, start: int, count: int) -> float:
+    """``np.add.reduce(values[start:start + count])`` to the bit: 0.0 plus numpy's pairwise sum (blocks of up to
+    128 added with eight accumulators, longer runs halved at a multiple of 8), without recursion (numba compiles
+    none): a stack of the halves still to add. Written once for the loops that add up as numpy does."""
+    stack_lo, stack_n, stack_left = np.empty(64, np.intp), np.empty(64, np.intp), np.empty(64)
+    stack_right = np.empty(64, np.bool_)
+    depth = 0
+    stack_lo[0] = start
+    stack_n[0] = count
+    while True:
+        while stack_n[depth] > 128:  # down to the first block of this half
+            half = stack_n[depth] // 2
+            half -= half % 8
+            stack_lo[depth + 1] = stack_lo[depth]
+            stack_n[depth + 1] = half
+            stack_right[depth + 1] = False
+            depth += 1
+        start, n = stack_lo[depth], stack_n[depth]
+        if n < 8:
+            total = -0.0
+            for i in range(start, start + n):
+                total += values[i]
+        else:
+            r0, r1, r2, r3 = values[start], values[start + 1], values[start + 2], values[start + 3]
+            r4, r5, r6, r7 = values[start + 4], values[start + 5], values[start + 6], values[start + 7]
+            i = 8
+            while i < n - n % 8:
+                r0 += values[start + i]
+                r1 += values[start + i + 1]
+                r2 += values[start + i + 2]
+                r3 += values[start + i + 3]
+                r4 += values[start + i + 4]
+                r5 += values[start + i + 5]
+                r6 += values[start + i + 6]
+                r7 += values[start + i + 7]
+                i += 8
+            total = ((r0 + r1) + (r2 + r3)) + ((r4 + r5) + (r6 + r7))
+            while i < n:
+                total += values[start + i]
+                i += 1
+        while depth > 0 and stack_right[depth]:  # a right half done: add it to its left half
+            depth -= 1
+            total = stack_left[depth] + total
+        if depth == 0:
+            break
+        stack_left[depth - 1] = total  # a left half done: on to its right half
+        stack_lo[depth] += stack_n[depth]
+        stack_n[depth] = stack_n[depth - 1] - stack_n[depth]
+        stack_right[depth] = True
+    return 0.0 + total
+
+
 @compiled_loop
 def busiest_spell(line: np.ndarray, busy: np.ndarray, duty: np.ndarray, threshold: float, gap: float) -> tuple:
     """The spell of steps with ``line >= threshold`` and ``duty > 0`` (gaps between such steps up to
     ``gap`` bridged) whose line adds up to the most, the first of equals: its first step, one past its
     last (-1, -1 without any), and the sums of ``line``, ``busy`` and ``duty`` (negative duty as 0) over it.
 
-    Sums are ``np.sum``'s, to the bit: 0.0 plus numpy's pairwise sum (blocks of up to 128 added with
-    eight accumulators, longer runs halved at a multiple of 8), without recursion: a stack of the
-    halves still to add. It is written once, in a loop over the sums to make (each spell's line,
-    then the chosen spell's busy and duty), which numba compiles in a fraction of three copies' time.
+    Sums are ``np.sum``'s, to the bit (``pairwise_sum``).
     """
     lows, highs = np.empty(line.size + 2, np.intp), np.empty(line.size + 2, np.intp)
     spells = 0
@@ -249,70 +320,18 @@ def busiest_spell(line: np.ndarray, busy: np.ndarray, duty: np.ndarray, threshol
             previous = i
     if spells == 0:
         return -1, -1, 0.0, 0.0, 0.0
-    sums = np.empty(spells + 2)
-    clipped = line[:0]
-    first = last = 0
-    most = 0.0
-    stack_lo, stack_n, stack_left = np.empty(64, np.intp), np.empty(64, np.intp), np.empty(64)
-    stack_right = np.empty(64, np.bool_)
-    for task in range(spells + 2):
-        if task == spells:  # every spell's line added up: the first of the largest
-            chosen = 0
-            for k in range(1, spells):
-                if sums[k] > sums[chosen]:
-                    chosen = k
-            first, last, most = lows[chosen], highs[chosen], sums[chosen]
-            lows[task], highs[task] = first, last
-            clipped = np.empty(last - first)
-            for i in range(first, last):
-                clipped[i - first] = 0.0 if duty[i] < 0 else duty[i]
-            lows[task + 1], highs[task + 1] = 0, last - first
-        values = line if task < spells else (busy if task == spells else clipped)
-        depth = 0
-        stack_lo[0] = lows[task]
-        stack_n[0] = highs[task] - lows[task]
-        while True:
-            while stack_n[depth] > 128:  # down to the first block of this half
-                half = stack_n[depth] // 2
-                half -= half % 8
-                stack_lo[depth + 1] = stack_lo[depth]
-                stack_n[depth + 1] = half
-                stack_right[depth + 1] = False
-                depth += 1
-            start, n = stack_lo[depth], stack_n[depth]
-            if n < 8:
-                total = -0.0
-                for i in range(start, start + n):
-                    total += values[i]
-            else:
-                r0, r1, r2, r3 = values[start], values[start + 1], values[start + 2], values[start + 3]
-                r4, r5, r6, r7 = values[start + 4], values[start + 5], values[start + 6], values[start + 7]
-                i = 8
-                while i < n - n % 8:
-                    r0 += values[start + i]
-                    r1 += values[start + i + 1]
-                    r2 += values[start + i + 2]
-                    r3 += values[start + i + 3]
-                    r4 += values[start + i + 4]
-                    r5 += values[start + i + 5]
-                    r6 += values[start + i + 6]
-                    r7 += values[start + i + 7]
-                    i += 8
-                total = ((r0 + r1) + (r2 + r3)) + ((r4 + r5) + (r6 + r7))
-                while i < n:
-                    total += values[start + i]
-                    i += 1
-            while depth > 0 and stack_right[depth]:  # a right half done: add it to its left half
-                depth -= 1
-                total = stack_left[depth] + total
-            if depth == 0:
-                break
-            stack_left[depth - 1] = total  # a left half done: on to its right half
-            stack_lo[depth] += stack_n[depth]
-            stack_n[depth] = stack_n[depth - 1] - stack_n[depth]
-            stack_right[depth] = True
-        sums[task] = 0.0 + total
-    return first, last, most, sums[spells], sums[spells + 1]
+    sums = np.empty(spells)
+    for k in range(spells):
+        sums[k] = pairwise_sum(line, lows[k], highs[k] - lows[k])
+    chosen = 0  # the first of the largest
+    for k in range(1, spells):
+        if sums[k] > sums[chosen]:
+            chosen = k
+    first, last = lows[chosen], highs[chosen]
+    clipped = np.empty(last - first)
+    for i in range(first, last):
+        clipped[i - first] = 0.0 if duty[i] < 0 else duty[i]
+    return first, last, sums[chosen], pairwise_sum(busy, first, last - first), pairwise_sum(clipped, 0, last - first)
 
 
 @compiled_loop

@@ -55,9 +55,9 @@ def _percentile_ranks(count: int) -> tuple[np.ndarray, list[float]]:
     return np.array(ranks, dtype=np.intp), weights
 
 
-def _stats(seconds: np.ndarray, at_ranks: np.ndarray, weights: list[float], largest: float) -> dict[str, float]:
-    """``time_stats`` from the values at ``_percentile_ranks`` and the largest value:
-    numpy's arithmetic, operation by operation (tests/unit/test_metrics.py holds it to numpy)."""
+def _stats(seconds: np.ndarray, at_ranks: np.ndarray, weights: list[float], largest: float, mean: Optional[float] = None) -> dict[str, float]:
+    """``time_stats`` from the values at ``_percentile_ranks``, the largest value and the mean in minutes (found
+    here if not given): numpy's arithmetic, operation by operation (tests/unit/test_metrics.py holds it to numpy)."""
     if seconds.size == 0:
         return {key: math.nan for key in TIME_STATS}
     percentiles = [largest] * len(PERCENTS)  # numpy gives the NaN when there is one
@@ -67,7 +67,7 @@ def _stats(seconds: np.ndarray, at_ranks: np.ndarray, weights: list[float], larg
             step = high - low
             percentiles[i] = high - step * (1 - weight) if weight >= 0.5 else low + step * weight
     p50, p90, p95 = percentiles
-    return {"mean": mean_of(seconds / MINUTE), "p50": p50, "p90": p90, "p95": p95, "max": largest / MINUTE}
+    return {"mean": mean_of(seconds / MINUTE) if mean is None else mean, "p50": p50, "p90": p90, "p95": p95, "max": largest / MINUTE}
 
 
 def time_stats(seconds: np.ndarray) -> dict[str, float]:
@@ -91,9 +91,11 @@ class Durations:
     @classmethod
     def of(cls, seconds: np.ndarray) -> "Durations":
         ranks, weights = _percentile_ranks(seconds.size)
-        bins, counts, largest, at_ranks = duration_summary(seconds, DURATION_EDGES, int(SECOND_BINS_S), ranks)
-        largest = float(largest) if seconds.size else math.nan
-        return cls(int(seconds.size), float(seconds.sum()), largest, bins, counts, _stats(seconds, at_ranks, weights, largest))
+        bins, counts, largest, at_ranks, total, in_minutes = duration_summary(seconds, DURATION_EDGES, int(SECOND_BINS_S), ranks, MINUTE)
+        count = seconds.size
+        largest = float(largest) if count else math.nan
+        # (the mean as ``mean_of`` makes it: numpy's sum of the minutes over the count)
+        return cls(count, total, largest, bins, counts, _stats(seconds, at_ranks, weights, largest, in_minutes / count if count else None))
 
     @classmethod
     def pooled(cls, parts: list["Durations"]) -> "Durations":

@@ -197,6 +197,8 @@ def test_durations_are_numpys_to_the_bit(n, nan):
         np.testing.assert_array_equal(got.bins, bins)
         np.testing.assert_array_equal(got.counts, counts)
         assert same(got.largest, largest) and got.count == n and same(got.total, float(seconds.sum()))
+        assert np.float64(got.total).tobytes() == seconds.sum().tobytes() and type(got.total) is float
+        assert np.float64(got.exact["mean"]).tobytes() == np.float64(stats_[0]).tobytes() or not n
         assert all(same(a, b) and type(a) is float for a, b in zip(got.exact.values(), stats_))
         assert all(same(a, b) for a, b in zip(time_stats(seconds).values(), stats_))
 
@@ -543,7 +545,7 @@ def test_durations_crowded_in_few_bins_are_numpys_to_the_bit(n):
         assert all(same(a, b) and math.copysign(1.0, a) == math.copysign(1.0, b) for a, b in zip(got.exact.values(), stats_))
         # The loop run as Python (a first run's, while it compiles aside) finds the same values.
         ranks = np.array([0, n // 2, n - 1], dtype=np.intp)
-        compiled, interpreted = (loop(seconds, DURATION_EDGES, 14_400, ranks) for loop in (duration_summary, duration_summary.__wrapped__))
+        compiled, interpreted = (loop(seconds, DURATION_EDGES, 14_400, ranks, 60.0) for loop in (duration_summary, duration_summary.__wrapped__))
         for a, b in zip(compiled, interpreted):
             np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
 

@@ -4,10 +4,11 @@ inputs with ties, NaN, empty and one-element arrays."""
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from simsampling.metrics import busiest_spell, merged_peaks, peak
+from simsampling.metrics import DURATION_EDGES, busiest_spell, duration_summary, merged_peaks, peak
 
 # Times on a coarse grid, so that ties are common; NaN where a log may hold one.
 TIMES = st.one_of(st.integers(-3, 40).map(float), st.just(np.nan))
@@ -147,3 +148,25 @@ def test_shortcuts_of_a_points_measuring_are_the_long_way_to_the_bit():
         leave = np.where(left_here, log.left_s, log.start[first])
         assert waiting_before_opening_s(log) == float(np.clip(np.fmin(leave, ready[log.day]) - log.arrival_s, 0.0, None).sum()), name
         assert name != "summer-heat-rota.yaml" or log.any_reneged
+
+
+@pytest.mark.filterwarnings("ignore:overflow:RuntimeWarning")  # in units of 1e-300, as Python
+@settings(max_examples=120, deadline=None)
+@given(st.integers(0, 20_000), st.integers(0, 2**32 - 1), st.sampled_from([1.0, 60.0, 3.0, 1e-300]))
+@example(0, 1, 60.0)  # nothing to add
+@example(9000, 2, 60.0)  # beyond numpy's 8,192-element buffer
+@example(129, 3, 60.0)  # one past a pairwise block
+def test_duration_summarys_sums_are_numpys(count, seed, unit):
+    """The sums a point's duration summaries return (``pairwise_sum``, as compiled and as Python): the durations'
+    ``np.sum`` and their ``np.sum`` in ``unit``s, to the bit (signed zeros, infinities and NaN included)."""
+    rng = np.random.default_rng(seed)
+    seconds = rng.exponential(300.0, count) * 10.0 ** rng.integers(-8, 8, count) * rng.choice([1.0, -1.0], count)
+    if count and seed % 3 == 0:
+        seconds[rng.integers(0, count, 1 + count // 50)] = rng.choice([-0.0, 0.0, np.inf, -np.inf, np.nan])
+    if seed % 5 == 0:
+        seconds = np.where(rng.random(count) < 0.5, -0.0, 0.0)  # signed zeros only: the sum's sign is numpy's
+    ranks = np.array([0, count // 2], dtype=np.intp) if count else np.zeros(0, np.intp)
+    want = (seconds.sum(), (seconds / unit).sum())
+    for loop in (duration_summary, duration_summary.__wrapped__):
+        got = loop(seconds, DURATION_EDGES, 14_400, ranks, unit)[-2:]
+        assert [np.float64(x).tobytes() for x in got] == [x.tobytes() for x in want], (got, want)
