@@ -243,10 +243,41 @@ def merged_peaks(joins: np.ndarray, join_ends: np.ndarray, leaves: np.ndarray, l
 
 
 @helper
+def block_sum(values: np.ndarray, start: int, n: int) -> float:
+    """numpy's sum of a block of up to 128 values from ``start`` (``pairwise_sum``'s unit): one by one from -0.0
+    under 8, else eight accumulators added in pairs, then the rest one by one."""
+    if n < 8:
+        total = -0.0
+        for i in range(start, start + n):
+            total += values[i]
+        return total
+    r0, r1, r2, r3 = values[start], values[start + 1], values[start + 2], values[start + 3]
+    r4, r5, r6, r7 = values[start + 4], values[start + 5], values[start + 6], values[start + 7]
+    i = 8
+    while i < n - n % 8:
+        r0 += values[start + i]
+        r1 += values[start + i + 1]
+        r2 += values[start + i + 2]
+        r3 += values[start + i + 3]
+        r4 += values[start + i + 4]
+        r5 += values[start + i + 5]
+        r6 += values[start + i + 6]
+        r7 += values[start + i + 7]
+        i += 8
+    total = ((r0 + r1) + (r2 + r3)) + ((r4 + r5) + (r6 + r7))
+    while i < n:
+        total += values[start + i]
+        i += 1
+    return total
+
+
+@helper
 def pairwise_sum(values: np.ndarray, start: int, count: int) -> float:
     """``np.add.reduce(values[start:start + count])`` to the bit: 0.0 plus numpy's pairwise sum (blocks of up to
     128 added with eight accumulators, longer runs halved at a multiple of 8), without recursion (numba compiles
     none): a stack of the halves still to add. Written once for the loops that add up as numpy does."""
+    if count <= 128:  # one block (most of a point's sums): no stack
+        return 0.0 + block_sum(values, start, count)
     stack_lo, stack_n, stack_left = np.empty(64, np.intp), np.empty(64, np.intp), np.empty(64)
     stack_right = np.empty(64, np.bool_)
     depth = 0
@@ -260,29 +291,7 @@ def pairwise_sum(values: np.ndarray, start: int, count: int) -> float:
             stack_n[depth + 1] = half
             stack_right[depth + 1] = False
             depth += 1
-        start, n = stack_lo[depth], stack_n[depth]
-        if n < 8:
-            total = -0.0
-            for i in range(start, start + n):
-                total += values[i]
-        else:
-            r0, r1, r2, r3 = values[start], values[start + 1], values[start + 2], values[start + 3]
-            r4, r5, r6, r7 = values[start + 4], values[start + 5], values[start + 6], values[start + 7]
-            i = 8
-            while i < n - n % 8:
-                r0 += values[start + i]
-                r1 += values[start + i + 1]
-                r2 += values[start + i + 2]
-                r3 += values[start + i + 3]
-                r4 += values[start + i + 4]
-                r5 += values[start + i + 5]
-                r6 += values[start + i + 6]
-                r7 += values[start + i + 7]
-                i += 8
-            total = ((r0 + r1) + (r2 + r3)) + ((r4 + r5) + (r6 + r7))
-            while i < n:
-                total += values[start + i]
-                i += 1
+        total = block_sum(values, stack_lo[depth], stack_n[depth])
         while depth > 0 and stack_right[depth]:  # a right half done: add it to its left half
             depth -= 1
             total = stack_left[depth] + total
