@@ -29,6 +29,7 @@ from .compiled import (
     merged_peaks,
     peak,
     sorted_occupancy,
+    stage_busiest_spell,
 )
 from .fluid import fluid_departures
 from .durations import (
@@ -169,6 +170,7 @@ __all__ = [
     "series_edges",
     "sorted_line",
     "sorted_occupancy",
+    "stage_busiest_spell",
     "staff_seconds",
     "staffed_days",
     "staffed_span_s",

@@ -12,11 +12,11 @@ import numpy as np
 from ..log import EventLog
 from ..stages import role
 from ..steps import step_for
-from .compiled import busiest_spell, sorted_occupancy
+from .compiled import stage_busiest_spell
 from .durations import HOUR, MINUTE
 from .lines import sorted_line
 from .staff_time import staffed_spans
-from .series import busy_servers, occupancy
+from .series import occupancy, sorted_service
 
 
 BUSY_LINE = 1.0
@@ -56,29 +56,25 @@ def busy_period(log: EventLog, stage: str) -> BusyPeriod:
     spans, step, edges, duty_each = _duty_grid(log)
     if edges.size < 2:
         return BusyPeriod()
-    line = _minute_line(log, stage, edges)
-    busy = busy_servers(log, stage, edges)
     serving = role(stage)
     main = log.main
-    if log.plan is not None and serving not in log.plan.duty and stage in main[-2:-1]:
-        busy = busy + _minute_line(log, main[-1], edges)
+    paired = log.plan is not None and serving not in log.plan.duty and stage in main[-2:-1]
+    if paired:
         serving = role(main[-1])
-    duty = log.servers[stage] * duty_each
+    servers = log.servers[stage]
     mine = log.closures.role == serving if log.closures is not None and log.closures.start_s.size else None
     if mine is not None and mine.any():  # (closing nothing subtracts zeros)
+        duty_each = servers * duty_each
+        servers = 1  # (the duty as found: once 1.0 times)
         for begin, end in spans:  # closures within each staffed span
             low = np.clip(log.closures.start_s[mine], begin, end)
-            duty -= occupancy(low, np.clip(log.closures.end_s[mine], begin, end), edges)
-    first, last, waiting, serving_s, duty_s = busiest_spell(line, busy, duty, BUSY_LINE, BUSY_GAP_S / step + 1)
+            duty_each -= occupancy(low, np.clip(log.closures.end_s[mine], begin, end), edges)
+    first, last, waiting, serving_s, duty_s = stage_busiest_spell(
+        *sorted_line(log, stage), *sorted_service(log, stage), paired, *sorted_line(log, main[-1] if paired else stage), edges, servers, duty_each,
+        BUSY_LINE, BUSY_GAP_S / step + 1)
     if first < 0:
         return BusyPeriod()
     return BusyPeriod(float(edges[first]), float(edges[last]), float(serving_s) * step, float(duty_s) * step, float(waiting) * step)
-
-
-def _minute_line(log: EventLog, stage: str, edges: np.ndarray) -> np.ndarray:
-    """The line of ``stage`` on the busy periods' grid ``edges`` (once per log: a paired registrar's busy period
-    reads the swab's line too)."""
-    return log.derived(("busy_period_line", stage), lambda: sorted_occupancy(*sorted_line(log, stage), edges))
 
 
 def _duty_grid(log: EventLog) -> tuple[list[tuple[float, float]], float, np.ndarray, np.ndarray]:

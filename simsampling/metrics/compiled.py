@@ -305,6 +305,29 @@ def pairwise_sum(values: np.ndarray, start: int, count: int) -> float:
 
 
 @compiled_loop
+def stage_busiest_spell(joins: np.ndarray, leaves: np.ndarray, begins: np.ndarray, ends: np.ndarray, paired: bool,
+                        paired_joins: np.ndarray, paired_leaves: np.ndarray, edges: np.ndarray, servers: int,
+                        duty_each: np.ndarray, threshold: float, gap: float) -> tuple:
+    """``busiest_spell`` of a stage on the busy periods' grid ``edges``, in one call a stage: its line (the
+    occupancy of its sorted ``joins`` and ``leaves``), its busy servers (of its sorted service ``begins`` and
+    ``ends``, plus, when ``paired``, the occupancy of the next stage's line), and its duty (``servers`` times a
+    server's duty in each step), each made as ``sorted_occupancy`` and numpy's operations make them."""
+    steps = max(edges.size - 1, 0)
+    line, busy = np.empty(steps), np.empty(steps)
+    occupancy_into(line, joins, leaves, edges)
+    occupancy_into(busy, begins, ends, edges)
+    if paired:
+        waiting = np.empty(steps)
+        occupancy_into(waiting, paired_joins, paired_leaves, edges)
+        for i in range(steps):
+            busy[i] = busy[i] + waiting[i]
+    duty = np.empty(steps)
+    for i in range(steps):
+        duty[i] = servers * duty_each[i]
+    return busiest_spell(line, busy, duty, threshold, gap)
+
+
+@helper
 def busiest_spell(line: np.ndarray, busy: np.ndarray, duty: np.ndarray, threshold: float, gap: float) -> tuple:
     """The spell of steps with ``line >= threshold`` and ``duty > 0`` (gaps between such steps up to
     ``gap`` bridged) whose line adds up to the most, the first of equals: its first step, one past its
@@ -346,10 +369,17 @@ def busiest_spell(line: np.ndarray, busy: np.ndarray, duty: np.ndarray, threshol
 @compiled_loop
 def sorted_occupancy(begin: np.ndarray, end: np.ndarray, edges: np.ndarray) -> np.ndarray:
     """``occupancy`` of intervals whose begins and ends are each sorted (NaN last), between
-    increasing edges: F(edge) = (begins before it) x edge - their sum, less the same of the ends.
-    Each step's value is (F(its right edge) - F(its left edge)) / its width, made as F is (no arrays of
-    F, its differences and the widths: a point's series and busy periods make 17 of these a point)."""
+    increasing edges (``occupancy_into``)."""
     out = np.empty(max(edges.size - 1, 0))
+    occupancy_into(out, begin, end, edges)
+    return out
+
+
+@helper
+def occupancy_into(out: np.ndarray, begin: np.ndarray, end: np.ndarray, edges: np.ndarray) -> None:
+    """``sorted_occupancy`` into ``out``: F(edge) = (begins before it) x edge - their sum, less the same of the
+    ends. Each step's value is (F(its right edge) - F(its left edge)) / its width, made as F is (no arrays of
+    F, its differences and the widths: a point's series and busy periods make a dozen of these a point)."""
     began = ended = 0
     began_s = ended_s = 0.0
     before = 0.0
@@ -365,7 +395,6 @@ def sorted_occupancy(begin: np.ndarray, end: np.ndarray, edges: np.ndarray) -> n
         if j > 0:
             out[j - 1] = (inside - before) / (edge - edges[j - 1])
         before = inside
-    return out
 
 
 @compiled_loop

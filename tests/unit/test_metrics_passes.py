@@ -8,7 +8,7 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from simsampling.metrics import DURATION_EDGES, busiest_spell, duration_summary, merged_peaks, peak
+from simsampling.metrics import DURATION_EDGES, busiest_spell, duration_summary, merged_peaks, peak, sorted_occupancy, stage_busiest_spell
 
 # Times on a coarse grid, so that ties are common; NaN where a log may hold one.
 TIMES = st.one_of(st.integers(-3, 40).map(float), st.just(np.nan))
@@ -60,6 +60,7 @@ def numpy_busiest_spell(line, busy, duty, threshold, gap) -> tuple:
 @example(1, 3, 0.0, 1.0)  # one step
 @example(400, 5, 1.0, 1e9)  # whole numbers: spells of equal sums, the first wins
 def test_busiest_spell_is_numpys(steps, seed, threshold, gap):
+    """The spell's logic as Python (compiled, it runs inside ``stage_busiest_spell``: the next test)."""
     rng = np.random.default_rng(seed)
     # Lines of whole numbers (equal spells tie: the first wins) or of awkward floats over many scales.
     line = rng.integers(0, 4, steps).astype(float) if seed % 2 else rng.exponential(2.0, steps) * 10.0 ** rng.integers(-8, 8, steps)
@@ -69,6 +70,40 @@ def test_busiest_spell_is_numpys(steps, seed, threshold, gap):
     want = numpy_busiest_spell(line, busy, duty, threshold, gap)
     assert got[:2] == want[:2] and np.array_equal(np.array(got[2:]), np.array(want[2:])), (got, want)
     assert all(np.copysign(1.0, a) == np.copysign(1.0, b) for a, b in zip(got[2:], want[2:]))
+
+
+def intervals(rng, count, span):
+    """Sorted begins and ends (NaN last) of ``count`` intervals within about ``span`` seconds, ties common."""
+    begin = np.floor(rng.uniform(-50.0, span, count) / 7.0) * 7.0 + rng.choice([0.0, 0.5, 1e-9], count)
+    end = begin + rng.choice([0.0, 30.0, 61.0, 600.0, 3000.0], count) * rng.random(count)
+    if count and rng.random() < 0.3:
+        end[rng.integers(0, count)] = np.nan
+    return np.sort(begin, kind="stable"), np.sort(end, kind="stable")
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.integers(0, 400), st.integers(0, 2**32 - 1), st.integers(0, 900), st.booleans(), st.sampled_from([0.0, 1.0, 2.5]),
+       st.sampled_from([1.0, 3.0, 16.0, 1e9]))
+@example(0, 1, 0, False, 1.0, 16.0)  # nobody, no minute
+@example(3000, 2, 600, True, 1.0, 16.0)  # a crowded line over sums of more than 128 minutes
+def test_a_stages_busiest_spell_in_one_call_is_the_long_way(count, seed, minutes, paired, threshold, gap):
+    rng = np.random.default_rng(seed)
+    span = minutes * 60.0
+    (joins, leaves), (begins, ends), (paired_joins, paired_leaves) = (intervals(rng, count, span) for _ in range(3))
+    edges = np.arange(0, minutes + 1) * 60.0 + rng.choice([0.0, 43_200.0])
+    if seed % 4 == 0:
+        edges = edges[:1]  # one edge: no minute
+    joins, leaves, begins, ends, paired_joins, paired_leaves = (a + (edges[0] if a.size else 0.0) for a in
+                                                               (joins, leaves, begins, ends, paired_joins, paired_leaves))
+    duty_each = rng.choice([-1.5, -0.0, 0.0, 1.0, 0.25, 1e-300, 1 / 3], max(edges.size - 1, 0))
+    servers = int(rng.integers(1, 5))
+    line, busy = sorted_occupancy(joins, leaves, edges), sorted_occupancy(begins, ends, edges)
+    if paired:
+        busy = busy + sorted_occupancy(paired_joins, paired_leaves, edges)
+    want = numpy_busiest_spell(line, busy, servers * duty_each, threshold, gap)
+    for loop in (stage_busiest_spell, stage_busiest_spell.__wrapped__):
+        got = loop(joins, leaves, begins, ends, paired, paired_joins, paired_leaves, edges, servers, duty_each, threshold, gap)
+        assert got[:2] == want[:2] and np.array(got[2:]).tobytes() == np.array(want[2:]).tobytes(), (got, want)
 
 
 def test_line_peaks_of_a_simulated_point_with_a_side_stage_are_numpys():
