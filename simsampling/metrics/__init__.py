@@ -20,6 +20,7 @@ is the same to the last bit.
 
 from .compiled import (
     busiest_spell,
+    busiest_spells,
     compile_examples,
     compiled_loop,
     dispatchers,
@@ -29,7 +30,6 @@ from .compiled import (
     merged_peaks,
     peak,
     sorted_occupancy,
-    stage_busiest_spell,
 )
 from .fluid import fluid_departures
 from .durations import (
@@ -108,6 +108,7 @@ from .busy_period import (
     BUSY_LINE,
     BusyPeriod,
     busy_period,
+    busy_periods,
     busy_period_kpis,
 )
 
@@ -141,8 +142,10 @@ __all__ = [
     "area_max",
     "band",
     "busy_period",
+    "busy_periods",
     "busy_period_kpis",
     "busiest_spell",
+    "busiest_spells",
     "busy_servers",
     "combine",
     "compile_examples",
@@ -170,7 +173,6 @@ __all__ = [
     "series_edges",
     "sorted_line",
     "sorted_occupancy",
-    "stage_busiest_spell",
     "staff_seconds",
     "staffed_days",
     "staffed_span_s",

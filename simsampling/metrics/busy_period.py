@@ -12,7 +12,7 @@ import numpy as np
 from ..log import EventLog
 from ..stages import role
 from ..steps import step_for
-from .compiled import stage_busiest_spell
+from .compiled import busiest_spells
 from .durations import HOUR, MINUTE
 from .lines import sorted_line
 from .staff_time import staffed_spans
@@ -46,35 +46,62 @@ class BusyPeriod:
 
 
 def busy_period(log: EventLog, stage: str) -> BusyPeriod:
-    """The stage's busy period: the longest-waiting stretch of minutes in which at least ``BUSY_LINE``
+    """The stage's busy period (``busy_periods``)."""
+    return busy_periods(log)[stage]
+
+
+def busy_periods(log: EventLog) -> dict[str, BusyPeriod]:
+    """Each stage's busy period: the longest-waiting stretch of minutes in which at least ``BUSY_LINE``
     resident waited on average while the stage had servers on duty (from each staffed day's opening,
     after the first day's set-up, to its last swab), gaps up to ``BUSY_GAP_S`` bridged.
 
     Servers on duty are the stage's less those closed for lack of staff. A server paired with the
     stations (a registrar in the paired layout: its role has no duty of its own) is busy while
-    serving and while its resident waits for the next stage."""
+    serving and while its resident waits for the next stage.
+
+    Every stage's in one compiled call (``busiest_spells``), each sorted array of times passed once, however many
+    stages read it (a stage's service begins are its line's leaves, its ends the next line's joins)."""
     spans, step, edges, duty_each = _duty_grid(log)
+    stages, main = log.stages, log.main
     if edges.size < 2:
-        return BusyPeriod()
-    serving = role(stage)
-    main = log.main
-    paired = log.plan is not None and serving not in log.plan.duty and stage in main[-2:-1]
-    if paired:
-        serving = role(main[-1])
-    servers = log.servers[stage]
-    mine = log.closures.role == serving if log.closures is not None and log.closures.start_s.size else None
-    if mine is not None and mine.any():  # (closing nothing subtracts zeros)
-        duty_each = servers * duty_each
-        servers = 1  # (the duty as found: once 1.0 times)
-        for begin, end in spans:  # closures within each staffed span
-            low = np.clip(log.closures.start_s[mine], begin, end)
-            duty_each -= occupancy(low, np.clip(log.closures.end_s[mine], begin, end), edges)
-    first, last, waiting, serving_s, duty_s = stage_busiest_spell(
-        *sorted_line(log, stage), *sorted_service(log, stage), paired, *sorted_line(log, main[-1] if paired else stage), edges, servers, duty_each,
-        BUSY_LINE, BUSY_GAP_S / step + 1)
-    if first < 0:
-        return BusyPeriod()
-    return BusyPeriod(float(edges[first]), float(edges[last]), float(serving_s) * step, float(duty_s) * step, float(waiting) * step)
+        return {stage: BusyPeriod() for stage in stages}
+    runs: dict[int, int] = {}
+    arrays: list[np.ndarray] = []
+
+    def run(times: np.ndarray) -> int:
+        """The index of ``times`` among the runs passed (each array once)."""
+        if id(times) not in runs:
+            runs[id(times)] = len(arrays)
+            arrays.append(times)
+        return runs[id(times)]
+
+    lines = np.array([[run(times) for times in sorted_line(log, stage)] for stage in stages], dtype=np.intp)
+    services = np.array([[run(times) for times in sorted_service(log, stage)] for stage in stages], dtype=np.intp)
+    paired, servers, duties, duty_row = [], [], [duty_each], []
+    for stage in stages:
+        serving = role(stage)
+        pairs = log.plan is not None and serving not in log.plan.duty and stage in main[-2:-1]
+        if pairs:
+            serving = role(main[-1])
+        paired.append(stages.index(main[-1]) if pairs else -1)
+        count = log.servers[stage]
+        mine = log.closures.role == serving if log.closures is not None and log.closures.start_s.size else None
+        if mine is not None and mine.any():  # (closing nothing subtracts zeros)
+            duty = count * duty_each
+            count = 1  # (the duty as found: once 1.0 times)
+            for begin, end in spans:  # closures within each staffed span
+                low = np.clip(log.closures.start_s[mine], begin, end)
+                duty -= occupancy(low, np.clip(log.closures.end_s[mine], begin, end), edges)
+            duties.append(duty)
+        servers.append(count)
+        duty_row.append(len(duties) - 1 if mine is not None and mine.any() else 0)
+    spells, sums = busiest_spells(
+        np.concatenate(arrays), np.cumsum([times.size for times in arrays]).astype(np.intp), lines, services,
+        np.array(paired, dtype=np.intp), edges, np.array(servers, dtype=np.int64), np.stack(duties),
+        np.array(duty_row, dtype=np.intp), BUSY_LINE, BUSY_GAP_S / step + 1)
+    return {stage: BusyPeriod() if first < 0 else
+            BusyPeriod(float(edges[first]), float(edges[last]), float(serving_s) * step, float(duty_s) * step, float(waiting) * step)
+            for stage, (first, last), (waiting, serving_s, duty_s) in zip(stages, spells.tolist(), sums.tolist())}
 
 
 def _duty_grid(log: EventLog) -> tuple[list[tuple[float, float]], float, np.ndarray, np.ndarray]:

@@ -305,26 +305,64 @@ def pairwise_sum(values: np.ndarray, start: int, count: int) -> float:
 
 
 @compiled_loop
-def stage_busiest_spell(joins: np.ndarray, leaves: np.ndarray, begins: np.ndarray, ends: np.ndarray, paired: bool,
-                        paired_joins: np.ndarray, paired_leaves: np.ndarray, edges: np.ndarray, servers: int,
-                        duty_each: np.ndarray, threshold: float, gap: float) -> tuple:
-    """``busiest_spell`` of a stage on the busy periods' grid ``edges``, in one call a stage: its line (the
-    occupancy of its sorted ``joins`` and ``leaves``), its busy servers (of its sorted service ``begins`` and
-    ``ends``, plus, when ``paired``, the occupancy of the next stage's line), and its duty (``servers`` times a
-    server's duty in each step), each made as ``sorted_occupancy`` and numpy's operations make them."""
+def busiest_spells(times: np.ndarray, run_ends: np.ndarray, lines: np.ndarray, services: np.ndarray, paired: np.ndarray,
+                   edges: np.ndarray, servers: np.ndarray, duties: np.ndarray, duty_row: np.ndarray, threshold: float,
+                   gap: float) -> tuple:
+    """``busiest_spell`` of each of a point's stages on the busy periods' grid ``edges``, in one call a point.
+
+    ``times`` holds sorted runs (NaN last) ending at ``run_ends``; stage k's line is the occupancy of the runs
+    ``lines[k]`` (joins, leaves), its busy servers that of the runs ``services[k]`` (begins, ends) plus, when
+    ``paired[k]`` is a stage's index, that stage's line; its duty is ``servers[k]`` times the row ``duty_row[k]``
+    of ``duties``. Each run's sums at the edges (``edge_sums_into``) are found once, however many stages read
+    it (a stage's service begins are its line's leaves, its ends the next line's joins); each step's value is
+    then made as ``sorted_occupancy`` and numpy's product make it. Returns each stage's first and one past its
+    last step (-1 without a spell) and its three sums, as ``busiest_spell``."""
+    stages = lines.shape[0]
     steps = max(edges.size - 1, 0)
-    line, busy = np.empty(steps), np.empty(steps)
-    occupancy_into(line, joins, leaves, edges)
-    occupancy_into(busy, begins, ends, edges)
-    if paired:
-        waiting = np.empty(steps)
-        occupancy_into(waiting, paired_joins, paired_leaves, edges)
+    below = np.empty((run_ends.size, edges.size))
+    for r in range(run_ends.size):
+        edge_sums_into(below[r], times, run_ends[r - 1] if r else 0, run_ends[r], edges)
+    line = np.empty((stages, steps))
+    for k in range(stages):
+        occupancy_of_sums(line[k], below[lines[k, 0]], below[lines[k, 1]], edges)
+    spans, sums = np.empty((stages, 2), np.intp), np.empty((stages, 3))
+    busy, duty = np.empty(steps), np.empty(steps)
+    for k in range(stages):
+        occupancy_of_sums(busy, below[services[k, 0]], below[services[k, 1]], edges)
+        if paired[k] >= 0:
+            for i in range(steps):
+                busy[i] = busy[i] + line[paired[k], i]
         for i in range(steps):
-            busy[i] = busy[i] + waiting[i]
-    duty = np.empty(steps)
-    for i in range(steps):
-        duty[i] = servers * duty_each[i]
-    return busiest_spell(line, busy, duty, threshold, gap)
+            duty[i] = servers[k] * duties[duty_row[k], i]
+        first, last, waiting, serving, on_duty = busiest_spell(line[k], busy, duty, threshold, gap)
+        spans[k, 0], spans[k, 1] = first, last
+        sums[k, 0], sums[k, 1], sums[k, 2] = waiting, serving, on_duty
+    return spans, sums
+
+
+@helper
+def edge_sums_into(out: np.ndarray, times: np.ndarray, start: int, stop: int, edges: np.ndarray) -> None:
+    """For each edge, (how many of the sorted ``times[start:stop]`` are before it) x edge - their sum: the sum
+    added one by one from the first, as ``occupancy_into`` adds it."""
+    began = 0
+    began_s = 0.0
+    for j in range(edges.size):
+        edge = edges[j]
+        while start + began < stop and times[start + began] < edge:
+            began_s = times[start] if began == 0 else began_s + times[start + began]
+            began += 1
+        out[j] = began * edge - began_s
+
+
+@helper
+def occupancy_of_sums(out: np.ndarray, begun: np.ndarray, ended: np.ndarray, edges: np.ndarray) -> None:
+    """``occupancy_into``'s steps from the begins' and the ends' ``edge_sums_into``: the same operations."""
+    before = 0.0
+    for j in range(edges.size):
+        inside = begun[j] - ended[j]
+        if j > 0:
+            out[j - 1] = (inside - before) / (edges[j] - edges[j - 1])
+        before = inside
 
 
 @helper

@@ -15,7 +15,7 @@ from ..stages import ROLES, role, union
 from .durations import Durations, HOUR, MINUTE
 from .lines import area_max, over_capacity, queue_max, stage_waits, total_queue_max, total_waits, waiting_before_opening_s, waiting_intervals
 from .staff_time import staff_seconds, staffed_span_s, staffed_spans
-from .busy_period import BusyPeriod, busy_period, busy_period_kpis
+from .busy_period import BusyPeriod, busy_period_kpis, busy_periods
 
 
 DENSE_HOURS = 24 * 366
@@ -152,7 +152,7 @@ def tally(log: EventLog, deadline_s: float) -> Tally:
         peak_overflow=float(peak_overflow),
         last_arrival_s=float(arrivals.max()) if arrivals.size else math.nan,
         before_opening_s=waiting_before_opening_s(log),
-        busy_periods={stage: busy_period(log, stage) for stage in log.stages},
+        busy_periods=busy_periods(log),
         diverted_to={stage: float(count) for stage, count in side.items()},
         occupancy_max={stage: float(area_max(log, stage)) for stage in side},
     )

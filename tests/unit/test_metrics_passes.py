@@ -8,38 +8,46 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from simsampling.metrics import DURATION_EDGES, busiest_spell, duration_summary, merged_peaks, peak, sorted_occupancy, stage_busiest_spell
+from simsampling.metrics import DURATION_EDGES, busiest_spell, duration_summary, busiest_spells, merged_peaks, peak, sorted_occupancy
 
 # Times on a coarse grid, so that ties are common; NaN where a log may hold one.
 TIMES = st.one_of(st.integers(-3, 40).map(float), st.just(np.nan))
+# ... and where a line's peak may meet one: -0.0 and infinite times.
+EDGE_TIMES = st.one_of(TIMES, st.sampled_from([-0.0, np.inf, -np.inf, 1e308, -1e308, 5e-324]))
 
 
 @st.composite
 def lines(draw) -> list[tuple[np.ndarray, np.ndarray]]:
     """Up to four lines: (joins, leaves) each sorted (NaN last), as ``sorted_line`` gives them."""
     result = []
+    times = TIMES if draw(st.booleans()) else EDGE_TIMES
     for _ in range(draw(st.integers(1, 4))):
-        joins = np.array(draw(st.lists(TIMES, max_size=25)), dtype=float)
+        joins = np.array(draw(st.lists(times, max_size=draw(st.sampled_from([25, 300])))), dtype=float)
         waits = np.array(draw(st.lists(st.integers(0, 6), min_size=joins.size, max_size=joins.size)), dtype=float)
         leaves = joins + waits
+        if draw(st.booleans()):  # leaves of their own (a line read by its counts only: any times)
+            leaves = np.array(draw(st.lists(times, min_size=joins.size, max_size=joins.size)), dtype=float)
         if leaves.size and draw(st.booleans()):
             leaves[draw(st.integers(0, leaves.size - 1))] = np.nan
         result.append((np.sort(joins, kind="stable"), np.sort(leaves, kind="stable")))
     return result
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=300, deadline=None)
 @given(lines())
 @example([(np.zeros(0), np.zeros(0))])  # an empty point
+@example([(np.array([-np.inf, 0.0, np.inf, np.nan]), np.array([-np.inf, np.inf, np.nan, np.nan]))])
+@example([(np.arange(2000.0), np.arange(2000.0) + 30.0), (np.arange(2000.0) + 0.5, np.arange(2000.0) + 3.0)])
 @example([(np.array([5.0]), np.array([5.0])), (np.zeros(0), np.zeros(0))])  # one resident, no wait
 @example([(np.array([1.0, 1.0, np.nan]), np.array([1.0, 2.0, np.nan])), (np.array([1.0, np.nan]), np.array([1.0, 3.0]))])
 def test_merged_peaks_are_the_peaks_of_each_line_and_of_their_stable_merge(runs):
     joins, leaves = zip(*runs)
     ends = lambda parts: np.cumsum([part.size for part in parts]).astype(np.intp)  # noqa: E731
-    total, each = merged_peaks(np.concatenate(joins), ends(joins), np.concatenate(leaves), ends(leaves))
     merged = [np.sort(np.concatenate(side), kind="stable") for side in (joins, leaves)]
-    assert total == peak(*merged)
-    assert each.tolist() == [peak(j, leave) for j, leave in runs]
+    for loop in (merged_peaks, merged_peaks.__wrapped__):  # compiled, and as Python
+        total, each = loop(np.concatenate(joins), ends(joins), np.concatenate(leaves), ends(leaves))
+        assert total == peak(*merged)
+        assert each.tolist() == [peak(j, leave) for j, leave in runs]
 
 
 def numpy_busiest_spell(line, busy, duty, threshold, gap) -> tuple:
@@ -60,7 +68,7 @@ def numpy_busiest_spell(line, busy, duty, threshold, gap) -> tuple:
 @example(1, 3, 0.0, 1.0)  # one step
 @example(400, 5, 1.0, 1e9)  # whole numbers: spells of equal sums, the first wins
 def test_busiest_spell_is_numpys(steps, seed, threshold, gap):
-    """The spell's logic as Python (compiled, it runs inside ``stage_busiest_spell``: the next test)."""
+    """The spell's logic as Python (compiled, it runs inside ``busiest_spells``: the next test)."""
     rng = np.random.default_rng(seed)
     # Lines of whole numbers (equal spells tie: the first wins) or of awkward floats over many scales.
     line = rng.integers(0, 4, steps).astype(float) if seed % 2 else rng.exponential(2.0, steps) * 10.0 ** rng.integers(-8, 8, steps)
@@ -82,28 +90,36 @@ def intervals(rng, count, span):
 
 
 @settings(max_examples=150, deadline=None)
-@given(st.integers(0, 400), st.integers(0, 2**32 - 1), st.integers(0, 900), st.booleans(), st.sampled_from([0.0, 1.0, 2.5]),
+@given(st.integers(1, 4), st.integers(0, 400), st.integers(0, 2**32 - 1), st.integers(0, 900), st.sampled_from([0.0, 1.0, 2.5]),
        st.sampled_from([1.0, 3.0, 16.0, 1e9]))
-@example(0, 1, 0, False, 1.0, 16.0)  # nobody, no minute
-@example(3000, 2, 600, True, 1.0, 16.0)  # a crowded line over sums of more than 128 minutes
-def test_a_stages_busiest_spell_in_one_call_is_the_long_way(count, seed, minutes, paired, threshold, gap):
+@example(1, 0, 1, 0, 1.0, 16.0)  # nobody, no minute
+@example(3, 3000, 2, 600, 1.0, 16.0)  # crowded lines over sums of more than 128 minutes
+def test_every_stages_busiest_spell_in_one_call_is_the_long_way(stages, count, seed, minutes, threshold, gap):
+    """Stages reading shared runs (a line's leaves its service's begins...), paired or not, with their own duty
+    or a shared one: each stage's spell as its line's, busy servers' and duty's arrays make it one by one."""
     rng = np.random.default_rng(seed)
     span = minutes * 60.0
-    (joins, leaves), (begins, ends), (paired_joins, paired_leaves) = (intervals(rng, count, span) for _ in range(3))
     edges = np.arange(0, minutes + 1) * 60.0 + rng.choice([0.0, 43_200.0])
     if seed % 4 == 0:
         edges = edges[:1]  # one edge: no minute
-    joins, leaves, begins, ends, paired_joins, paired_leaves = (a + (edges[0] if a.size else 0.0) for a in
-                                                               (joins, leaves, begins, ends, paired_joins, paired_leaves))
-    duty_each = rng.choice([-1.5, -0.0, 0.0, 1.0, 0.25, 1e-300, 1 / 3], max(edges.size - 1, 0))
-    servers = int(rng.integers(1, 5))
-    line, busy = sorted_occupancy(joins, leaves, edges), sorted_occupancy(begins, ends, edges)
-    if paired:
-        busy = busy + sorted_occupancy(paired_joins, paired_leaves, edges)
-    want = numpy_busiest_spell(line, busy, servers * duty_each, threshold, gap)
-    for loop in (stage_busiest_spell, stage_busiest_spell.__wrapped__):
-        got = loop(joins, leaves, begins, ends, paired, paired_joins, paired_leaves, edges, servers, duty_each, threshold, gap)
-        assert got[:2] == want[:2] and np.array(got[2:]).tobytes() == np.array(want[2:]).tobytes(), (got, want)
+    runs = [run + (edges[0] if run.size else 0.0) for _ in range(int(rng.integers(1, 4))) for run in intervals(rng, count, span)]
+    lines, services = (rng.integers(0, len(runs), (stages, 2)).astype(np.intp) for _ in range(2))
+    paired = np.where(rng.random(stages) < 0.4, rng.integers(0, stages, stages), -1).astype(np.intp)
+    duties = rng.choice([-1.5, -0.0, 0.0, 1.0, 0.25, 1e-300, 1 / 3], (int(rng.integers(1, 4)), max(edges.size - 1, 0)))
+    duty_row = rng.integers(0, duties.shape[0], stages).astype(np.intp)
+    servers = rng.integers(1, 5, stages).astype(np.int64)
+    want = []
+    for k in range(stages):
+        line = sorted_occupancy(runs[lines[k, 0]], runs[lines[k, 1]], edges)
+        busy = sorted_occupancy(runs[services[k, 0]], runs[services[k, 1]], edges)
+        if paired[k] >= 0:
+            busy = busy + sorted_occupancy(runs[lines[paired[k], 0]], runs[lines[paired[k], 1]], edges)
+        want.append(numpy_busiest_spell(line, busy, int(servers[k]) * duties[duty_row[k]], threshold, gap))
+    times, ends = np.concatenate(runs), np.cumsum([run.size for run in runs]).astype(np.intp)
+    for loop in (busiest_spells, busiest_spells.__wrapped__):  # compiled, and as Python
+        spells, sums = loop(times, ends, lines, services, paired, edges, servers, duties, duty_row, threshold, gap)
+        for k, spell in enumerate(want):
+            assert tuple(spells[k]) == spell[:2] and sums[k].tobytes() == np.array(spell[2:]).tobytes(), (k, spells[k], sums[k], spell)
 
 
 def test_line_peaks_of_a_simulated_point_with_a_side_stage_are_numpys():
