@@ -65,40 +65,37 @@ def busy_periods(log: EventLog) -> dict[str, BusyPeriod]:
     stages, main = log.stages, log.main
     if edges.size < 2:
         return {stage: BusyPeriod() for stage in stages}
-    runs: dict[int, int] = {}
+    runs: dict[int, int] = {}  # each sorted array's index among the runs passed (each passed once)
     arrays: list[np.ndarray] = []
+    ends: list[int] = []
 
     def run(times: np.ndarray) -> int:
-        """The index of ``times`` among the runs passed (each array once)."""
         if id(times) not in runs:
             runs[id(times)] = len(arrays)
             arrays.append(times)
+            ends.append(times.size + (ends[-1] if ends else 0))
         return runs[id(times)]
 
-    lines = np.array([[run(times) for times in sorted_line(log, stage)] for stage in stages], dtype=np.intp)
-    services = np.array([[run(times) for times in sorted_service(log, stage)] for stage in stages], dtype=np.intp)
-    paired, servers, duties, duty_row = [], [], [duty_each], []
+    closing = log.closures.role if log.closures is not None and log.closures.start_s.size else None
+    duties, layout = [duty_each], []
     for stage in stages:
         serving = role(stage)
-        pairs = log.plan is not None and serving not in log.plan.duty and stage in main[-2:-1]
-        if pairs:
+        paired = log.plan is not None and serving not in log.plan.duty and stage in main[-2:-1]
+        if paired:
             serving = role(main[-1])
-        paired.append(stages.index(main[-1]) if pairs else -1)
-        count = log.servers[stage]
-        mine = log.closures.role == serving if log.closures is not None and log.closures.start_s.size else None
+        servers, row = log.servers[stage], 0
+        mine = closing == serving if closing is not None else None
         if mine is not None and mine.any():  # (closing nothing subtracts zeros)
-            duty = count * duty_each
-            count = 1  # (the duty as found: once 1.0 times)
+            duty = servers * duty_each
+            servers, row = 1, len(duties)  # (the duty as found: once 1.0 times)
             for begin, end in spans:  # closures within each staffed span
                 low = np.clip(log.closures.start_s[mine], begin, end)
                 duty -= occupancy(low, np.clip(log.closures.end_s[mine], begin, end), edges)
             duties.append(duty)
-        servers.append(count)
-        duty_row.append(len(duties) - 1 if mine is not None and mine.any() else 0)
-    spells, sums = busiest_spells(
-        np.concatenate(arrays), np.cumsum([times.size for times in arrays]).astype(np.intp), lines, services,
-        np.array(paired, dtype=np.intp), edges, np.array(servers, dtype=np.int64), np.stack(duties),
-        np.array(duty_row, dtype=np.intp), BUSY_LINE, BUSY_GAP_S / step + 1)
+        layout.append([*map(run, sorted_line(log, stage)), *map(run, sorted_service(log, stage)),
+                       stages.index(main[-1]) if paired else -1, row, servers])
+    spells, sums = busiest_spells(np.concatenate(arrays), np.array(ends, dtype=np.intp), np.array(layout, dtype=np.intp), edges,
+                                  duty_each[np.newaxis] if len(duties) == 1 else np.array(duties), BUSY_LINE, BUSY_GAP_S / step + 1)
     return {stage: BusyPeriod() if first < 0 else
             BusyPeriod(float(edges[first]), float(edges[last]), float(serving_s) * step, float(duty_s) * step, float(waiting) * step)
             for stage, (first, last), (waiting, serving_s, duty_s) in zip(stages, spells.tolist(), sums.tolist())}

@@ -119,6 +119,7 @@ def duration_summary(seconds: np.ndarray, edges: np.ndarray, fine: int, ranks: n
     """
     last = edges.size - 1
     index = np.empty(seconds.size, np.intp)
+    in_units = np.empty(seconds.size)
     top = 0
     largest = -np.inf
     nan = False
@@ -134,29 +135,34 @@ def duration_summary(seconds: np.ndarray, edges: np.ndarray, fine: int, ranks: n
         else:
             b = min(np.searchsorted(edges, x, side="right") - 1, last)
         index[i] = b
+        in_units[i] = x / unit
         top = max(top, b)
         largest = max(largest, x)
     dense = np.zeros(top + 1, np.intp)
     for b in index:
         dense[b] += 1
-    bins = np.flatnonzero(dense)
+    every, counted = np.empty(top + 1, np.intp), np.empty(top + 1, np.intp)
+    k = 0
+    for b in range(top + 1):  # the bins that hold any (``np.flatnonzero``'s) and their counts, without a branch a bin
+        every[k] = b
+        counted[k] = dense[b]
+        k += dense[b] != 0
+    bins, counts = every[:k].copy(), counted[:k].copy()
     values = np.full(ranks.size, np.nan)
-    in_units = np.empty(seconds.size)
-    for i in range(seconds.size):
-        in_units[i] = seconds[i] / unit
     sums = (pairwise_sum(seconds, 0, seconds.size), pairwise_sum(in_units, 0, seconds.size))
     if nan or ranks.size == 0:
-        return bins, dense[bins], np.nan if nan else largest, values, sums[0], sums[1]
-    # Each rank's bin and its rank within the bin, counting through the bins (back to the first for a lower rank).
+        return bins, counts, np.nan if nan else largest, values, sums[0], sums[1]
+    # Each rank's bin and its rank within the bin, counting through the bins that hold any (back to the first for
+    # a lower rank).
     wanted, within = np.empty(ranks.size, np.intp), np.empty(ranks.size, np.intp)
-    before, b = 0, 0
+    before, k = 0, 0
     for j in range(ranks.size):
         if ranks[j] < before:
-            before, b = 0, 0
-        while before + dense[b] <= ranks[j]:
-            before += dense[b]
-            b += 1
-        wanted[j], within[j] = b, ranks[j] - before
+            before, k = 0, 0
+        while before + counts[k] <= ranks[j]:
+            before += counts[k]
+            k += 1
+        wanted[j], within[j] = bins[k], ranks[j] - before
     # The wanted bins' values gathered in one pass over the durations, in their order there; each bin then sorted once.
     first = np.full(top + 1, -1, np.intp)  # where a wanted bin's values begin in ``held``
     size = 0
@@ -178,7 +184,7 @@ def duration_summary(seconds: np.ndarray, edges: np.ndarray, fine: int, ranks: n
             held[low:low + dense[b]] = np.sort(held[low:low + dense[b]])
             cursor[b] = -1
         values[j] = held[low + within[j]]
-    return bins, dense[bins], np.nan if nan else largest, values, sums[0], sums[1]
+    return bins, counts, np.nan if nan else largest, values, sums[0], sums[1]
 
 
 @compiled_loop
@@ -305,35 +311,36 @@ def pairwise_sum(values: np.ndarray, start: int, count: int) -> float:
 
 
 @compiled_loop
-def busiest_spells(times: np.ndarray, run_ends: np.ndarray, lines: np.ndarray, services: np.ndarray, paired: np.ndarray,
-                   edges: np.ndarray, servers: np.ndarray, duties: np.ndarray, duty_row: np.ndarray, threshold: float,
-                   gap: float) -> tuple:
+def busiest_spells(times: np.ndarray, run_ends: np.ndarray, layout: np.ndarray, edges: np.ndarray, duties: np.ndarray,
+                   threshold: float, gap: float) -> tuple:
     """``busiest_spell`` of each of a point's stages on the busy periods' grid ``edges``, in one call a point.
 
-    ``times`` holds sorted runs (NaN last) ending at ``run_ends``; stage k's line is the occupancy of the runs
-    ``lines[k]`` (joins, leaves), its busy servers that of the runs ``services[k]`` (begins, ends) plus, when
-    ``paired[k]`` is a stage's index, that stage's line; its duty is ``servers[k]`` times the row ``duty_row[k]``
-    of ``duties``. Each run's sums at the edges (``edge_sums_into``) are found once, however many stages read
-    it (a stage's service begins are its line's leaves, its ends the next line's joins); each step's value is
-    then made as ``sorted_occupancy`` and numpy's product make it. Returns each stage's first and one past its
-    last step (-1 without a spell) and its three sums, as ``busiest_spell``."""
-    stages = lines.shape[0]
+    ``times`` holds sorted runs (NaN last) ending at ``run_ends``. Stage k's row of ``layout`` says which: its
+    line is the occupancy of the runs ``layout[k, 0]`` (joins) and ``layout[k, 1]`` (leaves), its busy servers
+    that of the runs ``layout[k, 2]`` (begins) and ``layout[k, 3]`` (ends) plus, when ``layout[k, 4]`` is a
+    stage's index (a paired registrar), that stage's line; its duty is ``layout[k, 6]`` servers times the row
+    ``layout[k, 5]`` of ``duties``. Each run's sums at the edges (``edge_sums_into``) are found once, however
+    many stages read it (a stage's service begins are its line's leaves, its ends the next line's joins); each
+    step's value is then made as ``sorted_occupancy`` and numpy's product make it. Returns each stage's first and
+    one past its last step (-1 without a spell) and its three sums, as ``busiest_spell``."""
+    stages = layout.shape[0]
     steps = max(edges.size - 1, 0)
     below = np.empty((run_ends.size, edges.size))
     for r in range(run_ends.size):
         edge_sums_into(below[r], times, run_ends[r - 1] if r else 0, run_ends[r], edges)
     line = np.empty((stages, steps))
     for k in range(stages):
-        occupancy_of_sums(line[k], below[lines[k, 0]], below[lines[k, 1]], edges)
+        occupancy_of_sums(line[k], below[layout[k, 0]], below[layout[k, 1]], edges)
     spans, sums = np.empty((stages, 2), np.intp), np.empty((stages, 3))
     busy, duty = np.empty(steps), np.empty(steps)
     for k in range(stages):
-        occupancy_of_sums(busy, below[services[k, 0]], below[services[k, 1]], edges)
-        if paired[k] >= 0:
+        occupancy_of_sums(busy, below[layout[k, 2]], below[layout[k, 3]], edges)
+        paired, row, servers = layout[k, 4], layout[k, 5], layout[k, 6]
+        if paired >= 0:
             for i in range(steps):
-                busy[i] = busy[i] + line[paired[k], i]
+                busy[i] = busy[i] + line[paired, i]
         for i in range(steps):
-            duty[i] = servers[k] * duties[duty_row[k], i]
+            duty[i] = servers * duties[row, i]
         first, last, waiting, serving, on_duty = busiest_spell(line[k], busy, duty, threshold, gap)
         spans[k, 0], spans[k, 1] = first, last
         sums[k, 0], sums[k, 1], sums[k, 2] = waiting, serving, on_duty

@@ -116,8 +116,9 @@ def test_every_stages_busiest_spell_in_one_call_is_the_long_way(stages, count, s
             busy = busy + sorted_occupancy(runs[lines[paired[k], 0]], runs[lines[paired[k], 1]], edges)
         want.append(numpy_busiest_spell(line, busy, int(servers[k]) * duties[duty_row[k]], threshold, gap))
     times, ends = np.concatenate(runs), np.cumsum([run.size for run in runs]).astype(np.intp)
+    layout = np.column_stack([lines, services, paired, duty_row, servers]).astype(np.intp)
     for loop in (busiest_spells, busiest_spells.__wrapped__):  # compiled, and as Python
-        spells, sums = loop(times, ends, lines, services, paired, edges, servers, duties, duty_row, threshold, gap)
+        spells, sums = loop(times, ends, layout, edges, duties, threshold, gap)
         for k, spell in enumerate(want):
             assert tuple(spells[k]) == spell[:2] and sums[k].tobytes() == np.array(spell[2:]).tobytes(), (k, spells[k], sums[k], spell)
 
@@ -223,3 +224,31 @@ def test_duration_summarys_sums_are_numpys(count, seed, unit):
         # A NaN's sign is the hardware's pick among the NaN operands (infinities of both signs make one of their
         # own): not held. A point's durations hold neither NaN nor infinities.
         assert [np.float64(x).tobytes() if x == x else "nan" for x in got] == [x.tobytes() if x == x else "nan" for x in want], (got, want)
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.integers(0, 3000), st.integers(0, 2**32 - 1), st.lists(st.floats(0.0, 1.0), max_size=7))
+@example(0, 1, [0.5])  # nobody
+@example(2600, 2, [0.95, 0.5, 0.5, 0.0, 1.0])  # ranks back down: counted again from the first bin
+def test_duration_summarys_bins_and_ranked_values_are_numpys(count, seed, where):
+    """The bins that hold any and their counts (``np.unique`` of ``searchsorted``'s bins), the largest and the
+    values at any ranks, in any order (``np.sort``'s), compiled and as Python: whole seconds, ties, signed zeros,
+    negatives, hours beyond the second bins, infinities, and NaN (NaN at every rank). Which of -0.0 and 0.0 a rank
+    holds is an unstable sort's pick (numpy's as much as the bin's): the values are compared as numbers."""
+    rng = np.random.default_rng(seed)
+    seconds = rng.choice(np.concatenate([
+        rng.exponential(300.0, count), np.floor(rng.exponential(30.0, count)), rng.uniform(14_000.0, 30_000.0, count),
+        [0.0, -0.0, -3.5, 0.999, 1.0, 14_399.999, 14_400.0, 14_460.0, 2e6, np.inf, -np.inf]]), count)
+    if count and seed % 4 == 0:
+        seconds[rng.integers(0, count)] = np.nan
+    ranks = np.array([min(int(w * count), count - 1) for w in where] if count else [], dtype=np.intp)
+    index = np.clip(np.searchsorted(DURATION_EDGES, seconds, side="right") - 1, 0, DURATION_EDGES.size - 1)
+    bins, counts = np.unique(index, return_counts=True)
+    nan = bool(np.isnan(seconds).any())
+    ranked = np.full(ranks.size, np.nan) if nan else np.sort(seconds)[ranks]
+    for loop in (duration_summary, duration_summary.__wrapped__):
+        got_bins, got_counts, largest, values = loop(seconds, DURATION_EDGES, 14_400, ranks, 60.0)[:4]
+        assert got_bins.tobytes() == bins.tobytes() and got_counts.tobytes() == counts.tobytes()
+        assert got_bins.dtype == np.intp and got_counts.dtype == np.intp
+        assert np.float64(largest).tobytes() == (np.float64(np.nan) if nan else seconds.max(initial=-np.inf)).tobytes() or nan
+        assert np.array_equal(values, ranked, equal_nan=True)
