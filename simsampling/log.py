@@ -265,6 +265,12 @@ class EventLog:
         """One of ``STATUSES`` per resident who came."""
         return np.asarray(STATUSES, dtype=object)[np.where(self.served, 0, np.where(self.left > 0, self.left + 1, 1))]
 
+    @property
+    def everyone_counted(self) -> bool:
+        """Whether every resident who came was swabbed, with no side stage (found once per log; most points): then
+        each is counted at every stage and stood in every line, and a stage's values need no mask."""
+        return self.derived("everyone_counted", lambda: not self.sources and bool(self.served.all()))
+
     def through(self, stage: str) -> np.ndarray:
         """Residents counted at ``stage`` (waits, service, busy servers): at a stage of the main
         flow those swabbed and those diverted after getting through it; at a side stage, those
@@ -285,6 +291,8 @@ class EventLog:
 
         def compute() -> tuple[np.ndarray, np.ndarray]:
             enter, start = self.enter(stage), self.start[stage]
+            if self.everyone_counted:  # everyone stood in it: the log's own times, read-only
+                return _read_only(enter), _read_only(start)
             stood = np.isfinite(start) if stage in self.sources else self.served | np.isfinite(start)
             if not self.any_reneged:
                 return enter[stood], start[stood]
@@ -321,7 +329,8 @@ class EventLog:
 
     def wait(self, stage: str) -> np.ndarray:
         """Seconds each resident counted at ``stage`` (``through``) waited for it (blocking included)."""
-        return (self.start[stage] - self.enter(stage))[self.through(stage)]
+        waits = self.start[stage] - self.enter(stage)
+        return waits if self.everyone_counted else waits[self.through(stage)]
 
     def total_wait(self) -> np.ndarray:
         """Seconds each swabbed resident waited, the waits at the stages of the main flow added up."""
@@ -332,7 +341,8 @@ class EventLog:
         return total
 
     def service(self, stage: str) -> np.ndarray:
-        return (self.end[stage] - self.start[stage])[self.through(stage)]
+        services = self.end[stage] - self.start[stage]
+        return services if self.everyone_counted else services[self.through(stage)]
 
     @property
     def finish_s(self) -> np.ndarray:
@@ -454,3 +464,10 @@ def day_clock(seconds: float) -> str:
     """"HH:MM" on day 0, "+1d HH:MM" on the next (seconds since midnight of day 0, cut to the minute, as on a clock)."""
     day, minute = divmod(int(math.floor(seconds / 60.0 + 1e-6)), 24 * 60)
     return f"{minute // 60:02d}:{minute % 60:02d}" if day == 0 else f"+{day}d {minute // 60:02d}:{minute % 60:02d}"
+
+
+def _read_only(values: np.ndarray) -> np.ndarray:
+    """A view of ``values`` that cannot be written: a log's own times lent out, not to be changed through it."""
+    view = values.view()
+    view.flags.writeable = False
+    return view

@@ -106,7 +106,8 @@ def tally(log: EventLog, deadline_s: float) -> Tally:
         np.count_nonzero(log.priority) if log.priority is not None else 0,
         np.count_nonzero(log.diverted),
     ))))
-    durations = {"time_in_system": Durations.of((log.finish_s - log.arrival_s)[served])}
+    stays = log.finish_s - log.arrival_s
+    durations = {"time_in_system": Durations.of(stays if log.everyone_counted else stays[served])}
     queue, busy, capacity = {}, {}, {}
     span = staffed_span_s(log)
     closures = log.closures

@@ -166,7 +166,8 @@ def test_services_sorted_with_the_lines_are_their_own_times_sorted():
 
 
 def test_shortcuts_of_a_points_measuring_are_the_long_way_to_the_bit():
-    """The lines read without reneging masks, the total wait added from the stages' waits, the sampled times sorted
+    """The lines read without reneging masks (and without any mask, read-only, when everyone came through), the
+    waits and services without masks then, the total wait added from the stages' waits, the sampled times sorted
     from the sorted swabs: the same bits as the long way, on points with reneging (summer heat, patience cut to
     minutes), a side stage (health code), door-to-door teams (Xi'an) and the demo."""
     from pathlib import Path
@@ -180,6 +181,7 @@ def test_shortcuts_of_a_points_measuring_are_the_long_way_to_the_bit():
     from simsampling.scenario.schema import Reneging
 
     scenarios = Path(__file__).resolve().parents[2] / "scenarios"
+    counted = []  # whether everyone came through every stage: the lines, waits and services read without masks
     for name in ("summer-heat-rota.yaml", "health-code-and-isolation.yaml", "calibration/xian-2021-round.yaml", "one-point-demo.yaml"):
         scenario = load_scenario(scenarios / name)
         point = scenario.points[0]
@@ -192,6 +194,12 @@ def test_shortcuts_of_a_points_measuring_are_the_long_way_to_the_bit():
             stood = (np.isfinite(log.start[stage]) if stage in log.sources else log.served | np.isfinite(log.start[stage])) | left_here
             assert joins.tobytes() == log.enter(stage)[stood].tobytes(), (name, stage)
             assert leaves.tobytes() == np.where(left_here, log.left_s, log.start[stage])[stood].tobytes(), (name, stage)
+            through = log.through(stage)
+            assert log.wait(stage).tobytes() == (log.start[stage] - log.enter(stage))[through].tobytes(), (name, stage)
+            assert log.service(stage).tobytes() == (log.end[stage] - log.start[stage])[through].tobytes(), (name, stage)
+            assert not (joins.flags.writeable or leaves.flags.writeable) or not log.everyone_counted  # the log's own, lent
+        counted.append(log.everyone_counted)
+        assert log.everyone_counted == (not log.sources and bool(log.served.all())), name
         assert total_waits(log).tobytes() == log.total_wait().tobytes(), name
         assert sorted_sampled_times(log).tobytes() == in_order(log.sampled_times()).tobytes(), name
         first = log.stages[0]
@@ -200,6 +208,7 @@ def test_shortcuts_of_a_points_measuring_are_the_long_way_to_the_bit():
         leave = np.where(left_here, log.left_s, log.start[first])
         assert waiting_before_opening_s(log) == float(np.clip(np.fmin(leave, ready[log.day]) - log.arrival_s, 0.0, None).sum()), name
         assert name != "summer-heat-rota.yaml" or log.any_reneged
+    assert True in counted and False in counted
 
 
 @pytest.mark.filterwarnings("ignore:overflow:RuntimeWarning")  # in units of 1e-300, as Python
