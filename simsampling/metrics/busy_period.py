@@ -14,7 +14,7 @@ from ..stages import role
 from ..steps import step_for
 from .compiled import busiest_spells
 from .durations import HOUR, MINUTE
-from .lines import sorted_line
+from .lines import sorted_line, sorted_lines
 from .staff_time import staffed_spans
 from .series import occupancy, sorted_service
 
@@ -60,21 +60,28 @@ def busy_periods(log: EventLog) -> dict[str, BusyPeriod]:
     serving and while its resident waits for the next stage.
 
     Every stage's in one compiled call (``busiest_spells``), each sorted array of times passed once, however many
-    stages read it (a stage's service begins are its line's leaves, its ends the next line's joins)."""
+    stages read it (a stage's service begins are its line's leaves, its ends the next line's joins), the lines
+    where ``sorted_lines`` holds them."""
     spans, step, edges, duty_each = _duty_grid(log)
     stages, main = log.stages, log.main
     if edges.size < 2:
         return {stage: BusyPeriod() for stage in stages}
-    runs: dict[int, int] = {}  # each sorted array's index among the runs passed (each passed once)
-    arrays: list[np.ndarray] = []
-    ends: list[int] = []
+    times, ends = sorted_lines(log)
+    runs: dict[int, int] = {}  # each sorted array's index among the runs (each scanned once)
+    places: list[tuple[int, int, int]] = []  # each run's array (0: the lines' ``times``, 1: ``more``), start, stop
+    for at, stage in enumerate(stages):  # the lines: in ``times`` already
+        for run, line in zip((at, len(stages) + at), sorted_line(log, stage)):
+            runs[id(line)] = len(places)
+            places.append((0, ends[run - 1] if run else 0, ends[run]))
+    more: list[np.ndarray] = []  # the services' times that are no line's
 
-    def run(times: np.ndarray) -> int:
-        if id(times) not in runs:
-            runs[id(times)] = len(arrays)
-            arrays.append(times)
-            ends.append(times.size + (ends[-1] if ends else 0))
-        return runs[id(times)]
+    def run(values: np.ndarray) -> int:
+        if id(values) not in runs:
+            runs[id(values)] = len(places)
+            start = places[-1][2] if places[-1][0] == 1 else 0
+            places.append((1, start, start + values.size))
+            more.append(values)
+        return runs[id(values)]
 
     closing = log.closures.role if log.closures is not None and log.closures.start_s.size else None
     duties, layout = [duty_each], []
@@ -94,7 +101,8 @@ def busy_periods(log: EventLog) -> dict[str, BusyPeriod]:
             duties.append(duty)
         layout.append([*map(run, sorted_line(log, stage)), *map(run, sorted_service(log, stage)),
                        stages.index(main[-1]) if paired else -1, row, servers])
-    spells, sums = busiest_spells(np.concatenate(arrays), np.array(ends, dtype=np.intp), np.array(layout, dtype=np.intp), edges,
+    spells, sums = busiest_spells(times, more[0] if len(more) == 1 else np.concatenate(more) if more else times,
+                                  np.array(places, dtype=np.intp), np.array(layout, dtype=np.intp), edges,
                                   duty_each[np.newaxis] if len(duties) == 1 else np.array(duties), BUSY_LINE, BUSY_GAP_S / step + 1)
     return {stage: BusyPeriod() if first < 0 else
             BusyPeriod(float(edges[first]), float(edges[last]), float(serving_s) * step, float(duty_s) * step, float(waiting) * step)

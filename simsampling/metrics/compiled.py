@@ -187,6 +187,44 @@ def duration_summary(seconds: np.ndarray, edges: np.ndarray, fine: int, ranks: n
     return bins, counts, np.nan if nan else largest, values, sums[0], sums[1]
 
 
+def sort_runs_numpy(times: np.ndarray, run_ends: np.ndarray, most_moves: int) -> np.ndarray:
+    """:func:`sort_runs` as numpy does it: each run sorted in place by ``ndarray.sort``'s stable sort (none left)."""
+    for r in range(run_ends.size):
+        times[run_ends[r - 1] if r else 0:run_ends[r]].sort(kind="stable")
+    return np.zeros(run_ends.size, np.bool_)
+
+
+@compiled_loop(interpreted=sort_runs_numpy)
+def sort_runs(times: np.ndarray, run_ends: np.ndarray, most_moves: int) -> np.ndarray:
+    """Each run of ``times`` (ending at ``run_ends``) sorted in place by insertion, a point's lines' times being
+    nearly in order already (a later resident seldom passes more than a few): numpy's stable sort's values, NaN
+    last. Returns the runs left to numpy's sort (``ndarray.sort(kind="stable")``): those holding a NaN, and those
+    whose insertions moved more than ``most_moves`` values a value. Neither kind is harmed by what was done: an
+    insertion only moves a value before larger ones, never two equal ones (nor a NaN) past each other, so a stable
+    sort of the run finds the order it would have found."""
+    left = np.zeros(run_ends.size, np.bool_)
+    for r in range(run_ends.size):
+        first, stop = run_ends[r - 1] if r else 0, run_ends[r]
+        budget = most_moves * (stop - first)
+        for i in range(first, stop):
+            x = times[i]
+            if np.isnan(x):
+                left[r] = True
+                break
+            if i == first or not (x < times[i - 1]):
+                continue
+            j = i
+            while j > first and x < times[j - 1]:
+                times[j] = times[j - 1]
+                j -= 1
+            times[j] = x
+            budget -= i - j
+            if budget < 0:
+                left[r] = True
+                break
+    return left
+
+
 @compiled_loop
 def peak(joins: np.ndarray, leaves: np.ndarray) -> int:
     """The most intervals [join, leave) open at once, from the sorted joins and leaves.
@@ -311,23 +349,24 @@ def pairwise_sum(values: np.ndarray, start: int, count: int) -> float:
 
 
 @compiled_loop
-def busiest_spells(times: np.ndarray, run_ends: np.ndarray, layout: np.ndarray, edges: np.ndarray, duties: np.ndarray,
-                   threshold: float, gap: float) -> tuple:
+def busiest_spells(times: np.ndarray, more: np.ndarray, runs: np.ndarray, layout: np.ndarray, edges: np.ndarray,
+                   duties: np.ndarray, threshold: float, gap: float) -> tuple:
     """``busiest_spell`` of each of a point's stages on the busy periods' grid ``edges``, in one call a point.
 
-    ``times`` holds sorted runs (NaN last) ending at ``run_ends``. Stage k's row of ``layout`` says which: its
-    line is the occupancy of the runs ``layout[k, 0]`` (joins) and ``layout[k, 1]`` (leaves), its busy servers
-    that of the runs ``layout[k, 2]`` (begins) and ``layout[k, 3]`` (ends) plus, when ``layout[k, 4]`` is a
-    stage's index (a paired registrar), that stage's line; its duty is ``layout[k, 6]`` servers times the row
-    ``layout[k, 5]`` of ``duties``. Each run's sums at the edges (``edge_sums_into``) are found once, however
-    many stages read it (a stage's service begins are its line's leaves, its ends the next line's joins); each
-    step's value is then made as ``sorted_occupancy`` and numpy's product make it. Returns each stage's first and
-    one past its last step (-1 without a spell) and its three sums, as ``busiest_spell``."""
+    Run r of sorted times (NaN last) is ``times`` (``runs[r, 0]`` 0) or ``more`` (1) from ``runs[r, 1]`` to
+    ``runs[r, 2]``. Stage k's row of ``layout`` says which: its line is the occupancy of the runs ``layout[k, 0]``
+    (joins) and ``layout[k, 1]`` (leaves), its busy servers that of the runs ``layout[k, 2]`` (begins) and
+    ``layout[k, 3]`` (ends) plus, when ``layout[k, 4]`` is a stage's index (a paired registrar), that stage's line;
+    its duty is ``layout[k, 6]`` servers times the row ``layout[k, 5]`` of ``duties``. Each run's sums at the edges
+    (``edge_sums_into``) are found once, however many stages read it (a stage's service begins are its line's
+    leaves, its ends the next line's joins); each step's value is then made as ``sorted_occupancy`` and numpy's
+    product make it. Returns each stage's first and one past its last step (-1 without a spell) and its three
+    sums, as ``busiest_spell``."""
     stages = layout.shape[0]
     steps = max(edges.size - 1, 0)
-    below = np.empty((run_ends.size, edges.size))
-    for r in range(run_ends.size):
-        edge_sums_into(below[r], times, run_ends[r - 1] if r else 0, run_ends[r], edges)
+    below = np.empty((runs.shape[0], edges.size))
+    for r in range(runs.shape[0]):
+        edge_sums_into(below[r], times if runs[r, 0] == 0 else more, runs[r, 1], runs[r, 2], edges)
     line = np.empty((stages, steps))
     for k in range(stages):
         occupancy_of_sums(line[k], below[layout[k, 0]], below[layout[k, 1]], edges)

@@ -8,13 +8,41 @@ from __future__ import annotations
 import numpy as np
 
 from ..log import EventLog
-from .compiled import merged_peaks, peak
+from .compiled import merged_peaks, peak, sort_runs
 from .durations import in_order
 
 
+MOST_MOVES = 8
+"""Values an insertion may move past, a value of a line on average, before its sort is left to numpy (``sort_runs``)."""
+
+
 def sorted_line(log: EventLog, stage: str) -> tuple[np.ndarray, np.ndarray]:
-    """``log.line(stage)``, joins and leaves each sorted: for the line's peak and its series."""
-    return log.derived(("sorted_line", stage), lambda: tuple(map(in_order, log.line(stage))))
+    """``log.line(stage)``, joins and leaves each sorted (``in_order``'s values): for the line's peak and its
+    series. Views of ``sorted_lines``."""
+
+    def compute() -> tuple[np.ndarray, np.ndarray]:
+        times, ends = sorted_lines(log)
+        at, count = log.stages.index(stage), len(log.stages)
+        return tuple(times[ends[run - 1] if run else 0:ends[run]] for run in (at, count + at))
+
+    return log.derived(("sorted_line", stage), compute)
+
+
+def sorted_lines(log: EventLog) -> tuple[np.ndarray, np.ndarray]:
+    """Every stage's line sorted, in one array: the joins of each stage in flow order, then their leaves, and where
+    each of these runs ends (once per log). Copied once and sorted in one compiled call (``sort_runs``: a line's
+    times are nearly in order), not sorted and copied run by run, then concatenated for the peaks."""
+
+    def compute() -> tuple[np.ndarray, np.ndarray]:
+        joins, leaves = zip(*(log.line(stage) for stage in log.stages)) if log.stages else ((), ())
+        runs = joins + leaves
+        times = np.concatenate(runs) if runs else np.zeros(0)
+        ends = np.cumsum([run.size for run in runs], dtype=np.intp)
+        for run in np.flatnonzero(sort_runs(times, ends, MOST_MOVES)):  # (a NaN, or far from in order)
+            times[ends[run - 1] if run else 0:ends[run]].sort(kind="stable")
+        return times, ends
+
+    return log.derived("sorted_lines", compute)
 
 
 def stage_waits(log: EventLog, stage: str) -> np.ndarray:
@@ -43,16 +71,13 @@ def line_peaks(log: EventLog) -> tuple[int, np.ndarray]:
     stage (flow order): one pass over the stages' sorted lines, merged as it goes (once per log)."""
 
     def compute() -> tuple[int, np.ndarray]:
-        joins, leaves = zip(*(sorted_line(log, stage) for stage in log.stages))
-        total, each = merged_peaks(np.concatenate(joins), _run_ends(joins), np.concatenate(leaves), _run_ends(leaves))
+        times, ends = sorted_lines(log)
+        count = len(log.stages)
+        joined = ends[count - 1] if count else 0
+        total, each = merged_peaks(times[:joined], ends[:count], times[joined:], ends[count:] - joined)
         return int(total), each
 
     return log.derived("line_peaks", compute)
-
-
-def _run_ends(runs: tuple[np.ndarray, ...]) -> np.ndarray:
-    """Where each of consecutive runs ends once they are concatenated."""
-    return np.cumsum(np.array([run.size for run in runs], dtype=np.intp))
 
 
 def area_max(log: EventLog, stage: str) -> int:

@@ -8,7 +8,8 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from simsampling.metrics import DURATION_EDGES, busiest_spell, duration_summary, busiest_spells, merged_peaks, peak, sorted_occupancy
+from simsampling.metrics import DURATION_EDGES, busiest_spell, busiest_spells, duration_summary, merged_peaks, peak, sorted_occupancy
+from simsampling.metrics.compiled import sort_runs_numpy
 
 # Times on a coarse grid, so that ties are common; NaN where a log may hold one.
 TIMES = st.one_of(st.integers(-3, 40).map(float), st.just(np.nan))
@@ -115,10 +116,16 @@ def test_every_stages_busiest_spell_in_one_call_is_the_long_way(stages, count, s
         if paired[k] >= 0:
             busy = busy + sorted_occupancy(runs[lines[paired[k], 0]], runs[lines[paired[k], 1]], edges)
         want.append(numpy_busiest_spell(line, busy, int(servers[k]) * duties[duty_row[k]], threshold, gap))
-    times, ends = np.concatenate(runs), np.cumsum([run.size for run in runs]).astype(np.intp)
+    # The runs split between the two arrays, in any order.
+    source = rng.integers(0, 2, len(runs))
+    times, more = (np.concatenate([np.zeros(0)] + [run for run, there in zip(runs, source) if there == side]) for side in (0, 1))
+    at, places = [0, 0], []
+    for run, there in zip(runs, source):
+        places.append((there, at[there], at[there] + run.size))
+        at[there] += run.size
     layout = np.column_stack([lines, services, paired, duty_row, servers]).astype(np.intp)
     for loop in (busiest_spells, busiest_spells.__wrapped__):  # compiled, and as Python
-        spells, sums = loop(times, ends, layout, edges, duties, threshold, gap)
+        spells, sums = loop(times, more, np.array(places, dtype=np.intp), layout, edges, duties, threshold, gap)
         for k, spell in enumerate(want):
             assert tuple(spells[k]) == spell[:2] and sums[k].tobytes() == np.array(spell[2:]).tobytes(), (k, spells[k], sums[k], spell)
 
@@ -261,3 +268,64 @@ def test_duration_summarys_bins_and_ranked_values_are_numpys(count, seed, where)
         assert got_bins.dtype == np.intp and got_counts.dtype == np.intp
         assert np.float64(largest).tobytes() == (np.float64(np.nan) if nan else seconds.max(initial=-np.inf)).tobytes() or nan
         assert np.array_equal(values, ranked, equal_nan=True)
+
+
+@st.composite
+def nearly_sorted_runs(draw) -> list[np.ndarray]:
+    """Up to four runs of times: in order, nearly (a few swapped by a little), or not at all; ties, signed zeros,
+    infinities and NaN where a log's lines may hold them."""
+    runs = []
+    for _ in range(draw(st.integers(0, 4))):
+        values = np.array(draw(st.lists(EDGE_TIMES, max_size=draw(st.sampled_from([5, 60, 400])))), dtype=float)
+        how = draw(st.sampled_from(["sorted", "nearly", "any"]))
+        if how != "any":
+            values = np.sort(values, kind="stable")
+        if how == "nearly" and values.size > 1:
+            for i in draw(st.lists(st.integers(0, values.size - 2), max_size=10)):
+                values[i], values[i + 1] = values[i + 1], values[i]
+        runs.append(values)
+    return runs
+
+
+@settings(max_examples=200, deadline=None)
+@given(nearly_sorted_runs(), st.sampled_from([0, 1, 8]))
+@example([np.array([0.0, -0.0, 1.0, -0.0, 0.0]), np.array([np.nan, 1.0, 0.0])], 8)  # signed zeros in order; a NaN first
+@example([np.arange(300.0)[::-1]], 8)  # far from in order: left to numpy
+def test_runs_sorted_in_place_are_numpys_stable_sort(runs, most_moves):
+    """``sort_runs`` then numpy's sort of the runs it leaves, compiled and as its numpy twin: each run as
+    ``np.sort(kind="stable")`` sorts it, to the bit (-0.0 and 0.0 in their order, NaN last)."""
+    from simsampling.metrics.compiled import sort_runs
+
+    times = np.concatenate([np.zeros(0), *runs])
+    ends = np.cumsum([run.size for run in runs], dtype=np.intp)
+    want = np.concatenate([np.zeros(0), *(np.sort(run, kind="stable") for run in runs)])
+    for loop in (sort_runs, sort_runs.__wrapped__, sort_runs_numpy):
+        got = times.copy()
+        for run in np.flatnonzero(loop(got, ends, most_moves)):
+            got[ends[run - 1] if run else 0:ends[run]].sort(kind="stable")
+        assert got.tobytes() == want.tobytes()
+
+
+def test_a_points_lines_sorted_in_one_array_are_each_sorted_alone():
+    """``sorted_lines`` (one array, sorted by ``sort_runs``) against each line sorted by numpy, and the peaks read
+    from it against ``peak``: reneging (summer heat, patience cut to minutes), a side stage (health code), Xi'an."""
+    from pathlib import Path
+
+    from simsampling.experiment.replicate import point_log
+    from simsampling.metrics import line_peaks, sorted_line
+    from simsampling.scenario import load_scenario
+    from simsampling.scenario.schema import Reneging
+
+    scenarios = Path(__file__).resolve().parents[2] / "scenarios"
+    for name in ("summer-heat-rota.yaml", "health-code-and-isolation.yaml", "calibration/xian-2021-round.yaml"):
+        scenario = load_scenario(scenarios / name)
+        point = scenario.points[0]
+        if point.reneging is not None:
+            point = point.model_copy(update={"reneging": Reneging.model_validate({"patience_min": {"dist": "fixed", "value": 5}})})
+        log = point_log(scenario, 0, point, "fast")
+        for stage in log.stages:
+            for got, want in zip(sorted_line(log, stage), log.line(stage)):
+                assert got.tobytes() == np.sort(want, kind="stable").tobytes(), (name, stage)
+        total, each = line_peaks(log)
+        assert each.tolist() == [peak(*(np.sort(side, kind="stable") for side in log.line(stage))) for stage in log.stages]
+        assert total == peak(*(np.sort(np.concatenate(side), kind="stable") for side in zip(*map(log.line, log.stages))))
