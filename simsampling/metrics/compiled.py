@@ -225,6 +225,46 @@ def sort_runs(times: np.ndarray, run_ends: np.ndarray, most_moves: int) -> np.nd
     return left
 
 
+def hour_counts_numpy(times: np.ndarray, hour: float, most: int) -> tuple:
+    """:func:`hour_counts` in numpy's calls."""
+    hours = np.floor(times / hour)
+    hours = hours[hours >= 0]
+    if hours.size and not hours.max() < most:
+        return np.zeros(0), np.zeros(0, np.intp), False
+    dense = np.bincount(hours.astype(np.intp))
+    found = np.flatnonzero(dense)
+    return found.astype(np.float64), dense[found], True
+
+
+@compiled_loop(interpreted=hour_counts_numpy)
+def hour_counts(times: np.ndarray, hour: float, most: int) -> tuple:
+    """Times counted by ``np.floor(times / hour)``, the hours from 0 on (NaN left out), in one pass: the hours that
+    hold any (float64) and their counts, as ``np.bincount`` and ``np.flatnonzero`` count them; ``False`` and
+    nothing counted when an hour is ``most`` or beyond (an array of every hour would be too long)."""
+    top = -1
+    for i in range(times.size):
+        h = np.floor(times[i] / hour)
+        if h >= 0 and h > top:
+            if h >= most:
+                return np.zeros(0), np.zeros(0, np.intp), False
+            top = int(h)
+    dense = np.zeros(top + 1, np.intp)
+    for i in range(times.size):
+        h = np.floor(times[i] / hour)
+        if h >= 0:
+            dense[int(h)] += 1
+    held = 0
+    for h in range(top + 1):
+        held += dense[h] != 0
+    hours, counts = np.empty(held), np.empty(held, np.intp)
+    k = 0
+    for h in range(top + 1):
+        if dense[h]:
+            hours[k], counts[k] = h, dense[h]
+            k += 1
+    return hours, counts, True
+
+
 @compiled_loop
 def peak(joins: np.ndarray, leaves: np.ndarray) -> int:
     """The most intervals [join, leave) open at once, from the sorted joins and leaves.

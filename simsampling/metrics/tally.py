@@ -12,6 +12,7 @@ import numpy as np
 
 from ..log import STAYED, EventLog
 from ..stages import ROLES, role, union
+from .compiled import hour_counts
 from .durations import Durations, HOUR, MINUTE
 from .lines import area_max, over_capacity, queue_max, stage_waits, total_queue_max, total_waits, waiting_before_opening_s, waiting_intervals
 from .staff_time import staff_seconds, staffed_span_s, staffed_spans
@@ -32,13 +33,11 @@ class HourCounts:
 
     @staticmethod
     def of(times: np.ndarray) -> "HourCounts":
+        hours, counts, dense = hour_counts(times, HOUR, DENSE_HOURS)
+        if dense:  # counted in place: np.unique's counts without its sort
+            return HourCounts(hours, counts)
         hours = np.floor(times / HOUR)
-        hours = hours[hours >= 0]
-        if hours.size and hours.max() < DENSE_HOURS:  # counted in place: np.unique's counts without its sort
-            dense = np.bincount(hours.astype(np.intp))
-            found = np.flatnonzero(dense)
-            return HourCounts(found.astype(np.float64), dense[found])
-        hours, counts = np.unique(hours, return_counts=True)
+        hours, counts = np.unique(hours[hours >= 0], return_counts=True)
         return HourCounts(hours, counts)
 
     @staticmethod

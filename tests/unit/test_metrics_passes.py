@@ -329,3 +329,30 @@ def test_a_points_lines_sorted_in_one_array_are_each_sorted_alone():
         total, each = line_peaks(log)
         assert each.tolist() == [peak(*(np.sort(side, kind="stable") for side in log.line(stage))) for stage in log.stages]
         assert total == peak(*(np.sort(np.concatenate(side), kind="stable") for side in zip(*map(log.line, log.stages))))
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.one_of(st.floats(-1e4, 4e7), st.sampled_from([-0.0, 0.0, 3600.0, -1e-300, np.nan, np.inf, -np.inf])), max_size=80),
+       st.sampled_from([24, 24 * 366]))
+@example([], 24)  # nobody sampled
+def test_hour_counts_are_numpys_unique(times, most):
+    """``hour_counts``, compiled, as Python and as its numpy twin: the hours (float64) and counts of
+    ``np.floor(times / hour)`` from 0 on, as ``np.bincount`` and ``np.flatnonzero`` find them (``np.unique``'s
+    values; an hour of -0.0 as 0.0), or nothing and ``False`` when an hour is ``most`` or beyond."""
+    from simsampling.metrics.compiled import hour_counts, hour_counts_numpy
+
+    values = np.array(times, dtype=float)
+    hours = np.floor(values / 3600.0)
+    hours = hours[hours >= 0]
+    dense = not (hours.size and not hours.max() < most)
+    unique_hours, unique_counts = np.unique(hours, return_counts=True)
+    counted = np.bincount(hours.astype(np.intp)) if dense else np.zeros(0, np.intp)
+    want_hours = np.flatnonzero(counted).astype(np.float64)
+    want_counts = counted[np.flatnonzero(counted)]
+    assert not dense or (np.array_equal(want_hours, unique_hours) and np.array_equal(want_counts, unique_counts))
+    for loop in (hour_counts, hour_counts.__wrapped__, hour_counts_numpy):
+        got_hours, got_counts, got_dense = loop(values, 3600.0, most)
+        assert got_dense == dense
+        if dense:
+            assert got_hours.dtype == want_hours.dtype and got_counts.dtype == want_counts.dtype
+            assert got_hours.tobytes() == want_hours.tobytes() and got_counts.tobytes() == want_counts.tobytes()
