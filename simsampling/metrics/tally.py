@@ -94,16 +94,16 @@ def tally(log: EventLog, deadline_s: float) -> Tally:
     home = log.home
     home_residents = home.resident.size if home is not None else 0
     tubes = log.tubes
+    balked, reneged, returned, turned_away, diverted = _left_counts(log)
     counts = dict(zip(COUNT_KEYS, map(float, (
         log.population, log.no_show, log.not_called, log.arrived, log.sampled, log.arrived - log.sampled,
         home_residents, log.home_sampled, home_residents - log.home_sampled, home.visits if home is not None else 0,
         np.count_nonzero(done <= deadline_s),
         tubes.count if tubes is not None else 0,
         np.count_nonzero(tubes.members < log.pool_ratio) if tubes is not None else 0,
-        np.count_nonzero(log.balked), np.count_nonzero(log.reneged), np.count_nonzero((log.balks > 0) & ~log.balked),
-        np.count_nonzero(~served & (log.left == STAYED)),
+        balked, reneged, returned, turned_away,
         np.count_nonzero(log.priority) if log.priority is not None else 0,
-        np.count_nonzero(log.diverted),
+        diverted,
     ))))
     stays = log.finish_s - log.arrival_s
     durations = {"time_in_system": Durations.of(stays if log.everyone_counted else stays[served])}
@@ -156,6 +156,17 @@ def tally(log: EventLog, deadline_s: float) -> Tally:
         diverted_to={stage: float(count) for stage, count in side.items()},
         occupancy_max={stage: float(area_max(log, stage)) for stage in side},
     )
+
+
+def _left_counts(log: EventLog) -> tuple[int, int, int, int, int]:
+    """Residents who balked, reneged, came back after balking, were turned away (stayed, unserved) and were diverted.
+    Where nobody left (most points: found in one pass), none of the first kinds did and the unserved were turned
+    away, without a mask of each kind."""
+    if not log.left.any():
+        return 0, 0, int(np.count_nonzero(log.balks > 0)), log.arrived - log.sampled, 0
+    balked = log.balked
+    return (int(np.count_nonzero(balked)), int(np.count_nonzero(log.reneged)), int(np.count_nonzero((log.balks > 0) & ~balked)),
+            int(np.count_nonzero(~log.served & (log.left == STAYED))), int(np.count_nonzero(log.diverted)))
 
 
 def combine(parts: list[Tally]) -> Tally:

@@ -180,8 +180,8 @@ def test_shortcuts_of_a_points_measuring_are_the_long_way_to_the_bit():
     from pathlib import Path
 
     from simsampling.experiment.replicate import point_log
-    from simsampling.log import RENEGED
-    from simsampling.metrics import in_order
+    from simsampling.log import BALKED, DIVERTED, RENEGED, STAYED
+    from simsampling.metrics import in_order, tally
     from simsampling.metrics.lines import total_waits, waiting_before_opening_s
     from simsampling.metrics.series import sorted_sampled_times
     from simsampling.scenario import load_scenario
@@ -189,6 +189,7 @@ def test_shortcuts_of_a_points_measuring_are_the_long_way_to_the_bit():
 
     scenarios = Path(__file__).resolve().parents[2] / "scenarios"
     counted = []  # whether everyone came through every stage: the lines, waits and services read without masks
+    left = []  # whether anyone left unswabbed
     for name in ("summer-heat-rota.yaml", "health-code-and-isolation.yaml", "calibration/xian-2021-round.yaml", "one-point-demo.yaml"):
         scenario = load_scenario(scenarios / name)
         point = scenario.points[0]
@@ -206,6 +207,11 @@ def test_shortcuts_of_a_points_measuring_are_the_long_way_to_the_bit():
             assert log.service(stage).tobytes() == (log.end[stage] - log.start[stage])[through].tobytes(), (name, stage)
             assert not (joins.flags.writeable or leaves.flags.writeable) or not log.everyone_counted  # the log's own, lent
         counted.append(log.everyone_counted)
+        counts = tally(log, log.close_s).counts  # who left, counted without masks where nobody did
+        assert [counts[key] for key in ("balked", "reneged", "returned_after_balking", "turned_away", "diverted")] == [
+            np.count_nonzero(log.left == BALKED), np.count_nonzero(log.left == RENEGED),
+            np.count_nonzero((log.balks > 0) & (log.left != BALKED)), np.count_nonzero(~log.served & (log.left == STAYED)),
+            np.count_nonzero(log.left == DIVERTED)], name
         assert log.everyone_counted == (not log.sources and bool(log.served.all())), name
         assert total_waits(log).tobytes() == log.total_wait().tobytes(), name
         assert sorted_sampled_times(log).tobytes() == in_order(log.sampled_times()).tobytes(), name
@@ -215,7 +221,8 @@ def test_shortcuts_of_a_points_measuring_are_the_long_way_to_the_bit():
         leave = np.where(left_here, log.left_s, log.start[first])
         assert waiting_before_opening_s(log) == float(np.clip(np.fmin(leave, ready[log.day]) - log.arrival_s, 0.0, None).sum()), name
         assert name != "summer-heat-rota.yaml" or log.any_reneged
-    assert True in counted and False in counted
+        left.append(bool(log.left.any()))
+    assert True in counted and False in counted and True in left and False in left
 
 
 @pytest.mark.filterwarnings("ignore:overflow:RuntimeWarning")  # in units of 1e-300, as Python
