@@ -66,13 +66,15 @@ def busy_periods(log: EventLog) -> dict[str, BusyPeriod]:
     stages, main = log.stages, log.main
     if edges.size < 2:
         return {stage: BusyPeriod() for stage in stages}
-    times, ends = sorted_lines(log)
+    times, run_ends = sorted_lines(log)
+    count = len(stages)
+    bounds = [0, *run_ends.tolist()]
+    # Each run's array (0: the lines' ``times``, 1: ``more``), start and stop; the lines first, in ``times`` already.
+    places = [(0, bounds[run], bounds[run + 1]) for run in range(2 * count)]
     runs: dict[int, int] = {}  # each sorted array's index among the runs (each scanned once)
-    places: list[tuple[int, int, int]] = []  # each run's array (0: the lines' ``times``, 1: ``more``), start, stop
-    for at, stage in enumerate(stages):  # the lines: in ``times`` already
-        for run, line in zip((at, len(stages) + at), sorted_line(log, stage)):
-            runs[id(line)] = len(places)
-            places.append((0, ends[run - 1] if run else 0, ends[run]))
+    for at, stage in enumerate(stages):
+        joins, leaves = sorted_line(log, stage)
+        runs[id(joins)], runs[id(leaves)] = at, count + at
     more: list[np.ndarray] = []  # the services' times that are no line's
 
     def run(values: np.ndarray) -> int:
@@ -85,7 +87,7 @@ def busy_periods(log: EventLog) -> dict[str, BusyPeriod]:
 
     closing = log.closures.role if log.closures is not None and log.closures.start_s.size else None
     duties, layout = [duty_each], []
-    for stage in stages:
+    for at, stage in enumerate(stages):
         serving = role(stage)
         paired = log.plan is not None and serving not in log.plan.duty and stage in main[-2:-1]
         if paired:
@@ -99,8 +101,8 @@ def busy_periods(log: EventLog) -> dict[str, BusyPeriod]:
                 low = np.clip(log.closures.start_s[mine], begin, end)
                 duty -= occupancy(low, np.clip(log.closures.end_s[mine], begin, end), edges)
             duties.append(duty)
-        layout.append([*map(run, sorted_line(log, stage)), *map(run, sorted_service(log, stage)),
-                       stages.index(main[-1]) if paired else -1, row, servers])
+        begins, finishes = sorted_service(log, stage)
+        layout.append((at, count + at, run(begins), run(finishes), stages.index(main[-1]) if paired else -1, row, servers))
     spells, sums = busiest_spells(times, more[0] if len(more) == 1 else np.concatenate(more) if more else times,
                                   np.array(places, dtype=np.intp), np.array(layout, dtype=np.intp), edges,
                                   duty_each[np.newaxis] if len(duties) == 1 else np.array(duties), BUSY_LINE, BUSY_GAP_S / step + 1)
