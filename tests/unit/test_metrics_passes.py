@@ -172,30 +172,38 @@ def test_services_sorted_with_the_lines_are_their_own_times_sorted():
         assert log.reneged.any() or log.diverted.any()
 
 
+def first_point_logs(names: tuple[str, ...]):
+    """(name, the fast engine's log of the first point) of each shipped scenario named, patience cut to five
+    minutes where residents renege (so that some do)."""
+    from pathlib import Path
+
+    from simsampling.experiment.replicate import point_log
+    from simsampling.scenario import load_scenario
+    from simsampling.scenario.schema import Reneging
+
+    scenarios = Path(__file__).resolve().parents[2] / "scenarios"
+    for name in names:
+        scenario = load_scenario(scenarios / name)
+        point = scenario.points[0]
+        if point.reneging is not None:
+            point = point.model_copy(update={"reneging": Reneging.model_validate({"patience_min": {"dist": "fixed", "value": 5}})})
+        yield name, point_log(scenario, 0, point, "fast")
+
+
 def test_shortcuts_of_a_points_measuring_are_the_long_way_to_the_bit():
     """The lines read without reneging masks (and without any mask, read-only, when everyone came through), the
     waits and services without masks then, the total wait added from the stages' waits, the sampled times sorted
     from the sorted swabs: the same bits as the long way, on points with reneging (summer heat, patience cut to
     minutes), a side stage (health code), door-to-door teams (Xi'an) and the demo."""
-    from pathlib import Path
-
-    from simsampling.experiment.replicate import point_log
     from simsampling.log import BALKED, DIVERTED, RENEGED, STAYED
     from simsampling.metrics import in_order, tally
     from simsampling.metrics.lines import total_waits, waiting_before_opening_s
     from simsampling.metrics.series import sorted_sampled_times
-    from simsampling.scenario import load_scenario
-    from simsampling.scenario.schema import Reneging
 
-    scenarios = Path(__file__).resolve().parents[2] / "scenarios"
     counted = []  # whether everyone came through every stage: the lines, waits and services read without masks
     left = []  # whether anyone left unswabbed
-    for name in ("summer-heat-rota.yaml", "health-code-and-isolation.yaml", "calibration/xian-2021-round.yaml", "one-point-demo.yaml"):
-        scenario = load_scenario(scenarios / name)
-        point = scenario.points[0]
-        if point.reneging is not None:
-            point = point.model_copy(update={"reneging": Reneging.model_validate({"patience_min": {"dist": "fixed", "value": 5}})})
-        log = point_log(scenario, 0, point, "fast")
+    for name, log in first_point_logs(("summer-heat-rota.yaml", "health-code-and-isolation.yaml", "calibration/xian-2021-round.yaml",
+                                       "one-point-demo.yaml")):
         for stage in log.stages:
             joins, leaves = log.line(stage)
             left_here = (log.left == RENEGED) & (log.left_stage == log.stages.index(stage))
@@ -316,20 +324,9 @@ def test_runs_sorted_in_place_are_numpys_stable_sort(runs, most_moves):
 def test_a_points_lines_sorted_in_one_array_are_each_sorted_alone():
     """``sorted_lines`` (one array, sorted by ``sort_runs``) against each line sorted by numpy, and the peaks read
     from it against ``peak``: reneging (summer heat, patience cut to minutes), a side stage (health code), Xi'an."""
-    from pathlib import Path
-
-    from simsampling.experiment.replicate import point_log
     from simsampling.metrics import line_peaks, sorted_line
-    from simsampling.scenario import load_scenario
-    from simsampling.scenario.schema import Reneging
 
-    scenarios = Path(__file__).resolve().parents[2] / "scenarios"
-    for name in ("summer-heat-rota.yaml", "health-code-and-isolation.yaml", "calibration/xian-2021-round.yaml"):
-        scenario = load_scenario(scenarios / name)
-        point = scenario.points[0]
-        if point.reneging is not None:
-            point = point.model_copy(update={"reneging": Reneging.model_validate({"patience_min": {"dist": "fixed", "value": 5}})})
-        log = point_log(scenario, 0, point, "fast")
+    for name, log in first_point_logs(("summer-heat-rota.yaml", "health-code-and-isolation.yaml", "calibration/xian-2021-round.yaml")):
         for stage in log.stages:
             for got, want in zip(sorted_line(log, stage), log.line(stage)):
                 assert got.tobytes() == np.sort(want, kind="stable").tobytes(), (name, stage)
