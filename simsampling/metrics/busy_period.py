@@ -14,7 +14,7 @@ from ..stages import role
 from ..steps import step_for
 from .compiled import busiest_spells
 from .durations import HOUR, MINUTE
-from .lines import sorted_line, sorted_lines
+from .lines import sorted_lines
 from .staff_time import staffed_spans
 from .series import occupancy, sorted_service
 
@@ -66,14 +66,13 @@ def busy_periods(log: EventLog) -> dict[str, BusyPeriod]:
     stages, main = log.stages, log.main
     if edges.size < 2:
         return {stage: BusyPeriod() for stage in stages}
-    times, run_ends = sorted_lines(log)
+    lines = sorted_lines(log)
     count = len(stages)
-    bounds = [0, *run_ends.tolist()]
+    bounds = [0, *lines.ends.tolist()]
     # Each run's array (0: the lines' ``times``, 1: ``more``), start and stop; the lines first, in ``times`` already.
     places = [(0, bounds[run], bounds[run + 1]) for run in range(2 * count)]
     runs: dict[int, int] = {}  # each sorted array's index among the runs (each scanned once)
-    for at, stage in enumerate(stages):
-        joins, leaves = sorted_line(log, stage)
+    for at, (joins, leaves) in enumerate(lines.lines):
         runs[id(joins)], runs[id(leaves)] = at, count + at
     more: list[np.ndarray] = []  # the services' times that are no line's
 
@@ -103,7 +102,7 @@ def busy_periods(log: EventLog) -> dict[str, BusyPeriod]:
             duties.append(duty)
         begins, finishes = sorted_service(log, stage)
         layout.append((at, count + at, run(begins), run(finishes), stages.index(main[-1]) if paired else -1, row, servers))
-    spells, sums = busiest_spells(times, more[0] if len(more) == 1 else np.concatenate(more) if more else times,
+    spells, sums = busiest_spells(lines.times, more[0] if len(more) == 1 else np.concatenate(more) if more else lines.times,
                                   np.array(places, dtype=np.intp), np.array(layout, dtype=np.intp), edges,
                                   duty_each[np.newaxis] if len(duties) == 1 else np.array(duties), BUSY_LINE, BUSY_GAP_S / step + 1)
     return {stage: BusyPeriod() if first < 0 else

@@ -4,6 +4,7 @@ people in a side stage's area, time spent waiting beyond the waiting area's capa
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -19,28 +20,36 @@ MOST_MOVES = 8
 def sorted_line(log: EventLog, stage: str) -> tuple[np.ndarray, np.ndarray]:
     """``log.line(stage)``, joins and leaves each sorted (``in_order``'s values): for the line's peak and its
     series. Views of ``sorted_lines``."""
-
-    def compute() -> tuple[np.ndarray, np.ndarray]:
-        times, ends = sorted_lines(log)
-        at, count = log.stages.index(stage), len(log.stages)
-        return tuple(times[ends[run - 1] if run else 0:ends[run]] for run in (at, count + at))
-
-    return log.derived(("sorted_line", stage), compute)
+    return sorted_lines(log).lines[log.stages.index(stage)]
 
 
-def sorted_lines(log: EventLog) -> tuple[np.ndarray, np.ndarray]:
-    """Every stage's line sorted, in one array: the joins of each stage in flow order, then their leaves, and where
-    each of these runs ends (once per log). Copied once and sorted in one compiled call (``sort_runs``: a line's
-    times are nearly in order), not sorted and copied run by run, then concatenated for the peaks."""
+@dataclass(frozen=True)
+class SortedLines:
+    """Every stage's line sorted, in one array: the joins of each stage in flow order, then their leaves."""
 
-    def compute() -> tuple[np.ndarray, np.ndarray]:
+    times: np.ndarray
+    ends: np.ndarray
+    """Where each of these runs ends in ``times``."""
+    lines: tuple[tuple[np.ndarray, np.ndarray], ...]
+    """Each stage's (joins, leaves): views of ``times``."""
+
+
+def sorted_lines(log: EventLog) -> SortedLines:
+    """Every stage's line sorted, in one array (once per log). Copied once and sorted in one compiled call
+    (``sort_runs``: a line's times are nearly in order), not sorted and copied run by run, then concatenated for
+    the peaks."""
+
+    def compute() -> SortedLines:
         joins, leaves = zip(*(log.line(stage) for stage in log.stages)) if log.stages else ((), ())
         runs = joins + leaves
         times = np.concatenate(runs) if runs else np.zeros(0)
         ends = np.cumsum([run.size for run in runs], dtype=np.intp)
         for run in np.flatnonzero(sort_runs(times, ends, MOST_MOVES)):  # (a NaN, or far from in order)
             times[ends[run - 1] if run else 0:ends[run]].sort(kind="stable")
-        return times, ends
+        bounds = [0, *ends.tolist()]
+        count = len(joins)
+        lines = tuple((times[bounds[at]:bounds[at + 1]], times[bounds[count + at]:bounds[count + at + 1]]) for at in range(count))
+        return SortedLines(times, ends, lines)
 
     return log.derived("sorted_lines", compute)
 
@@ -71,10 +80,10 @@ def line_peaks(log: EventLog) -> tuple[int, np.ndarray]:
     stage (flow order): one pass over the stages' sorted lines, merged as it goes (once per log)."""
 
     def compute() -> tuple[int, np.ndarray]:
-        times, ends = sorted_lines(log)
+        runs = sorted_lines(log)
         count = len(log.stages)
-        joined = ends[count - 1] if count else 0
-        total, each = merged_peaks(times[:joined], ends[:count], times[joined:], ends[count:] - joined)
+        joined = runs.ends[count - 1] if count else 0
+        total, each = merged_peaks(runs.times[:joined], runs.ends[:count], runs.times[joined:], runs.ends[count:] - joined)
         return int(total), each
 
     return log.derived("line_peaks", compute)
