@@ -538,3 +538,108 @@ def histogram(values: np.ndarray, edges: np.ndarray, width: float) -> np.ndarray
                 b += 1
             counts[b] += 1
     return counts
+
+
+@compiled_loop
+def counted_up_to(values: np.ndarray, ends: np.ndarray) -> np.ndarray:
+    """``np.searchsorted(values, ends, side="right")`` as float64, for sorted ``values`` (NaN last) and increasing
+    ``ends``: how many values are at or before each end, in one merge of the two (a point's arrivals and samples
+    counted at some 3,000 step ends, each end not searched for on its own)."""
+    out = np.empty(ends.size)
+    counted = 0
+    for j in range(ends.size):
+        end = ends[j]
+        while counted < values.size and values[counted] <= end:
+            counted += 1
+        out[j] = counted
+    return out
+
+
+@helper
+def sorted_runs(values: np.ndarray) -> np.ndarray:
+    """``np.sort(values)``'s values: merged when they are two non-decreasing runs without NaN (a station's
+    spells, one kind after the other), else sorted. Equal values may come in another order: only 0.0 and -0.0
+    tell apart, and a sum or count up to a time takes all of them or none."""
+    n = values.size
+    out = np.empty(n)
+    if n == 0:
+        return out
+    if np.isnan(values[0]):
+        out[:] = np.sort(values)
+        return out
+    cut = n  # where the second run starts
+    for i in range(1, n):
+        if not values[i] >= values[i - 1]:  # a descent, or NaN
+            cut = i
+            break
+    for i in range(cut + 1, n):
+        if not values[i] >= values[i - 1]:
+            out[:] = np.sort(values)
+            return out
+    if cut < n and np.isnan(values[cut]):
+        out[:] = np.sort(values)
+        return out
+    a, b = 0, cut
+    for k in range(n):
+        if b >= n or (a < cut and values[a] <= values[b]):
+            out[k] = values[a]
+            a += 1
+        else:
+            out[k] = values[b]
+            b += 1
+    return out
+
+
+def rows_busy_numpy(station: np.ndarray, begin: np.ndarray, end: np.ndarray, rows: int, per_row: int, stations: int,
+                    edges: np.ndarray) -> np.ndarray:
+    """``rows_busy`` in numpy: each row's spells gathered, sorted and measured (``sorted_occupancy``), its share
+    clipped to [0, 1] (the timeline as it was made before ``rows_busy``)."""
+    busy = np.zeros((rows, max(edges.size - 1, 0)), dtype=np.float32)
+    row = np.where((station >= 0) & (station < rows * per_row), station // per_row, -1)
+    for k in range(rows):
+        here = np.flatnonzero(row == k)
+        if here.size:
+            share = sorted_occupancy(np.sort(begin[here], kind="stable"), np.sort(end[here], kind="stable"), edges)
+            busy[k] = np.clip(share if per_row == 1 else share / min(per_row, stations - k * per_row), 0.0, 1.0)
+    return busy
+
+
+@compiled_loop(interpreted=rows_busy_numpy)
+def rows_busy(station: np.ndarray, begin: np.ndarray, end: np.ndarray, rows: int, per_row: int, stations: int,
+              edges: np.ndarray) -> np.ndarray:
+    """The busy share of each row of ``per_row`` stations (of ``stations``) in each step between ``edges``: the time
+    average of its spells [begin, end) open (``occupancy_into``), over its stations, clipped to [0, 1] as
+    ``np.clip`` clips (NaN kept), as float32. A station timeline's rows in one call: each row's spells gathered
+    in their order and sorted as two runs merged (``sorted_runs``), not gathered, concatenated and sorted by numpy."""
+    steps = max(edges.size - 1, 0)
+    busy = np.zeros((rows, steps), dtype=np.float32)
+    row = np.empty(station.size, np.intp)
+    count = np.zeros(rows + 1, np.intp)
+    for i in range(station.size):
+        s = station[i]
+        row[i] = s // per_row if 0 <= s < rows * per_row else -1
+        if row[i] >= 0:
+            count[row[i] + 1] += 1
+    for k in range(rows):
+        count[k + 1] += count[k]
+    at = count[:rows].copy()
+    gathered_begin, gathered_end = np.empty(count[rows]), np.empty(count[rows])
+    for i in range(station.size):
+        k = row[i]
+        if k >= 0:
+            gathered_begin[at[k]] = begin[i]
+            gathered_end[at[k]] = end[i]
+            at[k] += 1
+    share = np.empty(steps)
+    for k in range(rows):
+        low, high = count[k], count[k + 1]
+        if high == low:
+            continue
+        occupancy_into(share, sorted_runs(gathered_begin[low:high]), sorted_runs(gathered_end[low:high]), edges)
+        divisor = min(per_row, stations - k * per_row)
+        for j in range(steps):
+            x = share[j] if per_row == 1 else share[j] / divisor
+            x = x if np.isnan(x) or x > 0.0 else 0.0  # np.clip: the larger of x and 0.0 (0.0 at a tie), NaN kept
+            x = x if np.isnan(x) or x < 1.0 else 1.0
+            busy[k, j] = x
+    return busy

@@ -14,7 +14,7 @@ import numpy as np
 from ..log import EventLog
 from ..stages import union
 from ..steps import end_of_groups, factor, mean_of_groups, step_for, sum_of_groups
-from .compiled import histogram, sorted_occupancy
+from .compiled import counted_up_to, histogram, sorted_occupancy
 from .durations import DAY, HOUR, MINUTE, WAIT_BINS, WAIT_BIN_MIN, in_order
 from .lines import sorted_line, stage_waits
 
@@ -138,8 +138,8 @@ def point_series(log: EventLog, step_s: float = MINUTE) -> Series:
         queue[stage] = sorted_occupancy(*sorted_line(log, stage), edges)
         busy[stage] = busy_servers(log, stage, edges)
     ends = edges[1:]
-    arrived = np.searchsorted(in_order(log.arrival_s), ends, side="right").astype(float)
-    sampled = np.searchsorted(sorted_sampled_times(log), ends, side="right").astype(float)
+    arrived = counted_up_to(in_order(log.arrival_s), ends)
+    sampled = counted_up_to(sorted_sampled_times(log), ends)
     return Series(queue=queue, busy=busy, arrived=arrived, sampled=sampled, step_s=step_s)
 
 

@@ -14,7 +14,7 @@ from ..log import ClosureLog, EventLog
 from ..steps import MAX_TIMELINE_STEPS, rungs
 from .durations import MINUTE
 from .staff_time import staffed_spans
-from .series import occupancy
+from .compiled import rows_busy
 
 
 MAX_TIMELINE_ROWS = 60
@@ -127,52 +127,12 @@ def station_spells(log: EventLog) -> dict[str, tuple[np.ndarray, np.ndarray, np.
 
 def station_intervals(log: EventLog) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(station, begin, end) of every stretch a sampling station was busy (all of ``station_spells``)."""
-    return tuple(np.concatenate(column) for column in zip(*station_spells(log).values()))
+    return all_spells(station_spells(log))
 
 
-def stable_order(keys: np.ndarray) -> np.ndarray:
-    """``np.argsort(keys, kind="stable")`` of integers: as 16-bit keys when they fit, which numpy sorts by
-    radix in one pass (the same order, as the sort is stable; several times faster than its merge sort)."""
-    if keys.size and -(2**15) <= int(keys.min()) and int(keys.max()) < 2**15:
-        keys = keys.astype(np.int16)
-    return np.argsort(keys, kind="stable")
-
-
-FEW_ROWS = 4
-"""Rows up to which each row's spells are found by a pass over all of them (a few microseconds each), not by
-sorting the spells by station (tens of microseconds): a city's points have two to four stations."""
-
-
-def row_spells(station: np.ndarray, rows: int, per_row: int) -> list[np.ndarray]:
-    """The spells of each row of stations (indices into ``station``, in their order)."""
-    if per_row == 1 and rows <= FEW_ROWS:
-        return [np.flatnonzero(station == k) for k in range(rows)]
-    by_station = stable_order(station)  # each row's spells in one slice, not a pass over all per row
-    bounds = np.searchsorted(station[by_station], np.arange(rows + 1) * per_row).tolist()
-    return [by_station[low:high] for low, high in zip(bounds, bounds[1:])]
-
-
-def row_intervals(spells: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]], rows: int, per_row: int) -> list[tuple[np.ndarray, np.ndarray]]:
-    """(begin, end) of the busy stretches (``station_spells``) of each row of stations, in ``station_intervals``' order.
-
-    With a few rows of one station each, each kind of spell's stations are searched once per row and the rows'
-    spells gathered kind by kind (the swab's and the disinfection's share their stations: searched once), not
-    all kinds concatenated first: the same values in the same order, a point's arrays copied once fewer."""
-    if per_row == 1 and rows <= FEW_ROWS:
-        found: dict[tuple[int, int], np.ndarray] = {}
-        out = []
-        for k in range(rows):
-            begins, ends = [], []
-            for station, begin, end in spells.values():
-                here = found.get((id(station), k))
-                if here is None:
-                    here = found[(id(station), k)] = np.flatnonzero(station == k)
-                begins.append(begin[here])
-                ends.append(end[here])
-            out.append((np.concatenate(begins), np.concatenate(ends)))
-        return out
-    station, begin, end = (np.concatenate(column) for column in zip(*spells.values()))
-    return [(begin[here], end[here]) for here in row_spells(station, rows, per_row)]
+def all_spells(spells: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``station_spells``' (station, begin, end) of every kind, one kind after the other."""
+    return tuple(np.concatenate(column) for column in zip(*spells.values()))
 
 
 def station_timeline(log: EventLog, step_s: float = MINUTE) -> StationTimeline:
@@ -185,7 +145,6 @@ def station_timeline(log: EventLog, step_s: float = MINUTE) -> StationTimeline:
     per_row = -(-stations // MAX_TIMELINE_ROWS)
     rows = -(-stations // per_row)
     spells = station_spells(log)
-    intervals = row_intervals(spells, rows, per_row)
     staffed = staffed_spans(log)
     # The earliest begin and the latest end of all spells (NaN if any is NaN), kind by kind.
     first = min(log.open_s, float(np.min([begin.min(initial=log.open_s) for _, begin, _ in spells.values()])))
@@ -195,11 +154,7 @@ def station_timeline(log: EventLog, step_s: float = MINUTE) -> StationTimeline:
         if last_step - first_step <= MAX_TIMELINE_STEPS:
             break
     edges = np.arange(first_step, max(last_step, first_step + 1) + 1) * step_s
-    busy = np.zeros((rows, edges.size - 1), dtype=np.float32)
-    for k, (begin, end) in enumerate(intervals):
-        if begin.size:
-            busy_share = occupancy(begin, end, edges)
-            busy[k] = np.clip(busy_share if per_row == 1 else busy_share / min(per_row, stations - k * per_row), 0.0, 1.0)
+    busy = rows_busy(*all_spells(spells), rows, per_row, stations, edges)
     closures = log.closures if log.closures is not None else ClosureLog.of([])
     if closures.start_s.size:  # (most points close nothing: kept as it is, not filtered)
         closures = ClosureLog(*(getattr(closures, name)[closures.role == "sampler"] for name in CLOSURE_FIELDS))

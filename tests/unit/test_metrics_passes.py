@@ -9,7 +9,7 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from simsampling.metrics import DURATION_EDGES, busiest_spell, busiest_spells, duration_summary, merged_peaks, peak, sorted_occupancy
-from simsampling.metrics.compiled import sort_runs_numpy
+from simsampling.metrics.compiled import counted_up_to, rows_busy, rows_busy_numpy, sort_runs_numpy, sorted_runs
 
 # Times on a coarse grid, so that ties are common; NaN where a log may hold one.
 TIMES = st.one_of(st.integers(-3, 40).map(float), st.just(np.nan))
@@ -360,3 +360,72 @@ def test_hour_counts_are_numpys_unique(times, most):
         if dense:
             assert got_hours.dtype == want_hours.dtype and got_counts.dtype == want_counts.dtype
             assert got_hours.tobytes() == want_hours.tobytes() and got_counts.tobytes() == want_counts.tobytes()
+
+
+# Times of a point's spells: a coarse grid (ties), signed zeros, and NaN where a log may hold one.
+SPELL_TIMES = st.one_of(st.integers(-2, 30).map(lambda t: t * 7.5), st.sampled_from([-0.0, 0.0, np.nan]))
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(SPELL_TIMES, max_size=40), st.lists(st.integers(-5, 300).map(lambda t: t * 2.5), max_size=30))
+@example([], [0.0])
+@example([np.nan, 1.0], [0.0, 1.0])
+@example([-0.0, 0.0, 0.0], [-0.0, 1.0])
+def test_counted_up_to_is_numpys_searchsorted(values, ends):
+    """Sorted values (NaN last) counted at or before increasing ends: ``np.searchsorted(..., side="right")`` as
+    float64, compiled and as Python."""
+    values = np.sort(np.array(values, dtype=float), kind="stable")
+    ends = np.unique(np.array(ends, dtype=float))
+    want = np.searchsorted(values, ends, side="right").astype(float)
+    for loop in (counted_up_to, counted_up_to.__wrapped__):
+        assert loop(values, ends).tobytes() == want.tobytes()
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(SPELL_TIMES, max_size=30), st.lists(SPELL_TIMES, max_size=30), st.booleans())
+@example([], [], True)
+@example([np.nan], [1.0, 0.0], True)
+@example([0.0, -0.0, 0.0], [-0.0, 0.0], True)
+def test_sorted_runs_are_numpys_sorted_values(first, second, as_runs):
+    """Two sorted runs one after the other are merged, anything else sorted: numpy's sorted values, NaN last (0.0
+    and -0.0, equal, may come in either order)."""
+    first, second = np.array(first, dtype=float), np.array(second, dtype=float)
+    values = np.concatenate([np.sort(first), np.sort(second)]) if as_runs else np.concatenate([first, second])
+    got, want = sorted_runs(values), np.sort(values)
+    assert got.size == want.size and np.array_equal(got, want, equal_nan=True)
+
+
+@st.composite
+def station_spells(draw):
+    """(station, begin, end) of a point's spells: each kind's spells in time order per station (the swab's, then the
+    disinfection's from the swabs' ends), or in no order; unknown stations (-1, beyond the last) in no row."""
+    stations = draw(st.integers(1, 7))
+    count = draw(st.integers(0, 40))
+    rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
+    station = rng.integers(-1 if draw(st.booleans()) else 0, stations + (1 if draw(st.booleans()) else 0), count)
+    begin = np.floor(rng.uniform(-100.0, 2000.0, count) / 15.0) * 15.0 + rng.choice([0.0, 0.5, 1e-9], count)
+    if draw(st.booleans()):
+        begin = np.sort(begin)
+    end = begin + rng.choice([0.0, 20.0, 61.0, 600.0], count) * rng.random(count)
+    if count and draw(st.booleans()):
+        pick = rng.integers(0, count, 2)
+        begin[pick[0]], end[pick[1]] = rng.choice([np.nan, -0.0, 0.0]), rng.choice([np.nan, -0.0, 0.0])
+    overhead = rng.choice([0.0, 0.0, 5.0, 1e-7], count)
+    return (stations, np.concatenate([station, station]).astype(np.int32), np.concatenate([begin, end]),
+            np.concatenate([end, end + overhead]))
+
+
+@settings(max_examples=200, deadline=None)
+@given(station_spells(), st.integers(1, 3), st.sampled_from([1.0, 60.0, 7.5]), st.integers(-3, 3))
+def test_rows_busy_is_the_rows_measured_in_numpy(spells, per_row, step, first):
+    """A station timeline's rows in one call (compiled and as Python) against each row's spells gathered, sorted by
+    numpy and measured by ``sorted_occupancy``, then clipped by ``np.clip`` (NaN, signed zeros, empty rows, rows of
+    several stations, the last holding fewer): the same float32 bits."""
+    stations, station, begin, end = spells
+    rows = -(-stations // per_row)
+    edges = np.arange(first, first + 2 + int(2100 // step)) * step
+    want = rows_busy_numpy(station, begin, end, rows, per_row, stations, edges)
+    for loop in (rows_busy, rows_busy.__wrapped__):
+        got = loop(station, begin, end, rows, per_row, stations, edges)
+        assert got.dtype == np.float32 and got.shape == want.shape and got.tobytes() == want.tobytes()
+

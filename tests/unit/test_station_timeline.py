@@ -113,24 +113,3 @@ def test_a_log_without_anyone_served_gives_idle_stations_over_opening_hours():
     timeline = station_timeline(log, 60.0)
     assert timeline.busy.shape == (2, 5) and not timeline.busy.any()
     assert timeline.closures.start_s.size == 0 and timeline.closed_s() == 0.0
-
-
-@pytest.mark.parametrize("high", [3, 40_000])
-def test_stable_order_is_numpys_stable_argsort(high):
-    """16-bit keys where they fit (radix), wider ones as they are: numpy's stable order either way."""
-    from simsampling.metrics.stations import stable_order
-
-    keys = np.random.default_rng(high).integers(-1, high, 500).astype(np.int32)
-    assert np.array_equal(stable_order(keys), np.argsort(keys, kind="stable"))
-    assert stable_order(keys[:0]).size == 0
-
-
-def test_a_few_rows_find_their_spells_as_the_sort_by_station_does():
-    from simsampling.metrics.stations import FEW_ROWS, row_spells
-
-    rng = np.random.default_rng(7)
-    for rows in range(1, FEW_ROWS + 1):
-        station = rng.integers(-1, rows + 1, 500).astype(np.int32)  # an unknown station (-1, beyond) in no row
-        by_masks = row_spells(station, rows, 1)
-        by_sort = row_spells(station, rows + FEW_ROWS, 1)[:rows]  # more rows than FEW_ROWS: sorted by station
-        assert len(by_masks) == rows and all(np.array_equal(a, b) for a, b in zip(by_masks, by_sort))
