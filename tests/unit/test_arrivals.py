@@ -12,12 +12,13 @@ import math
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from scipy import stats
 
 from simsampling.arrivals import (
     ArrivalDraw,
+    FEW_TIMES,
     call_times,
     calling_arrivals,
     draw_arrivals,
@@ -655,6 +656,8 @@ def test_walk_ins_put_in_order_are_numpys_sort(count, seed, window):
 @given(st.integers(0, 20_000), st.integers(0, 2**32 - 1),
        st.sampled_from([(43_200.0, 86_400.0), (0.0, 1e-300), (5.0, 5.0), (-1e308, 1e308), (0.0, 3 * DAY_S)]),
        st.sampled_from(["none", "ties", "signed_zeros", "infinite"]))
+@example(FEW_TIMES - 1, 1, (43_200.0, 86_400.0), "ties")  # sorted at once
+@example(FEW_TIMES, 1, (43_200.0, 86_400.0), "ties")  # through the buckets
 def test_arrivals_put_in_time_order_are_numpys_stable_argsort(count, seed, window, special):
     """The permutation is np.argsort's stable one, ties kept in their order (many ties, 0.0 and -0.0,
     infinite times, a range of a few denormal seconds, one that overflows, a single time)."""
