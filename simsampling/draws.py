@@ -80,6 +80,9 @@ class ResidentDraws:
 
 
 def draw_home(point: Point, residents: np.ndarray, streams) -> HomeDraws:
+    if residents.size == 0:
+        # Nobody sampled at home (most small points): no stream built for nothing drawn; the same empty arrays.
+        return HomeDraws(residents, np.zeros(0, dtype=np.int64), np.zeros(0), np.zeros(0), np.zeros(0))
     config = point.home
     household = household_of(residents.size, config.household_size, streams("home_household"))
     households = int(household[-1]) + 1 if residents.size else 0
@@ -92,11 +95,13 @@ def draw_home(point: Point, residents: np.ndarray, streams) -> HomeDraws:
     )
 
 
-def setup_s(scenario: Scenario, point: Point, replication: int) -> float:
-    """Seconds the point's first opening waits for its set-up in a replication (0 without ``setup_min``)."""
+def setup_s(scenario: Scenario, point: Point, replication: int, streams=None) -> float:
+    """Seconds the point's first opening waits for its set-up in a replication (0 without ``setup_min``);
+    ``streams``: the point's (``point_streams``), when the caller has them."""
     if point.setup_min is None:
         return 0.0
-    return 60.0 * float(sample(point.setup_min, stream(scenario.seed, replication, point.id, "setup"), 1)[0])
+    rng = streams("setup") if streams is not None else stream(scenario.seed, replication, point.id, "setup")
+    return 60.0 * float(sample(point.setup_min, rng, 1)[0])
 
 
 def draw_residents(scenario: Scenario, point: Point, replication: int) -> ResidentDraws:
@@ -142,7 +147,7 @@ def draw_residents(scenario: Scenario, point: Point, replication: int) -> Reside
         factor = np.where(priority, point.green_channel.service_factor, 1.0)
         service = {name: times * factor for name, times in service.items()}
     balking, reneging = point.balking, point.reneging
-    setup = setup_s(scenario, point, replication)
+    setup = setup_s(scenario, point, replication, streams)
     pooling = scenario.pooling_for(point)
     chain = scenario.chain
     return ResidentDraws(

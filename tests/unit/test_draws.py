@@ -9,7 +9,7 @@ import pytest
 
 from simsampling.arrivals import draw_arrivals, household_of
 from simsampling.draws import draw_residents
-from simsampling.random import sample, stream
+from simsampling.random import roster_sample, sample, stream
 from simsampling.scenario import validate_scenario
 from simsampling.scenario.schema import DAY_S
 
@@ -343,6 +343,27 @@ def test_no_home_share_means_everyone_is_called_to_the_point():
     assert d.count == 0 and d.no_show == 0 and d.not_called == 0
     np.testing.assert_array_equal(d.home.resident, np.arange(everyone.points[0].population))
 
+
+
+@pytest.mark.parametrize("service", [{"dist": "lognormal", "mean": 2, "sd": 0.5}, {"dist": "normal", "mean": 2, "sd": 0.5}])
+def test_nobody_at_home_has_the_empty_arrays_drawing_for_nobody_gives(service):
+    """A point with nobody sampled at home builds no home stream: its arrays are those drawing for nobody gives
+    (dtypes included; a normal's draws run over the whole roster first)."""
+    s = round_scenario(home={**HOME, "share": 0.0, "service_min": service})
+    point = s.points[0]
+    home = draw_residents(s, point, 0).home
+    streams = lambda name: stream(s.seed, 0, "p", name)  # noqa: E731
+    nobody = np.zeros(0, dtype=np.int64)
+    drawn = {
+        "resident": nobody,
+        "household": household_of(0, point.home.household_size, streams("home_household")),
+        "service_s": 60.0 * roster_sample(point.home.service_min, streams("home_service"), point.population, nobody),
+        "travel_s": 60.0 * sample(point.home.travel_min, streams("home_travel"), 0),
+        "ppe_s": 60.0 * sample(point.home.ppe_change_min, streams("home_ppe"), 0),
+    }
+    for name, want in drawn.items():
+        got = getattr(home, name)
+        assert got.dtype == want.dtype and got.shape == want.shape == (0,), name
 
 def test_home_with_walk_ins():
     s = round_scenario(home=HOME, arrivals={"kind": "poisson", "rate_per_hour": 100})

@@ -126,8 +126,25 @@ def home_log(point: Point, draws: ResidentDraws, open_hours, opening_time: np.nd
     """The door-to-door teams' log, as model.point's ``_start_home_teams`` builds it."""
     home = draws.home
     count = home.resident.size
-    first = np.concatenate([[0], np.flatnonzero(np.diff(home.household)) + 1, [count]]) if count else np.zeros(1, dtype=np.int64)
-    team, start, end = home_replay(
+    if count == 0:  # nobody to visit: home_replay's empty arrays, without its call
+        team, start, end = np.full(0, -1, dtype=np.int32), np.full(0, np.nan), np.full(0, np.nan)
+    else:
+        team, start, end = _replayed(point, home, open_hours, opening_time, start_time)
+    return HomeLog(
+        resident=home.resident,
+        household=home.household,
+        team=team,
+        start_s=start,
+        end_s=end,
+        teams=point.home.teams,
+        team_size=point.home.team_size,
+    )
+
+
+def _replayed(point: Point, home, open_hours, opening_time: np.ndarray, start_time: float) -> tuple:
+    """``home_replay`` of a point's residents sampled at home (at least one)."""
+    first = np.concatenate([[0], np.flatnonzero(np.diff(home.household)) + 1, [home.resident.size]])
+    return home_replay(
         point.home.teams,
         first.astype(np.int64),
         floats(home.travel_s),
@@ -138,13 +155,4 @@ def home_log(point: Point, draws: ResidentDraws, open_hours, opening_time: np.nd
         opening_time,
         start_time,
         *future_events(point.home.teams + len(open_hours) + 1),
-    )
-    return HomeLog(
-        resident=home.resident,
-        household=home.household,
-        team=team,
-        start_s=start,
-        end_s=end,
-        teams=point.home.teams,
-        team_size=point.home.team_size,
     )
