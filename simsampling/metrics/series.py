@@ -15,7 +15,7 @@ import numpy as np
 from ..log import EventLog
 from ..stages import union
 from ..steps import end_of_groups, factor, mean_of_groups, step_for, sum_of_groups
-from .compiled import counted_up_to, histogram, sorted_occupancy
+from .compiled import counted_up_to, histogram_in, sorted_occupancy
 from .durations import DAY, HOUR, MINUTE, WAIT_BINS, WAIT_BIN_MIN, in_order
 from .lines import sorted_line, stage_waits
 
@@ -343,5 +343,6 @@ def wait_histograms(logs: Iterable[EventLog]) -> dict[str, np.ndarray]:
     counts: dict[str, np.ndarray] = {}
     for log in logs:
         for stage in log.stages:
-            counts[stage] = counts.get(stage, 0) + histogram(stage_waits(log, stage) / MINUTE, WAIT_BINS, WAIT_BIN_MIN)
+            counted = histogram_in(stage_waits(log, stage), MINUTE, WAIT_BINS, WAIT_BIN_MIN)
+            counts[stage] = counted if stage not in counts else counts[stage] + counted
     return counts

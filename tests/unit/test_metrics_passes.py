@@ -8,8 +8,8 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from simsampling.metrics import DURATION_EDGES, busiest_spell, busiest_spells, duration_summary, merged_peaks, peak, sorted_occupancy
-from simsampling.metrics.compiled import counted_up_to, rows_busy, rows_busy_numpy, sort_runs_numpy, sorted_runs
+from simsampling.metrics import DURATION_EDGES, WAIT_BINS, WAIT_BIN_MIN, busiest_spell, busiest_spells, duration_summary, merged_peaks, peak, sorted_occupancy
+from simsampling.metrics.compiled import counted_up_to, histogram_in, rows_busy, rows_busy_numpy, sort_runs_numpy, sorted_runs
 
 # Times on a coarse grid, so that ties are common; NaN where a log may hold one.
 TIMES = st.one_of(st.integers(-3, 40).map(float), st.just(np.nan))
@@ -441,3 +441,21 @@ def test_a_series_step_edges_are_made_once_and_read_only():
         assert edges.tobytes() == (np.arange(steps + 1) * step_s).tobytes() and edges is step_edges(steps, step_s)
         with pytest.raises(ValueError):
             edges[0] = 1.0
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.integers(0, 3000), st.integers(0, 2**32 - 1))
+@example(0, 1)
+def test_waits_counted_in_minutes_are_numpys_histogram_of_the_minutes(count, seed):
+    """Waits in seconds divided as they are counted: ``np.histogram(waits / 60, WAIT_BINS)`` (the last bin closed,
+    NaN and negative waits out), on the bins' edges, beyond the last finite one, signed zeros, NaN and infinities;
+    compiled and as Python."""
+    rng = np.random.default_rng(seed)
+    seconds = rng.exponential(1200.0, count) * rng.choice([1.0, 1.0, 1.0, -1.0], count)
+    if count:
+        seconds[: count // 3] = rng.integers(-2, 15_000, count // 3) * 15.0  # on the edges (a quarter minute)
+        seconds[rng.integers(0, count, 1 + count // 40)] = rng.choice([-0.0, 0.0, np.nan, np.inf, -np.inf, 14_400.0, 1e300])
+    want = np.histogram(seconds / 60.0, bins=WAIT_BINS)[0]
+    for loop in (histogram_in, histogram_in.__wrapped__):
+        got = loop(seconds, 60.0, WAIT_BINS, WAIT_BIN_MIN)
+        assert got.dtype == want.dtype and got.tolist() == want.tolist()
