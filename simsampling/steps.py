@@ -38,6 +38,25 @@ def rungs(step_s: float) -> Iterator[float]:
         yield last
 
 
+_EDGES: dict[float, np.ndarray] = {}
+"""Per step, the edges ``step_edges`` made so far (their indices times the step)."""
+
+
+def step_edges(first: int, stop: int, step_s: float) -> np.ndarray:
+    """``np.arange(first, stop) * step_s``: the same values, for ``first`` >= 0 a view of one array per step made
+    once and lengthened as needed (each edge is its index times the step, however long the array): a city's points
+    each made and multiplied some 3,000 edges for their series and again for their station timeline. Shared: not
+    to be changed."""
+    if first < 0 or stop <= first:
+        return np.arange(first, stop) * step_s
+    made = _EDGES.get(step_s)
+    if made is None or made.size < stop:
+        if len(_EDGES) >= 16:
+            _EDGES.clear()
+        made = _EDGES[step_s] = np.arange(max(stop, 4096 if made is None else 2 * made.size)) * step_s
+    return made[first:stop]
+
+
 def step_for(span_s: float, step_s: float, most: int = MAX_SERIES_STEPS) -> float:
     """The step of a series of ``span_s`` seconds: ``step_s``, or the first coarser rung with at most ``most`` steps."""
     if not math.isfinite(span_s):

@@ -7,14 +7,13 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from functools import lru_cache
 from typing import Iterable, Optional
 
 import numpy as np
 
 from ..log import EventLog
 from ..stages import union
-from ..steps import end_of_groups, factor, mean_of_groups, step_for, sum_of_groups
+from ..steps import end_of_groups, factor, mean_of_groups, step_edges, step_for, sum_of_groups
 from .compiled import counted_up_to, histogram_in, sorted_occupancy
 from .durations import DAY, HOUR, MINUTE, WAIT_BINS, WAIT_BIN_MIN, in_order
 from .lines import sorted_line, stage_waits
@@ -85,16 +84,7 @@ def series_edges(log: EventLog, step_s: float = MINUTE) -> np.ndarray:
     left = log.left_s[~np.isnan(log.left_s)]
     last = max(len(log.hours) * DAY, log.last_sample_s, float(log.arrival_s.max(initial=0.0)), float(left.max(initial=0.0)))
     step_s = step_for(last, step_s)
-    return step_edges(math.ceil(last / step_s), step_s)
-
-
-@lru_cache(maxsize=16)
-def step_edges(steps: int, step_s: float) -> np.ndarray:
-    """``np.arange(steps + 1) * step_s``, read-only, made once for the last few spans: a city's points mostly span
-    the same days (an array of some 3,000 edges made and multiplied at every point)."""
-    edges = np.arange(steps + 1) * step_s
-    edges.flags.writeable = False
-    return edges
+    return step_edges(0, math.ceil(last / step_s) + 1, step_s)
 
 
 def busy_servers(log: EventLog, stage: str, edges: np.ndarray) -> np.ndarray:

@@ -11,7 +11,7 @@ from typing import Optional
 import numpy as np
 
 from ..log import ClosureLog, EventLog
-from ..steps import MAX_TIMELINE_STEPS, rungs
+from ..steps import MAX_TIMELINE_STEPS, rungs, step_edges
 from .durations import MINUTE
 from .staff_time import staffed_spans
 from .compiled import rows_busy
@@ -146,15 +146,16 @@ def station_timeline(log: EventLog, step_s: float = MINUTE) -> StationTimeline:
     rows = -(-stations // per_row)
     spells = station_spells(log)
     staffed = staffed_spans(log)
-    # The earliest begin and the latest end of all spells (NaN if any is NaN), kind by kind.
-    first = min(log.open_s, float(np.min([begin.min(initial=log.open_s) for _, begin, _ in spells.values()])))
-    last = max(staffed[-1][1], float(np.max([end.max(initial=log.open_s) for _, _, end in spells.values()])))
+    station, begin, end = all_spells(spells)
+    # The earliest begin and the latest end of all spells (NaN if any is NaN: then the opening or the staffed end).
+    first = min(log.open_s, float(begin.min(initial=log.open_s)))
+    last = max(staffed[-1][1], float(end.max(initial=log.open_s)))
     for step_s in rungs(step_s):
         first_step, last_step = math.floor(first / step_s), math.ceil(last / step_s)
         if last_step - first_step <= MAX_TIMELINE_STEPS:
             break
-    edges = np.arange(first_step, max(last_step, first_step + 1) + 1) * step_s
-    busy = rows_busy(*all_spells(spells), rows, per_row, stations, edges)
+    edges = step_edges(first_step, max(last_step, first_step + 1) + 1, step_s)
+    busy = rows_busy(station, begin, end, rows, per_row, stations, edges)
     closures = log.closures if log.closures is not None else ClosureLog.of([])
     if closures.start_s.size:  # (most points close nothing: kept as it is, not filtered)
         closures = ClosureLog(*(getattr(closures, name)[closures.role == "sampler"] for name in CLOSURE_FIELDS))

@@ -431,18 +431,6 @@ def test_rows_busy_is_the_rows_measured_in_numpy(spells, per_row, step, first):
 
 
 
-def test_a_series_step_edges_are_made_once_and_read_only():
-    """``series_edges``' arrays are ``np.arange(steps + 1) * step_s`` (the same bits), shared by the points of a span
-    and not to be written."""
-    from simsampling.metrics.series import step_edges
-
-    for steps, step_s in ((2880, 60.0), (1, 0.1), (10, 1e-300), (0, 60.0)):
-        edges = step_edges(steps, step_s)
-        assert edges.tobytes() == (np.arange(steps + 1) * step_s).tobytes() and edges is step_edges(steps, step_s)
-        with pytest.raises(ValueError):
-            edges[0] = 1.0
-
-
 @settings(max_examples=150, deadline=None)
 @given(st.integers(0, 3000), st.integers(0, 2**32 - 1))
 @example(0, 1)
