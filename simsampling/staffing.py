@@ -123,13 +123,13 @@ def _shift_pieces(shifts: list[StaffShift], days: int) -> Duty:
     return Duty(pieces)
 
 
-def _counts(point: Point, staff: Staff) -> dict[str, int]:
-    """Staff on duty through opening hours per role when no rota says otherwise."""
+def _counts(point: Point, staff: Staff, serving: dict[str, str]) -> dict[str, int]:
+    """Staff on duty through opening hours per role when no rota says otherwise (``serving``: ``serving_roles``)."""
     counts = {"sampler": point.stations if staff.samplers is None else staff.samplers, "relief": staff.relief, "marshal": staff.marshals}
-    for stage, serving in serving_roles(point).items():
-        if serving != "sampler":
+    for stage, role in serving.items():
+        if role != "sampler":
             given = staff.count(staff_count(stage))
-            counts[serving] = point.servers(stage) if given is None else given
+            counts[role] = point.servers(stage) if given is None else given
     return counts
 
 
@@ -147,12 +147,13 @@ deep-copied, at every point of a city cost about half of its staff plan."""
 def staff_plan(point: Point, hours: Hours) -> StaffPlan:
     """The duty, closures and covered breaks of a point over the round's opening hours."""
     staff = point.staff if point.staff is not None else NO_STAFF
+    serving = serving_roles(point)
     duty = {}
-    for role, count in _counts(point, staff).items():
+    for role, count in _counts(point, staff, serving).items():
         shifts = [s for s in staff.rota if s.role == role]
         duty[role] = _shift_pieces(shifts, len(hours)) if shifts else Duty([(o, c, count) for o, c in hours if count])
     closures: list[Closure] = []
-    for stage, role in serving_roles(point).items():
+    for stage, role in serving.items():
         if role in duty:
             closures += _off_duty(role, duty[role], point.servers(stage), hours)
     breaks = _breaks(duty["sampler"], point.stations, staff, hours)

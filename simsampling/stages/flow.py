@@ -147,8 +147,9 @@ class Flow:
         point of a city, and pydantic's ``model_fields`` costs several times a dict's lookup."""
         return dict.fromkeys(cls.model_fields)
 
-    @property
+    @functools.cached_property
     def names(self) -> tuple[str, ...]:
+        """The stages' names (made once: a city's points share their flows and ask for it several times each)."""
         return tuple(stage.name for stage in self.stages)
 
     @property
@@ -181,7 +182,21 @@ class Flow:
 
 @per_object
 def flow_of(stages: Stages) -> Flow:
-    """The flow of a validated ``stages`` mapping (``flow_problems`` found nothing wrong with it)."""
+    """The flow of a validated ``stages`` mapping (``flow_problems`` found nothing wrong with it). A city's points
+    share a few flows, each point its own ``stages``: equal ones (frozen models hash and compare by value) share one
+    flow, made once (a flow with a list inside, an empirical distribution's values, is made for each)."""
+    try:
+        return _flow_of_value(stages)
+    except TypeError:  # unhashable
+        return _made_flow(stages)
+
+
+@functools.lru_cache(maxsize=256)
+def _flow_of_value(stages: Stages) -> Flow:
+    return _made_flow(stages)
+
+
+def _made_flow(stages: Stages) -> Flow:
     names = stages.names
     last = names.index("swab")
     return Flow(tuple(Stage(name, describe(name), stages[name], index > last, routes(stages[name])) for index, name in enumerate(names)))

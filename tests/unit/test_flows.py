@@ -60,6 +60,22 @@ def test_points_of_one_flow_each_have_its_problems_at_their_own_path():
         scenario(unhashable)
 
 
+
+def test_points_with_equal_stages_share_one_flow_made_once():
+    """Each point validates its own ``stages``; equal ones share one flow, which is the flow of either; a flow with
+    an empirical distribution (a list: unhashable) is made for its own point."""
+    stages = {"temperature": {}, "registration": {"servers": 2}, "swab": {}}
+    s = validate_scenario({"name": "shared", "arrivals": {"kind": "poisson", "rate_per_hour": 60},
+                           "points": [{"id": p, "population": 100, "tents": 2, "stages": stages} for p in ("a", "b")]
+                           + [{"id": "c", "population": 100, "tents": 2, "stages": {**stages, "registration": {"servers": 3}}}]})
+    a, b, c = (point.flow for point in s.points)
+    assert s.points[0].stages is not s.points[1].stages and a is b and a is not c
+    assert [stage.config for stage in b.stages] == [s.points[1].stages[name] for name in b.names]
+    assert c.names == a.names and c["registration"].config.servers == 3
+    listed = {**stages, "swab": {"service_s": {"dist": "empirical", "values": [20.0, 30.0]}}}
+    e = scenario(listed).points[0]
+    assert e.flow is e.flow and e.flow["swab"].config.service_s.values == [20.0, 30.0]
+
 def test_side_stages_come_after_swab_and_know_who_sends_residents_there():
     point = scenario({"temperature": {"divert": [{"share": 0.1, "to": "isolation"}]},
                       "id_check": {"service_s": FIXED, "divert": {"share": 0.2, "to": "isolation"}},

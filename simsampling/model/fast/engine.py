@@ -140,7 +140,7 @@ def simulate_point_fast(
         balks=out.balks,
         closures=ClosureLog.of([(closures[c].role, closures[c].slot, closures[c].start_s, began, ended, closures[c].reason)
                                 for c, began, ended in zip(out.row_closure[:rows].tolist(), out.row_times[0, :rows].tolist(),
-                                                           out.row_times[1, :rows].tolist())]),
+                                                           out.row_times[1, :rows].tolist())] if rows else []),
         home=home_log(point, draws, open_hours, layout.opening_time, start_time) if draws.home is not None else None,
     )
 
