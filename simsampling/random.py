@@ -104,16 +104,15 @@ def point_streams(seed: int, replication: int, point_id: str) -> "PointStreams":
 class PointStreams:
     """The generators of one point's streams in one replication, by name (``stream``)."""
 
-    __slots__ = ("seed", "replication", "point", "_pool", "_constants")
+    __slots__ = ("seed", "replication", "point", "_pool", "_step")
 
     def __init__(self, seed: int, replication: int, point: int):
         self.seed, self.replication, self.point = seed, replication, point
-        self._pool, step = seeding.mixed(seed, (replication, point))
-        self._constants = seeding.flat_constants(step, 3)  # a stream's number is at most three words
+        self._pool, self._step = seeding.mixed(seed, (replication, point))
 
     def __call__(self, name: str) -> np.random.Generator:
         number = stream_number(name)
-        state = seeding.mixed_state(self._pool, self._constants, _number_words(number))
+        state = seeding.hashed_state(self._pool, _hashed_number(self._step, number))
         seeded = seeding.Seeded(self.seed, (self.replication, self.point, number), state)
         return np.random.Generator(np.random.PCG64(seeded))
 
@@ -124,10 +123,11 @@ def _point_streams(seed: int, replication: int, point: int) -> PointStreams:
 
 
 @lru_cache(maxsize=4096)
-def _number_words(number: int) -> tuple[int, ...]:
+def _hashed_number(step: int, number: int) -> tuple[int, ...]:
+    """A stream number's words hashed for mixing from ``step`` on (``seeding.hashed_words``): the same at every point."""
     words = tuple(seeding.words(number))
     assert len(words) <= 3, "a stream number is below 2**96"
-    return words
+    return seeding.hashed_words(step, words)
 
 
 def sample(dist, rng: np.random.Generator, size: int, signed: bool = False) -> np.ndarray:

@@ -169,9 +169,36 @@ def state(pool) -> np.ndarray:
     )
 
 
-def mixed_state(pool, constants: tuple[int, ...], more) -> np.ndarray:
-    """``state`` of the pool after mixing in ``more`` with ``constants`` (``flat_constants`` from the pool's step)."""
-    return state(_mix_words(pool, constants, more))
+def hashed_words(step: int, more: tuple[int, ...]) -> tuple[int, ...]:
+    """What mixing ``more`` into a pool from ``step`` on takes from the words alone, whatever the pool: each word
+    hashed with each pool word's constants (``_mix_words``' first half), four values a word. A stream's words are
+    the same at every point (and mixed at the same step): hashed once (``random`` keeps them), not at every point."""
+    constants = flat_constants(step, len(more))
+    hashed = []
+    at = 0
+    for word in more:
+        for _ in range(POOL):
+            value = ((word ^ constants[at]) * constants[at + 1]) & MASK
+            hashed.append(value ^ (value >> 16))
+            at += 2
+    return tuple(hashed)
+
+
+def hashed_state(pool, hashed: tuple[int, ...]) -> np.ndarray:
+    """``state`` of the pool after mixing in words already hashed (``hashed_words`` from the pool's step): the
+    second half of ``_mix_words``, the part that depends on the pool."""
+    p0, p1, p2, p3 = pool
+    left, right = MIX_MULT_L, MIX_MULT_R
+    for at in range(0, len(hashed), POOL):
+        result = (left * p0 - right * hashed[at]) & MASK
+        p0 = result ^ (result >> 16)
+        result = (left * p1 - right * hashed[at + 1]) & MASK
+        p1 = result ^ (result >> 16)
+        result = (left * p2 - right * hashed[at + 2]) & MASK
+        p2 = result ^ (result >> 16)
+        result = (left * p3 - right * hashed[at + 3]) & MASK
+        p3 = result ^ (result >> 16)
+    return state((p0, p1, p2, p3))
 
 
 def generate_state(seed: int, spawn_key: tuple[int, ...]) -> np.ndarray:

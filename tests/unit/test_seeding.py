@@ -44,6 +44,17 @@ def test_mixing_a_key_in_parts_is_mixing_it_whole(seed, key, last):
     np.testing.assert_array_equal(seeding.state(more), seeding.generate_state(seed, key + (last,)))
 
 
+
+@settings(max_examples=200, deadline=None)
+@given(seed=numbers, key=st.lists(numbers, min_size=1, max_size=4).map(tuple), last=numbers)
+def test_mixing_words_hashed_ahead_is_mixing_them(seed, key, last):
+    """The words' half of the mixing done ahead (``hashed_words``), then the pool's (``hashed_state``): numpy's state
+    of the whole key."""
+    pool, step = seeding.mixed(seed, key)
+    hashed = seeding.hashed_words(step, tuple(seeding.words(last)))
+    assert len(hashed) == 4 * len(seeding.words(last))
+    np.testing.assert_array_equal(seeding.hashed_state(pool, hashed), seeding.generate_state(seed, key + (last,)))
+
 @settings(max_examples=200, deadline=None)
 @given(
     seed=st.integers(0, 2**63 - 1),
