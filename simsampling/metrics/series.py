@@ -14,7 +14,7 @@ import numpy as np
 from ..log import EventLog
 from ..stages import union
 from ..steps import end_of_groups, factor, mean_of_groups, step_edges, step_for, sum_of_groups
-from .compiled import counted_up_to, histogram_in, sorted_occupancy
+from .compiled import counted_up_to, histogram_in, line_and_busy, sorted_occupancy
 from .durations import DAY, HOUR, MINUTE, WAIT_BINS, WAIT_BIN_MIN, in_order
 from .lines import sorted_line, stage_waits
 
@@ -133,9 +133,8 @@ def point_series(log: EventLog, step_s: float = MINUTE) -> Series:
     edges = series_edges(log, step_s)
     step_s = float(edges[1] - edges[0]) if edges.size > 1 else step_s
     queue, busy = {}, {}
-    for stage in log.stages:
-        queue[stage] = sorted_occupancy(*sorted_line(log, stage), edges)
-        busy[stage] = busy_servers(log, stage, edges)
+    for stage in log.stages:  # the line and the busy servers: ``sorted_occupancy`` of each, in one pass over the edges
+        queue[stage], busy[stage] = line_and_busy(*sorted_line(log, stage), *sorted_service(log, stage), edges)
     ends = edges[1:]
     arrived = counted_up_to(in_order(log.arrival_s), ends)
     sampled = counted_up_to(sorted_sampled_times(log), ends)
