@@ -107,28 +107,21 @@ def setup_s(scenario: Scenario, point: Point, replication: int, streams=None) ->
 def draw_residents(scenario: Scenario, point: Point, replication: int) -> ResidentDraws:
     streams = point_streams(scenario.seed, replication, point.id)
     roster = point.population
-    at_home = members = None  # members: those not sampled at home (None: the whole roster)
+    at_home = None
     if point.home is not None:
         at_home = streams("home").random(roster) < point.home.share
-        members = np.flatnonzero(~at_home)
     config = scenario.arrivals_for(point)
     if isinstance(config, PoissonArrivals):
+        members = np.flatnonzero(~at_home) if at_home is not None else None  # those not sampled at home (None: everyone)
         draw = draw_arrivals(config, roster if members is None else members.size, scenario.hours, streams)  # walk-ins: whoever comes
+        order, arrival_s, day, household, everyone, no_show, not_called = came_of(draw, members)
+    elif at_home is None:
+        order, arrival_s, day, household, everyone, no_show, not_called = came_of(draw_arrivals(config, roster, scenario.hours, streams), None)
     else:
         # Called residents: the whole roster is called (a household with a member sampled
         # at home is still called), so each resident keeps its call with or without home sampling.
         draw = draw_arrivals(config, roster, scenario.hours, streams)
-        if members is not None:
-            household = draw.household[members] if draw.household is not None else None
-            draw = ArrivalDraw(draw.arrival_s[members], draw.day[members], draw.called[members], household)
-    came = np.flatnonzero(~np.isnan(draw.arrival_s))
-    # Everyone drawn came, in the order drawn (walk-ins: the k-th to come is the k-th drawn): taken as they are.
-    everyone = came.size == draw.arrival_s.size
-    arrival_s = draw.arrival_s if everyone else draw.arrival_s[came]
-    if arrival_s.size > 1 and not np.all(arrival_s[1:] >= arrival_s[:-1]):  # walk-ins come in order: a stable sort leaves them
-        by_time = in_time_order(arrival_s)
-        came, arrival_s, everyone = came[by_time], arrival_s[by_time], False
-    order = came if members is None else members[came]
+        order, arrival_s, day, household, everyone, no_show, not_called = came_of_roster(draw, ~at_home)
     # Service draws are indexed by identity in the roster, so a resident's service time does
     # not depend on who else showed up; they are drawn only as far as the last resident who came.
     reach = reach_of(order)
@@ -155,9 +148,9 @@ def draw_residents(scenario: Scenario, point: Point, replication: int) -> Reside
         arrival_s=arrival_s,
         qr=extras.get("qr", np.zeros(order.size, dtype=bool)),
         service_s=service,
-        no_show=draw.no_show,
-        day=draw.day if everyone else draw.day[came],
-        not_called=draw.not_called,
+        no_show=no_show,
+        day=day,
+        not_called=not_called,
         setup_s=setup,
         home=draw_home(point, np.flatnonzero(at_home), streams) if point.home is not None else None,
         pooling=pooling,
@@ -170,10 +163,44 @@ def draw_residents(scenario: Scenario, point: Point, replication: int) -> Reside
         balk_returns=share_of("balk_return", balking.return_share) if balking else None,
         balk_return_s=draw_of(balking.return_after_min, "balk_return_delay", 60.0) if balking else None,
         patience_s=draw_of(reneging.patience_min, "patience", 60.0) if reneging else None,
-        household=draw.household[came] if draw.household is not None else None,
+        household=household,
         divert=divert_draws(flow, uniform),
         reserved=extras.get("reserved"),
     )
+
+
+def came_of(draw: ArrivalDraw, members: Optional[np.ndarray]) -> tuple:
+    """Who of a draw came, in order of arrival: their identities (``members``' of the draw's residents; None: the
+    k-th drawn is resident k), arrival times, days and households, whether everyone drawn came in the order
+    drawn, then the residents who did not show up and those not called."""
+    came = np.flatnonzero(~np.isnan(draw.arrival_s))
+    # Everyone drawn came, in the order drawn (walk-ins: the k-th to come is the k-th drawn): taken as they are.
+    everyone = came.size == draw.arrival_s.size
+    arrival_s = draw.arrival_s if everyone else draw.arrival_s[came]
+    if arrival_s.size > 1 and not np.all(arrival_s[1:] >= arrival_s[:-1]):  # walk-ins come in order: a stable sort leaves them
+        by_time = in_time_order(arrival_s)
+        came, arrival_s, everyone = came[by_time], arrival_s[by_time], False
+    order = came if members is None else members[came]
+    household = draw.household[came] if draw.household is not None else None
+    return order, arrival_s, draw.day if everyone else draw.day[came], household, everyone, draw.no_show, draw.not_called
+
+
+def came_of_roster(draw: ArrivalDraw, away: np.ndarray) -> tuple:
+    """``came_of`` the draw's residents not sampled at home (``away``: the members), read from the whole roster's
+    draw: the same arrays and counts, each array gathered once (not the members' arrays first, then those of them
+    who came)."""
+    arrived = ~np.isnan(draw.arrival_s) & away
+    order = np.flatnonzero(arrived)
+    arrival_s = draw.arrival_s[order]
+    members = int(np.count_nonzero(away))
+    everyone = order.size == members
+    if arrival_s.size > 1 and not np.all(arrival_s[1:] >= arrival_s[:-1]):
+        by_time = in_time_order(arrival_s)
+        order, arrival_s, everyone = order[by_time], arrival_s[by_time], False
+    called = draw.called & away
+    household = draw.household[order] if draw.household is not None else None
+    return (order, arrival_s, draw.day[order], household, everyone, int(np.count_nonzero(called & ~arrived)),
+            members - int(np.count_nonzero(called)))
 
 
 def _scaled(scale: float, values: np.ndarray) -> np.ndarray:

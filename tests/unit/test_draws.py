@@ -6,6 +6,8 @@ import dataclasses
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from simsampling.arrivals import draw_arrivals, household_of
 from simsampling.draws import draw_residents
@@ -389,3 +391,32 @@ def test_random_setup_delay_comes_from_its_own_stream():
     # The set-up does not change anyone's arrival or service.
     plain = round_scenario()
     assert_same_draws(draw_residents(s, s.points[0], 0), draw_residents(plain, plain.points[0], 0))
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.integers(0, 60), st.integers(0, 2**32 - 1), st.sampled_from([0.0, 0.1, 0.5, 1.0]), st.booleans(), st.booleans())
+def test_who_came_read_from_the_whole_roster_is_who_came_of_the_members(roster, seed, home_share, in_order, households):
+    """``came_of_roster`` (the members' arrivals read from the whole roster's draw) against ``came_of`` of the
+    members' own draw, as the draws were made before: the same identities, times, days, households, counts and
+    order flag (no one at home, everyone, nobody coming, ties, times in order or not, residents not called)."""
+    from simsampling.arrivals import ArrivalDraw
+    from simsampling.draws import came_of, came_of_roster
+
+    rng = np.random.default_rng(seed)
+    arrival = np.round(rng.uniform(0.0, 600.0, roster) / 30.0) * 30.0  # ties
+    if in_order:
+        arrival = np.sort(arrival)
+    called = rng.random(roster) < 0.9
+    arrival[~called | (rng.random(roster) < 0.2)] = np.nan
+    draw = ArrivalDraw(arrival, rng.integers(0, 3, roster).astype(np.int16), called,
+                       np.sort(rng.integers(0, max(roster // 2, 1), roster)) if households else None)
+    away = ~(rng.random(roster) < home_share)
+    members = np.flatnonzero(away)
+    of_members = ArrivalDraw(draw.arrival_s[members], draw.day[members], draw.called[members],
+                             draw.household[members] if households else None)
+    got, want = came_of_roster(draw, away), came_of(of_members, members)
+    for a, b in zip(got, want):
+        if isinstance(b, np.ndarray):
+            assert isinstance(a, np.ndarray) and a.dtype == b.dtype and np.array_equal(a, b)
+        else:
+            assert a == b
