@@ -141,10 +141,11 @@ def calling_arrivals(config: CallingArrivals, residents: int, hours: Hours, stre
     called_at = call_times(first, config.gap_min * 60.0, hours, batches)[batch]
     lateness = 60.0 * sample(config.lateness_min, streams("lateness"), households, signed=True)
     day = np.floor((called_at - hours[0][0]) / DAY_S)
-    called = ~np.isnan(called_at[household])
+    reached = ~np.isnan(called_at)  # per household; each resident's values then gathered once
+    called = reached[household]
     shows = streams("show_up").random(residents) < config.show_up
     arrival = np.where(shows & called, (called_at + lateness)[household], np.nan)
-    return ArrivalDraw(arrival, np.where(called, day[household], 0).astype(np.int16), called, household)
+    return ArrivalDraw(arrival, np.where(reached, day, 0).astype(np.int16)[household], called, household)
 
 
 def poisson_arrivals(config: PoissonArrivals, residents: int, hours: Hours, streams: Streams) -> ArrivalDraw:

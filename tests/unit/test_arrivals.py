@@ -464,6 +464,7 @@ def test_calling_plan_not_finished_counts_not_called():
     np.testing.assert_array_equal(draw.called, reached)
     assert draw.not_called == int((~reached).sum()) > 0
     assert draw.no_show == int(np.isnan(draw.arrival_s[reached]).sum()) > 0
+    assert draw.day.dtype == np.int16 and not draw.day[~reached].any()  # a resident never called counts for day 0
 
 
 def test_a_household_arrives_together():
