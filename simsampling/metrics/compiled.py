@@ -521,38 +521,30 @@ def occupancy_into(out: np.ndarray, begin: np.ndarray, end: np.ndarray, edges: n
         before = inside
 
 
-@compiled_loop
 def histogram(values: np.ndarray, edges: np.ndarray, width: float) -> np.ndarray:
-    """``np.histogram(values, edges)[0]`` for increasing edges, without sorting: bin i holds
-    [edge i, edge i+1), the last bin its right edge too; values outside, or NaN, are left out.
-    A value's bin is guessed from the usual bin ``width``, then settled against the edges."""
-    counts = np.zeros(edges.size - 1, np.intp)
-    for x in values:
-        count_in_bin(counts, x, edges, width)
-    return counts
-
-
-@helper
-def count_in_bin(counts: np.ndarray, x: float, edges: np.ndarray, width: float) -> None:
-    """``histogram``'s count of one value: its bin's count raised by one (none outside the edges, or NaN)."""
-    last = edges.size - 2
-    if edges[0] <= x <= edges[-1]:
-        guess = (x - edges[0]) / width
-        b = int(guess) if guess < last else last
-        while b > 0 and edges[b] > x:
-            b -= 1
-        while b < last and edges[b + 1] <= x:
-            b += 1
-        counts[b] += 1
+    """``np.histogram(values, edges)[0]`` for increasing edges (``histogram_in`` in a unit of one: a value divided
+    by one is itself, NaN and -0.0 included)."""
+    return histogram_in(values, 1.0, edges, width)
 
 
 @compiled_loop
 def histogram_in(values: np.ndarray, unit: float, edges: np.ndarray, width: float) -> np.ndarray:
-    """``histogram(values / unit, edges, width)``, each value divided as it is counted (a point's waits in minutes,
-    without an array of them)."""
-    counts = np.zeros(edges.size - 1, np.intp)
-    for x in values:
-        count_in_bin(counts, x / unit, edges, width)
+    """``np.histogram(values / unit, edges)[0]`` for increasing edges, without sorting, each value divided as it is
+    counted (a point's waits in minutes, without an array of them): bin i holds [edge i, edge i+1), the last bin
+    its right edge too; values outside, or NaN, are left out. A value's bin is guessed from the usual bin
+    ``width``, then settled against the edges."""
+    last = edges.size - 2
+    counts = np.zeros(last + 1, np.intp)
+    for value in values:
+        x = value / unit
+        if edges[0] <= x <= edges[-1]:
+            guess = (x - edges[0]) / width
+            b = int(guess) if guess < last else last
+            while b > 0 and edges[b] > x:
+                b -= 1
+            while b < last and edges[b + 1] <= x:
+                b += 1
+            counts[b] += 1
     return counts
 
 
