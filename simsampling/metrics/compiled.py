@@ -532,13 +532,14 @@ def histogram_in(values: np.ndarray, unit: float, edges: np.ndarray, width: floa
     """``np.histogram(values / unit, edges)[0]`` for increasing edges, without sorting, each value divided as it is
     counted (a point's waits in minutes, without an array of them): bin i holds [edge i, edge i+1), the last bin
     its right edge too; values outside, or NaN, are left out. A value's bin is guessed from the usual bin
-    ``width``, then settled against the edges."""
+    ``width`` (times its inverse: a guess, so no division), then settled against the edges."""
     last = edges.size - 2
     counts = np.zeros(last + 1, np.intp)
+    inverse = 1.0 / width
     for value in values:
         x = value / unit
         if edges[0] <= x <= edges[-1]:
-            guess = (x - edges[0]) / width
+            guess = (x - edges[0]) * inverse
             b = int(guess) if guess < last else last
             while b > 0 and edges[b] > x:
                 b -= 1
