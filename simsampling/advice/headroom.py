@@ -38,7 +38,7 @@ from typing import Callable, Optional
 import numpy as np
 
 from ..experiment.replicate import point_log
-from ..metrics import fluid_departures, time_stats
+from ..metrics import fluid_departures, rows_interp, rows_interp_numpy, time_stats
 from ..stages import union
 from ..scenario.schema import PoissonArrivals, Point, Scenario
 from .capacity import mean_service_s, open_mask, setup_times, stage_rates, stages_of
@@ -165,14 +165,15 @@ class Fluids:
 
 
 def _rows_interp(x: np.ndarray, xp: np.ndarray, fp: np.ndarray, left: Optional[float] = None) -> np.ndarray:
-    """``np.interp`` row by row in one call (each row lifted above the one before); ``x``, ``xp``
-    (non-decreasing per row) and ``fp`` are 2-D, or 1-D when every row shares them."""
+    """``np.interp`` row by row in one call (each row lifted above the one before: ``metrics.rows_interp``); ``x``,
+    ``xp`` (non-decreasing per row) and ``fp`` are 2-D, or 1-D when every row shares them."""
     rows = max(len(a) if np.ndim(a) == 2 else 1 for a in (x, xp, fp))
-    x, xp, fp = (np.broadcast_to(a, (rows, np.shape(a)[-1])) for a in (x, xp, fp))
-    lift = (float(xp.max() - xp.min()) + 1.0) * np.arange(rows)[:, None]
-    values = np.interp((np.clip(x, xp[:, :1], xp[:, -1:]) + lift).ravel(), (xp + lift).ravel(), fp.ravel())
-    values = values.reshape(rows, -1)
-    return np.where(x < xp[:, :1], left, values) if left is not None else values
+    two_d = [np.ascontiguousarray(a, dtype=np.float64).reshape(-1, np.shape(a)[-1]) for a in (x, xp, fp)]
+    step = float(two_d[1].max() - two_d[1].min()) + 1.0
+    # A non-finite xp lifts no row apart (inf - inf): numpy's search over the rows laid end to end, as it falls.
+    read = rows_interp if math.isfinite(step) else rows_interp_numpy
+    values = read(*two_d, step, np.empty((rows, two_d[0].shape[1])))
+    return np.where(x < np.reshape(xp, (-1, np.shape(xp)[-1]))[:, :1], left, values) if left is not None else values
 
 
 @dataclass(frozen=True)

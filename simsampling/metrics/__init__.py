@@ -31,7 +31,7 @@ from .compiled import (
     peak,
     sorted_occupancy,
 )
-from .fluid import fluid_departures
+from .fluid import fluid_departures, rows_interp, rows_interp_numpy
 from .durations import (
     DAY,
     DURATION_EDGES,
@@ -170,6 +170,8 @@ __all__ = [
     "point_series",
     "queue_max",
     "replication_kpis",
+    "rows_interp",
+    "rows_interp_numpy",
     "series_edges",
     "sorted_line",
     "sorted_occupancy",

@@ -52,3 +52,81 @@ def fluid_departures(arrived: np.ndarray, served: np.ndarray, out: np.ndarray) -
                     lowest = short
                     out[p, r, t] = served[s, p, r, t] + short
     return out
+
+
+WALK = 8
+"""Points of ``xp`` :func:`rows_interp` steps over one by one from the last found before it bisects."""
+
+
+def rows_interp_numpy(x: np.ndarray, xp: np.ndarray, fp: np.ndarray, step: float, out: np.ndarray) -> np.ndarray:
+    """``np.interp`` row by row in one call, into ``out`` ``[row, x]``: ``x``, ``xp`` (non-decreasing in each row)
+    and ``fp`` 2-D, of one row (shared by every row) or of ``out``'s rows; each row lifted ``step`` above the one
+    before, so that the rows laid end to end are read by one search."""
+    rows = out.shape[0]
+    x, xp, fp = (np.broadcast_to(a, (rows, a.shape[1])) for a in (x, xp, fp))
+    lift = step * np.arange(rows)[:, None]
+    values = np.interp((np.clip(x, xp[:, :1], xp[:, -1:]) + lift).ravel(), (xp + lift).ravel(), fp.ravel())
+    out[...] = values.reshape(out.shape)
+    return out
+
+
+def _interp_example() -> tuple:
+    """The smallest call of the headroom's types (C-contiguous float64 arrays): compiled with the others."""
+    return np.zeros((1, 1)), np.zeros((1, 2)), np.zeros((1, 2)), 1.0, np.empty((1, 1))
+
+
+@compiled_loop(interpreted=rows_interp_numpy, example=_interp_example)
+def rows_interp(x: np.ndarray, xp: np.ndarray, fp: np.ndarray, step: float, out: np.ndarray) -> np.ndarray:
+    """:func:`rows_interp_numpy` without its lifted copies of the arrays and its search over all rows: each row's
+    values lifted as they are read (the same sums), and searched within the row, where numpy's search over the
+    rows laid end to end lands (rows lifted apart by more than a row's span: ``xp`` finite); then ``np.interp``'s
+    own arithmetic (the value at a point of ``xp`` that ``x`` falls on, else the slope from it to the next times
+    the distance past it; the other way round where that gives NaN), so the same values to the bit."""
+    rows, wanted = out.shape
+    points = xp.shape[1]
+    for r in range(rows):
+        xr = x[0 if x.shape[0] == 1 else r]
+        xpr = xp[0 if xp.shape[0] == 1 else r]
+        fpr = fp[0 if fp.shape[0] == 1 else r]
+        lift = step * r
+        lowest, highest = xpr[0], xpr[points - 1]
+        low = 0
+        for i in range(wanted):
+            value = xr[i]
+            if value != value:  # NaN, read as NaN but for a single point of xp in all (numpy reads its fp there)
+                out[r, i] = fpr[0] if rows == 1 and points == 1 else value
+                continue
+            if value < lowest:  # np.clip
+                value = lowest
+            if value > highest:
+                value = highest
+            lifted = value + lift
+            # The last point at or below ``lifted`` (always one: clipped), as numpy's search finds it: from the
+            # last one found, a few steps on (a row's x mostly grow as its xp do), else by bisection.
+            if xpr[low] + lift <= lifted:
+                high, walked = points, 0
+                while walked < WALK and low + 1 < points and xpr[low + 1] + lift <= lifted:
+                    low += 1
+                    walked += 1
+                if walked < WALK:
+                    high = low + 1
+            else:
+                low, high = 0, low
+            while high - low > 1:
+                middle = (low + high) // 2
+                if xpr[middle] + lift <= lifted:
+                    low = middle
+                else:
+                    high = middle
+            at = xpr[low] + lift
+            if low == points - 1 or at == lifted:
+                out[r, i] = fpr[low]
+                continue
+            slope = (fpr[low + 1] - fpr[low]) / ((xpr[low + 1] + lift) - at)
+            read = slope * (lifted - at) + fpr[low]
+            if read != read:  # NaN: from the next point, or the value both points share
+                read = slope * (lifted - (xpr[low + 1] + lift)) + fpr[low + 1]
+                if read != read and fpr[low] == fpr[low + 1]:
+                    read = fpr[low]
+            out[r, i] = read
+    return out

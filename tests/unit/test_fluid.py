@@ -8,7 +8,7 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from simsampling.metrics import fluid_departures
+from simsampling.metrics import fluid_departures, rows_interp, rows_interp_numpy
 from simsampling.metrics.fluid import departures_numpy
 
 ANY = st.one_of(st.floats(-50, 50, width=16), st.sampled_from([0.0, -0.0, np.nan, np.inf, -np.inf]))
@@ -54,3 +54,31 @@ def test_departures_follow_the_slowest_stage_and_never_pass_the_arrivals():
     served = np.array([[[np.arange(8) * 4.0]], [[np.arange(8) * 2.0]]])
     left = fluid_departures(arrived, served, np.empty((1, 1, 8)))
     assert left.tolist() == [[[0.0, 2.0, 4.0, 6.0, 8.0, 10.0, 10.0, 10.0]]]
+
+
+@st.composite
+def readings(draw) -> tuple:
+    """(x, xp, fp, rows) as the headroom reads curves: each of one row (shared) or of ``rows``; ``xp`` cumulative
+    (ties and flat stretches), ``x`` on, between and outside its points or NaN, ``fp`` any values."""
+    rows, wanted, points = draw(st.integers(1, 4)), draw(st.integers(1, 30)), draw(st.integers(1, 40))
+
+    def of(width: int, values) -> np.ndarray:
+        height = draw(st.sampled_from([1, rows]))
+        return np.array(draw(st.lists(values, min_size=height * width, max_size=height * width)), dtype=float).reshape(height, width)
+
+    xp = np.cumsum(of(points, st.sampled_from([0.0, 0.5, 1.0, 3.0, 1e5])), axis=1) - draw(st.sampled_from([0.0, 7.5]))
+    x = of(wanted, st.one_of(st.floats(-20, 2e5, width=32), st.sampled_from([np.nan, -np.inf, np.inf, -0.0, 1.0, 3.5])))
+    return x, xp, of(points, ANY), rows
+
+
+@pytest.mark.filterwarnings("ignore:invalid value:RuntimeWarning")  # infinities less infinities, on purpose
+@settings(max_examples=200, deadline=None)
+@given(readings())
+@example((np.array([[0.0, 1.0, 2.0]]), np.array([[0.0, 1.0, 1.0, 2.0]]), np.array([[0.0, np.inf, -np.inf, 1.0]]), 2))
+@example((np.array([[-0.0, 5.0]]), np.array([[0.0, 0.0], [3.0, 3.0]]), np.array([[np.nan, 1.0]]), 2))
+def test_rows_read_in_their_own_row_are_numpys_reading_of_all_rows_to_the_bit(reading):
+    x, xp, fp, rows = reading
+    step = float(xp.max() - xp.min()) + 1.0
+    want = rows_interp_numpy(x, xp, fp, step, np.empty((rows, x.shape[1])))
+    assert same_bits(rows_interp(x, xp, fp, step, np.empty((rows, x.shape[1]))), want)
+    assert same_bits(rows_interp.__wrapped__(x, xp, fp, step, np.empty((rows, x.shape[1]))), want)  # the loop as Python
