@@ -107,8 +107,8 @@ def _seed_pool(seed: int) -> tuple[tuple[int, int, int, int], int]:
 
 def mix_in(pool: tuple[int, ...], step: int, more) -> tuple[tuple[int, int, int, int], int]:
     """The pool of ``mixed`` after mixing in further words (the rest of a spawn key), and the steps taken."""
-    constants = flat_constants(step, len(more))
-    return tuple(_mix_words(pool, constants, more)), step + POOL * len(more)  # type: ignore[return-value]
+    more = tuple(more)
+    return hashed_pool(pool, hashed_words(step, more)), step + POOL * len(more)
 
 
 @lru_cache(maxsize=256)
@@ -116,31 +116,6 @@ def flat_constants(step: int, count: int) -> tuple[int, ...]:
     """The hash constants (before, after, ...) of mixing ``count`` words into the pool from ``step`` on."""
     constants = _mix_constants(step + POOL * count)
     return tuple(value for pair in constants[step : step + POOL * count] for value in pair)
-
-
-def _mix_words(pool, constants, more) -> list[int]:
-    p0, p1, p2, p3 = pool
-    left, right = MIX_MULT_L, MIX_MULT_R
-    at = 0
-    for word in more:  # SeedSequence.mix_entropy's last loop, unrolled over the pool's four words
-        value = ((word ^ constants[at]) * constants[at + 1]) & MASK
-        value ^= value >> 16
-        result = (left * p0 - right * value) & MASK
-        p0 = result ^ (result >> 16)
-        value = ((word ^ constants[at + 2]) * constants[at + 3]) & MASK
-        value ^= value >> 16
-        result = (left * p1 - right * value) & MASK
-        p1 = result ^ (result >> 16)
-        value = ((word ^ constants[at + 4]) * constants[at + 5]) & MASK
-        value ^= value >> 16
-        result = (left * p2 - right * value) & MASK
-        p2 = result ^ (result >> 16)
-        value = ((word ^ constants[at + 6]) * constants[at + 7]) & MASK
-        value ^= value >> 16
-        result = (left * p3 - right * value) & MASK
-        p3 = result ^ (result >> 16)
-        at += 8
-    return [p0, p1, p2, p3]
 
 
 _OUT_FLAT = tuple(value for pair in _OUT for value in pair)
@@ -171,7 +146,7 @@ def state(pool) -> np.ndarray:
 
 def hashed_words(step: int, more: tuple[int, ...]) -> tuple[int, ...]:
     """What mixing ``more`` into a pool from ``step`` on takes from the words alone, whatever the pool: each word
-    hashed with each pool word's constants (``_mix_words``' first half), four values a word. A stream's words are
+    hashed with each pool word's constants (SeedSequence.mix_entropy's hash of the word), four values a word. A stream's words are
     the same at every point (and mixed at the same step): hashed once (``random`` keeps them), not at every point."""
     constants = flat_constants(step, len(more))
     hashed = []
@@ -185,8 +160,13 @@ def hashed_words(step: int, more: tuple[int, ...]) -> tuple[int, ...]:
 
 
 def hashed_state(pool, hashed: tuple[int, ...]) -> np.ndarray:
-    """``state`` of the pool after mixing in words already hashed (``hashed_words`` from the pool's step): the
-    second half of ``_mix_words``, the part that depends on the pool."""
+    """``state`` of the pool after mixing in words already hashed (``hashed_words`` from the pool's step)."""
+    return state(hashed_pool(pool, hashed))
+
+
+def hashed_pool(pool, hashed: tuple[int, ...]) -> tuple[int, int, int, int]:
+    """The pool after mixing in words already hashed (``hashed_words``): SeedSequence.mix_entropy's last loop, the
+    part that depends on the pool, unrolled over its four words."""
     p0, p1, p2, p3 = pool
     left, right = MIX_MULT_L, MIX_MULT_R
     for at in range(0, len(hashed), POOL):
@@ -198,7 +178,7 @@ def hashed_state(pool, hashed: tuple[int, ...]) -> np.ndarray:
         p2 = result ^ (result >> 16)
         result = (left * p3 - right * hashed[at + 3]) & MASK
         p3 = result ^ (result >> 16)
-    return state((p0, p1, p2, p3))
+    return p0, p1, p2, p3
 
 
 def generate_state(seed: int, spawn_key: tuple[int, ...]) -> np.ndarray:

@@ -429,15 +429,12 @@ def busiest_spells(times: np.ndarray, more: np.ndarray, runs: np.ndarray, layout
 @helper
 def edge_sums_into(out: np.ndarray, times: np.ndarray, start: int, stop: int, edges: np.ndarray) -> None:
     """For each edge, (how many of the sorted ``times[start:stop]`` are before it) x edge - their sum: the sum
-    added one by one from the first, as ``occupancy_into`` adds it."""
-    began = 0
-    began_s = 0.0
+    added one by one from the first (``counted_before``)."""
+    run = times[start:stop]
+    began, began_s = 0, 0.0
     for j in range(edges.size):
-        edge = edges[j]
-        while start + began < stop and times[start + began] < edge:
-            began_s = times[start] if began == 0 else began_s + times[start + began]
-            began += 1
-        out[j] = began * edge - began_s
+        began, began_s = counted_before(run, began, began_s, edges[j])
+        out[j] = began * edges[j] - began_s
 
 
 @helper
@@ -500,6 +497,16 @@ def sorted_occupancy(begin: np.ndarray, end: np.ndarray, edges: np.ndarray) -> n
 
 
 @helper
+def counted_before(values: np.ndarray, count: int, total: float, edge: float) -> tuple:
+    """The sorted ``values`` (NaN last) before ``edge``: how many and their sum, counted on from the first ``count``
+    summing to ``total``, added one by one from the first (the occupancies' F, written once for all of them)."""
+    while count < values.size and values[count] < edge:
+        total = values[0] if count == 0 else total + values[count]
+        count += 1
+    return count, total
+
+
+@helper
 def occupancy_into(out: np.ndarray, begin: np.ndarray, end: np.ndarray, edges: np.ndarray) -> None:
     """``sorted_occupancy`` into ``out``: F(edge) = (begins before it) x edge - their sum, less the same of the
     ends. Each step's value is (F(its right edge) - F(its left edge)) / its width, made as F is (no arrays of
@@ -509,12 +516,8 @@ def occupancy_into(out: np.ndarray, begin: np.ndarray, end: np.ndarray, edges: n
     before = 0.0
     for j in range(edges.size):
         edge = edges[j]
-        while began < begin.size and begin[began] < edge:
-            began_s = begin[0] if began == 0 else began_s + begin[began]
-            began += 1
-        while ended < end.size and end[ended] < edge:
-            ended_s = end[0] if ended == 0 else ended_s + end[ended]
-            ended += 1
+        began, began_s = counted_before(begin, began, began_s, edge)
+        ended, ended_s = counted_before(end, ended, ended_s, edge)
         inside = (began * edge - began_s) - (ended * edge - ended_s)
         if j > 0:
             out[j - 1] = (inside - before) / (edge - edges[j - 1])
@@ -652,16 +655,6 @@ def rows_busy(station: np.ndarray, begin: np.ndarray, end: np.ndarray, rows: int
             x = x if np.isnan(x) or x < 1.0 else 1.0
             busy[k, j] = x
     return busy
-
-
-@helper
-def counted_before(values: np.ndarray, count: int, total: float, edge: float) -> tuple:
-    """The sorted ``values`` (NaN last) before ``edge``: how many and their sum, counted on from the first ``count``
-    summing to ``total`` (added one by one from the first, as ``occupancy_into`` adds them)."""
-    while count < values.size and values[count] < edge:
-        total = values[0] if count == 0 else total + values[count]
-        count += 1
-    return count, total
 
 
 @compiled_loop

@@ -87,15 +87,10 @@ def series_edges(log: EventLog, step_s: float = MINUTE) -> np.ndarray:
     return step_edges(0, math.ceil(last / step_s) + 1, step_s)
 
 
-def busy_servers(log: EventLog, stage: str, edges: np.ndarray) -> np.ndarray:
-    """Servers of a stage busy serving, time-averaged over each step (a station until its hand disinfection is done),
-    over every resident served there (the swabbed, and at a side stage or before a divert, the diverted)."""
-    return sorted_occupancy(*sorted_service(log, stage), edges)
-
-
 def sorted_service(log: EventLog, stage: str) -> tuple[np.ndarray, np.ndarray]:
-    """Begins and ends of the stage's services (``busy_servers``' intervals), each sorted: sorted once per log,
-    for the series and the busy period alike."""
+    """Begins and ends of the stage's services, each sorted: the intervals in which a stage's servers are busy
+    serving (a station until its hand disinfection is done), over every resident served there (the swabbed, and at
+    a side stage or before a divert, the diverted); sorted once per log, for the series and the busy period alike."""
 
     def compute() -> tuple[np.ndarray, np.ndarray]:
         through = log.through(stage)
