@@ -11,7 +11,8 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
-from matplotlib.ticker import FuncFormatter, MaxNLocator, MultipleLocator  # noqa: E402
+from matplotlib.text import Text  # noqa: E402
+from matplotlib.ticker import FuncFormatter, MaxNLocator, MultipleLocator, ScalarFormatter  # noqa: E402
 
 from ..log import day_clock  # noqa: E402
 from ..metrics import HOUR  # noqa: E402
@@ -90,7 +91,28 @@ def save(fig, path: Path, bottom: float = 0.0, dpi: float = DPI) -> None:
     Without a ``bottom``, no rectangle is given: matplotlib then measures every label once, not twice
     (with a rectangle it lays out twice, the second time inside the margins found the first: the same
     margins and spaces when the rectangle is the whole figure)."""
+    for ax in fig.axes:
+        title_at_top(ax)
     fig.tight_layout(rect=(0, bottom, 1, 1) if bottom else None)
     fig.set_layout_engine(None)
     fig.savefig(path, dpi=dpi, pil_kwargs={"compress_level": PNG_COMPRESSION})
     plt.close(fig)
+
+
+def title_at_top(ax) -> None:
+    """Give ``ax``'s left title the place matplotlib would find for it (``set_title``'s ``y=1.0``) when nothing can
+    stand above the axes: matplotlib otherwise searches for it at each layout and each draw, measuring every label of
+    the y axis for its offset text (the Xi'an round's nine charts: about 0.15 s of CPU of 1.8, the same pixels). Left
+    to matplotlib when something could: x ticks, tick labels or label at the top, a y axis whose formatter shows an
+    offset (``1e6``: only a ``ScalarFormatter``'s depends on the data), axes of its own inside, or no left title."""
+    xaxis, formatter = ax.xaxis, ax.yaxis.get_major_formatter()
+    label = ax.get_title("left")
+    if (not label or xaxis.get_label_position() == "top" or isinstance(formatter, ScalarFormatter)
+            or formatter.get_offset() or ax.child_axes
+            or any(tick.tick2line.get_visible() or tick.label2.get_visible()
+                   for tick in (xaxis.majorTicks[0], xaxis.minorTicks[0]))):
+        return
+    title = [text for text in ax.get_children() if isinstance(text, Text) and text.get_text() == label
+             and text.get_horizontalalignment() == "left"][-1]  # the titles come after the axes' own texts
+    ax.set_title(label, loc="left", y=1.0, fontsize=title.get_fontsize(), fontweight=title.get_fontweight(),
+                 color=title.get_color(), verticalalignment=title.get_verticalalignment())
