@@ -218,7 +218,7 @@ def validate_scenario(
         try:
             return Scenario.model_validate(data)
         except ValidationError as exc:
-            raise ScenarioError(_problems(exc, data, sources, file)) from None
+            raise ScenarioError(_problems(exc, data, sources(), file)) from None
 
 
 def _problems(exc: ValidationError, data: Any, sources: dict[tuple, Source], file: str) -> list[Problem]:

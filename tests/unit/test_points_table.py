@@ -125,6 +125,38 @@ def test_a_point_overriding_one_field_keeps_the_rest(tmp_path: Path):
     assert points["plain"].stages.swab.service_s.sd == 8 and points["plain"].home.teams == 3
 
 
+def test_points_sharing_the_defaults_values_are_those_of_points_given_copies(tmp_path: Path):
+    """The defaults' values are shared by the points that inherit them, not copied: validating them changes
+    nothing in the data given, and gives the scenario that each point's own copy of the defaults gives."""
+    import copy
+
+    import yaml
+
+    from simsampling.scenario import validate_scenario
+
+    data = yaml.safe_load(DEFAULTS)
+    given = copy.deepcopy(data)
+    shared = validate_scenario(data)
+    assert data == given
+    copied = {key: value for key, value in given.items() if key != "defaults"}
+    copied["points"] = [_merged_by_hand(copy.deepcopy(given["defaults"]), point) for point in given["points"]]
+    assert shared == validate_scenario(copied)
+
+
+def _merged_by_hand(base, override):
+    """The documented merge (docs/scenario-format.md), written out: mappings key by key, a null drops a key, a
+    distribution or plan of another kind replaces the inherited one whole."""
+    if not (isinstance(base, dict) and isinstance(override, dict)):
+        return override
+    tag = lambda value: value.get("dist", value.get("kind"))  # noqa: E731
+    if ("dist" in override or "kind" in override) and tag(override) != tag(base):
+        return override
+    merged = {key: _merged_by_hand(value, override[key]) if key in override else value
+              for key, value in base.items() if override.get(key, True) is not None}
+    merged.update({key: value for key, value in override.items() if key not in base})
+    return merged
+
+
 def test_a_distribution_or_plan_of_another_kind_replaces_the_inherited_one(tmp_path: Path):
     points = by_id(load_scenario(write(tmp_path, DEFAULTS)))
     assert points["fixed-swab"].stages.swab.service_s == Fixed(dist="fixed", value=20)
