@@ -7,6 +7,7 @@ documented in docs/outputs.md; change both together.
 from __future__ import annotations
 
 import math
+import operator
 import shutil
 from pathlib import Path
 from typing import Any, Iterable, Iterator
@@ -41,6 +42,9 @@ def write_summary(summary: dict[str, Any], folder: Path) -> None:
 KPIS_HEADER = ["scope", "point", "kpi", "mean", "ci95_low", "ci95_high", "n"]
 
 
+_MEAN, _CI95, _N = operator.itemgetter("mean"), operator.itemgetter("ci95"), operator.itemgetter("n")
+
+
 def kpis_pieces(summary: dict[str, Any], rows_at_once: int = ROWS_AT_ONCE) -> Iterator[list[list[Any]]]:
     """kpis.csv's columns (``KPIS_HEADER``), a piece of whole scopes of at least ``rows_at_once`` rows at a time (the
     last, fewer): built a scope's column at a time (a city's 395,000 rows: 0.6 s of CPU instead of 1.5), not row by
@@ -53,11 +57,15 @@ def kpis_pieces(summary: dict[str, Any], rows_at_once: int = ROWS_AT_ONCE) -> It
         scope_cells += [scope] * len(leaves)
         point_cells += [point] * len(leaves)
         names += leaves
-        means += [leaf["mean"] for leaf in leaves.values()]
-        intervals = [leaf["ci95"] for leaf in leaves.values()]
-        lows += [interval[0] if interval else None for interval in intervals]
-        highs += [interval[1] if interval else None for interval in intervals]
-        counts += [leaf["n"] for leaf in leaves.values()]
+        means += map(_MEAN, leaves.values())  # the loops in C: a city's 395,000 leaves
+        intervals = list(map(_CI95, leaves.values()))
+        if intervals.count(None) == len(intervals):  # one replication: no interval anywhere
+            lows += [None] * len(intervals)
+            highs += [None] * len(intervals)
+        else:
+            lows += [interval[0] if interval else None for interval in intervals]
+            highs += [interval[1] if interval else None for interval in intervals]
+        counts += map(_N, leaves.values())
         if len(names) >= rows_at_once:
             yield columns
             columns = [[] for _ in KPIS_HEADER]

@@ -44,6 +44,17 @@ def test_pieces_hold_whole_scopes_and_join_into_the_rows(rows_at_once):
     assert all(piece[2][0] == "sampled" for piece in pieces)
 
 
+def test_scopes_without_intervals_join_into_the_rows():
+    """One replication (a city's round): no interval in a scope, or in some scopes only."""
+    summary = summary_like(7)
+    for index, point in enumerate(summary["points"]):
+        if index % 3:
+            point["kpis"]["finish_h"] = leaf(10.5, None, 1)
+    joined = [row for piece in kpis_pieces(summary, 5) for row in zip(*piece)]
+    assert joined == rows_of(summary)
+    assert any(row[4] is None for row in joined) and any(row[4] is not None for row in joined)
+
+
 def test_kpis_csv_is_the_table_of_those_rows(tmp_path):
     summary = summary_like(30)
     write_kpis(summary, tmp_path)
