@@ -104,13 +104,16 @@ def title_at_top(ax) -> None:
     stand above the axes: matplotlib otherwise searches for it at each layout and each draw, measuring every label of
     the y axis for its offset text (the Xi'an round's nine charts: about 0.15 s of CPU of 1.8, the same pixels). Left
     to matplotlib when something could: x ticks, tick labels or label at the top, a y axis whose formatter shows an
-    offset (``1e6``: only a ``ScalarFormatter``'s depends on the data), axes of its own inside, or no left title."""
+    offset (``1e6``: only a ``ScalarFormatter``'s depends on the data), axes of its own inside or in its place (a
+    twin's ticks at the top), or no left title."""
     xaxis, formatter = ax.xaxis, ax.yaxis.get_major_formatter()
     label = ax.get_title("left")
     if (not label or xaxis.get_label_position() == "top" or isinstance(formatter, ScalarFormatter)
             or formatter.get_offset() or ax.child_axes
             or any(tick.tick2line.get_visible() or tick.label2.get_visible()
-                   for tick in (xaxis.majorTicks[0], xaxis.minorTicks[0]))):
+                   for tick in (xaxis.majorTicks[0], xaxis.minorTicks[0]))
+            or any(other is not ax and other.get_position().bounds == ax.get_position().bounds
+                   for other in ax.get_figure().axes)):
         return
     title = [text for text in ax.get_children() if isinstance(text, Text) and text.get_text() == label
              and text.get_horizontalalignment() == "left"][-1]  # the titles come after the axes' own texts

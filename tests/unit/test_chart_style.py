@@ -73,10 +73,13 @@ def _titled(kind: str):
             thousands(ax)
         if kind == "top":
             ax.tick_params(labeltop=True)
+        if kind == "twin":  # a twin in the axes' place, its x tick labels at the top
+            twin = ax.twiny()
+            twin.set_xlim(0, 1_000)
     return fig
 
 
-@pytest.mark.parametrize("kind", ["thousands", "offset", "top"])
+@pytest.mark.parametrize("kind", ["thousands", "offset", "top", "twin"])
 def test_a_title_placed_at_the_top_has_the_pixels_matplotlib_finds_for_it(tmp_path: Path, kind: str,
                                                                           monkeypatch: pytest.MonkeyPatch):
     save(_titled(kind), tmp_path / "placed.png")
@@ -90,12 +93,13 @@ def _title_y_after_an_offset(kind: str) -> list[float]:
     """Where each panel's title ends up once its y axis is given matplotlib's formatter (an offset, ``1e6``)
     after ``title_at_top``."""
     fig = _titled(kind)
-    for ax in fig.axes:
+    titled = [ax for ax in fig.axes if ax.get_title("left")]  # not a twin
+    for ax in titled:
         title_at_top(ax)
         ax.yaxis.set_major_formatter(ScalarFormatter())
     fig.canvas.draw()
     ys = [next(text for text in ax.get_children() if isinstance(text, Text) and text.get_text().startswith("A title"))
-          .get_position()[1] for ax in fig.axes]
+          .get_position()[1] for ax in titled]
     plt.close(fig)
     return ys
 
@@ -104,3 +108,4 @@ def test_a_title_is_placed_only_where_nothing_can_stand_above_the_axes():
     assert _title_y_after_an_offset("thousands") == [1.0, 1.0]  # placed: no longer searched, even when it should be
     assert all(y > 1.0 for y in _title_y_after_an_offset("offset"))  # left to matplotlib: moved above the offset
     assert all(y > 1.0 for y in _title_y_after_an_offset("top"))  # above the tick labels at the top
+    assert all(y > 1.0 for y in _title_y_after_an_offset("twin"))  # above its twin's tick labels
