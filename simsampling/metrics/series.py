@@ -93,12 +93,14 @@ def sorted_service(log: EventLog, stage: str) -> tuple[np.ndarray, np.ndarray]:
     a side stage or before a divert, the diverted); sorted once per log, for the series and the busy period alike."""
 
     def compute() -> tuple[np.ndarray, np.ndarray]:
+        main = log.main
+        following = main[main.index(stage) + 1] if stage in main[:-1] else None
+        if log.everyone_counted:  # a stage's begins are its line's leaves, its ends the next line's joins: the same arrays
+            return sorted_line(log, stage)[1], sorted_line(log, following)[0] if following else in_order(log.station_free_s())
         through = log.through(stage)
         end = log.station_free_s()[through] if stage == "swab" else log.end[stage][through]
         # Without reneging or diverts a stage's services begin as its line is left, and end as the next
         # stage's line is joined: the same times, sorted once.
-        main = log.main
-        following = main[main.index(stage) + 1] if stage in main[:-1] else None
         return (_sorted_as(log.start[stage][through], log.line(stage)[1], lambda: sorted_line(log, stage)[1]),
                 _sorted_as(end, log.line(following)[0], lambda: sorted_line(log, following)[0]) if following else in_order(end))
 

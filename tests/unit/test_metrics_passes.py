@@ -192,13 +192,13 @@ def first_point_logs(names: tuple[str, ...]):
 
 def test_shortcuts_of_a_points_measuring_are_the_long_way_to_the_bit():
     """The lines read without reneging masks (and without any mask, read-only, when everyone came through), the
-    waits and services without masks then, the total wait added from the stages' waits, the sampled times sorted
+    waits and services without masks then, the total wait added from the stages' waits, the services sorted as the lines, the sampled times sorted
     from the sorted swabs: the same bits as the long way, on points with reneging (summer heat, patience cut to
     minutes), a side stage (health code), door-to-door teams (Xi'an) and the demo."""
     from simsampling.log import BALKED, DIVERTED, RENEGED, STAYED
     from simsampling.metrics import in_order, tally
     from simsampling.metrics.lines import total_waits, waiting_before_opening_s
-    from simsampling.metrics.series import sorted_sampled_times
+    from simsampling.metrics.series import sorted_sampled_times, sorted_service
 
     counted = []  # whether everyone came through every stage: the lines, waits and services read without masks
     left = []  # whether anyone left unswabbed
@@ -214,6 +214,10 @@ def test_shortcuts_of_a_points_measuring_are_the_long_way_to_the_bit():
             assert log.wait(stage).tobytes() == (log.start[stage] - log.enter(stage))[through].tobytes(), (name, stage)
             assert log.service(stage).tobytes() == (log.end[stage] - log.start[stage])[through].tobytes(), (name, stage)
             assert not (joins.flags.writeable or leaves.flags.writeable) or not log.everyone_counted  # the log's own, lent
+            begins, ends = sorted_service(log, stage)
+            free = log.station_free_s() if stage == "swab" else log.end[stage]
+            assert begins.tobytes() == in_order(log.start[stage][through]).tobytes(), (name, stage)
+            assert ends.tobytes() == in_order(free[through]).tobytes(), (name, stage)
         counted.append(log.everyone_counted)
         counts = tally(log, log.close_s).counts  # who left, counted without masks where nobody did
         assert [counts[key] for key in ("balked", "reneged", "returned_after_balking", "turned_away", "diverted")] == [
