@@ -14,9 +14,8 @@ from ..stages import role
 from ..steps import step_for
 from .compiled import busiest_spells
 from .durations import HOUR, MINUTE
-from .lines import sorted_lines
 from .staff_time import staffed_spans
-from .series import occupancy, sorted_service
+from .series import occupancy, stage_runs
 
 
 BUSY_LINE = 1.0
@@ -60,33 +59,16 @@ def busy_periods(log: EventLog) -> dict[str, BusyPeriod]:
     serving and while its resident waits for the next stage.
 
     Every stage's in one compiled call (``busiest_spells``), each sorted array of times passed once, however many
-    stages read it (a stage's service begins are its line's leaves, its ends the next line's joins), the lines
-    where ``sorted_lines`` holds them."""
+    stages read it (a stage's service begins are its line's leaves, its ends the next line's joins): ``stage_runs``,
+    which the series read too."""
     spans, step, edges, duty_each = _duty_grid(log)
     stages, main = log.stages, log.main
     if edges.size < 2:
         return {stage: BusyPeriod() for stage in stages}
-    lines = sorted_lines(log)
-    count = len(stages)
-    bounds = [0, *lines.ends.tolist()]
-    # Each run's array (0: the lines' ``times``, 1: ``more``), start and stop; the lines first, in ``times`` already.
-    places = [(0, bounds[run], bounds[run + 1]) for run in range(2 * count)]
-    runs: dict[int, int] = {}  # each sorted array's index among the runs (each scanned once)
-    for at, (joins, leaves) in enumerate(lines.lines):
-        runs[id(joins)], runs[id(leaves)] = at, count + at
-    more: list[np.ndarray] = []  # the services' times that are no line's
-
-    def run(values: np.ndarray) -> int:
-        if id(values) not in runs:
-            runs[id(values)] = len(places)
-            start = places[-1][2] if places[-1][0] == 1 else 0
-            places.append((1, start, start + values.size))
-            more.append(values)
-        return runs[id(values)]
-
+    runs = stage_runs(log)
     closing = log.closures.role if log.closures is not None and log.closures.start_s.size else None
-    duties, layout = [duty_each], []
-    for at, stage in enumerate(stages):
+    duties, layout = [duty_each], []  # each stage's paired line, its duty's row and its servers
+    for stage in stages:
         serving = role(stage)
         paired = log.plan is not None and serving not in log.plan.duty and stage in main[-2:-1]
         if paired:
@@ -100,10 +82,8 @@ def busy_periods(log: EventLog) -> dict[str, BusyPeriod]:
                 low = np.clip(log.closures.start_s[mine], begin, end)
                 duty -= occupancy(low, np.clip(log.closures.end_s[mine], begin, end), edges)
             duties.append(duty)
-        begins, finishes = sorted_service(log, stage)
-        layout.append((at, count + at, run(begins), run(finishes), stages.index(main[-1]) if paired else -1, row, servers))
-    spells, sums = busiest_spells(lines.times, more[0] if len(more) == 1 else np.concatenate(more) if more else lines.times,
-                                  np.array(places, dtype=np.intp), np.array(layout, dtype=np.intp), edges,
+        layout.append((stages.index(main[-1]) if paired else -1, row, servers))
+    spells, sums = busiest_spells(runs.times, runs.more, runs.places, np.hstack((runs.layout, np.array(layout, dtype=np.intp).reshape(-1, 3))), edges,
                                   duty_each[np.newaxis] if len(duties) == 1 else np.array(duties), BUSY_LINE, BUSY_GAP_S / step + 1)
     return {stage: BusyPeriod() if first < 0 else
             BusyPeriod(float(edges[first]), float(edges[last]), float(serving_s) * step, float(duty_s) * step, float(waiting) * step)

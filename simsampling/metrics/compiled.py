@@ -404,9 +404,7 @@ def busiest_spells(times: np.ndarray, more: np.ndarray, runs: np.ndarray, layout
     sums, as ``busiest_spell``."""
     stages = layout.shape[0]
     steps = max(edges.size - 1, 0)
-    below = np.empty((runs.shape[0], edges.size))
-    for r in range(runs.shape[0]):
-        edge_sums_into(below[r], times if runs[r, 0] == 0 else more, runs[r, 1], runs[r, 2], edges)
+    below = runs_edge_sums(times, more, runs, edges)
     line = np.empty((stages, steps))
     for k in range(stages):
         occupancy_of_sums(line[k], below[layout[k, 0]], below[layout[k, 1]], edges)
@@ -424,6 +422,31 @@ def busiest_spells(times: np.ndarray, more: np.ndarray, runs: np.ndarray, layout
         spans[k, 0], spans[k, 1] = first, last
         sums[k, 0], sums[k, 1], sums[k, 2] = waiting, serving, on_duty
     return spans, sums
+
+
+@compiled_loop
+def lines_and_busy(times: np.ndarray, more: np.ndarray, runs: np.ndarray, layout: np.ndarray, edges: np.ndarray) -> np.ndarray:
+    """Each of a point's stages' line and busy servers between the same increasing ``edges`` (``sorted_occupancy``
+    of each), in one call a point: the runs as ``busiest_spells`` reads them (stage k's line the runs ``layout[k, 0]``
+    and ``layout[k, 1]``, its services ``layout[k, 2]`` and ``layout[k, 3]``), each run's sums at the edges found
+    once, however many stages read it. Returns a row a stage's line, then a row a stage's busy servers."""
+    stages = layout.shape[0]
+    below = runs_edge_sums(times, more, runs, edges)
+    out = np.empty((2 * stages, max(edges.size - 1, 0)))
+    for k in range(stages):
+        occupancy_of_sums(out[k], below[layout[k, 0]], below[layout[k, 1]], edges)
+        occupancy_of_sums(out[stages + k], below[layout[k, 2]], below[layout[k, 3]], edges)
+    return out
+
+
+@helper
+def runs_edge_sums(times: np.ndarray, more: np.ndarray, runs: np.ndarray, edges: np.ndarray) -> np.ndarray:
+    """``edge_sums_into`` of each run of sorted times: run r is ``times`` (``runs[r, 0]`` 0) or ``more`` (1) from
+    ``runs[r, 1]`` to ``runs[r, 2]``; a row a run."""
+    below = np.empty((runs.shape[0], edges.size))
+    for r in range(runs.shape[0]):
+        edge_sums_into(below[r], times if runs[r, 0] == 0 else more, runs[r, 1], runs[r, 2], edges)
+    return below
 
 
 @helper
@@ -655,29 +678,3 @@ def rows_busy(station: np.ndarray, begin: np.ndarray, end: np.ndarray, rows: int
             x = x if np.isnan(x) or x < 1.0 else 1.0
             busy[k, j] = x
     return busy
-
-
-@compiled_loop
-def line_and_busy(joins: np.ndarray, leaves: np.ndarray, begins: np.ndarray, ends: np.ndarray, edges: np.ndarray) -> tuple:
-    """``sorted_occupancy`` of a stage's line (its sorted joins and leaves) and of its services (their sorted begins
-    and ends) between the same increasing edges, in one pass over them: a point's series, a quarter less time than
-    two passes (the same operations for each value, so the same bits)."""
-    steps = max(edges.size - 1, 0)
-    line, busy = np.empty(steps), np.empty(steps)
-    joined = left = begun = ended = 0
-    joined_s = left_s = begun_s = ended_s = 0.0
-    line_before = busy_before = 0.0
-    for j in range(edges.size):
-        edge = edges[j]
-        joined, joined_s = counted_before(joins, joined, joined_s, edge)
-        left, left_s = counted_before(leaves, left, left_s, edge)
-        begun, begun_s = counted_before(begins, begun, begun_s, edge)
-        ended, ended_s = counted_before(ends, ended, ended_s, edge)
-        in_line = (joined * edge - joined_s) - (left * edge - left_s)
-        in_service = (begun * edge - begun_s) - (ended * edge - ended_s)
-        if j > 0:
-            width = edge - edges[j - 1]
-            line[j - 1] = (in_line - line_before) / width
-            busy[j - 1] = (in_service - busy_before) / width
-        line_before, busy_before = in_line, in_service
-    return line, busy

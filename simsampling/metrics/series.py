@@ -14,9 +14,9 @@ import numpy as np
 from ..log import EventLog
 from ..stages import union
 from ..steps import end_of_groups, factor, mean_of_groups, step_edges, step_for, sum_of_groups
-from .compiled import counted_up_to, histogram_in, line_and_busy, sorted_occupancy
+from .compiled import counted_up_to, histogram_in, lines_and_busy, sorted_occupancy
 from .durations import DAY, HOUR, MINUTE, WAIT_BINS, WAIT_BIN_MIN, in_order
-from .lines import sorted_line, stage_waits
+from .lines import sorted_line, sorted_lines, stage_waits
 
 
 def occupancy(begin: np.ndarray, end: np.ndarray, edges: np.ndarray) -> np.ndarray:
@@ -107,6 +107,50 @@ def sorted_service(log: EventLog, stage: str) -> tuple[np.ndarray, np.ndarray]:
     return log.derived(("sorted_service", stage), compute)
 
 
+@dataclass(frozen=True)
+class StageRuns:
+    """A point's sorted lines and services as runs of two arrays, each distinct run once (a stage's service begins are
+    its line's leaves, its ends the next line's joins): what the series' and the busy periods' compiled calls read,
+    each run's sums at their edges then found once."""
+
+    times: np.ndarray
+    """The lines' sorted times (``sorted_lines``): their runs first, a stage's joins, then its leaves."""
+    more: np.ndarray
+    """The services' sorted times that are no line's, one run after another (``times`` when there are none)."""
+    places: np.ndarray
+    """Each run's array (0: ``times``, 1: ``more``), start and stop."""
+    layout: np.ndarray
+    """Each stage's runs: its line's joins and leaves, its services' begins and ends."""
+
+
+def stage_runs(log: EventLog) -> StageRuns:
+    """A point's ``StageRuns`` (once per log)."""
+
+    def compute() -> StageRuns:
+        lines = sorted_lines(log)
+        count = len(log.stages)
+        bounds = [0, *lines.ends.tolist()]
+        places = [(0, bounds[run], bounds[run + 1]) for run in range(2 * count)]
+        runs: dict[int, int] = {}  # each sorted array's index among the runs
+        for at, (joins, leaves) in enumerate(lines.lines):
+            runs[id(joins)], runs[id(leaves)] = at, count + at
+        more: list[np.ndarray] = []
+
+        def run(values: np.ndarray) -> int:
+            if id(values) not in runs:
+                runs[id(values)] = len(places)
+                start = places[-1][2] if places[-1][0] == 1 else 0
+                places.append((1, start, start + values.size))
+                more.append(values)
+            return runs[id(values)]
+
+        layout = [(at, count + at, *map(run, sorted_service(log, stage))) for at, stage in enumerate(log.stages)]
+        return StageRuns(lines.times, more[0] if len(more) == 1 else np.concatenate(more) if more else lines.times,
+                         np.array(places, dtype=np.intp).reshape(-1, 3), np.array(layout, dtype=np.intp).reshape(-1, 4))
+
+    return log.derived("stage_runs", compute)
+
+
 def _sorted_as(times: np.ndarray, other: np.ndarray, other_sorted) -> np.ndarray:
     """``in_order(times)``: ``other_sorted()`` when ``other`` holds the same times, bit for bit (NaN, -0.0): their
     bytes compared (a third of ``np.array_equal``'s time on their 64-bit words, five times a point)."""
@@ -129,11 +173,14 @@ def sorted_sampled_times(log: EventLog) -> np.ndarray:
 def point_series(log: EventLog, step_s: float = MINUTE) -> Series:
     edges = series_edges(log, step_s)
     step_s = float(edges[1] - edges[0]) if edges.size > 1 else step_s
-    queue, busy = {}, {}
-    for stage in log.stages:  # the line and the busy servers: ``sorted_occupancy`` of each, in one pass over the edges
-        queue[stage], busy[stage] = line_and_busy(*sorted_line(log, stage), *sorted_service(log, stage), edges)
+    stages = log.stages
+    runs = stage_runs(log)  # each stage's line and busy servers (``sorted_occupancy`` of each) in one call
+    rows = lines_and_busy(runs.times, runs.more, runs.places, runs.layout, edges)
+    count = len(stages)
+    queue, busy = dict(zip(stages, rows[:count])), dict(zip(stages, rows[count:]))
     ends = edges[1:]
-    arrived = counted_up_to(in_order(log.arrival_s), ends)
+    first = stages[0] if stages else None  # (the first line's joins are the arrivals when everyone stood in it)
+    arrived = counted_up_to(_sorted_as(log.arrival_s, log.line(first)[0], lambda: sorted_line(log, first)[0]) if first else in_order(log.arrival_s), ends)
     sampled = counted_up_to(sorted_sampled_times(log), ends)
     return Series(queue=queue, busy=busy, arrived=arrived, sampled=sampled, step_s=step_s)
 

@@ -9,7 +9,7 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from simsampling.metrics import DURATION_EDGES, WAIT_BINS, WAIT_BIN_MIN, busiest_spell, busiest_spells, duration_summary, merged_peaks, peak, sorted_occupancy
-from simsampling.metrics.compiled import counted_up_to, histogram_in, line_and_busy, rows_busy, rows_busy_numpy, sort_runs_numpy, sorted_runs
+from simsampling.metrics.compiled import counted_up_to, histogram_in, lines_and_busy, rows_busy, rows_busy_numpy, sort_runs_numpy, sorted_runs
 
 # Times on a coarse grid, so that ties are common; NaN where a log may hold one.
 TIMES = st.one_of(st.integers(-3, 40).map(float), st.just(np.nan))
@@ -454,18 +454,28 @@ def test_waits_counted_in_minutes_are_numpys_histogram_of_the_minutes(count, see
 
 
 @settings(max_examples=150, deadline=None)
-@given(st.integers(0, 400), st.integers(0, 2**32 - 1), st.integers(0, 900))
-@example(0, 1, 0)  # nobody, one edge
-@example(3000, 2, 600)
-def test_a_stages_line_and_busy_servers_in_one_pass_are_two_occupancies(count, seed, minutes):
-    """The line's and the services' ``sorted_occupancy`` in one pass over the edges (compiled and as Python): the same
-    bits, with ties, NaN last, intervals before the first edge and after the last, edges of uneven widths."""
+@given(st.integers(1, 4), st.integers(0, 400), st.integers(0, 2**32 - 1), st.integers(0, 900))
+@example(1, 0, 1, 0)  # nobody, one edge
+@example(3, 3000, 2, 600)
+def test_every_stages_line_and_busy_servers_in_one_call_are_their_occupancies(stages, count, seed, minutes):
+    """Each stage's line and services' ``sorted_occupancy`` in one call (compiled and as Python), the runs shared
+    between stages and split between two arrays: the same bits, with ties, NaN last, intervals before the first
+    edge and after the last, edges of uneven widths."""
     rng = np.random.default_rng(seed)
-    (joins, leaves), (begins, ends) = intervals(rng, count, minutes * 60.0), intervals(rng, count // 2, minutes * 60.0)
+    runs = [run for _ in range(int(rng.integers(1, 4))) for run in intervals(rng, int(rng.integers(0, count + 1)), minutes * 60.0)]
     edges = np.cumsum(rng.choice([60.0, 60.0, 7.5, 1e-9, 900.0], minutes + 1)) - 300.0
     if seed % 5 == 0:
         edges = edges[:1]  # one edge: no step
-    want = (sorted_occupancy(joins, leaves, edges), sorted_occupancy(begins, ends, edges))
-    for loop in (line_and_busy, line_and_busy.__wrapped__):
-        got = loop(joins, leaves, begins, ends, edges)
-        assert [a.tobytes() for a in got] == [a.tobytes() for a in want]
+    layout = rng.integers(0, len(runs), (stages, 4)).astype(np.intp)
+    want = [sorted_occupancy(runs[layout[k, 0]], runs[layout[k, 1]], edges) for k in range(stages)]
+    want += [sorted_occupancy(runs[layout[k, 2]], runs[layout[k, 3]], edges) for k in range(stages)]
+    source = rng.integers(0, 2, len(runs))
+    times, more = (np.concatenate([np.zeros(0)] + [run for run, there in zip(runs, source) if there == side]) for side in (0, 1))
+    at, places = [0, 0], []
+    for run, there in zip(runs, source):
+        places.append((there, at[there], at[there] + run.size))
+        at[there] += run.size
+    for loop in (lines_and_busy, lines_and_busy.__wrapped__):
+        got = loop(times, more, np.array(places, dtype=np.intp), layout, edges)
+        assert got.shape == (2 * stages, max(edges.size - 1, 0))
+        assert [row.tobytes() for row in got] == [row.tobytes() for row in want]
