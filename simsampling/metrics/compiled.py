@@ -12,6 +12,7 @@ instead of about 6 s of compilation in the run's own process.
 from __future__ import annotations
 
 import functools
+import math
 from dataclasses import dataclass
 from typing import Any, Callable, Optional
 
@@ -103,6 +104,61 @@ def dispatchers() -> list[Any]:
 
 
 @compiled_loop
+def duration_summaries(seconds: np.ndarray, ends: np.ndarray, edges: np.ndarray, fine: int, percents: np.ndarray, unit: float) -> tuple:
+    """``duration_summary`` of each run of ``seconds`` (ending at ``ends``: a point's waits at each stage, in all and
+    its time in system), in one call a point, with its statistics as ``durations._stats`` made them in Python: the
+    mean (the sum in ``unit``s over the count), the ``percents`` (``np.percentile``'s linear method, at
+    ``percentile_ranks``) and the largest, in ``unit``s (NaN for a run of none). Returns every run's bins that hold
+    any and their counts one run after another, where each run's bins end there, each run's largest (NaN when
+    none) and sum, and a row of statistics a run."""
+    runs = ends.size
+    found = [(np.zeros(0, np.intp), np.zeros(0, np.intp))]
+    largest, totals, stats = np.empty(runs), np.empty(runs), np.empty((runs, 2 + percents.size))
+    bin_ends = np.empty(runs, np.intp)
+    held = 0
+    for r in range(runs):
+        start = ends[r - 1] if r else 0
+        count = ends[r] - start
+        ranks, weights = percentile_ranks(count, percents)
+        bins, counts, top, values, total, in_units = duration_summary(seconds[start:ends[r]], edges, fine, ranks, unit)
+        found.append((bins, counts))
+        held += bins.size
+        bin_ends[r] = held
+        largest[r], totals[r] = top if count else np.nan, total
+        stats[r, 0] = in_units / count if count else np.nan
+        for i in range(percents.size):  # numpy gives the NaN when there is one
+            if count == 0 or np.isnan(top):
+                stats[r, 1 + i] = largest[r]
+                continue
+            low, high = values[2 * i] / unit, values[2 * i + 1] / unit
+            step = high - low
+            stats[r, 1 + i] = high - step * (1 - weights[i]) if weights[i] >= 0.5 else low + step * weights[i]
+        stats[r, 1 + percents.size] = largest[r] / unit
+    all_bins, all_counts = np.empty(held, np.intp), np.empty(held, np.intp)
+    for r in range(runs):
+        bins, counts = found[r + 1]
+        start = bin_ends[r - 1] if r else 0
+        all_bins[start:bin_ends[r]] = bins
+        all_counts[start:bin_ends[r]] = counts
+    return all_bins, all_counts, bin_ends, largest, totals, stats
+
+
+@helper
+def percentile_ranks(count: int, percents: np.ndarray) -> tuple:
+    """``np.percentile``'s linear method for ``percents`` of ``count`` values: the ranks (in sorted order) of the two
+    values each one interpolates, and the weight of the second (none for no values)."""
+    last = count - 1
+    ranks, weights = np.empty(2 * percents.size if count else 0, np.intp), np.empty(percents.size if count else 0)
+    for i in range(weights.size):
+        virtual = last * (percents[i] / 100)
+        # At or beyond the end numpy takes index -1 twice, with a weight of virtual + 1.
+        below = math.floor(virtual) if virtual < last else -1
+        ranks[2 * i], ranks[2 * i + 1] = below % count, below + 1 if below >= 0 else last
+        weights[i] = virtual - below
+    return ranks, weights
+
+
+@helper
 def duration_summary(seconds: np.ndarray, edges: np.ndarray, fine: int, ranks: np.ndarray, unit: float) -> tuple:
     """Durations in any order, counted in bins of ``edges``, without sorting them.
 
@@ -139,22 +195,24 @@ def duration_summary(seconds: np.ndarray, edges: np.ndarray, fine: int, ranks: n
         top = max(top, b)
         largest = max(largest, x)
     dense = np.zeros(top + 1, np.intp)
+    held = 0  # the bins that hold any
     for b in index:
+        held += dense[b] == 0
         dense[b] += 1
-    every, counted = np.empty(top + 1, np.intp), np.empty(top + 1, np.intp)
+    bins, counts = np.empty(held + 1, np.intp), np.empty(held + 1, np.intp)
     k = 0
     for b in range(top + 1):  # the bins that hold any (``np.flatnonzero``'s) and their counts, without a branch a bin
-        every[k] = b
-        counted[k] = dense[b]
+        bins[k] = b
+        counts[k] = dense[b]
         k += dense[b] != 0
-    bins, counts = every[:k].copy(), counted[:k].copy()
+    bins, counts = bins[:held], counts[:held]
     values = np.full(ranks.size, np.nan)
     sums = (pairwise_sum(seconds, 0, seconds.size), pairwise_sum(in_units, 0, seconds.size))
     if nan or ranks.size == 0:
         return bins, counts, np.nan if nan else largest, values, sums[0], sums[1]
-    # Each rank's bin and its rank within the bin, counting through the bins that hold any (back to the first for
-    # a lower rank).
-    wanted, within = np.empty(ranks.size, np.intp), np.empty(ranks.size, np.intp)
+    # Each rank's bin, its count and the rank within the bin, counting through the bins that hold any (back to the
+    # first for a lower rank).
+    wanted, within, sizes = np.empty(ranks.size, np.intp), np.empty(ranks.size, np.intp), np.empty(ranks.size, np.intp)
     before, k = 0, 0
     for j in range(ranks.size):
         if ranks[j] < before:
@@ -162,28 +220,31 @@ def duration_summary(seconds: np.ndarray, edges: np.ndarray, fine: int, ranks: n
         while before + counts[k] <= ranks[j]:
             before += counts[k]
             k += 1
-        wanted[j], within[j] = bins[k], ranks[j] - before
+        wanted[j], within[j], sizes[j] = bins[k], ranks[j] - before, counts[k]
     # The wanted bins' values gathered in one pass over the durations, in their order there; each bin then sorted once.
-    first = np.full(top + 1, -1, np.intp)  # where a wanted bin's values begin in ``held``
+    # A wanted bin's count in ``dense`` becomes -1 - where its next value goes in ``gathered`` (no array of every bin).
+    lows = np.empty(ranks.size, np.intp)
     size = 0
-    for b in wanted:
-        if first[b] < 0:
-            first[b] = size
-            size += dense[b]
-    held = np.empty(size)
-    cursor = first.copy()
-    for i in range(seconds.size):
-        at = cursor[index[i]]
-        if at >= 0:
-            held[at] = seconds[i]
-            cursor[index[i]] = at + 1
     for j in range(ranks.size):
         b = wanted[j]
-        low = first[b]
-        if cursor[b] >= 0:  # gathered, not yet sorted
-            held[low:low + dense[b]] = np.sort(held[low:low + dense[b]])
-            cursor[b] = -1
-        values[j] = held[low + within[j]]
+        if dense[b] >= 0:
+            dense[b] = -1 - size
+            size += sizes[j]
+        lows[j] = -1 - dense[b]
+    gathered = np.empty(size)
+    for i in range(seconds.size):
+        at = dense[index[i]]
+        if at < 0:
+            gathered[-1 - at] = seconds[i]
+            dense[index[i]] = at - 1
+    for j in range(ranks.size):
+        low = lows[j]
+        done = False
+        for earlier in range(j):
+            done = done or wanted[earlier] == wanted[j]
+        if not done:
+            gathered[low:low + sizes[j]] = np.sort(gathered[low:low + sizes[j]])
+        values[j] = gathered[low + within[j]]
     return bins, counts, np.nan if nan else largest, values, sums[0], sums[1]
 
 

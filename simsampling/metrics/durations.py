@@ -11,7 +11,7 @@ from typing import Optional, Union
 
 import numpy as np
 
-from .compiled import duration_summary
+from .compiled import duration_summaries, percentile_ranks
 
 
 MINUTE = 60.0
@@ -39,25 +39,20 @@ def in_order(values: np.ndarray) -> np.ndarray:
     return np.sort(values, kind="stable")
 
 
+_PERCENTS = np.array(PERCENTS, dtype=float)
+
+
 @lru_cache(maxsize=64)
 def _percentile_ranks(count: int) -> tuple[np.ndarray, list[float]]:
-    """``np.percentile``'s linear method for ``PERCENTS`` of ``count`` values: the ranks
-    (in sorted order) of the two values each one interpolates, and the weight of the second
-    (kept for the last 64 counts, as a point's stages mostly count the same residents: shared, not to be changed)."""
-    last = count - 1
-    ranks, weights = [], []
-    for percent in PERCENTS if count else ():
-        virtual = last * (percent / 100)
-        # At or beyond the end numpy takes index -1 twice, with a weight of virtual + 1.
-        below = math.floor(virtual) if virtual < last else -1
-        ranks += [below % count, below + 1 if below >= 0 else last]
-        weights.append(virtual - below)
-    return np.array(ranks, dtype=np.intp), weights
+    """``percentile_ranks`` of ``PERCENTS`` for ``count`` values, the weights as a list (kept for the last 64
+    counts: shared, not to be changed)."""
+    ranks, weights = percentile_ranks(count, _PERCENTS)
+    return ranks, weights.tolist()
 
 
-def _stats(seconds: np.ndarray, at_ranks: np.ndarray, weights: list[float], largest: float, mean: Optional[float] = None) -> dict[str, float]:
-    """``time_stats`` from the values at ``_percentile_ranks``, the largest value and the mean in minutes (found
-    here if not given): numpy's arithmetic, operation by operation (tests/unit/test_metrics.py holds it to numpy)."""
+def _stats(seconds: np.ndarray, at_ranks: np.ndarray, weights: list[float], largest: float) -> dict[str, float]:
+    """``time_stats`` from the values at ``_percentile_ranks`` and the largest value: numpy's arithmetic, operation by
+    operation (tests/unit/test_metrics.py holds it to numpy; ``duration_summaries`` makes the same)."""
     if seconds.size == 0:
         return {key: math.nan for key in TIME_STATS}
     percentiles = [largest] * len(PERCENTS)  # numpy gives the NaN when there is one
@@ -67,7 +62,7 @@ def _stats(seconds: np.ndarray, at_ranks: np.ndarray, weights: list[float], larg
             step = high - low
             percentiles[i] = high - step * (1 - weight) if weight >= 0.5 else low + step * weight
     p50, p90, p95 = percentiles
-    return {"mean": mean_of(seconds / MINUTE) if mean is None else mean, "p50": p50, "p90": p90, "p95": p95, "max": largest / MINUTE}
+    return {"mean": mean_of(seconds / MINUTE), "p50": p50, "p90": p90, "p95": p95, "max": largest / MINUTE}
 
 
 def time_stats(seconds: np.ndarray) -> dict[str, float]:
@@ -90,12 +85,20 @@ class Durations:
 
     @classmethod
     def of(cls, seconds: np.ndarray) -> "Durations":
-        ranks, weights = _percentile_ranks(seconds.size)
-        bins, counts, largest, at_ranks, total, in_minutes = duration_summary(seconds, DURATION_EDGES, int(SECOND_BINS_S), ranks, MINUTE)
-        count = seconds.size
-        largest = float(largest) if count else math.nan
-        # (the mean as ``mean_of`` makes it: numpy's sum of the minutes over the count)
-        return cls(count, total, largest, bins, counts, _stats(seconds, at_ranks, weights, largest, in_minutes / count if count else None))
+        return cls.of_each([seconds])[0]
+
+    @classmethod
+    def of_each(cls, columns: list[np.ndarray]) -> list["Durations"]:
+        """``Durations`` of each column, in one compiled call (``duration_summaries``: a point's five summaries
+        made no numpy calls but five calls' Python around them). The statistics are ``_stats``' arithmetic (the
+        mean as ``mean_of`` makes it: numpy's sum of the minutes over the count); the bins are views of one array."""
+        sizes = [column.size for column in columns]
+        bins, counts, bin_ends, largest, totals, stats = duration_summaries(
+            columns[0] if len(columns) == 1 else np.concatenate(columns), np.cumsum(sizes, dtype=np.intp), DURATION_EDGES,
+            int(SECOND_BINS_S), _PERCENTS, MINUTE)
+        cuts = [0, *bin_ends.tolist()]
+        return [cls(count, total, top, bins[cuts[k]:cuts[k + 1]], counts[cuts[k]:cuts[k + 1]], dict(zip(TIME_STATS, row)))
+                for k, (count, total, top, row) in enumerate(zip(sizes, totals.tolist(), largest.tolist(), stats.tolist()))]
 
     @classmethod
     def pooled(cls, parts: list["Durations"]) -> "Durations":

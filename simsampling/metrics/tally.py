@@ -106,7 +106,9 @@ def tally(log: EventLog, deadline_s: float) -> Tally:
         diverted,
     ))))
     stays = log.finish_s - log.arrival_s
-    durations = {"time_in_system": Durations.of(stays if log.everyone_counted else stays[served])}
+    kinds = ("time_in_system", *(f"wait.{stage}" for stage in log.stages), "wait.total")
+    durations = dict(zip(kinds, Durations.of_each([stays if log.everyone_counted else stays[served],
+                                                   *(stage_waits(log, stage) for stage in log.stages), total_waits(log)])))
     queue, busy, capacity = {}, {}, {}
     span = staffed_span_s(log)
     closures = log.closures
@@ -114,7 +116,6 @@ def tally(log: EventLog, deadline_s: float) -> Tally:
     spans = staffed_spans(log)
     closed = {stage: closures.closed_s(role(stage), spans) if closures is not None else 0.0 for stage in log.stages}
     for stage in log.stages:
-        durations[f"wait.{stage}"] = Durations.of(stage_waits(log, stage))
         queue[stage] = float(queue_max(log, stage))
         busy[stage] = float(log.service(stage).sum())
         if stage == "swab" and log.tubes is not None:
@@ -122,7 +123,6 @@ def tally(log: EventLog, deadline_s: float) -> Tally:
         if stage == "swab" and log.overhead_s is not None:
             busy[stage] += float(log.overhead_s.sum())
         capacity[stage] = log.servers[stage] * span - closed[stage]
-    durations["wait.total"] = Durations.of(total_waits(log))
     queue["total"] = float(total_queue_max(log))
     staff = staff_seconds(log)
     overflow_s, peak_overflow = over_capacity(*waiting_intervals(log), log.waiting_capacity) if log.waiting_capacity is not None else (0.0, 0)

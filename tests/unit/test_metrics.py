@@ -21,7 +21,7 @@ from simsampling.metrics import (
     Band,
     Durations,
     PooledBins,
-    duration_summary,
+    duration_summaries,
     histogram,
     mean_of,
     peak,
@@ -544,8 +544,9 @@ def test_durations_crowded_in_few_bins_are_numpys_to_the_bit(n):
         np.testing.assert_array_equal(got.counts, counts)
         assert all(same(a, b) and math.copysign(1.0, a) == math.copysign(1.0, b) for a, b in zip(got.exact.values(), stats_))
         # The loop run as Python (a first run's, while it compiles aside) finds the same values.
-        ranks = np.array([0, n // 2, n - 1], dtype=np.intp)
-        compiled, interpreted = (loop(seconds, DURATION_EDGES, 14_400, ranks, 60.0) for loop in (duration_summary, duration_summary.__wrapped__))
+        percents = np.array([0.0, 50.0, 100.0, 95.0])  # the first, middle and last ranks among them
+        compiled, interpreted = (loop(seconds, np.array([n], dtype=np.intp), DURATION_EDGES, 14_400, percents, 60.0)
+                                 for loop in (duration_summaries, duration_summaries.__wrapped__))
         for a, b in zip(compiled, interpreted):
             np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
 

@@ -3,13 +3,25 @@ inputs with ties, NaN, empty and one-element arrays."""
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from simsampling.metrics import DURATION_EDGES, WAIT_BINS, WAIT_BIN_MIN, busiest_spell, busiest_spells, duration_summary, merged_peaks, peak, sorted_occupancy
-from simsampling.metrics.compiled import counted_up_to, histogram_in, lines_and_busy, rows_busy, rows_busy_numpy, sort_runs_numpy, sorted_runs
+from simsampling.metrics import DURATION_EDGES, WAIT_BINS, WAIT_BIN_MIN, busiest_spell, busiest_spells, dispatchers, duration_summary, merged_peaks, peak, sorted_occupancy
+from simsampling.metrics.compiled import counted_up_to, duration_summaries, histogram_in, lines_and_busy, percentile_ranks, rows_busy, rows_busy_numpy, sort_runs_numpy, sorted_runs
+
+@functools.lru_cache(maxsize=None)
+def compiled_summary():
+    """``duration_summary``, a helper the compiled ``duration_summaries`` compiles into itself, compiled on its own
+    (numba, after the helpers are registered with it) to be called with any ranks."""
+    import numba
+
+    dispatchers()  # (registers the helpers)
+    return numba.njit(lambda seconds, edges, fine, ranks, unit: duration_summary(seconds, edges, fine, ranks, unit))
+
 
 # Times on a coarse grid, so that ties are common; NaN where a log may hold one.
 TIMES = st.one_of(st.integers(-3, 40).map(float), st.just(np.nan))
@@ -254,7 +266,7 @@ def test_duration_summarys_sums_are_numpys(count, seed, unit):
         seconds = np.where(rng.random(count) < 0.5, -0.0, 0.0)  # signed zeros only: the sum's sign is numpy's
     ranks = np.array([0, count // 2], dtype=np.intp) if count else np.zeros(0, np.intp)
     want = (seconds.sum(), (seconds / unit).sum())
-    for loop in (duration_summary, duration_summary.__wrapped__):
+    for loop in (compiled_summary(), duration_summary):  # compiled, and as Python
         got = loop(seconds, DURATION_EDGES, 14_400, ranks, unit)[-2:]
         # A NaN's sign is the hardware's pick among the NaN operands (infinities of both signs make one of their
         # own): not held. A point's durations hold neither NaN nor infinities.
@@ -281,12 +293,52 @@ def test_duration_summarys_bins_and_ranked_values_are_numpys(count, seed, where)
     bins, counts = np.unique(index, return_counts=True)
     nan = bool(np.isnan(seconds).any())
     ranked = np.full(ranks.size, np.nan) if nan else np.sort(seconds)[ranks]
-    for loop in (duration_summary, duration_summary.__wrapped__):
+    for loop in (compiled_summary(), duration_summary):  # compiled, and as Python
         got_bins, got_counts, largest, values = loop(seconds, DURATION_EDGES, 14_400, ranks, 60.0)[:4]
         assert got_bins.tobytes() == bins.tobytes() and got_counts.tobytes() == counts.tobytes()
         assert got_bins.dtype == np.intp and got_counts.dtype == np.intp
         assert np.float64(largest).tobytes() == (np.float64(np.nan) if nan else seconds.max(initial=-np.inf)).tobytes() or nan
         assert np.array_equal(values, ranked, equal_nan=True)
+
+
+def bits(values) -> list:
+    """Each value's bytes, NaN as "nan" (a NaN's sign is the hardware's pick among its operands: not held)."""
+    return [np.float64(x).tobytes() if x == x else "nan" for x in np.asarray(values, dtype=float).ravel()]
+
+
+@pytest.mark.filterwarnings("ignore:invalid value:RuntimeWarning")  # numpy's percentile meeting inf
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.integers(0, 3000), min_size=1, max_size=6), st.integers(0, 2**32 - 1))
+@example([0], 1)  # nobody
+@example([2600, 0, 1, 2600, 2], 2)  # a point's five: an empty one among them
+def test_every_columns_summary_in_one_call_is_each_ones_and_numpys(sizes, seed):
+    """A point's duration summaries in one call (``duration_summaries``, compiled and as Python): each column's
+    bins, counts, largest and sum as ``duration_summary`` gives them alone at ``percentile_ranks``, and its mean,
+    percentiles and largest in minutes as numpy makes them (``np.percentile``'s linear method, the sum of the
+    minutes over the count): whole seconds, ties, signed zeros, negatives, hours beyond the second bins,
+    infinities, NaN; empty columns NaN throughout."""
+    rng = np.random.default_rng(seed)
+    pool = np.concatenate([rng.exponential(300.0, 50), np.floor(rng.exponential(30.0, 50)), rng.uniform(14_000.0, 30_000.0, 20),
+                           [0.0, -0.0, -3.5, 0.999, 1.0, 14_399.999, 14_400.0, 14_460.0, 2e6, np.inf]])
+    columns = [rng.choice(pool, size) for size in sizes]
+    for column in columns:
+        if column.size and rng.random() < 0.2:
+            column[rng.integers(0, column.size)] = np.nan
+    seconds, ends = np.concatenate(columns), np.cumsum(sizes).astype(np.intp)
+    percents = np.array([50.0, 90.0, 95.0])
+    got = [loop(seconds, ends, DURATION_EDGES, 14_400, percents, 60.0) for loop in (duration_summaries, duration_summaries.__wrapped__)]
+    for (bins, counts, bin_ends, largest, totals, stats), other in zip(got, got[::-1]):
+        assert [bits(a) if a.dtype == float else a.tobytes() for a in (bins, counts, bin_ends, largest, totals, stats)] == [
+            bits(a) if a.dtype == float else a.tobytes() for a in other]
+        cuts = [0, *bin_ends.tolist()]
+        for k, column in enumerate(columns):
+            alone = duration_summary(column, DURATION_EDGES, 14_400, percentile_ranks(column.size, percents)[0], 60.0)
+            assert bins[cuts[k]:cuts[k + 1]].tobytes() == alone[0].tobytes() and counts[cuts[k]:cuts[k + 1]].tobytes() == alone[1].tobytes()
+            assert bits([largest[k], totals[k]]) == bits([alone[2] if column.size else np.nan, alone[4]])
+            minutes = column / 60.0
+            want = ([minutes.sum() / column.size, *np.percentile(minutes, [50, 90, 95]), column.max() / 60.0] if column.size
+                    else [np.nan] * 5)
+            assert bits(stats[k]) == bits(want), (k, stats[k], want)
 
 
 @st.composite
