@@ -18,6 +18,7 @@ Staff-hours per role are those of the rota; the model adds overtime.
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass, field
 from typing import Optional
@@ -90,6 +91,8 @@ class StaffPlan:
     duty: dict[str, Duty]
     closures: list[Closure] = field(default_factory=list)
     covered_breaks: list[Closure] = field(default_factory=list)
+    _scheduled: dict = field(default_factory=dict, init=False, repr=False, compare=False)
+    """``scheduled_s`` by its windows, found once per plan (a plan without staff is shared by a city's points)."""
 
     def closures_of(self, role: str) -> list[Closure]:
         return [c for c in self.closures if c.role == role]
@@ -102,7 +105,11 @@ class StaffPlan:
         """Staff-seconds per role by the rota (within ``windows`` only, when given)."""
         if windows is None:
             return {role: duty.seconds for role, duty in self.duty.items()}
-        return {role: duty.seconds_within(windows) for role, duty in self.duty.items()}
+        key = tuple(map(tuple, windows))
+        found = self._scheduled.get(key)
+        if found is None:
+            found = self._scheduled[key] = {role: duty.seconds_within(windows) for role, duty in self.duty.items()}
+        return dict(found)  # (a copy: callers add to theirs)
 
 
 def _shift_pieces(shifts: list[StaffShift], days: int) -> Duty:
@@ -123,13 +130,14 @@ def _shift_pieces(shifts: list[StaffShift], days: int) -> Duty:
     return Duty(pieces)
 
 
-def _counts(point: Point, staff: Staff, serving: dict[str, str]) -> dict[str, int]:
-    """Staff on duty through opening hours per role when no rota says otherwise (``serving``: ``serving_roles``)."""
-    counts = {"sampler": point.stations if staff.samplers is None else staff.samplers, "relief": staff.relief, "marshal": staff.marshals}
+def _counts(staff: Staff, serving: dict[str, str], servers: dict[str, int], stations: int) -> dict[str, int]:
+    """Staff on duty through opening hours per role when no rota says otherwise (``serving``: ``serving_roles``;
+    ``servers``: each serving stage's)."""
+    counts = {"sampler": stations if staff.samplers is None else staff.samplers, "relief": staff.relief, "marshal": staff.marshals}
     for stage, role in serving.items():
         if role != "sampler":
             given = staff.count(staff_count(stage))
-            counts[role] = point.servers(stage) if given is None else given
+            counts[role] = servers[stage] if given is None else given
     return counts
 
 
@@ -145,18 +153,35 @@ deep-copied, at every point of a city cost about half of its staff plan."""
 
 
 def staff_plan(point: Point, hours: Hours) -> StaffPlan:
-    """The duty, closures and covered breaks of a point over the round's opening hours."""
-    staff = point.staff if point.staff is not None else NO_STAFF
+    """The duty, closures and covered breaks of a point over the round's opening hours. A point without staff (a
+    city's points) shares the plan of every such point of its stages, servers and hours (``_plan_without_staff``:
+    its rota is the opening hours, so these are all it depends on)."""
     serving = serving_roles(point)
+    servers = tuple(point.servers(stage) for stage in serving)
+    if point.staff is None:
+        return _plan_without_staff(tuple(serving.items()), servers, point.stations, tuple(map(tuple, hours)))
+    return _plan(point.staff, serving, servers, point.stations, hours)
+
+
+@functools.lru_cache(maxsize=256)
+def _plan_without_staff(serving: tuple[tuple[str, str], ...], servers: tuple[int, ...], stations: int,
+                        hours: tuple[tuple[float, float], ...]) -> StaffPlan:
+    """The plan of a point without staff (``NO_STAFF``), made once for its stages, servers and hours (plans are
+    frozen and read only: shared)."""
+    return _plan(NO_STAFF, dict(serving), servers, stations, list(hours))
+
+
+def _plan(staff: Staff, serving: dict[str, str], servers: tuple[int, ...], stations: int, hours: Hours) -> StaffPlan:
+    """``staff_plan`` of a point's staff, serving roles, the servers of each serving stage and its stations."""
     duty = {}
-    for role, count in _counts(point, staff, serving).items():
+    for role, count in _counts(staff, serving, dict(zip(serving, servers)), stations).items():
         shifts = [s for s in staff.rota if s.role == role]
         duty[role] = _shift_pieces(shifts, len(hours)) if shifts else Duty([(o, c, count) for o, c in hours if count])
     closures: list[Closure] = []
-    for stage, role in serving.items():
+    for (stage, role), slots in zip(serving.items(), servers):
         if role in duty:
-            closures += _off_duty(role, duty[role], point.servers(stage), hours)
-    breaks = _breaks(duty["sampler"], point.stations, staff, hours)
+            closures += _off_duty(role, duty[role], slots, hours)
+    breaks = _breaks(duty["sampler"], stations, staff, hours)
     covered = _relieve(breaks, duty["relief"])
     closures += [b for b in breaks if b not in covered]
     closures.sort(key=lambda c: (c.start_s, c.role, c.slot))

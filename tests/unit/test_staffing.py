@@ -99,3 +99,27 @@ def test_a_role_given_both_as_a_count_and_in_the_rota_is_refused():
     rota = [{"role": "sampler", "count": 1, "start": "08:00", "end": "09:00"}]
     with pytest.raises(ScenarioError, match="staff.samplers: role sampler is also in the rota"):
         point(staff={"samplers": 2, "rota": rota})
+
+
+def test_points_without_staff_share_the_plan_made_for_their_stages_servers_and_hours():
+    """A point without staff gets the plan ``Staff()`` would make it (the same duty and closures), shared with every
+    such point of the same stages, servers and hours; another layout or other hours get their own. The staff-seconds
+    within windows, found once per plan, are handed out as copies (callers add to theirs)."""
+    from simsampling.staffing import NO_STAFF, _plan, serving_roles
+
+    desks = {"swab": {}, "registration": {"servers": "per_tent"}, "temperature": {"servers": 2}}
+    hours = [(8 * H, 12 * H), (24 * H + 8 * H, 24 * H + 12 * H)]
+    for stages in (None, desks):
+        one, other = point(stages=stages), point(stages=stages)
+        plan = staff_plan(one, hours)
+        serving = serving_roles(one)
+        fresh = _plan(NO_STAFF, serving, tuple(one.servers(stage) for stage in serving), one.stations, hours)
+        assert plan == fresh and plan.closures == fresh.closures and plan.duty == fresh.duty
+        assert staff_plan(other, [tuple(day) for day in hours]) is plan
+        assert staff_plan(point(tents=4, stages=stages), hours) is not plan and staff_plan(one, hours[:1]) is not plan
+        windows = [(0.0, 24 * H), (24 * H, 48 * H)]
+        scheduled = plan.scheduled_s(windows)
+        assert scheduled == {role: duty.seconds_within(windows) for role, duty in plan.duty.items()}
+        scheduled["sampler"] += 1.0
+        assert plan.scheduled_s(windows) == fresh.scheduled_s(windows) != scheduled
+    assert staff_plan(point(staff={"samplers": 1}), hours) is not staff_plan(point(staff={"samplers": 1}), hours)
