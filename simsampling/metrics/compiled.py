@@ -248,6 +248,33 @@ def duration_summary(seconds: np.ndarray, edges: np.ndarray, fine: int, ranks: n
     return bins, counts, np.nan if nan else largest, values, sums[0], sums[1]
 
 
+@compiled_loop
+def days_and_last_finish(day: np.ndarray, served: np.ndarray, finish: np.ndarray, closes: np.ndarray) -> tuple:
+    """In one pass over a point's residents: the days on which any came, in order (``np.flatnonzero(np.bincount(day))``;
+    with ``False`` when a day is negative, then unsorted), and for each day of ``closes`` the latest ``finish`` of
+    those served that day, from its closing (``finish[served & (day == d)].max(initial=closes[d])``: NaN when any
+    is NaN; times after midnight, so no signed zeros to tie)."""
+    last = closes.copy()
+    top = -1
+    counted = True
+    for i in range(day.size):
+        d = day[i]
+        if d < 0:
+            counted = False
+        elif d > top:
+            top = d
+        if served[i] and 0 <= d < closes.size and not np.isnan(last[d]):
+            x = finish[i]
+            if np.isnan(x) or x > last[d]:
+                last[d] = x
+    present = np.zeros(top + 1, np.bool_)
+    for i in range(day.size):
+        if day[i] >= 0:
+            present[day[i]] = True
+    days = np.flatnonzero(present)
+    return days, counted, last
+
+
 def sort_runs_numpy(times: np.ndarray, run_ends: np.ndarray, most_moves: int) -> np.ndarray:
     """:func:`sort_runs` as numpy does it: each run sorted in place by ``ndarray.sort``'s stable sort (none left)."""
     for r in range(run_ends.size):

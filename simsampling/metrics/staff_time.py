@@ -10,6 +10,7 @@ import numpy as np
 
 from ..log import EventLog
 from ..stages import role
+from .compiled import days_and_last_finish
 from .durations import DAY
 
 
@@ -17,11 +18,17 @@ def overtime_by_day_s(log: EventLog) -> list[float]:
     """Seconds each day's last station (swab and disinfection) was busy after that day's closing."""
 
     def compute() -> list[float]:
-        finish = log.station_free_s()
-        return [max(0.0, float(finish[log.served & (log.day == day)].max(initial=close_s)) - close_s)
-                for day, (_, close_s) in enumerate(log.hours)]
+        last = _days_seen(log)[2]
+        return [max(0.0, float(finish) - close_s) for finish, (_, close_s) in zip(last.tolist(), log.hours)]
 
     return log.derived("overtime_by_day_s", compute)
+
+
+def _days_seen(log: EventLog) -> tuple[np.ndarray, bool, np.ndarray]:
+    """``days_and_last_finish`` of a point's residents (once per log): the days any came and each day's last
+    station free, in one pass."""
+    return log.derived("days_seen", lambda: days_and_last_finish(log.day, log.served, log.station_free_s(),
+                                                                 np.array([close_s for _, close_s in log.hours], dtype=float)))
 
 
 def staffed_days(log: EventLog) -> list[int]:
@@ -31,10 +38,10 @@ def staffed_days(log: EventLog) -> list[int]:
     on the first day only) is not staffed: no staff-hours, no utilisation."""
 
     def compute() -> list[int]:
-        day = log.day
-        if day.size and day.min() >= 0:  # counted in place: the days present, in order, without a set
-            return np.flatnonzero(np.bincount(day)).tolist()
-        return sorted(set(day.tolist())) or [0]
+        days, counted, _ = _days_seen(log)
+        if log.day.size and counted:  # counted in place: the days present, in order, without a set
+            return days.tolist()
+        return sorted(set(log.day.tolist())) or [0]
 
     return log.derived("staffed_days", compute)
 

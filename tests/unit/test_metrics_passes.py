@@ -11,7 +11,7 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from simsampling.metrics import DURATION_EDGES, WAIT_BINS, WAIT_BIN_MIN, busiest_spell, busiest_spells, dispatchers, duration_summary, merged_peaks, peak, sorted_occupancy
-from simsampling.metrics.compiled import counted_up_to, duration_summaries, histogram_in, lines_and_busy, percentile_ranks, rows_busy, rows_busy_numpy, sort_runs_numpy, sorted_runs
+from simsampling.metrics.compiled import counted_up_to, days_and_last_finish, duration_summaries, histogram_in, lines_and_busy, percentile_ranks, rows_busy, rows_busy_numpy, sort_runs_numpy, sorted_runs
 
 @functools.lru_cache(maxsize=None)
 def compiled_summary():
@@ -211,6 +211,7 @@ def test_shortcuts_of_a_points_measuring_are_the_long_way_to_the_bit():
     from simsampling.metrics import in_order, tally
     from simsampling.metrics.lines import total_waits, waiting_before_opening_s
     from simsampling.metrics.series import sorted_sampled_times, sorted_service
+    from simsampling.metrics.staff_time import overtime_by_day_s, staffed_days
 
     counted = []  # whether everyone came through every stage: the lines, waits and services read without masks
     left = []  # whether anyone left unswabbed
@@ -245,6 +246,9 @@ def test_shortcuts_of_a_points_measuring_are_the_long_way_to_the_bit():
         leave = np.where(left_here, log.left_s, log.start[first])
         assert waiting_before_opening_s(log) == float(np.clip(np.fmin(leave, ready[log.day]) - log.arrival_s, 0.0, None).sum()), name
         assert name != "summer-heat-rota.yaml" or log.any_reneged
+        assert staffed_days(log) == np.flatnonzero(np.bincount(log.day)).tolist(), name
+        assert overtime_by_day_s(log) == [max(0.0, float(log.station_free_s()[log.served & (log.day == day)].max(initial=close_s)) - close_s)
+                                          for day, (_, close_s) in enumerate(log.hours)], name
         left.append(bool(log.left.any()))
     assert True in counted and False in counted and True in left and False in left
 
@@ -531,3 +535,27 @@ def test_every_stages_line_and_busy_servers_in_one_call_are_their_occupancies(st
         got = loop(times, more, np.array(places, dtype=np.intp), layout, edges)
         assert got.shape == (2 * stages, max(edges.size - 1, 0))
         assert [row.tobytes() for row in got] == [row.tobytes() for row in want]
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.integers(0, 300), st.integers(0, 2**32 - 1), st.integers(1, 4))
+@example(0, 1, 1)  # nobody came
+@example(5, 2, 2)
+def test_the_days_seen_and_each_days_last_finish_in_one_pass_are_numpys(count, seed, days):
+    """The days residents came on and each day's last finish among the served from its closing (compiled and as
+    Python) against ``np.bincount``'s days and ``max(initial=...)`` of the masked finishes: days beyond the round's and
+    negative ones, nobody served on a day, ties with the closing, NaN finishes."""
+    rng = np.random.default_rng(seed)
+    day = rng.integers(-1 if seed % 5 == 0 else 0, days + 1, count).astype(np.int16)
+    served = rng.random(count) < 0.8
+    closes = 43_200.0 + 86_400.0 * np.arange(days)
+    finish = np.where(rng.random(count) < 0.5, closes[np.clip(day, 0, days - 1)], 0.0) + rng.choice([-600.0, 0.0, 1.5, 3600.0], count)
+    if count and seed % 3 == 0:
+        finish[rng.integers(0, count)] = np.nan
+    want_last = [np.float64(finish[served & (day == d)].max(initial=closes[d])) for d in range(days)]
+    counted = bool(count == 0 or day.min() >= 0)
+    for loop in (days_and_last_finish, days_and_last_finish.__wrapped__):
+        seen, all_counted, last = loop(day, served, finish, closes)
+        assert all_counted == counted and bits(last) == bits(want_last)
+        if counted:
+            assert seen.tolist() == np.flatnonzero(np.bincount(day.astype(np.intp))).tolist()
