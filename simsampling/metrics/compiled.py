@@ -512,18 +512,33 @@ def busiest_spells(times: np.ndarray, more: np.ndarray, runs: np.ndarray, layout
     return spans, sums
 
 
+EDGE_BLOCK = 256
+"""Edges whose runs' sums ``lines_and_busy`` finds before measuring them (a few kilobytes a run, kept in the
+processor's cache, not an array of every edge)."""
+
+
 @compiled_loop
 def lines_and_busy(times: np.ndarray, more: np.ndarray, runs: np.ndarray, layout: np.ndarray, edges: np.ndarray) -> np.ndarray:
     """Each of a point's stages' line and busy servers between the same increasing ``edges`` (``sorted_occupancy``
     of each), in one call a point: the runs as ``busiest_spells`` reads them (stage k's line the runs ``layout[k, 0]``
     and ``layout[k, 1]``, its services ``layout[k, 2]`` and ``layout[k, 3]``), each run's sums at the edges found
-    once, however many stages read it. Returns a row a stage's line, then a row a stage's busy servers."""
-    stages = layout.shape[0]
-    below = runs_edge_sums(times, more, runs, edges)
+    once, however many stages read it, ``EDGE_BLOCK`` edges at a time (a block's last edge is the next one's first:
+    its sums found again, the same). Returns a row a stage's line, then a row a stage's busy servers."""
+    stages, count = layout.shape[0], runs.shape[0]
     out = np.empty((2 * stages, max(edges.size - 1, 0)))
-    for k in range(stages):
-        occupancy_of_sums(out[k], below[layout[k, 0]], below[layout[k, 1]], edges)
-        occupancy_of_sums(out[stages + k], below[layout[k, 2]], below[layout[k, 3]], edges)
+    below = np.empty((count, EDGE_BLOCK + 1))
+    began, began_s = np.zeros(count, np.intp), np.zeros(count)
+    first = 0
+    while first < edges.size - 1:
+        stop = min(first + EDGE_BLOCK, edges.size - 1)
+        block = edges[first:stop + 1]
+        for r in range(count):
+            values = times if runs[r, 0] == 0 else more
+            began[r], began_s[r] = edge_sums_from(below[r], values[runs[r, 1]:runs[r, 2]], began[r], began_s[r], block)
+        for k in range(stages):
+            occupancy_of_sums(out[k, first:stop], below[layout[k, 0]], below[layout[k, 1]], block)
+            occupancy_of_sums(out[stages + k, first:stop], below[layout[k, 2]], below[layout[k, 3]], block)
+        first = stop
     return out
 
 
@@ -541,11 +556,17 @@ def runs_edge_sums(times: np.ndarray, more: np.ndarray, runs: np.ndarray, edges:
 def edge_sums_into(out: np.ndarray, times: np.ndarray, start: int, stop: int, edges: np.ndarray) -> None:
     """For each edge, (how many of the sorted ``times[start:stop]`` are before it) x edge - their sum: the sum
     added one by one from the first (``counted_before``)."""
-    run = times[start:stop]
-    began, began_s = 0, 0.0
+    edge_sums_from(out, times[start:stop], 0, 0.0, edges)
+
+
+@helper
+def edge_sums_from(out: np.ndarray, run: np.ndarray, began: int, began_s: float, edges: np.ndarray) -> tuple:
+    """``edge_sums_into`` of the sorted ``run`` from its first ``began`` values, summing to ``began_s``, before the
+    first edge (counted on from there); returns the count and sum before the last edge."""
     for j in range(edges.size):
         began, began_s = counted_before(run, began, began_s, edges[j])
         out[j] = began * edges[j] - began_s
+    return began, began_s
 
 
 @helper
