@@ -104,14 +104,22 @@ def dispatchers() -> list[Any]:
 
 
 @compiled_loop
-def duration_summaries(seconds: np.ndarray, ends: np.ndarray, edges: np.ndarray, fine: int, percents: np.ndarray, unit: float) -> tuple:
+def duration_summaries(seconds: np.ndarray, ends: np.ndarray, edges: np.ndarray, fine: int, percents: np.ndarray, unit: float,
+                       counted: np.ndarray, count_edges: np.ndarray, count_width: float) -> tuple:
     """``duration_summary`` of each run of ``seconds`` (ending at ``ends``: a point's waits at each stage, in all and
     its time in system), in one call a point, with its statistics as ``durations._stats`` made them in Python: the
     mean (the sum in ``unit``s over the count), the ``percents`` (``np.percentile``'s linear method, at
     ``percentile_ranks``) and the largest, in ``unit``s (NaN for a run of none). Returns every run's bins that hold
     any and their counts one run after another, where each run's bins end there, each run's largest (NaN when
-    none) and sum, and a row of statistics a run."""
+    none) and sum, a row of statistics a run, and a row for each run ``counted`` says: its values in ``unit``s
+    counted between ``count_edges`` (``histogram_in``: a point's waits in the wait charts' bins)."""
     runs = ends.size
+    histograms = np.zeros((np.count_nonzero(counted), max(count_edges.size - 1, 0)), np.intp)
+    row = 0
+    for r in range(runs):
+        if counted[r]:
+            histograms[row] = histogram_in(seconds[ends[r - 1] if r else 0:ends[r]], unit, count_edges, count_width)
+            row += 1
     found = [(np.zeros(0, np.intp), np.zeros(0, np.intp))]
     largest, totals, stats = np.empty(runs), np.empty(runs), np.empty((runs, 2 + percents.size))
     bin_ends = np.empty(runs, np.intp)
@@ -140,7 +148,7 @@ def duration_summaries(seconds: np.ndarray, ends: np.ndarray, edges: np.ndarray,
         start = bin_ends[r - 1] if r else 0
         all_bins[start:bin_ends[r]] = bins
         all_counts[start:bin_ends[r]] = counts
-    return all_bins, all_counts, bin_ends, largest, totals, stats
+    return all_bins, all_counts, bin_ends, largest, totals, stats, histograms
 
 
 @helper
@@ -656,13 +664,7 @@ def occupancy_into(out: np.ndarray, begin: np.ndarray, end: np.ndarray, edges: n
         before = inside
 
 
-def histogram(values: np.ndarray, edges: np.ndarray, width: float) -> np.ndarray:
-    """``np.histogram(values, edges)[0]`` for increasing edges (``histogram_in`` in a unit of one: a value divided
-    by one is itself, NaN and -0.0 included)."""
-    return histogram_in(values, 1.0, edges, width)
-
-
-@compiled_loop
+@helper
 def histogram_in(values: np.ndarray, unit: float, edges: np.ndarray, width: float) -> np.ndarray:
     """``np.histogram(values / unit, edges)[0]`` for increasing edges, without sorting, each value divided as it is
     counted (a point's waits in minutes, without an array of them): bin i holds [edge i, edge i+1), the last bin

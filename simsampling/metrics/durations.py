@@ -85,20 +85,7 @@ class Durations:
 
     @classmethod
     def of(cls, seconds: np.ndarray) -> "Durations":
-        return cls.of_each([seconds])[0]
-
-    @classmethod
-    def of_each(cls, columns: list[np.ndarray]) -> list["Durations"]:
-        """``Durations`` of each column, in one compiled call (``duration_summaries``: a point's five summaries
-        made no numpy calls but five calls' Python around them). The statistics are ``_stats``' arithmetic (the
-        mean as ``mean_of`` makes it: numpy's sum of the minutes over the count); the bins are views of one array."""
-        sizes = [column.size for column in columns]
-        bins, counts, bin_ends, largest, totals, stats = duration_summaries(
-            columns[0] if len(columns) == 1 else np.concatenate(columns), np.cumsum(sizes, dtype=np.intp), DURATION_EDGES,
-            int(SECOND_BINS_S), _PERCENTS, MINUTE)
-        cuts = [0, *bin_ends.tolist()]
-        return [cls(count, total, top, bins[cuts[k]:cuts[k + 1]], counts[cuts[k]:cuts[k + 1]], dict(zip(TIME_STATS, row)))
-                for k, (count, total, top, row) in enumerate(zip(sizes, totals.tolist(), largest.tolist(), stats.tolist()))]
+        return summarised([seconds], (False,))[0][0]
 
     @classmethod
     def pooled(cls, parts: list["Durations"]) -> "Durations":
@@ -143,6 +130,21 @@ class Durations:
             "p95": percentile(95),
             "max": self.largest / MINUTE,
         }
+
+
+def summarised(columns: list[np.ndarray], counted: tuple[bool, ...]) -> tuple[list[Durations], list[np.ndarray]]:
+    """``Durations`` of each column, and the columns ``counted`` says counted in minutes in ``WAIT_BINS``
+    (``np.histogram``'s counts), in one compiled call (``duration_summaries``: a point's five summaries and three
+    wait histograms were eight calls). The statistics are ``_stats``' arithmetic (the mean as ``mean_of`` makes it:
+    numpy's sum of the minutes over the count); the bins, and the counts in ``WAIT_BINS``, are views of one array."""
+    sizes = [column.size for column in columns]
+    bins, counts, bin_ends, largest, totals, stats, histograms = duration_summaries(
+        columns[0] if len(columns) == 1 else np.concatenate(columns), np.cumsum(sizes, dtype=np.intp), DURATION_EDGES,
+        int(SECOND_BINS_S), _PERCENTS, MINUTE, np.array(counted, dtype=np.bool_), WAIT_BINS, WAIT_BIN_MIN)
+    cuts = [0, *bin_ends.tolist()]
+    return ([Durations(count, total, top, bins[cuts[k]:cuts[k + 1]], counts[cuts[k]:cuts[k + 1]], dict(zip(TIME_STATS, row)))
+             for k, (count, total, top, row) in enumerate(zip(sizes, totals.tolist(), largest.tolist(), stats.tolist()))],
+            list(histograms))
 
 
 _NO_BINS = np.zeros(0, np.intp)

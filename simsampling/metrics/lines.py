@@ -10,7 +10,7 @@ import numpy as np
 
 from ..log import EventLog
 from .compiled import merged_peaks, peak, sort_runs
-from .durations import in_order
+from .durations import Durations, in_order, summarised
 
 
 MOST_MOVES = 8
@@ -68,6 +68,21 @@ def total_waits(log: EventLog) -> np.ndarray:
     for stage in log.main:
         total += stage_waits(log, stage)
     return total
+
+
+def point_durations(log: EventLog) -> tuple[dict[str, Durations], dict[str, np.ndarray]]:
+    """A point's durations (its time in system, its waits at each stage and in all) and each stage's waits counted in
+    ``WAIT_BINS`` (minutes), in one compiled call (``summarised``; once per log): for the tally and the wait
+    histograms alike."""
+
+    def compute() -> tuple[dict[str, Durations], dict[str, np.ndarray]]:
+        stages = log.stages
+        stays = log.finish_s - log.arrival_s
+        durations, counts = summarised([stays if log.everyone_counted else stays[log.served], *(stage_waits(log, stage) for stage in stages),
+                                        total_waits(log)], (False, *(True for _ in stages), False))
+        return dict(zip(("time_in_system", *(f"wait.{stage}" for stage in stages), "wait.total"), durations)), dict(zip(stages, counts))
+
+    return log.derived("point_durations", compute)
 
 
 def queue_max(log: EventLog, stage: str) -> int:

@@ -14,7 +14,7 @@ from ..log import STAYED, EventLog
 from ..stages import ROLES, role, union
 from .compiled import hour_counts
 from .durations import Durations, HOUR, MINUTE
-from .lines import area_max, over_capacity, queue_max, stage_waits, total_queue_max, total_waits, waiting_before_opening_s, waiting_intervals
+from .lines import area_max, over_capacity, point_durations, queue_max, total_queue_max, waiting_before_opening_s, waiting_intervals
 from .staff_time import staff_seconds, staffed_span_s, staffed_spans
 from .busy_period import BusyPeriod, busy_period_kpis, busy_periods
 
@@ -89,7 +89,6 @@ COUNT_KEYS = (
 
 def tally(log: EventLog, deadline_s: float) -> Tally:
     """Reduce one point's log to what its KPIs, and the district's, need."""
-    served = log.served
     done = log.sampled_times()
     home = log.home
     home_residents = home.resident.size if home is not None else 0
@@ -105,10 +104,7 @@ def tally(log: EventLog, deadline_s: float) -> Tally:
         np.count_nonzero(log.priority) if log.priority is not None else 0,
         diverted,
     ))))
-    stays = log.finish_s - log.arrival_s
-    kinds = ("time_in_system", *(f"wait.{stage}" for stage in log.stages), "wait.total")
-    durations = dict(zip(kinds, Durations.of_each([stays if log.everyone_counted else stays[served],
-                                                   *(stage_waits(log, stage) for stage in log.stages), total_waits(log)])))
+    durations = dict(point_durations(log)[0])
     queue, busy, capacity = {}, {}, {}
     span = staffed_span_s(log)
     closures = log.closures

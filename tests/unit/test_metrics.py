@@ -22,7 +22,6 @@ from simsampling.metrics import (
     Durations,
     PooledBins,
     duration_summaries,
-    histogram,
     mean_of,
     peak,
     Series,
@@ -39,6 +38,7 @@ from simsampling.metrics import (
     time_stats,
     wait_histograms,
 )
+from simsampling.metrics.compiled import histogram_in
 from simsampling.model import simulate_point
 from simsampling.scenario import validate_scenario
 
@@ -307,7 +307,7 @@ def test_wait_counts_are_numpys_histogram():
         rng.exponential(5.0, 5000), np.arange(0.0, 241.0, 0.25), [-0.0, -1.0, 239.99, 240.0, 240.01, 1e9, np.inf, np.nan],
         np.arange(0.0, 241.0, 0.25) + 1e-12, np.arange(0.0, 241.0, 0.25) - 1e-12,
     ])
-    counts = histogram(minutes, WAIT_BINS, WAIT_BIN_MIN)
+    counts = histogram_in(minutes, 1.0, WAIT_BINS, WAIT_BIN_MIN)  # (as Python; compiled: test_metrics_passes.py)
     expected = np.histogram(minutes, bins=WAIT_BINS)[0]
     assert counts.dtype == expected.dtype
     np.testing.assert_array_equal(counts, expected)
@@ -545,7 +545,7 @@ def test_durations_crowded_in_few_bins_are_numpys_to_the_bit(n):
         assert all(same(a, b) and math.copysign(1.0, a) == math.copysign(1.0, b) for a, b in zip(got.exact.values(), stats_))
         # The loop run as Python (a first run's, while it compiles aside) finds the same values.
         percents = np.array([0.0, 50.0, 100.0, 95.0])  # the first, middle and last ranks among them
-        compiled, interpreted = (loop(seconds, np.array([n], dtype=np.intp), DURATION_EDGES, 14_400, percents, 60.0)
+        compiled, interpreted = (loop(seconds, np.array([n], dtype=np.intp), DURATION_EDGES, 14_400, percents, 60.0, np.ones(1, np.bool_), WAIT_BINS, WAIT_BIN_MIN)
                                  for loop in (duration_summaries, duration_summaries.__wrapped__))
         for a, b in zip(compiled, interpreted):
             np.testing.assert_array_equal(np.asarray(a), np.asarray(b))

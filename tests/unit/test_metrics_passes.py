@@ -23,6 +23,15 @@ def compiled_summary():
     return numba.njit(lambda seconds, edges, fine, ranks, unit: duration_summary(seconds, edges, fine, ranks, unit))
 
 
+@functools.lru_cache(maxsize=None)
+def compiled_histogram():
+    """``histogram_in``, a helper of ``duration_summaries``, compiled on its own (as ``compiled_summary``)."""
+    import numba
+
+    dispatchers()
+    return numba.njit(lambda values, unit, edges, width: histogram_in(values, unit, edges, width))
+
+
 # Times on a coarse grid, so that ties are common; NaN where a log may hold one.
 TIMES = st.one_of(st.integers(-3, 40).map(float), st.just(np.nan))
 # ... and where a line's peak may meet one: -0.0 and infinite times.
@@ -320,7 +329,8 @@ def test_every_columns_summary_in_one_call_is_each_ones_and_numpys(sizes, seed):
     bins, counts, largest and sum as ``duration_summary`` gives them alone at ``percentile_ranks``, and its mean,
     percentiles and largest in minutes as numpy makes them (``np.percentile``'s linear method, the sum of the
     minutes over the count): whole seconds, ties, signed zeros, negatives, hours beyond the second bins,
-    infinities, NaN; empty columns NaN throughout."""
+    infinities, NaN; empty columns NaN throughout; the columns asked for counted in minutes as ``np.histogram``
+    counts them in ``WAIT_BINS``."""
     rng = np.random.default_rng(seed)
     pool = np.concatenate([rng.exponential(300.0, 50), np.floor(rng.exponential(30.0, 50)), rng.uniform(14_000.0, 30_000.0, 20),
                            [0.0, -0.0, -3.5, 0.999, 1.0, 14_399.999, 14_400.0, 14_460.0, 2e6, np.inf]])
@@ -330,9 +340,11 @@ def test_every_columns_summary_in_one_call_is_each_ones_and_numpys(sizes, seed):
             column[rng.integers(0, column.size)] = np.nan
     seconds, ends = np.concatenate(columns), np.cumsum(sizes).astype(np.intp)
     percents = np.array([50.0, 90.0, 95.0])
-    got = [loop(seconds, ends, DURATION_EDGES, 14_400, percents, 60.0) for loop in (duration_summaries, duration_summaries.__wrapped__)]
-    for (bins, counts, bin_ends, largest, totals, stats), other in zip(got, got[::-1]):
-        assert [bits(a) if a.dtype == float else a.tobytes() for a in (bins, counts, bin_ends, largest, totals, stats)] == [
+    counted = rng.random(len(sizes)) < 0.5
+    got = [loop(seconds, ends, DURATION_EDGES, 14_400, percents, 60.0, counted, WAIT_BINS, WAIT_BIN_MIN)
+           for loop in (duration_summaries, duration_summaries.__wrapped__)]
+    for (bins, counts, bin_ends, largest, totals, stats, histograms), other in zip(got, got[::-1]):
+        assert [bits(a) if a.dtype == float else a.tobytes() for a in (bins, counts, bin_ends, largest, totals, stats, histograms)] == [
             bits(a) if a.dtype == float else a.tobytes() for a in other]
         cuts = [0, *bin_ends.tolist()]
         for k, column in enumerate(columns):
@@ -343,6 +355,9 @@ def test_every_columns_summary_in_one_call_is_each_ones_and_numpys(sizes, seed):
             want = ([minutes.sum() / column.size, *np.percentile(minutes, [50, 90, 95]), column.max() / 60.0] if column.size
                     else [np.nan] * 5)
             assert bits(stats[k]) == bits(want), (k, stats[k], want)
+        assert histograms.shape == (np.count_nonzero(counted), WAIT_BINS.size - 1)
+        for row, column in zip(histograms, [column for column, count in zip(columns, counted) if count]):
+            assert row.tolist() == np.histogram(column / 60.0, bins=WAIT_BINS)[0].tolist()
 
 
 @st.composite
@@ -504,7 +519,7 @@ def test_waits_counted_in_minutes_are_numpys_histogram_of_the_minutes(count, see
         seconds[: count // 3] = rng.integers(-2, 15_000, count // 3) * 15.0  # on the edges (a quarter minute)
         seconds[rng.integers(0, count, 1 + count // 40)] = rng.choice([-0.0, 0.0, np.nan, np.inf, -np.inf, 14_400.0, 1e300])
     want = np.histogram(seconds / 60.0, bins=WAIT_BINS)[0]
-    for loop in (histogram_in, histogram_in.__wrapped__):
+    for loop in (compiled_histogram(), histogram_in):  # compiled, and as Python
         got = loop(seconds, 60.0, WAIT_BINS, WAIT_BIN_MIN)
         assert got.dtype == want.dtype and got.tolist() == want.tolist()
 
