@@ -4,6 +4,7 @@ per role (rota, overtime, late leaving, door-to-door teams).
 
 from __future__ import annotations
 
+import math
 from typing import Optional
 
 import numpy as np
@@ -58,7 +59,10 @@ def home_team_days(log: EventLog) -> list[int]:
     home = log.home
     if not home.served.all():
         return list(range(len(log.hours)))
-    return list(range(int(log.home_days().max(initial=0)) + 1))
+    # ``log.home_days().max()``: a visit's day, floor((start - opening) / DAY) and at least 0, never falls as its start
+    # rises, so the latest start's (without an array of days)
+    latest = float(np.fmax.reduce(home.start_s, initial=log.open_s))
+    return list(range(max(0, math.floor((latest - log.open_s) / DAY)) + 1))
 
 
 def staffed_span_s(log: EventLog) -> float:

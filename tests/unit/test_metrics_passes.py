@@ -574,3 +574,20 @@ def test_the_days_seen_and_each_days_last_finish_in_one_pass_are_numpys(count, s
         assert all_counted == counted and bits(last) == bits(want_last)
         if counted:
             assert seen.tolist() == np.flatnonzero(np.bincount(day.astype(np.intp))).tolist()
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.one_of(st.floats(-2e5, 3e6), st.just(np.nan)), max_size=40), st.sampled_from([0.0, 28_800.0, 43_200.5]))
+def test_the_home_teams_last_day_is_the_latest_visits(starts, open_s):
+    """Every household visited: the door-to-door teams work up to the day of the latest visit, as the largest of
+    ``home_days`` (NaN starts as the opening, days before the opening as day 0)."""
+    from types import SimpleNamespace
+
+    from simsampling.log import EventLog, HomeLog
+    from simsampling.metrics.staff_time import home_team_days
+
+    start = np.array(starts, dtype=float)
+    count = start.size
+    home = HomeLog(np.arange(count), np.arange(count), np.zeros(count, np.int64), start, np.zeros(count), 1, 2)
+    log = SimpleNamespace(home=home, open_s=open_s, hours=[(open_s, open_s + 3600.0)], day=np.zeros(0, np.int16))
+    assert home_team_days(log) == list(range(int(EventLog.home_days(log).max(initial=0)) + 1))
