@@ -54,6 +54,15 @@ def sorted_lines(log: EventLog) -> SortedLines:
     return log.derived("sorted_lines", compute)
 
 
+def nearly_in_order(values: np.ndarray) -> np.ndarray:
+    """``in_order(values)`` of times nearly in order (a point's swabs' ends, its stations' interleaved): a copy sorted
+    by insertion (``sort_runs``), left to numpy's stable sort when far from in order (or holding a NaN)."""
+    ordered = np.array(values, dtype=np.float64)
+    if sort_runs(ordered, np.array([ordered.size], dtype=np.intp), MOST_MOVES)[0]:
+        ordered.sort(kind="stable")
+    return ordered
+
+
 def stage_waits(log: EventLog, stage: str) -> np.ndarray:
     """``log.wait(stage)``, once per log: for the wait statistics and the wait histograms alike."""
     return log.derived(("waits", stage), lambda: log.wait(stage))

@@ -16,7 +16,7 @@ from ..stages import union
 from ..steps import end_of_groups, factor, mean_of_groups, step_edges, step_for, sum_of_groups
 from .compiled import counted_up_to, lines_and_busy, sorted_occupancy
 from .durations import DAY, HOUR, MINUTE, in_order
-from .lines import point_durations, sorted_line, sorted_lines
+from .lines import nearly_in_order, point_durations, sorted_line, sorted_lines
 
 
 def occupancy(begin: np.ndarray, end: np.ndarray, edges: np.ndarray) -> np.ndarray:
@@ -96,7 +96,7 @@ def sorted_service(log: EventLog, stage: str) -> tuple[np.ndarray, np.ndarray]:
         main = log.main
         following = main[main.index(stage) + 1] if stage in main[:-1] else None
         if log.everyone_counted:  # a stage's begins are its line's leaves, its ends the next line's joins: the same arrays
-            return sorted_line(log, stage)[1], sorted_line(log, following)[0] if following else in_order(log.station_free_s())
+            return sorted_line(log, stage)[1], sorted_line(log, following)[0] if following else nearly_in_order(log.station_free_s())
         through = log.through(stage)
         end = log.station_free_s()[through] if stage == "swab" else log.end[stage][through]
         # Without reneging or diverts a stage's services begin as its line is left, and end as the next

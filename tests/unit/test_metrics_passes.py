@@ -591,3 +591,20 @@ def test_the_home_teams_last_day_is_the_latest_visits(starts, open_s):
     home = HomeLog(np.arange(count), np.arange(count), np.zeros(count, np.int64), start, np.zeros(count), 1, 2)
     log = SimpleNamespace(home=home, open_s=open_s, hours=[(open_s, open_s + 3600.0)], day=np.zeros(0, np.int16))
     assert home_team_days(log) == list(range(int(EventLog.home_days(log).max(initial=0)) + 1))
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(EDGE_TIMES, max_size=400), st.integers(0, 2**32 - 1), st.sampled_from([0, 1, 3, 30]))
+def test_times_nearly_in_order_sorted_by_insertion_are_numpys_stable_sort(times, seed, swaps):
+    """A copy sorted as numpy's stable sort sorts it (signed zeros in their order, NaN last), whether nearly in order
+    (a few neighbours swapped) or not; the times themselves left as they were."""
+    from simsampling.metrics.lines import nearly_in_order
+
+    rng = np.random.default_rng(seed)
+    values = np.sort(np.array(times, dtype=float), kind="stable") if seed % 3 else np.array(times, dtype=float)
+    for _ in range(swaps if values.size > 1 else 0):
+        at = int(rng.integers(0, values.size - 1))
+        values[at], values[at + 1] = values[at + 1], values[at]
+    before = values.copy()
+    assert nearly_in_order(values).tobytes() == np.sort(values, kind="stable").tobytes()
+    assert values.tobytes() == before.tobytes()
