@@ -18,6 +18,7 @@ import numpy as np
 
 from .log import EventLog
 from .metrics import Series, mean_of
+from .metrics.lines import point_durations
 
 LITTLE_TOLERANCE = 1e-9
 """Largest relative gap accepted. The series is exact but computed in floating
@@ -72,9 +73,12 @@ def littles_law(log: EventLog, series: Series) -> list[LittleCheck]:
     """
     window = series.steps * series.step_s
     checks = []
+    # When everyone came through, a line's waits are the stage's (``stage_waits``), already added up in its
+    # summary by numpy's sum: their mean is that sum over their count (``mean_of``'s two operations).
+    durations = point_durations(log)[0] if log.everyone_counted else None
     for stage in log.stages:
         joined, left = log.line(stage)
-        waits = left - joined
+        waits = left - joined if durations is None else None
         queue = series.queue.get(stage, np.zeros(0))
         checks.append(LittleCheck(
             point_id=log.point_id,
@@ -83,7 +87,7 @@ def littles_law(log: EventLog, series: Series) -> list[LittleCheck]:
             window_s=window,
             queue_mean=float(queue.sum() * series.step_s / window) if window > 0 else 0.0,
             arrival_rate=joined.size / window if window > 0 else 0.0,
-            wait_mean_s=mean_of(waits) if waits.size else 0.0,
+            wait_mean_s=(0.0 if not joined.size else mean_of(waits) if durations is None else durations[f"wait.{stage}"].total / joined.size),
         ))
     return checks
 

@@ -220,6 +220,8 @@ def test_shortcuts_of_a_points_measuring_are_the_long_way_to_the_bit():
     from simsampling.metrics import in_order, tally
     from simsampling.metrics.lines import total_waits, waiting_before_opening_s
     from simsampling.metrics.series import sorted_sampled_times, sorted_service
+    from simsampling.checks import littles_law
+    from simsampling.metrics import mean_of, point_series
     from simsampling.metrics.staff_time import overtime_by_day_s, staffed_days
 
     counted = []  # whether everyone came through every stage: the lines, waits and services read without masks
@@ -256,6 +258,9 @@ def test_shortcuts_of_a_points_measuring_are_the_long_way_to_the_bit():
         assert waiting_before_opening_s(log) == float(np.clip(np.fmin(leave, ready[log.day]) - log.arrival_s, 0.0, None).sum()), name
         assert name != "summer-heat-rota.yaml" or log.any_reneged
         assert staffed_days(log) == np.flatnonzero(np.bincount(log.day)).tolist(), name
+        for check, stage in zip(littles_law(log, point_series(log)), log.stages):  # the waits' mean from their summary
+            joins, leaves = log.line(stage)
+            assert np.float64(check.wait_mean_s).tobytes() == np.float64(mean_of(leaves - joins) if joins.size else 0.0).tobytes(), name
         assert overtime_by_day_s(log) == [max(0.0, float(log.station_free_s()[log.served & (log.day == day)].max(initial=close_s)) - close_s)
                                           for day, (_, close_s) in enumerate(log.hours)], name
         left.append(bool(log.left.any()))
