@@ -111,6 +111,17 @@ def intervals(rng, count, span):
     return np.sort(begin, kind="stable"), np.sort(end, kind="stable")
 
 
+def split_runs(rng: np.random.Generator, runs: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The runs split between two arrays at random, in any order: (times, more, each run's array, start and stop)."""
+    source = rng.integers(0, 2, len(runs))
+    times, more = (np.concatenate([np.zeros(0)] + [run for run, there in zip(runs, source) if there == side]) for side in (0, 1))
+    at, places = [0, 0], []
+    for run, there in zip(runs, source):
+        places.append((there, at[there], at[there] + run.size))
+        at[there] += run.size
+    return times, more, np.array(places, dtype=np.intp)
+
+
 @settings(max_examples=150, deadline=None)
 @given(st.integers(1, 4), st.integers(0, 400), st.integers(0, 2**32 - 1), st.integers(0, 900), st.sampled_from([0.0, 1.0, 2.5]),
        st.sampled_from([1.0, 3.0, 16.0, 1e9]))
@@ -137,16 +148,10 @@ def test_every_stages_busiest_spell_in_one_call_is_the_long_way(stages, count, s
         if paired[k] >= 0:
             busy = busy + sorted_occupancy(runs[lines[paired[k], 0]], runs[lines[paired[k], 1]], edges)
         want.append(numpy_busiest_spell(line, busy, int(servers[k]) * duties[duty_row[k]], threshold, gap))
-    # The runs split between the two arrays, in any order.
-    source = rng.integers(0, 2, len(runs))
-    times, more = (np.concatenate([np.zeros(0)] + [run for run, there in zip(runs, source) if there == side]) for side in (0, 1))
-    at, places = [0, 0], []
-    for run, there in zip(runs, source):
-        places.append((there, at[there], at[there] + run.size))
-        at[there] += run.size
+    times, more, places = split_runs(rng, runs)
     layout = np.column_stack([lines, services, paired, duty_row, servers]).astype(np.intp)
     for loop in (busiest_spells, busiest_spells.__wrapped__):  # compiled, and as Python
-        spells, sums = loop(times, more, np.array(places, dtype=np.intp), layout, edges, duties, threshold, gap)
+        spells, sums = loop(times, more, places, layout, edges, duties, threshold, gap)
         for k, spell in enumerate(want):
             assert tuple(spells[k]) == spell[:2] and sums[k].tobytes() == np.array(spell[2:]).tobytes(), (k, spells[k], sums[k], spell)
 
@@ -545,14 +550,9 @@ def test_every_stages_line_and_busy_servers_in_one_call_are_their_occupancies(st
     layout = rng.integers(0, len(runs), (stages, 4)).astype(np.intp)
     want = [sorted_occupancy(runs[layout[k, 0]], runs[layout[k, 1]], edges) for k in range(stages)]
     want += [sorted_occupancy(runs[layout[k, 2]], runs[layout[k, 3]], edges) for k in range(stages)]
-    source = rng.integers(0, 2, len(runs))
-    times, more = (np.concatenate([np.zeros(0)] + [run for run, there in zip(runs, source) if there == side]) for side in (0, 1))
-    at, places = [0, 0], []
-    for run, there in zip(runs, source):
-        places.append((there, at[there], at[there] + run.size))
-        at[there] += run.size
+    times, more, places = split_runs(rng, runs)
     for loop in (lines_and_busy, lines_and_busy.__wrapped__):
-        got = loop(times, more, np.array(places, dtype=np.intp), layout, edges)
+        got = loop(times, more, places, layout, edges)
         assert got.shape == (2 * stages, max(edges.size - 1, 0))
         assert [row.tobytes() for row in got] == [row.tobytes() for row in want]
 
