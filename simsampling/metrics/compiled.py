@@ -120,7 +120,7 @@ def duration_summaries(seconds: np.ndarray, ends: np.ndarray, edges: np.ndarray,
         if counted[r]:
             histograms[row] = histogram_in(seconds[ends[r - 1] if r else 0:ends[r]], unit, count_edges, count_width)
             row += 1
-    found = [(np.zeros(0, np.intp), np.zeros(0, np.intp))]
+    found = [(np.zeros(0, np.intp), np.zeros(0, np.intp))]  # (an empty first, which types the list)
     largest, totals, stats = np.empty(runs), np.empty(runs), np.empty((runs, 2 + percents.size))
     bin_ends = np.empty(runs, np.intp)
     held = 0
@@ -500,7 +500,9 @@ def busiest_spells(times: np.ndarray, more: np.ndarray, runs: np.ndarray, layout
     sums, as ``busiest_spell``."""
     stages = layout.shape[0]
     steps = max(edges.size - 1, 0)
-    below = runs_edge_sums(times, more, runs, edges)
+    below = np.empty((runs.shape[0], edges.size))
+    for r in range(runs.shape[0]):
+        edge_sums_into(below[r], times if runs[r, 0] == 0 else more, runs[r, 1], runs[r, 2], edges)
     line = np.empty((stages, steps))
     for k in range(stages):
         occupancy_of_sums(line[k], below[layout[k, 0]], below[layout[k, 1]], edges)
@@ -548,16 +550,6 @@ def lines_and_busy(times: np.ndarray, more: np.ndarray, runs: np.ndarray, layout
             occupancy_of_sums(out[stages + k, first:stop], below[layout[k, 2]], below[layout[k, 3]], block)
         first = stop
     return out
-
-
-@helper
-def runs_edge_sums(times: np.ndarray, more: np.ndarray, runs: np.ndarray, edges: np.ndarray) -> np.ndarray:
-    """``edge_sums_into`` of each run of sorted times: run r is ``times`` (``runs[r, 0]`` 0) or ``more`` (1) from
-    ``runs[r, 1]`` to ``runs[r, 2]``; a row a run."""
-    below = np.empty((runs.shape[0], edges.size))
-    for r in range(runs.shape[0]):
-        edge_sums_into(below[r], times if runs[r, 0] == 0 else more, runs[r, 1], runs[r, 2], edges)
-    return below
 
 
 @helper
