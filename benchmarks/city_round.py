@@ -114,7 +114,7 @@ def measured(command: list[str], timeout: float | None = None, memory: bool = Tr
 
     def sample() -> None:
         nonlocal peak
-        while memory and not done.is_set():
+        while not done.is_set():
             try:
                 peak = max(peak, tree_memory(process))
             except psutil.Error:
@@ -122,7 +122,8 @@ def measured(command: list[str], timeout: float | None = None, memory: bool = Tr
             done.wait(0.2)
 
     sampler = threading.Thread(target=sample, daemon=True)
-    sampler.start()
+    if memory:
+        sampler.start()
     try:
         child.communicate(timeout=timeout)
         code: int | None = child.returncode
@@ -136,7 +137,8 @@ def measured(command: list[str], timeout: float | None = None, memory: bool = Tr
         code = None
     elapsed = time.perf_counter() - started
     done.set()
-    sampler.join()
+    if memory:
+        sampler.join()
     return elapsed, peak, code
 
 

@@ -78,7 +78,12 @@ def littles_law(log: EventLog, series: Series) -> list[LittleCheck]:
     durations = point_durations(log)[0] if log.everyone_counted else None
     for stage in log.stages:
         joined, left = log.line(stage)
-        waits = left - joined if durations is None else None
+        if not joined.size:
+            wait_mean_s = 0.0
+        elif durations is not None:
+            wait_mean_s = durations[f"wait.{stage}"].total / joined.size
+        else:
+            wait_mean_s = mean_of(left - joined)
         queue = series.queue.get(stage, np.zeros(0))
         checks.append(LittleCheck(
             point_id=log.point_id,
@@ -87,7 +92,7 @@ def littles_law(log: EventLog, series: Series) -> list[LittleCheck]:
             window_s=window,
             queue_mean=float(queue.sum() * series.step_s / window) if window > 0 else 0.0,
             arrival_rate=joined.size / window if window > 0 else 0.0,
-            wait_mean_s=(0.0 if not joined.size else mean_of(waits) if durations is None else durations[f"wait.{stage}"].total / joined.size),
+            wait_mean_s=wait_mean_s,
         ))
     return checks
 
