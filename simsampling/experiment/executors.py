@@ -44,6 +44,7 @@ import contextlib
 import functools
 import itertools
 import logging
+import math
 import multiprocessing
 import os
 import signal
@@ -64,6 +65,12 @@ from ..stopping import ProcessDied, die_by_signals
 BATCH_S = 1.0
 """Target work per batch, in seconds of one process: Dask's overhead per task
 is about a millisecond on a local cluster and more over a network."""
+TAPER = 2.0
+"""Near a run's end a batch holds at most the work still to batch over this many times the workers: the last
+batches get smaller and smaller, so that no worker is left with a large one while the others have none."""
+MIN_BATCH_SHARE = 20
+"""The smallest batch the tapering makes is the target over this (0.05 s of work), so that the last batches'
+own costs (a submission and its result, about a millisecond on a local Dask cluster) stay small."""
 IN_FLIGHT_PER_WORKER = 4
 """Batches submitted ahead per worker: enough to keep workers busy while the
 oldest batch finishes, few enough to bound the results held out of order."""
@@ -83,25 +90,38 @@ class SchedulerUnreachable(ConnectionError):
         super().__init__(None, cause, address)
 
 
-def batch_tasks(costs: Sequence[float], target_s: Optional[float] = None) -> list[range]:
+def batch_tasks(costs: Sequence[float], target_s: Optional[float] = None, workers: int = 1) -> list[range]:
     """Split tasks ``0..len(costs)-1`` into consecutive batches, in order.
 
-    A batch closes as soon as its estimated cost reaches ``target_s`` (default
-    ``BATCH_S``), so every batch but the last costs at least the target, and a
-    task costlier than the target is a batch of its own. A run of less than
-    the target is one batch, run in the calling process by the ``processes``
-    executor: starting workers would cost more (about 2 s each, imports).
+    A batch closes as soon as its estimated cost reaches its goal, the target
+    (default ``BATCH_S``), so a task costlier than the target is a batch of its
+    own. A run of less than the target is one batch, run in the calling process
+    by the ``processes`` executor: starting workers would cost more (about 2 s
+    each where they are spawned). With several ``workers``, the goal shrinks
+    towards the run's end (the cost still to batch over ``TAPER`` times the
+    workers, at least ``target / MIN_BATCH_SHARE``), so the workers run out of
+    work together: with batches of equal size, the last one would run on one
+    worker while the others wait (on the Xi'an round, an odd count of 0.9 s
+    batches would leave one core idle for most of a batch; benchmarks/README.md).
     """
     if not costs:
         return []
     target = BATCH_S if target_s is None else target_s
+    remaining = math.fsum(costs)
+    tapered = workers > 1 and remaining >= target  # a run of less than the target stays whole
+    least = target / MIN_BATCH_SHARE
+
+    def goal() -> float:
+        return min(target, max(least, remaining / (TAPER * workers))) if tapered else target
+
     batches: list[range] = []
-    start, cost = 0, 0.0
+    start, cost, closing = 0, 0.0, goal()
     for index, task in enumerate(costs):
         cost += task
-        if cost >= target:
+        if cost >= closing:
             batches.append(range(start, index + 1))
-            start, cost = index + 1, 0.0
+            remaining -= cost
+            start, cost, closing = index + 1, 0.0, goal()
     if start < len(costs):
         batches.append(range(start, len(costs)))
     return batches

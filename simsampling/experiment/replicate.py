@@ -517,7 +517,7 @@ def _execute(
     """Every task's PointRun, in task order, whatever the executor (the single place tasks are run)."""
     shared = _Shared(scenario, step_s, want_logs, engines or ("simpy",) * len(scenario.points))
     costs = [point_task_s(scenario.points[index], shared.engines[index]) for _, index in tasks]
-    batches = [tasks[span.start : span.stop] for span in batch_tasks(costs)]
+    batches = [tasks[span.start : span.stop] for span in batch_tasks(costs, workers=jobs)]
     if runs_in_process(executor, jobs, len(batches)):
         # In this process, one task at a time so the progress bar moves per task (and stays here:
         # many one-task batches must not start the workers that one batch did not need).

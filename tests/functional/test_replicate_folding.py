@@ -38,7 +38,7 @@ def test_batches_of_any_size_add_up_their_counts_to_the_same_figures(monkeypatch
     one_by_one = run_scenario(scenario, executor="serial")  # in this process, a task at a time
     monkeypatch.setattr(replicate, "runs_in_process", lambda *args: False)
     for size in (3, 14):
-        monkeypatch.setattr(replicate, "batch_tasks", lambda costs, size=size: [range(start, min(start + size, len(costs)))
+        monkeypatch.setattr(replicate, "batch_tasks", lambda costs, size=size, **_: [range(start, min(start + size, len(costs)))
                                                                                for start in range(0, len(costs), size)])
         batches = []
         monkeypatch.setattr(replicate, "pool_counts", lambda runs: batches.append(len(runs)) or pool_counts(runs))

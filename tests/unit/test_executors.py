@@ -8,6 +8,8 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from simsampling.experiment import executors
 from simsampling.experiment.costs import task_s
@@ -37,6 +39,42 @@ def test_thousands_of_tiny_points_make_few_batches():
     assert 15 <= len(batches) <= 25  # 4485 * 4.5 ms ~ 20 s of work, batches of a second
     assert batch_tasks([]) == []
     assert [list(b) for b in batch_tasks([0.1, 0.1])] == [[0, 1]]  # less than a second: one batch
+
+
+def finish_times(costs, batches, workers):
+    """When each worker is done if every free worker takes the next batch, in order (a pool's queue)."""
+    done = [0.0] * workers
+    for batch in batches:
+        first_free = done.index(min(done))
+        done[first_free] += sum(costs[i] for i in batch)
+    return done
+
+
+def test_with_several_workers_the_last_batches_shrink_so_the_workers_end_together():
+    costs = [0.0029] * 4485  # about the Xi'an round on the fast engine: 13 s of work
+    plain, tapered = batch_tasks(costs), batch_tasks(costs, workers=2)
+    assert [i for batch in tapered for i in batch] == list(range(len(costs)))
+    sizes = [len(batch) for batch in tapered]
+    assert sizes[0] == len(plain[0]) and sizes[-2] < sizes[0] / 10  # a second's work at first, then less and less
+    assert all(later <= earlier for earlier, later in zip(sizes, sizes[1:]))
+    assert min(sizes[:-1]) * 0.0029 >= BATCH_S / executors.MIN_BATCH_SHARE
+    plain_done, tapered_done = finish_times(costs, plain, 2), finish_times(costs, tapered, 2)
+    assert max(plain_done) - min(plain_done) > 0.9  # 13 batches of a second: one worker runs the last alone
+    assert max(tapered_done) - min(tapered_done) <= BATCH_S / executors.MIN_BATCH_SHARE
+    assert max(tapered_done) < max(plain_done) - 0.4
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.floats(0.0, 3.0), max_size=300), st.integers(1, 8))
+def test_tapered_batches_cover_every_task_once_and_close_at_their_goal(costs, workers):
+    batches = batch_tasks(costs, target_s=1.0, workers=workers)
+    assert [i for batch in batches for i in batch] == list(range(len(costs)))
+    if sum(costs) < 1.0:
+        assert len(batches) <= 1  # a run of less than the target stays whole (in the calling process)
+    least = 1.0 / executors.MIN_BATCH_SHARE
+    for batch in batches[:-1]:  # each closed on the task that brought it to its goal, between least and target
+        assert sum(costs[i] for i in batch) >= least
+        assert sum(costs[i] for i in batch[:-1]) < 1.0
 
 
 def test_task_cost_grows_with_population_and_is_smaller_on_the_fast_engine():
