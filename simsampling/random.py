@@ -104,15 +104,22 @@ def point_streams(seed: int, replication: int, point_id: str) -> "PointStreams":
 class PointStreams:
     """The generators of one point's streams in one replication, by name (``stream``)."""
 
-    __slots__ = ("seed", "replication", "point", "_pool", "_step")
+    __slots__ = ("seed", "replication", "point", "_pool", "_step", "_numbered")
 
     def __init__(self, seed: int, replication: int, point: int):
         self.seed, self.replication, self.point = seed, replication, point
         self._pool, self._step = seeding.mixed(seed, (replication, point))
+        self._numbered = None
 
     def __call__(self, name: str) -> np.random.Generator:
         number = stream_number(name)
-        state = seeding.hashed_state(self._pool, _hashed_number(self._step, number))
+        if number < len(STREAMS):
+            # A point asks for about fifteen numbered streams: all of their states made at the first, at once.
+            if self._numbered is None:
+                self._numbered = seeding.states_of(self._pool, _numbered_table(self._step))
+            state = self._numbered[number]
+        else:
+            state = seeding.hashed_state(self._pool, _hashed_number(self._step, number))
         seeded = seeding.Seeded(self.seed, (self.replication, self.point, number), state)
         return np.random.Generator(np.random.PCG64(seeded))
 
@@ -120,6 +127,13 @@ class PointStreams:
 @lru_cache(maxsize=256)
 def _point_streams(seed: int, replication: int, point: int) -> PointStreams:
     return PointStreams(seed, replication, point)
+
+
+@lru_cache(maxsize=64)
+def _numbered_table(step: int) -> np.ndarray:
+    """``seeding.one_word_table`` of the numbered streams (``STREAMS``: 0, 1, 2... in order) from ``step`` on."""
+    assert sorted(STREAMS.values()) == list(range(len(STREAMS))), "stream numbers are 0..n-1"
+    return seeding.one_word_table(step, range(len(STREAMS)))
 
 
 @lru_cache(maxsize=4096)

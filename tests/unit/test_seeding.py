@@ -55,6 +55,20 @@ def test_mixing_words_hashed_ahead_is_mixing_them(seed, key, last):
     assert len(hashed) == 4 * len(seeding.words(last))
     np.testing.assert_array_equal(seeding.hashed_state(pool, hashed), seeding.generate_state(seed, key + (last,)))
 
+
+@settings(max_examples=200, deadline=None)
+@given(seed=numbers, key=st.lists(numbers, min_size=1, max_size=4).map(tuple),
+       lasts=st.lists(st.one_of(st.sampled_from([0, 1, 2**31, 2**32 - 1]), st.integers(0, 2**32 - 1)), max_size=40))
+def test_one_word_states_at_once_are_each_mixed_alone(seed, key, lasts):
+    """``states_of`` a ``one_word_table``: each row the state of the key and that one word, numpy's."""
+    pool, step = seeding.mixed(seed, key)
+    states = seeding.states_of(pool, seeding.one_word_table(step, lasts))
+    assert states.dtype == np.uint64 and states.shape == (len(lasts), 4)
+    for row, last in zip(states, lasts):
+        np.testing.assert_array_equal(row, seeding.hashed_state(pool, seeding.hashed_words(step, (last,))))
+        np.testing.assert_array_equal(row, seeding.generate_state(seed, key + (last,)))
+
+
 @settings(max_examples=200, deadline=None)
 @given(
     seed=st.integers(0, 2**63 - 1),
@@ -73,6 +87,16 @@ def test_every_numbered_stream_of_a_point_is_numpys():
     streams = point_streams(20211225, 3, "xa-0001")
     for name in STREAMS:
         assert streams(name).bit_generator.state == numpy_stream(20211225, 3, "xa-0001", name).bit_generator.state
+
+
+def test_a_points_streams_asked_in_any_order_and_again_are_numpys():
+    """The numbered streams' states are made together at the first asked (named or numbered): each stream the
+    same whichever comes first, asked again a fresh stream from its start."""
+    for first in ("stage:own", "swab", "disinfection", "show_up"):
+        streams = point_streams(5, 2, f"order-{first}")
+        for name in (first, *reversed(list(STREAMS)), "swab", "stage:own"):
+            expected = numpy_stream(5, 2, f"order-{first}", name)
+            np.testing.assert_array_equal(streams(name).random(3), expected.random(3))
 
 
 def test_a_stream_asked_for_other_words_answers_as_numpys_seed_sequence():
