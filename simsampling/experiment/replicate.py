@@ -114,8 +114,12 @@ def pool_counts(runs: list[PointRun]) -> list[PointRun]:
         for run in group:
             bins.add_durations(run.tally.durations)
             run.tally.durations = {kind: part.without_bins() for kind, part in run.tally.durations.items()}
-            for stage, counts in run.wait_counts.items():
-                waits[stage] = waits.get(stage, 0) + counts
+            for stage, counts in run.wait_counts.items():  # added in place: one array a stage, not one a point
+                held = waits.get(stage)
+                if held is None:
+                    waits[stage] = counts.copy()
+                else:
+                    held += counts
             run.wait_counts = {}
         group[0].pooled = BatchCounts(bins.sparse(), waits)
     return runs

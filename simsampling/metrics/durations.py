@@ -4,6 +4,7 @@ over many, without sorting them; the clock's units.
 
 from __future__ import annotations
 
+import itertools
 import math
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -32,6 +33,12 @@ def mean_of(values: np.ndarray) -> float:
     """``float(values.mean())`` of a 1-d float64 array, without ``mean``'s Python wrapper (a few microseconds,
     several times a point): numpy's own sum divided by the count, the same two operations (the same bits)."""
     return float(np.add.reduce(values) / values.size)
+
+
+def run_ends(sizes: list[int]) -> np.ndarray:
+    """Where each of runs of these sizes ends when laid end to end (``np.cumsum``'s values, as intp), without its
+    wrapper's round trip through an array of the list (about 3 us, twice a point)."""
+    return np.fromiter(itertools.accumulate(sizes), np.intp, len(sizes))
 
 
 def in_order(values: np.ndarray) -> np.ndarray:
@@ -139,7 +146,7 @@ def summarised(columns: list[np.ndarray], counted: tuple[bool, ...]) -> tuple[li
     numpy's sum of the minutes over the count); the bins, and the counts in ``WAIT_BINS``, are views of one array."""
     sizes = [column.size for column in columns]
     bins, counts, bin_ends, largest, totals, stats, histograms = duration_summaries(
-        columns[0] if len(columns) == 1 else np.concatenate(columns), np.cumsum(sizes, dtype=np.intp), DURATION_EDGES,
+        columns[0] if len(columns) == 1 else np.concatenate(columns), run_ends(sizes), DURATION_EDGES,
         int(SECOND_BINS_S), _PERCENTS, MINUTE, np.array(counted, dtype=np.bool_), WAIT_BINS, WAIT_BIN_MIN)
     cuts = [0, *bin_ends.tolist()]
     return ([Durations(count, total, top, bins[cuts[k]:cuts[k + 1]], counts[cuts[k]:cuts[k + 1]], dict(zip(TIME_STATS, row)))

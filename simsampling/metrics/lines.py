@@ -10,7 +10,7 @@ import numpy as np
 
 from ..log import EventLog
 from .compiled import merged_peaks, peak, sort_runs
-from .durations import Durations, in_order, summarised
+from .durations import Durations, in_order, run_ends, summarised
 
 
 MOST_MOVES = 8
@@ -43,7 +43,7 @@ def sorted_lines(log: EventLog) -> SortedLines:
         joins, leaves = zip(*(log.line(stage) for stage in log.stages)) if log.stages else ((), ())
         runs = joins + leaves
         times = np.concatenate(runs) if runs else np.zeros(0)
-        ends = np.cumsum([run.size for run in runs], dtype=np.intp)
+        ends = run_ends([run.size for run in runs])
         for run in np.flatnonzero(sort_runs(times, ends, MOST_MOVES)):  # (a NaN, or far from in order)
             times[ends[run - 1] if run else 0:ends[run]].sort(kind="stable")
         bounds = [0, *ends.tolist()]

@@ -13,6 +13,7 @@ from scipy import stats
 from simsampling.draws import ResidentDraws
 from simsampling.experiment import simulate_task
 from simsampling.log import EventLog
+from simsampling.metrics.durations import run_ends
 from simsampling.metrics import (
     DURATION_EDGES,
     TIME_STATS,
@@ -80,6 +81,15 @@ def test_time_stats_in_minutes():
     assert result["p95"] == pytest.approx(np.percentile(minutes, 95))
     assert result["max"] == 10.0
     assert all(isinstance(v, float) for v in result.values())
+
+
+@given(st.lists(st.integers(0, 2**40), max_size=12))
+def test_run_ends_are_numpys_cumsum(sizes):
+    """``run_ends`` of runs' sizes (none, zeros, large): ``np.cumsum(sizes, dtype=np.intp)``, values and dtype."""
+    ends = run_ends(sizes)
+    expected = np.cumsum(sizes, dtype=np.intp)
+    assert ends.dtype == expected.dtype and ends.shape == expected.shape
+    np.testing.assert_array_equal(ends, expected)
 
 
 def test_time_stats_of_nothing_is_nan():
