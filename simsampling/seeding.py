@@ -183,38 +183,33 @@ def hashed_pool(pool, hashed: tuple[int, ...]) -> tuple[int, int, int, int]:
 
 def one_word_table(step: int, numbers) -> np.ndarray:
     """What ``states_of`` needs of one-word stream numbers mixed from ``step`` on: per number, its words hashed
-    (``hashed_words``) times the mixing's right multiplier, kept to 32 bits, for each of the state's eight words
-    (the four pool words twice). The same at every point: made once per step."""
+    (``hashed_words``) times the mixing's right multiplier, kept to 32 bits, for each of the state's eight 32-bit
+    words (the four pool words twice). The same at every point: made once per step."""
     rows = [hashed_words(step, (number,)) for number in numbers]
     assert all(len(row) == POOL for row in rows), "one word a number: below 2**32"
-    table = np.array([(MIX_MULT_R * value) & MASK for row in rows for value in row], dtype=np.uint64)
+    table = np.array([(MIX_MULT_R * value) & MASK for row in rows for value in row], dtype="<u4")
     return np.tile(table.reshape(len(rows), POOL), 2)
 
 
-_OUT_BEFORE = np.array(_OUT_FLAT[0::2], dtype=np.uint64)
-_OUT_AFTER = np.array(_OUT_FLAT[1::2], dtype=np.uint64)
-_MASK64 = np.uint64(MASK)
-_SHIFT = np.uint64(XSHIFT)
-_HALF = np.uint64(32)
+_OUT_BEFORE = np.array(_OUT_FLAT[0::2], dtype="<u4")
+_OUT_AFTER = np.array(_OUT_FLAT[1::2], dtype="<u4")
+_SHIFT = np.uint32(XSHIFT)
 
 
 def states_of(pool, table: np.ndarray) -> np.ndarray:
     """``hashed_state(pool, hashed_words(step, (number,)))`` of every number of a ``one_word_table``, one row
-    each: a point's numbered streams seeded in a dozen numpy operations on all of them, not about 3 us of
-    Python each. Each operation is ``hashed_pool``'s then ``state``'s, on 64-bit words cut to 32 bits where
-    they cut Python's integers, so the words are theirs (tests/unit/test_seeding.py)."""
+    each: a point's numbered streams seeded in nine numpy operations on all of them, not about 3 us of Python
+    each. ``hashed_pool``'s then ``state``'s operations on unsigned 32-bit words, which wrap as their ``& MASK``
+    cuts Python's integers; the eight little-endian 32-bit words of a row are its four 64-bit words, low half
+    first (tests/unit/test_seeding.py holds the rows to numpy's states)."""
     left = MIX_MULT_L
     pool_words = [(left * word) & MASK for word in pool]
-    mixed_words = np.array(pool_words + pool_words, dtype=np.uint64) - table
-    mixed_words &= _MASK64
-    mixed_words ^= mixed_words >> _SHIFT
-    mixed_words ^= _OUT_BEFORE
-    mixed_words *= _OUT_AFTER
-    mixed_words &= _MASK64
-    mixed_words ^= mixed_words >> _SHIFT
-    out = mixed_words[:, 1::2] << _HALF
-    out |= mixed_words[:, 0::2]
-    return out
+    words32 = np.array(pool_words + pool_words, dtype="<u4") - table
+    words32 ^= words32 >> _SHIFT
+    words32 ^= _OUT_BEFORE
+    words32 *= _OUT_AFTER
+    words32 ^= words32 >> _SHIFT
+    return words32.view("<u8").astype(np.uint64, copy=False)
 
 
 def generate_state(seed: int, spawn_key: tuple[int, ...]) -> np.ndarray:
