@@ -5,8 +5,11 @@ become text a whole column at once, and polars (compiled Rust) writes the rows, 
 quoting and Parquet's typed columns, so a city's tables take a fraction of a second
 rather than a Python loop over millions of cells (docs/architecture.md says why polars).
 
-A small table (up to ``SMALL_TABLE_CELLS`` cells, e.g. the demo's) is written by the
-``csv`` module itself: importing polars costs more (0.3 s of CPU) than the whole table.
+A small table (up to ``SMALL_TABLE_CELLS`` cells, e.g. the demo's) is written by Python
+itself (``joined_rows``): importing polars costs more (0.14-0.3 s of CPU) than the whole
+table. So is a table whose cells Python formats anyway (no fixed decimals), up to
+``TEXT_TABLE_CELLS`` cells, unless polars is loaded already: a city's kpis.csv, points.csv
+and queue_by_point.csv cost less so than polars' import.
 
 The CSV bytes are those Python's ``csv`` module writes with its defaults, which is
 how these tables were first written (tests/unit/test_tables.py compares both on
@@ -26,6 +29,7 @@ import csv
 import io
 import itertools
 import math
+import sys
 from pathlib import Path
 from typing import Any, Callable, Iterable, Optional, Sequence, Union
 
@@ -36,8 +40,16 @@ from .choices import FORMATS
 Column = Union[np.ndarray, Sequence[Any]]
 PARQUET_COMPRESSION = "zstd"
 SMALL_TABLE_CELLS = 100_000
-"""Up to this many cells, CSV rows are written by the ``csv`` module (about 1 µs a cell) rather than by polars,
-whose import alone takes 0.3 s of CPU: the same bytes either way (tests/unit/test_tables.py)."""
+"""Up to this many cells, CSV rows are written by Python (``joined_rows``) rather than by polars, whose import alone
+takes 0.14-0.3 s of CPU: the same bytes either way (tests/unit/test_tables.py)."""
+
+
+TEXT_TABLE_CELLS = 10_000_000
+"""Up to this many cells, a table whose cells are formatted by Python (no fixed decimals) is written without polars
+unless polars is loaded already: its rows joined as text cost about 15 ns a cell more than polars' writer (the Xi'an
+round's kpis.csv, 2.8 million cells: 0.15 s against 0.11 s), its import 0.14 s of CPU and some 10,000 page faults."""
+QUOTED = (",", '"', "\r", "\n")
+"""What makes the ``csv`` module quote a field (QUOTE_MINIMAL, its default delimiter, quote and line ends)."""
 
 
 FORMULA_STARTS = frozenset("=+-@\t\r")
@@ -168,17 +180,49 @@ def append_csv(handle, columns: Sequence[Column], decimals: Optional[int] = None
     """
     if not columns or not len(columns[0]):
         return
-    # The csv module for small tables, and for a lone column: csv writes a lone empty field as "", polars as an empty line.
-    cells = len(columns) * len(columns[0])
-    if len(columns) == 1 or max(cells, table_cells or 0) <= SMALL_TABLE_CELLS:
-        cells = [number_cells(values) if decimals is None else fixed_cells(values, decimals) for values in columns]
-        text = io.StringIO()
-        csv.writer(text).writerows(zip(*cells))
-        handle.write(text.getvalue().encode("utf-8"))
+    # The csv module for a lone column: it writes a lone empty field as "", polars as an empty line.
+    if len(columns) == 1:
+        handle.write(csv_bytes([number_cells(columns[0]) if decimals is None else fixed_cells(columns[0], decimals)]))
+        return
+    size = max(len(columns) * len(columns[0]), table_cells or 0)
+    if size <= SMALL_TABLE_CELLS or (decimals is None and size <= TEXT_TABLE_CELLS and "polars" not in sys.modules):
+        handle.write(joined_rows([number_cells(values) if decimals is None else fixed_cells(values, decimals)
+                                  for values in columns]))
         return
     table = frame(columns, typed=decimals is not None)
     table.write_csv(handle, include_header=False, line_terminator="\r\n", float_precision=decimals, null_value="",
                     quote_style="necessary")
+
+
+def csv_bytes(cells: Sequence[Sequence[Optional[str]]]) -> bytes:
+    """The rows of columns of cells as the ``csv`` module writes them (UTF-8)."""
+    text = io.StringIO()
+    csv.writer(text).writerows(zip(*cells))
+    return text.getvalue().encode("utf-8")
+
+
+def joined_rows(cells: Sequence[list[Optional[str]]]) -> bytes:
+    """``csv_bytes(cells)`` for rows of two cells or more, each row joined by ``str.join``: the ``csv`` module looks at
+    every character of every field (the Xi'an round's kpis.csv: 0.29 s against 0.15 s). A column is looked at as one
+    text; where it holds what the ``csv`` module quotes (``QUOTED``), those of its cells are quoted as it quotes them
+    (in double quotes, a double quote doubled). An empty cell (None) is empty text."""
+    columns = []
+    for column in cells:
+        if None in column:
+            column = [cell or "" for cell in column]
+        text = "".join(column)
+        if any(mark in text for mark in QUOTED):
+            column = [quoted(cell) for cell in column]
+        columns.append(column)
+    return ("\r\n".join(map(",".join, zip(*columns))) + "\r\n").encode("utf-8")
+
+
+def quoted(cell: str) -> str:
+    """A field as the ``csv`` module writes it by default: in double quotes, a double quote doubled, when it holds a
+    comma, a double quote or a line end; else as it is."""
+    if any(mark in cell for mark in QUOTED):
+        return '"' + cell.replace('"', '""') + '"'
+    return cell
 
 
 def write_csv(path: Path, header: Sequence[str], columns: Sequence[Column], decimals: Optional[int] = None) -> None:

@@ -3,7 +3,7 @@
 The reference writers below are how results tables were written before they were
 written a column at a time: Python's ``csv.writer`` over rows, numbers ``{:.10g}``
 (persons: ``{:.3f}``), NaN and infinities empty. Every table must keep those bytes,
-whether polars writes it or (a small table) the csv module.
+whether polars writes it or Python (``tables.joined_rows``).
 """
 
 from __future__ import annotations
@@ -11,10 +11,13 @@ from __future__ import annotations
 import csv
 import io
 import math
+import sys
 
 import numpy as np
 import polars as pl
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from simsampling.log import EventLog, clock_text
 from simsampling import tables
@@ -91,11 +94,42 @@ def random_floats(rng: np.random.Generator, n: int) -> np.ndarray:
     return rng.permutation(values)
 
 
-@pytest.fixture(params=["polars", "csv module"])
+@pytest.fixture(params=["polars", "python"])
 def writer(request, monkeypatch):
-    """Each byte comparison twice: every table through polars, then every table through the csv module."""
+    """Each byte comparison twice: every table through polars, then every table through Python (``joined_rows``)."""
     monkeypatch.setattr(tables, "SMALL_TABLE_CELLS", 0 if request.param == "polars" else 10**12)
+    monkeypatch.setattr(tables, "TEXT_TABLE_CELLS", 0 if request.param == "polars" else 10**12)
     return request.param
+
+
+CELL_TEXT = st.text(st.sampled_from(list('ab,"\r\n \t=-1.é北')), max_size=6)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.integers(2, 4).flatmap(lambda width: st.lists(st.lists(st.none() | CELL_TEXT, min_size=width, max_size=width),
+                                                         min_size=1, max_size=8)))
+def test_joined_rows_are_the_csv_modules_rows(rows):
+    """Cells with commas, quotes, line ends, empty texts and None, rows of two cells or more: the csv module's bytes."""
+    columns = [list(column) for column in zip(*rows)]
+    assert tables.joined_rows(columns) == tables.csv_bytes(columns)
+
+
+def test_a_large_table_of_python_cells_is_written_without_loading_polars(tmp_path, monkeypatch):
+    """Beyond SMALL_TABLE_CELLS a table whose cells Python formats goes on without polars when polars is not loaded
+    (a city's kpis.csv), the same bytes; one with fixed decimals, or once polars is loaded, goes through polars."""
+    rng = np.random.default_rng(5)
+    floats = random_floats(rng, 200)
+    names = [NAMES[k % len(NAMES)] for k in range(floats.size)]
+    expected = reference_csv(["name", "x"], zip(names, floats.tolist()))
+    monkeypatch.setattr(tables, "SMALL_TABLE_CELLS", 10)
+    monkeypatch.delitem(sys.modules, "polars")
+    write_csv(tmp_path / "t.csv", ["name", "x"], [names, floats])
+    assert "polars" not in sys.modules
+    assert (tmp_path / "t.csv").read_bytes() == expected
+    monkeypatch.setattr(tables, "TEXT_TABLE_CELLS", 100)
+    monkeypatch.setitem(sys.modules, "polars", pl)
+    write_csv(tmp_path / "polars.csv", ["name", "x"], [names, floats])
+    assert (tmp_path / "polars.csv").read_bytes() == expected
 
 
 def test_rows_of_mixed_cells_are_written_as_the_csv_module_writes_them(tmp_path, writer, monkeypatch):
