@@ -208,9 +208,11 @@ def joined_rows(cells: Sequence[list[Optional[str]]]) -> bytes:
     (in double quotes, a double quote doubled). An empty cell (None) is empty text."""
     columns = []
     for column in cells:
-        if None in column:
+        try:
+            text = "".join(column)
+        except TypeError:  # an empty cell (None) in it
             column = [cell or "" for cell in column]
-        text = "".join(column)
+            text = "".join(column)
         if any(mark in text for mark in QUOTED):
             column = [quoted(cell) for cell in column]
         columns.append(column)
