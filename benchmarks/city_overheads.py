@@ -19,8 +19,8 @@ Parts, on the Xi'an round (scenarios/calibration/xian-2021-round.yaml, 4,485 poi
   meanwhile; else ``write_results``), with the collector as in the command's process where the version has
   it (``collector.for_a_command``'s thresholds, the run's results frozen by ``kept_frozen``: without them, a
   collection walking the round's results adds up to half a second to the main process). Printed: wall, and CPU of this process and of its children. The
-  first repeat is the one a run makes: writing points.csv loads polars here, after which the tables are
-  no longer written aside (``report.tables_aside``), which later repeats say.
+  first repeat is the one a run makes: in a version that writes points.csv through polars, that loads polars
+  here, after which the tables are no longer written aside (``report.tables_aside``), which later repeats say.
 
 * ``merge``: the main process's share of a run while its workers simulate: the first ``--points`` points
   simulated once here in batches of 250 (``replicate._run_batch``), pickled as workers send them, then fed to ``run_scenario`` in place
