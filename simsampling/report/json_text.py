@@ -24,6 +24,8 @@ from typing import Any, Optional, Union
 
 import orjson
 
+from ..plain_json import REPR_BELOW, REPR_FROM, PlainTree
+
 INDENT = "  "
 
 
@@ -110,10 +112,6 @@ def _python_text(value: Any) -> str:
     return "".join(out)
 
 
-REPR_FROM, REPR_BELOW = 1e-3, 1e15
-"""Magnitudes of the floats left to orjson, whose text there is ``repr``'s (tests/unit/test_json_text.py); any other
-non-zero finite float goes in as its ``repr``. (Python's ``repr`` writes an exponent below 1e-4 and from 1e16 on:
-the margins cost nothing, a float of a summary is seldom outside them.)"""
 NoneType = type(None)
 
 
@@ -131,8 +129,8 @@ def _settled(value: Union[dict, list, tuple]) -> Union[dict, list, tuple]:
     """``value``, or a copy of it in which the floats orjson writes otherwise than ``repr`` are fragments of their
     ``repr`` (copies of the containers on the way only); ``_NotPlain`` when the tree holds what orjson would
     write otherwise than json. The common case, nothing to change, is checked inline (types compared one by one:
-    three times faster than a set's lookup, 0.14 s for the Xi'an round's summary); from the first change on,
-    ``_settled_item`` does the rest on a copy."""
+    three times faster than a set's lookup, 0.14 s for the Xi'an round's summary); a ``PlainTree`` is passed over
+    (checked when it was made: ``plain_json``); from the first change on, ``_settled_item`` does the rest on a copy."""
     for item in value.values() if type(value) is dict else value:
         kind = type(item)
         if kind is float:
@@ -143,7 +141,7 @@ def _settled(value: Union[dict, list, tuple]) -> Union[dict, list, tuple]:
             new = _settled(item)
             if new is item:
                 continue
-        elif kind is str or kind is int or kind is NoneType or kind is bool:
+        elif kind is str or kind is int or kind is NoneType or kind is bool or kind is PlainTree:
             continue
         else:
             raise _NotPlain
@@ -166,7 +164,7 @@ def _settled_item(item: Any) -> Any:
         return item if REPR_FROM <= abs(item) < REPR_BELOW or item == 0.0 else _repr_fragment(item)
     if kind is dict or kind is list or kind is tuple:
         return _settled(item)
-    if kind is str or kind is int or kind is NoneType or kind is bool:
+    if kind is str or kind is int or kind is NoneType or kind is bool or kind is PlainTree:
         return item
     raise _NotPlain
 

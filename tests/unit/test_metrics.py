@@ -542,6 +542,33 @@ def test_one_replication_summarised_as_every_estimate(tree):
     assert summarise([tree]) == slow(tree)
 
 
+def _means(node):
+    for value in node.values():
+        if isinstance(value, dict) and "mean" not in value:
+            yield from _means(value)
+        else:
+            yield value["mean"]
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.recursive(st.one_of(st.floats(allow_nan=True), st.sampled_from([0.0, -0.0, 1e-3, 9.9e-4, 1e15, 1e16, -5e-5]),
+                              st.integers(-10, 10), st.booleans(), st.none()),
+                    lambda leaves: st.dictionaries(st.text("abc", min_size=1, max_size=2), leaves, min_size=1, max_size=3),
+                    max_leaves=8).filter(lambda tree: isinstance(tree, dict)))
+def test_one_replication_summary_is_a_plain_tree_when_orjson_writes_every_mean_as_json(tree):
+    """A subtree is a PlainTree exactly when each of its means is None or a float orjson writes as repr does."""
+    from simsampling.plain_json import PlainTree, plain_float
+
+    def check(node):
+        branches = [value for value in node.values() if "mean" not in value]
+        for branch in branches:
+            check(branch)
+        plain = all(mean is None or plain_float(mean) for mean in _means(node))
+        assert (type(node) is PlainTree) == plain and (plain or type(node) is dict)
+
+    check(summarise([tree]))
+
+
 @pytest.mark.parametrize("n", [1, 6, 2600])
 def test_durations_crowded_in_few_bins_are_numpys_to_the_bit(n):
     """Every percentile's values gathered from one or two crowded bins (one second wide, or 0 with -0.0 in it)."""
