@@ -37,20 +37,20 @@ def fluid_departures(arrived: np.ndarray, served: np.ndarray, out: np.ndarray) -
     have served by each time. Each comparison as ``np.minimum`` makes it (NaN kept; the first argument the
     running minimum), each sum as ``np.add``, so the figures are :func:`departures_numpy`'s."""
     stages, points, rows, steps = served.shape
+    lowest = np.zeros(stages)  # each stage's running minimum: the stages in one pass over time, not one each
     for p in range(points):
         for r in range(rows):
             for t in range(steps):
-                out[p, r, t] = arrived[p, t]
-            for s in range(stages):
-                lowest = 0.0
-                for t in range(steps):
-                    short = out[p, r, t] - served[s, p, r, t]
+                flow = arrived[p, t]
+                for s in range(stages):
+                    short = flow - served[s, p, r, t]
                     if not (short < 0.0 or short != short):  # np.minimum(short, 0.0)
                         short = 0.0
-                    if t > 0 and (lowest < short or lowest != lowest):  # np.minimum.accumulate
-                        short = lowest
-                    lowest = short
-                    out[p, r, t] = served[s, p, r, t] + short
+                    if t > 0 and (lowest[s] < short or lowest[s] != lowest[s]):  # np.minimum.accumulate
+                        short = lowest[s]
+                    lowest[s] = short
+                    flow = served[s, p, r, t] + short
+                out[p, r, t] = flow
     return out
 
 
