@@ -38,7 +38,7 @@ from typing import Callable, Optional
 import numpy as np
 
 from ..experiment.replicate import point_log
-from ..metrics import fluid_departures, rows_interp, rows_interp_numpy, time_stats
+from ..metrics import fluid_departures, pushed_times, rows_interp, rows_interp_numpy, time_stats
 from ..stages import union
 from ..scenario.schema import PoissonArrivals, Point, Scenario
 from .capacity import mean_service_s, open_mask, setup_times, stage_rates, stages_of
@@ -46,6 +46,7 @@ from .plans import (
     SMALLEST_FACTOR,
     Arrivals,
     clock_at,
+    day_edges,
     opening_time,
     plan_span_h,
     plan_window,
@@ -373,21 +374,22 @@ def _pusher(pushes: list[Push], base: np.ndarray, grid: np.ndarray, hours, roste
     windows = [push.window if not w else (grid[0], grid[-1]) for push, w in zip(pushes, walk_in)]
     start_s = np.array([start for start, _ in windows])[:, None]
     start_open = opening_time(hours, start_s)
-    span = np.maximum(opening_time(hours, np.array([end for _, end in windows])[:, None]) - start_open, 1.0)
+    span = np.maximum(opening_time(hours, np.array([end for _, end in windows])[:, None]) - start_open, 1.0)[:, 0]
     since_start = opening_time(hours, grid)[None, :] - start_open  # each grid time's opening time after the first call
     early = grid[None, :] <= start_s
     ramp = np.arange(grid.size) * 1e-6  # keeps the moved times increasing, for interpolation
     most = np.maximum(roster, base[:, -1])[:, None]
+    first_open, days, moved = np.ascontiguousarray(start_open[:, 0]), day_edges(hours), np.empty(since_start.shape)
 
     def pushed(value: np.ndarray) -> np.ndarray:
         # What does not depend on the push is made once above; a kind no point has is not computed.
         if walk_in.all():
             return np.minimum(base * value[:, None], most)
-        factor = np.where(walk_in, 1.0, (span[:, 0] - value * 3600.0) / span[:, 0])[:, None]
-        moved = np.where(early, grid, clock_at(hours, start_open + since_start * factor, start=True))
-        if not (moved[:, 1:] >= moved[:, :-1]).all():  # increasing but where rounding steps back (then the most so far)
-            moved = np.maximum.accumulate(moved, axis=1)
-        compressed = _rows_interp(grid, moved + ramp, base)
+        factor = np.where(walk_in, 1.0, (span - value * 3600.0) / span)
+        # Compressed in opening time, read back into clock times (the next opening at a day's end: ``clock_at``'s
+        # ``start``), the grid before the first call, the most so far where rounding steps back, plus the ramp.
+        compressed = _rows_interp(grid, pushed_times(first_open, since_start, factor, early, grid, *days, ramp, moved),
+                                  base)
         if not walk_in.any():
             return compressed
         return np.where(walk_in[:, None], np.minimum(base * value[:, None], most), compressed)

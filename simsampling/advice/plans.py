@@ -75,16 +75,22 @@ def clock_at(hours: Hours, opened_s, start: bool = False):
                 return open_s + opened - passed
             passed += length
     opened = np.asarray(opened_s, dtype=float)
-    lengths = np.array([close_s - open_s for open_s, close_s in hours])
-    ends = np.cumsum(lengths)
+    opens, starts, ends = day_edges(hours)
     # Each time's day: the days that end before it (at a day's end: with ``start``, that day too). A comparison
     # a day, not a search: a round has a few days (MAX_DAYS), and the headroom's search asks for a city at a time.
     day = np.zeros(opened.shape, dtype=np.intp)
     for end in ends[:-1]:
         day += (opened >= end) if start else (opened > end)
-    opens = np.array([open_s for open_s, _ in hours])
-    when = opens[day] + opened - (ends - lengths)[day]
+    when = opens[day] + opened - starts[day]
     return float(when) if when.ndim == 0 else when
+
+
+def day_edges(hours: Hours) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Each day's opening (a clock time), and the opening time at its opening and at its closing: what
+    :func:`clock_at` reads an array of opening times back with (and the headroom's compiled pushes)."""
+    lengths = np.array([close_s - open_s for open_s, close_s in hours])
+    ends = np.cumsum(lengths)
+    return np.array([open_s for open_s, _ in hours]), ends - lengths, ends
 
 
 # ------------------------------------------------------------------ the plan's span

@@ -31,7 +31,7 @@ from .compiled import (
     peak,
     sorted_occupancy,
 )
-from .fluid import fluid_departures, rows_interp, rows_interp_numpy
+from .fluid import fluid_departures, pushed_times, rows_interp, rows_interp_numpy
 from .durations import (
     DAY,
     DURATION_EDGES,
@@ -154,6 +154,7 @@ __all__ = [
     "estimate",
     "flatten",
     "fluid_departures",
+    "pushed_times",
     "home_team_days",
     "in_order",
     "mean_of",

@@ -1,5 +1,6 @@
-"""The fluid stages' compiled loop against its numpy twin (which runs while it is interpreted): the same
-departures to the bit, on curves as the headroom makes them and on any values (NaN, infinities, signed zeros)."""
+"""The fluid's compiled loops against their numpy twins (which run while they are interpreted): the same
+departures, readings and pushed times to the bit, on curves as the headroom makes them and on any values (NaN,
+infinities, signed zeros)."""
 
 from __future__ import annotations
 
@@ -8,8 +9,9 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from simsampling.metrics import fluid_departures, rows_interp, rows_interp_numpy
-from simsampling.metrics.fluid import departures_numpy
+from simsampling.advice.plans import clock_at, day_edges, opening_time
+from simsampling.metrics import fluid_departures, pushed_times, rows_interp, rows_interp_numpy
+from simsampling.metrics.fluid import departures_numpy, pushed_times_numpy
 
 ANY = st.one_of(st.floats(-50, 50, width=16), st.sampled_from([0.0, -0.0, np.nan, np.inf, -np.inf]))
 
@@ -82,3 +84,40 @@ def test_rows_read_in_their_own_row_are_numpys_reading_of_all_rows_to_the_bit(re
     want = rows_interp_numpy(x, xp, fp, step, np.empty((rows, x.shape[1])))
     assert same_bits(rows_interp(x, xp, fp, step, np.empty((rows, x.shape[1]))), want)
     assert same_bits(rows_interp.__wrapped__(x, xp, fp, step, np.empty((rows, x.shape[1]))), want)  # the loop as Python
+
+
+@st.composite
+def pushes(draw) -> tuple:
+    """(hours, the arguments of :func:`pushed_times` but ``day_opens``, ``day_starts``, ``day_ends``) as the
+    headroom's pushes make them: days of opening hours, a grid over them, rows with a first call, a factor (steps
+    back where it is large, ties at the days' ends, NaN or infinities now and then) and the ramp."""
+    days = draw(st.integers(1, 3))
+    hours = []
+    for day in range(days):
+        open_s = day * 86400.0 + draw(st.sampled_from([0.0, 25200.0, 43200.0]))
+        hours.append((open_s, open_s + draw(st.sampled_from([3600.0, 21600.0, 43200.0]))))
+    rows, steps = draw(st.integers(1, 4)), draw(st.integers(1, 40))
+    grid = np.sort(np.array(draw(st.lists(st.floats(0.0, days * 86400.0, width=32), min_size=steps, max_size=steps))))
+    first = np.array(draw(st.lists(st.floats(0.0, days * 86400.0, width=32), min_size=rows, max_size=rows)))
+    factor = np.array(draw(st.lists(st.one_of(st.floats(0.0, 5.0), st.sampled_from([0.02, 1.0, np.nan, np.inf, -1.0])),
+                                    min_size=rows, max_size=rows)))
+    first_open = opening_time(hours, first)
+    since = opening_time(hours, grid)[None, :] - first_open[:, None]
+    early = grid[None, :] <= first[:, None]
+    return hours, first_open, since, factor, early, grid, np.arange(steps) * 1e-6
+
+
+@pytest.mark.filterwarnings("ignore:invalid value:RuntimeWarning")  # infinities times zero, on purpose
+@settings(max_examples=200, deadline=None)
+@given(pushes())
+def test_the_compiled_pushed_times_are_numpys_and_the_plans_clock_to_the_bit(push):
+    hours, first_open, since, factor, early, grid, ramp = push
+    args = (first_open, since, factor, early, grid, *day_edges(hours), ramp)
+    want = pushed_times_numpy(*args, np.empty(since.shape))
+    assert same_bits(pushed_times(*args, np.empty(since.shape)), want)
+    assert same_bits(pushed_times.__wrapped__(*args, np.empty(since.shape)), want)  # the loop as Python
+    # The twin is the headroom's former way: the opening times read back by ``clock_at``, the most so far, the ramp.
+    moved = np.where(early, grid, clock_at(hours, first_open[:, None] + since * factor[:, None], start=True))
+    if not (moved[:, 1:] >= moved[:, :-1]).all():
+        moved = np.maximum.accumulate(moved, axis=1)
+    assert same_bits(moved + ramp, want)
