@@ -204,6 +204,8 @@ class _Reading:
 
     @classmethod
     def of(cls, x: np.ndarray, xp: np.ndarray, rows: int, left: Optional[float] = None) -> "_Reading":
+        if rows > 1 and _whole(x, xp, rows):
+            return cls.of(x, xp, 1, left).repeated(rows, xp.size)
         lift = (float(xp.max() - xp.min()) + 1.0) * np.arange(rows)[:, None]
         lifted = (xp + lift).ravel()
         wanted = (np.clip(x, xp[0], xp[-1]) + lift).ravel()
@@ -213,6 +215,16 @@ class _Reading:
         outside = x < xp[0] if left is not None else np.zeros(x.shape, dtype=bool)
         return cls(rows, at, between, wanted[between] - lifted[ahead], wanted[between] - lifted[ahead + 1],
                    lifted[ahead + 1] - lifted[ahead], outside, left, np.flatnonzero(np.isnan(wanted)))
+
+    def repeated(self, rows: int, points: int) -> "_Reading":
+        """This reading of one row, for ``rows`` rows of ``points`` points each: where the lifted sums are exact
+        (:func:`_whole`), each row's search lands where the first row's does, that row's length further on, with
+        the same distances."""
+        wanted = self.at.size
+        return _Reading(rows, (self.at + points * np.arange(rows)[:, None]).ravel(),
+                        (self.between + wanted * np.arange(rows)[:, None]).ravel(), np.tile(self.past, rows),
+                        np.tile(self.before, rows), np.tile(self.width, rows), self.outside, self.left,
+                        (self.undefined + wanted * np.arange(rows)[:, None]).ravel())
 
     def __call__(self, fp: np.ndarray) -> np.ndarray:
         flat = np.ravel(fp)
@@ -230,6 +242,17 @@ class _Reading:
         values[self.undefined] = np.nan
         values = values.reshape(self.rows, -1)
         return np.where(self.outside, self.left, values) if self.left is not None else values
+
+
+def _whole(x: np.ndarray, xp: np.ndarray, rows: int) -> bool:
+    """Whether ``x`` (as the search clips it to ``xp``) and ``xp`` are whole numbers, and so are their sums with
+    :class:`_Reading`'s lift of the last of ``rows`` rows (below 2**53): then every lifted sum and difference is
+    exact (a city's grid and opening hours are whole seconds; the nights' ``-inf`` clipped)."""
+    x = np.clip(x, xp[0], xp[-1])
+    low, high = float(min(x.min(), xp.min())), float(max(x.max(), xp.max()))
+    lift = (float(xp.max() - xp.min()) + 1.0) * (rows - 1)
+    return (math.isfinite(low) and math.isfinite(high) and max(abs(low), abs(high)) + abs(lift) < 2.0 ** 53
+            and lift == math.floor(lift) and bool((np.floor(x) == x).all()) and bool((np.floor(xp) == xp).all()))
 
 
 @dataclass(frozen=True)

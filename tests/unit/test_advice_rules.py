@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from simsampling.advice.diagnosis import Evidence, classify
-from simsampling.advice.headroom import Fluids, Headroom, Push, _bracket, _Reading, _rows_interp, _search
+from simsampling.advice.headroom import Fluids, Headroom, Push, _bracket, _Reading, _rows_interp, _search, _whole
 from simsampling.advice.ranking import concern_of
 from simsampling.advice.sentences import evidence_text, headroom_sentence, stage_words
 from simsampling.log import EventLog
@@ -150,6 +150,26 @@ def test_a_reading_found_once_reads_as_interpolation_does_to_the_bit(seed: int, 
     fp = np.cumsum(rng.uniform(0.0, 10.0, (4, xp.size)), axis=1)
     fp[0, 10], fp[1, :], fp[2, 0], fp[3, 20:22] = np.inf, np.inf, np.nan, -np.inf
     read, interpolated = _Reading.of(x, xp, 4, left=left)(fp), _rows_interp(x, xp, fp, left=left)
+    assert np.array_equal(read, interpolated, equal_nan=True)
+    assert np.array_equal(np.signbit(read), np.signbit(interpolated))
+
+
+@pytest.mark.filterwarnings("error::RuntimeWarning")
+@pytest.mark.parametrize("seed", range(12))
+@pytest.mark.parametrize("left", [None, 0.0])
+def test_a_reading_of_whole_seconds_found_in_one_row_reads_every_row_as_interpolation_does(seed: int, left):
+    # A city's grid and admitted times: whole seconds (the nights -inf, clipped), so each row's lifted search is the
+    # first row's, moved on; points of xp repeated, x on them, between them and outside them.
+    rng = np.random.default_rng(seed)
+    xp = np.sort(rng.integers(-3000, 200000, 30).astype(float))
+    xp[5] = xp[4]
+    x = np.concatenate([rng.integers(int(xp[0]) - 50, int(xp[-1]) + 50, 40).astype(float), xp[rng.integers(0, xp.size, 10)],
+                        [-np.inf, np.inf, xp[0], xp[-1], -0.0]])
+    rows = 1 + seed % 5
+    fp = np.cumsum(rng.uniform(0.0, 10.0, (rows, xp.size)), axis=1)
+    fp[0, 10], fp[-1, 20:22] = np.inf, -np.inf
+    assert _whole(x, xp, rows) and not _whole(np.append(x, np.nan), xp, rows) and not _whole(x + 0.5, xp, rows)
+    read, interpolated = _Reading.of(x, xp, rows, left=left)(fp), _rows_interp(x, xp, fp, left=left)
     assert np.array_equal(read, interpolated, equal_nan=True)
     assert np.array_equal(np.signbit(read), np.signbit(interpolated))
 
