@@ -237,7 +237,9 @@ def classify(evidence: Evidence, target: float) -> tuple[str, tuple[str, ...]]:
     return "arrivals", ("within_target",)
 
 
-def point_evidence(point: Point, scenario: Scenario, kpis: dict, bands) -> Evidence:
+def point_evidence(point: Point, scenario: Scenario, kpis: dict, bands,
+                   calls: Optional[tuple[float, float]] = None) -> Evidence:
+    """``calls``: the point's ``plans.calls_window`` when the caller has it."""
     arrivals = scenario.arrivals_for(point)
     kind = plan_kind(arrivals)
     open_s = scenario.hours[0][0]
@@ -249,7 +251,7 @@ def point_evidence(point: Point, scenario: Scenario, kpis: dict, bands) -> Evide
     closing_step = int(last_close // bands.step_s) - 1
     waiting = bands.queue_total
     not_called = _mean(kpis["not_called"], 0.0)
-    calls = calls_window(arrivals, scenario.hours, point.population)
+    calls = calls if calls is not None else calls_window(arrivals, scenario.hours, point.population)
     return Evidence(
         plan=kind,
         plan_end_s=plan_window(arrivals, scenario.hours, point.population, calls)[1],
@@ -291,9 +293,11 @@ def bottlenecks(result) -> dict[str, Optional[Bottleneck]]:
     return out
 
 
-def diagnose_point(point: Point, scenario: Scenario, kpis: dict, bands, target: float) -> PointDiagnosis:
-    """Everything but the headroom (estimated for all points at once, see :func:`diagnose`)."""
-    evidence = point_evidence(point, scenario, kpis, bands)
+def diagnose_point(point: Point, scenario: Scenario, kpis: dict, bands, target: float,
+                   calls: Optional[tuple[float, float]] = None) -> PointDiagnosis:
+    """Everything but the headroom (estimated for all points at once, see :func:`diagnose`); ``calls`` as
+    :func:`point_evidence` takes it."""
+    evidence = point_evidence(point, scenario, kpis, bands, calls)
     limited_by, rules = classify(evidence, target)
     waiting, before = point_waiting(point, kpis, bands)
     return PointDiagnosis(point, limited_by, replace(evidence, rules=rules), point_bottleneck(point, kpis, waiting),
@@ -311,13 +315,16 @@ def diagnose(result, target_min: float = DEFAULT_MAX_P90_WAIT_MIN, check_by_simu
     first run, while it compiles aside: the same figures, and no compilation in the run's own process).
     """
     scenario = result.scenario
-    points = [diagnose_point(point, scenario, result.point_summaries[point.id], result.point_bands[point.id], target_min)
-              for point in scenario.points]
+    hours = scenario.hours
+    # Each point's calls found once, for its evidence and its headroom's push.
+    calls = [calls_window(scenario.arrivals_for(point), hours, point.population) for point in scenario.points]
+    points = [diagnose_point(point, scenario, result.point_summaries[point.id], result.point_bands[point.id], target_min,
+                             window) for point, window in zip(scenario.points, calls)]
     bands = [result.point_bands[point.id] for point in scenario.points]
     headrooms = estimate_headrooms(scenario.points, scenario, [band.arrived.mean for band in bands], result.step_s,
                                    [p.evidence.p90_wait_min if p.evidence.p90_wait_min is not None else math.nan
                                     for p in points], target_min, [p.evidence.roster for p in points],
-                                   result.replications)
+                                   result.replications, calls)
     points = [point if headroom is None else PointDiagnosis(  # made anew, not replaced: a city has thousands
         point.point, point.limited_by, point.evidence, point.bottleneck, point.waiting_person_min,
         point.waiting_before_opening_person_min, headroom) for point, headroom in zip(points, headrooms)]

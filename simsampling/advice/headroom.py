@@ -106,8 +106,6 @@ class Fluids:
     """Per grid time, the latest time whose arrivals may be in line (nights wait for the opening)."""
     in_line: "_Reading"
     """Reads the points' arrivals at ``admitted`` (the same for every push: found once)."""
-    times: np.ndarray
-    """The grid once per set-up row of every point, laid end to end: what the curves are read back into."""
     departed: np.ndarray
     """Working memory of :meth:`p90_wait_min` for the last stage's departures, reused by each call (a chunk's
     fluids are read eight times or more)."""
@@ -145,7 +143,7 @@ class Fluids:
             per_step = np.where(closed, 0.0, rate[:, None, :]) * step
             np.cumsum(per_step[:, :, :-1], axis=2, out=stage[:, :, 1:])
         return cls(grid, served, weight, admitted, _Reading.of(admitted, grid, len(points), left=0.0),
-                   np.tile(grid, (weight.size, 1)), np.empty(closed.shape))
+                   np.empty(closed.shape))
 
     def p90_wait_min(self, arrived: np.ndarray) -> np.ndarray:
         """Per point, the p90 of the total wait (minutes) of residents arriving as ``arrived`` (cumulative,
@@ -158,9 +156,10 @@ class Fluids:
         # When each resident arrived and left the last line: the curves read backwards (a resident
         # on a flat stretch of a curve is placed at its end: residents sit strictly between counts).
         points, rows, _ = flow.shape
-        left = _rows_interp(np.repeat(who, rows, axis=0), flow.reshape(points * rows, -1), self.times).reshape(points, rows, -1)
+        # Read back into the grid's times, one row that every curve shares.
+        left = _rows_interp(np.repeat(who, rows, axis=0), flow.reshape(points * rows, -1), self.grid).reshape(points, rows, -1)
         left[who[:, None, :] > flow[:, :, -1:]] = np.inf  # never served within the grid
-        waits = left - _rows_interp(who, arrived, self.times[:len(arrived)])[:, None, :]
+        waits = left - _rows_interp(who, arrived, self.grid)[:, None, :]
         p90 = np.partition(waits, RANK_90, axis=2)[:, :, RANK_90]
         return np.where(total > 0, (np.where(self.weight > 0, p90, 0.0) * self.weight).sum(axis=1), 0.0) / 60.0
 
@@ -273,13 +272,14 @@ class Push:
     """The plan's first call and end (``plans.plan_window``; calling plans)."""
 
     @classmethod
-    def of(cls, point: Point, scenario: Scenario) -> Optional["Push"]:
-        """None for a plan that calls everyone at once (nothing to shorten)."""
+    def of(cls, point: Point, scenario: Scenario, calls: Optional[tuple[float, float]] = None) -> Optional["Push"]:
+        """None for a plan that calls everyone at once (nothing to shorten). ``calls``: the point's
+        ``plans.calls_window`` when the caller has it."""
         arrivals, hours = scenario.arrivals_for(point), scenario.hours
         if isinstance(arrivals, PoissonArrivals):
             return cls("walk_in_rate", arrivals, hours, point.population, 1.0, 1.0 / MAX_WALK_IN_FACTOR,
                        MAX_WALK_IN_FACTOR)
-        window = plan_window(arrivals, hours, point.population)
+        window = plan_window(arrivals, hours, point.population, calls)
         span_h = plan_span_h(arrivals, hours, point.population, window)
         if span_h <= 0:
             return None
@@ -346,13 +346,14 @@ class Headroom:
 
 def estimate_headrooms(points: list[Point], scenario: Scenario, arrived: list[np.ndarray], step_s: float,
                        p90_now_min: list[float], target_min: float, roster: list[float],
-                       replications: int = 1) -> list[Optional[Headroom]]:
+                       replications: int = 1, calls: Optional[list[tuple[float, float]]] = None) -> list[Optional[Headroom]]:
     """The estimated headroom of each point from its run: ``arrived`` its cumulative arrivals per series
     step (mean over replications), ``p90_now_min`` its p90 total wait, ``roster`` the residents it
-    could receive (walk-ins stop there), ``replications`` the run's (their set-ups). None for a point
-    nobody came to, or whose plan cannot be pushed. Points are computed ``CHUNK`` at a time."""
+    could receive (walk-ins stop there), ``replications`` the run's (their set-ups), ``calls`` each point's
+    ``plans.calls_window`` when the caller has them. None for a point nobody came to, or whose plan cannot
+    be pushed. Points are computed ``CHUNK`` at a time."""
     found: list[Optional[Headroom]] = [None] * len(points)
-    pushes = [Push.of(point, scenario) for point in points]
+    pushes = [Push.of(point, scenario, calls[i] if calls is not None else None) for i, point in enumerate(points)]
     usable = [i for i, push in enumerate(pushes) if push is not None and arrived[i].size and arrived[i][-1] > 0
               and p90_now_min[i] is not None and math.isfinite(p90_now_min[i])]
     hours = scenario.hours
