@@ -38,7 +38,7 @@ from typing import Callable, Optional
 import numpy as np
 
 from ..experiment.replicate import point_log
-from ..metrics import fluid_departures, pushed_times, rows_interp, rows_interp_numpy, time_stats
+from ..metrics import fluid_departures, pushed_times, rows_interp, rows_interp_numpy, served_curves, time_stats
 from ..stages import union
 from ..scenario.schema import PoissonArrivals, Point, Scenario
 from .capacity import mean_service_s, open_mask, setup_times, stage_rates, stages_of
@@ -133,15 +133,13 @@ class Fluids:
         # A stage of no time, or of so little that its rate overflows (a subnormal mean), limits nothing.
         scale = np.array([[min(point.servers(stage) / mean[stage], UNLIMITED / step) if mean.get(stage, 0.0) > 0
                            else UNLIMITED / step for stage in stages] for point, mean in zip(points, means)])
-        per_s = scale.T[:, :, None] * open_mask(hours, grid)[None, None, :]
-        for c, point in enumerate(points):
+        served = served_curves(scale, open_mask(hours, grid), closed, float(step), np.empty((len(stages),) + closed.shape))
+        for c, point in enumerate(points):  # a staff plan's rates change over time: its rows made again from them
             if point.staff is not None:
-                for k, (stage, rate) in enumerate(stage_rates(point, scenario, grid, UNLIMITED / step).items()):
-                    per_s[stages.index(stage), c] = rate
-        served = np.zeros((len(stages),) + closed.shape)
-        for rate, stage in zip(per_s, served):
-            per_step = np.where(closed, 0.0, rate[:, None, :]) * step
-            np.cumsum(per_step[:, :, :-1], axis=2, out=stage[:, :, 1:])
+                for stage, rate in stage_rates(point, scenario, grid, UNLIMITED / step).items():
+                    row = served[stages.index(stage), c]
+                    row[:, 0] = 0.0
+                    np.cumsum(np.where(closed[c], 0.0, rate[None, :])[:, :-1] * step, axis=1, out=row[:, 1:])
         return cls(grid, served, weight, admitted, _Reading.of(admitted, grid, len(points), left=0.0),
                    np.empty(closed.shape))
 

@@ -31,7 +31,7 @@ from .compiled import (
     peak,
     sorted_occupancy,
 )
-from .fluid import fluid_departures, pushed_times, rows_interp, rows_interp_numpy
+from .fluid import fluid_departures, pushed_times, rows_interp, rows_interp_numpy, served_curves
 from .durations import (
     DAY,
     DURATION_EDGES,
@@ -171,6 +171,7 @@ __all__ = [
     "replication_kpis",
     "rows_interp",
     "rows_interp_numpy",
+    "served_curves",
     "series_edges",
     "sorted_line",
     "sorted_occupancy",

@@ -10,8 +10,8 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from simsampling.advice.plans import clock_at, day_edges, opening_time
-from simsampling.metrics import fluid_departures, pushed_times, rows_interp, rows_interp_numpy
-from simsampling.metrics.fluid import departures_numpy, pushed_times_numpy
+from simsampling.metrics import fluid_departures, pushed_times, rows_interp, rows_interp_numpy, served_curves
+from simsampling.metrics.fluid import departures_numpy, pushed_times_numpy, served_numpy
 
 ANY = st.one_of(st.floats(-50, 50, width=16), st.sampled_from([0.0, -0.0, np.nan, np.inf, -np.inf]))
 
@@ -121,3 +121,26 @@ def test_the_compiled_pushed_times_are_numpys_and_the_plans_clock_to_the_bit(pus
     if not (moved[:, 1:] >= moved[:, :-1]).all():
         moved = np.maximum.accumulate(moved, axis=1)
     assert same_bits(moved + ramp, want)
+
+
+@st.composite
+def capacities(draw) -> tuple:
+    """(scale ``[point, stage]``, mask, closed ``[point, row, time]``, step) as :class:`Fluids` makes them, or any
+    rates (NaN, infinities, signed zeros)."""
+    stages, points, rows, steps = (draw(st.integers(1, high)) for high in (3, 3, 3, 40))
+    rates = st.one_of(st.floats(0.0, 1e6), ANY)
+    scale = np.array(draw(st.lists(rates, min_size=points * stages, max_size=points * stages))).reshape(points, stages)
+    mask = np.array(draw(st.lists(st.sampled_from([0.0, 1.0, -0.0]), min_size=steps, max_size=steps)))
+    closed = np.array(draw(st.lists(st.booleans(), min_size=points * rows * steps, max_size=points * rows * steps)))
+    return scale, mask, closed.reshape(points, rows, steps), draw(st.sampled_from([60.0, 300.0, 0.5])), stages
+
+
+@pytest.mark.filterwarnings("ignore:invalid value:RuntimeWarning")  # infinities times zero, on purpose
+@settings(max_examples=200, deadline=None)
+@given(capacities())
+def test_the_compiled_served_curves_are_numpys_to_the_bit(capacity):
+    scale, mask, closed, step, stages = capacity
+    shape = (stages,) + closed.shape
+    want = served_numpy(scale, mask, closed, step, np.empty(shape))
+    assert same_bits(served_curves(scale, mask, closed, step, np.empty(shape)), want)
+    assert same_bits(served_curves.__wrapped__(scale, mask, closed, step, np.empty(shape)), want)  # the loop as Python
