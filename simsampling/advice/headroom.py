@@ -162,12 +162,16 @@ class Fluids:
         return np.where(total > 0, (np.where(self.weight > 0, p90, 0.0) * self.weight).sum(axis=1), 0.0) / 60.0
 
 
-def _rows_interp(x: np.ndarray, xp: np.ndarray, fp: np.ndarray, left: Optional[float] = None) -> np.ndarray:
+def _rows_interp(x: np.ndarray, xp: np.ndarray, fp: np.ndarray, left: Optional[float] = None,
+                 ordered: bool = False) -> np.ndarray:
     """``np.interp`` row by row in one call (each row lifted above the one before: ``metrics.rows_interp``); ``x``,
-    ``xp`` (non-decreasing per row) and ``fp`` are 2-D, or 1-D when every row shares them."""
+    ``xp`` (non-decreasing per row) and ``fp`` are 2-D, or 1-D when every row shares them. ``ordered``: each row of
+    ``xp`` is its own running maximum (a NaN carried to its end, as ``metrics.pushed_times`` makes it), so its
+    largest and smallest values are in its last and first columns: the lift is read there, not over every value."""
     rows = max(len(a) if np.ndim(a) == 2 else 1 for a in (x, xp, fp))
     two_d = [np.ascontiguousarray(a, dtype=np.float64).reshape(-1, np.shape(a)[-1]) for a in (x, xp, fp)]
-    step = float(two_d[1].max() - two_d[1].min()) + 1.0
+    xp2 = two_d[1]
+    step = float(xp2[:, -1].max() - xp2[:, 0].min() if ordered else xp2.max() - xp2.min()) + 1.0
     # A non-finite xp lifts no row apart (inf - inf): numpy's search over the rows laid end to end, as it falls.
     read = rows_interp if math.isfinite(step) else rows_interp_numpy
     values = read(*two_d, step, np.empty((rows, two_d[0].shape[1])))
@@ -411,7 +415,7 @@ def _pusher(pushes: list[Push], base: np.ndarray, grid: np.ndarray, hours, roste
         # Compressed in opening time, read back into clock times (the next opening at a day's end: ``clock_at``'s
         # ``start``), the grid before the first call, the most so far where rounding steps back, plus the ramp.
         compressed = _rows_interp(grid, pushed_times(first_open, since_start, factor, early, grid, *days, ramp, moved),
-                                  base)
+                                  base, ordered=True)
         if not walk_in.any():
             return compressed
         return np.where(walk_in[:, None], np.minimum(base * value[:, None], most), compressed)
