@@ -183,7 +183,8 @@ def shorten_plan(arrivals: Arrivals, hours: Hours, by_h: float, residents: int) 
     if isinstance(arrivals, SlotArrivals):
         data["slots"] = _moved_slots(arrivals, hours, moved)
     else:
-        data["gap_min"] = arrivals.gap_min * factor
+        # A gap of a few subnormal minutes would shrink to 0, which no calling plan may have: the smallest gap there is.
+        data["gap_min"] = max(arrivals.gap_min * factor, math.ulp(0.0))
     if arrivals.mop_up is not None:
         mop_up = arrivals.mop_up
         begin = moved(mop_up.day * DAY_S + clock_seconds(mop_up.start), start=True)

@@ -95,6 +95,16 @@ def test_calling_plan_gaps_shrink_and_the_mop_up_moves_with_the_plan():
     assert shorter.start == "07:30"
 
 
+def test_a_subnormal_gap_compressed_stays_a_gap_a_calling_plan_may_have():
+    """The run fuzzer's find: a gap of 5e-324 minutes times a factor below one is 0, which CallingArrivals refuses;
+    the diagnosis' check of a shorter plan then failed a scenario that validates."""
+    plan = CallingArrivals.model_validate({"kind": "calling", "start": "07:30", "gap_min": 5e-324,
+                                           "mop_up": {"start": "21:00", "end": "22:00"}})
+    shorter = shorten_plan(plan, ONE_DAY, 10.0, 2500)  # to less than half its span: the gap's product rounds to 0
+    assert shorter.gap_min == math.ulp(0.0) > 0
+    assert span_h(shorter, ONE_DAY, 2500) == pytest.approx(span_h(plan, ONE_DAY, 2500) - 10.0, abs=1 / 60)
+
+
 def test_end_by_a_time_and_how_far_a_plan_can_stretch():
     plan = slots((0, "08:00", "12:00", 1.0))
     assert stretch_room_h(plan, ONE_DAY, 100) == pytest.approx(10.0)
