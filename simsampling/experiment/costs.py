@@ -23,11 +23,14 @@ SIMPY_RESIDENT_S_PER_DECADE = 3.5e-6
 SIMPY_TASK_S = 0.004
 """Fixed cost of a SimPy task: 1,000 points of 20 residents ran in 3.6 s, 3,000 in 12.4 s
 (whole runs, results included)."""
-FAST_RESIDENT_S = 1.0e-6
-"""Fast engine, per resident, the whole task: 2.6 ms for 2,600 residents, 17.4 ms for
-20,000, 100 ms for 100,000 (the replay is a quarter of it; draws and metrics the rest)."""
-FAST_TASK_S = 0.0013
-"""Fixed cost of a fast-engine task: 1.3 ms for a point of 20 residents (200 tasks)."""
+FAST_RESIDENT_S = 0.8e-6
+"""Fast engine, per resident, the whole task: 2.3 ms for 2,600 residents, 14.1 ms for 20,000, 83 ms for
+100,000 (CPU time, best of 5, 2026-12-05, with this issue's speed work; 2.6, 17.4 and 100 ms before it).
+Rounded up, so that a task of a few thousand residents (a Xi'an point: 2.7 ms in a worker, its result
+sent back included) is not underestimated."""
+FAST_TASK_S = 0.0008
+"""Fixed cost of a fast-engine task: 0.73 ms for a point of 20 residents (200 tasks, best of 5, 2026-12-05;
+1.3 ms before)."""
 
 
 LINE_CHOICE_S = {"simpy": 3.5e-8, "fast": 1.3e-9}

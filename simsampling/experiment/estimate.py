@@ -6,10 +6,11 @@ figures here let the command line say so up front and refuse a run that cannot
 fit. Time follows the engine each point runs on (experiment/costs.py) and assumes
 the cores are free; memory is meant to err high but may fall a few percent short
 (the Beibei district: 0.91 GiB estimated, 0.94 GiB measured). The Xi'an round on
-two cores: 20 s and 1.23 GiB estimated, 20-23 s and 1.15-1.21 GiB measured with the
-fast engine; 166 s estimated and 182 s measured with SimPy. What grows with a point's
-span or stations is here too (``span_s``, timelines, stations), or bounded by design
-(steps.py); benchmarks/estimate_bounds.py checks the estimate against random runs.
+two cores: 10.8 s and 1.2 GiB estimated, 11.1-11.2 s and 0.68-0.70 GiB measured with the fast engine
+(2026-12-05, on a machine then some 14% slower than its best); 162 s estimated and 182 s measured with
+SimPy (2026-11-29). What grows with a point's span or stations is here too (``span_s``, timelines,
+stations), or bounded by design (steps.py); benchmarks/estimate_bounds.py checks the estimate against
+random runs.
 
 Every constant was measured on the development machine (2 cores, Python 3.11.7,
 x86_64 Linux, nothing else running) with the scripts of benchmarks/ and runs
@@ -25,29 +26,36 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Optional
 
+from ..choices import DEFAULT_EXECUTOR
 from ..metrics import DAY, HOUR, MAX_TIMELINE_ROWS, MINUTE
 from ..scenario.distributions import Empirical, Exponential, Fixed, Gamma, Lognormal, Normal, Triangular, Uniform, Weibull
 from ..scenario.errors import Problem, ScenarioError
 from ..scenario.schema import CallingArrivals, PoissonArrivals, Point, Scenario, SlotArrivals, poisson_window
 from ..steps import MAX_SERIES_STEPS, MAX_TIMELINE_STEPS
 from .costs import point_task_s
+from .executors import START_METHOD, batch_tasks, runs_in_process
 from .replicate import KEEP_LOGS_UP_TO, plan_engines, series_step_s
 
 MIB = 2**20
 
 # ---------------------------------------------------------------- time
 
-FOLD_TASK_S = 0.0013
-"""The main process's work per task while the run goes on (tallies, series bands and
-summaries folded in): 5.8 s of CPU for the 4,485 tasks of the Xi'an round (getrusage,
-2026-11-28), on the same cores as the workers."""
-START_S = 2.0
-"""Starting worker processes: each imports numpy, scipy, SimPy and the package."""
-PROCESS_S = 1.4
-"""The command's own start (Python, the package's imports, numba's cache) and the scenario's reading:
-the demo's run took 3.4 s end to end (2026-11-29) against 2.0 s estimated for its simulation and writing."""
-WRITE_S = 1.55
-"""Writing the results folder of the demo point (one replication; 2026-11-28)."""
+FOLD_TASK_S = 0.00025
+"""The main process's work per task while the run goes on (a worker's results unpickled; tallies, series
+bands and summaries folded in): 0.056 and 0.160 ms of CPU a point for 800 points of the Xi'an round
+(benchmarks/city_overheads.py --parts merge, 2026-12-05; 1.3 ms on 2026-11-28), on the same cores as the workers."""
+START_S = {"fork": 0.15, "spawn": 2.5}
+"""Starting the worker processes until both have simulated a Xi'an point, by ``executors.START_METHOD``: forked
+(Linux), 0.08-0.11 s with numba's code loaded first (0.12 s of CPU); spawned, each importing numpy, numba and
+the package and reading the scenario, 2.4-2.6 s (benchmarks/city_overheads.py --parts start, 2026-12-05)."""
+PROCESS_S = 0.7
+"""The command's own start (Python, the package's imports, numba's cached code) and the scenario's reading: the
+demo's ``import`` and ``run_scenario`` in a process of their own took 0.77 s, of which its five tasks 0.02 s
+(docs/outputs.md, "Before a run", gives the runs; 2026-12-05, 07:05 UTC, the machine then some 14% slower than
+two hours before; 1.4 s on 2026-11-29)."""
+WRITE_S = 0.45
+"""Writing the results folder of the demo point (one replication): its run took 1.17 s against 0.77 s for its
+``run_scenario`` alone (2026-12-05; 1.55 s on 2026-11-28)."""
 WRITE_POINT_DAY_S = 0.031
 """Writing, per point and day, with 1-minute series (up to 100 points: timeseries.csv
 lists every point's rows): 100 points of the Xi'an round on two days took 7.7 s."""
@@ -57,13 +65,13 @@ WRITE_CHART_STEP_S = 5.5e-5
 """Drawing, per step of the run's series beyond a day of minutes: a point of 300 residents whose ten-day
 swabs keep it busy for 700 days (16,808 hourly steps) wrote its folder in 1.76 times the demo's time
 (16.3 s against 9.3 s on a loaded machine, 2026-12-03): 1.2 s more on an idle one, a third of it the tables."""
-WRITE_MANY_S = 4.0
-"""Writing the results of a round of over 100 points (15-minute series): the district
-charts (drawn in a forked child while the tables are written) set the pace; 1,000
-points of the Xi'an round took 4.3 s."""
-WRITE_POINT_S = 0.0003
-"""Writing, per point beyond that: 1,000, 3,000 and 4,485 points of the Xi'an round
-took 4.3, 5.4 and 4.9 s (``write_results``, wall time, 2026-11-28)."""
+WRITE_MANY_S = 1.9
+"""Writing the results of a round of over 100 points (15-minute series), beside the diagnosis: the charts and
+tables (in a forked child) and the diagnosis (in the main process) take about as long as each other. The first
+1,000 points of the Xi'an round took 1.94 s after their ``run_scenario``, its first 2,500 2.51 s, the whole round
+2.67 s (runs against ``import`` and ``run_scenario`` alone, 2026-12-05; 4.3 s for 1,000 points on 2026-11-28)."""
+WRITE_POINT_S = 0.0002
+"""Writing, per point beyond that (and per two days of its series): the slope of the same runs."""
 PERSONS_ROW_S = 2.5e-6
 """Writing one row of persons.csv, a column at a time: 0.37-0.40 s of CPU for the 189,892 rows of the
 200,000-resident point (1.9-2.1 us a row, polars imported before; 2026-12-03, load average 6)."""
@@ -222,20 +230,23 @@ def estimate_run(
     tasks = points * replications
     if keep_logs is None:
         keep_logs = residents <= KEEP_LOGS_UP_TO
-    processes = max(1, min(jobs, tasks))
+    costs = [point_task_s(point, point_engine) for point, point_engine in zip(scenario.points, engines)]
+    # As run_scenario batches the tasks: a run of one batch stays in this process, whatever ``jobs``.
+    batches = len(batch_tasks(costs * replications, workers=jobs))
+    starts = not runs_in_process(DEFAULT_EXECUTOR, jobs, batches)
+    processes = min(jobs, batches) if starts else 1
     cores = min(processes, usable_cpus())
 
     step_s = series_step_s(scenario)
     fine = step_s == MINUTE
     steps = [series_steps(scenario, point) for point in scenario.points]
-    simulate_s = replications * sum(point_task_s(p, e) for p, e in zip(scenario.points, engines))
-    simulate_s = (simulate_s + tasks * FOLD_TASK_S) / cores
+    simulate_s = (replications * sum(costs) + tasks * FOLD_TASK_S) / cores
     write_s = (WRITE_S + WRITE_POINT_STEP_S * sum(steps) if fine
                else WRITE_MANY_S + WRITE_POINT_S * sum(max(1.0, n * step_s / (2 * DAY)) for n in steps))
     write_s += WRITE_CHART_STEP_S * max(0, max(steps) - DAY / MINUTE)
     if keep_logs or persons:
         write_s += residents * PERSONS_ROW_S
-    wall_s = PROCESS_S + (START_S if processes > 1 else 0.0) + simulate_s + write_s
+    wall_s = PROCESS_S + (START_S[START_METHOD] if starts else 0.0) + simulate_s + write_s
 
     largest = sorted(zip(scenario.points, engines), key=lambda pair: -pair[0].population)[:processes]
     simulating = sum(SIMULATE_BYTES_PER_RESIDENT[point_engine] * point.population + STATION_BYTES * point.stations

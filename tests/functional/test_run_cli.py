@@ -228,6 +228,7 @@ def test_persons_can_be_streamed_or_left_out(tmp_path: Path, demo_run: Path):
 
 def test_a_run_that_will_not_fit_in_memory_is_refused(tmp_path: Path, capsys, monkeypatch):
     monkeypatch.setattr(estimate, "available_memory", lambda: 100 * 2**20)
+    monkeypatch.setattr(costs, "FAST_RESIDENT_S", 0.001)  # as if a replication took seconds: a batch each, four workers
     monkeypatch.chdir(tmp_path)
     assert run_cli(DEMO, "-r", 4, "--jobs", 4) == 2  # four workers hold more than the rest of the run
     err = capsys.readouterr().err
