@@ -22,7 +22,3 @@ class PlainTree(dict):
 
     __slots__ = ()
 
-
-def plain_float(value: float) -> bool:
-    """Whether orjson writes ``value`` (a float) as ``json`` does: finite, and 0 or within the magnitudes of ``repr``."""
-    return REPR_FROM <= abs(value) < REPR_BELOW or value == 0.0

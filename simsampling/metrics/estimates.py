@@ -72,7 +72,7 @@ def _summarise_one(tree: dict[str, Any]) -> dict[str, Any]:
         elif value is not None and math.isfinite(value):
             mean = float(value)
             summary[key] = {"mean": mean, "ci95": None, "n": 1}
-            plain = plain and (REPR_FROM <= abs(mean) < REPR_BELOW or mean == 0.0)  # plain_float's test, inline
+            plain = plain and (REPR_FROM <= abs(mean) < REPR_BELOW or mean == 0.0)  # inline: a call a mean costs more
         else:
             summary[key] = {"mean": None, "ci95": None, "n": 0}
         plain = plain and type(key) is str
