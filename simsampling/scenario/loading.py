@@ -105,12 +105,13 @@ class _YamlProblem(ScenarioError):
 def _parse(text: str, name: str, kind: type) -> tuple[Any, dict[tuple, int]]:
     loader = None
     try:
-        _count_events(kind(text), name)
+        aliases = _count_events(kind(text), name)
         loader = kind(text)
         node = loader.get_single_node()
         if node is None:
             raise ScenarioError([Problem(name, None, "", "is empty")])
-        if _expanded_size(node, {}) > MAX_VALUES:
+        # Without aliases the document holds the values counted already; with them, each alias expanded.
+        if aliases and _expanded_size(node, {}) > MAX_VALUES:
             raise ScenarioError([Problem(name, None, "", f"expands to more than {MAX_VALUES:,} values (YAML aliases)")])
         lines: dict[tuple, int] = {}
         problems: list[Problem] = []
@@ -133,11 +134,14 @@ def _parse(text: str, name: str, kind: type) -> tuple[Any, dict[tuple, int]]:
     return data, lines
 
 
-def _count_events(parser, name: str) -> None:
+def _count_events(parser, name: str) -> bool:
     """Refuse, before any node is built, a document of more than MAX_VALUES values, a list of more than
-    MAX_ITEMS items or nesting deeper than MAX_DEPTH (aliases count once here: see _expanded_size)."""
+    MAX_ITEMS items or nesting deeper than MAX_DEPTH (aliases count once here: see _expanded_size). Whether the
+    document holds an alias: only then can it expand to more values than it holds (a city's resolved
+    scenario.yaml has none: walking its 360,000 nodes again took 0.3 s of its 2.3 s for 2,500 points)."""
     frames: list[list] = []  # per open collection: [is a mapping, items (keys and values) so far, last key, line]
     values = 0
+    aliases = False
     try:
         while parser.check_event():
             event = parser.get_event()
@@ -147,6 +151,7 @@ def _count_events(parser, name: str) -> None:
             if not isinstance(event, yaml.NodeEvent):
                 continue
             values += 1
+            aliases = aliases or isinstance(event, yaml.AliasEvent)
             if values > MAX_VALUES:
                 _refuse(name, frames, event.start_mark.line + 1, f"holds more than {MAX_VALUES:,} values")
             if frames:
@@ -162,6 +167,7 @@ def _count_events(parser, name: str) -> None:
                     raise ScenarioError([Problem(name, event.start_mark.line + 1, "", "is nested too deeply")])
     finally:
         parser.dispose()
+    return aliases
 
 
 def _refuse(name: str, frames: list[list], line: int, message: str) -> None:

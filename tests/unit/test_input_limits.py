@@ -99,6 +99,20 @@ def test_too_deep_and_too_many_values_are_refused_while_parsing(tmp_path: Path, 
     assert "holds more than 50 values" in problem_of(path)
 
 
+def test_aliases_that_expand_past_the_limit_are_refused_and_a_document_without_them_is_not_walked_again(
+        tmp_path: Path, monkeypatch):
+    path = tmp_path / "s.yaml"
+    # A billion laughs: nine levels of ten aliases each, a few lines that expand to 10**9 values.
+    lines = ["l0: &l0 [x, x, x, x, x, x, x, x, x, x]"]
+    lines += [f"l{k}: &l{k} [{', '.join([f'*l{k - 1}'] * 10)}]" for k in range(1, 9)]
+    path.write_text("\n".join(lines) + "\n")
+    assert f"expands to more than {loading.MAX_VALUES:,} values (YAML aliases)" in problem_of(path)
+    # The demo has no alias: the values counted while parsing are all it holds, so its nodes are not counted again.
+    walked = []
+    monkeypatch.setattr(loading, "_expanded_size", lambda node, sizes: walked.append(node) or 0)
+    assert load_scenario(ROOT / "scenarios" / "one-point-demo.yaml").name == "one-point-demo" and walked == []
+
+
 def test_whole_numbers_longer_than_python_converts_are_reported_as_too_large(tmp_path: Path, capsys):
     path = tmp_path / "s.yaml"
     path.write_text(DEMO_TEXT.replace("seed: 20220319", f"seed: {LONG}"))
