@@ -67,7 +67,7 @@ def busy_periods(log: EventLog) -> dict[str, BusyPeriod]:
         return {stage: BusyPeriod() for stage in stages}
     runs = stage_runs(log)
     closing = log.closures.role if log.closures is not None and log.closures.start_s.size else None
-    duties, layout = [duty_each], []  # each stage's paired line, its duty's row and its servers
+    duties, staffing = [duty_each], []  # each stage's paired line, its duty's row and its servers
     for stage in stages:
         serving = role(stage)
         paired = log.plan is not None and serving not in log.plan.duty and stage in main[-2:-1]
@@ -82,8 +82,9 @@ def busy_periods(log: EventLog) -> dict[str, BusyPeriod]:
                 low = np.clip(log.closures.start_s[mine], begin, end)
                 duty -= occupancy(low, np.clip(log.closures.end_s[mine], begin, end), edges)
             duties.append(duty)
-        layout.append((stages.index(main[-1]) if paired else -1, row, servers))
-    spells, sums = busiest_spells(runs.times, runs.more, runs.places, np.hstack((runs.layout, np.array(layout, dtype=np.intp).reshape(-1, 3))), edges,
+        staffing.append((stages.index(main[-1]) if paired else -1, row, servers))
+    layout = np.hstack((runs.layout, np.array(staffing, dtype=np.intp).reshape(-1, 3)))  # each stage: its runs, its staffing
+    spells, sums = busiest_spells(runs.times, runs.more, runs.places, layout, edges,
                                   duty_each[np.newaxis] if len(duties) == 1 else np.array(duties), BUSY_LINE, BUSY_GAP_S / step + 1)
     return {stage: BusyPeriod() if first < 0 else
             BusyPeriod(float(edges[first]), float(edges[last]), float(serving_s) * step, float(duty_s) * step, float(waiting) * step)

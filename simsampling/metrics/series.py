@@ -96,7 +96,8 @@ def sorted_service(log: EventLog, stage: str) -> tuple[np.ndarray, np.ndarray]:
         main = log.main
         following = main[main.index(stage) + 1] if stage in main[:-1] else None
         if log.everyone_counted:  # a stage's begins are its line's leaves, its ends the next line's joins: the same arrays
-            return sorted_line(log, stage)[1], sorted_line(log, following)[0] if following else nearly_in_order(log.station_free_s())
+            ends = sorted_line(log, following)[0] if following else nearly_in_order(log.station_free_s())
+            return sorted_line(log, stage)[1], ends
         through = log.through(stage)
         end = log.station_free_s()[through] if stage == "swab" else log.end[stage][through]
         # Without reneging or diverts a stage's services begin as its line is left, and end as the next
@@ -179,8 +180,12 @@ def point_series(log: EventLog, step_s: float = MINUTE) -> Series:
     count = len(stages)
     queue, busy = dict(zip(stages, rows[:count])), dict(zip(stages, rows[count:]))
     ends = edges[1:]
-    first = stages[0] if stages else None  # (the first line's joins are the arrivals when everyone stood in it)
-    arrived = counted_up_to(_sorted_as(log.arrival_s, log.line(first)[0], lambda: sorted_line(log, first)[0]) if first else in_order(log.arrival_s), ends)
+    if stages:  # the first line's joins are the arrivals when everyone stood in it: sorted already
+        first = stages[0]
+        arrivals = _sorted_as(log.arrival_s, log.line(first)[0], lambda: sorted_line(log, first)[0])
+    else:
+        arrivals = in_order(log.arrival_s)
+    arrived = counted_up_to(arrivals, ends)
     sampled = counted_up_to(sorted_sampled_times(log), ends)
     return Series(queue=queue, busy=busy, arrived=arrived, sampled=sampled, step_s=step_s)
 
