@@ -235,6 +235,14 @@ def _with_overrides(scenario: Scenario, args, file: str) -> Scenario:
 
 
 def _run(args, out: Console, err: Console) -> int:
+    # What the run keeps, from its scenario on, is frozen for the collector (``collector.kept_frozen``): before
+    # its workers start, the collections would walk a city's scenario, then numba's modules, while the other core
+    # waits (the Xi'an round: 0.2-0.3 s).
+    with kept_frozen():
+        return _load_and_run(args, out, err)
+
+
+def _load_and_run(args, out: Console, err: Console) -> int:
     from .report import charts_drawer
 
     scenario = _with_overrides(load_scenario(args.scenario), args, str(args.scenario))

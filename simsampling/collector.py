@@ -13,6 +13,7 @@ back as it was at the end. Building a large scenario is done with the collector 
 from __future__ import annotations
 
 import gc
+import threading
 from contextlib import contextmanager
 from typing import Any, Iterator, Optional
 
@@ -25,12 +26,18 @@ TENURE_EVERY = 256
 
 class Tenure:
     """Counts kept results; every ``every`` of them, what the process holds goes to the permanent generation
-    (and once at the start). ``release`` gives the frozen objects back to the oldest generation. It does
-    nothing if something else had frozen objects already (theirs to give back)."""
+    (and once at the start). ``release`` gives the frozen objects back to the oldest generation. A Tenure opened
+    while another is open freezes as well and leaves the giving back to the outer one, whose block holds what
+    it keeps (a command's whole run: ``kept_frozen``). It does nothing if something else had frozen objects
+    already (theirs to give back)."""
 
     def __init__(self, every: int = TENURE_EVERY):
         self.every, self.kept = every, 0
-        self.owner = gc.get_freeze_count() == 0
+        outer = _outermost()
+        self.inner = outer is not None
+        self.owner = outer.owner if outer is not None else gc.get_freeze_count() == 0
+        if outer is None:
+            _open.outermost = self
         self.froze = False
         self._freeze()
 
@@ -41,6 +48,10 @@ class Tenure:
             self._freeze()
 
     def release(self) -> None:
+        if self.inner:
+            return
+        if _outermost() is self:
+            _open.outermost = None
         if self.froze:
             gc.unfreeze()
             self.froze = False
@@ -51,12 +62,21 @@ class Tenure:
             self.froze = True
 
 
+_open = threading.local()
+"""``outermost``: the open Tenure of this thread that gives the permanent generation back. Per thread: runs in
+the app's threads each keep their own, as before (the one that froze first gives back)."""
+
+
+def _outermost() -> Optional[Tenure]:
+    return getattr(_open, "outermost", None)
+
+
 @contextmanager
 def kept_frozen() -> Iterator[None]:
     """What the process holds now (a finished run's results) in the permanent generation for the block: its
     diagnosis and writing make objects by the million, whose collections would walk the run again and again
     (the Xi'an round's diagnosis: 1.98-2.02 s of CPU frozen against 2.00-2.36 s, benchmarks/README.md). Given back
-    at the end, unless something else had frozen objects already."""
+    at the end, unless something else had frozen objects already, or the block is inside another (``Tenure``)."""
     tenure = Tenure()
     try:
         yield
@@ -68,12 +88,18 @@ def kept_frozen() -> Iterator[None]:
 def paused() -> Iterator[None]:
     """The collector off for the block, then as it was: for building a large structure that is kept whole, whose
     collections would walk it again and again as it grows and find nothing to free (loading the Xi'an round's
-    scenario: 0.41-0.42 s against 0.61-0.63 s, benchmarks/README.md). Cycles left by the block are collected after it."""
+    scenario: 0.41-0.42 s against 0.61-0.63 s, benchmarks/README.md). Cycles left by the block are collected after it.
+    Inside a Tenure's block (a command's run, ``kept_frozen``) what the block built is kept as the results are:
+    frozen before the collector is back, so that collections do not walk it as young objects, then again as older
+    ones (the Xi'an round's scenario: 0.2-0.3 s of CPU before its workers start, while the other core is idle)."""
     enabled = gc.isenabled()
     gc.disable()
     try:
         yield
     finally:
+        outer = _outermost()
+        if outer is not None and outer.owner:
+            gc.freeze()
         if enabled:
             gc.enable()
 

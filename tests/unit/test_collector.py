@@ -50,6 +50,74 @@ def test_objects_frozen_by_someone_else_stay_frozen():
         gc.unfreeze()
 
 
+def test_a_tenure_inside_another_freezes_and_leaves_the_giving_back_to_the_outer_one():
+    """A command's run is kept from its scenario on (``cli._run``): the run's own Tenure, inside, still freezes
+    every so often, and what it froze stays frozen until the outer block ends."""
+    assert gc.get_freeze_count() == 0
+    outer = Tenure()
+    try:
+        inner = Tenure(every=1)
+        frozen = gc.get_freeze_count()
+        held = [{"kpis": [float(i)]} for i in range(100)]
+        inner.add()
+        assert gc.get_freeze_count() >= frozen + len(held)
+        inner.release()
+        assert gc.get_freeze_count() >= frozen + len(held)  # the outer block still holds it
+    finally:
+        outer.release()
+    assert gc.get_freeze_count() == 0
+    again = Tenure()  # the outer one closed: the next is outermost again, and gives back
+    again.release()
+    assert gc.get_freeze_count() == 0
+
+
+def test_a_tenure_inside_one_that_owns_nothing_freezes_nothing():
+    gc.freeze()
+    try:
+        theirs = gc.get_freeze_count()
+        outer = Tenure()
+        inner = Tenure(every=1)
+        held = [{"kpis": [1.0]} for _ in range(10)]
+        inner.add()
+        inner.release()
+        outer.release()
+        assert gc.get_freeze_count() == theirs and held
+    finally:
+        gc.unfreeze()
+
+
+def test_a_tenure_in_another_thread_is_its_own_outermost():
+    import threading
+
+    assert gc.get_freeze_count() == 0
+    seen = []
+    outer = Tenure()
+    try:
+        thread = threading.Thread(target=lambda: seen.append(Tenure().inner))
+        thread.start()
+        thread.join()
+    finally:
+        outer.release()
+    assert seen == [False] and gc.get_freeze_count() == 0
+
+
+def test_a_scenario_built_inside_a_kept_block_is_frozen_before_the_collector_is_back():
+    """Loaded inside ``kept_frozen`` (a command's run), a scenario's objects go to the permanent generation at
+    once: no collection walks them as young objects; outside one, they are left to the collector as before."""
+    from simsampling.collector import kept_frozen
+    from simsampling.scenario import load_scenario
+
+    assert gc.get_freeze_count() == 0
+    with kept_frozen():
+        frozen = gc.get_freeze_count()
+        demo = load_scenario(DEMO)
+        assert gc.get_freeze_count() > frozen and gc.get_count()[0] < 50 and demo.points
+        assert gc.isenabled()
+    assert gc.get_freeze_count() == 0
+    load_scenario(DEMO)
+    assert gc.get_freeze_count() == 0
+
+
 def test_a_finished_run_is_kept_frozen_through_its_diagnosis_and_forks_aside():
     """``kept_frozen`` around what a run does after its simulation; a child forked aside meanwhile
     (``forked.aside``) leaves the run frozen when it unfreezes its own freeze."""
