@@ -75,15 +75,20 @@ def first_points(shared, batch: list) -> list:
             for index in batch]
 
 
+def kept_timelines(replicate, scenario) -> tuple:
+    """``_Shared``'s last field where the version has it: whether the run keeps its points' timelines whole."""
+    return (replicate.full_timelines(scenario),) if hasattr(replicate, "full_timelines") else ()
+
+
 def start_part(scenario, repeats: int) -> None:
-    from simsampling.experiment import executors
+    from simsampling.experiment import executors, replicate
     from simsampling.experiment.replicate import _Shared, load_engines, plan_engines, series_step_s
 
     if not hasattr(executors, "START_METHOD"):
         print("\nworkers' start: this version spawns its workers only (no START_METHOD); skipped")
         return
     engines = plan_engines(scenario, "fast").engines
-    shared = _Shared(scenario, series_step_s(scenario), False, engines)
+    shared = _Shared(scenario, series_step_s(scenario), False, engines, *kept_timelines(replicate, scenario))
     print("\nworkers' start: two workers, one Xi'an point each (wall until back; CPU of the workers; this process)")
     for _ in range(repeats):
         for method in ("spawn", "fork"):
@@ -159,7 +164,7 @@ def merge_part(scenario, repeats: int, points: int) -> None:
     scenario = scenario.model_copy(update={"points": scenario.points[:points]})
     step_s = 15 * 60.0  # a city's series step (``series_step_s`` of the whole round)
     # As a worker hands back a batch: ``_run_batch``'s results, pickled as the pool's pipe does (ForkingPickler).
-    shared = replicate._Shared(scenario, step_s, False, ("fast",) * points)
+    shared = replicate._Shared(scenario, step_s, False, ("fast",) * points, *kept_timelines(replicate, scenario))
     results = [replicate._run_batch(shared, [(0, index) for index in range(start, min(start + 250, points))])
                for start in range(0, points, 250)]
     batches = [ForkingPickler.dumps(runs) for runs in results]

@@ -34,7 +34,7 @@ from ..scenario.schema import CallingArrivals, PoissonArrivals, Point, Scenario,
 from ..steps import MAX_SERIES_STEPS, MAX_TIMELINE_STEPS
 from .costs import point_task_s
 from .executors import START_METHOD, batch_tasks, runs_in_process
-from .replicate import KEEP_LOGS_UP_TO, plan_engines, series_step_s
+from .replicate import KEEP_LOGS_UP_TO, full_timelines, plan_engines, series_step_s
 
 MIB = 2**20
 
@@ -251,7 +251,9 @@ def estimate_run(
     largest = sorted(zip(scenario.points, engines), key=lambda pair: -pair[0].population)[:processes]
     simulating = sum(SIMULATE_BYTES_PER_RESIDENT[point_engine] * point.population + STATION_BYTES * point.stations
                      + SERIES_ARRAYS * 8 * MAX_SERIES_STEPS for point, point_engine in largest)
-    timelines = sum(min(p.stations, MAX_TIMELINE_ROWS) * min(n, MAX_TIMELINE_STEPS) for p, n in zip(scenario.points, steps))
+    # Every point's timeline in a run that keeps them whole, else the one rota.png draws (the largest, to err high).
+    cells = [min(p.stations, MAX_TIMELINE_ROWS) * min(n, MAX_TIMELINE_STEPS) for p, n in zip(scenario.points, steps)]
+    timelines = sum(cells) if full_timelines(scenario) else max(cells, default=0)
     hours = sum(n * step_s / HOUR + 1 for n in steps)
     parts = {
         "points": MAIN_BYTES + WRITE_BYTES + points * POINT_BYTES + SERIES_FACTOR * SERIES_ARRAYS * 8 * sum(steps)

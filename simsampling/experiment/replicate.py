@@ -36,11 +36,13 @@ from ..metrics import (
     Series,
     SeriesBands,
     SeriesSum,
+    StaffedStations,
     StationTimeline,
     Tally,
     combine,
     kpis_of,
     point_series,
+    staffed_stations,
     station_timeline,
     summarise,
     tally,
@@ -66,6 +68,17 @@ over the dense duration bins each time, so folding one point at a time would cos
 of thousands of points seconds; the result is the same (sums in the same order)."""
 FINE_SERIES_UP_TO = 100
 """Points up to which series are per minute; larger runs use 15-minute steps."""
+FULL_TIMELINES_UP_TO = 20
+"""Points up to which a run keeps each point's station timeline whole (``StationTimeline``); a larger run keeps
+each point's staffing (``StaffedStations``: stations.csv, and which point rota.png shows) and gives the one
+point rota.png draws its timeline then (``RunResult.station_timeline``). A Xi'an point's busy grid took 0.2 ms
+of a worker's 3.5 ms for a chart of one point of 4,485 (benchmarks/README.md). Up to this size a run's charts
+may be drawn by a process started before the engine was loaded (``report.DRAWER_POINTS``)."""
+
+
+def full_timelines(scenario: Scenario) -> bool:
+    """Whether a run of ``scenario`` keeps every point's station timeline whole (``FULL_TIMELINES_UP_TO``)."""
+    return len(scenario.points) <= FULL_TIMELINES_UP_TO
 
 
 def series_step_s(scenario: Scenario) -> float:
@@ -85,8 +98,9 @@ class PointRun:
     log: Optional[EventLog] = None
     tubes: Optional[PointTubes] = None
     littles_law: list[LittleCheck] = field(default_factory=list)
-    timeline: Optional[StationTimeline] = None
-    """Busy share per station and step, and closures, for the rota chart (first replication only)."""
+    timeline: Optional[StaffedStations] = None
+    """The stations' staffing and closures, and for a small run their busy share per step (a ``StationTimeline``):
+    the first replication only."""
     pooled: Optional[BatchCounts] = None
     """Set by ``pool_counts`` on the first run of each replication in a batch: the counts of that replication's
     runs in the batch, added up; each of those runs then holds none of its own (its tally's durations without
@@ -215,8 +229,10 @@ def simulate_task(
     step_s: float = MINUTE,
     keep_log: bool = True,
     engine: str = DEFAULT_ENGINE,
+    full_timeline: bool = True,
 ) -> PointRun:
-    """Draw, simulate and measure one point in one replication (``engine`` as for :func:`point_log`)."""
+    """Draw, simulate and measure one point in one replication (``engine`` as for :func:`point_log`); in the first
+    replication its stations' timeline, whole or (``full_timeline`` False) their staffing only."""
     point = scenario.points[point_index]
     log = point_log(scenario, replication, point, engine)
     point_tally = tally(log, scenario.deadline_s)
@@ -236,7 +252,7 @@ def simulate_task(
         log=log if keep_log else None,
         tubes=tubes,
         littles_law=littles_law(log, series),
-        timeline=station_timeline(log, step_s) if replication == 0 else None,
+        timeline=None if replication != 0 else station_timeline(log, step_s) if full_timeline else staffed_stations(log),
     )
     log.forget_derived()  # a kept log holds no sorted copies while the run goes on
     return run
@@ -297,8 +313,9 @@ class RunResult:
     persons_file: Optional[Path] = None
     persons_rows: int = 0
     littles_law: LittleSummary = field(default_factory=LittleSummary)
-    timelines: dict[str, StationTimeline] = field(default_factory=dict)
-    """Per point id, its stations' timeline in the first replication (a few kB per point)."""
+    timelines: dict[str, StaffedStations] = field(default_factory=dict)
+    """Per point id, its stations' staffing in the first replication, with their timeline (a few kB per point) in
+    a run of up to ``FULL_TIMELINES_UP_TO`` points: ``station_timeline`` gives any point's."""
     executor: str = DEFAULT_EXECUTOR
     """Where the tasks ran, as asked: ``serial``, ``processes`` or ``dask``."""
     engine: Optional[EnginePlan] = None
@@ -307,6 +324,19 @@ class RunResult:
     @property
     def replications(self) -> int:
         return len(self.run_kpis)
+
+    def station_timeline(self, point_id: str) -> StationTimeline:
+        """The point's station timeline in the first replication (rota.png): the one kept, or, in a run that kept
+        its points' staffing only (``FULL_TIMELINES_UP_TO``), the point simulated again in that replication (the
+        same draws, so the same log) and measured as a worker measures it."""
+        kept = self.timelines[point_id]
+        if isinstance(kept, StationTimeline):
+            return kept
+        index = next(index for index, point in enumerate(self.scenario.points) if point.id == point_id)
+        engine = self.engine.engines[index] if self.engine is not None else "simpy"
+        again = simulate_task(self.scenario, 0, index, series_step_s(self.scenario), keep_log=False, engine=engine,
+                              full_timeline=True)
+        return again.timeline
 
     @property
     def stations(self) -> int:
@@ -519,7 +549,7 @@ def _execute(
     scheduler: Optional[str] = None,
 ) -> Iterator[PointRun]:
     """Every task's PointRun, in task order, whatever the executor (the single place tasks are run)."""
-    shared = _Shared(scenario, step_s, want_logs, engines or ("simpy",) * len(scenario.points))
+    shared = _Shared(scenario, step_s, want_logs, engines or ("simpy",) * len(scenario.points), full_timelines(scenario))
     costs = [point_task_s(scenario.points[index], shared.engines[index]) for _, index in tasks]
     batches = [tasks[span.start : span.stop] for span in batch_tasks(costs, workers=jobs)]
     if runs_in_process(executor, jobs, len(batches)):
@@ -542,11 +572,13 @@ class _Shared:
     step_s: float
     want_logs: bool
     engines: tuple[str, ...]
+    full_timelines: bool = True
 
 
 def _run_batch(shared: _Shared, batch: list[tuple[int, int]]) -> list[PointRun]:
     """Run a batch of tasks in a worker (or in this process), in order; their counts added up (``pool_counts``)."""
     return pool_counts([
-        simulate_task(shared.scenario, rep, index, shared.step_s, keep_log=shared.want_logs and rep == 0, engine=shared.engines[index])
+        simulate_task(shared.scenario, rep, index, shared.step_s, keep_log=shared.want_logs and rep == 0,
+                      engine=shared.engines[index], full_timeline=shared.full_timelines)
         for rep, index in batch
     ])

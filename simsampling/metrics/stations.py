@@ -23,31 +23,49 @@ rows, and a chart of 10,000 stations draws 60 rows of 167, not 10,000)."""
 
 
 @dataclass
-class StationTimeline:
-    """What each sampling station of a point did, step by step: for the rota chart.
+class StaffedStations:
+    """When a point's sampling stations were staffed in the first replication, and closed for lack of staff.
 
-    Kept for every point of the first replication, so it is small whatever the
-    point's size or span: ``busy`` is rows x steps (float32), a row per station
-    up to ``MAX_TIMELINE_ROWS`` stations (beyond, ``per_row`` consecutive stations
-    a row, averaged), at most ``steps.MAX_TIMELINE_STEPS`` steps from the first
-    opening to the last closing or the last station activity; the samplers'
-    closures are the rows of the log's :class:`ClosureLog`.
-
-    ``busy[k, j]`` is the share of step j (from ``start_s + j * step_s``) that
-    the stations of row k spent serving: swabs, hand disinfection and the sealing
-    of full pooled tubes, as in the utilisation KPI. ``staffed`` are the point's
-    staffed spans (each day's opening to its closing or last station free), and
-    ``closures`` the spells a station was closed for lack of staff (breaks not
-    covered by relief, samplers off duty; ``end_s`` infinite: to the end).
+    What a run keeps of every point: ``staffed`` are the point's staffed spans (each
+    day's opening to its closing or last station free), ``closures`` the spells a station
+    was closed for lack of staff (breaks not covered by relief, samplers off duty;
+    ``end_s`` infinite: to the end), ``sampled`` the residents swabbed. stations.csv writes
+    them, and rota.png chooses its point by them; a run of many points keeps no more of
+    each (``experiment.FULL_TIMELINES_UP_TO``), and the one point rota.png draws is given
+    its :class:`StationTimeline` when drawn.
     """
 
     point_id: str
-    step_s: float
-    start_s: float
-    busy: np.ndarray
     staffed: list[tuple[float, float]]
     closures: ClosureLog
     sampled: int
+
+    def closed_s(self, reason: Optional[str] = None) -> float:
+        """Station-seconds closed within the staffed spans (all closures, or those of ``reason``)."""
+        closures = self.closures
+        if reason is None:
+            return closures.closed_s("sampler", self.staffed)
+        mine = closures.reason == reason
+        return ClosureLog(*(getattr(closures, name)[mine] for name in CLOSURE_FIELDS)).closed_s("sampler", self.staffed)
+
+
+@dataclass(kw_only=True)
+class StationTimeline(StaffedStations):
+    """What each sampling station of a point did, step by step: for the rota chart.
+
+    Its size is bounded whatever the point's size or span: ``busy`` is rows x steps
+    (float32), a row per station up to ``MAX_TIMELINE_ROWS`` stations (beyond,
+    ``per_row`` consecutive stations a row, averaged), at most ``steps.MAX_TIMELINE_STEPS``
+    steps from the first opening to the last closing or the last station activity.
+
+    ``busy[k, j]`` is the share of step j (from ``start_s + j * step_s``) that
+    the stations of row k spent serving: swabs, hand disinfection and the sealing
+    of full pooled tubes, as in the utilisation KPI.
+    """
+
+    step_s: float
+    start_s: float
+    busy: np.ndarray
     per_row: int = 1
     """Stations in each row (the last row may hold fewer)."""
     station_count: int = 0
@@ -81,14 +99,6 @@ class StationTimeline:
         if self.per_row == 1:
             return float(self.busy.sum(dtype=float) * self.step_s)
         return float((self.busy.sum(axis=1, dtype=float) * self.row_stations()).sum() * self.step_s)
-
-    def closed_s(self, reason: Optional[str] = None) -> float:
-        """Station-seconds closed within the staffed spans (all closures, or those of ``reason``)."""
-        closures = self.closures
-        if reason is None:
-            return closures.closed_s("sampler", self.staffed)
-        mine = closures.reason == reason
-        return ClosureLog(*(getattr(closures, name)[mine] for name in CLOSURE_FIELDS)).closed_s("sampler", self.staffed)
 
     @property
     def nbytes(self) -> int:
@@ -135,6 +145,14 @@ def all_spells(spells: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]]) -> 
     return tuple(np.concatenate(column) for column in zip(*spells.values()))
 
 
+def staffed_stations(log: EventLog) -> StaffedStations:
+    """A point's staffed spans, its samplers' closures and the residents sampled (:class:`StaffedStations`)."""
+    closures = log.closures if log.closures is not None else ClosureLog.of([])
+    if closures.start_s.size:  # (most points close nothing: kept as it is, not filtered)
+        closures = ClosureLog(*(getattr(closures, name)[closures.role == "sampler"] for name in CLOSURE_FIELDS))
+    return StaffedStations(point_id=log.point_id, staffed=staffed_spans(log), closures=closures, sampled=log.sampled)
+
+
 def station_timeline(log: EventLog, step_s: float = MINUTE) -> StationTimeline:
     """Busy share per station (or row of stations) and step, the staffed spans and the samplers' closures of one point.
 
@@ -145,28 +163,25 @@ def station_timeline(log: EventLog, step_s: float = MINUTE) -> StationTimeline:
     per_row = -(-stations // MAX_TIMELINE_ROWS)
     rows = -(-stations // per_row)
     spells = station_spells(log)
-    staffed = staffed_spans(log)
+    kept = staffed_stations(log)
     station, begin, end = all_spells(spells)
     # The earliest begin and the latest end of all spells (NaN if any is NaN: then the opening or the staffed end).
     first = min(log.open_s, float(begin.min(initial=log.open_s)))
-    last = max(staffed[-1][1], float(end.max(initial=log.open_s)))
+    last = max(kept.staffed[-1][1], float(end.max(initial=log.open_s)))
     for step_s in rungs(step_s):
         first_step, last_step = math.floor(first / step_s), math.ceil(last / step_s)
         if last_step - first_step <= MAX_TIMELINE_STEPS:
             break
     edges = step_edges(first_step, max(last_step, first_step + 1) + 1, step_s)
     busy = rows_busy(station, begin, end, rows, per_row, stations, edges)
-    closures = log.closures if log.closures is not None else ClosureLog.of([])
-    if closures.start_s.size:  # (most points close nothing: kept as it is, not filtered)
-        closures = ClosureLog(*(getattr(closures, name)[closures.role == "sampler"] for name in CLOSURE_FIELDS))
     return StationTimeline(
-        point_id=log.point_id,
+        point_id=kept.point_id,
+        staffed=kept.staffed,
+        closures=kept.closures,
+        sampled=kept.sampled,
         step_s=float(step_s),
         start_s=float(edges[0]),
         busy=busy,
-        staffed=staffed,
-        closures=closures,
-        sampled=log.sampled,
         per_row=per_row,
         station_count=stations,
     )

@@ -111,7 +111,7 @@ def rota_chart(result: RunResult, path: Path, advice: Optional[Ranking] = None, 
     (no relief free) or the station unstaffed by the rota (off duty).
     """
     point, why = rota_point(result, advice, chosen)
-    timeline = result.timelines[point.id]
+    timeline = result.station_timeline(point.id)
     stations, rows = timeline.stations, timeline.rows
     start_h, end_h = window_hours(result)
     height = min(14.0, max(3.8, 2.4 + 0.34 * rows))

@@ -240,3 +240,32 @@ def test_one_replication_has_no_range_or_mean_in_its_legends(one_break: RunResul
         labels = [artist.get_label() for artist in (*kept[0].axes[0].get_lines(), *kept[0].axes[0].collections)]
         assert ("range across replications" in labels) is replicated
         assert ("arrived (mean)" in labels) is replicated and ("arrived" in labels) is not replicated
+
+
+def test_a_district_beyond_the_kept_timelines_draws_the_same_rota_from_its_points_staffing(tmp_path: Path, monkeypatch):
+    """A run of more points than ``FULL_TIMELINES_UP_TO`` keeps each point's staffing only (stations.csv, the rota
+    point's choice); the timeline of the point rota.png draws is made again, the same to the bit."""
+    from simsampling.metrics import StaffedStations, StationTimeline
+    from simsampling.report.files import station_rows
+    from simsampling.report.rota_chart import rota_chart
+
+    points = [{"id": "calm", "population": 200, "tents": 2, "stages": SWAB_30}, break_point("one-break"),
+              break_point("two-breaks", tents=2, population=800)]
+    scenario = make_scenario(points)
+    whole = run_scenario(scenario)
+    monkeypatch.setattr(replicate, "FULL_TIMELINES_UP_TO", 2)
+    kept = run_scenario(scenario, jobs=2)
+    assert {type(timeline) for timeline in whole.timelines.values()} == {StationTimeline}
+    assert {type(timeline) for timeline in kept.timelines.values()} == {StaffedStations}
+    for point_id, full in whole.timelines.items():
+        staffing, again = kept.timelines[point_id], kept.station_timeline(point_id)
+        assert (staffing.staffed, staffing.sampled) == (full.staffed, full.sampled)
+        assert staffing.closed_s("break") == full.closed_s("break")
+        assert type(again) is StationTimeline and again.busy.tobytes() == full.busy.tobytes()
+        assert (again.step_s, again.start_s, again.per_row, again.staffed) == (full.step_s, full.start_s, full.per_row,
+                                                                                 full.staffed)
+    assert list(station_rows(kept)) == list(station_rows(whole))
+    assert charts.rota_point(kept)[0].id == charts.rota_point(whole)[0].id == "two-breaks"
+    rota_chart(whole, tmp_path / "whole.png")
+    rota_chart(kept, tmp_path / "kept.png")
+    assert (tmp_path / "kept.png").read_bytes() == (tmp_path / "whole.png").read_bytes()
