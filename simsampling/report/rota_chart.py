@@ -68,7 +68,7 @@ def rota_point(result: RunResult, advice: Optional[Ranking] = None, chosen: Opti
         why = (f"its stations were closed longest of the {len(result.scenario.points):,} points in replication 1 "
                f"({closed[best]:,.0f} station-min)")
     else:
-        first = "first in the ranking of what to act on" if advice is not None else "the first point"
+        first = "first in the ranking of what to act on" if advice is not None else "first point"
         why = f"no station of any point was closed for lack of staff in replication 1: the {first}"
     return points[best], why
 

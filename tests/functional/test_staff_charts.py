@@ -269,3 +269,11 @@ def test_a_district_beyond_the_kept_timelines_draws_the_same_rota_from_its_point
     rota_chart(whole, tmp_path / "whole.png")
     rota_chart(kept, tmp_path / "kept.png")
     assert (tmp_path / "kept.png").read_bytes() == (tmp_path / "whole.png").read_bytes()
+
+
+def test_without_a_ranking_the_rota_chart_says_it_shows_the_first_point():
+    points = [{"id": "first", "population": 200, "tents": 2, "stages": SWAB_30},
+              {"id": "second", "population": 200, "tents": 2, "stages": SWAB_30}]
+    point, why = charts.rota_point(run_scenario(make_scenario(points)))
+    assert point.id == "first"
+    assert why.endswith("in replication 1: the first point") and "the the" not in why
