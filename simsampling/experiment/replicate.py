@@ -265,9 +265,11 @@ def load_engines(scenario: Scenario, engines: tuple[str, ...]) -> None:
     kinds = {}
     for point, engine in zip(scenario.points, engines):
         kinds.setdefault((engine, point.home is not None), point)
+    full = full_timelines(scenario)  # as the run measures (a city's timelines' loop is not loaded for it)
     for (engine, _), point in kinds.items():
         small = point.model_copy(update={"population": min(point.population, 100)})
-        simulate_task(scenario.model_copy(update={"points": [small]}), 0, 0, keep_log=False, engine=engine)
+        simulate_task(scenario.model_copy(update={"points": [small]}), 0, 0, keep_log=False, engine=engine,
+                      full_timeline=full)
 
 
 def point_log(scenario: Scenario, replication: int, point: Point, engine: str = DEFAULT_ENGINE) -> EventLog:
