@@ -46,7 +46,8 @@ def step_edges(first: int, stop: int, step_s: float) -> np.ndarray:
     """``np.arange(first, stop) * step_s``: the same values, for ``first`` >= 0 a view of one array per step made
     once and lengthened as needed (each edge is its index times the step, however long the array): a city's points
     each made and multiplied some 3,000 edges for their series and again for their station timeline. Shared: not
-    to be changed."""
+    to be changed. Not flagged read-only either: numba types a read-only array apart from a writable one, and the
+    series' and timelines' compiled loops would compile a second version (in the run, for a cache made before)."""
     if first < 0 or stop <= first:
         return np.arange(first, stop) * step_s
     made = _EDGES.get(step_s)
