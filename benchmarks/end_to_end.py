@@ -34,7 +34,8 @@ Parts (each prints its figures and a ratio against a baseline measured in the sa
   Runs timed against a target are timed without the memory sampler (``city_round.measured``: it reads
   every process's memory map five times a second, CPU taken from the run's two cores); the peak memory
   comes from one more run, sampled.
-  A third of ``--repeats`` (at least one): a run takes tens of seconds.
+  A third of ``--repeats`` (at least one): a run takes tens of seconds. With ``--baseline DIR``, twice as many
+  pairs of the round's run (at least two) with it and with this checkout, as for the demo.
 * ``formats``: the 200,000-resident point's persons and time series written as CSV and as
   Parquet (``--format parquet``), and read back with polars (and pandas, if installed):
   file sizes and read times, Parquet against CSV.
@@ -57,6 +58,7 @@ from __future__ import annotations
 
 import argparse
 import compileall
+import functools
 import os
 import platform
 import resource
@@ -158,8 +160,8 @@ def point_part(repeats: int, scratch: Path) -> None:
 
 def demo_part(repeats: int, scratch: Path, baseline: Path | None = None) -> None:
     print(f"\ndemo: {DEMO.name}")
-    if baseline is not None:
-        demo_against(baseline, repeats, scratch)
+    if baseline is not None:  # twice ``repeats`` pairs: on a shared machine single pairs scatter
+        runs_against(baseline, DEMO, 2 * repeats, scratch)
     command_s(simsampling("run", str(DEMO), "--out", str(scratch / "demo-warm"), "--quiet"))  # compiled, files cached
     commands = {
         "python -c pass": [sys.executable, "-c", "pass"],
@@ -187,26 +189,36 @@ BASELINE_WARM_UP = ("import sys; from simsampling import load_scenario, run_scen
 """Compiles a baseline's engine and metrics' loops, a side stage's too (a baseline's warm-up may leave it out)."""
 
 
-def demo_against(baseline: Path, repeats: int, scratch: Path) -> None:
-    """``simsampling run`` of the demo, whole processes, with ``baseline``'s package and this checkout's in turn
-    (each first on PYTHONPATH, run from a folder that holds no package), alternating which goes first; the
-    ratio of each pair. Twice ``repeats`` pairs: on a shared machine single pairs scatter."""
+def runs_against(baseline: Path, scenario: Path, pairs: int, scratch: Path, *options: str) -> None:
+    """``simsampling run`` of ``scenario`` (with ``options``), whole processes, with ``baseline``'s package and this
+    checkout's in turn (each first on PYTHONPATH, run from a folder that holds no package), alternating which goes
+    first: on this machine the first of a pair ran slower (benchmarks/README.md, 2026-12-05). The ratio of each of
+    ``pairs`` pairs; one more pair first, not counted, warms the files' cache."""
     envs = {"baseline": dict(os.environ, PYTHONPATH=str(baseline)), "this checkout": dict(os.environ, PYTHONPATH=str(REPO))}
-    compileall.compile_dir(baseline / "simsampling", quiet=2)
-    command_s([sys.executable, "-c", BASELINE_WARM_UP, str(SIDE_STAGE)], env=envs["baseline"], cwd=scratch)
+    ready_baseline(baseline, scratch)
     runs: dict[str, list] = {name: [] for name in envs}
-    for k in range(-1, 2 * repeats):  # the first pair warms the files' cache
+    for k in range(-1, pairs):
         for name in list(envs)[:: 1 if k % 2 == 0 else -1]:
-            out = scratch / f"demo-{name.replace(' ', '-')}-{k}"
-            timed = command_s(simsampling("run", str(DEMO), "--out", str(out), "--quiet"), env=envs[name], cwd=scratch)
+            out = scratch / f"{scenario.stem}-{name.replace(' ', '-')}-{k}"
+            timed = command_s(simsampling("run", str(scenario), *options, "--out", str(out), "--quiet"), env=envs[name],
+                              cwd=scratch)
             if k >= 0:
                 runs[name].append(timed)
     for name, timed in runs.items():
         print(f"  simsampling run, {name + ':':15s}     {wall_cpu(timed)}")
     for index, what in ((0, "wall"), (1, "CPU")):
-        pairs = [mine[index] / base[index] for base, mine in zip(runs["baseline"], runs["this checkout"])]
-        print(f"  this checkout / baseline, {what}: median of {len(pairs)} pairs {statistics.median(pairs):.3f} "
-              f"(range {min(pairs):.3f}-{max(pairs):.3f})")
+        ratios = [mine[index] / base[index] for base, mine in zip(runs["baseline"], runs["this checkout"])]
+        print(f"  this checkout / baseline, {what}: median of {len(ratios)} pairs {statistics.median(ratios):.3f} "
+              f"(range {min(ratios):.3f}-{max(ratios):.3f})")
+
+
+@functools.cache
+def ready_baseline(baseline: Path, scratch: Path) -> None:
+    """The baseline's bytecode compiled, and its engine and metrics' loops (``BASELINE_WARM_UP``): once a run. A package
+    whose numba cache misses loops runs them as Python while they compile aside (4 s more of the Xi'an diagnosis)."""
+    compileall.compile_dir(baseline / "simsampling", quiet=2)
+    command_s([sys.executable, "-c", BASELINE_WARM_UP, str(SIDE_STAGE)], env=dict(os.environ, PYTHONPATH=str(baseline)),
+              cwd=scratch)
 
 
 def walk_in_part(repeats: int) -> None:
@@ -236,7 +248,7 @@ def draws_cpu_s(scenario) -> float:
     return min(times)
 
 
-def xian_part(repeats: int, scratch: Path) -> None:
+def xian_part(repeats: int, scratch: Path, baseline: Path | None = None) -> None:
     scenario = load_scenario(CITY)
     residents = sum(point.population for point in scenario.points)
     print(f"\nXi'an round: {len(scenario.points):,} points, {residents:,} residents, --jobs 2")
@@ -262,6 +274,8 @@ def xian_part(repeats: int, scratch: Path) -> None:
           f"{memory_wall:.3f} s with the sampling's CPU)")
     print(f"  ratio run / run_scenario only: {run_wall / floor_wall:.1f} wall, {run_cpu / floor_cpu:.1f} CPU; "
           f"target under 10 s wall: {'met' if run_wall < 10 else 'NOT met'}")
+    if baseline is not None:
+        runs_against(baseline, CITY, max(2, 2 * repeats), scratch, "--jobs", "2")
 
 
 def formats_part(repeats: int, scratch: Path) -> None:
@@ -317,7 +331,8 @@ def main(argv=None) -> int:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--baseline", type=Path, metavar="DIR",
                         help="a folder holding another version's package (git archive main simsampling | tar -x -C DIR): "
-                        "the demo part also runs the demo with it and with this checkout in turn and prints the ratios")
+                        "the demo and xian parts also run their scenario with it and with this checkout in turn, "
+                        "alternating which goes first, and print the ratios")
     args = parser.parse_args(argv)
     parts = [part.strip() for part in args.parts.split(",") if part.strip()]
     unknown = set(parts) - set(PARTS)
@@ -338,7 +353,7 @@ def main(argv=None) -> int:
             elif part == "walk-in":
                 walk_in_part(args.repeats)
             elif part == "xian":
-                xian_part(max(1, args.repeats // 3), scratch)
+                xian_part(max(1, args.repeats // 3), scratch, args.baseline.resolve() if args.baseline else None)
             elif part == "formats":
                 formats_part(args.repeats, scratch)
             else:
