@@ -180,7 +180,7 @@ def rota_chart(result: RunResult, path: Path, advice: Optional[Ranking] = None, 
                  if on_break or off_duty else "no station closed for lack of staff")
     lines = ([why[:1].upper() + why[1:] + "."] if why else []) + ["; ".join(facts)]
     if len(result.scenario.points) > 1:
-        lines.append("Another point: simsampling run SCENARIO --rota-point ID (every point's stations are kept).")
+        lines.append("Another point: simsampling run SCENARIO --rota-point ID (any point's stations can be drawn).")
     style_axes(ax, "", f"time of day (shade: share of each {step} serving)", "")
     ax.set_title("\n".join(lines), loc="left", fontsize=9, color="#333333")
     ax.grid(False, axis="y")
